@@ -1,0 +1,26 @@
+// Lint rules: typescript-eslint's recommended set, plus the project's boundaries.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "bench/out/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "no-console": "off",
+    },
+  },
+  {
+    // Only the entry points touch the process; everything else gets what it needs as parameters.
+    files: ["src/**/*.ts"],
+    ignores: ["src/cli/main.ts", "src/daemon/main.ts", "src/**/*.test.ts"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "exit", message: "Only main.ts exits." },
+      ],
+    },
+  },
+);

@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { isUserError } from "../../domain/errors.js";
+import { packageRoot } from "../../daemon/package-root.js";
+import { createRecordingIo } from "../test-io.js";
+import { checkCommand } from "./check.js";
+import { replayCommand } from "./replay.js";
+import { runCommand } from "./run.js";
+import { testFilterCommand } from "./test-filter.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const demo = join(packageRoot(), "samples", "demo-asterisk.log");
+
+async function usageError(p: Promise<number>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isUserError(e)) return e.format();
+    throw e;
+  }
+  throw new Error("expected a usage error");
+}
+
+describe("test-filter", () => {
+  it("--json reports totals and every match with its 1-based line number", async () => {
+    const log = join(dir, "a.log");
+    writeFileSync(
+      log,
+      [
+        "[2026-11-21 03:01:00] VERBOSE[2300] pbx.c: nothing to see",
+        "[2026-11-21 03:01:01] NOTICE[2345] chan_sip.c: Registration from '\"100\" <sip:100@203.0.113.10:5060>' failed for '198.51.100.7:5070' - No matching peer found",
+        "[2026-11-21 03:01:02] NOTICE[2401] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx.example.com>' failed for '[2001:db8::66]:5060' (callid: abc) - Failed to authenticate",
+      ].join("\n") + "\n",
+    );
+    const io = createRecordingIo();
+    expect(await testFilterCommand([log, "asterisk", "--json"], io)).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r).toMatchObject({ lines: 3, matched: 2, ignored: 0, missed: 1 });
+    expect(r.matches).toEqual([
+      { line: 2, address: "198.51.100.7", time: "2026-11-21T03:01:01.000Z", kind: "failure" },
+      { line: 3, address: "2001:db8::66", time: "2026-11-21T03:01:02.000Z", kind: "failure" },
+    ]);
+    expect(r.failregex.reduce((a: number, x: { hits: number }) => a + x.hits, 0)).toBe(2);
+  });
+
+  it("prints a fail2ban-regex style report and the missed lines when asked", async () => {
+    const io = createRecordingIo();
+    expect(await testFilterCommand([demo, "asterisk", "--print-missed"], io)).toBe(0);
+    expect(io.out()).toMatch(/^Lines: 192 lines, 0 ignored, 42 matched, 150 missed$/m);
+    expect(io.out()).toMatch(/Executing \[/);
+  });
+
+  it("bad usage is a one-line user error", async () => {
+    expect(await usageError(testFilterCommand([demo], createRecordingIo()))).toMatch(/expected <log> <filter>/);
+    expect(await usageError(testFilterCommand([demo, "nosuchfilter"], createRecordingIo()))).toMatch(
+      /SW_FILTER_NOT_FOUND/,
+    );
+    expect(await usageError(testFilterCommand([demo, "asterisk", "--bogus"], createRecordingIo()))).toMatch(
+      /SW_USAGE/,
+    );
+  });
+});
+
+describe("replay", () => {
+  it("bans the attackers of the demo log, spares the allowlisted LAN phone, escalates the returning scanner", async () => {
+    const config = join(dir, "demo.yaml");
+    writeFileSync(config, "preset: asterisk\nallowlist: [192.168.1.0/24]\n");
+    const io = createRecordingIo();
+    expect(await replayCommand([demo, "--config", config, "--json"], io)).toBe(0);
+    const r = JSON.parse(io.out());
+    const summary = r.decisions.map((d: { action: string; target: string; origin: string; durationMs: number }) => [
+      d.action,
+      d.target,
+      d.origin,
+      d.durationMs,
+    ]);
+    expect(summary).toEqual([
+      ["ban", "198.51.100.7", "jail:asterisk", 3_600_000],
+      ["ban", "203.0.113.66", "jail:asterisk", 3_600_000],
+      ["spare", "192.168.1.24", "jail:asterisk", 0],
+      ["ban", "2001:db8:bad::5", "jail:asterisk", 3_600_000],
+      ["ban", "192.0.2.200", "jail:asterisk", 3_600_000],
+      ["ban", "198.51.100.7", "jail:asterisk", 7_200_000],
+    ]);
+    const first = r.decisions[0];
+    expect(first.evidence).toHaveLength(5);
+    expect(first.evidence[0]).toMatchObject({ source: demo, lineNo: expect.any(Number) });
+    expect(first.evidence[0].line).toContain("failed for '198.51.100.7:5070'");
+  });
+
+  it("gives the same decisions on a second run (event time, not wall time)", async () => {
+    const a = createRecordingIo();
+    const b = createRecordingIo();
+    await replayCommand([demo, "--preset", "asterisk", "--json"], a);
+    await replayCommand([demo, "--preset", "asterisk", "--json"], b);
+    expect(a.out()).toBe(b.out());
+  });
+
+  it("refuses a bad config before doing anything", async () => {
+    const config = join(dir, "bad.yaml");
+    writeFileSync(config, "preset: asterisk\njails:\n  asterisk:\n    maxretry: 0\n");
+    expect(await usageError(replayCommand([demo, "--config", config], createRecordingIo()))).toMatch(
+      /bad\.yaml:4:\d+: jails\.asterisk\.maxretry: .*\[SW_CONFIG_INVALID\]/,
+    );
+  });
+});
+
+describe("check and run", () => {
+  it("check validates a config and shows the jails", async () => {
+    const io = createRecordingIo();
+    expect(await checkCommand(["--preset", "freepbx"], io)).toBe(0);
+    expect(io.out()).toMatch(/asterisk: filter asterisk, 5 in 10m → ban 1h on all ports/);
+    expect(io.out()).toMatch(/config OK/);
+  });
+
+  it("run --demo replays the bundled attack and prints its decisions", async () => {
+    const io = createRecordingIo();
+    expect(await runCommand(["--demo"], io)).toBe(0);
+    expect(io.out().split("\n").filter((l) => l.includes(" BAN "))).toHaveLength(5);
+    expect(io.out()).toMatch(/SPARE\s+192\.168\.1\.24/);
+    expect(io.err()).toMatch(/spared by the allowlist/);
+  });
+});

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { isUserError, type UserError } from "../domain/errors.js";
+import { defaultConfig, loadConfigText } from "./load.js";
+import { presetNames } from "./schema.js";
+
+function fail(text: string): UserError {
+  try {
+    loadConfigText(text, "/etc/sipwarden/sipwarden.yaml");
+  } catch (e) {
+    if (isUserError(e)) return e;
+    throw e;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("config loading", () => {
+  it("a three-line config gets the preset's sources and jails", () => {
+    const c = loadConfigText("preset: freepbx\nallowlist: [192.168.1.0/24]\ndefaults: { bantime: 1d }\n", "x.yaml");
+    expect(c.jails.map((j) => j.name)).toEqual(["sshd", "asterisk", "freepbx"]);
+    const asterisk = c.jails.find((j) => j.name === "asterisk")!;
+    expect(asterisk).toMatchObject({ filter: "asterisk", maxretry: 5, findtimeMs: 600_000, bantimeMs: 86_400_000 });
+    expect(c.sources.asterisk).toMatchObject({ type: "file", paths: ["/var/log/asterisk/full"] });
+    expect(c.allowlist).toEqual(["192.168.1.0/24"]);
+    expect(Object.isFrozen(c.jails)).toBe(true);
+  });
+
+  it("every preset normalizes and passes the rules", () => {
+    for (const p of presetNames) expect(defaultConfig(p).jails.length).toBeGreaterThan(1);
+  });
+
+  it("user jails override only what they set and can be disabled", () => {
+    const c = loadConfigText(
+      [
+        "preset: asterisk",
+        "jails:",
+        "  asterisk: { maxretry: 3, bantime: permanent, scope: service }",
+        "  sshd: { enabled: false }",
+      ].join("\n"),
+      "x.yaml",
+    );
+    expect(c.jails.map((j) => j.name)).toEqual(["asterisk"]);
+    expect(c.jails[0]).toMatchObject({ maxretry: 3, bantimeMs: null, filter: "asterisk" });
+    expect(c.jails[0]!.scope).toEqual({
+      kind: "service",
+      protocols: ["udp", "tcp"],
+      ports: [
+        { from: 5060, to: 5060 },
+        { from: 5061, to: 5061 },
+        { from: 4569, to: 4569 },
+        { from: 5038, to: 5038 },
+      ],
+    });
+  });
+
+  it("an unknown key is reported with file, line and key", () => {
+    const e = fail("preset: asterisk\njails:\n  asterisk:\n    maxretyr: 3\n");
+    expect(e.format()).toBe(
+      '/etc/sipwarden/sipwarden.yaml:4:5: jails.asterisk.maxretyr: unknown key "maxretyr" [SW_CONFIG_INVALID]',
+    );
+  });
+
+  it("a wrong type points at the value", () => {
+    const e = fail("preset: asterisk\ndefaults:\n  maxretry: five\n");
+    expect(e.location).toMatchObject({ line: 3, key: "defaults.maxretry" });
+    expect(e.message).toMatch(/expected number/);
+  });
+
+  it("a bad duration names the key", () => {
+    const e = fail("preset: asterisk\njails:\n  asterisk:\n    findtime: 10 parsecs\n");
+    expect(e.location).toMatchObject({ line: 4, key: "jails.asterisk.findtime" });
+    expect(e.message).toMatch(/duration/);
+  });
+
+  it("a jail reading an unknown source is refused", () => {
+    const e = fail("preset: asterisk\njails:\n  asterisk:\n    sources: [nope]\n");
+    expect(e.location).toMatchObject({ line: 4, key: "jails.asterisk.sources.0" });
+    expect(e.message).toMatch(/unknown source "nope"/);
+  });
+
+  it("an unknown preset lists what was expected", () => {
+    const e = fail("preset: trixbox\n");
+    expect(e.location).toMatchObject({ line: 1, key: "preset" });
+    expect(e.message).toMatch(/asterisk/);
+  });
+
+  it("YAML syntax errors carry the position", () => {
+    const e = fail("preset: asterisk\njails: [\n");
+    expect(e.code).toBe("SW_CONFIG_PARSE");
+    expect(e.location.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it("bad allowlist entries are refused, names and files are accepted", () => {
+    expect(fail("allowlist: [1.2.3.4/40]\n").location).toMatchObject({ line: 1, key: "allowlist.0" });
+    const c = loadConfigText("allowlist: [trunk.example.com, 'file:/etc/sipwarden/allow.txt', 2001:db8::/32]\n", "x");
+    expect(c.allowlist).toHaveLength(3);
+  });
+
+  it("duplicate keys are a parse error", () => {
+    expect(fail("preset: asterisk\npreset: kamailio\n").code).toBe("SW_CONFIG_PARSE");
+  });
+});

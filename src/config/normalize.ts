@@ -1,0 +1,163 @@
+// Normalization: preset ⊕ user file → one explicit Config with defaults filled in and durations in ms.
+
+import type { BanScope, PortRange } from "../domain/decision.js";
+import { UserError } from "../domain/errors.js";
+import type { Config, JailConfig, ServiceConfig, SourceConfig } from "./config.js";
+import { PRESETS } from "./presets.js";
+import type { RawConfig, RawJail } from "./schema.js";
+
+type Path = readonly (string | number)[];
+
+export interface NormalizeDeps {
+  readonly file: string | null;
+  readonly locate: Config["locate"];
+  readonly duration: (value: string | number | undefined, path: Path) => number | undefined;
+}
+
+export const DEFAULTS = {
+  stateDir: "/var/lib/sipwarden",
+  logLevel: "info",
+  allowlistRefreshMs: 10 * 60_000,
+  maxretry: 5,
+  findtimeMs: 10 * 60_000,
+  bantimeMs: 60 * 60_000,
+  scope: "all" as const,
+  escalation: { enabled: true, factor: 2, maxBantimeMs: 28 * 86_400_000, memoryMs: 30 * 86_400_000 },
+  recidive: { enabled: true, maxretry: 5, findtimeMs: 86_400_000, bantimeMs: 7 * 86_400_000 },
+  maxLineLength: 16_384,
+};
+
+function parsePorts(ports: readonly (number | string)[], locate: Config["locate"], path: Path): PortRange[] {
+  return ports.map((p, i) => {
+    if (typeof p === "number") return { from: p, to: p };
+    const [a, b] = p.split("-").map(Number) as [number, number | undefined];
+    const range = { from: a, to: b ?? a };
+    if (range.from < 1 || range.to > 65535 || range.from > range.to)
+      throw new UserError("SW_CONFIG_INVALID", `bad port range "${p}"`, locate([...path, i]));
+    return range;
+  });
+}
+
+function bantime(
+  value: string | number | undefined,
+  deps: NormalizeDeps,
+  path: Path,
+  fallback: number | null,
+): number | null {
+  if (value === "permanent") return null;
+  return deps.duration(value, path) ?? fallback;
+}
+
+export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Config, never> {
+  const preset = raw.preset ? PRESETS[raw.preset] : {};
+  const d = raw.defaults ?? {};
+  const defMaxretry = d.maxretry ?? DEFAULTS.maxretry;
+  const defFindtime = deps.duration(d.findtime, ["defaults", "findtime"]) ?? DEFAULTS.findtimeMs;
+  const defBantime = bantime(d.bantime, deps, ["defaults", "bantime"], DEFAULTS.bantimeMs);
+  const defScope = d.scope ?? DEFAULTS.scope;
+
+  const services: Record<string, ServiceConfig> = {};
+  for (const [origin, map] of [
+    ["preset", preset.services],
+    ["file", raw.services],
+  ] as const) {
+    for (const [name, s] of Object.entries(map ?? {})) {
+      const path = origin === "file" ? ["services", name, "ports"] : ["preset"];
+      services[name] = { name, protocols: [...s.protocols], ports: parsePorts(s.ports, deps.locate, path) };
+    }
+  }
+
+  const sources: Record<string, SourceConfig> = {};
+  for (const map of [preset.sources, raw.sources]) {
+    for (const [name, s] of Object.entries(map ?? {})) {
+      sources[name] =
+        s.type === "file"
+          ? {
+              name,
+              type: "file",
+              paths: Array.isArray(s.path) ? [...s.path] : [s.path],
+              maxLineLength: s.max_line_length ?? DEFAULTS.maxLineLength,
+            }
+          : { name, type: "journald", match: [...s.match] };
+    }
+  }
+
+  // A user jail with a preset jail's name overrides only the fields it sets.
+  const merged = new Map<string, RawJail>();
+  for (const [name, j] of Object.entries(preset.jails ?? {})) merged.set(name, { ...j });
+  for (const [name, j] of Object.entries(raw.jails ?? {})) merged.set(name, { ...merged.get(name), ...j });
+
+  const jails: JailConfig[] = [];
+  for (const [name, j] of merged) {
+    if (j.enabled === false) continue;
+    const path = ["jails", name];
+    if (!j.filter)
+      throw new UserError("SW_CONFIG_INVALID", `jail "${name}" needs a filter`, deps.locate([...path, "filter"]));
+    if (!j.sources)
+      throw new UserError("SW_CONFIG_INVALID", `jail "${name}" needs sources`, deps.locate([...path, "sources"]));
+    const scopeKind = j.scope ?? defScope;
+    let scope: BanScope = { kind: "all" };
+    if (scopeKind === "service") {
+      const names = j.services ?? [];
+      if (names.length === 0)
+        throw new UserError(
+          "SW_CONFIG_INVALID",
+          `jail "${name}" has scope "service" but names no services`,
+          deps.locate([...path, "scope"]),
+        );
+      const picked = names.map((n, i) => {
+        const svc = services[n];
+        if (!svc)
+          throw new UserError(
+            "SW_CONFIG_INVALID",
+            `unknown service "${n}" (known: ${Object.keys(services).join(", ") || "none"})`,
+            deps.locate([...path, "services", i]),
+          );
+        return svc;
+      });
+      scope = {
+        kind: "service",
+        protocols: [...new Set(picked.flatMap((s) => s.protocols))],
+        ports: picked.flatMap((s) => s.ports),
+      };
+    }
+    jails.push({
+      name,
+      filter: j.filter,
+      sources: [...j.sources],
+      maxretry: j.maxretry ?? defMaxretry,
+      findtimeMs: deps.duration(j.findtime, [...path, "findtime"]) ?? defFindtime,
+      bantimeMs: bantime(j.bantime, deps, [...path, "bantime"], defBantime),
+      scope,
+    });
+  }
+
+  const e = raw.escalation ?? {};
+  const r = raw.recidive ?? {};
+  return {
+    file: deps.file,
+    preset: raw.preset ?? null,
+    stateDir: raw.state_dir ?? DEFAULTS.stateDir,
+    logLevel: raw.log_level ?? DEFAULTS.logLevel,
+    allowlist: [...(raw.allowlist ?? [])],
+    allowlistRefreshMs:
+      deps.duration(raw.allowlist_refresh, ["allowlist_refresh"]) ?? DEFAULTS.allowlistRefreshMs,
+    services,
+    sources,
+    jails,
+    escalation: {
+      enabled: e.enabled ?? DEFAULTS.escalation.enabled,
+      factor: e.factor ?? DEFAULTS.escalation.factor,
+      maxBantimeMs:
+        deps.duration(e.max_bantime, ["escalation", "max_bantime"]) ?? DEFAULTS.escalation.maxBantimeMs,
+      memoryMs: deps.duration(e.memory, ["escalation", "memory"]) ?? DEFAULTS.escalation.memoryMs,
+    },
+    recidive: {
+      enabled: r.enabled ?? DEFAULTS.recidive.enabled,
+      maxretry: r.maxretry ?? DEFAULTS.recidive.maxretry,
+      findtimeMs: deps.duration(r.findtime, ["recidive", "findtime"]) ?? DEFAULTS.recidive.findtimeMs,
+      bantimeMs: bantime(r.bantime, deps, ["recidive", "bantime"], DEFAULTS.recidive.bantimeMs),
+    },
+    locate: deps.locate,
+  };
+}

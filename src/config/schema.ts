@@ -1,0 +1,97 @@
+// The config file's schema: one zod schema for the whole YAML document, as the user writes it.
+
+import { z } from "zod";
+
+const duration = z.union([z.number().nonnegative(), z.string().min(1)]);
+const PRESETS = ["asterisk", "freepbx", "freeswitch", "fusionpbx", "kamailio"] as const;
+export type PresetName = (typeof PRESETS)[number];
+export const presetNames: readonly PresetName[] = PRESETS;
+
+const portSpec = z.union([z.number().int().min(1).max(65535), z.string().regex(/^\d{1,5}(-\d{1,5})?$/)]);
+
+export const serviceSchema = z
+  .object({
+    ports: z.array(portSpec).min(1),
+    protocols: z.array(z.enum(["udp", "tcp", "sctp"])).min(1),
+  })
+  .strict();
+
+export const fileSourceSchema = z
+  .object({
+    type: z.literal("file"),
+    /** A path or glob, or several. Missing files are waited for. */
+    path: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    max_line_length: z.number().int().min(256).max(1_048_576).optional(),
+  })
+  .strict();
+
+export const journaldSourceSchema = z
+  .object({
+    type: z.literal("journald"),
+    /** journalctl matches, `FIELD=value`. */
+    match: z.array(z.string().regex(/^[A-Z0-9_]+=[^\s]*$/, "expected FIELD=value")).min(1),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion("type", [fileSourceSchema, journaldSourceSchema]);
+
+export const jailSchema = z
+  .object({
+    enabled: z.boolean().optional(),
+    /** Built-in filter name, a fail2ban filter file path, or `name[mode=…]`. */
+    filter: z.string().min(1).optional(),
+    sources: z.array(z.string().min(1)).min(1).optional(),
+    maxretry: z.number().int().min(1).max(1_000_000).optional(),
+    findtime: duration.optional(),
+    bantime: z.union([duration, z.literal("permanent")]).optional(),
+    /** `all` ports, or only the ports of `services`. */
+    scope: z.enum(["all", "service"]).optional(),
+    services: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    preset: z.enum(PRESETS).optional(),
+    state_dir: z.string().min(1).optional(),
+    log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).optional(),
+    /** IPs, CIDRs, DNS names and `file:/path` lists that are never banned. */
+    allowlist: z.array(z.string().min(1)).optional(),
+    allowlist_refresh: duration.optional(),
+    defaults: z
+      .object({
+        maxretry: z.number().int().min(1).max(1_000_000).optional(),
+        findtime: duration.optional(),
+        bantime: z.union([duration, z.literal("permanent")]).optional(),
+        scope: z.enum(["all", "service"]).optional(),
+      })
+      .strict()
+      .optional(),
+    escalation: z
+      .object({
+        enabled: z.boolean().optional(),
+        factor: z.number().min(1).max(100).optional(),
+        max_bantime: duration.optional(),
+        memory: duration.optional(),
+      })
+      .strict()
+      .optional(),
+    recidive: z
+      .object({
+        enabled: z.boolean().optional(),
+        maxretry: z.number().int().min(1).max(1000).optional(),
+        findtime: duration.optional(),
+        bantime: z.union([duration, z.literal("permanent")]).optional(),
+      })
+      .strict()
+      .optional(),
+    services: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), serviceSchema).optional(),
+    sources: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), sourceSchema).optional(),
+    jails: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), jailSchema).optional(),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawJail = z.infer<typeof jailSchema>;
+export type RawSource = z.infer<typeof sourceSchema>;
+export type RawService = z.infer<typeof serviceSchema>;

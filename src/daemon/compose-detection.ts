@@ -1,0 +1,66 @@
+// Builds the detection stages from a Config: filters per jail, the allowlist and the detector.
+
+import { promises as dns } from "node:dns";
+import { readFile } from "node:fs/promises";
+import type { Config } from "../config/config.js";
+import type { Clock } from "../domain/clock.js";
+import { isUserError, UserError } from "../domain/errors.js";
+import { createAllowlist, type Allowlist } from "../detect/allowlist.js";
+import { createDetector, type Detector } from "../detect/detector.js";
+import type { Filter } from "../filters/filter.js";
+import { resolveFilter } from "../filters/resolve.js";
+import type { PipelineJail } from "./detection-pipeline.js";
+
+export interface DetectionStages {
+  readonly jails: readonly PipelineJail[];
+  readonly allowlist: Allowlist;
+  readonly detector: Detector;
+}
+
+/** A filter that fails to load is reported at the config key that named it. */
+function loadJailFilter(config: Config, jail: string, spec: string): Filter {
+  try {
+    return resolveFilter(spec);
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    const at = config.locate(["jails", jail, "filter"]);
+    const where = e.location.file ? ` (${e.format()})` : "";
+    throw new UserError(e.code, `jail "${jail}": ${e.message}${where}`, at);
+  }
+}
+
+export async function resolveBoth(name: string): Promise<string[]> {
+  const [v4, v6] = await Promise.allSettled([dns.resolve4(name), dns.resolve6(name)]);
+  const out = [...(v4.status === "fulfilled" ? v4.value : []), ...(v6.status === "fulfilled" ? v6.value : [])];
+  if (out.length === 0) throw new Error(`${name} did not resolve`);
+  return out;
+}
+
+export async function composeDetection(config: Config, deps: { clock: Clock }): Promise<DetectionStages> {
+  const jails = config.jails.map((j) => ({
+    name: j.name,
+    filter: loadJailFilter(config, j.name, j.filter),
+    sources: j.sources,
+  }));
+  const allowlist = await createAllowlist(config.allowlist, {
+    resolve: resolveBoth,
+    readFile: (path) => readFile(path, "utf8"),
+    clock: deps.clock,
+  });
+  const detector = createDetector(
+    {
+      jails: config.jails.map((j) => ({
+        name: j.name,
+        filter: j.filter,
+        maxretry: j.maxretry,
+        findtimeMs: j.findtimeMs,
+        bantimeMs: j.bantimeMs,
+        scope: j.scope,
+      })),
+      escalation: config.escalation,
+      recidive: config.recidive,
+    },
+    { allowlist },
+  );
+  return { jails, allowlist, detector };
+}

@@ -1,0 +1,102 @@
+// Lines → filters → offenses → detector → decisions: the detection half of the pipeline, with no IO.
+
+import type { Decision } from "../domain/decision.js";
+import type { LogLine } from "../domain/log-line.js";
+import type { Offense } from "../domain/offense.js";
+import type { Filter } from "../filters/filter.js";
+
+/** What the pipeline needs of the detector (src/detect's Detector satisfies it). */
+export interface OffenseSink {
+  handle(jail: string, offense: Offense): readonly Decision[];
+}
+
+export interface PipelineJail {
+  readonly name: string;
+  readonly filter: Filter;
+  /** Source names this jail reads. */
+  readonly sources: readonly string[];
+}
+
+export interface PipelineStats {
+  lines: number;
+  offenses: number;
+  successes: number;
+  /** Matched lines whose capture was not an IP (never resolved). */
+  rejected: number;
+  /** Matched lines with no date and no transport time: counted at the last event time seen. */
+  undated: number;
+}
+
+export interface DetectionPipeline {
+  /** Feeds one line read from `sourceName`; returns the decisions it caused (usually none). */
+  processLine(sourceName: string, line: LogLine): readonly Decision[];
+  /** Called for every offense before it reaches the detector (success lines included). */
+  readonly stats: Readonly<PipelineStats>;
+}
+
+export interface DetectionPipelineOptions {
+  readonly jails: readonly PipelineJail[];
+  readonly detector: OffenseSink;
+  /** "Now" for year-less dates and undated lines: the wall clock live, the file's mtime in a replay. */
+  readonly referenceTime: () => number;
+  /** When set, every jail reads every source (replays of arbitrary files). */
+  readonly everyJailReadsEverySource?: boolean;
+  readonly onOffense?: (jail: string, offense: Offense) => void;
+}
+
+export function createDetectionPipeline(options: DetectionPipelineOptions): DetectionPipeline {
+  const stats: PipelineStats = { lines: 0, offenses: 0, successes: 0, rejected: 0, undated: 0 };
+  const routes = new Map<string, readonly PipelineJail[]>();
+  const jailsFor = (source: string): readonly PipelineJail[] => {
+    let list = routes.get(source);
+    if (!list) {
+      list = options.everyJailReadsEverySource
+        ? options.jails
+        : options.jails.filter((j) => j.sources.includes(source));
+      routes.set(source, list);
+    }
+    return list;
+  };
+  let lastEventTime: number | null = null;
+  const none: readonly Decision[] = [];
+
+  return {
+    stats,
+    processLine(sourceName, line) {
+      stats.lines++;
+      let out: Decision[] | null = null;
+      for (const jail of jailsFor(sourceName)) {
+        const ctx = line.time === undefined ? { referenceTime: options.referenceTime() } : { referenceTime: options.referenceTime(), time: line.time };
+        const r = jail.filter.match(line.text, ctx);
+        if (r.status === "rejected") stats.rejected++;
+        if (r.status !== "matched") continue;
+        const m = r.match;
+        let time = m.time;
+        if (time === null) {
+          stats.undated++;
+          time = lastEventTime ?? options.referenceTime();
+        } else lastEventTime = time;
+        const offense: Offense = {
+          kind: m.kind,
+          address: m.address,
+          time,
+          filter: jail.filter.name,
+          ...(m.user === undefined ? {} : { user: m.user }),
+          ...(m.failId === undefined ? {} : { failId: m.failId }),
+          evidence: {
+            time,
+            source: line.source,
+            ...(line.lineNo === undefined ? {} : { lineNo: line.lineNo }),
+            line: line.text,
+          },
+        };
+        if (m.kind === "success") stats.successes++;
+        else stats.offenses++;
+        options.onOffense?.(jail.name, offense);
+        const decisions = options.detector.handle(jail.name, offense);
+        if (decisions.length > 0) (out ??= []).push(...decisions);
+      }
+      return out ?? none;
+    },
+  };
+}

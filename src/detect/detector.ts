@@ -1,0 +1,241 @@
+// The detection core: offenses in, ban or spare decisions out, computed from event time alone.
+
+import type { IpAddress } from "../domain/address.js";
+import type { BanScope, Decision } from "../domain/decision.js";
+import type { Offense } from "../domain/offense.js";
+import type { Allowlist } from "./allowlist.js";
+import { createBanLedger, type BanLedger } from "./ban-ledger.js";
+import { computeBanDuration } from "./ban-duration.js";
+import { describeFailures, describeRecidive, describeSpare } from "./decision-reason.js";
+import { capEvidence } from "./evidence-cap.js";
+import { createFailureWindow, type FailureWindow } from "./failure-window.js";
+import { RECIDIVE_JAIL, type DetectorSpec, type JailSpec } from "./jail-spec.js";
+import type { RegistrationView } from "./registration-view.js";
+
+export interface DetectorDeps {
+  readonly allowlist: Allowlist;
+  readonly registrations?: RegistrationView;
+}
+
+export interface DetectorStats {
+  /** Offenses handled, by what became of them. */
+  readonly offenses: {
+    readonly total: number;
+    /** Successes are not counted toward bans (they feed registrations elsewhere). */
+    readonly successes: number;
+    /** Older than findtime before the address's newest failure: could not count. */
+    readonly late: number;
+    /** Arrived while the address was already banned for that jail (log lag): no duplicate ban. */
+    readonly whileBanned: number;
+  };
+  readonly decisions: { readonly bans: number; readonly spares: number; readonly recidiveBans: number };
+  /** Current memory: addresses and failures held in jail windows, and bans remembered. */
+  readonly tracked: {
+    readonly addresses: number;
+    readonly failures: number;
+    readonly bannedAddresses: number;
+    readonly bans: number;
+  };
+}
+
+export interface Detector {
+  /**
+   * Feeds one offense of `jail` (a configured jail name; unknown names are a wiring bug and throw).
+   * Returns the decisions it causes, usually none; at most a jail decision followed by a recidive ban.
+   */
+  handle(jail: string, offense: Offense): readonly Decision[];
+  /**
+   * Drops state that no rule can use any more at `now`: failures older than their findtime, bans both
+   * expired and older than the escalation/recidive memory. Call it periodically to bound memory. It only
+   * changes later results for offenses arriving more than findtime late, or after their ban expired.
+   */
+  expire(now: number): void;
+  stats(): DetectorStats;
+}
+
+interface Jail {
+  readonly spec: JailSpec;
+  readonly window: FailureWindow;
+}
+
+const ALL_PORTS: BanScope = { kind: "all" };
+
+/**
+ * Pure over its inputs: no clock, no randomness, Map iteration in insertion order. The same sequence of
+ * `handle`/`expire` calls always yields the same decisions, which is what makes replays match live runs.
+ */
+export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector {
+  checkSpec(spec);
+  const jails = new Map<string, Jail>(
+    spec.jails.map((j) => [j.name, { spec: j, window: createFailureWindow(j) }] as const),
+  );
+  const memoryMs = Math.max(spec.escalation.memoryMs, spec.recidive.enabled ? spec.recidive.findtimeMs : 0);
+  const ledger: BanLedger = createBanLedger(memoryMs);
+  const counts = { total: 0, successes: 0, late: 0, whileBanned: 0, bans: 0, spares: 0, recidiveBans: 0 };
+
+  function handle(jailName: string, offense: Offense): readonly Decision[] {
+    const jail = jails.get(jailName);
+    if (!jail) throw new Error(`detector: no jail named "${jailName}"`);
+    counts.total++;
+    if (offense.kind !== "failure") {
+      counts.successes++;
+      return [];
+    }
+    const address = offense.address.text;
+    const time = offense.time;
+    // Checked before counting: failures seen while banned are log lag, not a new attack.
+    if (ledger.coveringBan(address, jailName, time)) {
+      counts.whileBanned++;
+      return [];
+    }
+    const result = jail.window.add(address, time, offense.evidence);
+    if (result.status === "late") counts.late++;
+    if (result.status !== "full") return [];
+
+    const { spec: js } = jail;
+    const evidence = capEvidence(result.evidence);
+    const newest = result.evidence[result.evidence.length - 1];
+    // The newest counted failure, not the triggering one: with a late line they differ, and a decision
+    // must not be dated before a failure it counts.
+    const at = newest ? newest.time : time;
+    const priorBans = ledger.bansWithin(address, at, spec.escalation.memoryMs).length;
+    const origin = `jail:${js.name}` as const;
+
+    const spared = protection(offense.address, at);
+    if (spared) {
+      counts.spares++;
+      const wouldBe = describeFailures(result.evidence.length, js.findtimeMs, js.filter);
+      return [
+        {
+          action: "spare",
+          target: address,
+          origin,
+          reason: describeSpare(spared, wouldBe),
+          scope: js.scope,
+          at,
+          durationMs: 0,
+          expiresAt: at,
+          priorBans,
+          evidence,
+        },
+      ];
+    }
+
+    const durationMs = computeBanDuration(js.bantimeMs, priorBans, spec.escalation);
+    const ban: Decision = {
+      action: "ban",
+      target: address,
+      origin,
+      reason: describeFailures(result.evidence.length, js.findtimeMs, js.filter, newest),
+      scope: js.scope,
+      at,
+      // Permanent bans say so with expiresAt null; durationMs 0 keeps the value JSON-safe.
+      durationMs: durationMs ?? 0,
+      expiresAt: durationMs === null ? null : at + durationMs,
+      priorBans,
+      evidence,
+    };
+    ledger.record(address, {
+      jail: js.name,
+      at,
+      expiresAt: ban.expiresAt,
+      allPorts: js.scope.kind === "all",
+      lastEvidence: newest,
+    });
+    counts.bans++;
+    const recidive = checkRecidive(offense.address, at, priorBans + 1);
+    return recidive ? [ban, recidive] : [ban];
+  }
+
+  /** The reason an address must not be banned at `time`, or null. Allowlist first: it is the admin's word. */
+  function protection(address: IpAddress, time: number): string | null {
+    const allowed = deps.allowlist.match(address);
+    if (allowed) return `allowlisted by ${allowed.entry} (${allowed.detail})`;
+    const registered = deps.registrations?.isRegistered(address, time);
+    if (registered)
+      return registered.user ? `live registration (user ${registered.user})` : "live registration";
+    return null;
+  }
+
+  /**
+   * Counts jail bans (not recidive ones) since the later of `time - findtime` and the last recidive ban,
+   * so one recidive ban is not re-triggered by the same jail bans once it expires.
+   */
+  function checkRecidive(address: IpAddress, time: number, priorBans: number): Decision | null {
+    const rs = spec.recidive;
+    if (!rs.enabled) return null;
+    const key = address.text;
+    const lastRecidive = ledger
+      .bansWithin(key, time, rs.findtimeMs, (j) => j === RECIDIVE_JAIL)
+      .reduce((latest, b) => Math.max(latest, b.at), -Infinity);
+    const bans = ledger
+      .bansWithin(key, time, rs.findtimeMs, (j) => j !== RECIDIVE_JAIL)
+      .filter((b) => b.at > lastRecidive);
+    if (bans.length < rs.maxretry) return null;
+    const evidence = capEvidence(bans.flatMap((b) => (b.lastEvidence ? [b.lastEvidence] : [])));
+    const expiresAt = rs.bantimeMs === null ? null : time + rs.bantimeMs;
+    ledger.record(key, { jail: RECIDIVE_JAIL, at: time, expiresAt, allPorts: true, lastEvidence: undefined });
+    counts.recidiveBans++;
+    return {
+      action: "ban",
+      target: key,
+      origin: `jail:${RECIDIVE_JAIL}`,
+      reason: describeRecidive(
+        bans.length,
+        rs.findtimeMs,
+        bans.map((b) => b.jail),
+      ),
+      scope: ALL_PORTS,
+      at: time,
+      durationMs: rs.bantimeMs ?? 0,
+      expiresAt,
+      priorBans,
+      evidence,
+    };
+  }
+
+  function expire(now: number): void {
+    for (const jail of jails.values()) jail.window.expire(now);
+    ledger.expire(now);
+  }
+
+  function stats(): DetectorStats {
+    let addresses = 0;
+    let failures = 0;
+    for (const jail of jails.values()) {
+      const size = jail.window.size();
+      addresses += size.addresses;
+      failures += size.failures;
+    }
+    const remembered = ledger.size();
+    return {
+      offenses: {
+        total: counts.total,
+        successes: counts.successes,
+        late: counts.late,
+        whileBanned: counts.whileBanned,
+      },
+      decisions: { bans: counts.bans, spares: counts.spares, recidiveBans: counts.recidiveBans },
+      tracked: { addresses, failures, bannedAddresses: remembered.addresses, bans: remembered.bans },
+    };
+  }
+
+  return { handle, expire, stats };
+}
+
+/** Invariants the config layer should already enforce; a violation here is a bug, so a plain Error. */
+function checkSpec(spec: DetectorSpec): void {
+  const seen = new Set<string>();
+  for (const j of spec.jails) {
+    if (seen.has(j.name)) throw new Error(`detector: duplicate jail "${j.name}"`);
+    seen.add(j.name);
+    if (spec.recidive.enabled && j.name === RECIDIVE_JAIL) {
+      throw new Error(`detector: jail name "${RECIDIVE_JAIL}" is reserved while recidive is enabled`);
+    }
+    if (!Number.isInteger(j.maxretry) || j.maxretry < 1)
+      throw new Error(`detector: jail "${j.name}": maxretry < 1`);
+    if (!(j.findtimeMs >= 0)) throw new Error(`detector: jail "${j.name}": negative findtime`);
+  }
+  if (spec.recidive.enabled && !(spec.recidive.maxretry >= 1))
+    throw new Error("detector: recidive maxretry < 1");
+}

@@ -1,0 +1,83 @@
+// IP addresses and CIDR prefixes: parsed strictly, kept in canonical text form, matched by prefix.
+import ipaddr from "ipaddr.js";
+
+export type IpFamily = 4 | 6;
+
+/** A validated host address in canonical form (IPv4 dotted quad, IPv6 RFC 5952 lower case). */
+export interface IpAddress {
+  readonly family: IpFamily;
+  readonly text: string;
+}
+
+/** A validated network prefix; a host address is a prefix of full length. */
+export interface Cidr {
+  readonly family: IpFamily;
+  /** Network address (host bits cleared), canonical. */
+  readonly network: string;
+  readonly prefix: number;
+  /** `network/prefix`, or the bare address when the prefix is full length. */
+  readonly text: string;
+}
+
+const IPV4_STRICT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * Parses one host address. Accepts only the textual forms a PBX writes (dotted quad, IPv6 with optional
+ * brackets, IPv4-mapped IPv6 which is reduced to IPv4). Returns null for anything else: hostnames,
+ * octal or short IPv4 forms, zone ids.
+ */
+export function parseIp(input: string): IpAddress | null {
+  let s = input.trim();
+  if (s.startsWith("[") && s.endsWith("]")) s = s.slice(1, -1);
+  if (s.length === 0 || s.length > 45) return null;
+  if (s.includes(":")) {
+    if (!/^[0-9A-Fa-f:.]+$/.test(s) || !ipaddr.IPv6.isValid(s)) return null;
+    const v6 = ipaddr.IPv6.parse(s);
+    if (v6.isIPv4MappedAddress()) return { family: 4, text: v6.toIPv4Address().toString() };
+    return { family: 6, text: v6.toRFC5952String() };
+  }
+  if (!IPV4_STRICT.test(s)) return null;
+  return { family: 4, text: s };
+}
+
+/** Parses `addr` or `addr/prefix`; host bits must be zero unless `loose` (then they are cleared). */
+export function parseCidr(input: string, loose = true): Cidr | null {
+  const s = input.trim();
+  const slash = s.indexOf("/");
+  const ip = parseIp(slash < 0 ? s : s.slice(0, slash));
+  if (!ip) return null;
+  const max = ip.family === 4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const p = s.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(p)) return null;
+    prefix = Number(p);
+    if (prefix > max) return null;
+  }
+  const parsed = ipaddr.parse(ip.text);
+  const bytes = parsed.toByteArray();
+  const cleared = bytes.map((b, i) => {
+    const bitsLeft = prefix - i * 8;
+    if (bitsLeft >= 8) return b;
+    if (bitsLeft <= 0) return 0;
+    return b & (0xff << (8 - bitsLeft)) & 0xff;
+  });
+  const same = cleared.every((b, i) => b === bytes[i]);
+  if (!same && !loose) return null;
+  const network = ipaddr.fromByteArray(cleared);
+  const networkText = network.kind() === "ipv6" ? (network as ipaddr.IPv6).toRFC5952String() : network.toString();
+  return {
+    family: ip.family,
+    network: networkText,
+    prefix,
+    text: prefix === max ? networkText : `${networkText}/${prefix}`,
+  };
+}
+
+/** True when `ip` lies inside `cidr`. */
+export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
+  if (cidr.family !== ip.family) return false;
+  const a = ipaddr.parse(ip.text);
+  const n = ipaddr.parse(cidr.network);
+  return (a as ipaddr.IPv4).match(n as ipaddr.IPv4, cidr.prefix);
+}

@@ -1,0 +1,197 @@
+// The firewall policy IR: plain data that every backend renders, independent of nftables or iptables.
+import type { BanScope, PortRange, Protocol } from "../domain/decision.js";
+
+export type AddressFamily = "ipv4" | "ipv6";
+
+/** One protocol and the ports a service listens on with it. */
+export interface ServicePort {
+  readonly protocol: Protocol;
+  readonly ports: readonly PortRange[];
+}
+
+export interface Service {
+  /** Identifier used by zones and the internet zone; lower case, `[a-z][a-z0-9_-]*`. */
+  readonly name: string;
+  readonly ports: readonly ServicePort[];
+}
+
+/**
+ * Sources that may reach some services: a trusted network (office LAN, VPN) or named hosts (SIP trunks,
+ * the provider's SBC). Their sources are also allowlisted: no ban or blocklist ever drops them.
+ */
+export interface Zone {
+  readonly name: string;
+  readonly kind: "network" | "host";
+  /** CIDRs (`network`) or single addresses (`host`), IPv4 or IPv6. */
+  readonly sources: readonly string[];
+  /** Names from `FirewallPolicy.services`. */
+  readonly services: readonly string[];
+}
+
+/** A kernel set of banned addresses (one per family) whose members are dropped on `scope`. */
+export interface BanSetSpec {
+  /** Base name; the sets are `<name>4` and `<name>6`. */
+  readonly name: string;
+  readonly scope: BanScope;
+}
+
+/** An interval set of CIDRs from a feed (e.g. VoIPBL) dropped on `scope`. */
+export interface BlocklistSpec {
+  readonly name: string;
+  readonly scope: BanScope;
+  readonly entries: readonly string[];
+}
+
+/** ICMP types by their nft names; a closed list so a typo fails typecheck, not the kernel. */
+export type Icmpv4Type =
+  | "echo-request"
+  | "destination-unreachable"
+  | "time-exceeded"
+  | "parameter-problem"
+  | "router-advertisement"
+  | "router-solicitation";
+
+export type Icmpv6Type =
+  | "echo-request"
+  | "destination-unreachable"
+  | "packet-too-big"
+  | "time-exceeded"
+  | "parameter-problem"
+  | "mld-listener-query"
+  | "mld-listener-report"
+  | "mld2-listener-report";
+
+/**
+ * Neighbour discovery is always accepted when IPv6 is enabled: without it no IPv6 peer can even resolve the
+ * host's link-layer address, so it is not a choice the policy offers.
+ */
+export const ICMPV6_ND_TYPES = [
+  "nd-router-solicit",
+  "nd-router-advert",
+  "nd-neighbor-solicit",
+  "nd-neighbor-advert",
+] as const;
+
+export interface IcmpPolicy {
+  readonly v4: readonly Icmpv4Type[];
+  readonly v6: readonly Icmpv6Type[];
+}
+
+export interface SipRateLimit {
+  /** New connections (UDP flows or TCP SYNs) per second per source address before drops begin. */
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
+export interface PortScanTrap {
+  /** Ports nobody legitimate connects to; the first NEW packet to one traps its source. */
+  readonly bait: readonly ServicePort[];
+  /** How long a trapped source stays dropped on every port. */
+  readonly timeoutMs: number;
+}
+
+export interface Protections {
+  /** Drop TCP flag combinations no stack sends (SYN+FIN, SYN+RST, FIN without ACK, null, xmas). */
+  readonly badTcpFlags: boolean;
+  /** Drop TCP that conntrack sees as NEW without being a plain SYN (mid-stream probes, ACK scans). */
+  readonly newTcpWithoutSyn: boolean;
+  /** Drop UDP without payload (IPv4 total length ≤ 28): a common SIP scanner probe, useless to a PBX. */
+  readonly emptyUdp: boolean;
+  readonly sipRateLimit: SipRateLimit | null;
+  readonly portScanTrap: PortScanTrap | null;
+}
+
+export interface FirewallPolicy {
+  /** Families the host serves; traffic of a family not listed is dropped on input. */
+  readonly families: readonly AddressFamily[];
+  /** The service catalogue zones refer to (well-known ones plus the site's custom ones). */
+  readonly services: readonly Service[];
+  /** Services that count as SIP signalling: the rate limit and the SIP ban scope use their ports. */
+  readonly sipServices: readonly string[];
+  readonly icmp: IcmpPolicy;
+  /** Accept DHCP replies so a host with a dynamic address keeps its lease. */
+  readonly dhcpClient: { readonly v4: boolean; readonly v6: boolean };
+  readonly zones: readonly Zone[];
+  /** Services open to every source that is not banned, blocklisted or trapped. */
+  readonly internet: { readonly services: readonly string[] };
+  /** Extra sources that win over every ban (registered endpoints, admin's home); they open no port. */
+  readonly allowlist: readonly string[];
+  readonly banSets: readonly BanSetSpec[];
+  readonly blocklists: readonly BlocklistSpec[];
+  readonly protections: Protections;
+}
+
+function single(protocol: Protocol, from: number, to = from): ServicePort {
+  return { protocol, ports: [{ from, to }] };
+}
+
+/** Services a PBX commonly runs, as the seeds' port tables list them. */
+export const WELL_KNOWN_SERVICES: readonly Service[] = [
+  { name: "sip", ports: [single("udp", 5060), single("tcp", 5060)] },
+  { name: "sip-tls", ports: [single("tcp", 5061)] },
+  { name: "rtp", ports: [single("udp", 10000, 20000)] },
+  { name: "iax2", ports: [single("udp", 4569)] },
+  { name: "ami", ports: [single("tcp", 5038)] },
+  { name: "ssh", ports: [single("tcp", 22)] },
+  { name: "http", ports: [single("tcp", 80)] },
+  { name: "https", ports: [single("tcp", 443)] },
+  { name: "webmin", ports: [single("tcp", 10000)] },
+];
+
+export const DEFAULT_PROTECTIONS: Protections = {
+  badTcpFlags: true,
+  newTcpWithoutSyn: true,
+  emptyUdp: true,
+  sipRateLimit: { perSecond: 20, burst: 40 },
+  portScanTrap: null,
+};
+
+export const DEFAULT_ICMP: IcmpPolicy = {
+  v4: ["echo-request", "destination-unreachable", "time-exceeded", "parameter-problem"],
+  v6: ["echo-request", "destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem"],
+};
+
+/** Looks a service up by name in the policy's catalogue. */
+export function findService(policy: FirewallPolicy, name: string): Service | undefined {
+  return policy.services.find((s) => s.name === name);
+}
+
+/** Every port of the named services, as protocol → port ranges (unmerged). */
+export function portsOf(policy: FirewallPolicy, names: readonly string[]): ServicePort[] {
+  return names.flatMap((n) => findService(policy, n)?.ports ?? []);
+}
+
+/**
+ * The ban scope covering the policy's SIP services: protocols × ports, the shape `BanScope` has. Detection
+ * uses it for "ban only from SIP", and a ban set with exactly this scope enforces it.
+ */
+export function sipBanScope(policy: FirewallPolicy): BanScope {
+  const sp = portsOf(policy, policy.sipServices);
+  const protocols = [...new Set(sp.map((p) => p.protocol))].sort();
+  const ports = mergePortRanges(sp.flatMap((p) => p.ports));
+  return { kind: "service", protocols, ports };
+}
+
+/** Sorted, with overlapping or adjacent ranges joined: nft refuses overlapping elements in one set. */
+export function mergePortRanges(ranges: readonly PortRange[]): PortRange[] {
+  const sorted = [...ranges].sort((a, b) => a.from - b.from || a.to - b.to);
+  const out: PortRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && r.from <= last.to + 1) out[out.length - 1] = { from: last.from, to: Math.max(last.to, r.to) };
+    else out.push({ from: r.from, to: r.to });
+  }
+  return out;
+}
+
+/** Two scopes are the same when they cover the same protocols and ports, in any order. */
+export function sameScope(a: BanScope, b: BanScope): boolean {
+  if (a.kind === "all" || b.kind === "all") return a.kind === b.kind;
+  const pa = [...new Set(a.protocols)].sort().join(",");
+  const pb = [...new Set(b.protocols)].sort().join(",");
+  const ra = mergePortRanges(a.ports);
+  const rb = mergePortRanges(b.ports);
+  return (
+    pa === pb && ra.length === rb.length && ra.every((r, i) => r.from === rb[i]?.from && r.to === rb[i]?.to)
+  );
+}

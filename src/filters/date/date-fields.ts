@@ -1,0 +1,130 @@
+// Computes the epoch time named by the fields a date template captured, inferring a missing year.
+
+import { FIELD_PREFIX } from "./date-pattern.js";
+
+type Groups = Readonly<Record<string, string | undefined>>;
+
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+/**
+ * A date stamped slightly after the reference is still this year (clock skew between the logging host and
+ * us, or a reference taken just before the line was written).
+ */
+export const YEAR_TOLERANCE_MS = 24 * 3600 * 1000;
+
+const field = (g: Groups, name: string): string | undefined => g[FIELD_PREFIX + name];
+
+/** Returns epoch ms, or null when the captured fields do not name a real moment (Feb 30, hour 25). */
+export function timeFromFields(g: Groups, referenceTime: number): number | null {
+  const epoch = field(g, "s");
+  if (epoch !== undefined) return Math.round(Number(epoch) * 1000);
+  const epochMs = field(g, "L");
+  if (epochMs !== undefined) return Number(epochMs);
+  const tai = field(g, "T");
+  if (tai !== undefined) return taiToEpochMs(tai);
+
+  const month = monthOf(g);
+  let day = numberOf(field(g, "d"));
+  const doy = numberOf(field(g, "j"));
+  let hour = numberOf(field(g, "H")) ?? 0;
+  const hour12 = numberOf(field(g, "I"));
+  const ampm = field(g, "p");
+  if (hour12 !== undefined) {
+    hour = hour12 % 12;
+    if (ampm !== undefined && ampm.toLowerCase() === "pm") hour += 12;
+  }
+  const minute = numberOf(field(g, "M")) ?? 0;
+  const second = Math.min(numberOf(field(g, "S")) ?? 0, 59); // leap seconds fold onto :59
+  const frac = field(g, "f");
+  const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000);
+  const offsetMin = zoneOffsetMinutes(field(g, "z") ?? field(g, "Z"));
+
+  let year = numberOf(field(g, "Y"));
+  const yy = numberOf(field(g, "y"));
+  if (year === undefined && yy !== undefined) year = yy < 69 ? 2000 + yy : 1900 + yy; // Python's pivot
+
+  const build = (y: number, mo: number, d: number): number | null => {
+    if (mo < 0 || mo > 11 || d < 1 || d > daysInMonth(y, mo) || hour > 23 || minute > 59) return null;
+    if (offsetMin === null) return new Date(y, mo, d, hour, minute, second, ms).getTime();
+    return Date.UTC(y, mo, d, hour, minute, second, ms) - offsetMin * 60_000;
+  };
+
+  // Only a time of day: the reference day, or the day before when that time has not come yet.
+  if (month === undefined && day === undefined && doy === undefined) {
+    const ref = new Date(referenceTime);
+    const today = build(ref.getFullYear(), ref.getMonth(), ref.getDate());
+    if (today === null) return null;
+    if (today <= referenceTime + YEAR_TOLERANCE_MS / 24) return today;
+    const y = new Date(referenceTime - 86_400_000);
+    return build(y.getFullYear(), y.getMonth(), y.getDate());
+  }
+
+  let mo = month;
+  if (doy !== undefined && (mo === undefined || day === undefined)) {
+    // Day of year: resolved once the year is known.
+    const at = (y: number): number | null => {
+      const d = new Date(Date.UTC(y, 0, doy));
+      if (d.getUTCFullYear() !== y) return null;
+      return build(y, d.getUTCMonth(), d.getUTCDate());
+    };
+    if (year !== undefined) return at(year);
+    return inferYear(referenceTime, at);
+  }
+  mo ??= 0;
+  day ??= 1;
+  const m0 = mo;
+  const d0 = day;
+  if (year !== undefined) return build(year, m0, d0);
+  return inferYear(referenceTime, (y) => build(y, m0, d0));
+}
+
+/** The latest year whose date is not after the reference (plus tolerance); Feb 29 looks back to a leap year. */
+function inferYear(referenceTime: number, at: (year: number) => number | null): number | null {
+  const refYear = new Date(referenceTime).getFullYear() + 1;
+  for (let y = refYear; y >= refYear - 9; y--) {
+    const t = at(y);
+    if (t !== null && t <= referenceTime + YEAR_TOLERANCE_MS) return t;
+  }
+  return null;
+}
+
+/**
+ * TAI64N label: 2^62 + seconds, then nanoseconds, in hex. The TAI-UTC leap second offset is ignored, as
+ * fail2ban does (daemontools writes these for local logs, not for astronomy).
+ */
+function taiToEpochMs(hex: string): number | null {
+  if (!hex.startsWith("400000")) return null;
+  const seconds = parseInt(hex.slice(6, 16), 16);
+  const nanos = parseInt(hex.slice(16, 24), 16);
+  return seconds * 1000 + Math.floor(nanos / 1e6);
+}
+
+function monthOf(g: Groups): number | undefined {
+  const name = field(g, "b");
+  if (name !== undefined) {
+    const i = MONTHS.indexOf(name.slice(0, 3).toLowerCase());
+    return i < 0 ? undefined : i;
+  }
+  const m = numberOf(field(g, "m"));
+  return m === undefined ? undefined : m - 1;
+}
+
+function numberOf(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s.trim());
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function daysInMonth(y: number, m0: number): number {
+  return new Date(Date.UTC(y, m0 + 1, 0)).getUTCDate();
+}
+
+/** Minutes east of UTC, or null for local time (no zone, or a zone name we cannot place). */
+function zoneOffsetMinutes(z: string | undefined): number | null {
+  if (z === undefined) return null;
+  if (z === "Z" || z === "UTC" || z === "GMT") return 0;
+  const m = /^([+-])(\d{2}):?(\d{2})?$/.exec(z);
+  if (!m) return null;
+  const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);
+  return m[1] === "-" ? -minutes : minutes;
+}

@@ -1,0 +1,239 @@
+// The matching engine: a fail2ban-style filter (prefregex, fail/ignore/success regexes, dates) as a Filter.
+
+import { parseIp } from "../../domain/address.js";
+import { UserError, type ErrorLocation } from "../../domain/errors.js";
+import type { OffenseKind } from "../../domain/offense.js";
+import {
+  compileBoundedRegex,
+  createBacktrackSandbox,
+  TIMED_OUT,
+  type BoundedRegex,
+  type RegexHit,
+} from "../bounded-regex.js";
+import { createDateDetector, type DateDetector } from "../date/date-detector.js";
+import { DatePatternError } from "../date/date-pattern.js";
+import type { Filter, FilterCounters, FilterResult, MatchContext } from "../filter.js";
+import { createLiteralPrefilter, requiredLiterals, type RequiredLiteral } from "../literal-prefilter.js";
+import { RegexSyntaxError } from "./python-regex.js";
+import { expandFail2banTags, FAILURE_ID_GROUPS } from "./tags.js";
+import { translatePythonRegex } from "./translate-regex.js";
+
+/** One regex as written in the filter (after interpolation), with where it was written. */
+export interface RegexSource {
+  readonly text: string;
+  readonly location: ErrorLocation;
+}
+
+export interface RegexFilterDefinition {
+  readonly name: string;
+  readonly failregex: readonly RegexSource[];
+  readonly ignoreregex?: readonly RegexSource[];
+  /** sipwarden extension: successful registrations/logins, same syntax as failregex. */
+  readonly successregex?: readonly RegexSource[];
+  readonly prefregex?: RegexSource;
+  /** `datepattern` value (one pattern per line), absent for the default list. */
+  readonly datepattern?: RegexSource;
+  readonly journalmatch?: string;
+  /** Time budget per line for a regex only a backtracking engine can run (default 25 ms). */
+  readonly regexTimeoutMs?: number;
+}
+
+interface Rule {
+  readonly regex: BoundedRegex;
+  readonly literals: readonly RequiredLiteral[] | null;
+  readonly altUserGroups: readonly string[];
+}
+
+const MISSED: FilterResult = Object.freeze({ status: "missed" });
+const MISSED_TIMED_OUT: FilterResult = Object.freeze({ status: "missed", timedOut: true });
+
+/**
+ * Compiles a definition into a Filter. Throws UserError (SW_FILTER_REGEX, located at the regex) for any
+ * regex that cannot be translated or compiled.
+ */
+export function createRegexFilter(def: RegexFilterDefinition): Filter {
+  const sandbox = createBacktrackSandbox(def.regexTimeoutMs);
+  const ignoreSources = def.ignoreregex ?? [];
+  const successSources = def.successregex ?? [];
+  const prefRule = def.prefregex ? compileRule(def.prefregex, "prefregex", sandbox) : null;
+  const prefHasId = prefRule !== null && hasFailureId(def.prefregex as RegexSource);
+  const fail = def.failregex.map((s, i) => compileRule(s, `failregex #${i + 1}`, sandbox, prefHasId));
+  const success = successSources.map((s, i) => compileRule(s, `successregex #${i + 1}`, sandbox, prefHasId));
+  const ignore = ignoreSources.map((s, i) => compileRule(s, `ignoreregex #${i + 1}`, sandbox));
+  let dates: DateDetector;
+  try {
+    dates = createDateDetector(def.datepattern?.text, sandbox);
+  } catch (e) {
+    if (e instanceof DatePatternError || e instanceof RegexSyntaxError || e instanceof SyntaxError) {
+      throw new UserError("SW_FILTER_REGEX", `datepattern: ${e.message}`, def.datepattern?.location ?? {});
+    }
+    throw e;
+  }
+
+  // Rules in the order tried: failregexes first (a line both fail and success is a failure).
+  const rules = [...fail, ...success];
+  const prefilter = createLiteralPrefilter(rules.map((r) => r.literals));
+  const prefLiteral = prefRule?.literals ? createLiteralPrefilter([prefRule.literals]) : null;
+  const candidate = new Uint8Array(rules.length);
+  const prefSlot = new Uint8Array(1);
+
+  const counts = {
+    lines: 0,
+    matched: 0,
+    ignored: 0,
+    rejected: 0,
+    missed: 0,
+    timeouts: 0,
+    failregexHits: new Array<number>(fail.length).fill(0),
+    successregexHits: new Array<number>(success.length).fill(0),
+    ignoreregexHits: new Array<number>(ignore.length).fill(0),
+  };
+
+  const missed = (timedOut: boolean): FilterResult => {
+    counts.missed++;
+    if (timedOut) counts.timeouts++;
+    return timedOut ? MISSED_TIMED_OUT : MISSED;
+  };
+
+  const match = (line: string, ctx: MatchContext): FilterResult => {
+    counts.lines++;
+    // Cheap first: most PBX log lines contain none of the literals any rule needs.
+    if (!prefilter.candidates(line, candidate)) return missed(false);
+    if (prefLiteral !== null && !prefLiteral.candidates(line, prefSlot)) return missed(false);
+
+    const date = dates.enabled ? dates.detect(line, ctx.referenceTime) : null;
+    const stripped = date === null ? line : line.slice(0, date.start) + line.slice(date.end);
+    const time = date?.time ?? ctx.time ?? null;
+
+    let timedOut = false;
+    let content = stripped;
+    let pre: RegexHit | null = null;
+    if (prefRule !== null) {
+      const p = prefRule.regex.exec(stripped);
+      if (p === TIMED_OUT) return missed(true);
+      if (p === null) return missed(false);
+      pre = p;
+      content = p.groups.content ?? stripped;
+    }
+
+    for (let r = 0; r < rules.length; r++) {
+      if (candidate[r] === 0) continue;
+      const rule = rules[r] as Rule;
+      // RE2's test is ~10x cheaper than exec; many candidate lines share a literal but not the regex.
+      if (rule.regex.exact && !rule.regex.test(content)) continue;
+      const hit = rule.regex.exec(content);
+      if (hit === TIMED_OUT) {
+        timedOut = true;
+        continue;
+      }
+      if (hit === null) continue;
+      const isFail = r < fail.length;
+      const index = isFail ? r : r - fail.length;
+      const g = pre === null ? hit.groups : { ...pre.groups, ...hit.groups };
+      // fail2ban's <F-NOFAIL>: the first matching regex decides, and it says "not a failure".
+      if (g.nofail !== undefined) return missed(false);
+      if (isFail) {
+        for (let k = 0; k < ignore.length; k++) {
+          const ig = (ignore[k] as Rule).regex.test(stripped);
+          if (ig === TIMED_OUT) timedOut = true;
+          else if (ig) {
+            counts.ignored++;
+            (counts.ignoreregexHits[k] as number)++;
+            if (timedOut) counts.timeouts++;
+            return { status: "ignored", regexIndex: index, ignoreIndex: k };
+          }
+        }
+      }
+      const kind: OffenseKind = isFail ? "failure" : "success";
+      const hostText = g.ip4 ?? g.ip6 ?? g.dns ?? g.fid;
+      const address = hostText === undefined ? null : parseIp(hostText);
+      if (timedOut) counts.timeouts++;
+      if (address === null) {
+        counts.rejected++;
+        const why =
+          hostText === undefined
+            ? "the regex captured no host"
+            : g.dns !== undefined && g.dns === hostText
+              ? `"${clip(hostText)}" is a host name, not an IP address (names are never resolved)`
+              : `"${clip(hostText)}" is not a valid IP address`;
+        return isFail ? { status: "rejected", regexIndex: index, why } : { status: "rejected", regexIndex: index, why, kind };
+      }
+      counts.matched++;
+      (isFail ? counts.failregexHits : counts.successregexHits)[index]!++;
+      let user = g.user;
+      for (let a = 0; user === undefined && a < rule.altUserGroups.length; a++) user = g[rule.altUserGroups[a] as string];
+      const failId = g.fid;
+      return {
+        status: "matched",
+        match: {
+          kind,
+          regexIndex: index,
+          address,
+          ...(user === undefined ? {} : { user }),
+          ...(failId === undefined ? {} : { failId }),
+          time,
+        },
+      };
+    }
+    return missed(timedOut);
+  };
+
+  return {
+    name: def.name,
+    failregex: def.failregex.map((s) => s.text),
+    ignoreregex: ignoreSources.map((s) => s.text),
+    successregex: successSources.map((s) => s.text),
+    ...(def.journalmatch === undefined ? {} : { journalmatch: def.journalmatch }),
+    match,
+    counters: (): FilterCounters => ({
+      ...counts,
+      failregexHits: [...counts.failregexHits],
+      successregexHits: [...counts.successregexHits],
+      ignoreregexHits: [...counts.ignoreregexHits],
+    }),
+  };
+}
+
+function clip(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function hasFailureId(source: RegexSource): boolean {
+  const expanded = expandFail2banTags(source.text);
+  return FAILURE_ID_GROUPS.some((g) => expanded.includes(`(?P<${g}>`));
+}
+
+function compileRule(
+  source: RegexSource,
+  what: string,
+  sandbox: ReturnType<typeof createBacktrackSandbox>,
+  /** For fail/success regexes: whether the prefregex already captures an identity (or null: not checked). */
+  prefHasId: boolean | null = null,
+): Rule {
+  const fail = (why: string): never => {
+    throw new UserError("SW_FILTER_REGEX", `${what} ${JSON.stringify(source.text)}: ${why}`, source.location);
+  };
+  if (source.text.trim() === "") fail("empty regex");
+  let translated;
+  try {
+    translated = translatePythonRegex(expandFail2banTags(source.text));
+  } catch (e) {
+    if (e instanceof RegexSyntaxError) fail(e.message);
+    throw e;
+  }
+  const names = translated.groupNames.filter((n): n is string => n !== undefined);
+  if (prefHasId === false && !FAILURE_ID_GROUPS.some((g) => names.includes(g))) {
+    fail("no host group: use <HOST>, <ADDR>, <IP4>, <IP6> or <F-ID>");
+  }
+  let regex: BoundedRegex;
+  try {
+    regex = compileBoundedRegex(translated, sandbox);
+  } catch (e) {
+    return fail(`cannot be compiled (${(e as Error).message})`);
+  }
+  return {
+    regex,
+    literals: requiredLiterals(translated.parsed),
+    altUserGroups: names.filter((n) => n.startsWith("alt_user")).sort(),
+  };
+}

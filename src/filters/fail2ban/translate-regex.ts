@@ -1,0 +1,241 @@
+// Translates a parsed Python regex into RE2 syntax, a linear-time RE2 gate, and JavaScript syntax.
+
+import {
+  parsePythonRegex,
+  type ClassItem,
+  type ParsedRegex,
+  type RegexNode,
+  type ScopeFlags,
+} from "./python-regex.js";
+
+/** RE2 refuses counted repetitions above this. */
+const RE2_MAX_REPEAT = 1000;
+
+export interface TranslatedRegex {
+  /** The pattern as written (Python syntax), for reports and errors. */
+  readonly python: string;
+  readonly parsed: ParsedRegex;
+  /** Exact RE2 translation (global flags inlined), or null when RE2 cannot express it. */
+  readonly re2: string | null;
+  /** Why `re2` is null: the first construct RE2 lacks. */
+  readonly re2Why?: string;
+  /**
+   * RE2 pattern accepting a superset of what the regex accepts (lookarounds dropped, backreferences
+   * widened); a line it rejects cannot match. Equal to `re2` when that exists.
+   */
+  readonly gate: string;
+  /** JavaScript RegExp source and flags with the same meaning as the Python pattern. */
+  readonly js: string;
+  readonly jsFlags: string;
+  /** Capture names by 1-based index, as the engines see them (JS and RE2 use the same names). */
+  readonly groupNames: readonly (string | undefined)[];
+}
+
+type Mode = "re2" | "gate" | "js";
+
+class NeedsBacktracking extends Error {}
+
+/** Parses and translates; throws RegexSyntaxError (from the parser) for patterns Python would refuse. */
+export function translatePythonRegex(python: string): TranslatedRegex {
+  const parsed = parsePythonRegex(python);
+  const g = parsed.globalFlags;
+  const inline = `${g.i ? "i" : ""}${g.m ? "m" : ""}${g.s ? "s" : ""}`;
+  const prefix = inline ? `(?${inline})` : "";
+  let re2: string | null = null;
+  let re2Why: string | undefined;
+  try {
+    re2 = prefix + new Emitter("re2", parsed).emit(parsed.ast, g);
+  } catch (e) {
+    if (!(e instanceof NeedsBacktracking)) throw e;
+    re2Why = e.message;
+  }
+  const gate = re2 ?? prefix + new Emitter("gate", parsed).emit(parsed.ast, g);
+  // Scoped flags have no JS syntax in Node 20, so the emitter rewrites them; then JS flags must stay off
+  // so that the rewrite alone decides (a scoped `(?-i:...)` inside a global `(?i)` included).
+  const nativeFlags = !parsed.hasScopedFlags;
+  const js = new Emitter("js", parsed, nativeFlags).emit(parsed.ast, nativeFlags ? NO_FLAGS : g);
+  const jsFlags = nativeFlags ? `${g.i ? "i" : ""}${g.m ? "m" : ""}${g.s ? "s" : ""}` : "";
+  return {
+    python,
+    parsed,
+    re2,
+    ...(re2Why === undefined ? {} : { re2Why }),
+    gate,
+    js,
+    jsFlags,
+    groupNames: parsed.groupNames,
+  };
+}
+
+const NO_FLAGS: ScopeFlags = { i: false, m: false, s: false };
+
+const META = new Set([..."\\^$.|?*+()[]{}/"]);
+const CLASS_META = new Set([..."\\]-^["]);
+
+class Emitter {
+  constructor(
+    private readonly mode: Mode,
+    private readonly parsed: ParsedRegex,
+    /** JS only: flags are given to RegExp, so scopes need no rewriting. */
+    private readonly nativeFlags = true,
+  ) {}
+
+  emit(node: RegexNode, f: ScopeFlags): string {
+    switch (node.t) {
+      case "seq":
+        return node.items.map((n) => this.emit(n, f)).join("");
+      case "alt":
+        return node.branches.map((n) => this.emit(n, f)).join("|");
+      case "char":
+        return this.char(node.cp, f);
+      case "class":
+        return this.cls(node.negated, node.items, f);
+      case "short":
+        return `\\${node.c}`;
+      case "any":
+        return this.mode === "js" && !this.nativeFlags && f.s ? "[\\s\\S]" : ".";
+      case "assert":
+        return this.assertion(node.kind, f);
+      case "group":
+        return this.group(node, f);
+      case "look":
+        if (this.mode === "re2") throw new NeedsBacktracking("lookaround assertions need a backtracking engine");
+        if (this.mode === "gate") return "";
+        return `(?${node.behind ? "<" : ""}${node.negative ? "!" : "="}${this.emit(node.body, f)})`;
+      case "backref":
+        if (this.mode === "re2") throw new NeedsBacktracking("backreferences need a backtracking engine");
+        if (this.mode === "gate") return "(?s:.*)";
+        return this.parsed.groupNames[node.index - 1] !== undefined
+          ? `\\k<${this.parsed.groupNames[node.index - 1]}>`
+          : `(?:\\${node.index})`;
+      case "quant":
+        return this.quant(node.body, node.min, node.max, node.lazy, f);
+    }
+  }
+
+  private group(node: Extract<RegexNode, { t: "group" }>, f: ScopeFlags): string {
+    if (node.flagsOn !== undefined || node.flagsOff !== undefined) {
+      const on = node.flagsOn ?? "";
+      const off = node.flagsOff ?? "";
+      const inner: ScopeFlags = {
+        i: on.includes("i") || (f.i && !off.includes("i")),
+        m: on.includes("m") || (f.m && !off.includes("m")),
+        s: on.includes("s") || (f.s && !off.includes("s")),
+      };
+      const body = this.emit(node.body, inner);
+      if (this.mode === "js") return `(?:${body})`;
+      const re2on = [...on].filter((c) => "ims".includes(c)).join("");
+      const re2off = [...off].filter((c) => "ims".includes(c)).join("");
+      const spec = re2on + (re2off ? `-${re2off}` : "");
+      return spec ? `(?${spec}:${body})` : `(?:${body})`;
+    }
+    const body = this.emit(node.body, f);
+    if (node.index === 0) return `(?:${body})`;
+    if (node.name === undefined) return `(${body})`;
+    return this.mode === "js" ? `(?<${node.name}>${body})` : `(?P<${node.name}>${body})`;
+  }
+
+  private assertion(kind: "^" | "$" | "A" | "Z" | "b" | "B", f: ScopeFlags): string {
+    const rewrite = this.mode === "js" && !this.nativeFlags;
+    switch (kind) {
+      case "^":
+        return rewrite && f.m ? "(?<![^\\n])" : "^";
+      case "$":
+        return rewrite && f.m ? "(?![^\\n])" : "$";
+      case "A":
+        return this.mode === "js" ? "(?<![\\s\\S])" : "\\A";
+      case "Z":
+        return this.mode === "js" ? "(?![\\s\\S])" : "\\z";
+      case "b":
+        return "\\b";
+      case "B":
+        return "\\B";
+    }
+  }
+
+  private quant(body: RegexNode, min: number, max: number, lazy: boolean, f: ScopeFlags): string {
+    let inner = this.emit(body, f);
+    // Every emitted atom (char, class, group, backreference) is one unit; sequences need a group.
+    const atomic = body.t !== "seq" && body.t !== "alt" && body.t !== "quant";
+    if (!atomic || inner === "") inner = `(?:${inner})`;
+    let q: string;
+    if (min === 0 && max === Infinity) q = "*";
+    else if (min === 1 && max === Infinity) q = "+";
+    else if (min === 0 && max === 1) q = "?";
+    else {
+      let lo = min;
+      let hi = max;
+      if (this.mode !== "js" && (lo > RE2_MAX_REPEAT || hi > RE2_MAX_REPEAT) && hi !== Infinity) {
+        if (this.mode === "re2") throw new NeedsBacktracking(`repeat counts above ${RE2_MAX_REPEAT}`);
+        // Gate: widening the upper bound only admits more lines, which a gate may do.
+        lo = Math.min(lo, RE2_MAX_REPEAT);
+        hi = Infinity;
+      } else if (this.mode !== "js" && lo > RE2_MAX_REPEAT) {
+        if (this.mode === "re2") throw new NeedsBacktracking(`repeat counts above ${RE2_MAX_REPEAT}`);
+        lo = RE2_MAX_REPEAT;
+      }
+      q = hi === Infinity ? `{${lo},}` : lo === hi ? `{${lo}}` : `{${lo},${hi}}`;
+    }
+    return inner + q + (lazy ? "?" : "");
+  }
+
+  private char(cp: number, f: ScopeFlags): string {
+    if (this.mode === "js" && !this.nativeFlags && f.i) {
+      const variants = caseVariants(cp);
+      if (variants.length > 1) return `[${variants.map((v) => classChar(v)).join("")}]`;
+    }
+    if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, "0")}`;
+    const s = String.fromCodePoint(cp);
+    if (META.has(s)) return `\\${s}`;
+    if (this.mode === "js" && cp > 0xffff) return `(?:${s})`;
+    return s;
+  }
+
+  private cls(negated: boolean, items: readonly ClassItem[], f: ScopeFlags): string {
+    const parts: string[] = [];
+    for (const it of items) {
+      if (it.t === "short") {
+        parts.push(`\\${it.c}`);
+        continue;
+      }
+      if (this.mode === "js" && (it.lo > 0xffff || it.hi > 0xffff)) {
+        // Without the u flag JS classes hold UTF-16 units; astral ranges in PBX filters are not worth it.
+        parts.push("\\uD800-\\uDFFF");
+        continue;
+      }
+      parts.push(it.lo === it.hi ? classChar(it.lo) : `${classChar(it.lo)}-${classChar(it.hi)}`);
+      if (this.mode === "js" && !this.nativeFlags && f.i) {
+        for (const [lo, hi] of swappedCaseRanges(it.lo, it.hi))
+          parts.push(lo === hi ? classChar(lo) : `${classChar(lo)}-${classChar(hi)}`);
+      }
+    }
+    return `[${negated ? "^" : ""}${parts.join("")}]`;
+  }
+}
+
+function classChar(cp: number): string {
+  if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, "0")}`;
+  const s = String.fromCodePoint(cp);
+  return CLASS_META.has(s) ? `\\${s}` : s;
+}
+
+function caseVariants(cp: number): number[] {
+  const s = String.fromCodePoint(cp);
+  const set = new Set([cp, s.toLowerCase().codePointAt(0) as number, s.toUpperCase().codePointAt(0) as number]);
+  return [...set];
+}
+
+/** ASCII letters of a range, case-swapped; enough for the ASCII words PBX filters spell. */
+function swappedCaseRanges(lo: number, hi: number): [number, number][] {
+  const out: [number, number][] = [];
+  const overlap = (a: number, b: number): [number, number] | null => {
+    const l = Math.max(lo, a);
+    const h = Math.min(hi, b);
+    return l <= h ? [l, h] : null;
+  };
+  const lower = overlap(0x61, 0x7a);
+  if (lower) out.push([lower[0] - 32, lower[1] - 32]);
+  const upper = overlap(0x41, 0x5a);
+  if (upper) out.push([upper[0] + 32, upper[1] + 32]);
+  return out;
+}

@@ -1,0 +1,110 @@
+// Turns a filter spec from the config (`asterisk`, `./my.conf`, `sshd[mode=ddos]`) into a loaded Filter.
+
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UserError } from "../domain/errors.js";
+import { loadFilterFile } from "./fail2ban/load.js";
+import type { Filter } from "./filter.js";
+
+/**
+ * The package root is the nearest ancestor holding package.json: this file runs from src/filters under
+ * vitest and from dist/filters (or dist/src/filters) after tsc, at different depths.
+ */
+function findPackageRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return start;
+    dir = up;
+  }
+}
+
+/** Where the built-in fail2ban-format filters live: `<package root>/filters`. */
+export const BUILTIN_FILTER_DIR: string = join(findPackageRoot(dirname(fileURLToPath(import.meta.url))), "filters");
+
+/** Names of the built-in filters (`.conf` files), sorted; `common` and other include-only files too. */
+export function listBuiltinFilters(): string[] {
+  if (!existsSync(BUILTIN_FILTER_DIR)) return [];
+  return readdirSync(BUILTIN_FILTER_DIR)
+    .filter((f) => f.endsWith(".conf"))
+    .map((f) => f.slice(0, -".conf".length))
+    .sort();
+}
+
+export interface ResolveFilterOptions {
+  /** Directories searched (before the built-ins) for names and for `[INCLUDES]`. */
+  readonly searchDirs?: readonly string[];
+}
+
+/**
+ * `spec` is a built-in name, a path (absolute, containing `/`, or ending in `.conf`/`.local`), either
+ * optionally followed by fail2ban's `[key=value, ...]` parameters.
+ */
+export function resolveFilter(spec: string, opts: ResolveFilterOptions = {}): Filter {
+  const { target, vars } = parseFilterSpec(spec);
+  const searchDirs = [...(opts.searchDirs ?? []), BUILTIN_FILTER_DIR];
+  const looksLikePath = target.includes("/") || /\.(conf|local)$/.test(target);
+  let path: string | null = null;
+  if (looksLikePath) {
+    path = isFile(resolve(target)) ? resolve(target) : null;
+  } else if (/^[\w.-]+$/.test(target)) {
+    for (const dir of searchDirs) {
+      const p = join(dir, `${target}.conf`);
+      if (isFile(p)) {
+        path = p;
+        break;
+      }
+    }
+  }
+  if (path === null) {
+    const names = listBuiltinFilters().filter((n) => n !== "common");
+    const known = names.length > 0 ? `; built-in filters: ${names.join(", ")}` : "";
+    throw new UserError(
+      "SW_FILTER_NOT_FOUND",
+      `no filter ${looksLikePath ? "file" : "named"} "${target}"${known}`,
+      looksLikePath ? { file: target } : {},
+    );
+  }
+  return loadFilterFile(path, {
+    vars,
+    searchDirs,
+    name: looksLikePath ? undefined : target,
+  });
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Splits `name[key=value, key2="v, w"]` into the name and its parameters. */
+export function parseFilterSpec(spec: string): { target: string; vars: Record<string, string> } {
+  const s = spec.trim();
+  const open = s.indexOf("[");
+  if (open < 0 || !s.endsWith("]")) return { target: s, vars: {} };
+  const target = s.slice(0, open).trim();
+  const body = s.slice(open + 1, -1);
+  const vars: Record<string, string> = {};
+  // key=value pairs separated by commas; a value may be quoted to hold commas or brackets.
+  const re = /\s*([\w.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^,]*)\s*(?:,|$)/y;
+  let pos = 0;
+  while (pos < body.length) {
+    re.lastIndex = pos;
+    const m = re.exec(body);
+    if (!m || m[0] === "") {
+      throw new UserError("SW_FILTER_SYNTAX", `cannot parse filter parameters in "${spec}"`, { key: "filter" });
+    }
+    let v = (m[2] as string).trim();
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) {
+      v = v.slice(1, -1).replace(/\\(.)/g, "$1");
+    }
+    vars[m[1] as string] = v;
+    pos = re.lastIndex;
+  }
+  return { target, vars };
+}

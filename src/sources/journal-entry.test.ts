@@ -1,0 +1,50 @@
+// Tests parsing of journalctl JSON lines, including the byte-array and repeated forms of MESSAGE.
+import { describe, expect, it } from "vitest";
+import { parseJournalEntry } from "./journal-entry.js";
+
+const base = { __CURSOR: "s=abc;i=1", __REALTIME_TIMESTAMP: "1700000000123456" };
+const parse = (o: unknown, max = 1000) => parseJournalEntry(JSON.stringify(o), max);
+
+describe("parseJournalEntry", () => {
+  it("reads a string MESSAGE, the cursor and the time in ms", () => {
+    expect(parse({ ...base, MESSAGE: "Registration from '<sip:1@x>' failed for '1.2.3.4:5060'\n" })).toEqual({
+      cursor: "s=abc;i=1",
+      time: 1700000000123,
+      messages: ["Registration from '<sip:1@x>' failed for '1.2.3.4:5060'"],
+    });
+  });
+
+  it("decodes a byte-array MESSAGE, replacing invalid UTF-8", () => {
+    expect(parse({ ...base, MESSAGE: [104, 105, 255, 1, 0xe2, 0x82, 0xac] })?.messages).toEqual([
+      "hi\uFFFD\u0001€",
+    ]);
+  });
+
+  it("returns one text per value of a repeated MESSAGE field", () => {
+    expect(parse({ ...base, MESSAGE: ["one", [116, 119, 111]] })?.messages).toEqual(["one", "two"]);
+  });
+
+  it("keeps the cursor of an entry whose MESSAGE is null or missing", () => {
+    expect(parse({ ...base, MESSAGE: null })).toEqual({
+      cursor: "s=abc;i=1",
+      time: 1700000000123,
+      messages: [],
+    });
+    expect(parse({ ...base })?.messages).toEqual([]);
+  });
+
+  it("caps long messages on a character boundary", () => {
+    expect(parse({ ...base, MESSAGE: "ab€€" }, 4)?.messages).toEqual(["ab"]);
+  });
+
+  it("returns null for lines that are not JSON objects and ignores a malformed time", () => {
+    expect(parseJournalEntry("{not json", 10)).toBeNull();
+    expect(parseJournalEntry("[1]", 10)).toBeNull();
+    expect(parseJournalEntry("null", 10)).toBeNull();
+    expect(parse({ __REALTIME_TIMESTAMP: "12x", MESSAGE: "m" })).toEqual({
+      cursor: undefined,
+      time: undefined,
+      messages: ["m"],
+    });
+  });
+});

@@ -1,0 +1,113 @@
+// Policies shared by the enforce unit, golden and integration tests.
+import {
+  DEFAULT_ICMP,
+  DEFAULT_PROTECTIONS,
+  WELL_KNOWN_SERVICES,
+  sipBanScope,
+} from "../../src/enforce/policy.js";
+import type { FirewallPolicy } from "../../src/enforce/policy.js";
+
+const base: FirewallPolicy = {
+  families: ["ipv4", "ipv6"],
+  services: [
+    ...WELL_KNOWN_SERVICES,
+    { name: "mgcp", ports: [{ protocol: "udp", ports: [{ from: 2727, to: 2727 }] }] },
+  ],
+  sipServices: ["sip", "sip-tls"],
+  icmp: DEFAULT_ICMP,
+  dhcpClient: { v4: false, v6: false },
+  zones: [],
+  internet: { services: [] },
+  allowlist: [],
+  banSets: [],
+  blocklists: [],
+  protections: DEFAULT_PROTECTIONS,
+};
+
+/** Ban sets every realistic policy has: one for all ports, one for the SIP ports. */
+function banSets(p: FirewallPolicy): FirewallPolicy["banSets"] {
+  return [
+    { name: "ban", scope: { kind: "all" } },
+    { name: "sipban", scope: sipBanScope(p) },
+  ];
+}
+
+/** A FreePBX host as the seeds describe it: office LAN, one trunk, public SIP/RTP/web, VoIPBL. */
+export function freepbxPolicy(): FirewallPolicy {
+  return {
+    ...base,
+    dhcpClient: { v4: true, v6: false },
+    zones: [
+      {
+        name: "office",
+        kind: "network",
+        sources: ["192.168.1.0/24", "fd00:1::/64"],
+        services: ["ssh", "webmin", "ami", "sip", "mgcp"],
+      },
+      { name: "trunk", kind: "host", sources: ["203.0.113.10", "2001:db8::10"], services: ["sip", "iax2"] },
+    ],
+    internet: { services: ["sip", "sip-tls", "rtp", "http", "https"] },
+    allowlist: ["198.51.100.7", "192.168.1.0/25"],
+    banSets: banSets(base),
+    blocklists: [
+      {
+        name: "voipbl",
+        scope: sipBanScope(base),
+        entries: ["45.134.26.0/24", "45.134.26.77", "185.53.88.0/22", "2a0e:1c80::/32", "93.157.62.9"],
+      },
+    ],
+    protections: {
+      ...DEFAULT_PROTECTIONS,
+      portScanTrap: {
+        bait: [
+          {
+            protocol: "tcp",
+            ports: [
+              { from: 23, to: 23 },
+              { from: 1433, to: 1433 },
+              { from: 3389, to: 3389 },
+            ],
+          },
+        ],
+        timeoutMs: 3_600_000,
+      },
+    },
+  };
+}
+
+/** The smallest useful policy: IPv4 only, SSH from the internet, no extras. */
+export function minimalPolicy(): FirewallPolicy {
+  return {
+    ...base,
+    families: ["ipv4"],
+    internet: { services: ["ssh"] },
+    banSets: [{ name: "ban", scope: { kind: "all" } }],
+    protections: {
+      badTcpFlags: false,
+      newTcpWithoutSyn: false,
+      emptyUdp: false,
+      sipRateLimit: null,
+      portScanTrap: null,
+    },
+  };
+}
+
+/**
+ * The lab policy of the packet tests: fw at 10.77.0.1 / fd77::1; peer sources .2/.3 are strangers, .4 is
+ * allowlisted, .5 is used for the scan trap, .6 is a trusted "office" host that may reach AMI (5038).
+ */
+export function labPolicy(): FirewallPolicy {
+  return {
+    ...base,
+    zones: [{ name: "office", kind: "host", sources: ["10.77.0.6", "fd77::6"], services: ["ami"] }],
+    internet: { services: ["sip", "http"] },
+    allowlist: ["10.77.0.4", "fd77::4"],
+    banSets: banSets(base),
+    blocklists: [{ name: "block", scope: { kind: "all" }, entries: ["10.77.0.128/25"] }],
+    protections: {
+      ...DEFAULT_PROTECTIONS,
+      sipRateLimit: { perSecond: 50, burst: 100 },
+      portScanTrap: { bait: [{ protocol: "tcp", ports: [{ from: 2323, to: 2323 }] }], timeoutMs: 60_000 },
+    },
+  };
+}

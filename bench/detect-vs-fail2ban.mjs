@@ -4,7 +4,7 @@
  *
  * Times, on the same file and one after another (the machine has two cores; nothing runs in parallel):
  *   1. `fail2ban-regex <log> /etc/fail2ban/filter.d/asterisk.conf`         (what users run; the peer)
- *   2. `fail2ban-regex -o ip <log> …`                                       (same work, prints each address)
+ *   2. `fail2ban-regex -o ip <log> …`         (same work, prints each address; run once, for the cross-check)
  *   3. `node dist/cli/main.js test-filter <log> asterisk --json`
  *   4. `node dist/cli/main.js replay <log> --config bench/replay.yaml --json`
  * and prints lines/s, wall time and peak RSS of each, the sipwarden/fail2ban ratio, PASS/MISS per target,
@@ -355,7 +355,7 @@ async function main() {
   let rp = null;
   if (haveF2b && !skip.has("fail2ban")) {
     say("running : fail2ban-regex (summary) …");
-    f2b = await medianOf(1, () =>
+    f2b = await medianOf(repeat, () =>
       measure("fail2ban", "fail2ban-regex", [log, F2B_FILTER], {
         stdoutPath: join(OUT_DIR, "fail2ban.out"),
         timeoutMs,

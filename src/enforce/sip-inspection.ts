@@ -105,7 +105,8 @@ function checkDuration(ms: number, path: string, out: SipInspectionProblem[]): v
 /** Every rule the SIP inspection IR breaks (alone and against its policy); empty means renderers may trust it. */
 export function checkSipInspection(sip: SipInspectionPolicy, policy: FirewallPolicy): SipInspectionProblem[] {
   const out: SipInspectionProblem[] = [];
-  if (sip.services.length === 0) out.push({ path: "sipInspection.services", message: "no services to inspect" });
+  if (sip.services.length === 0)
+    out.push({ path: "sipInspection.services", message: "no services to inspect" });
   sip.services.forEach((n, i) => {
     if (!policy.services.some((s) => s.name === n))
       out.push({ path: `sipInspection.services[${i}]`, message: `unknown service ${JSON.stringify(n)}` });

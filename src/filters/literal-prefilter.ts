@@ -36,7 +36,12 @@ function bestLiteral(node: RegexNode, ci: boolean): RequiredLiteral | null {
   let text = "";
   let runCi = false;
   const flush = (): void => {
-    for (const piece of splitAtDateHoles(text)) runs.push({ text: runCi ? piece.toLowerCase() : piece, caseInsensitive: runCi });
+    for (const raw of splitAtDateHoles(text)) {
+      // Still required once trimmed, and much faster to search: V8's substring search keys on the first
+      // character, and a leading space occurs everywhere in a log line.
+      const piece = raw.trim();
+      runs.push({ text: runCi ? piece.toLowerCase() : piece, caseInsensitive: runCi });
+    }
     text = "";
     runCi = false;
   };
@@ -74,7 +79,6 @@ function bestLiteral(node: RegexNode, ci: boolean): RequiredLiteral | null {
         }
         if (n.min === n.max && n.body.t === "char") {
           for (let k = 0; k < n.min; k++) walk(n.body, fi);
-          flush();
           return;
         }
         // At least one copy is required, but what follows need not be adjacent to the first.

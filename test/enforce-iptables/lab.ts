@@ -13,7 +13,15 @@ export { waitUntil };
 export type { ArrivalEvent };
 
 /** Debian packages these tests need (also listed in scripts/apt-packages.txt). */
-export const LAB_APT_PACKAGES = ["iproute2", "iptables", "ipset", "conntrack", "socat", "sipvicious", "sip-tester"] as const;
+export const LAB_APT_PACKAGES = [
+  "iproute2",
+  "iptables",
+  "ipset",
+  "conntrack",
+  "socat",
+  "sipvicious",
+  "sip-tester",
+] as const;
 
 /** E's listener/sender, reused as is: it reports every datagram and accepted TCP connection as JSON. */
 const AGENT = fileURLToPath(new URL("../enforce/traffic-agent.mjs", import.meta.url));
@@ -22,7 +30,14 @@ const base = createSpawnRunner({ timeoutMs: 20_000 });
 export const FW_V4 = "10.78.0.1";
 export const FW_V6 = "fd78::1";
 /** Peer sources: .2 scanner/stranger, .3 phone, .4 allowlisted, .5 stranger, .6 second phone, .130 blocklisted. */
-export const PEER_V4 = ["10.78.0.2", "10.78.0.3", "10.78.0.4", "10.78.0.5", "10.78.0.6", "10.78.0.130"] as const;
+export const PEER_V4 = [
+  "10.78.0.2",
+  "10.78.0.3",
+  "10.78.0.4",
+  "10.78.0.5",
+  "10.78.0.6",
+  "10.78.0.130",
+] as const;
 export const PEER_V6 = ["fd78::2", "fd78::3", "fd78::4"] as const;
 
 /**
@@ -66,7 +81,14 @@ export interface Lab {
   /** Sends one datagram and reports whether the fw listener saw it within `waitMs`. */
   udpArrives(src: string, dst: string, port: number, payload?: string, waitMs?: number): Promise<boolean>;
   /** Starts a steady UDP flow from a fixed source port; resolves with the number sent when done. */
-  stream(src: string, srcPort: number, dst: string, port: number, intervalMs: number, count: number): Promise<number>;
+  stream(
+    src: string,
+    srcPort: number,
+    dst: string,
+    port: number,
+    intervalMs: number,
+    count: number,
+  ): Promise<number>;
   destroy(): Promise<void>;
 }
 
@@ -123,7 +145,9 @@ export async function createLab(listen: { tcp: readonly number[]; udp: readonly 
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     children.add(server);
-    createInterface({ input: server.stdout }).on("line", (line) => arrivals.push(JSON.parse(line) as ArrivalEvent));
+    createInterface({ input: server.stdout }).on("line", (line) =>
+      arrivals.push(JSON.parse(line) as ArrivalEvent),
+    );
     if (!(await waitUntil(() => arrivals.some((a) => a.ev === "ready"), 10_000)))
       throw new Error("traffic listener did not start in the fw namespace");
   } catch (e) {
@@ -153,7 +177,15 @@ export async function createLab(listen: { tcp: readonly number[]; udp: readonly 
       return waitUntil(seen, waitMs);
     },
     async stream(src, srcPort, dst, port, intervalMs, count) {
-      const out = await agent("stream", src, String(srcPort), dst, String(port), String(intervalMs), String(count));
+      const out = await agent(
+        "stream",
+        src,
+        String(srcPort),
+        dst,
+        String(port),
+        String(intervalMs),
+        String(count),
+      );
       return Number(/done (\d+)/.exec(out)?.[1] ?? "0");
     },
     destroy,

@@ -1,5 +1,10 @@
 // Policies of the iptables packet tests: the lab host at 10.78.0.1 / fd78::1 and its peers.
-import { DEFAULT_PROTECTIONS, WELL_KNOWN_SERVICES, DEFAULT_ICMP, sipBanScope } from "../../src/enforce/policy.js";
+import {
+  DEFAULT_PROTECTIONS,
+  WELL_KNOWN_SERVICES,
+  DEFAULT_ICMP,
+  sipBanScope,
+} from "../../src/enforce/policy.js";
 import type { FirewallPolicy } from "../../src/enforce/policy.js";
 import { DEFAULT_SIP_INSPECTION } from "../../src/enforce/sip-inspection.js";
 import type { SipAwarePolicy, SipInspectionPolicy } from "../../src/enforce/sip-inspection.js";

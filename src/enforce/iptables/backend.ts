@@ -12,7 +12,15 @@ import { createSerialQueue } from "../serial-queue.js";
 import type { IpsetMember } from "./ipset-script.js";
 import { renderIpsetBanBatch, renderIpsetUnbanBatch, tmpName } from "./ipset-script.js";
 import { countHooks, firstComplaint, locateRestoreError, parseIpsetNames, parseIpsetSave } from "./parse.js";
-import { HOOKS, RAW_CHAIN, assertRenderable, ipsetName, policySets, renderIpsetScripts, renderIptablesScript } from "./render.js";
+import {
+  HOOKS,
+  RAW_CHAIN,
+  assertRenderable,
+  ipsetName,
+  policySets,
+  renderIpsetScripts,
+  renderIptablesScript,
+} from "./render.js";
 
 export interface IptablesBackendConfig {
   /** Program names or absolute paths; the runner resolves them (tests prefix `ip netns exec`). */
@@ -49,7 +57,10 @@ const MAX_CONNTRACK_PORTS = 32;
 /** Sets named like these are ours: stale ones (a removed blocklist) are destroyed after an apply. */
 const OWN_SET = /^(sw|swsip)-/;
 
-export function createIptablesBackend(config: IptablesBackendConfig, deps: IptablesBackendDeps): FirewallBackend {
+export function createIptablesBackend(
+  config: IptablesBackendConfig,
+  deps: IptablesBackendDeps,
+): FirewallBackend {
   const serial = createSerialQueue();
   let policy: FirewallPolicy | null = null;
 
@@ -65,18 +76,26 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
     const where = locateRestoreError(r.stderr, script);
     const why = firstComplaint(r.stderr);
     if (where)
-      throw new EnforceError("SW_ENFORCE_APPLY", `${cmd} refused the ${what} at line ${where.line} (${why}): ${where.text}`, {
-        location: where,
-        stderr: r.stderr,
-      });
+      throw new EnforceError(
+        "SW_ENFORCE_APPLY",
+        `${cmd} refused the ${what} at line ${where.line} (${why}): ${where.text}`,
+        {
+          location: where,
+          stderr: r.stderr,
+        },
+      );
     const code = r.code === -1 ? "SW_ENFORCE_COMMAND" : "SW_ENFORCE_APPLY";
-    throw new EnforceError(code, `${cmd} failed on the ${what} (exit ${r.code}): ${why}`, { stderr: r.stderr });
+    throw new EnforceError(code, `${cmd} failed on the ${what} (exit ${r.code}): ${why}`, {
+      stderr: r.stderr,
+    });
   }
 
   async function existingSets(): Promise<Set<string>> {
     const r = await deps.run(config.ipset, ["list", "-n"]);
     if (r.code !== 0)
-      throw new EnforceError("SW_ENFORCE_COMMAND", `ipset cannot list sets: ${r.stderr.trim()}`, { stderr: r.stderr });
+      throw new EnforceError("SW_ENFORCE_COMMAND", `ipset cannot list sets: ${r.stderr.trim()}`, {
+        stderr: r.stderr,
+      });
     return parseIpsetNames(r.stdout);
   }
 
@@ -85,9 +104,15 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
     const r = await deps.run(config.ipset, ["save", name]);
     if (r.code !== 0) {
       if (/does not exist/.test(r.stderr)) return [];
-      throw new EnforceError("SW_ENFORCE_COMMAND", `ipset cannot list set ${name}: ${r.stderr.trim()}`, { stderr: r.stderr });
+      throw new EnforceError("SW_ENFORCE_COMMAND", `ipset cannot list set ${name}: ${r.stderr.trim()}`, {
+        stderr: r.stderr,
+      });
     }
-    return parseIpsetSave(r.stdout).map((m) => ({ set: m.set, address: m.address, timeoutMs: m.timeoutS === null ? null : m.timeoutS * 1000 }));
+    return parseIpsetSave(r.stdout).map((m) => ({
+      set: m.set,
+      address: m.address,
+      timeoutMs: m.timeoutS === null ? null : m.timeoutS * 1000,
+    }));
   }
 
   /**
@@ -101,7 +126,8 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
       const from = policy.banSets.find((b) => sameScope(b.scope, spec.scope));
       if (!from || from.name === spec.name) continue;
       for (const f of [4, 6] as const)
-        for (const m of await readSet(ipsetName(from.name, f), existing)) out.push({ ...m, set: ipsetName(spec.name, f) });
+        for (const m of await readSet(ipsetName(from.name, f), existing))
+          out.push({ ...m, set: ipsetName(spec.name, f) });
     }
     return out;
   }
@@ -116,7 +142,9 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
   async function hookCounts(save: string): Promise<ReturnType<typeof countHooks>> {
     const r = await deps.run(save, []);
     if (r.code !== 0)
-      throw new EnforceError("SW_ENFORCE_COMMAND", `${save} failed (exit ${r.code}): ${r.stderr.trim()}`, { stderr: r.stderr });
+      throw new EnforceError("SW_ENFORCE_COMMAND", `${save} failed (exit ${r.code}): ${r.stderr.trim()}`, {
+        stderr: r.stderr,
+      });
     return countHooks(r.stdout, HOOKS);
   }
 
@@ -129,7 +157,9 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
     const filters: string[][] = [];
     if (scope.kind === "all") filters.push([]);
     else {
-      const ports = scope.ports.flatMap((r) => Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i));
+      const ports = scope.ports.flatMap((r) =>
+        Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i),
+      );
       for (const proto of scope.protocols) {
         if (ports.length > MAX_CONNTRACK_PORTS) filters.push(["-p", proto]);
         else for (const port of ports) filters.push(["-p", proto, "--dport", String(port)]);
@@ -139,7 +169,10 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
     for (const extra of filters) {
       const r = await deps.run(config.conntrack, ["-D", "-f", family, "-s", p.address, ...extra]);
       if (r.code !== 0 && r.code !== 1)
-        deps.log.warn({ address: p.address, code: r.code, stderr: r.stderr.trim() }, "conntrack flush failed");
+        deps.log.warn(
+          { address: p.address, code: r.code, stderr: r.stderr.trim() },
+          "conntrack flush failed",
+        );
     }
   }
 
@@ -173,7 +206,10 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
     if (phases.commit) await restore(config.ipset, ["restore"], phases.commit, "set swap");
     const keep = new Set(policySets(next).flatMap((s) => [s.name, tmpName(s.name)]));
     // Only now does no rule of ours refer to sets the new policy dropped.
-    await destroyEach([...existing].filter((n) => OWN_SET.test(n) && !keep.has(n)), "no longer in the policy");
+    await destroyEach(
+      [...existing].filter((n) => OWN_SET.test(n) && !keep.has(n)),
+      "no longer in the policy",
+    );
   }
 
   return {
@@ -184,7 +220,11 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
         const planned = planBans(requirePolicy(), entries);
         if (planned.length === 0) return;
         const batch = renderIpsetBanBatch(
-          planned.map((p) => ({ set: ipsetName(p.spec.name, p.family), address: p.address, timeoutMs: p.timeoutMs })),
+          planned.map((p) => ({
+            set: ipsetName(p.spec.name, p.family),
+            address: p.address,
+            timeoutMs: p.timeoutMs,
+          })),
         );
         // One process for the whole batch: ipset restore buffers until EOF, so lines arrive together anyway.
         await restore(config.ipset, ["-exist", "restore"], batch, "ban batch");
@@ -210,19 +250,29 @@ export function createIptablesBackend(config: IptablesBackendConfig, deps: Iptab
         for (const spec of current.banSets)
           for (const f of [4, 6] as const as readonly IpFamily[])
             for (const m of await readSet(ipsetName(spec.name, f)))
-              out.push({ target: m.address, scope: spec.scope, expiresAt: m.timeoutMs === null ? null : now + m.timeoutMs });
+              out.push({
+                target: m.address,
+                scope: spec.scope,
+                expiresAt: m.timeoutMs === null ? null : now + m.timeoutMs,
+              });
         return out;
       }),
 
     health: () =>
       serial(async (): Promise<BackendHealth> => {
         const version = await deps.run(config.iptablesSave, ["--version"]);
-        if (version.code !== 0) return { ok: false, detail: `iptables not usable: ${version.stderr.trim() || `exit ${version.code}`}` };
+        if (version.code !== 0)
+          return {
+            ok: false,
+            detail: `iptables not usable: ${version.stderr.trim() || `exit ${version.code}`}`,
+          };
         const ipset = await deps.run(config.ipset, ["version"]);
-        if (ipset.code !== 0) return { ok: false, detail: `ipset not usable: ${ipset.stderr.trim() || `exit ${ipset.code}`}` };
+        if (ipset.code !== 0)
+          return { ok: false, detail: `ipset not usable: ${ipset.stderr.trim() || `exit ${ipset.code}`}` };
         const v = `${version.stdout.trim()}; ${ipset.stdout.trim().split("\n")[0] ?? ""}`;
         const raw = await deps.run(config.iptablesSave, ["-t", "raw"]);
-        const hooked = raw.code === 0 && raw.stdout.split("\n").some((l) => l.trim() === `-A PREROUTING -j ${RAW_CHAIN}`);
+        const hooked =
+          raw.code === 0 && raw.stdout.split("\n").some((l) => l.trim() === `-A PREROUTING -j ${RAW_CHAIN}`);
         if (!hooked) return { ok: false, detail: `${v}; chain ${RAW_CHAIN} not hooked into raw PREROUTING` };
         if (!policy) return { ok: false, detail: `${v}; chains present but not applied by this process` };
         return { ok: true, detail: `${v}; sipwarden chains hooked` };

@@ -15,7 +15,8 @@ export function countHooks(saveText: string, hooks: readonly Hook[]): HookCounts
     const line = raw.trim();
     if (line.startsWith("*")) table = line.slice(1);
     for (const h of hooks)
-      if (h.table === table && line === `-A ${h.from} -j ${h.to}`) counts[hookKey(h)] = (counts[hookKey(h)] ?? 0) + 1;
+      if (h.table === table && line === `-A ${h.from} -j ${h.to}`)
+        counts[hookKey(h)] = (counts[hookKey(h)] ?? 0) + 1;
   }
   return counts;
 }
@@ -71,6 +72,7 @@ export function firstComplaint(stderr: string): string {
     stderr
       .split("\n")
       .map((l) => l.trim())
-      .find((l) => l.length > 0 && !l.startsWith("Try `") && !l.startsWith("Error occurred at line")) ?? stderr.trim()
+      .find((l) => l.length > 0 && !l.startsWith("Try `") && !l.startsWith("Error occurred at line")) ??
+    stderr.trim()
   );
 }

@@ -1,12 +1,14 @@
 // nftables firewall backend: renders scripts purely and feeds them to `nft -f -` through an injected runner.
 //
-// Ban latency plan (not solved here): every ban costs one `nft` process (~2 ms on a small table), and once a
-// large interval set is loaded every nft transaction costs ~0.5 s, which misses the p99 < 10 ms target.
-// The next step keeps the contract and swaps the transport behind `ban`/`unban`: big CIDR blocklists move
-// to ipset `hash:net` sets matched from this table (swapped atomically with `ipset swap`), so nf_tables
-// holds only hash sets; then ban/unban go over a persistent netlink socket (NFT_MSG_NEWSETELEM batches) instead
-// of a process per batch. Until then callers should batch bans, which this backend already supports.
-import type { IpFamily } from "../../domain/address.js";
+// Ban latency plan (not solved here): every ban costs one `nft` process (~2 ms on a small table), but once a
+// 100k-CIDR interval set is loaded every transaction of nft's userspace costs ~0.5 s (libnftables in-process
+// too), far from the p99 < 10 ms target. The next step keeps this contract and changes what sits behind it:
+// 1. Large CIDR blocklists leave nf_tables for ipset `hash:net`, filled by `ipset restore` into a spare set
+//    and `ipset swap`ped in atomically. nft cannot reference ipsets, so the match is an iptables-nft rule in
+//    raw PREROUTING (`-m set --match-set … src -j DROP`, xt_set), which coexists with this table.
+// 2. With only hash sets left here, ban/unban stop spawning nft and write NFT_MSG_NEWSETELEM/DELSETELEM
+//    batches on one persistent netlink socket (npm `netlink`, or koffi over libnftnl/libmnl).
+// Measure both in bench/ with the big blocklist loaded before choosing. Until then callers batch bans.
 import type { Clock } from "../../domain/clock.js";
 import { planBans, validateTarget } from "../ban-plan.js";
 import type { PlannedBan } from "../ban-plan.js";
@@ -138,7 +140,7 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
     const now = deps.clock.now();
     const out: BanRecord[] = [];
     for (const spec of current.banSets)
-      for (const f of [4, 6] as const as readonly IpFamily[])
+      for (const f of [4, 6] as const)
         for (const m of await readSet(setName(spec.name, f)))
           out.push({
             target: m.address,

@@ -15,6 +15,7 @@ export interface OptionResolver {
 /** Sections whose lookups see the caller's parameters and `[Init]` first, as fail2ban passes them as vars. */
 const PARAMETERISED = new Set(["Definition", "Init"]);
 const MAX_TAG_ROUNDS = 32;
+const MAX_DEPTH = 64;
 
 interface Found {
   readonly value: string;
@@ -28,7 +29,10 @@ interface Found {
  * `files` are in reading order (includes before, the file, includes after, `.local` overrides); a later
  * file's value wins. `vars` are the caller's `name[key=value]` parameters, which win over everything.
  */
-export function createOptionResolver(files: readonly IniFile[], vars: Readonly<Record<string, string>> = {}): OptionResolver {
+export function createOptionResolver(
+  files: readonly IniFile[],
+  vars: Readonly<Record<string, string>> = {},
+): OptionResolver {
   const varLayer = files.length;
   const lowerVars = new Map(Object.entries(vars).map(([k, v]) => [k.toLowerCase(), v]));
   const cache = new Map<string, string>();
@@ -41,68 +45,79 @@ export function createOptionResolver(files: readonly IniFile[], vars: Readonly<R
     return undefined;
   };
 
-  /** Looks a name up as seen from an option defined in `section` at `layer`. */
-  const find = (section: string, name: string, layer: number): Found | undefined => {
+  /**
+   * Looks a name up the way configparser and fail2ban's tag substitution do: in the view of the section
+   * the caller asked for (`view`), whatever section the referring text was written in. That is what lets
+   * a filter's `_daemon` reach into common.conf's `__prefix_line`. Only `known/x` is relative to where the
+   * referring text was written: the same section, in the files read before it.
+   */
+  const find = (view: string, name: string, from: Found | null): Found | undefined => {
     const key = name.toLowerCase();
     if (key.startsWith("known/")) {
+      if (from === null) return undefined;
       const k = key.slice("known/".length);
-      return findIn(section, k, layer - 1) ?? findIn("DEFAULT", k, layer - 1);
+      return findIn(from.section, k, from.layer - 1) ?? findIn("DEFAULT", k, from.layer - 1);
     }
     const slash = key.lastIndexOf("/");
     if (slash > 0) {
-      const sec = name.slice(0, slash);
       const k = key.slice(slash + 1);
-      return findIn(sec, k, varLayer) ?? findIn("DEFAULT", k, varLayer);
+      return findIn(name.slice(0, slash), k, varLayer) ?? findIn("DEFAULT", k, varLayer);
     }
-    if (PARAMETERISED.has(section)) {
+    if (PARAMETERISED.has(view)) {
       const v = lowerVars.get(key);
       if (v !== undefined) return { value: v, layer: varLayer, section: "Init" };
       const init = findIn("Init", key, varLayer);
       if (init !== undefined) return init;
     }
-    return findIn(section, key, varLayer) ?? findIn("DEFAULT", key, varLayer);
+    return findIn(view, key, varLayer) ?? findIn("DEFAULT", key, varLayer);
   };
 
-  const resolve = (found: Found, key: string, stack: string[]): string => {
+  interface Frame {
+    readonly id: string;
+    readonly where: ErrorLocation;
+  }
+
+  const resolve = (view: string, found: Found, key: string, stack: readonly Frame[]): string => {
     const id = `${found.section}\u0000${key}\u0000${found.layer}`;
-    const cached = cache.get(id);
+    const cacheKey = `${view}\u0000${id}`;
+    const cached = cache.get(cacheKey);
     if (cached !== undefined) return cached;
-    const where: ErrorLocation = found.entry
-      ? { file: found.entry.file, line: found.entry.line, key }
-      : { key };
-    if (stack.includes(id)) {
-      const chain = [...stack.slice(stack.indexOf(id)), id].map((s) => s.split("\u0000")[1]).join(" -> ");
-      throw new UserError("SW_FILTER_INTERPOLATION", `circular reference: ${chain}`, where);
+    const where: ErrorLocation = found.entry ? { file: found.entry.file, line: found.entry.line, key } : { key };
+    const seen = stack.findIndex((f) => f.id === id);
+    if (seen >= 0) {
+      const chain = [...stack.slice(seen).map((f) => f.id), id].map((s) => s.split("\u0000")[1]).join(" -> ");
+      // Point at the definition that closes the loop: the last one followed.
+      const at = stack[stack.length - 1]?.where ?? where;
+      throw new UserError("SW_FILTER_INTERPOLATION", `circular reference: ${chain}`, at);
     }
-    const inner = [...stack, id];
-    const value = expandTags(expandPercent(found.value, found, where, inner), found, inner);
-    cache.set(id, value);
+    if (stack.length > MAX_DEPTH) {
+      throw new UserError("SW_FILTER_INTERPOLATION", `references nested more than ${MAX_DEPTH} deep`, where);
+    }
+    const inner = [...stack, { id, where }];
+    const value = expandTags(view, expandPercent(view, found, where, inner), found, inner);
+    cache.set(cacheKey, value);
     return value;
   };
 
-  const lookupTag = (name: string, ctx: Found, stack: string[]): string | undefined => {
-    // Tags are case-sensitive and option names are lower case, so <HOST>, <F-USER> never collide.
-    if (name !== name.toLowerCase()) return undefined;
-    const f = find(ctx.section, name, ctx.layer);
-    return f === undefined ? undefined : resolve(f, name.slice(name.lastIndexOf("/") + 1), stack);
-  };
-
-  const expandTags = (text: string, ctx: Found, stack: string[]): string => {
+  const expandTags = (view: string, text: string, from: Found, stack: readonly Frame[]): string => {
     let out = text;
     for (let round = 0; round < MAX_TAG_ROUNDS; round++) {
       let changed = false;
       out = out.replace(/<([^<>\s]+)>/g, (whole, name: string) => {
-        const v = lookupTag(name, ctx, stack);
-        if (v === undefined) return whole;
+        // Tags are case-sensitive and option names are lower case, so <HOST>, <F-USER> never collide.
+        if (name !== name.toLowerCase()) return whole;
+        const f = find(view, name, from);
+        if (f === undefined) return whole;
         changed = true;
-        return v;
+        return resolve(view, f, name.slice(name.lastIndexOf("/") + 1), stack);
       });
       if (!changed) return out;
     }
     return out;
   };
 
-  const expandPercent = (raw: string, ctx: Found, where: ErrorLocation, stack: string[]): string => {
+  const expandPercent = (view: string, from: Found, where: ErrorLocation, stack: readonly Frame[]): string => {
+    const raw = from.value;
     let out = "";
     let i = 0;
     while (i < raw.length) {
@@ -127,12 +142,12 @@ export function createOptionResolver(files: readonly IniFile[], vars: Readonly<R
         );
       }
       // A name may itself hold tags: %(mdre-<mode>)s.
-      const name = expandTags(m[1] as string, ctx, stack);
-      const f = find(ctx.section, name, ctx.layer);
+      const name = expandTags(view, m[1] as string, from, stack);
+      const f = find(view, name, from);
       if (f === undefined) {
         throw new UserError("SW_FILTER_INTERPOLATION", `%(${name})s refers to an option that is not defined`, where);
       }
-      out += resolve(f, name.slice(name.lastIndexOf("/") + 1).toLowerCase(), stack);
+      out += resolve(view, f, name.slice(name.lastIndexOf("/") + 1).toLowerCase(), stack);
       i = p + m[0].length;
     }
     return out;
@@ -140,15 +155,15 @@ export function createOptionResolver(files: readonly IniFile[], vars: Readonly<R
 
   return {
     get(section, key) {
-      const f = find(section, key, varLayer);
-      return f === undefined ? undefined : resolve(f, key.toLowerCase(), []);
+      const f = find(section, key, null);
+      return f === undefined ? undefined : resolve(section, f, key.toLowerCase(), []);
     },
     locate(section, key) {
-      const f = find(section, key, varLayer);
+      const f = find(section, key, null);
       return f?.entry ? { file: f.entry.file, line: f.entry.line, key } : { key };
     },
     entry(section, key) {
-      return find(section, key, varLayer)?.entry;
+      return find(section, key, null)?.entry;
     },
   };
 }

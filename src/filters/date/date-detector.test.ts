@@ -1,0 +1,97 @@
+// Date detection: the default format list, datepattern templates, anchoring, and what gets cut out.
+
+import { describe, expect, it } from "vitest";
+import { createBacktrackSandbox } from "../bounded-regex.js";
+import { createDateDetector } from "./date-detector.js";
+
+const REF = Date.UTC(2024, 10, 30, 12);
+const sandbox = createBacktrackSandbox();
+
+/** Detects with a fresh detector; returns the ISO time and the line with the date cut out. */
+const detect = (pattern: string | undefined, line: string): { iso: string | null; rest: string } | null => {
+  const hit = createDateDetector(pattern, sandbox).detect(line, REF);
+  if (hit === null) return null;
+  return {
+    iso: hit.time === null ? null : new Date(hit.time).toISOString(),
+    rest: line.slice(0, hit.start) + line.slice(hit.end),
+  };
+};
+
+describe("default date detection", () => {
+  const cases: [string, string, string][] = [
+    ["2024-11-21 23:45:38 x", "2024-11-21T23:45:38.000Z", " x"],
+    ["2024-11-21T23:45:38.123456+01:00 x", "2024-11-21T22:45:38.123Z", " x"],
+    ["2024-11-21 23:45:38,789 x", "2024-11-21T23:45:38.789Z", " x"],
+    ["[Nov 21 23:45:38] NOTICE[1] x", "2024-11-21T23:45:38.000Z", "[] NOTICE[1] x"],
+    ["Nov 21 23:45:38 host x", "2024-11-21T23:45:38.000Z", " host x"],
+    ["Nov  1 03:04:05 host x", "2024-11-01T03:04:05.000Z", " host x"],
+    ["[2024-11-21 23:45:38.123] x", "2024-11-21T23:45:38.123Z", "[] x"],
+    ["2024-11-21 23:45:38.123456 [WARNING] sofia.c:1 x", "2024-11-21T23:45:38.123Z", " [WARNING] sofia.c:1 x"],
+    ["1732232738 x", "2024-11-21T23:45:38.000Z", " x"],
+    ["1732232738.250 x", "2024-11-21T23:45:38.250Z", " x"],
+    ['192.0.2.1 - - [21/Nov/2024:23:45:38 +0000] "GET /"', "2024-11-21T23:45:38.000Z", '192.0.2.1 - - [] "GET /"'],
+    ["Thu Nov 21 23:45:38 2024 x", "2024-11-21T23:45:38.000Z", " x"],
+    ["@40000000673fc6220ee6b280 x", "2024-11-21T23:45:38.250Z", " x"],
+    ["21/11/2024 23:45:38 x", "2024-11-21T23:45:38.000Z", " x"],
+  ];
+  for (const [line, iso, rest] of cases) {
+    it(`reads ${JSON.stringify(line)}`, () => {
+      expect(detect(undefined, line)).toEqual({ iso, rest });
+    });
+  }
+
+  it("prefers a date at the line start over an earlier template elsewhere", () => {
+    expect(detect(undefined, "Nov 21 23:45:38 pbx: at 2024-01-02 03:04:05")?.iso).toBe("2024-11-21T23:45:38.000Z");
+  });
+
+  it("with {^LN-BEG} ignores dates away from the line start", () => {
+    expect(detect("{^LN-BEG}", "x 2024-11-21 23:45:38")).toBeNull();
+    expect(detect("{^LN-BEG}", "[2024-11-21 23:45:38] x")?.rest).toBe("[] x");
+    expect(detect(undefined, "x 2024-11-21 23:45:38")?.rest).toBe("x ");
+  });
+
+  it("keeps the last template and still finds another format", () => {
+    const d = createDateDetector(undefined, sandbox);
+    expect(d.detect("2024-11-21 23:45:38 a", REF)?.time).toBe(Date.UTC(2024, 10, 21, 23, 45, 38));
+    expect(d.detect("Nov 22 01:02:03 b", REF)?.time).toBe(Date.UTC(2024, 10, 22, 1, 2, 3));
+    expect(d.detect("no date here", REF)).toBeNull();
+  });
+
+  it("does not stall on a 1 MiB line", () => {
+    const t0 = Date.now();
+    expect(createDateDetector(undefined, sandbox).detect("9".repeat(1 << 20), REF)).toBeNull();
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+});
+
+describe("datepattern", () => {
+  it("reads strptime directives and literal %%", () => {
+    expect(detect("^%Y%m%d %H%M%S%%", "20241121 234538% x")).toEqual({ iso: "2024-11-21T23:45:38.000Z", rest: " x" });
+    expect(detect("%d.%m.%y %I:%M:%S %p", "t=21.11.24 11:45:38 PM x")?.iso).toBe("2024-11-21T23:45:38.000Z");
+    expect(detect("%j/%Y %H:%M", "326/2024 23:45 x")?.iso).toBe("2024-11-21T23:45:00.000Z");
+    expect(detect("%B %d %Y %H:%M:%S %Z", "November 21 2024 23:45:38 UTC")?.iso).toBe("2024-11-21T23:45:38.000Z");
+    expect(detect("%a, %d %b %Y %H:%M:%S %z", "Thu, 21 Nov 2024 23:45:38 -0130")?.iso).toBe("2024-11-22T01:15:38.000Z");
+    expect(detect("%s", "ts 1732232738 x")?.iso).toBe("2024-11-21T23:45:38.000Z");
+  });
+
+  it("anchors with {^LN-BEG} and ^, and honours word boundaries otherwise", () => {
+    expect(detect("{^LN-BEG}%H:%M:%S", "[23:45:38] x")?.rest).toBe("[] x");
+    expect(detect("^%H:%M:%S", "[23:45:38] x")).toBeNull();
+    expect(detect("%H:%M:%S", "a123:45:38 x")).toBeNull();
+    expect(detect("{UNB}%H:%M:%S", "a23:45:38 x")?.rest).toBe("a x");
+  });
+
+  it("tries several patterns, one per line, and knows Epoch, LEPOCH, TAI64N and {NONE}", () => {
+    expect(detect("^%Y-%m-%d\n^%d/%m/%Y", "21/11/2024 x")?.iso).toBe("2024-11-21T00:00:00.000Z");
+    expect(detect("Epoch", "1732232738 x")?.iso).toBe("2024-11-21T23:45:38.000Z");
+    expect(detect("{^LN-BEG}EPOCH", "[1732232738] x")?.rest).toBe("[] x");
+    expect(detect("LEPOCH", "1732232738123 x")?.iso).toBe("2024-11-21T23:45:38.123Z");
+    expect(detect("TAI64N", "@40000000673fc62200000000 x")?.rest).toBe(" x");
+    expect(createDateDetector("{NONE}", sandbox).enabled).toBe(false);
+  });
+
+  it("refuses unknown directives and {DATE}", () => {
+    expect(() => createDateDetector("%Q", sandbox)).toThrow(/unknown date directive %Q/);
+    expect(() => createDateDetector("^<\\d+>{DATE}", sandbox)).toThrow(/\{DATE\}/);
+  });
+});

@@ -1,0 +1,162 @@
+// Loading fail2ban filter files: includes, .local overrides, mode parameters, and located errors.
+
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { UserError } from "../../domain/errors.js";
+import type { FilterResult } from "../filter.js";
+import { loadFilterFile } from "./load.js";
+
+const REF = Date.UTC(2024, 10, 30);
+let dir: string;
+
+const write = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+/** A small common.conf in the style of fail2ban's: DEFAULT values, a logtype switch, an after-include. */
+const COMMON = `[INCLUDES]
+after = common.local
+
+[DEFAULT]
+_daemon = \\S*
+__pid_re = (?:\\[\\d+\\])
+logtype = file
+__prefix_line = <lt_<logtype>/__prefix_line>
+datepattern = <lt_<logtype>/datepattern>
+
+[lt_file]
+__prefix_line = \\s*(?:\\S+\\s+)?%(_daemon)s%(__pid_re)s?:\\s+
+datepattern = {^LN-BEG}
+
+[lt_journal]
+__prefix_line = \\s*(?:\\S+\\s+)?%(_daemon)s%(__pid_re)s?:\\s+
+datepattern = {NONE}
+`;
+
+const err = (f: () => unknown): UserError => {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof UserError) return e;
+    throw e;
+  }
+  throw new Error("no error");
+};
+
+const host = (r: FilterResult): string | null => (r.status === "matched" ? r.match.address.text : null);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "sw-f2b-load-"));
+  write("common.conf", COMMON);
+  write(
+    "pbx.conf",
+    `[INCLUDES]
+before = common.conf
+
+[Definition]
+_daemon = pbx
+failregex = ^%(__prefix_line)sauth failed from <HOST>$
+            <mdre-<mode>>
+mdre-normal =
+mdre-ddos = ^%(__prefix_line)sflood from <HOST>$
+mode = normal
+ignoreregex = ^%(__prefix_line)sauth failed from 10\\.
+journalmatch = _SYSTEMD_UNIT=pbx.service
+`,
+  );
+});
+
+describe("loadFilterFile", () => {
+  it("reads includes and interpolates the including filter's _daemon into the shared prefix", () => {
+    const f = loadFilterFile(join(dir, "pbx.conf"));
+    expect(f.name).toBe("pbx");
+    expect(f.journalmatch).toBe("_SYSTEMD_UNIT=pbx.service");
+    expect(f.failregex).toEqual(["^\\s*(?:\\S+\\s+)?pbx(?:\\[\\d+\\])?:\\s+auth failed from <HOST>$"]);
+    const ctx = { referenceTime: REF };
+    expect(host(f.match("Nov 21 23:45:38 box pbx[12]: auth failed from 192.0.2.7", ctx))).toBe("192.0.2.7");
+    expect(f.match("Nov 21 23:45:38 box other[12]: auth failed from 192.0.2.7", ctx).status).toBe("missed");
+    expect(f.match("Nov 21 23:45:38 box pbx[12]: auth failed from 10.1.2.3", ctx)).toEqual({
+      status: "ignored",
+      regexIndex: 0,
+      ignoreIndex: 0,
+    });
+  });
+
+  it("honours mode from parameters", () => {
+    const f = loadFilterFile(join(dir, "pbx.conf"), { vars: { mode: "ddos" } });
+    expect(f.failregex).toHaveLength(2);
+    const r = f.match("Nov 21 23:45:38 box pbx[12]: flood from 192.0.2.8", { referenceTime: REF });
+    expect(r).toMatchObject({ status: "matched", match: { regexIndex: 1 } });
+  });
+
+  it("applies a .local override and the after-include of an included file", () => {
+    const sub = mkdtempSync(join(tmpdir(), "sw-f2b-local-"));
+    writeFileSync(join(sub, "common.conf"), COMMON);
+    writeFileSync(join(sub, "common.local"), "[DEFAULT]\n__pid_re = (?:<\\d+>)\n");
+    writeFileSync(
+      join(sub, "x.conf"),
+      "[INCLUDES]\nbefore = common.conf\n[Definition]\n_daemon = x\nfailregex = ^%(__prefix_line)sbad <HOST>$\n",
+    );
+    writeFileSync(join(sub, "x.local"), "[Init]\nmode = extra\n[Definition]\n_daemon = xd\n");
+    const f = loadFilterFile(join(sub, "x.conf"));
+    expect(f.failregex[0]).toBe("^\\s*(?:\\S+\\s+)?xd(?:<\\d+>)?:\\s+bad <HOST>$");
+  });
+
+  it("finds includes in searchDirs when not beside the file", () => {
+    const lib = mkdtempSync(join(tmpdir(), "sw-f2b-lib-"));
+    const own = mkdtempSync(join(tmpdir(), "sw-f2b-own-"));
+    writeFileSync(join(lib, "common.conf"), COMMON);
+    writeFileSync(join(own, "y.conf"), "[INCLUDES]\nbefore = common.conf\n[Definition]\nfailregex = ^%(__prefix_line)sy <HOST>$\n");
+    expect(() => loadFilterFile(join(own, "y.conf"))).toThrow(/included file "common.conf" not found/);
+    expect(loadFilterFile(join(own, "y.conf"), { searchDirs: [lib] }).failregex[0]).toContain("\\S*");
+  });
+
+  it("names file, line and key in errors", () => {
+    const missing = err(() => loadFilterFile(write("inc.conf", "[INCLUDES]\nbefore = nope.conf\n[Definition]\nfailregex = <HOST>\n")));
+    expect(missing.code).toBe("SW_FILTER_NOT_FOUND");
+    expect(missing.location).toMatchObject({ file: join(dir, "inc.conf"), line: 2, key: "before" });
+
+    const bad = err(() =>
+      loadFilterFile(write("bad.conf", "[Definition]\nfailregex = ^ok <HOST>$\n            ^bad (?(1)a|b) <HOST>$\n")),
+    );
+    expect(bad.code).toBe("SW_FILTER_REGEX");
+    expect(bad.location).toMatchObject({ file: join(dir, "bad.conf"), line: 3, key: "failregex" });
+    expect(bad.message).toMatch(/failregex #2 .*conditional groups/);
+    expect(bad.format()).toMatch(/bad\.conf:3: failregex: /);
+
+    const nohost = err(() => loadFilterFile(write("nohost.conf", "[Definition]\nfailregex = ^no host here$\n")));
+    expect(nohost.message).toMatch(/no host group/);
+
+    const multi = err(() => loadFilterFile(write("multi.conf", "[Definition]\nfailregex = ^a <HOST><SKIPLINES>b$\n")));
+    expect(multi.message).toMatch(/SKIPLINES.*multi-line/);
+
+    const empty = err(() => loadFilterFile(write("empty.conf", "[Definition]\nfailregex =\n")));
+    expect(empty.code).toBe("SW_FILTER_SYNTAX");
+
+    const loop = err(() => loadFilterFile(write("loop.conf", "[Definition]\nfailregex = %(a)s\na = %(failregex)s\n")));
+    expect(loop.code).toBe("SW_FILTER_INTERPOLATION");
+    expect(loop.location.file).toBe(join(dir, "loop.conf"));
+
+    expect(err(() => loadFilterFile(join(dir, "absent.conf"))).code).toBe("SW_FILTER_NOT_FOUND");
+  });
+
+  it("reports a bad datepattern at its location", () => {
+    const e = err(() =>
+      loadFilterFile(write("date.conf", "[Definition]\nfailregex = ^x <HOST>$\ndatepattern = %%Q\n")),
+    );
+    expect(e.code).toBe("SW_FILTER_REGEX");
+    expect(e.message).toMatch(/datepattern: unknown date directive %Q/);
+    expect(e.location).toMatchObject({ line: 3, key: "datepattern" });
+  });
+
+  it("loads an include-less file in a nested directory by absolute path", () => {
+    const nested = join(dir, "a", "b");
+    mkdirSync(nested, { recursive: true });
+    writeFileSync(join(nested, "z.conf"), "[Definition]\nfailregex = ^z <ADDR>$\n");
+    expect(host(loadFilterFile(join(nested, "z.conf")).match("z 2001:db8::1", { referenceTime: REF }))).toBe("2001:db8::1");
+  });
+});

@@ -11,6 +11,9 @@ export const ERROR_CODES = {
   SW_USAGE: "bad command-line usage",
   SW_SOURCE: "a log source cannot be read",
   SW_ALLOWLIST: "an allowlist entry is invalid",
+  SW_STORE_OPEN: "the state database cannot be opened or created",
+  SW_STORE_VERSION: "the state database was written by a newer sipwarden",
+  SW_STORE_CORRUPT: "the state database file is damaged or not a database",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -12,7 +12,11 @@ const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "
  */
 export const YEAR_TOLERANCE_MS = 24 * 3600 * 1000;
 
-const field = (g: Groups, name: string): string | undefined => g[FIELD_PREFIX + name];
+// Group keys built once: this runs for every matched line.
+const KEY: Readonly<Record<string, string>> = Object.fromEntries(
+  [..."sLTbmdjHIpMSfzZYy"].map((c) => [c, FIELD_PREFIX + c]),
+);
+const field = (g: Groups, name: string): string | undefined => g[KEY[name] as string];
 
 /** Returns epoch ms, or null when the captured fields do not name a real moment (Feb 30, hour 25). */
 export function timeFromFields(g: Groups, referenceTime: number): number | null {
@@ -80,8 +84,10 @@ export function timeFromFields(g: Groups, referenceTime: number): number | null 
 
 /** The latest year whose date is not after the reference (plus tolerance); Feb 29 looks back to a leap year. */
 function inferYear(referenceTime: number, at: (year: number) => number | null): number | null {
-  const refYear = new Date(referenceTime).getFullYear() + 1;
-  for (let y = refYear; y >= refYear - 9; y--) {
+  const ref = new Date(referenceTime);
+  // Next year only matters on the last day of the year (a line stamped just after midnight).
+  const start = ref.getMonth() === 11 && ref.getDate() === 31 ? ref.getFullYear() + 1 : ref.getFullYear();
+  for (let y = start; y >= start - 9; y--) {
     const t = at(y);
     if (t !== null && t <= referenceTime + YEAR_TOLERANCE_MS) return t;
   }
@@ -111,12 +117,15 @@ function monthOf(g: Groups): number | undefined {
 
 function numberOf(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  const n = Number(s.trim());
+  const n = Number(s); // Number() skips the leading space of "Nov  1"
   return Number.isFinite(n) ? n : undefined;
 }
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(y: number, m0: number): number {
-  return new Date(Date.UTC(y, m0 + 1, 0)).getUTCDate();
+  if (m0 === 1 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)) return 29;
+  return MONTH_DAYS[m0] as number;
 }
 
 /** Minutes east of UTC, or null for local time (no zone, or a zone name we cannot place). */

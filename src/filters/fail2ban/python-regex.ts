@@ -42,6 +42,9 @@ export type RegexNode =
       readonly lazy: boolean;
     };
 
+/** Verbose mode for a stretch of pattern: on, off, or null to follow the global `(?x)`. */
+type Verbose = boolean | null;
+
 export interface ParsedRegex {
   readonly ast: RegexNode;
   /** Flags that apply to the whole pattern (Python applies `(?i)` globally wherever it appears). */
@@ -87,7 +90,7 @@ class Parser {
   ) {}
 
   run(): { result: ParsedRegex; verbose: boolean } {
-    const ast = this.parseAlt(this.verboseGlobal);
+    const ast = this.parseAlt(this.verboseGlobal ? true : null);
     if (this.pos < this.src.length) this.fail("unbalanced parenthesis");
     return {
       result: {
@@ -112,7 +115,7 @@ class Parser {
     return this.src.startsWith(s, this.pos);
   }
 
-  private parseAlt(verbose: boolean): RegexNode {
+  private parseAlt(verbose: Verbose): RegexNode {
     const branches: RegexNode[] = [this.parseSeq(verbose)];
     while (this.peek() === "|") {
       this.pos++;
@@ -121,18 +124,18 @@ class Parser {
     return branches.length === 1 ? (branches[0] as RegexNode) : { t: "alt", branches };
   }
 
-  private parseSeq(verbose: boolean): RegexNode {
+  private parseSeq(verbose: Verbose): RegexNode {
     const items: RegexNode[] = [];
     for (;;) {
       const c = this.peek();
       if (c === undefined || c === "|" || c === ")") break;
       // A `(?x)` met earlier turns verbose mode on from here; one met later triggers a second parse.
-      verbose ||= this.global.x;
-      if (verbose && /\s/.test(c)) {
+      const vb = verbose ?? this.global.x;
+      if (vb && /\s/.test(c)) {
         this.pos++;
         continue;
       }
-      if (verbose && c === "#") {
+      if (vb && c === "#") {
         while (this.pos < this.src.length && this.src[this.pos] !== "\n") this.pos++;
         continue;
       }
@@ -145,10 +148,10 @@ class Parser {
     return items.length === 1 ? (items[0] as RegexNode) : { t: "seq", items };
   }
 
-  private parseQuantifier(atom: RegexNode, atomStart: number, verbose: boolean): RegexNode {
+  private parseQuantifier(atom: RegexNode, atomStart: number, verbose: Verbose): RegexNode {
     let node = atom;
     for (;;) {
-      if (verbose) this.skipVerbose();
+      if (verbose ?? this.global.x) this.skipVerbose();
       const c = this.peek();
       let min: number;
       let max: number;
@@ -187,7 +190,7 @@ class Parser {
   }
 
   /** Returns null for constructs that match nothing and take no space: comments, global flags. */
-  private parseAtom(verbose: boolean): RegexNode | null {
+  private parseAtom(verbose: Verbose): RegexNode | null {
     const c = this.peek() as string;
     switch (c) {
       case "(":
@@ -222,7 +225,7 @@ class Parser {
     return { t: "char", cp };
   }
 
-  private parseGroup(verbose: boolean): RegexNode | null {
+  private parseGroup(verbose: Verbose): RegexNode | null {
     const open = this.pos;
     this.pos++; // (
     if (this.peek() !== "?") return this.capture(undefined, verbose, open);
@@ -283,7 +286,7 @@ class Parser {
     this.pos++;
   }
 
-  private capture(name: string | undefined, verbose: boolean, open: number): RegexNode {
+  private capture(name: string | undefined, verbose: Verbose, open: number): RegexNode {
     // fail2ban rewrites `((?i)x)` to `(?i:x)` before compiling, dropping the capture; do the same.
     const scoped = this.leadingFlags();
     if (scoped) return this.scopedGroup(scoped, verbose, open);
@@ -297,7 +300,7 @@ class Parser {
     return name === undefined ? { t: "group", index, body } : { t: "group", index, name, body };
   }
 
-  private nonCapture(verbose: boolean, open: number): RegexNode {
+  private nonCapture(verbose: Verbose, open: number): RegexNode {
     const scoped = this.leadingFlags();
     if (scoped) return this.scopedGroup(scoped, verbose, open);
     const body = this.parseAlt(verbose);
@@ -313,14 +316,14 @@ class Parser {
     return m[1] as string;
   }
 
-  private scopedGroup(on: string, verbose: boolean, open: number): RegexNode {
+  private scopedGroup(on: string, verbose: Verbose, open: number): RegexNode {
     this.scoped = true;
-    const body = this.parseAlt(verbose || on.includes("x"));
+    const body = this.parseAlt(on.includes("x") ? true : verbose);
     this.expectClose(open);
     return { t: "group", index: 0, flagsOn: on, body };
   }
 
-  private flagGroup(verbose: boolean, open: number): RegexNode | null {
+  private flagGroup(verbose: Verbose, open: number): RegexNode | null {
     const m = /^([aiLmsux]*)(?:-([imsx]*))?([:)])/.exec(this.src.slice(this.pos, this.pos + 16));
     if (!m) return this.fail("unknown flag", open);
     const on = m[1] as string;
@@ -399,7 +402,7 @@ class Parser {
     if (c === "u") return { t: "char", cp: this.hex(4, at) };
     if (c === "U") return { t: "char", cp: this.hex(8, at) };
     if (c === "N") this.fail("named unicode escapes \\N{...} are not supported", at);
-    if (c === "0") return { t: "char", cp: this.octal(at, 2) };
+    if (c === "0") return { t: "char", cp: this.octal() };
     if (/[1-9]/.test(c)) {
       // Three octal digits are an octal escape; otherwise one or two digits are a backreference.
       const three = this.src.slice(at + 1, at + 4);
@@ -437,10 +440,10 @@ class Parser {
     return cp;
   }
 
-  private octal(at: number, more: number): number {
+  /** `\0` takes up to two more octal digits. */
+  private octal(): number {
     let digits = "0";
-    while (digits.length <= more && /[0-7]/.test(this.peek() ?? "")) digits += this.src[this.pos++];
-    void at;
+    while (digits.length < 3 && /[0-7]/.test(this.peek() ?? "")) digits += this.src[this.pos++];
     return parseInt(digits, 8);
   }
 }

@@ -67,6 +67,9 @@ describe("createRegexFilter", () => {
   it("strips the date before matching, as fail2ban does", () => {
     const f = filter({ fail: ["^\\[\\]\\s*NOTICE bad <HOST>$"] });
     expect(addr(f.match("[Nov 21 23:45:38] NOTICE bad 192.0.2.5", ctx))).toBe("192.0.2.5");
+    // An unbounded date glued to a word: the literal "xbad" exists only once the date is cut out.
+    const unb = filter({ fail: ["^xbad <HOST>$"], date: "{UNB}%H:%M:%S" });
+    expect(addr(unb.match("x23:45:38bad 192.0.2.6", ctx))).toBe("192.0.2.6");
     const none = filter({ fail: ["^\\[\\]\\s*NOTICE bad <HOST>$"], date: "{NONE}" });
     expect(none.match("[Nov 21 23:45:38] NOTICE bad 192.0.2.5", ctx).status).toBe("missed");
   });

@@ -72,8 +72,11 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
 
   // Rules in the order tried: failregexes first (a line both fail and success is a failure).
   const rules = [...fail, ...success];
-  const prefilter = createLiteralPrefilter(rules.map((r) => r.literals));
-  const prefLiteral = prefRule?.literals ? createLiteralPrefilter([prefRule.literals]) : null;
+  // Literals are split on the assumption that a cut-out date sat between non-word characters; `{UNB}`
+  // dates may abut words, so such filters go without the literal prefilter.
+  const unbounded = def.datepattern?.text.includes("{UNB}") ?? false;
+  const prefilter = createLiteralPrefilter(rules.map((r) => (unbounded ? null : r.literals)));
+  const prefLiteral = prefRule?.literals && !unbounded ? createLiteralPrefilter([prefRule.literals]) : null;
   const candidate = new Uint8Array(rules.length);
   const prefSlot = new Uint8Array(1);
 
@@ -108,20 +111,24 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     let timedOut = false;
     let content = stripped;
     let pre: RegexHit | null = null;
+    // One UTF-8 copy per subject, shared by every RE2 test on it (see BoundedRegex).
+    let strippedUtf8: Buffer | undefined;
     if (prefRule !== null) {
-      const p = prefRule.regex.exec(stripped);
+      strippedUtf8 = Buffer.from(stripped);
+      const p = prefRule.regex.exec(stripped, strippedUtf8);
       if (p === TIMED_OUT) return missed(true);
       if (p === null) return missed(false);
       pre = p;
       content = p.groups.content ?? stripped;
     }
+    const contentUtf8 = content === stripped && strippedUtf8 !== undefined ? strippedUtf8 : Buffer.from(content);
 
     for (let r = 0; r < rules.length; r++) {
       if (candidate[r] === 0) continue;
       const rule = rules[r] as Rule;
       // RE2's test is ~10x cheaper than exec; many candidate lines share a literal but not the regex.
-      if (rule.regex.exact && !rule.regex.test(content)) continue;
-      const hit = rule.regex.exec(content);
+      if (rule.regex.exact && !rule.regex.test(content, contentUtf8)) continue;
+      const hit = rule.regex.exec(content, contentUtf8);
       if (hit === TIMED_OUT) {
         timedOut = true;
         continue;
@@ -134,7 +141,8 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
       if (g.nofail !== undefined) return missed(false);
       if (isFail) {
         for (let k = 0; k < ignore.length; k++) {
-          const ig = (ignore[k] as Rule).regex.test(stripped);
+          strippedUtf8 ??= content === stripped ? contentUtf8 : Buffer.from(stripped);
+          const ig = (ignore[k] as Rule).regex.test(stripped, strippedUtf8);
           if (ig === TIMED_OUT) timedOut = true;
           else if (ig) {
             counts.ignored++;

@@ -73,6 +73,8 @@ describe("translatePythonRegex", () => {
     expect(both("\\Aab\\Z", "ab")).toEqual({ re2: true, js: true });
     expect(both("\\Aab\\Z", "abc")).toEqual({ re2: false, js: false });
     expect(both("x[ ]#y", "x #y")).toEqual({ re2: true, js: true });
+    // A scope can switch verbose mode off again.
+    expect(both("(?x) a (?-x:b c)", "ab c")).toEqual({ re2: true, js: true });
   });
 
   it("reads Python's literal braces, {,n}, escapes and classes", () => {

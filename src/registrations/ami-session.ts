@@ -1,0 +1,131 @@
+// One logged-in AMI connection: actions correlated by ActionID, event lists collected, other events passed on.
+
+import { createAmiParser, formatAmiAction, type AmiMessage } from "./ami-wire.js";
+import type { ProviderSocket } from "./provider.js";
+
+export interface AmiListResult {
+  readonly response: AmiMessage;
+  /** The list's events, without the closing `...Complete` event. */
+  readonly items: readonly AmiMessage[];
+}
+
+export interface AmiSession {
+  /** Sends an action and resolves with its Response (Success or Error alike). */
+  action(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiMessage>;
+  /**
+   * Sends a list action (`EventList: start` … `EventList: Complete`). An Error response resolves with no
+   * items; callers look at `response`.
+   */
+  list(name: string, fields?: Readonly<Record<string, string>>): Promise<AmiListResult>;
+  /** Resolves when the connection is gone, with the reason. */
+  readonly closed: Promise<string>;
+  close(reason: string): void;
+  /** Messages dropped by the parser for being too large. */
+  dropped(): number;
+}
+
+interface Pending {
+  readonly name: string;
+  readonly isList: boolean;
+  readonly items: AmiMessage[];
+  response?: AmiMessage;
+  readonly resolve: (r: AmiListResult) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export interface AmiSessionOptions {
+  /** An action (or list) with no answer within this time closes the connection. */
+  readonly actionTimeoutMs: number;
+  /** Prefix of generated ActionIDs, so ours are told apart from anyone else's. */
+  readonly actionIdPrefix?: string;
+}
+
+/**
+ * Messages carrying one of our pending ActionIDs are routed to that action; everything else (events without
+ * ActionID, the greeting) goes to `onEvent`. An event may arrive between a list's items: it is not
+ * part of the list unless it carries the list's ActionID.
+ */
+export function openAmiSession(
+  socket: ProviderSocket,
+  options: AmiSessionOptions,
+  onEvent: (event: AmiMessage) => void,
+): AmiSession {
+  const parser = createAmiParser();
+  const pending = new Map<string, Pending>();
+  const prefix = options.actionIdPrefix ?? "sipwarden-";
+  let seq = 0;
+  let done = false;
+  let markClosed: (reason: string) => void = () => undefined;
+  const closed = new Promise<string>((r) => (markClosed = r));
+
+  function finish(reason: string): void {
+    if (done) return;
+    done = true;
+    for (const p of pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`connection closed: ${reason}`));
+    }
+    pending.clear();
+    socket.destroy();
+    markClosed(reason);
+  }
+
+  function route(msg: AmiMessage): void {
+    const id = msg.get("ActionID");
+    const p = id === undefined ? undefined : pending.get(id);
+    if (!p) {
+      if (msg.get("Event") !== undefined) onEvent(msg);
+      return;
+    }
+    if (msg.get("Response") !== undefined && !p.response) {
+      p.response = msg;
+      const ok = msg.get("Response")?.toLowerCase() === "success";
+      // Some versions answer a list with no `EventList: start` when nothing follows; treat as complete.
+      if (!p.isList || !ok || msg.get("EventList")?.toLowerCase() !== "start") settle(id as string, p);
+      return;
+    }
+    if (p.isList && msg.get("Event") !== undefined) {
+      if (msg.get("EventList")?.toLowerCase() === "complete") settle(id as string, p);
+      else p.items.push(msg);
+    }
+  }
+
+  function settle(id: string, p: Pending): void {
+    clearTimeout(p.timer);
+    pending.delete(id);
+    p.resolve({ response: p.response as AmiMessage, items: p.items });
+  }
+
+  function send(name: string, fields: Readonly<Record<string, string>>, isList: boolean): Promise<AmiListResult> {
+    if (done) return Promise.reject(new Error("connection closed"));
+    const id = `${prefix}${++seq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new Error(`no answer to ${name} within ${options.actionTimeoutMs} ms`));
+        finish(`action ${name} timed out`);
+      }, options.actionTimeoutMs);
+      pending.set(id, { name, isList, items: [], resolve, reject, timer });
+      socket.write(formatAmiAction(name, { ActionID: id, ...fields }));
+    });
+  }
+
+  socket.on("data", (chunk) => {
+    if (done) return;
+    for (const msg of parser.push(chunk)) {
+      route(msg);
+      if (done) return;
+    }
+  });
+  socket.on("close", () => finish("closed by peer"));
+  socket.on("error", (err) => finish(err.message));
+
+  return {
+    action: (name, fields = {}) => send(name, fields, false).then((r) => r.response),
+    list: (name, fields = {}) => send(name, fields, true),
+    closed,
+    close: finish,
+    dropped: () => parser.dropped(),
+  };
+}

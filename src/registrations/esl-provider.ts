@@ -1,0 +1,299 @@
+// Registrations from FreeSWITCH over the event socket: `show registrations` on connect, then sofia register events.
+
+import { systemClock, type Clock } from "../domain/clock.js";
+import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
+import {
+  connectWithTimeout,
+  silentLog,
+  type ConnectFn,
+  type ProviderEvent,
+  type ProviderLog,
+  type ProviderSocket,
+  type RegistrationProvider,
+  tcpConnect,
+} from "./provider.js";
+import type { RegistrationInput, Registry } from "./registry.js";
+import { createSessionLoop, DEFAULT_SESSION_LOOP, type SessionEnd, type SessionLoopPolicy } from "./session-loop.js";
+
+export interface EslProviderConfig {
+  readonly host: string;
+  /** Default 8021. */
+  readonly port?: number;
+  readonly password: string;
+  /** Provider id and registry source. Default `esl`. */
+  readonly id?: string;
+  /** Full re-listing, in case an event was missed. Default 5 min. */
+  readonly resyncIntervalMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** A command with no reply within this time closes the connection. Default 10 s. */
+  readonly commandTimeoutMs?: number;
+  readonly reconnect?: Partial<SessionLoopPolicy>;
+}
+
+export interface EslProviderDeps {
+  readonly registry: Pick<Registry, "upsert" | "remove" | "replaceAll">;
+  readonly clock?: Clock;
+  readonly connect?: ConnectFn;
+  readonly log?: ProviderLog;
+  readonly onEvent?: (event: ProviderEvent) => void;
+}
+
+const SUBSCRIBE = "event plain CUSTOM sofia::register sofia::unregister sofia::expire";
+const LIST = "api show registrations as json";
+/** After an unregister/expire, how soon the full listing runs to restore the account's other phones. */
+const RESYNC_AFTER_CHANGE_MS = 1000;
+
+interface Waiter {
+  readonly resolve: (frame: EslFrame) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/**
+ * Trust: `network_ip` / `network-ip` is the address the REGISTER came from (sofia's transport source);
+ * the Contact is what the phone wrote and is kept only to tell phones apart.
+ */
+export function createEslProvider(config: EslProviderConfig, deps: EslProviderDeps): RegistrationProvider {
+  const id = config.id ?? "esl";
+  const port = config.port ?? 8021;
+  const clock = deps.clock ?? systemClock;
+  const connect = deps.connect ?? tcpConnect;
+  const log = deps.log ?? silentLog;
+  const commandTimeoutMs = config.commandTimeoutMs ?? 10_000;
+  const counters = { connects: 0, authFailures: 0, listings: 0, events: 0, upserts: 0, removals: 0, restarts: 0 };
+
+  function report(kind: ProviderEvent["kind"], message: string, detail: Record<string, unknown>): void {
+    log[kind === "error" ? "error" : "warn"]({ provider: id, ...detail }, message);
+    deps.onEvent?.({ provider: id, kind, message, detail });
+  }
+
+  async function run(signal: AbortSignal): Promise<SessionEnd> {
+    const socket: ProviderSocket = await connectWithTimeout(
+      connect,
+      config.host,
+      port,
+      config.connectTimeoutMs ?? 5000,
+      signal,
+    );
+    counters.connects++;
+    const parser = createEslParser();
+    // Replies arrive in the order commands were sent; events may come between them at any time.
+    const replies: Waiter[] = [];
+    let greeting: Waiter | null = null;
+    let done = false;
+    let markClosed: (reason: string) => void = () => undefined;
+    const closed = new Promise<string>((r) => (markClosed = r));
+    let inFlight: (() => void)[] | null = null;
+    let resyncTimer: NodeJS.Timeout | null = null;
+    let soonTimer: NodeJS.Timeout | null = null;
+
+    function finish(reason: string): void {
+      if (done) return;
+      done = true;
+      const err = new Error(`connection closed: ${reason}`);
+      greeting?.reject(err);
+      for (const w of replies.splice(0)) w.reject(err);
+      socket.destroy();
+      markClosed(reason);
+    }
+
+    function onFrame(frame: EslFrame): void {
+      const type = frame.headers.get("content-type");
+      if (type === "auth/request") {
+        greeting?.resolve(frame);
+        greeting = null;
+      } else if (type === "command/reply" || type === "api/response") {
+        replies.shift()?.resolve(frame);
+      } else if (type === "text/event-plain") {
+        onEvent(parsePlainEvent(frame.body));
+      } else if (type === "text/disconnect-notice") {
+        finish("disconnect notice");
+      }
+    }
+
+    function command(text: string): Promise<EslFrame> {
+      if (done) return Promise.reject(new Error("connection closed"));
+      return withTimeout(
+        new Promise<EslFrame>((resolve, reject) => {
+          replies.push({ resolve, reject });
+          socket.write(formatEslCommand(text));
+        }),
+        text.split(" ")[0] as string,
+      );
+    }
+
+    function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`no reply to ${what} within ${commandTimeoutMs} ms`));
+          finish(`${what} timed out`);
+        }, commandTimeoutMs);
+      });
+      return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+    }
+
+    function apply(change: () => void): void {
+      change();
+      inFlight?.push(change);
+    }
+
+    function onEvent(h: Map<string, string>): void {
+      const subclass = h.get("event-subclass");
+      if (subclass !== "sofia::register" && subclass !== "sofia::unregister" && subclass !== "sofia::expire") return;
+      counters.events++;
+      const user = h.get("from-user") || h.get("username") || h.get("user");
+      if (!user) return;
+      const contact = h.get("contact") === undefined ? undefined : contactUri(h.get("contact") as string);
+      if (subclass === "sofia::register") {
+        const address = h.get("network-ip");
+        const seconds = Number(h.get("expires"));
+        if (!address || !Number.isFinite(seconds) || seconds <= 0) return;
+        const input: RegistrationInput = {
+          source: id,
+          address,
+          user,
+          ...(contact ? { contact } : {}),
+          expiresAt: clock.now() + seconds * 1000,
+        };
+        apply(() => {
+          if (deps.registry.upsert(input)) counters.upserts++;
+        });
+        return;
+      }
+      apply(() => {
+        counters.removals += deps.registry.remove(contact ? { source: id, user, contact } : { source: id, user });
+      });
+      // Without a contact every phone of the account went; the listing brings back those still registered.
+      if (!contact) resyncSoon();
+    }
+
+    async function resync(): Promise<void> {
+      if (inFlight) return;
+      const replay: (() => void)[] = [];
+      inFlight = replay;
+      try {
+        const frame = await command(LIST);
+        const entries = parseRegistrations(frame.body, clock.now());
+        if (!entries) {
+          report("warning", "esl listing unreadable", { body: frame.body.slice(0, 200) });
+          return;
+        }
+        const { stored, rejected } = deps.registry.replaceAll(id, entries);
+        for (const change of replay) change();
+        counters.listings++;
+        log.info({ provider: id, stored, rejected }, "esl listing applied");
+      } catch (e) {
+        finish(`listing failed: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        inFlight = null;
+      }
+    }
+
+    function resyncSoon(): void {
+      if (soonTimer) return;
+      soonTimer = setTimeout(() => {
+        soonTimer = null;
+        void resync();
+      }, RESYNC_AFTER_CHANGE_MS);
+    }
+
+    const greeted = withTimeout(new Promise<EslFrame>((resolve, reject) => (greeting = { resolve, reject })), "greeting");
+    socket.on("data", (chunk) => {
+      if (done) return;
+      for (const frame of parser.push(chunk)) {
+        onFrame(frame);
+        if (done) return;
+      }
+      const broken = parser.broken();
+      if (broken) finish(broken);
+    });
+    socket.on("close", () => finish("closed by peer"));
+    socket.on("error", (err) => finish(err.message));
+    const onAbort = (): void => finish("stopped");
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      try {
+        await greeted;
+        const auth = await command(`auth ${config.password}`);
+        if (!(auth.headers.get("reply-text") ?? "").startsWith("+OK")) {
+          counters.authFailures++;
+          report("error", "esl auth refused", { reply: auth.headers.get("reply-text") });
+          finish("auth refused");
+          return { reason: "auth refused", auth: true };
+        }
+        const sub = await command(SUBSCRIBE);
+        if (!(sub.headers.get("reply-text") ?? "").startsWith("+OK"))
+          report("warning", "esl event subscription refused", { reply: sub.headers.get("reply-text") });
+      } catch (e) {
+        return { reason: e instanceof Error ? e.message : String(e) };
+      }
+      log.info({ provider: id, host: config.host, port }, "esl connected");
+      await resync();
+      resyncTimer = setInterval(() => void resync(), config.resyncIntervalMs ?? 300_000);
+      return { reason: await closed };
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      if (resyncTimer) clearInterval(resyncTimer);
+      if (soonTimer) clearTimeout(soonTimer);
+      finish("session over");
+    }
+  }
+
+  const loop = createSessionLoop(
+    { ...DEFAULT_SESSION_LOOP, ...config.reconnect },
+    {
+      clock,
+      onRestart: (end, delayMs, attempt) => {
+        counters.restarts++;
+        report("restart", "esl session ended; reconnecting", { reason: end.reason, delayMs, attempt });
+      },
+    },
+    run,
+  );
+
+  return {
+    id,
+    async start() {
+      loop.start();
+    },
+    stop: () => loop.stop(),
+    stats: () => ({ ...counters }),
+  } satisfies RegistrationProvider;
+}
+
+/**
+ * `show registrations as json`: `{"row_count":N,"rows":[{reg_user, realm, url, expires, network_ip, ...}]}`,
+ * or `{"row_count":0}`; `expires` is absolute epoch seconds. Null when the body is not that shape.
+ */
+export function parseRegistrations(body: string, now: number): Omit<RegistrationInput, "source">[] | null {
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (typeof data !== "object" || data === null || !("row_count" in data)) return null;
+  const rows = (data as { rows?: unknown }).rows;
+  if (rows === undefined) return [];
+  if (!Array.isArray(rows)) return null;
+  const out: Omit<RegistrationInput, "source">[] = [];
+  for (const row of rows) {
+    if (typeof row !== "object" || row === null) continue;
+    const r = row as Record<string, unknown>;
+    const address = typeof r.network_ip === "string" ? r.network_ip : undefined;
+    const user = typeof r.reg_user === "string" ? r.reg_user : undefined;
+    const expires = Number(r.expires);
+    if (!address || !user || !Number.isFinite(expires) || expires <= 0) continue;
+    const contact = typeof r.url === "string" ? contactUri(r.url) : undefined;
+    // Absolute epoch seconds in the core registrations table; a small number would be seconds from now.
+    const expiresAt = expires > 1e9 ? expires * 1000 : now + expires * 1000;
+    out.push(contact ? { address, user, contact, expiresAt } : { address, user, expiresAt });
+  }
+  return out;
+}
+
+/** `"1000" <sip:1000@192.0.2.7:5060;fs_nat=yes>` and `sofia/internal/sip:1000@…` both become `sip:1000@…`. */
+export function contactUri(text: string): string | undefined {
+  const m = /sips?:[^>\s]+/i.exec(text);
+  return m ? m[0] : undefined;
+}

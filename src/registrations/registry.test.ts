@@ -1,0 +1,133 @@
+// Unit tests of the registration table: expiry, many users per address, per-source dumps, removal, bounds.
+import { describe, expect, it } from "vitest";
+import { parseIp, type IpAddress } from "../domain/address.js";
+import { createManualClock } from "../domain/clock.js";
+import type { RegistrationView } from "../detect/registration-view.js";
+import { createRegistry } from "./registry.js";
+
+const ip = (s: string): IpAddress => parseIp(s) as IpAddress;
+const T0 = 1_700_000_000_000;
+
+function setup(maxEntries?: number) {
+  const clock = createManualClock(T0);
+  const registry = createRegistry(maxEntries === undefined ? { clock } : { clock, maxEntries });
+  return { clock, registry };
+}
+
+describe("registry", () => {
+  it("is a RegistrationView detection can ask", () => {
+    const { registry } = setup();
+    const view: RegistrationView = registry;
+    registry.upsert({ source: "kamailio", address: "203.0.113.5", user: "alice", expiresAt: T0 + 60_000 });
+    expect(view.isRegistered(ip("203.0.113.5"), T0)).toMatchObject({ user: "alice" });
+    expect(view.isRegistered(ip("203.0.113.6"), T0)).toBeNull();
+  });
+
+  it("holds many users behind one address and names the freshest first", () => {
+    const { registry } = setup();
+    registry.upsert({ source: "ami:pjsip", address: "203.0.113.5", user: "101", expiresAt: T0 + 60_000 });
+    registry.upsert({ source: "ami:pjsip", address: "203.0.113.5", user: "102", expiresAt: T0 + 90_000 });
+    registry.upsert({ source: "esl", address: "203.0.113.5", user: "101", expiresAt: T0 + 30_000 });
+    const m = registry.isRegistered(ip("203.0.113.5"), T0);
+    expect(m).toEqual({ user: "102", users: ["102", "101"], sources: ["ami:pjsip", "esl"] });
+    expect(registry.forAddress("203.0.113.5")).toHaveLength(3);
+    expect(registry.stats()).toMatchObject({ entries: 3, addresses: 1 });
+  });
+
+  it("expires each entry at its own expiresAt, judged at event time", () => {
+    const { clock, registry } = setup();
+    registry.upsert({ source: "s", address: "203.0.113.5", user: "a", expiresAt: T0 + 10_000 });
+    registry.upsert({ source: "s", address: "203.0.113.5", user: "b", expiresAt: T0 + 20_000 });
+    expect(registry.isRegistered(ip("203.0.113.5"), T0 + 9_999)?.users).toEqual(["b", "a"]);
+    expect(registry.isRegistered(ip("203.0.113.5"), T0 + 10_000)?.users).toEqual(["b"]);
+    expect(registry.isRegistered(ip("203.0.113.5"), T0 + 20_000)).toBeNull();
+    clock.set(T0 + 15_000);
+    expect(registry.list().map((e) => e.user)).toEqual(["b"]);
+    expect(registry.expire()).toBe(1);
+    expect(registry.stats().entries).toBe(1);
+  });
+
+  it("refreshes one binding instead of adding a second one", () => {
+    const { registry } = setup();
+    const base = { source: "s", address: "203.0.113.5", user: "a", contact: "sip:a@10.0.0.2:5060" };
+    registry.upsert({ ...base, expiresAt: T0 + 10_000 });
+    registry.upsert({ ...base, expiresAt: T0 + 50_000 });
+    expect(registry.list()).toHaveLength(1);
+    expect(registry.list()[0]?.expiresAt).toBe(T0 + 50_000);
+  });
+
+  it("validates every address with parseIp and canonicalises it", () => {
+    const { registry } = setup();
+    const ok = (address: string) => registry.upsert({ source: "s", address, user: "u", expiresAt: T0 + 1000 });
+    expect(ok("pbx.example.com")).toBe(false);
+    expect(ok("010.1.1.1")).toBe(false);
+    expect(ok("203.0.113.5; rm -rf /")).toBe(false);
+    expect(ok("[2001:DB8::1]")).toBe(true);
+    expect(ok("::ffff:198.51.100.7")).toBe(true);
+    expect(registry.list().map((e) => e.address.text)).toEqual(["2001:db8::1", "198.51.100.7"]);
+    expect(registry.stats().rejected).toBe(3);
+  });
+
+  it("refuses empty users, expired inputs, and strips control characters from names", () => {
+    const { registry } = setup();
+    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: " ", expiresAt: T0 + 1000 })).toBe(false);
+    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: "a", expiresAt: T0 })).toBe(false);
+    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: "ev\nil\u001b[31m", expiresAt: T0 + 1 })).toBe(true);
+    expect(registry.list()[0]?.user).toBe("evil[31m");
+  });
+
+  it("replaceAll swaps one source's set and leaves the other sources alone", () => {
+    const { registry } = setup();
+    registry.upsert({ source: "kamailio", address: "192.0.2.1", user: "old", expiresAt: T0 + 1000 });
+    registry.upsert({ source: "log:asterisk", address: "192.0.2.1", user: "fromlog", expiresAt: T0 + 1000 });
+    const r = registry.replaceAll("kamailio", [
+      { address: "192.0.2.2", user: "new", expiresAt: T0 + 1000 },
+      { address: "not-an-ip", user: "bad", expiresAt: T0 + 1000 },
+    ]);
+    expect(r).toEqual({ stored: 1, rejected: 1 });
+    expect(registry.list().map((e) => `${e.source}/${e.user}`).sort()).toEqual([
+      "kamailio/new",
+      "log:asterisk/fromlog",
+    ]);
+    expect(registry.forAddress("192.0.2.1").map((e) => e.user)).toEqual(["fromlog"]);
+    registry.replaceAll("kamailio", []);
+    expect(registry.stats()).toMatchObject({ entries: 1, addresses: 1 });
+  });
+
+  it("remove matches on the given fields only, within one source", () => {
+    const { registry } = setup();
+    for (const [user, contact] of [
+      ["a", "sip:a@1"],
+      ["a", "sip:a@2"],
+      ["b", "sip:b@1"],
+    ] as const)
+      registry.upsert({ source: "esl", address: "192.0.2.1", user, contact, expiresAt: T0 + 1000 });
+    registry.upsert({ source: "other", address: "192.0.2.1", user: "a", expiresAt: T0 + 1000 });
+    expect(registry.remove({ source: "esl", user: "a", contact: "sip:a@2" })).toBe(1);
+    expect(registry.remove({ source: "esl", user: "a" })).toBe(1);
+    expect(registry.remove({ source: "esl", address: "bogus" })).toBe(0);
+    expect(registry.remove({ source: "esl", address: "192.0.2.1" })).toBe(1);
+    expect(registry.list().map((e) => e.source)).toEqual(["other"]);
+  });
+
+  it("is bounded: refuses new bindings when full but still refreshes known ones", () => {
+    const { registry } = setup(2);
+    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: "a", expiresAt: T0 + 10 })).toBe(true);
+    expect(registry.upsert({ source: "s", address: "192.0.2.2", user: "b", expiresAt: T0 + 10 })).toBe(true);
+    expect(registry.upsert({ source: "s", address: "192.0.2.3", user: "c", expiresAt: T0 + 10 })).toBe(false);
+    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: "a", expiresAt: T0 + 99 })).toBe(true);
+    // A dump larger than the room keeps the longest-lived bindings.
+    const r = registry.replaceAll("t", [
+      { address: "192.0.2.7", user: "short", expiresAt: T0 + 5 },
+      { address: "192.0.2.8", user: "long", expiresAt: T0 + 500 },
+    ]);
+    expect(r).toEqual({ stored: 0, rejected: 2 });
+    registry.replaceAll("s", []);
+    expect(registry.replaceAll("t", [
+      { address: "192.0.2.7", user: "short", expiresAt: T0 + 5 },
+      { address: "192.0.2.8", user: "long", expiresAt: T0 + 500 },
+      { address: "192.0.2.9", user: "mid", expiresAt: T0 + 50 },
+    ])).toEqual({ stored: 2, rejected: 1 });
+    expect(registry.list().map((e) => e.user).sort()).toEqual(["long", "mid"]);
+  });
+});

@@ -1,0 +1,261 @@
+// The live registration table: who is registered from which address, fed by PBX providers, asked by detection.
+
+import { parseIp, type IpAddress } from "../domain/address.js";
+import type { Clock } from "../domain/clock.js";
+
+/** One contact binding as a provider reported it. */
+export interface RegistrationInput {
+  /** The provider that owns the entry, e.g. `kamailio`, `ami:pjsip`, `esl`, `log:asterisk`. */
+  readonly source: string;
+  /** Transport source address as text; validated with `parseIp` before it is stored. */
+  readonly address: string;
+  /** The account (AoR user, endpoint, reg_user). Attacker-influenced text: log only under fixed keys. */
+  readonly user: string;
+  /** The Contact URI, when the provider knows it; distinguishes several phones of one account. */
+  readonly contact?: string;
+  /** Epoch ms after which the binding is gone unless refreshed. */
+  readonly expiresAt: number;
+}
+
+export interface RegistrationEntry {
+  readonly source: string;
+  readonly address: IpAddress;
+  readonly user: string;
+  readonly contact?: string;
+  readonly expiresAt: number;
+  /** Clock time of the latest upsert or dump that carried this binding. */
+  readonly seenAt: number;
+}
+
+/** What `remove` matches; omitted fields match anything. */
+export interface RegistrationFilter {
+  readonly source: string;
+  readonly address?: string;
+  readonly user?: string;
+  readonly contact?: string;
+}
+
+/** Answer of `isRegistered`: the first user for compatibility with `RegistrationView`, then all of them. */
+export interface RegistrationMatch {
+  readonly user?: string;
+  readonly users: readonly string[];
+  readonly sources: readonly string[];
+}
+
+export interface RegistryStats {
+  readonly entries: number;
+  readonly addresses: number;
+  /** Inputs refused: invalid address, empty user, already expired, or the table full. */
+  readonly rejected: number;
+}
+
+export interface Registry {
+  /**
+   * Same shape as detection's `RegistrationView`: a live binding from `address` at event time `at`.
+   * Structural, so this stage does not import `detect/`.
+   */
+  isRegistered(address: IpAddress, at: number): RegistrationMatch | null;
+  /** Adds or refreshes one binding; false when refused (see `RegistryStats.rejected`). */
+  upsert(input: RegistrationInput): boolean;
+  /** Removes the matching bindings of one source; returns how many. */
+  remove(filter: RegistrationFilter): number;
+  /**
+   * A full dump from one provider: after this call the source holds exactly the valid `entries`. Computed
+   * before anything changes, then swapped in one synchronous step, so no reader sees half a dump.
+   */
+  replaceAll(source: string, entries: readonly Omit<RegistrationInput, "source">[]): { stored: number; rejected: number };
+  /** Live bindings now, grouped by nothing, in insertion order. */
+  list(): readonly RegistrationEntry[];
+  /** Live bindings of one address now (`ip` text or parsed); empty for an invalid address. */
+  forAddress(ip: string | IpAddress): readonly RegistrationEntry[];
+  /** Drops bindings expired at `now` (default: the clock); call periodically to bound memory. */
+  expire(now?: number): number;
+  stats(): RegistryStats;
+}
+
+export interface RegistryDeps {
+  readonly clock: Clock;
+  /**
+   * Bindings held at most; new ones beyond are refused (and counted), never evicting a customer's phone.
+   * Default 200 000.
+   */
+  readonly maxEntries?: number;
+}
+
+/** Longest user and contact text kept: the values come from SIP headers a client chose. */
+const MAX_USER_CHARS = 128;
+const MAX_CONTACT_CHARS = 512;
+
+/**
+ * Invariant: every entry is in `bySource` under its source and key, and in `byAddress` under its address;
+ * both maps always hold the same set. Keys are `address\0user\0contact`, unique within a source, so one
+ * phone re-registering refreshes its entry instead of adding another.
+ */
+export function createRegistry(deps: RegistryDeps): Registry {
+  const maxEntries = deps.maxEntries ?? 200_000;
+  const bySource = new Map<string, Map<string, RegistrationEntry>>();
+  const byAddress = new Map<string, Set<RegistrationEntry>>();
+  let size = 0;
+  let rejected = 0;
+
+  function normalize(source: string, input: Omit<RegistrationInput, "source">, now: number): RegistrationEntry | null {
+    const address = parseIp(input.address);
+    const user = clean(input.user, MAX_USER_CHARS);
+    if (!address || user === "" || !Number.isFinite(input.expiresAt) || input.expiresAt <= now) return null;
+    const contact = input.contact === undefined ? undefined : clean(input.contact, MAX_CONTACT_CHARS);
+    return contact
+      ? { source, address, user, contact, expiresAt: input.expiresAt, seenAt: now }
+      : { source, address, user, expiresAt: input.expiresAt, seenAt: now };
+  }
+
+  function keyOf(e: Pick<RegistrationEntry, "address" | "user" | "contact">): string {
+    return `${e.address.text}\0${e.user}\0${e.contact ?? ""}`;
+  }
+
+  function link(entry: RegistrationEntry): void {
+    let set = byAddress.get(entry.address.text);
+    if (!set) byAddress.set(entry.address.text, (set = new Set()));
+    set.add(entry);
+  }
+
+  function unlink(entry: RegistrationEntry): void {
+    const set = byAddress.get(entry.address.text);
+    if (!set) return;
+    set.delete(entry);
+    if (set.size === 0) byAddress.delete(entry.address.text);
+  }
+
+  function put(entry: RegistrationEntry): boolean {
+    let bucket = bySource.get(entry.source);
+    const key = keyOf(entry);
+    const old = bucket?.get(key);
+    if (!old && size >= maxEntries) return false;
+    if (!bucket) bySource.set(entry.source, (bucket = new Map()));
+    if (old) unlink(old);
+    else size++;
+    bucket.set(key, entry);
+    link(entry);
+    return true;
+  }
+
+  function drop(bucket: Map<string, RegistrationEntry>, key: string, entry: RegistrationEntry): void {
+    bucket.delete(key);
+    unlink(entry);
+    size--;
+  }
+
+  function live(entries: Iterable<RegistrationEntry>, at: number): RegistrationEntry[] {
+    const out: RegistrationEntry[] = [];
+    for (const e of entries) if (e.expiresAt > at) out.push(e);
+    return out;
+  }
+
+  return {
+    isRegistered(address, at) {
+      const set = byAddress.get(address.text);
+      if (!set) return null;
+      const found = live(set, at);
+      if (found.length === 0) return null;
+      // Latest expiry first: the most recently refreshed phone is the best name to report.
+      found.sort((a, b) => b.expiresAt - a.expiresAt);
+      const users = [...new Set(found.map((e) => e.user))];
+      const sources = [...new Set(found.map((e) => e.source))];
+      return { user: users[0] as string, users, sources };
+    },
+
+    upsert(input) {
+      const entry = normalize(input.source, input, deps.clock.now());
+      if (!entry || !put(entry)) {
+        rejected++;
+        return false;
+      }
+      return true;
+    },
+
+    remove(filter) {
+      const bucket = bySource.get(filter.source);
+      if (!bucket) return 0;
+      const address = filter.address === undefined ? undefined : parseIp(filter.address)?.text;
+      if (filter.address !== undefined && address === undefined) return 0;
+      let removed = 0;
+      for (const [key, e] of bucket) {
+        if (address !== undefined && e.address.text !== address) continue;
+        if (filter.user !== undefined && e.user !== clean(filter.user, MAX_USER_CHARS)) continue;
+        if (filter.contact !== undefined && e.contact !== clean(filter.contact, MAX_CONTACT_CHARS)) continue;
+        drop(bucket, key, e);
+        removed++;
+      }
+      if (bucket.size === 0) bySource.delete(filter.source);
+      return removed;
+    },
+
+    replaceAll(source, entries) {
+      const now = deps.clock.now();
+      const next = new Map<string, RegistrationEntry>();
+      let refused = 0;
+      for (const input of entries) {
+        const e = normalize(source, input, now);
+        if (e) next.set(keyOf(e), e);
+        else refused++;
+      }
+      const old = bySource.get(source);
+      const room = maxEntries - (size - (old?.size ?? 0));
+      // Over capacity: keep the bindings that live longest rather than an arbitrary prefix of the dump.
+      let kept = [...next.values()];
+      if (kept.length > room) {
+        kept.sort((a, b) => b.expiresAt - a.expiresAt);
+        refused += kept.length - Math.max(room, 0);
+        kept = kept.slice(0, Math.max(room, 0));
+      }
+      // From here on nothing can fail: the old entries go and the new ones come in one synchronous step.
+      if (old) for (const e of old.values()) unlink(e);
+      size -= old?.size ?? 0;
+      const bucket = new Map<string, RegistrationEntry>();
+      for (const e of kept) {
+        bucket.set(keyOf(e), e);
+        link(e);
+      }
+      size += bucket.size;
+      if (bucket.size > 0) bySource.set(source, bucket);
+      else bySource.delete(source);
+      rejected += refused;
+      return { stored: bucket.size, rejected: refused };
+    },
+
+    list() {
+      const now = deps.clock.now();
+      const out: RegistrationEntry[] = [];
+      for (const bucket of bySource.values()) out.push(...live(bucket.values(), now));
+      return out;
+    },
+
+    forAddress(ip) {
+      const text = typeof ip === "string" ? parseIp(ip)?.text : ip.text;
+      const set = text === undefined ? undefined : byAddress.get(text);
+      return set ? live(set, deps.clock.now()) : [];
+    },
+
+    expire(now = deps.clock.now()) {
+      let dropped = 0;
+      for (const [source, bucket] of bySource) {
+        for (const [key, e] of bucket) {
+          if (e.expiresAt > now) continue;
+          drop(bucket, key, e);
+          dropped++;
+        }
+        if (bucket.size === 0) bySource.delete(source);
+      }
+      return dropped;
+    },
+
+    stats() {
+      return { entries: size, addresses: byAddress.size, rejected };
+    },
+  };
+}
+
+/** Control characters out, length capped: the text ends up in logs and API answers. */
+function clean(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, max);
+}

@@ -1,0 +1,100 @@
+// The DecisionStore port: decisions with their evidence, ban history and log positions, kept across restarts.
+
+import type { Decision, DecisionOrigin, BanScope } from "../domain/decision.js";
+import type { Evidence } from "../domain/offense.js";
+
+/** A decision as stored: an id, and how it ended when an unban ended it before it expired. */
+export interface StoredDecision extends Decision {
+  /** Assigned by the store, increasing in recording order; never reused. */
+  readonly id: number;
+  /** When an unban ended this ban (epoch ms); null while it runs its course. */
+  readonly endedAt: number | null;
+  /** Who ended it (`manual`, `fleet:<node>`, ...); null when not ended. */
+  readonly endedBy: string | null;
+}
+
+/** What `sipwarden explain <ip>` shows: bans in force, then what happened before. */
+export interface DecisionLookup {
+  /** Bans in force at `now` on the target or on a network containing it, newest first. */
+  readonly active: readonly StoredDecision[];
+  /** Expired, ended and spare decisions still retained, newest first, at most `limit`. */
+  readonly past: readonly StoredDecision[];
+}
+
+/** One past or current ban of an address, in the shape detection's ban ledger reloads. */
+export interface BanHistoryEntry {
+  readonly id: number;
+  readonly target: string;
+  readonly origin: DecisionOrigin;
+  readonly at: number;
+  /** null: permanent. */
+  readonly expiresAt: number | null;
+  /** Set when an unban ended it early; escalation still counts it (the attack happened). */
+  readonly endedAt: number | null;
+  readonly scope: BanScope;
+  /** The newest evidence line; recidive quotes one line per ban. */
+  readonly lastEvidence: Evidence | undefined;
+}
+
+export interface RemoveRequest {
+  /** Canonical or parseable IP/CIDR; only decisions on exactly this target end, not wider networks. */
+  readonly target: string;
+  /** When given, only bans of this origin end (a manual unban of a feed entry would come back anyway). */
+  readonly origin?: DecisionOrigin;
+  readonly now: number;
+  readonly endedBy: string;
+}
+
+/** Same shape as the sources' PositionStore, so log positions can live in the state database. */
+export interface StoredPositions {
+  load(sourceId: string): Promise<Readonly<Record<string, unknown>> | undefined>;
+  save(sourceId: string, position: Readonly<Record<string, unknown>>): Promise<void>;
+}
+
+export interface DecisionStoreConfig {
+  /**
+   * How long a decision is kept after it is over (expired, ended, or a spare). Must cover the longest
+   * escalation or recidive look-back, or bans after a restart escalate less than they would have.
+   */
+  readonly retentionMs: number;
+  /** Evidence lines kept per decision; the oldest and newest are kept. Default 20. */
+  readonly maxEvidence?: number;
+  /** Characters kept per evidence line. Default 2048. */
+  readonly maxEvidenceChars?: number;
+}
+
+/**
+ * Synchronous on purpose: the embedded store answers from local disk in microseconds, and a ban must be
+ * recorded before the daemon acts on it, without an await that lets other events slip in between.
+ */
+export interface DecisionStore {
+  /**
+   * Stores a batch atomically (all or none) and returns it with ids, in input order. Targets are
+   * canonicalised; an invalid target is a bug upstream and throws without storing anything.
+   */
+  recordDecisions(decisions: readonly Decision[]): StoredDecision[];
+  /** Bans in force at `now` (not expired, not ended; permanent included), all origins, oldest id first. */
+  activeDecisions(now: number): StoredDecision[];
+  /** Decisions on an IP or CIDR and on every network containing it; throws on an unparseable query. */
+  decisionsFor(query: string, now: number, options?: { readonly limit?: number }): DecisionLookup;
+  /** Ends the bans in force on exactly `target`, keeping them as history; returns those it ended. */
+  removeDecision(request: RemoveRequest): StoredDecision[];
+  /**
+   * Bans (not spares) taken at or after `since`, oldest first, of one address or of all when `address` is
+   * omitted: what escalation and recidive need after a restart.
+   */
+  banHistory(query: { readonly since: number; readonly address?: string }): BanHistoryEntry[];
+  /** Deletes decisions over for longer than the retention; returns how many went. */
+  expire(now: number): { readonly deleted: number };
+  readonly positions: StoredPositions;
+  close(): void;
+}
+
+/** A ban is in force from when it was taken until `expiresAt` (exclusive), unless ended. */
+export function isActiveBan(d: StoredDecision, now: number): boolean {
+  return d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now);
+}
+
+export const DEFAULT_MAX_EVIDENCE = 20;
+export const DEFAULT_MAX_EVIDENCE_CHARS = 2048;
+export const DEFAULT_LOOKUP_LIMIT = 50;

@@ -1,0 +1,147 @@
+// DecisionStore held in memory: for tests, replays and `--no-state` runs; same contract as the SQLite store.
+
+import type { Decision } from "../../domain/decision.js";
+import { boundEvidence } from "../bound-evidence.js";
+import {
+  DEFAULT_LOOKUP_LIMIT,
+  DEFAULT_MAX_EVIDENCE,
+  DEFAULT_MAX_EVIDENCE_CHARS,
+  isActiveBan,
+  type BanHistoryEntry,
+  type DecisionStore,
+  type DecisionStoreConfig,
+  type StoredDecision,
+  type StoredPositions,
+} from "../decision-store.js";
+import { canonicalTarget, coveringTargets } from "../target-key.js";
+
+export function createMemoryDecisionStore(config: DecisionStoreConfig): DecisionStore {
+  const maxEvidence = config.maxEvidence ?? DEFAULT_MAX_EVIDENCE;
+  const maxChars = config.maxEvidenceChars ?? DEFAULT_MAX_EVIDENCE_CHARS;
+  // Invariant: records are frozen and replaced, never mutated, so callers may keep what they were given.
+  // Map iteration is insertion order, which is id order.
+  const byId = new Map<number, StoredDecision>();
+  const byTarget = new Map<string, Set<number>>();
+  // Positions kept as JSON text: the same value semantics (and the same refusal of non-JSON) as SQLite.
+  const positionText = new Map<string, string>();
+  let nextId = 1;
+
+  function recordDecisions(decisions: readonly Decision[]): StoredDecision[] {
+    // Canonicalise everything first: a bad target must leave the batch unrecorded, as a rollback would.
+    const targets = decisions.map((d) => canonicalTarget(d.target).text);
+    return decisions.map((d, i) => {
+      const stored: StoredDecision = Object.freeze({
+        id: nextId++,
+        action: d.action,
+        target: targets[i] as string,
+        origin: d.origin,
+        reason: d.reason,
+        scope: structuredClone(d.scope),
+        at: d.at,
+        durationMs: d.durationMs,
+        expiresAt: d.expiresAt,
+        priorBans: d.priorBans,
+        evidence: Object.freeze(boundEvidence(d.evidence, maxEvidence, maxChars)),
+        endedAt: null,
+        endedBy: null,
+      });
+      byId.set(stored.id, stored);
+      let ids = byTarget.get(stored.target);
+      if (!ids) byTarget.set(stored.target, (ids = new Set()));
+      ids.add(stored.id);
+      return stored;
+    });
+  }
+
+  function onTargets(targets: readonly string[]): StoredDecision[] {
+    const found: StoredDecision[] = [];
+    for (const t of targets) for (const id of byTarget.get(t) ?? []) found.push(byId.get(id) as StoredDecision);
+    return found;
+  }
+
+  function remove(id: number): void {
+    const d = byId.get(id);
+    if (!d) return;
+    byId.delete(id);
+    const ids = byTarget.get(d.target);
+    ids?.delete(id);
+    if (ids?.size === 0) byTarget.delete(d.target);
+  }
+
+  const newestFirst = (a: StoredDecision, b: StoredDecision): number => b.at - a.at || b.id - a.id;
+
+  const positions: StoredPositions = {
+    async load(sourceId) {
+      const text = positionText.get(sourceId);
+      return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
+    },
+    async save(sourceId, position) {
+      positionText.set(sourceId, JSON.stringify(position));
+    },
+  };
+
+  return {
+    recordDecisions,
+    activeDecisions(now) {
+      return [...byId.values()].filter((d) => isActiveBan(d, now));
+    },
+    decisionsFor(query, now, options = {}) {
+      const all = onTargets(coveringTargets(query)).sort(newestFirst);
+      return {
+        active: all.filter((d) => isActiveBan(d, now)),
+        past: all.filter((d) => !isActiveBan(d, now)).slice(0, options.limit ?? DEFAULT_LOOKUP_LIMIT),
+      };
+    },
+    removeDecision({ target, origin, now, endedBy }) {
+      const ended: StoredDecision[] = [];
+      for (const d of onTargets([canonicalTarget(target).text]).sort((a, b) => a.id - b.id)) {
+        if (!isActiveBan(d, now) || (origin !== undefined && d.origin !== origin)) continue;
+        const next = Object.freeze({ ...d, endedAt: now, endedBy });
+        byId.set(d.id, next);
+        ended.push(next);
+      }
+      return ended;
+    },
+    banHistory({ since, address }) {
+      const pool = address === undefined ? [...byId.values()] : onTargets([canonicalTarget(address).text]);
+      return pool
+        .filter((d) => d.action === "ban" && d.at >= since)
+        .sort((a, b) => a.at - b.at || a.id - b.id)
+        .map(
+          (d): BanHistoryEntry => ({
+            id: d.id,
+            target: d.target,
+            origin: d.origin,
+            at: d.at,
+            expiresAt: d.expiresAt,
+            endedAt: d.endedAt,
+            scope: d.scope,
+            lastEvidence: d.evidence[d.evidence.length - 1],
+          }),
+        );
+    },
+    expire(now) {
+      const cutoff = now - config.retentionMs;
+      let deleted = 0;
+      for (const d of [...byId.values()]) {
+        // Over before the cutoff: a spare is over when taken; a ban at expiry or when ended, whichever is first.
+        const over =
+          d.at < cutoff &&
+          (d.action === "spare" ||
+            (d.expiresAt !== null && d.expiresAt < cutoff) ||
+            (d.endedAt !== null && d.endedAt < cutoff));
+        if (over) {
+          remove(d.id);
+          deleted++;
+        }
+      }
+      return { deleted };
+    },
+    positions,
+    close() {
+      byId.clear();
+      byTarget.clear();
+      positionText.clear();
+    },
+  } satisfies DecisionStore;
+}

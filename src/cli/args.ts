@@ -15,7 +15,10 @@ export function parseCommandArgs<O extends Options>(
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UserError("SW_USAGE", `${command}: ${(e as Error).message.split("\n")[0]} (usage: ${positionals.usage})`);
+    throw new UserError(
+      "SW_USAGE",
+      `${command}: ${(e as Error).message.split("\n")[0]} (usage: ${positionals.usage})`,
+    );
   }
   const n = parsed.positionals.length;
   if (n < positionals.min || n > positionals.max)

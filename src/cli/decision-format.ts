@@ -9,7 +9,8 @@ function isoSeconds(ms: number): string {
 
 export function formatDecisionLine(d: Decision): string {
   const what = d.action === "ban" ? "BAN  " : "SPARE";
-  const length = d.action === "ban" ? (d.expiresAt === null ? "permanent" : formatDuration(d.durationMs)) : "-";
+  const length =
+    d.action === "ban" ? (d.expiresAt === null ? "permanent" : formatDuration(d.durationMs)) : "-";
   return `${isoSeconds(d.at)}  ${what}  ${d.target.padEnd(15)}  ${length.padEnd(9)}  ${d.origin}  ${banScopeText(d.scope)}  ${d.reason}\n`;
 }
 

@@ -6,6 +6,8 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stderrIsTTY: boolean;
   readonly now: () => number;
+  /** The node binary running us (for units that must start the same runtime). */
+  readonly execPath: string;
   /** Resolves when the process is asked to stop (SIGINT/SIGTERM); commands that run forever await it. */
   readonly stopSignal: Promise<string>;
 }

@@ -7,12 +7,17 @@ import { testFilterCommand } from "./commands/test-filter.js";
 import { replayCommand } from "./commands/replay.js";
 import { runCommand } from "./commands/run.js";
 import { checkCommand } from "./commands/check.js";
+import { installServiceCommand } from "./commands/install-service.js";
 
 const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
-  run: { run: runCommand, summary: "watch the PBX logs and print the decisions (embedded defaults if no config)" },
+  run: {
+    run: runCommand,
+    summary: "watch the PBX logs and print the decisions (embedded defaults if no config)",
+  },
   "test-filter": { run: testFilterCommand, summary: "test a filter against a log, like fail2ban-regex" },
   replay: { run: replayCommand, summary: "run the detection pipeline over logs on event time" },
   check: { run: checkCommand, summary: "validate the config and show what it sets up" },
+  "install-service": { run: installServiceCommand, summary: "install and start the hardened systemd unit" },
 };
 
 function help(): string {
@@ -41,6 +46,7 @@ async function main(argv: readonly string[]): Promise<number> {
     env: process.env,
     stderrIsTTY: Boolean(process.stderr.isTTY),
     now: () => Date.now(),
+    execPath: process.execPath,
     stopSignal,
   };
   return command.run(rest, io);
@@ -57,7 +63,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`sipwarden: ${e.format()}\n`);
       process.exit(2);
     }
-    process.stderr.write(`sipwarden: internal error (a bug, please report it)\n${(e as Error)?.stack ?? e}\n`);
+    process.stderr.write(
+      `sipwarden: internal error (a bug, please report it)\n${(e as Error)?.stack ?? e}\n`,
+    );
     process.exit(1);
   },
 );

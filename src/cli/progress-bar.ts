@@ -5,7 +5,11 @@ export interface ProgressBar {
   done(): void;
 }
 
-export function createProgressBar(write: (text: string) => void, total: number, now = () => Date.now()): ProgressBar {
+export function createProgressBar(
+  write: (text: string) => void,
+  total: number,
+  now = () => Date.now(),
+): ProgressBar {
   let last = 0;
   const draw = (done: number): void => {
     const frac = total > 0 ? Math.min(1, done / total) : 1;

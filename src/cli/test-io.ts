@@ -26,6 +26,7 @@ export function createRecordingIo(env: Record<string, string | undefined> = {}):
     env,
     stderrIsTTY: false,
     now: () => Date.UTC(2026, 10, 22),
+    execPath: "/usr/bin/node",
     stopSignal,
     out: () => out,
     err: () => err,

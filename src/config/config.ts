@@ -11,7 +11,12 @@ export interface ServiceConfig {
 }
 
 export type SourceConfig =
-  | { readonly name: string; readonly type: "file"; readonly paths: readonly string[]; readonly maxLineLength: number }
+  | {
+      readonly name: string;
+      readonly type: "file";
+      readonly paths: readonly string[];
+      readonly maxLineLength: number;
+    }
   | { readonly name: string; readonly type: "journald"; readonly match: readonly string[] };
 
 export interface JailConfig {

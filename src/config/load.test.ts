@@ -15,10 +15,18 @@ function fail(text: string): UserError {
 
 describe("config loading", () => {
   it("a three-line config gets the preset's sources and jails", () => {
-    const c = loadConfigText("preset: freepbx\nallowlist: [192.168.1.0/24]\ndefaults: { bantime: 1d }\n", "x.yaml");
+    const c = loadConfigText(
+      "preset: freepbx\nallowlist: [192.168.1.0/24]\ndefaults: { bantime: 1d }\n",
+      "x.yaml",
+    );
     expect(c.jails.map((j) => j.name)).toEqual(["sshd", "asterisk", "freepbx"]);
     const asterisk = c.jails.find((j) => j.name === "asterisk")!;
-    expect(asterisk).toMatchObject({ filter: "asterisk", maxretry: 5, findtimeMs: 600_000, bantimeMs: 86_400_000 });
+    expect(asterisk).toMatchObject({
+      filter: "asterisk",
+      maxretry: 5,
+      findtimeMs: 600_000,
+      bantimeMs: 86_400_000,
+    });
     expect(c.sources.asterisk).toMatchObject({ type: "file", paths: ["/var/log/asterisk/full"] });
     expect(c.allowlist).toEqual(["192.168.1.0/24"]);
     expect(Object.isFrozen(c.jails)).toBe(true);
@@ -91,7 +99,10 @@ describe("config loading", () => {
 
   it("bad allowlist entries are refused, names and files are accepted", () => {
     expect(fail("allowlist: [1.2.3.4/40]\n").location).toMatchObject({ line: 1, key: "allowlist.0" });
-    const c = loadConfigText("allowlist: [trunk.example.com, 'file:/etc/sipwarden/allow.txt', 2001:db8::/32]\n", "x");
+    const c = loadConfigText(
+      "allowlist: [trunk.example.com, 'file:/etc/sipwarden/allow.txt', 2001:db8::/32]\n",
+      "x",
+    );
     expect(c.allowlist).toHaveLength(3);
   });
 

@@ -29,7 +29,12 @@ function createLocator(file: string | null, doc: Document | null, lc: LineCounte
 }
 
 /** Finds the key node of `name` inside the map at `path`, so an unknown key points at itself. */
-function locateKey(doc: Document, lc: LineCounter, path: Path, name: string): { line: number; column: number } | null {
+function locateKey(
+  doc: Document,
+  lc: LineCounter,
+  path: Path,
+  name: string,
+): { line: number; column: number } | null {
   const map = path.length === 0 ? doc.contents : doc.getIn(path, true);
   if (!isMap(map)) return null;
   for (const item of map.items) {
@@ -81,7 +86,9 @@ export function loadConfigFile(file: string): Config {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new UserError("SW_CONFIG_READ", `cannot read config: ${(e as NodeJS.ErrnoException).code ?? e}`, { file });
+    throw new UserError("SW_CONFIG_READ", `cannot read config: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      file,
+    });
   }
   return loadConfigText(text, file);
 }

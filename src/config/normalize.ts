@@ -92,9 +92,17 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
     if (j.enabled === false) continue;
     const path = ["jails", name];
     if (!j.filter)
-      throw new UserError("SW_CONFIG_INVALID", `jail "${name}" needs a filter`, deps.locate([...path, "filter"]));
+      throw new UserError(
+        "SW_CONFIG_INVALID",
+        `jail "${name}" needs a filter`,
+        deps.locate([...path, "filter"]),
+      );
     if (!j.sources)
-      throw new UserError("SW_CONFIG_INVALID", `jail "${name}" needs sources`, deps.locate([...path, "sources"]));
+      throw new UserError(
+        "SW_CONFIG_INVALID",
+        `jail "${name}" needs sources`,
+        deps.locate([...path, "sources"]),
+      );
     const scopeKind = j.scope ?? defScope;
     let scope: BanScope = { kind: "all" };
     if (scopeKind === "service") {

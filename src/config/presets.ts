@@ -38,7 +38,9 @@ export const PRESETS: Readonly<Record<PresetName, RawConfig>> = {
     sources: {
       asterisk: { type: "file", path: ["/var/log/asterisk/messages", "/var/log/asterisk/messages.log"] },
     },
-    jails: { asterisk: { filter: "asterisk", sources: ["asterisk"], services: ["sip", "sip-tls", "iax2", "ami"] } },
+    jails: {
+      asterisk: { filter: "asterisk", sources: ["asterisk"], services: ["sip", "sip-tls", "iax2", "ami"] },
+    },
   }),
   // FreePBX logs everything to `full` and GUI/UCP login failures to freepbx_security.log.
   freepbx: merge(sshd, {

@@ -31,7 +31,10 @@ function loadJailFilter(config: Config, jail: string, spec: string): Filter {
 
 export async function resolveBoth(name: string): Promise<string[]> {
   const [v4, v6] = await Promise.allSettled([dns.resolve4(name), dns.resolve6(name)]);
-  const out = [...(v4.status === "fulfilled" ? v4.value : []), ...(v6.status === "fulfilled" ? v6.value : [])];
+  const out = [
+    ...(v4.status === "fulfilled" ? v4.value : []),
+    ...(v6.status === "fulfilled" ? v6.value : []),
+  ];
   if (out.length === 0) throw new Error(`${name} did not resolve`);
   return out;
 }

@@ -65,8 +65,13 @@ export function createDetectionPipeline(options: DetectionPipelineOptions): Dete
     processLine(sourceName, line) {
       stats.lines++;
       let out: Decision[] | null = null;
-      for (const jail of jailsFor(sourceName)) {
-        const ctx = line.time === undefined ? { referenceTime: options.referenceTime() } : { referenceTime: options.referenceTime(), time: line.time };
+      const jails = jailsFor(sourceName);
+      if (jails.length === 0) return none;
+      const ctx =
+        line.time === undefined
+          ? { referenceTime: options.referenceTime() }
+          : { referenceTime: options.referenceTime(), time: line.time };
+      for (const jail of jails) {
         const r = jail.filter.match(line.text, ctx);
         if (r.status === "rejected") stats.rejected++;
         if (r.status !== "matched") continue;

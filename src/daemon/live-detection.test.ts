@@ -34,7 +34,11 @@ describe("live detection", () => {
     const log = join(dir, "full");
     writeFileSync(log, failure("198.51.100.9", 1).repeat(10)); // old lines: not counted at first start
     const decisions: Decision[] = [];
-    const deps = { clock: systemClock, log: pino({ enabled: false }), onDecision: (d: Decision) => decisions.push(d) };
+    const deps = {
+      clock: systemClock,
+      log: pino({ enabled: false }),
+      onDecision: (d: Decision) => decisions.push(d),
+    };
     let live = await startLiveDetection(config(log), deps);
     appendFileSync(log, failure("203.0.113.7", 1) + failure("203.0.113.7", 2));
     appendFileSync(log, failure("192.168.1.20", 1).repeat(3));

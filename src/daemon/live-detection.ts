@@ -42,8 +42,12 @@ export async function startLiveDetection(config: Config, deps: LiveDetectionDeps
     detector: stages.detector,
     referenceTime: () => deps.clock.now(),
   });
-  const onEvent = (e: SourceEvent): void => deps.log.warn({ source: e.source, kind: e.kind, detail: e.detail }, e.message);
-  const positions = createFilePositionStore(join(config.stateDir, "positions.json"), { log: deps.log, onEvent });
+  const onEvent = (e: SourceEvent): void =>
+    deps.log.warn({ source: e.source, kind: e.kind, detail: e.detail }, e.message);
+  const positions = createFilePositionStore(join(config.stateDir, "positions.json"), {
+    log: deps.log,
+    onEvent,
+  });
 
   const used = new Set(config.jails.flatMap((j) => j.sources));
   const sources: { name: string; source: LogSource }[] = [];
@@ -53,17 +57,26 @@ export async function startLiveDetection(config: Config, deps: LiveDetectionDeps
       for (const path of s.paths)
         sources.push({
           name,
-          source: createFileTail({ path, maxLineBytes: s.maxLineLength }, { positions, log: deps.log, onEvent }),
+          source: createFileTail(
+            { path, maxLineBytes: s.maxLineLength },
+            { positions, log: deps.log, onEvent },
+          ),
         });
     } else {
-      sources.push({ name, source: createJournaldSource({ matches: s.match }, { positions, log: deps.log, onEvent }) });
+      sources.push({
+        name,
+        source: createJournaldSource({ matches: s.match }, { positions, log: deps.log, onEvent }),
+      });
     }
   }
   for (const { name, source } of sources) {
     await source.start((lines) => {
       for (const line of lines) for (const d of pipeline.processLine(name, line)) deps.onDecision(d);
     });
-    deps.log.info({ source: source.id, jails: config.jails.filter((j) => j.sources.includes(name)).map((j) => j.name) }, "watching");
+    deps.log.info(
+      { source: source.id, jails: config.jails.filter((j) => j.sources.includes(name)).map((j) => j.name) },
+      "watching",
+    );
   }
   const expiry = setInterval(() => stages.detector.expire(deps.clock.now()), EXPIRE_EVERY_MS);
   const refresh = setInterval(() => {

@@ -14,7 +14,11 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   const { values } = parseCommandArgs(
     "check",
     args,
-    { config: { type: "string", short: "c" }, preset: { type: "string" }, help: { type: "boolean", short: "h" } },
+    {
+      config: { type: "string", short: "c" },
+      preset: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     { min: 0, max: 0, usage: USAGE },
   );
   if (values.help) {

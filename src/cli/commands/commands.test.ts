@@ -54,7 +54,9 @@ describe("test-filter", () => {
   });
 
   it("bad usage is a one-line user error", async () => {
-    expect(await usageError(testFilterCommand([demo], createRecordingIo()))).toMatch(/expected <log> <filter>/);
+    expect(await usageError(testFilterCommand([demo], createRecordingIo()))).toMatch(
+      /expected <log> <filter>/,
+    );
     expect(await usageError(testFilterCommand([demo, "nosuchfilter"], createRecordingIo()))).toMatch(
       /SW_FILTER_NOT_FOUND/,
     );
@@ -71,12 +73,14 @@ describe("replay", () => {
     const io = createRecordingIo();
     expect(await replayCommand([demo, "--config", config, "--json"], io)).toBe(0);
     const r = JSON.parse(io.out());
-    const summary = r.decisions.map((d: { action: string; target: string; origin: string; durationMs: number }) => [
-      d.action,
-      d.target,
-      d.origin,
-      d.durationMs,
-    ]);
+    const summary = r.decisions.map(
+      (d: { action: string; target: string; origin: string; durationMs: number }) => [
+        d.action,
+        d.target,
+        d.origin,
+        d.durationMs,
+      ],
+    );
     expect(summary).toEqual([
       ["ban", "198.51.100.7", "jail:asterisk", 3_600_000],
       ["ban", "203.0.113.66", "jail:asterisk", 3_600_000],
@@ -119,7 +123,12 @@ describe("check and run", () => {
   it("run --demo replays the bundled attack and prints its decisions", async () => {
     const io = createRecordingIo();
     expect(await runCommand(["--demo"], io)).toBe(0);
-    expect(io.out().split("\n").filter((l) => l.includes(" BAN "))).toHaveLength(5);
+    expect(
+      io
+        .out()
+        .split("\n")
+        .filter((l) => l.includes(" BAN ")),
+    ).toHaveLength(5);
     expect(io.out()).toMatch(/SPARE\s+192\.168\.1\.24/);
     expect(io.err()).toMatch(/spared by the allowlist/);
   });

@@ -11,7 +11,7 @@ import { parseCommandArgs } from "../args.js";
 import { chooseConfig } from "../config-arg.js";
 import { decisionToJson, formatDecisionLine } from "../decision-format.js";
 import type { CliIo } from "../io.js";
-import { replayFiles } from "./replay.js";
+import { replayFiles } from "../../daemon/replay.js";
 
 type Print = (d: Decision) => void;
 
@@ -60,9 +60,7 @@ async function runDemo(io: CliIo, print: Print, asked: boolean): Promise<number>
       `  config: ${DEMO_CONFIG.trim().replace(/\n/g, "; ")}\n`,
   );
   const config = loadConfigText(DEMO_CONFIG, "<demo config>");
-  const result = await replayFiles([sample], config, Date.now());
-  for (const d of result.list) print(d);
-  const s = result.stats;
+  const s = await replayFiles([sample], config, Date.now(), print);
   io.stderr(
     `sipwarden: ${s.lines} lines, ${s.offenses} failures → ${s.bans} bans of ${s.addresses} addresses, ${s.spares} spared by the allowlist.\n` +
       `  To protect this host: write /etc/sipwarden/sipwarden.yaml (e.g. "preset: freepbx") and run sipwarden run.\n`,

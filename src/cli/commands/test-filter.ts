@@ -31,7 +31,8 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
     io.stdout(`usage: ${USAGE}\n`);
     return 0;
   }
-  if (positionals.length !== 2) throw new UserError("SW_USAGE", `test-filter: expected <log> <filter> (usage: ${USAGE})`);
+  if (positionals.length !== 2)
+    throw new UserError("SW_USAGE", `test-filter: expected <log> <filter> (usage: ${USAGE})`);
   const [logPath, spec] = positionals as [string, string];
   const maxLineLength = values["max-line-length"] ? Number(values["max-line-length"]) : 16_384;
   if (!Number.isInteger(maxLineLength) || maxLineLength < 64)
@@ -43,7 +44,9 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
     size = st.size;
     mtime = st.mtimeMs;
   } catch (e) {
-    throw new UserError("SW_SOURCE", `cannot read log: ${(e as NodeJS.ErrnoException).code ?? e}`, { file: logPath });
+    throw new UserError("SW_SOURCE", `cannot read log: ${(e as NodeJS.ErrnoException).code ?? e}`, {
+      file: logPath,
+    });
   }
   const filter = resolveFilter(spec);
   return runTestFilter(filter, logPath, size, mtime, maxLineLength, values, io);
@@ -140,11 +143,10 @@ function runTestFilter(
   const top = [...addresses.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
   out.write(`\nAddresses: ${addresses.size} distinct\n`);
   for (const [addr, n] of top) out.write(`|  ${addr} ${n}\n`);
-  if (rejected > 0) out.write(`\nRejected: ${rejected} lines matched but captured no IP address (never resolved)\n`);
+  if (rejected > 0)
+    out.write(`\nRejected: ${rejected} lines matched but captured no IP address (never resolved)\n`);
   if (truncated > 0) out.write(`Truncated: ${truncated} lines longer than ${maxLineLength} bytes were cut\n`);
-  out.write(
-    `\nLines: ${lines} lines, ${ignored} ignored, ${matched} matched, ${missed + rejected} missed\n`,
-  );
+  out.write(`\nLines: ${lines} lines, ${ignored} ignored, ${matched} matched, ${missed + rejected} missed\n`);
   out.flush();
   return 0;
 }

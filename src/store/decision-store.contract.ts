@@ -1,0 +1,389 @@
+// The one behaviour suite every DecisionStore adapter must pass; each adapter's test file runs it.
+
+import { afterEach, describe, expect, it } from "vitest";
+import type { BanScope, Decision } from "../domain/decision.js";
+import type { Evidence } from "../domain/offense.js";
+// Type-only, test-only: proves the store's positions plug into the sources without an adapter.
+import type { PositionStore } from "../sources/log-source.js";
+import type { DecisionStore, DecisionStoreConfig } from "./decision-store.js";
+
+export type MakeStore = (config: DecisionStoreConfig) => DecisionStore | Promise<DecisionStore>;
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2026, 0, 10, 12);
+const RETENTION = 7 * 24 * HOUR;
+const SIP: BanScope = { kind: "service", protocols: ["udp", "tcp"], ports: [{ from: 5060, to: 5061 }] };
+
+function evidence(n: number, at = T0): Evidence[] {
+  return Array.from({ length: n }, (_, i) => ({
+    time: at - (n - i) * 1000,
+    source: "/var/log/asterisk/messages",
+    lineNo: i + 1,
+    line: `NOTICE[1] chan_sip.c: Registration from '"1${i}" <sip:1${i}@pbx>' failed for '203.0.113.7:5060' - Wrong password`,
+  }));
+}
+
+/** A ban with sensible defaults; `durationMs: null` makes it permanent. */
+export function ban(
+  target: string,
+  opts: Partial<Omit<Decision, "durationMs">> & { durationMs?: number | null } = {},
+): Decision {
+  const at = opts.at ?? T0;
+  const durationMs = opts.durationMs === undefined ? HOUR : opts.durationMs;
+  return {
+    action: "ban",
+    target,
+    origin: opts.origin ?? "jail:asterisk",
+    reason: opts.reason ?? "5 failures within 10m (asterisk)",
+    scope: opts.scope ?? { kind: "all" },
+    at,
+    durationMs: durationMs ?? 0,
+    expiresAt: durationMs === null ? null : at + durationMs,
+    priorBans: opts.priorBans ?? 0,
+    evidence: opts.evidence ?? evidence(2, at),
+  };
+}
+
+function spare(target: string, at = T0): Decision {
+  return {
+    ...ban(target, { at }),
+    action: "spare",
+    reason: "allowlisted by 203.0.113.0/24 (trusted) — would be: 5 failures",
+    durationMs: 0,
+    expiresAt: at,
+  };
+}
+
+/**
+ * Registers the DecisionStore behaviour tests under `describe(name)`. `makeStore` gets a fresh store per
+ * test; the suite closes it afterwards.
+ */
+export function runDecisionStoreContract(name: string, makeStore: MakeStore): void {
+  describe(`DecisionStore contract: ${name}`, () => {
+    const open: DecisionStore[] = [];
+    async function fresh(config: Partial<DecisionStoreConfig> = {}): Promise<DecisionStore> {
+      const store = await makeStore({ retentionMs: RETENTION, ...config });
+      open.push(store);
+      return store;
+    }
+    afterEach(() => {
+      for (const s of open.splice(0)) s.close();
+    });
+
+    describe("recordDecisions", () => {
+      it("assigns increasing ids and returns every field as given, in input order", async () => {
+        const store = await fresh();
+        const input = [
+          ban("198.51.100.9", { scope: SIP, priorBans: 2, reason: "recidive: 3 bans — ünïcode ✓" }),
+          spare("203.0.113.5"),
+          ban("2001:db8::1", { durationMs: null, origin: "manual" }),
+        ];
+        const stored = store.recordDecisions(input);
+        expect(stored.map((d) => d.target)).toEqual(["198.51.100.9", "203.0.113.5", "2001:db8::1"]);
+        expect(stored[0]!.id).toBeLessThan(stored[1]!.id);
+        expect(stored[1]!.id).toBeLessThan(stored[2]!.id);
+        stored.forEach((d, i) => expect(d).toEqual({ ...input[i], id: d.id, endedAt: null, endedBy: null }));
+        const lookup = store.decisionsFor("198.51.100.9", T0);
+        expect(lookup.active).toEqual([stored[0]]);
+      });
+
+      it("returns an empty list for an empty batch", async () => {
+        const store = await fresh();
+        expect(store.recordDecisions([])).toEqual([]);
+        expect(store.activeDecisions(T0)).toEqual([]);
+      });
+
+      it("stores targets in canonical form", async () => {
+        const store = await fresh();
+        const stored = store.recordDecisions([ban("2001:DB8:0:0::7"), ban("10.1.2.3/8"), ban("::ffff:192.0.2.1")]);
+        expect(stored.map((d) => d.target)).toEqual(["2001:db8::7", "10.0.0.0/8", "192.0.2.1"]);
+        expect(store.decisionsFor("2001:db8::7", T0).active).toHaveLength(1);
+      });
+
+      it("stores none of a batch that holds an invalid target", async () => {
+        const store = await fresh();
+        expect(() => store.recordDecisions([ban("192.0.2.1"), ban("pbx.example.com")])).toThrow(/invalid/);
+        expect(store.activeDecisions(T0)).toEqual([]);
+      });
+
+      it("caps evidence per decision, keeping the oldest and newest lines, and cuts long lines", async () => {
+        const store = await fresh({ maxEvidence: 4, maxEvidenceChars: 40 });
+        const lines = evidence(50);
+        const [d] = store.recordDecisions([ban("192.0.2.1", { evidence: lines })]);
+        const cut = (e: Evidence): Evidence => ({ ...e, line: e.line.slice(0, 40) });
+        const expected = [lines[0]!, lines[1]!, lines[48]!, lines[49]!].map(cut);
+        expect(d!.evidence).toEqual(expected);
+        expect(store.decisionsFor("192.0.2.1", T0).active[0]!.evidence).toEqual(expected);
+      });
+
+      it("keeps evidence without a line number as such", async () => {
+        const store = await fresh();
+        const e: Evidence = { time: T0, source: "journald:asterisk", line: "x" };
+        store.recordDecisions([ban("192.0.2.1", { evidence: [e] })]);
+        expect(store.decisionsFor("192.0.2.1", T0).active[0]!.evidence).toEqual([e]);
+      });
+
+      it("records a batch of 10,000 decisions in one call", async () => {
+        const store = await fresh();
+        const batch = Array.from({ length: 10_000 }, (_, i) =>
+          ban(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, {
+            origin: "feed:voipbl",
+            evidence: [],
+            durationMs: 24 * HOUR,
+          }),
+        );
+        const stored = store.recordDecisions(batch);
+        expect(stored).toHaveLength(10_000);
+        expect(new Set(stored.map((d) => d.id)).size).toBe(10_000);
+        expect(store.activeDecisions(T0 + HOUR)).toHaveLength(10_000);
+        expect(store.decisionsFor("10.0.39.15", T0).active.map((d) => d.id)).toEqual([stored[9999]!.id]);
+      });
+    });
+
+    describe("activeDecisions", () => {
+      it("lists bans not yet expired, permanent ones, every origin; not spares", async () => {
+        const store = await fresh();
+        const [short, long, perm, , manual, feed, fleet] = store.recordDecisions([
+          ban("192.0.2.1", { durationMs: HOUR }),
+          ban("192.0.2.2", { durationMs: 3 * HOUR }),
+          ban("192.0.2.3", { durationMs: null }),
+          spare("192.0.2.4"),
+          ban("192.0.2.5", { origin: "manual", durationMs: 2 * HOUR }),
+          ban("192.0.2.0/24", { origin: "feed:voipbl", durationMs: 2 * HOUR }),
+          ban("2001:db8::/48", { origin: "fleet:pbx-2", durationMs: 2 * HOUR }),
+        ]);
+        expect(store.activeDecisions(T0).map((d) => d.id)).toEqual(
+          [short, long, perm, manual, feed, fleet].map((d) => d!.id),
+        );
+        expect(store.activeDecisions(T0 + 2 * HOUR).map((d) => d.target)).toEqual(["192.0.2.2", "192.0.2.3"]);
+        expect(store.activeDecisions(T0 + 1000 * HOUR).map((d) => d.target)).toEqual(["192.0.2.3"]);
+      });
+
+      it("treats expiry as exclusive: at expiresAt the ban is over", async () => {
+        const store = await fresh();
+        store.recordDecisions([ban("192.0.2.1", { durationMs: HOUR })]);
+        expect(store.activeDecisions(T0 + HOUR - 1)).toHaveLength(1);
+        expect(store.activeDecisions(T0 + HOUR)).toHaveLength(0);
+      });
+    });
+
+    describe("removeDecision", () => {
+      it("ends the bans on the target and keeps them as history", async () => {
+        const store = await fresh();
+        const [a, b, other] = store.recordDecisions([
+          ban("192.0.2.1", { origin: "jail:asterisk" }),
+          ban("192.0.2.1", { origin: "jail:recidive", at: T0 + 1, durationMs: null }),
+          ban("192.0.2.2"),
+        ]);
+        const ended = store.removeDecision({ target: "192.0.2.1", now: T0 + 60_000, endedBy: "manual" });
+        expect(ended.map((d) => d.id)).toEqual([a!.id, b!.id]);
+        expect(ended.every((d) => d.endedAt === T0 + 60_000 && d.endedBy === "manual")).toBe(true);
+        expect(store.activeDecisions(T0 + 60_000).map((d) => d.id)).toEqual([other!.id]);
+        const lookup = store.decisionsFor("192.0.2.1", T0 + 60_000);
+        expect(lookup.active).toEqual([]);
+        expect(lookup.past.map((d) => [d.id, d.endedAt, d.endedBy])).toEqual([
+          [b!.id, T0 + 60_000, "manual"],
+          [a!.id, T0 + 60_000, "manual"],
+        ]);
+        expect(store.removeDecision({ target: "192.0.2.1", now: T0 + 70_000, endedBy: "manual" })).toEqual([]);
+      });
+
+      it("ends only bans of the given origin", async () => {
+        const store = await fresh();
+        const [, feed] = store.recordDecisions([
+          ban("192.0.2.1", { origin: "jail:asterisk" }),
+          ban("192.0.2.1", { origin: "feed:voipbl" }),
+        ]);
+        const ended = store.removeDecision({
+          target: "192.0.2.1",
+          origin: "jail:asterisk",
+          now: T0 + 1,
+          endedBy: "manual",
+        });
+        expect(ended.map((d) => d.origin)).toEqual(["jail:asterisk"]);
+        expect(store.activeDecisions(T0 + 1).map((d) => d.id)).toEqual([feed!.id]);
+      });
+
+      it("leaves expired bans, spares and networks containing the target untouched", async () => {
+        const store = await fresh();
+        store.recordDecisions([
+          ban("192.0.2.1", { at: T0 - 5 * HOUR }),
+          spare("192.0.2.1"),
+          ban("192.0.2.0/24", { origin: "feed:voipbl" }),
+        ]);
+        expect(store.removeDecision({ target: "192.0.2.1", now: T0, endedBy: "manual" })).toEqual([]);
+        const lookup = store.decisionsFor("192.0.2.1", T0);
+        expect(lookup.active.map((d) => d.target)).toEqual(["192.0.2.0/24"]);
+        expect(lookup.past.every((d) => d.endedAt === null)).toBe(true);
+      });
+
+      it("canonicalises the target it is given", async () => {
+        const store = await fresh();
+        store.recordDecisions([ban("2001:db8::1")]);
+        expect(store.removeDecision({ target: "2001:DB8:0::1", now: T0, endedBy: "api" })).toHaveLength(1);
+      });
+    });
+
+    describe("decisionsFor (explain)", () => {
+      it("finds bans on the address and on every network containing it, newest first", async () => {
+        const store = await fresh();
+        const [host, net24, net8] = store.recordDecisions([
+          ban("198.51.100.7", { at: T0 }),
+          ban("198.51.100.0/24", { at: T0 + 1, origin: "feed:voipbl" }),
+          ban("198.0.0.0/8", { at: T0 + 2, origin: "manual", durationMs: null }),
+          ban("198.51.101.0/24", { at: T0 + 3 }),
+          ban("198.51.100.8", { at: T0 + 4 }),
+          ban("0.0.0.0/1", { at: T0 + 5, origin: "manual" }),
+        ]);
+        const lookup = store.decisionsFor("198.51.100.7", T0 + 10);
+        expect(lookup.active.map((d) => d.id)).toEqual([net8!.id, net24!.id, host!.id]);
+        expect(lookup.past).toEqual([]);
+      });
+
+      it("finds IPv6 bans by address and containing prefix", async () => {
+        const store = await fresh();
+        store.recordDecisions([
+          ban("2001:db8:1:2::/64", { at: T0 }),
+          ban("2001:db8:1:3::/64", { at: T0 }),
+          ban("2001:db8:1:2::99", { at: T0 + 1 }),
+          ban("192.0.2.1", { at: T0 }),
+        ]);
+        const lookup = store.decisionsFor("2001:DB8:1:2:0:0:0:99", T0 + 10);
+        expect(lookup.active.map((d) => d.target)).toEqual(["2001:db8:1:2::99", "2001:db8:1:2::/64"]);
+        expect(store.decisionsFor("2001:db8:1:2::1", T0).active.map((d) => d.target)).toEqual([
+          "2001:db8:1:2::/64",
+        ]);
+      });
+
+      it("answers a CIDR query with the networks covering it", async () => {
+        const store = await fresh();
+        store.recordDecisions([ban("192.0.2.0/24"), ban("192.0.0.0/16"), ban("192.0.2.5")]);
+        expect(store.decisionsFor("192.0.2.0/24", T0).active.map((d) => d.target).sort()).toEqual([
+          "192.0.0.0/16",
+          "192.0.2.0/24",
+        ]);
+      });
+
+      it("puts expired bans and spares under past, newest first, limited", async () => {
+        const store = await fresh();
+        const recorded = store.recordDecisions([
+          ban("192.0.2.1", { at: T0 - 10 * HOUR }),
+          ban("192.0.2.1", { at: T0 - 5 * HOUR }),
+          spare("192.0.2.1", T0 - HOUR),
+          ban("192.0.2.1", { at: T0 - 1000 }),
+        ]);
+        const lookup = store.decisionsFor("192.0.2.1", T0);
+        expect(lookup.active.map((d) => d.id)).toEqual([recorded[3]!.id]);
+        expect(lookup.past.map((d) => d.id)).toEqual([recorded[2]!.id, recorded[1]!.id, recorded[0]!.id]);
+        expect(store.decisionsFor("192.0.2.1", T0, { limit: 1 }).past.map((d) => d.id)).toEqual([
+          recorded[2]!.id,
+        ]);
+      });
+
+      it("rejects a query that is not an IP or CIDR", async () => {
+        const store = await fresh();
+        expect(() => store.decisionsFor("example.com", T0)).toThrow(/invalid/);
+      });
+    });
+
+    describe("banHistory", () => {
+      it("lists bans of an address since a time, oldest first, with what the ban ledger needs", async () => {
+        const store = await fresh();
+        const lines = evidence(3, T0);
+        const [, b, c] = store.recordDecisions([
+          ban("192.0.2.1", { at: T0 - 48 * HOUR }),
+          ban("192.0.2.1", { at: T0 - 2 * HOUR, scope: SIP, evidence: lines }),
+          ban("192.0.2.1", { at: T0 - HOUR, origin: "jail:recidive", durationMs: null, evidence: [] }),
+          spare("192.0.2.1", T0 - 30 * 60_000),
+          ban("192.0.2.2", { at: T0 - HOUR }),
+        ]);
+        store.removeDecision({ target: "192.0.2.1", origin: "jail:recidive", now: T0, endedBy: "manual" });
+        expect(store.banHistory({ address: "192.0.2.1", since: T0 - 24 * HOUR })).toEqual([
+          {
+            id: b!.id,
+            target: "192.0.2.1",
+            origin: "jail:asterisk",
+            at: T0 - 2 * HOUR,
+            expiresAt: T0 - HOUR,
+            endedAt: null,
+            scope: SIP,
+            lastEvidence: lines[2],
+          },
+          {
+            id: c!.id,
+            target: "192.0.2.1",
+            origin: "jail:recidive",
+            at: T0 - HOUR,
+            expiresAt: null,
+            endedAt: T0,
+            scope: { kind: "all" },
+            lastEvidence: undefined,
+          },
+        ]);
+      });
+
+      it("lists every address's bans when no address is given", async () => {
+        const store = await fresh();
+        store.recordDecisions([
+          ban("192.0.2.2", { at: T0 - HOUR }),
+          ban("2001:db8::1", { at: T0 - 3 * HOUR }),
+          ban("192.0.2.3", { at: T0 - 30 * HOUR }),
+        ]);
+        expect(store.banHistory({ since: T0 - 24 * HOUR }).map((h) => h.target)).toEqual([
+          "2001:db8::1",
+          "192.0.2.2",
+        ]);
+      });
+    });
+
+    describe("expire (housekeeping)", () => {
+      it("deletes only what has been over for longer than the retention", async () => {
+        const store = await fresh({ retentionMs: 24 * HOUR });
+        const now = T0 + 100 * HOUR;
+        const [, , , , keptEnded, permanent, longBan, recent] = store.recordDecisions([
+          ban("192.0.2.1", { at: T0, durationMs: HOUR }), // over at T0+1h: goes
+          spare("192.0.2.2", T0), // goes
+          ban("192.0.2.3", { at: T0, durationMs: null }), // ended below at T0+2h: goes
+          ban("192.0.2.4", { at: T0, durationMs: 1000 * HOUR }), // ended below at T0+2h: goes
+          ban("192.0.2.5", { at: T0, durationMs: 1000 * HOUR }), // ended at now-1h: stays
+          ban("192.0.2.6", { at: T0, durationMs: null }), // permanent, in force: stays
+          ban("192.0.2.7", { at: T0, durationMs: 1000 * HOUR }), // still in force: stays
+          ban("192.0.2.8", { at: now - 2 * HOUR, durationMs: HOUR }), // over recently: stays
+        ]);
+        store.removeDecision({ target: "192.0.2.3", now: T0 + 2 * HOUR, endedBy: "manual" });
+        store.removeDecision({ target: "192.0.2.4", now: T0 + 2 * HOUR, endedBy: "manual" });
+        store.removeDecision({ target: "192.0.2.5", now: now - HOUR, endedBy: "manual" });
+        expect(store.expire(now)).toEqual({ deleted: 4 });
+        const left = store.banHistory({ since: 0 }).map((h) => h.id);
+        expect(left).toEqual([keptEnded!.id, permanent!.id, longBan!.id, recent!.id]);
+        expect(store.expire(now)).toEqual({ deleted: 0 });
+        expect(store.decisionsFor("192.0.2.1", now)).toEqual({ active: [], past: [] });
+      });
+    });
+
+    describe("positions", () => {
+      it("round-trips JSON positions per source id", async () => {
+        const store = await fresh();
+        const positions: PositionStore = store.positions;
+        expect(await positions.load("/var/log/asterisk/messages")).toBeUndefined();
+        const pos = { dev: 2049, ino: 1234567, offset: 987654321, head: "c2lw", nested: { a: [1, 2] } };
+        await positions.save("/var/log/asterisk/messages", pos);
+        await positions.save("journald:asterisk.service", { cursor: "s=abc;i=1f" });
+        expect(await positions.load("/var/log/asterisk/messages")).toEqual(pos);
+        await positions.save("/var/log/asterisk/messages", { offset: 1 });
+        expect(await positions.load("/var/log/asterisk/messages")).toEqual({ offset: 1 });
+        expect(await positions.load("journald:asterisk.service")).toEqual({ cursor: "s=abc;i=1f" });
+      });
+
+      it("stores by value: changing the object after save changes nothing", async () => {
+        const store = await fresh();
+        const pos = { offset: 10 };
+        await store.positions.save("a", pos);
+        pos.offset = 20;
+        const loaded = (await store.positions.load("a")) as { offset: number };
+        loaded.offset = 30;
+        expect(await store.positions.load("a")).toEqual({ offset: 10 });
+      });
+    });
+  });
+}

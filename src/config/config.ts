@@ -30,6 +30,51 @@ export interface JailConfig {
   readonly scope: BanScope;
 }
 
+/** A trusted network (`network`) or named hosts (`host`) and the services they may reach. */
+export interface FirewallZoneConfig {
+  readonly name: string;
+  readonly kind: "network" | "host";
+  readonly sources: readonly string[];
+  readonly services: readonly string[];
+}
+
+export interface FirewallConfig {
+  readonly backend: "nftables" | "iptables";
+  readonly families: readonly ("ipv4" | "ipv6")[];
+  readonly wan: { readonly interfaces: readonly string[]; readonly dropBogons: boolean };
+  /** The whole firewall catalogue: built-in services ⊕ top-level `services:` ⊕ `firewall.services:`. */
+  readonly services: Readonly<Record<string, ServiceConfig>>;
+  readonly sipServices: readonly string[];
+  readonly open: readonly string[];
+  /** Zones first, then hosts, each in file order. */
+  readonly zones: readonly FirewallZoneConfig[];
+  readonly icmp: { readonly v4: readonly string[]; readonly v6: readonly string[] };
+  readonly dhcp: { readonly v4: boolean; readonly v6: boolean };
+  readonly protections: {
+    readonly badTcpFlags: boolean;
+    readonly newWithoutSyn: boolean;
+    readonly emptyUdp: boolean;
+    readonly connectionRate: { readonly perSecond: number; readonly burst: number } | null;
+    readonly portScanTrap: {
+      readonly tcp: readonly PortRange[];
+      readonly udp: readonly PortRange[];
+      readonly timeMs: number;
+    } | null;
+  };
+  readonly sipInspection: {
+    readonly services: readonly string[];
+    readonly scannerUserAgents: readonly string[];
+    readonly userAgentAllow: readonly string[] | null;
+    readonly secretDomain: string | null;
+    readonly admitTimeMs: number;
+    readonly registerLimit: { readonly count: number; readonly seconds: number } | null;
+    readonly inviteLimit: { readonly count: number; readonly seconds: number } | null;
+    readonly scannerBanMs: number | null;
+  } | null;
+  readonly blocklists: readonly { readonly name: string; readonly file: string; readonly scope: "sip" | "all" }[];
+  readonly bans: { readonly scopes: readonly ("all" | "sip")[] };
+}
+
 export interface Config {
   /** The file it came from, or null for embedded defaults. */
   readonly file: string | null;
@@ -54,6 +99,7 @@ export interface Config {
     readonly findtimeMs: number;
     readonly bantimeMs: number | null;
   };
+  readonly firewall: FirewallConfig;
   /** Where a config key was written, for errors raised later (e.g. a filter that fails to load). */
   locate(path: readonly (string | number)[]): ErrorLocation;
 }

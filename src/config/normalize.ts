@@ -3,6 +3,7 @@
 import type { BanScope, PortRange } from "../domain/decision.js";
 import { UserError } from "../domain/errors.js";
 import type { Config, JailConfig, ServiceConfig, SourceConfig } from "./config.js";
+import { normalizeFirewall } from "./normalize-firewall.js";
 import { PRESETS } from "./presets.js";
 import type { RawConfig, RawJail } from "./schema.js";
 
@@ -27,7 +28,7 @@ export const DEFAULTS = {
   maxLineLength: 16_384,
 };
 
-function parsePorts(ports: readonly (number | string)[], locate: Config["locate"], path: Path): PortRange[] {
+export function parsePorts(ports: readonly (number | string)[], locate: Config["locate"], path: Path): PortRange[] {
   return ports.map((p, i) => {
     if (typeof p === "number") return { from: p, to: p };
     const [a, b] = p.split("-").map(Number) as [number, number | undefined];
@@ -166,6 +167,7 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
       findtimeMs: deps.duration(r.findtime, ["recidive", "findtime"]) ?? DEFAULTS.recidive.findtimeMs,
       bantimeMs: bantime(r.bantime, deps, ["recidive", "bantime"], DEFAULTS.recidive.bantimeMs),
     },
+    firewall: normalizeFirewall(raw.firewall, raw.preset ?? null, services, deps),
     locate: deps.locate,
   };
 }

@@ -3,6 +3,7 @@
 import { parseCidr } from "../domain/address.js";
 import { UserError } from "../domain/errors.js";
 import type { Config } from "./config.js";
+import { FIREWALL_RULES } from "./firewall-rules.js";
 
 type Rule = { readonly name: string; check(config: Config): void };
 
@@ -56,5 +57,5 @@ export const CONFIG_RULES: readonly Rule[] = [
 ];
 
 export function checkConfigRules(config: Config): void {
-  for (const rule of CONFIG_RULES) rule.check(config);
+  for (const rule of [...CONFIG_RULES, ...FIREWALL_RULES]) rule.check(config);
 }

@@ -1,6 +1,7 @@
 // The config file's schema: one zod schema for the whole YAML document, as the user writes it.
 
 import { z } from "zod";
+import { firewallSchema } from "./firewall-schema.js";
 
 const duration = z.union([z.number().nonnegative(), z.string().min(1)]);
 const PRESETS = ["asterisk", "freepbx", "freeswitch", "fusionpbx", "kamailio"] as const;
@@ -88,6 +89,7 @@ export const configSchema = z
     services: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), serviceSchema).optional(),
     sources: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), sourceSchema).optional(),
     jails: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), jailSchema).optional(),
+    firewall: firewallSchema.optional(),
   })
   .strict();
 

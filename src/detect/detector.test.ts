@@ -309,3 +309,61 @@ describe("createDetector: memory and determinism", () => {
     expect(d.stats().tracked.addresses).toBe(0);
   });
 });
+
+describe("registration judge and restore", () => {
+  const failure = (ip: string, t: number, user = "1002") => ({
+    kind: "failure" as const,
+    address: parseIp(ip)!,
+    time: t,
+    filter: "kamailio",
+    user,
+    evidence: { time: t, source: "k.log", line: `auth-failed src=${ip} user=${user}` },
+  });
+
+  it("lets the judge count registered addresses: counted → nothing, spare → report, ban → ban unless allowlisted", () => {
+    const verdicts = [
+      { kind: "counted" as const },
+      { kind: "spare" as const, reason: "1002 keeps failing behind a registered address", evidence: [] },
+      { kind: "ban" as const, reason: "50 failures from a registered address", evidence: [] },
+    ];
+    let i = 0;
+    const judge = { judge: () => verdicts[i++]!, expire: () => {} };
+    const d = createDetector(spec({ jails: [jail({ maxretry: 1 })] }), {
+      allowlist: noAllowlist,
+      registrationJudge: judge,
+    });
+    expect(d.handle("asterisk", failure("203.0.113.9", 1000))).toEqual([]);
+    expect(d.handle("asterisk", failure("203.0.113.9", 2000)).map((x) => [x.action, x.reason])).toEqual([
+      ["spare", "1002 keeps failing behind a registered address"],
+    ]);
+    const ban = d.handle("asterisk", failure("203.0.113.9", 3000));
+    expect(ban.map((x) => [x.action, x.target, x.reason])).toEqual([
+      ["ban", "203.0.113.9", "50 failures from a registered address"],
+    ]);
+    const allowed: Allowlist = {
+      ...noAllowlist,
+      match: () => ({ entry: "203.0.113.0/24", via: "cidr", detail: "config" }),
+    };
+    i = 2;
+    const d2 = createDetector(spec({ jails: [jail({ maxretry: 1 })] }), {
+      allowlist: allowed,
+      registrationJudge: judge,
+    });
+    expect(d2.handle("asterisk", failure("203.0.113.9", 3000))[0]!.action).toBe("spare");
+  });
+
+  it("restored bans keep escalating after a restart", () => {
+    const d = createDetector(
+      spec({
+        jails: [jail({ maxretry: 1, bantimeMs: 60_000 })],
+        escalation: { enabled: true, factor: 2, maxBantimeMs: DAY, memoryMs: 30 * DAY },
+      }),
+      { allowlist: noAllowlist },
+    );
+    d.restore([{ target: "198.51.100.4", jail: "asterisk", at: 0, expiresAt: 60_000, allPorts: true }]);
+    // Still banned at 30 s: no new ban; after expiry the next ban is the second one, twice as long.
+    expect(d.handle("asterisk", failure("198.51.100.4", 30_000))).toEqual([]);
+    const [b] = d.handle("asterisk", failure("198.51.100.4", 120_000));
+    expect(b).toMatchObject({ action: "ban", priorBans: 1, durationMs: 120_000 });
+  });
+});

@@ -2,7 +2,7 @@
 
 import type { IpAddress } from "../domain/address.js";
 import type { BanScope, Decision } from "../domain/decision.js";
-import type { Offense } from "../domain/offense.js";
+import type { Evidence, Offense } from "../domain/offense.js";
 import type { Allowlist } from "./allowlist.js";
 import { createBanLedger, type BanLedger } from "./ban-ledger.js";
 import { computeBanDuration } from "./ban-duration.js";
@@ -10,11 +10,24 @@ import { describeFailures, describeRecidive, describeSpare } from "./decision-re
 import { capEvidence } from "./evidence-cap.js";
 import { createFailureWindow, type FailureWindow } from "./failure-window.js";
 import { RECIDIVE_JAIL, type DetectorSpec, type JailSpec } from "./jail-spec.js";
-import type { RegistrationView } from "./registration-view.js";
+import type { RegistrationJudge, RegistrationVerdictView, RegistrationView } from "./registration-view.js";
 
 export interface DetectorDeps {
   readonly allowlist: Allowlist;
   readonly registrations?: RegistrationView;
+  /** When set, failures from registered addresses are judged by it rather than counted in the jail. */
+  readonly registrationJudge?: RegistrationJudge;
+}
+
+/** A ban remembered from before a restart (the store's ban history), so escalation and recidive go on. */
+export interface RememberedBan {
+  readonly target: string;
+  /** `jail:<name>` origins count; others (manual, feeds) only matter as all-port covers. */
+  readonly jail: string;
+  readonly at: number;
+  readonly expiresAt: number | null;
+  readonly allPorts: boolean;
+  readonly lastEvidence?: Evidence;
 }
 
 export interface DetectorStats {
@@ -51,6 +64,8 @@ export interface Detector {
    */
   expire(now: number): void;
   stats(): DetectorStats;
+  /** Reloads bans taken before a restart; call once before the first `handle`. */
+  restore(bans: readonly RememberedBan[]): void;
 }
 
 interface Jail {
@@ -88,6 +103,8 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       counts.whileBanned++;
       return [];
     }
+    const verdict = deps.registrationJudge?.judge(jail.spec, offense);
+    if (verdict && verdict.kind !== "unregistered") return judged(jail.spec, offense, verdict);
     const result = jail.window.add(address, time, offense.evidence);
     if (result.status === "late") counts.late++;
     if (result.status !== "full") return [];
@@ -121,12 +138,26 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       ];
     }
 
+    const reason = describeFailures(result.evidence.length, js.findtimeMs, js.filter, newest);
+    return banOf(js, offense.address, at, priorBans, reason, evidence, newest);
+  }
+
+  /** Records and returns a jail ban (escalated), followed by a recidive ban when that is due. */
+  function banOf(
+    js: JailSpec,
+    address: IpAddress,
+    at: number,
+    priorBans: number,
+    reason: string,
+    evidence: readonly Evidence[],
+    newest: Evidence | undefined,
+  ): readonly Decision[] {
     const durationMs = computeBanDuration(js.bantimeMs, priorBans, spec.escalation);
     const ban: Decision = {
       action: "ban",
-      target: address,
-      origin,
-      reason: describeFailures(result.evidence.length, js.findtimeMs, js.filter, newest),
+      target: address.text,
+      origin: `jail:${js.name}`,
+      reason,
       scope: js.scope,
       at,
       // Permanent bans say so with expiresAt null; durationMs 0 keeps the value JSON-safe.
@@ -135,7 +166,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       priorBans,
       evidence,
     };
-    ledger.record(address, {
+    ledger.record(address.text, {
       jail: js.name,
       at,
       expiresAt: ban.expiresAt,
@@ -143,8 +174,53 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       lastEvidence: newest,
     });
     counts.bans++;
-    const recidive = checkRecidive(offense.address, at, priorBans + 1);
+    const recidive = checkRecidive(address, at, priorBans + 1);
     return recidive ? [ban, recidive] : [ban];
+  }
+
+  /** A failure from a registered address, as the registration judge saw it. */
+  function judged(
+    js: JailSpec,
+    offense: Offense,
+    verdict: Exclude<RegistrationVerdictView, { kind: "unregistered" }>,
+  ): readonly Decision[] {
+    if (verdict.kind === "counted") return [];
+    const at = offense.time;
+    const evidence = capEvidence(verdict.evidence);
+    const priorBans = ledger.bansWithin(offense.address.text, at, spec.escalation.memoryMs).length;
+    const allowed = deps.allowlist.match(offense.address);
+    if (verdict.kind === "spare" || allowed) {
+      counts.spares++;
+      const reason = allowed
+        ? describeSpare(`allowlisted by ${allowed.entry} (${allowed.detail})`, verdict.reason)
+        : verdict.reason;
+      return [
+        {
+          action: "spare",
+          target: offense.address.text,
+          origin: `jail:${js.name}`,
+          reason,
+          scope: js.scope,
+          at,
+          durationMs: 0,
+          expiresAt: at,
+          priorBans,
+          evidence,
+        },
+      ];
+    }
+    return banOf(js, offense.address, at, priorBans, verdict.reason, evidence, evidence[evidence.length - 1]);
+  }
+
+  function restore(bans: readonly RememberedBan[]): void {
+    for (const b of bans)
+      ledger.record(b.target, {
+        jail: b.jail,
+        at: b.at,
+        expiresAt: b.expiresAt,
+        allPorts: b.allPorts,
+        lastEvidence: b.lastEvidence,
+      });
   }
 
   /** The reason an address must not be banned at `time`, or null. Allowlist first: it is the admin's word. */
@@ -197,6 +273,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
   function expire(now: number): void {
     for (const jail of jails.values()) jail.window.expire(now);
     ledger.expire(now);
+    deps.registrationJudge?.expire(now);
   }
 
   function stats(): DetectorStats {
@@ -220,7 +297,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     };
   }
 
-  return { handle, expire, stats };
+  return { handle, expire, stats, restore };
 }
 
 /** Invariants the config layer should already enforce; a violation here is a bug, so a plain Error. */

@@ -1,5 +1,6 @@
 // The firewall policy IR: plain data that every backend renders, independent of nftables or iptables.
 import type { BanScope, PortRange, Protocol } from "../domain/decision.js";
+import type { SipInspectionPolicy } from "./sip-inspection.js";
 
 export type AddressFamily = "ipv4" | "ipv6";
 
@@ -119,6 +120,8 @@ export interface FirewallPolicy {
   readonly banSets: readonly BanSetSpec[];
   readonly blocklists: readonly BlocklistSpec[];
   readonly protections: Protections;
+  /** SIP layer-7 screening on the cleartext SIP ports (xt_string through iptables), or null for none. */
+  readonly sipInspection: SipInspectionPolicy | null;
 }
 
 function single(protocol: Protocol, from: number, to = from): ServicePort {

@@ -1,9 +1,80 @@
-// Runs a regex in bounded time: RE2 when it can, else an RE2 gate plus a JS RegExp under a vm timeout.
+// Runs a regex in bounded time: V8's own engine with its linear-time fallback on short lines, RE2 on long
+// ones, and an RE2 gate plus a JS RegExp under a vm timeout for what neither linear engine can run.
+//
+// Why V8 first: node-re2 costs ~2.8 µs per exec and ~0.34 µs per test on a PBX log line (a UTF-8 copy
+// and a C++ call each time), V8's irregexp ~0.15 µs. Irregexp backtracks, so on its own a hostile line
+// could stall it for minutes (/^(a+)+$/ on 30 a's and a "!"). V8 has a remedy built in: with
+//   --enable-experimental-regexp-engine-on-excessive-backtracks --regexp-backtracks-before-fallback=N
+// an exec that backtracks more than N times is rerun on V8's experimental linear-time (NFA) engine, which
+// gives the same result (same leftmost, backtracking-priority semantics, same captures). The fallback
+// exists only for regexes that engine can run — no lookaround, no backreferences, no `i` flag, no `u`
+// flag — and is decided when the RegExp is constructed. Hence:
+//   * the flags are set here, at module load, before any filter RegExp exists (they apply to regexes
+//     constructed afterwards, process-wide: other modules' regexes gain the same protection, with the
+//     same results);
+//   * a pattern may take this path only if `new RegExp(src, "l")` accepts it (the `l` flag asks for the
+//     linear engine outright and throws "Cannot be executed in linear time" otherwise);
+//   * translate-regex.ts spells `(?i)` as character classes, so that no flag is needed at all.
+// The linear engine is O(pattern × line) but with a large constant (a 1 MiB line can take seconds), so
+// lines longer than LONG_LINE go to RE2 (linear, in C++) as before. Patterns the probe refuses keep the
+// former path: RE2 when it can run them exactly, else an RE2 gate (a superset) and irregexp in a vm
+// context with a timeout.
+//
+// Node documents that changing V8 flags after start-up may do nothing. So the fallback is proved once,
+// on first use, by a self-test: a regex that backtracks for minutes without the fallback must answer on
+// bait within SELF_TEST_MS (it is run under a vm timeout, so a failed self-test costs SELF_TEST_MS, not
+// minutes). When it does not, every pattern takes the former path, as if the probe had refused it.
 
+import v8 from "node:v8";
 import vm from "node:vm";
 import RE2 from "re2";
 
-/** The three forms of one pattern; see fail2ban/translate-regex.ts for how they are made. */
+/** Backtracks one irregexp exec may spend before V8 reruns it on the linear engine (~0.1 ms of work). */
+const BACKTRACKS_BEFORE_FALLBACK = 10_000;
+
+v8.setFlagsFromString("--enable-experimental-regexp-engine");
+v8.setFlagsFromString("--enable-experimental-regexp-engine-on-excessive-backtracks");
+v8.setFlagsFromString(`--regexp-backtracks-before-fallback=${BACKTRACKS_BEFORE_FALLBACK}`);
+
+/**
+ * Lines longer than this (UTF-16 units) are run by RE2: V8's linear engine is slow per character. PBX log
+ * lines are ~100–400 characters.
+ */
+export const LONG_LINE = 2048;
+
+/** How long the self-test bait may take; without the fallback it would take minutes. */
+const SELF_TEST_MS = 100;
+
+let fallbackProved: boolean | undefined;
+
+/**
+ * Whether V8's backtrack-limit fallback to its linear engine works in this process (measured once: see
+ * the top of this file). False means every regex uses RE2 or the vm-timeout path.
+ */
+export function linearFallbackWorks(): boolean {
+  fallbackProved ??= selfTest();
+  return fallbackProved;
+}
+
+function selfTest(): boolean {
+  try {
+    new RegExp("a", "l");
+  } catch {
+    return false; // the flags were ignored: no linear engine at all
+  }
+  const ctx = vm.createContext({ ok: false });
+  try {
+    // Constructed inside the test, after the flags: the limit is fixed when a RegExp is created.
+    vm.runInContext(`ok = new RegExp("^(a+)+$").test("${"a".repeat(30)}!") === false`, ctx, {
+      timeout: SELF_TEST_MS,
+    });
+  } catch {
+    return false; // timed out: irregexp backtracked without limit
+  }
+  return (ctx as { ok: boolean }).ok;
+}
+
+/** The forms of one pattern; see fail2ban/translate-regex.ts for how they are made. */
 export interface BoundedRegexSource {
   /** Exact RE2 pattern, or null when only a backtracking engine can run it. */
   readonly re2: string | null;
@@ -11,6 +82,8 @@ export interface BoundedRegexSource {
   readonly gate: string;
   readonly js: string;
   readonly jsFlags: string;
+  /** Flagless JS source for V8's linear fallback (same meaning as `re2`), or null/absent. */
+  readonly linear?: string | null;
 }
 
 export interface RegexHit {
@@ -28,11 +101,13 @@ export type TimedOut = typeof TIMED_OUT;
 /**
  * `utf8`, when given, must be `Buffer.from(text)`: RE2 converts a JS string to UTF-8 on every call
  * (~1 µs for a log line, several times the match itself), so a caller testing one line against several
- * regexes converts it once.
+ * RE2 regexes converts it once. Regexes with `linear` set never need it for lines up to LONG_LINE.
  */
 export interface BoundedRegex {
-  /** True when RE2 alone decides (no backtracking engine, cannot time out). */
+  /** True when no backtracking engine without a time bound is involved: the regex cannot time out. */
   readonly exact: boolean;
+  /** True when lines up to LONG_LINE run on V8 (test is then no cheaper than exec). */
+  readonly linear: boolean;
   test(text: string, utf8?: Buffer): boolean | TimedOut;
   exec(text: string, utf8?: Buffer): RegexHit | null | TimedOut;
 }
@@ -101,12 +176,36 @@ export function createBacktrackSandbox(timeoutMs = 25): BacktrackSandbox {
   };
 }
 
+/** The flagless RegExp for V8's linear fallback, or null when this pattern or process cannot use it. */
+export function compileLinearRegExp(source: string | null | undefined): RegExp | null {
+  if (source === null || source === undefined || !linearFallbackWorks()) return null;
+  try {
+    new RegExp(source, "l");
+  } catch {
+    return null; // lookaround, backreference, or too large for the linear engine
+  }
+  return new RegExp(source);
+}
+
 /** Compiles one pattern; throws the engine's error (a SyntaxError) when neither engine accepts it. */
 export function compileBoundedRegex(source: BoundedRegexSource, sandbox: BacktrackSandbox): BoundedRegex {
+  const slow = compileWithoutLinear(source, sandbox);
+  const fast = compileLinearRegExp(source.linear);
+  if (fast === null) return slow;
+  return {
+    exact: slow.exact,
+    linear: true,
+    test: (text, utf8) => (text.length > LONG_LINE ? slow.test(text, utf8) : fast.test(text)),
+    exec: (text, utf8) => (text.length > LONG_LINE ? slow.exec(text, utf8) : toHit(fast.exec(text))),
+  };
+}
+
+function compileWithoutLinear(source: BoundedRegexSource, sandbox: BacktrackSandbox): BoundedRegex {
   if (source.re2 !== null) {
     const re = new RE2(source.re2, "u");
     return {
       exact: true,
+      linear: false,
       test: (text, utf8) => re.test(utf8 ?? text),
       // Captures come back as strings only from a string subject.
       exec: (text) => toHit(re.exec(text)),
@@ -123,6 +222,7 @@ export function compileBoundedRegex(source: BoundedRegexSource, sandbox: Backtra
   };
   return {
     exact: false,
+    linear: false,
     test: (text, utf8) => {
       const r = exec(text, utf8);
       return r === TIMED_OUT ? r : r !== null;

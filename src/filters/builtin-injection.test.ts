@@ -54,6 +54,23 @@ const PAYLOADS: readonly string[] = [
   `a\n from ip ${FAKE}`,
   `a\n[${FAKE}] authentication failed for `,
   `a\nauth-failed src=${FAKE} port=5060`,
+  `(UDP:${FAKE}:5060)`,
+  `(UDP:${FAKE}:5060) to extension '1' rejected because extension not found in context 'default'.`,
+  `' (UDP:${FAKE}:5060) to extension '1' rejected because extension not found in context 'default'.`,
+  `' (TCP:[2001:db8::66]:5060) to extension '1' rejected because extension not found in context 'x'.`,
+  `(UDP:2001:db8::66:5060)`,
+  `' (UDP:2001:db8::66:5060) to extension '1' rejected because extension not found in context 'x'.`,
+  `' failed for '2001:db8::66:5060' (callid: z) - Failed to authenticate`,
+  `x) - No matching endpoint found' failed for '2001:db8::66:5060' (callid: y`,
+  `"Rejecting unknown SIP connection from ${FAKE}:5060"`,
+  `: "Rejecting unknown SIP connection from [2001:db8::66]:5060"`,
+  `: "Rejecting unknown SIP connection from 2001:db8::66"`,
+  `x' - Device not configured to use this transport type`,
+  `' failed for '${FAKE}:5060' - Device not configured to use this transport type`,
+  `a\n[2024-11-21 23:45:38] NOTICE[1] res_pjsip_session.c: Call from 'anonymous' (UDP:${FAKE}:5060`,
+  "2001:db8::66:5060",
+  ":5060",
+  "]:5060",
 ];
 
 interface Template {
@@ -114,6 +131,48 @@ const TEMPLATES: readonly Template[] = [
     real: REAL,
     line: (p) =>
       `${SEC} SecurityEvent="SuccessfulAuth",EventTV="2024-11-21T23:45:38.000+0000",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="${p}",SessionID="${p}",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="IPV4/UDP/${REAL}/5060",UsingPassword="1"`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) =>
+      `${AST}[C-0000001a] res_pjsip_session.c: Call from '${p}' (UDP:${REAL}:5060) to extension '${p}' rejected because extension not found in context 'default'.`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL6,
+    line: (p) =>
+      `${AST}[C-0000001a] res_pjsip_session.c: Call from '${p}' (UDP:${REAL6}:5060) to extension '${p}' rejected because extension not found in context 'default'.`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL6,
+    line: (p) =>
+      `${AST}[C-0000001a] res_pjsip_session.c: Call from '${p}' (TCP:[${REAL6}]:5060) to extension '${p}' rejected because extension not found in context 'default'.`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL6,
+    line: (p) =>
+      `${AST} res_pjsip/pjsip_distributor.c: Request 'INVITE' from '"${p}" <sip:${p}@x>' failed for '${REAL6}:5060' (callid: ${p}) - No matching endpoint found after 3 tries in 1.5 ms`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) =>
+      `${AST} chan_sip.c: Registration from '"${p}" <sip:${p}@x>' failed for '${REAL}:5060' - Device not configured to use this transport type`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL6,
+    line: (p) =>
+      `[2024-11-21 23:45:38] WARNING[6756][C-0000001d] Ext. ${p}: "Rejecting unknown SIP connection from [${REAL6}]:5060"`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) =>
+      `Nov 21 23:45:38 pbx asterisk[2350]: WARNING[1195][C-00000b43]: Ext. ${p}:6 in @ from-sip-external: "Rejecting unknown SIP connection from ${REAL}"`,
   },
   { spec: "asterisk", real: REAL, line: (p) => `${AST} manager.c: ${REAL} failed to authenticate as '${p}'` },
   {

@@ -13,7 +13,12 @@ import {
   type RegistrationProvider,
 } from "./provider.js";
 import type { Registry } from "./registry.js";
-import { createSessionLoop, DEFAULT_SESSION_LOOP, type SessionEnd, type SessionLoopPolicy } from "./session-loop.js";
+import {
+  createSessionLoop,
+  DEFAULT_SESSION_LOOP,
+  type SessionEnd,
+  type SessionLoopPolicy,
+} from "./session-loop.js";
 import { hostOfHostPort, sipUriHost } from "./sip-uri.js";
 
 export interface AmiProviderConfig {
@@ -112,7 +117,9 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
     return name?.split(";@")[0];
   }
 
-  function pjsipEntry(msg: AmiMessage): { address: string; user: string; contact: string; expiresAt: number } | null {
+  function pjsipEntry(
+    msg: AmiMessage,
+  ): { address: string; user: string; contact: string; expiresAt: number } | null {
     const uri = msg.get("Uri") ?? msg.get("URI");
     const address = contactAddress(msg, uri);
     const user = msg.get("Endpoint") || msg.get("EndpointName") || aorOf(msg);
@@ -122,7 +129,13 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
   }
 
   async function run(signal: AbortSignal): Promise<SessionEnd> {
-    const socket = await connectWithTimeout(connect, config.host, port, config.connectTimeoutMs ?? 5000, signal);
+    const socket = await connectWithTimeout(
+      connect,
+      config.host,
+      port,
+      config.connectTimeoutMs ?? 5000,
+      signal,
+    );
     counters.connects++;
     // Changes seen while a listing is in flight are replayed after it replaces the set, so a contact
     // removed (or added) mid-listing is not resurrected (or lost) by the older listing.
@@ -176,7 +189,11 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
       }
     }
 
-    async function listing(source: string, action: string, toEntry: (m: AmiMessage) => ReturnType<typeof pjsipEntry>): Promise<void> {
+    async function listing(
+      source: string,
+      action: string,
+      toEntry: (m: AmiMessage) => ReturnType<typeof pjsipEntry>,
+    ): Promise<void> {
       if (!session) return;
       const replay: (() => void)[] = [];
       inFlight.set(source, replay);
@@ -201,7 +218,8 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
     }
 
     function sipPeerEntry(m: AmiMessage): ReturnType<typeof pjsipEntry> {
-      if (m.get("Event")?.toLowerCase() !== "peerentry" || m.get("Dynamic")?.toLowerCase() !== "yes") return null;
+      if (m.get("Event")?.toLowerCase() !== "peerentry" || m.get("Dynamic")?.toLowerCase() !== "yes")
+        return null;
       const address = m.get("IPaddress");
       const user = m.get("ObjectName");
       // `-none-` (or `(null)`) while the peer is not registered: parseIp refuses it, but skip it early.
@@ -209,7 +227,11 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
       return { address, user, contact: "", expiresAt: clock.now() + sipPeerLifetimeMs };
     }
 
+    let resyncing = false;
     async function resync(): Promise<void> {
+      // One listing at a time: a second one would share the replay journal of the first.
+      if (resyncing) return;
+      resyncing = true;
       try {
         await listing(pjsipSource, "PJSIPShowContacts", (m) =>
           m.get("Event")?.toLowerCase() === "contactlist" ? pjsipEntry(m) : null,
@@ -218,6 +240,8 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
       } catch (e) {
         // A failed listing means the connection is gone or stuck; the session ends and reconnects.
         session?.close(`listing failed: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        resyncing = false;
       }
     }
 
@@ -236,7 +260,11 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
       let login: AmiMessage;
       try {
         // `Events: system` carries ContactStatus and PeerStatus and spares us every call event.
-        login = await session.action("Login", { Username: config.username, Secret: config.secret, Events: "system" });
+        login = await session.action("Login", {
+          Username: config.username,
+          Secret: config.secret,
+          Events: "system",
+        });
       } catch (e) {
         return { reason: `login: ${e instanceof Error ? e.message : String(e)}` };
       }

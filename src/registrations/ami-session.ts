@@ -97,7 +97,11 @@ export function openAmiSession(
     p.resolve({ response: p.response as AmiMessage, items: p.items });
   }
 
-  function send(name: string, fields: Readonly<Record<string, string>>, isList: boolean): Promise<AmiListResult> {
+  function send(
+    name: string,
+    fields: Readonly<Record<string, string>>,
+    isList: boolean,
+  ): Promise<AmiListResult> {
     if (done) return Promise.reject(new Error("connection closed"));
     const id = `${prefix}${++seq}`;
     return new Promise((resolve, reject) => {

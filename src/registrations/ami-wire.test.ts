@@ -37,7 +37,9 @@ describe("ami parser", () => {
 
   it("drops a message with too many lines and caps long values", () => {
     const p = createAmiParser({ maxLines: 3, maxLineChars: 10 });
-    const msgs = p.push("Event: A\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\nEvent: B\r\nLong: " + "x".repeat(50) + "\r\n\r\n");
+    const msgs = p.push(
+      "Event: A\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\nEvent: B\r\nLong: " + "x".repeat(50) + "\r\n\r\n",
+    );
     expect(msgs).toHaveLength(1);
     expect(msgs[0]?.get("Long")).toBe("x".repeat(10));
     expect(p.dropped()).toBe(1);

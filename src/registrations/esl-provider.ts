@@ -13,7 +13,12 @@ import {
   tcpConnect,
 } from "./provider.js";
 import type { RegistrationInput, Registry } from "./registry.js";
-import { createSessionLoop, DEFAULT_SESSION_LOOP, type SessionEnd, type SessionLoopPolicy } from "./session-loop.js";
+import {
+  createSessionLoop,
+  DEFAULT_SESSION_LOOP,
+  type SessionEnd,
+  type SessionLoopPolicy,
+} from "./session-loop.js";
 
 export interface EslProviderConfig {
   readonly host: string;
@@ -59,7 +64,15 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
   const connect = deps.connect ?? tcpConnect;
   const log = deps.log ?? silentLog;
   const commandTimeoutMs = config.commandTimeoutMs ?? 10_000;
-  const counters = { connects: 0, authFailures: 0, listings: 0, events: 0, upserts: 0, removals: 0, restarts: 0 };
+  const counters = {
+    connects: 0,
+    authFailures: 0,
+    listings: 0,
+    events: 0,
+    upserts: 0,
+    removals: 0,
+    restarts: 0,
+  };
 
   function report(kind: ProviderEvent["kind"], message: string, detail: Record<string, unknown>): void {
     log[kind === "error" ? "error" : "warn"]({ provider: id, ...detail }, message);
@@ -139,7 +152,8 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
 
     function onEvent(h: Map<string, string>): void {
       const subclass = h.get("event-subclass");
-      if (subclass !== "sofia::register" && subclass !== "sofia::unregister" && subclass !== "sofia::expire") return;
+      if (subclass !== "sofia::register" && subclass !== "sofia::unregister" && subclass !== "sofia::expire")
+        return;
       counters.events++;
       const user = h.get("from-user") || h.get("username") || h.get("user");
       if (!user) return;
@@ -161,7 +175,9 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
         return;
       }
       apply(() => {
-        counters.removals += deps.registry.remove(contact ? { source: id, user, contact } : { source: id, user });
+        counters.removals += deps.registry.remove(
+          contact ? { source: id, user, contact } : { source: id, user },
+        );
       });
       // Without a contact every phone of the account went; the listing brings back those still registered.
       if (!contact) resyncSoon();
@@ -197,7 +213,10 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
       }, RESYNC_AFTER_CHANGE_MS);
     }
 
-    const greeted = withTimeout(new Promise<EslFrame>((resolve, reject) => (greeting = { resolve, reject })), "greeting");
+    const greeted = withTimeout(
+      new Promise<EslFrame>((resolve, reject) => (greeting = { resolve, reject })),
+      "greeting",
+    );
     socket.on("data", (chunk) => {
       if (done) return;
       for (const frame of parser.push(chunk)) {

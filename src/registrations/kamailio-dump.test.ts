@@ -42,18 +42,36 @@ describe("parseUlDump", () => {
   it("takes the address from Received (the transport source), not from the Contact the phone wrote", () => {
     const r = parseUlDump(dump([{ aor: "alice", contacts: [contact({})] }]), NOW, OPTS);
     expect(r).toEqual({
-      entries: [{ address: "127.0.0.1", user: "alice", contact: "sip:alice@192.168.1.23:5060", expiresAt: NOW + 300_000 }],
+      entries: [
+        {
+          address: "127.0.0.1",
+          user: "alice",
+          contact: "sip:alice@192.168.1.23:5060",
+          expiresAt: NOW + 300_000,
+        },
+      ],
       skipped: 0,
     });
   });
 
   it("falls back to an IP Contact host only when Received is not set, and only if allowed", () => {
     const d = dump([
-      { aor: "bob@example.com", contacts: [contact({ Received: "[not set]", Address: "sip:bob@198.51.100.4:5062" })] },
-      { aor: "carol", contacts: [contact({ Received: "[not set]", Address: "sip:carol@phone.example.com" })] },
+      {
+        aor: "bob@example.com",
+        contacts: [contact({ Received: "[not set]", Address: "sip:bob@198.51.100.4:5062" })],
+      },
+      {
+        aor: "carol",
+        contacts: [contact({ Received: "[not set]", Address: "sip:carol@phone.example.com" })],
+      },
     ]);
     expect(parseUlDump(d, NOW, OPTS)?.entries).toEqual([
-      { address: "198.51.100.4", user: "bob", contact: "sip:bob@198.51.100.4:5062", expiresAt: NOW + 300_000 },
+      {
+        address: "198.51.100.4",
+        user: "bob",
+        contact: "sip:bob@198.51.100.4:5062",
+        expiresAt: NOW + 300_000,
+      },
     ]);
     expect(parseUlDump(d, NOW, OPTS)?.skipped).toBe(1);
     expect(parseUlDump(d, NOW, { ...OPTS, contactFallback: false })?.entries).toEqual([]);
@@ -63,7 +81,11 @@ describe("parseUlDump", () => {
     const d = dump([
       {
         aor: "dave",
-        contacts: [contact({ Expires: "expired" }), contact({ Expires: "deleted" }), contact({ Expires: "permanent" })],
+        contacts: [
+          contact({ Expires: "expired" }),
+          contact({ Expires: "deleted" }),
+          contact({ Expires: "permanent" }),
+        ],
       },
     ]);
     const r = parseUlDump(d, NOW, OPTS);

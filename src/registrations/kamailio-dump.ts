@@ -33,7 +33,11 @@ export interface KamailioDumpResult {
 }
 
 /** Null when `result` is not a ul.dump answer at all (so the caller keeps its last good set). */
-export function parseUlDump(result: unknown, now: number, options: KamailioDumpOptions): KamailioDumpResult | null {
+export function parseUlDump(
+  result: unknown,
+  now: number,
+  options: KamailioDumpOptions,
+): KamailioDumpResult | null {
   const domains = domainList(result);
   if (!domains) return null;
   const entries: Omit<RegistrationInput, "source">[] = [];

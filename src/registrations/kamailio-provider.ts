@@ -54,7 +54,10 @@ export const fetchPost: JsonPostFn = async (url, body, timeoutMs) => {
  * A failed poll changes nothing in the registry: entries keep their own expiry, so a Kamailio restart or
  * a network blip never unprotects a phone before its registration would have lapsed anyway.
  */
-export function createKamailioProvider(config: KamailioProviderConfig, deps: KamailioProviderDeps): KamailioProvider {
+export function createKamailioProvider(
+  config: KamailioProviderConfig,
+  deps: KamailioProviderDeps,
+): KamailioProvider {
   const id = config.id ?? "kamailio";
   const clock = deps.clock ?? systemClock;
   const post = deps.post ?? fetchPost;
@@ -81,7 +84,8 @@ export function createKamailioProvider(config: KamailioProviderConfig, deps: Kam
       const body = JSON.stringify({ jsonrpc: "2.0", method: "ul.dump", id: ++requestId });
       const text = await post(config.url, body, timeoutMs);
       const reply = JSON.parse(text) as { result?: unknown; error?: { code?: unknown; message?: unknown } };
-      if (reply.error !== undefined) throw new Error(`rpc error ${String(reply.error.code)}: ${String(reply.error.message)}`);
+      if (reply.error !== undefined)
+        throw new Error(`rpc error ${String(reply.error.code)}: ${String(reply.error.message)}`);
       const dump = parseUlDump(reply.result, clock.now(), {
         permanentLifetimeMs,
         ...(config.contactFallback === undefined ? {} : { contactFallback: config.contactFallback }),
@@ -97,7 +101,10 @@ export function createKamailioProvider(config: KamailioProviderConfig, deps: Kam
     } catch (e) {
       counters.failures++;
       failuresInRow++;
-      report("error", "kamailio poll failed", { err: e instanceof Error ? e.message : String(e), failuresInRow });
+      report("error", "kamailio poll failed", {
+        err: e instanceof Error ? e.message : String(e),
+        failuresInRow,
+      });
       return false;
     }
   }

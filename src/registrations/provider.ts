@@ -30,7 +30,11 @@ export interface ProviderLog {
   error(obj: object, msg: string): void;
 }
 
-export const silentLog: ProviderLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+export const silentLog: ProviderLog = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 /** The part of a TCP socket the AMI and ESL clients use; `net.Socket` satisfies it. */
 export interface ProviderSocket {

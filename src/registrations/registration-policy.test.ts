@@ -42,7 +42,13 @@ describe("registration policy", () => {
     const verdicts = [1, 2, 3, 4, 5].map((i) => policy.judge(jail, failure(NAT, T0 + i * 1000, "103")));
     expect(verdicts.slice(0, 4).map((v) => v.kind)).toEqual(["counted", "counted", "counted", "counted"]);
     const last = verdicts[4];
-    expect(last).toMatchObject({ kind: "spare", account: "103", accountFailures: 5, addressFailures: 5, registeredUser: "101" });
+    expect(last).toMatchObject({
+      kind: "spare",
+      account: "103",
+      accountFailures: 5,
+      addressFailures: 5,
+      registeredUser: "101",
+    });
     if (last?.kind !== "spare") throw new Error("unreachable");
     expect(last.reason).toContain("account 103 failed 5 times in 600s");
     expect(last.evidence).toHaveLength(5);
@@ -56,14 +62,18 @@ describe("registration policy", () => {
     policy.judge(jail, failure(NAT, T0 + 1, "1002"));
     const v = policy.judge(jail, failure(NAT, T0 + 2, "1001"));
     expect(v).toMatchObject({ kind: "counted", account: "1001", accountFailures: 2, addressFailures: 3 });
-    expect(policy.judge(jail, failure(NAT, T0 + 3))).toMatchObject({ account: UNKNOWN_ACCOUNT, accountFailures: 1 });
+    expect(policy.judge(jail, failure(NAT, T0 + 3))).toMatchObject({
+      account: UNKNOWN_ACCOUNT,
+      accountFailures: 1,
+    });
   });
 
   it("bans the registered address anyway after registered_maxretry failures within findtime", () => {
     const { policy } = setup(12);
     const users = ["201", "202", "203", "204"];
     const kinds: string[] = [];
-    for (let i = 0; i < 12; i++) kinds.push(policy.judge(jail, failure(NAT, T0 + i * 1000, users[i % 4])).kind);
+    for (let i = 0; i < 12; i++)
+      kinds.push(policy.judge(jail, failure(NAT, T0 + i * 1000, users[i % 4])).kind);
     expect(kinds.slice(0, 11).every((k) => k === "counted")).toBe(true);
     expect(kinds[11]).toBe("ban");
     const again = policy.judge(jail, failure(NAT, T0 + 20_000, "201"));
@@ -74,9 +84,13 @@ describe("registration policy", () => {
     const clock = createManualClock(T0);
     const registry = createRegistry({ clock });
     registry.upsert({ source: "esl", address: NAT, user: "101", expiresAt: T0 + 3_600_000 });
-    const policy = createRegistrationPolicy({ registeredMaxretry: 30, evidenceCap: 4 }, { registrations: registry });
+    const policy = createRegistrationPolicy(
+      { registeredMaxretry: 30, evidenceCap: 4 },
+      { registrations: registry },
+    );
     let last;
-    for (let i = 0; i < 30; i++) last = policy.judge({ ...jail, maxretry: 1000 }, failure(NAT, T0 + i, `u${i}`));
+    for (let i = 0; i < 30; i++)
+      last = policy.judge({ ...jail, maxretry: 1000 }, failure(NAT, T0 + i, `u${i}`));
     expect(last).toMatchObject({ kind: "ban", addressFailures: 30, distinctAccounts: 30 });
     if (last?.kind !== "ban") throw new Error("unreachable");
     expect(last.reason).toBe(
@@ -90,7 +104,10 @@ describe("registration policy", () => {
     policy.judge(jail, failure(NAT, T0, "101"));
     policy.judge(jail, failure(NAT, T0 + 1000, "101"));
     // Just past findtime after the first: that one no longer counts.
-    expect(policy.judge(jail, failure(NAT, T0 + 600_001, "101"))).toMatchObject({ kind: "counted", addressFailures: 2 });
+    expect(policy.judge(jail, failure(NAT, T0 + 600_001, "101"))).toMatchObject({
+      kind: "counted",
+      addressFailures: 2,
+    });
     policy.expire(T0 + 2_000_000);
     expect(policy.size()).toEqual({ addresses: 0, failures: 0 });
   });
@@ -103,8 +120,12 @@ describe("registration policy", () => {
   it("counts per jail, and successes are not its business", () => {
     const { policy } = setup();
     policy.judge(jail, failure(NAT, T0, "101"));
-    expect(policy.judge({ ...jail, name: "other" }, failure(NAT, T0, "101"))).toMatchObject({ addressFailures: 1 });
-    expect(policy.judge(jail, { ...failure(NAT, T0, "101"), kind: "success" })).toEqual({ kind: "unregistered" });
+    expect(policy.judge({ ...jail, name: "other" }, failure(NAT, T0, "101"))).toMatchObject({
+      addressFailures: 1,
+    });
+    expect(policy.judge(jail, { ...failure(NAT, T0, "101"), kind: "success" })).toEqual({
+      kind: "unregistered",
+    });
   });
 
   it("refuses a nonsensical threshold", () => {

@@ -130,7 +130,8 @@ export function createRegistrationPolicy(
     let accountWindow = state.accounts.get(account);
     if (!accountWindow) state.accounts.set(account, (accountWindow = newWindow()));
 
-    const evidence = offense.evidence.time === offense.time ? offense.evidence : { ...offense.evidence, time: offense.time };
+    const evidence =
+      offense.evidence.time === offense.time ? offense.evidence : { ...offense.evidence, time: offense.time };
     const addressFailures = push(state.all, offense.time, evidence, jail.findtimeMs, evidenceCap);
     const accountFailures = push(accountWindow, offense.time, evidence, jail.findtimeMs, evidenceCap);
     const named = registeredUser === undefined ? {} : { registeredUser };
@@ -210,7 +211,10 @@ function push(w: Window, time: number, evidence: Evidence, findtimeMs: number, e
   trim(w, newest - findtimeMs);
   w.evidence.push(evidence);
   w.evidence.sort((a, b) => a.time - b.time);
-  while (w.evidence.length > evidenceCap || (w.evidence.length > 0 && (w.evidence[0] as Evidence).time < newest - findtimeMs))
+  while (
+    w.evidence.length > evidenceCap ||
+    (w.evidence.length > 0 && (w.evidence[0] as Evidence).time < newest - findtimeMs)
+  )
     w.evidence.shift();
   return w.times.length;
 }

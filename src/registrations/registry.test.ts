@@ -58,7 +58,8 @@ describe("registry", () => {
 
   it("validates every address with parseIp and canonicalises it", () => {
     const { registry } = setup();
-    const ok = (address: string) => registry.upsert({ source: "s", address, user: "u", expiresAt: T0 + 1000 });
+    const ok = (address: string) =>
+      registry.upsert({ source: "s", address, user: "u", expiresAt: T0 + 1000 });
     expect(ok("pbx.example.com")).toBe(false);
     expect(ok("010.1.1.1")).toBe(false);
     expect(ok("203.0.113.5; rm -rf /")).toBe(false);
@@ -70,9 +71,13 @@ describe("registry", () => {
 
   it("refuses empty users, expired inputs, and strips control characters from names", () => {
     const { registry } = setup();
-    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: " ", expiresAt: T0 + 1000 })).toBe(false);
+    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: " ", expiresAt: T0 + 1000 })).toBe(
+      false,
+    );
     expect(registry.upsert({ source: "s", address: "192.0.2.1", user: "a", expiresAt: T0 })).toBe(false);
-    expect(registry.upsert({ source: "s", address: "192.0.2.1", user: "ev\nil\u001b[31m", expiresAt: T0 + 1 })).toBe(true);
+    expect(
+      registry.upsert({ source: "s", address: "192.0.2.1", user: "ev\nil\u001b[31m", expiresAt: T0 + 1 }),
+    ).toBe(true);
     expect(registry.list()[0]?.user).toBe("evil[31m");
   });
 
@@ -85,10 +90,12 @@ describe("registry", () => {
       { address: "not-an-ip", user: "bad", expiresAt: T0 + 1000 },
     ]);
     expect(r).toEqual({ stored: 1, rejected: 1 });
-    expect(registry.list().map((e) => `${e.source}/${e.user}`).sort()).toEqual([
-      "kamailio/new",
-      "log:asterisk/fromlog",
-    ]);
+    expect(
+      registry
+        .list()
+        .map((e) => `${e.source}/${e.user}`)
+        .sort(),
+    ).toEqual(["kamailio/new", "log:asterisk/fromlog"]);
     expect(registry.forAddress("192.0.2.1").map((e) => e.user)).toEqual(["fromlog"]);
     registry.replaceAll("kamailio", []);
     expect(registry.stats()).toMatchObject({ entries: 1, addresses: 1 });
@@ -123,11 +130,18 @@ describe("registry", () => {
     ]);
     expect(r).toEqual({ stored: 0, rejected: 2 });
     registry.replaceAll("s", []);
-    expect(registry.replaceAll("t", [
-      { address: "192.0.2.7", user: "short", expiresAt: T0 + 5 },
-      { address: "192.0.2.8", user: "long", expiresAt: T0 + 500 },
-      { address: "192.0.2.9", user: "mid", expiresAt: T0 + 50 },
-    ])).toEqual({ stored: 2, rejected: 1 });
-    expect(registry.list().map((e) => e.user).sort()).toEqual(["long", "mid"]);
+    expect(
+      registry.replaceAll("t", [
+        { address: "192.0.2.7", user: "short", expiresAt: T0 + 5 },
+        { address: "192.0.2.8", user: "long", expiresAt: T0 + 500 },
+        { address: "192.0.2.9", user: "mid", expiresAt: T0 + 50 },
+      ]),
+    ).toEqual({ stored: 2, rejected: 1 });
+    expect(
+      registry
+        .list()
+        .map((e) => e.user)
+        .sort(),
+    ).toEqual(["long", "mid"]);
   });
 });

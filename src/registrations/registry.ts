@@ -63,7 +63,10 @@ export interface Registry {
    * A full dump from one provider: after this call the source holds exactly the valid `entries`. Computed
    * before anything changes, then swapped in one synchronous step, so no reader sees half a dump.
    */
-  replaceAll(source: string, entries: readonly Omit<RegistrationInput, "source">[]): { stored: number; rejected: number };
+  replaceAll(
+    source: string,
+    entries: readonly Omit<RegistrationInput, "source">[],
+  ): { stored: number; rejected: number };
   /** Live bindings now, grouped by nothing, in insertion order. */
   list(): readonly RegistrationEntry[];
   /** Live bindings of one address now (`ip` text or parsed); empty for an invalid address. */
@@ -98,7 +101,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
   let size = 0;
   let rejected = 0;
 
-  function normalize(source: string, input: Omit<RegistrationInput, "source">, now: number): RegistrationEntry | null {
+  function normalize(
+    source: string,
+    input: Omit<RegistrationInput, "source">,
+    now: number,
+  ): RegistrationEntry | null {
     const address = parseIp(input.address);
     const user = clean(input.user, MAX_USER_CHARS);
     if (!address || user === "" || !Number.isFinite(input.expiresAt) || input.expiresAt <= now) return null;
@@ -256,6 +263,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
 /** Control characters out, length capped: the text ends up in logs and API answers. */
 function clean(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, max);
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f]/g, "")
+      .trim()
+      .slice(0, max)
+  );
 }

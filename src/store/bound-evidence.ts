@@ -10,7 +10,9 @@ export function boundEvidence(items: readonly Evidence[], max: number, maxChars:
   const head = Math.ceil(max / 2);
   const tail = max - head;
   const kept =
-    items.length <= max ? items : [...items.slice(0, head), ...(tail > 0 ? items.slice(items.length - tail) : [])];
+    items.length <= max
+      ? items
+      : [...items.slice(0, head), ...(tail > 0 ? items.slice(items.length - tail) : [])];
   return kept.map((e) => {
     const line = e.line.length > maxChars ? e.line.slice(0, maxChars) : e.line;
     return e.lineNo === undefined

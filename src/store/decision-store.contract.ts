@@ -95,7 +95,11 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
 
       it("stores targets in canonical form", async () => {
         const store = await fresh();
-        const stored = store.recordDecisions([ban("2001:DB8:0:0::7"), ban("10.1.2.3/8"), ban("::ffff:192.0.2.1")]);
+        const stored = store.recordDecisions([
+          ban("2001:DB8:0:0::7"),
+          ban("10.1.2.3/8"),
+          ban("::ffff:192.0.2.1"),
+        ]);
         expect(stored.map((d) => d.target)).toEqual(["2001:db8::7", "10.0.0.0/8", "192.0.2.1"]);
         expect(store.decisionsFor("2001:db8::7", T0).active).toHaveLength(1);
       });
@@ -185,7 +189,9 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
           [b!.id, T0 + 60_000, "manual"],
           [a!.id, T0 + 60_000, "manual"],
         ]);
-        expect(store.removeDecision({ target: "192.0.2.1", now: T0 + 70_000, endedBy: "manual" })).toEqual([]);
+        expect(store.removeDecision({ target: "192.0.2.1", now: T0 + 70_000, endedBy: "manual" })).toEqual(
+          [],
+        );
       });
 
       it("ends only bans of the given origin", async () => {
@@ -258,10 +264,12 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
       it("answers a CIDR query with the networks covering it", async () => {
         const store = await fresh();
         store.recordDecisions([ban("192.0.2.0/24"), ban("192.0.0.0/16"), ban("192.0.2.5")]);
-        expect(store.decisionsFor("192.0.2.0/24", T0).active.map((d) => d.target).sort()).toEqual([
-          "192.0.0.0/16",
-          "192.0.2.0/24",
-        ]);
+        expect(
+          store
+            .decisionsFor("192.0.2.0/24", T0)
+            .active.map((d) => d.target)
+            .sort(),
+        ).toEqual(["192.0.0.0/16", "192.0.2.0/24"]);
       });
 
       it("puts expired bans and spares under past, newest first, limited", async () => {

@@ -21,6 +21,7 @@ const base: FirewallPolicy = {
   banSets: [],
   blocklists: [],
   protections: DEFAULT_PROTECTIONS,
+  sipInspection: null,
 };
 
 /**

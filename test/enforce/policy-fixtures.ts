@@ -22,6 +22,7 @@ const base: FirewallPolicy = {
   banSets: [],
   blocklists: [],
   protections: DEFAULT_PROTECTIONS,
+  sipInspection: null,
 };
 
 /** Ban sets every realistic policy has: one for all ports, one for the SIP ports. */

@@ -33,7 +33,13 @@ function baseOptions(): AmiTestServerOptions {
         viaAddr: "192.168.1.10",
         expirationTime: EXP,
       },
-      { aor: "102", endpoint: "102", uri: "sip:102@203.0.113.5:40002", viaAddr: "192.168.1.11", expirationTime: EXP },
+      {
+        aor: "102",
+        endpoint: "102",
+        uri: "sip:102@203.0.113.5:40002",
+        viaAddr: "192.168.1.11",
+        expirationTime: EXP,
+      },
       { aor: "201", endpoint: "201", uri: "sip:201@198.51.100.20:5060", expirationTime: EXP + 60 },
     ],
     peers: [
@@ -47,7 +53,12 @@ function baseOptions(): AmiTestServerOptions {
 async function setup(
   options: AmiTestServerOptions,
   config: { secret?: string } = {},
-): Promise<{ server: AmiTestServer; registry: Registry; provider: RegistrationProvider; events: ProviderEvent[] }> {
+): Promise<{
+  server: AmiTestServer;
+  registry: Registry;
+  provider: RegistrationProvider;
+  events: ProviderEvent[];
+}> {
   const server = await startAmiTestServer(options);
   const clock = createManualClock(NOW);
   const registry = createRegistry({ clock });
@@ -106,8 +117,24 @@ describe("AMI provider", () => {
     const options = baseOptions();
     options.midListEvents = [
       // A new phone registers and a listed one is removed while the list is being written.
-      { Event: "ContactStatus", Privilege: "system,all", URI: "sip:103@203.0.113.5:40003", ContactStatus: "Created", AOR: "103", EndpointName: "103", RoundtripUsec: "0" },
-      { Event: "ContactStatus", Privilege: "system,all", URI: "sip:201@198.51.100.20:5060", ContactStatus: "Removed", AOR: "201", EndpointName: "201", RoundtripUsec: "0" },
+      {
+        Event: "ContactStatus",
+        Privilege: "system,all",
+        URI: "sip:103@203.0.113.5:40003",
+        ContactStatus: "Created",
+        AOR: "103",
+        EndpointName: "103",
+        RoundtripUsec: "0",
+      },
+      {
+        Event: "ContactStatus",
+        Privilege: "system,all",
+        URI: "sip:201@198.51.100.20:5060",
+        ContactStatus: "Removed",
+        AOR: "201",
+        EndpointName: "201",
+        RoundtripUsec: "0",
+      },
     ];
     const { registry } = await setup(options);
     await waitFor(() => table(registry).includes("ami:sip alice@198.51.100.30"), "listing", 3000);
@@ -128,9 +155,27 @@ describe("AMI provider", () => {
   it("follows ContactStatus and PeerStatus events", async () => {
     const { server, registry } = await setup(baseOptions());
     await waitFor(() => registry.list().length === 4, "listing", 3000);
-    server.emit({ Event: "ContactStatus", URI: "sip:102@203.0.113.5:40002", ContactStatus: "Removed", AOR: "102", EndpointName: "102" });
-    server.emit({ Event: "PeerStatus", ChannelType: "SIP", Peer: "SIP/bob", PeerStatus: "Registered", Address: "198.51.100.31:5062" });
-    server.emit({ Event: "PeerStatus", ChannelType: "SIP", Peer: "SIP/alice", PeerStatus: "Unregistered", Cause: "Expired" });
+    server.emit({
+      Event: "ContactStatus",
+      URI: "sip:102@203.0.113.5:40002",
+      ContactStatus: "Removed",
+      AOR: "102",
+      EndpointName: "102",
+    });
+    server.emit({
+      Event: "PeerStatus",
+      ChannelType: "SIP",
+      Peer: "SIP/bob",
+      PeerStatus: "Registered",
+      Address: "198.51.100.31:5062",
+    });
+    server.emit({
+      Event: "PeerStatus",
+      ChannelType: "SIP",
+      Peer: "SIP/alice",
+      PeerStatus: "Unregistered",
+      Cause: "Expired",
+    });
     // PJSIP PeerStatus carries no address and is left to ContactStatus.
     server.emit({ Event: "PeerStatus", ChannelType: "PJSIP", Peer: "PJSIP/101", PeerStatus: "Unreachable" });
     await waitFor(() => table(registry).includes("ami:sip bob@198.51.100.31"), "peer events", 3000);

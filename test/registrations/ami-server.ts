@@ -100,7 +100,9 @@ export async function startAmiTestServer(options: AmiTestServerOptions): Promise
         if (lower === "login") {
           if (f.get("username") === options.username && f.get("secret") === options.secret) {
             write(message(withId({ Response: "Success", Message: "Authentication accepted" })));
-            write(message({ Event: "FullyBooted", Privilege: "system,all", Uptime: "5", Status: "Fully Booted" }));
+            write(
+              message({ Event: "FullyBooted", Privilege: "system,all", Uptime: "5", Status: "Fully Booted" }),
+            );
             loggedIn.set(socket, write);
           } else {
             // Asterisk ends the session after a failed login.
@@ -164,7 +166,11 @@ export async function startAmiTestServer(options: AmiTestServerOptions): Promise
         }
         if (lower === "sippeers") {
           if (options.noSip) return write(message(withId(unknown(action))));
-          write(message(withId({ Response: "Success", EventList: "start", Message: "Peer status list will follow" })));
+          write(
+            message(
+              withId({ Response: "Success", EventList: "start", Message: "Peer status list will follow" }),
+            ),
+          );
           for (const p of options.peers)
             write(
               message(
@@ -187,7 +193,15 @@ export async function startAmiTestServer(options: AmiTestServerOptions): Promise
                 }),
               ),
             );
-          write(message(withId({ Event: "PeerlistComplete", EventList: "Complete", ListItems: String(options.peers.length) })));
+          write(
+            message(
+              withId({
+                Event: "PeerlistComplete",
+                EventList: "Complete",
+                ListItems: String(options.peers.length),
+              }),
+            ),
+          );
           return;
         }
         if (lower === "logoff") {

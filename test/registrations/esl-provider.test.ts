@@ -24,14 +24,37 @@ function baseOptions(): EslTestServerOptions {
   return {
     password: "ClueCon",
     registrations: [
-      { reg_user: "1000", realm: "pbx.example", url: "sofia/internal/sip:1000@192.168.1.50:5060;fs_nat=yes", expires: EXP, network_ip: "203.0.113.5" },
-      { reg_user: "1001", realm: "pbx.example", url: "sofia/internal/sip:1001@192.168.1.51:5060;fs_nat=yes", expires: EXP, network_ip: "203.0.113.5" },
-      { reg_user: "2000", realm: "pbx.example", url: "sofia/internal/sip:2000@198.51.100.8:5060", expires: EXP + 10, network_ip: "198.51.100.8" },
+      {
+        reg_user: "1000",
+        realm: "pbx.example",
+        url: "sofia/internal/sip:1000@192.168.1.50:5060;fs_nat=yes",
+        expires: EXP,
+        network_ip: "203.0.113.5",
+      },
+      {
+        reg_user: "1001",
+        realm: "pbx.example",
+        url: "sofia/internal/sip:1001@192.168.1.51:5060;fs_nat=yes",
+        expires: EXP,
+        network_ip: "203.0.113.5",
+      },
+      {
+        reg_user: "2000",
+        realm: "pbx.example",
+        url: "sofia/internal/sip:2000@198.51.100.8:5060",
+        expires: EXP + 10,
+        network_ip: "198.51.100.8",
+      },
     ],
   };
 }
 
-function registerEvent(user: string, ip: string, contactHost: string, expires = "600"): Record<string, string> {
+function registerEvent(
+  user: string,
+  ip: string,
+  contactHost: string,
+  expires = "600",
+): Record<string, string> {
   return {
     "Event-Name": "CUSTOM",
     "Core-UUID": "2a7ee7c2-6c4f-4d34-9d4b-2b2d6f9b8a11",
@@ -53,7 +76,12 @@ function registerEvent(user: string, ip: string, contactHost: string, expires = 
 async function setup(
   options: EslTestServerOptions,
   password = "ClueCon",
-): Promise<{ server: EslTestServer; registry: Registry; provider: RegistrationProvider; events: ProviderEvent[] }> {
+): Promise<{
+  server: EslTestServer;
+  registry: Registry;
+  provider: RegistrationProvider;
+  events: ProviderEvent[];
+}> {
   const server = await startEslTestServer(options);
   const clock = createManualClock(NOW);
   const registry = createRegistry({ clock });
@@ -93,7 +121,11 @@ describe("ESL provider", () => {
   it("reports a refused password and retries at the slowest pace", async () => {
     const { server, registry, events } = await setup(baseOptions(), "wrong");
     await waitFor(() => events.some((e) => e.kind === "restart"), "restart", 3000);
-    expect(events[0]).toMatchObject({ kind: "error", message: "esl auth refused", detail: { reply: "-ERR invalid" } });
+    expect(events[0]).toMatchObject({
+      kind: "error",
+      message: "esl auth refused",
+      detail: { reply: "-ERR invalid" },
+    });
     expect(events.find((e) => e.kind === "restart")?.detail).toMatchObject({ delayMs: FAST.maxDelayMs });
     await waitFor(() => server.connections() >= 2, "second attempt", 3000);
     expect(registry.list()).toEqual([]);

@@ -109,7 +109,9 @@ export async function startEslTestServer(options: EslTestServerOptions): Promise
             hostname: "fs1",
             metadata: "",
           }));
-          const body = JSON.stringify(rows.length === 0 ? { row_count: 0 } : { row_count: rows.length, rows });
+          const body = JSON.stringify(
+            rows.length === 0 ? { row_count: 0 } : { row_count: rows.length, rows },
+          );
           write(frame({ "Content-Type": "api/response" }, body));
         } else if (cmd.startsWith("api ")) {
           write(frame({ "Content-Type": "api/response" }, "-ERR Command not found!\n"));

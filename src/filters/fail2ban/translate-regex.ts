@@ -27,13 +27,24 @@ export interface TranslatedRegex {
   /** JavaScript RegExp source and flags with the same meaning as the Python pattern. */
   readonly js: string;
   readonly jsFlags: string;
+  /**
+   * JavaScript source for V8's linear-time fallback, to be compiled with no flags at all, or null when it
+   * cannot say exactly what `re2` says. V8's linear engine refuses the `i` flag (and a backtracking `i`
+   * regex can run for minutes), so case-insensitivity is spelled out as character classes; `.` and `\s`
+   * are spelled as RE2 reads them, so that a line matches the same way whichever engine runs it (long
+   * lines go to RE2, see bounded-regex.ts). Whether V8 can run it in linear time is decided there.
+   */
+  readonly linear: string | null;
   /** Capture names by 1-based index, as the engines see them (JS and RE2 use the same names). */
   readonly groupNames: readonly (string | undefined)[];
 }
 
-type Mode = "re2" | "gate" | "js";
+type Mode = "re2" | "gate" | "js" | "linear";
 
 class NeedsBacktracking extends Error {}
+
+/** The linear form cannot express this construct exactly; RE2 runs the pattern instead. */
+class NotExact extends Error {}
 
 /** Parses and translates; throws RegexSyntaxError (from the parser) for patterns Python would refuse. */
 export function translatePythonRegex(python: string): TranslatedRegex {
@@ -55,6 +66,12 @@ export function translatePythonRegex(python: string): TranslatedRegex {
   const nativeFlags = !parsed.hasScopedFlags;
   const js = new Emitter("js", parsed, nativeFlags).emit(parsed.ast, nativeFlags ? NO_FLAGS : g);
   const jsFlags = nativeFlags ? `${g.i ? "i" : ""}${g.m ? "m" : ""}${g.s ? "s" : ""}` : "";
+  let linear: string | null = null;
+  try {
+    linear = new Emitter("linear", parsed, false).emit(parsed.ast, g);
+  } catch (e) {
+    if (!(e instanceof NotExact)) throw e;
+  }
   return {
     python,
     parsed,
@@ -63,6 +80,7 @@ export function translatePythonRegex(python: string): TranslatedRegex {
     gate,
     js,
     jsFlags,
+    linear,
     groupNames: parsed.groupNames,
   };
 }
@@ -72,13 +90,23 @@ const NO_FLAGS: ScopeFlags = { i: false, m: false, s: false };
 const META = new Set([..."\\^$.|?*+()[]{}/"]);
 const CLASS_META = new Set([..."\\]-^["]);
 
+/** RE2's `\s` (Perl class): narrower than JavaScript's, which adds \v and Unicode spaces. */
+const RE2_SPACE = "\\t\\n\\f\\r ";
+
 class Emitter {
+  /** JavaScript syntax: the backtracking form (`js`) or the flagless linear form. */
+  private readonly jsLike: boolean;
+  private readonly linear: boolean;
+
   constructor(
     private readonly mode: Mode,
     private readonly parsed: ParsedRegex,
     /** JS only: flags are given to RegExp, so scopes need no rewriting. */
     private readonly nativeFlags = true,
-  ) {}
+  ) {
+    this.jsLike = mode === "js" || mode === "linear";
+    this.linear = mode === "linear";
+  }
 
   emit(node: RegexNode, f: ScopeFlags): string {
     switch (node.t) {
@@ -91,8 +119,12 @@ class Emitter {
       case "class":
         return this.cls(node.negated, node.items, f);
       case "short":
+        if (this.linear && node.c === "s") return `[${RE2_SPACE}]`;
+        if (this.linear && node.c === "S") return `[^${RE2_SPACE}]`;
         return `\\${node.c}`;
       case "any":
+        // JS's `.` also stops at \r, \u2028 and \u2029: a From header holding one must not hide a failure.
+        if (this.linear) return f.s ? "[\\s\\S]" : "[^\\n]";
         return this.mode === "js" && !this.nativeFlags && f.s ? "[\\s\\S]" : ".";
       case "assert":
         return this.assertion(node.kind, f);
@@ -123,7 +155,7 @@ class Emitter {
         s: on.includes("s") || (f.s && !off.includes("s")),
       };
       const body = this.emit(node.body, inner);
-      if (this.mode === "js") return `(?:${body})`;
+      if (this.jsLike) return `(?:${body})`;
       const re2on = [...on].filter((c) => "ims".includes(c)).join("");
       const re2off = [...off].filter((c) => "ims".includes(c)).join("");
       const spec = re2on + (re2off ? `-${re2off}` : "");
@@ -132,20 +164,21 @@ class Emitter {
     const body = this.emit(node.body, f);
     if (node.index === 0) return `(?:${body})`;
     if (node.name === undefined) return `(${body})`;
-    return this.mode === "js" ? `(?<${node.name}>${body})` : `(?P<${node.name}>${body})`;
+    return this.jsLike ? `(?<${node.name}>${body})` : `(?P<${node.name}>${body})`;
   }
 
   private assertion(kind: "^" | "$" | "A" | "Z" | "b" | "B", f: ScopeFlags): string {
-    const rewrite = this.mode === "js" && !this.nativeFlags;
+    const rewrite = this.jsLike && !this.nativeFlags;
     switch (kind) {
       case "^":
         return rewrite && f.m ? "(?<![^\\n])" : "^";
       case "$":
         return rewrite && f.m ? "(?![^\\n])" : "$";
+      // The linear form never has the m flag, so JS's `^` and `$` are the subject's ends.
       case "A":
-        return this.mode === "js" ? "(?<![\\s\\S])" : "\\A";
+        return this.linear ? "^" : this.mode === "js" ? "(?<![\\s\\S])" : "\\A";
       case "Z":
-        return this.mode === "js" ? "(?![\\s\\S])" : "\\z";
+        return this.linear ? "$" : this.mode === "js" ? "(?![\\s\\S])" : "\\z";
       case "b":
         return "\\b";
       case "B":
@@ -165,12 +198,12 @@ class Emitter {
     else {
       let lo = min;
       let hi = max;
-      if (this.mode !== "js" && (lo > RE2_MAX_REPEAT || hi > RE2_MAX_REPEAT) && hi !== Infinity) {
+      if (!this.jsLike && (lo > RE2_MAX_REPEAT || hi > RE2_MAX_REPEAT) && hi !== Infinity) {
         if (this.mode === "re2") throw new NeedsBacktracking(`repeat counts above ${RE2_MAX_REPEAT}`);
         // Gate: widening the upper bound only admits more lines, which a gate may do.
         lo = Math.min(lo, RE2_MAX_REPEAT);
         hi = Infinity;
-      } else if (this.mode !== "js" && lo > RE2_MAX_REPEAT) {
+      } else if (!this.jsLike && lo > RE2_MAX_REPEAT) {
         if (this.mode === "re2") throw new NeedsBacktracking(`repeat counts above ${RE2_MAX_REPEAT}`);
         lo = RE2_MAX_REPEAT;
       }
@@ -180,14 +213,17 @@ class Emitter {
   }
 
   private char(cp: number, f: ScopeFlags): string {
-    if (this.mode === "js" && !this.nativeFlags && f.i) {
+    if (this.linear && f.i) {
+      const variants = asciiFoldVariants(cp);
+      if (variants.length > 1) return `[${variants.map((v) => classChar(v)).join("")}]`;
+    } else if (this.mode === "js" && !this.nativeFlags && f.i) {
       const variants = caseVariants(cp);
       if (variants.length > 1) return `[${variants.map((v) => classChar(v)).join("")}]`;
     }
     if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, "0")}`;
     const s = String.fromCodePoint(cp);
     if (META.has(s)) return `\\${s}`;
-    if (this.mode === "js" && cp > 0xffff) return `(?:${s})`;
+    if (this.jsLike && cp > 0xffff) return `(?:${s})`;
     return s;
   }
 
@@ -195,22 +231,63 @@ class Emitter {
     const parts: string[] = [];
     for (const it of items) {
       if (it.t === "short") {
+        if (this.linear && (it.c === "s" || it.c === "S")) {
+          if (it.c === "s") parts.push(RE2_SPACE);
+          // RE2's \S inside a larger class has no JS class spelling without the u flag.
+          else if (items.length === 1) return `[${negated ? "" : "^"}${RE2_SPACE}]`;
+          else throw new NotExact("\\S inside a character class");
+          continue;
+        }
         parts.push(`\\${it.c}`);
         continue;
       }
-      if (this.mode === "js" && (it.lo > 0xffff || it.hi > 0xffff)) {
+      if (this.jsLike && (it.lo > 0xffff || it.hi > 0xffff)) {
+        if (this.linear) throw new NotExact("astral range in a character class");
         // Without the u flag JS classes hold UTF-16 units; astral ranges in PBX filters are not worth it.
         parts.push("\\uD800-\\uDFFF");
         continue;
       }
       parts.push(it.lo === it.hi ? classChar(it.lo) : `${classChar(it.lo)}-${classChar(it.hi)}`);
-      if (this.mode === "js" && !this.nativeFlags && f.i) {
+      if (this.linear && f.i) {
+        // µ (U+00B5) is the first cased character past ASCII; folding beyond it is left to RE2.
+        if (it.hi >= 0xb5) throw new NotExact("case-insensitive non-ASCII range");
+        for (const [lo, hi] of swappedCaseRanges(it.lo, it.hi))
+          parts.push(lo === hi ? classChar(lo) : `${classChar(lo)}-${classChar(hi)}`);
+        if (it.lo <= 0x6b && it.hi >= 0x6b) parts.push(classChar(KELVIN));
+        if (it.lo <= 0x4b && it.hi >= 0x4b) parts.push(classChar(KELVIN));
+        if (it.lo <= 0x73 && it.hi >= 0x73) parts.push(classChar(LONG_S));
+        if (it.lo <= 0x53 && it.hi >= 0x53) parts.push(classChar(LONG_S));
+      } else if (this.mode === "js" && !this.nativeFlags && f.i) {
         for (const [lo, hi] of swappedCaseRanges(it.lo, it.hi))
           parts.push(lo === hi ? classChar(lo) : `${classChar(lo)}-${classChar(hi)}`);
       }
     }
     return `[${negated ? "^" : ""}${parts.join("")}]`;
   }
+}
+
+/** The two non-ASCII characters whose simple case folding reaches an ASCII letter (k and s). */
+const KELVIN = 0x212a;
+const LONG_S = 0x17f;
+
+/**
+ * What `(?i)` makes a character match, as RE2 folds it (simple case folding). Exact for ASCII; any
+ * other cased character is left to RE2.
+ */
+function asciiFoldVariants(cp: number): number[] {
+  if (cp === KELVIN) return [0x4b, 0x6b, KELVIN];
+  if (cp === LONG_S) return [0x53, 0x73, LONG_S];
+  if (cp >= 0xb5) {
+    const s = String.fromCodePoint(cp);
+    if (s.toLowerCase() !== s || s.toUpperCase() !== s) throw new NotExact("case-insensitive non-ASCII letter");
+    return [cp];
+  }
+  const lower = cp | 0x20;
+  if (lower < 0x61 || lower > 0x7a) return [cp];
+  const out = [lower - 32, lower];
+  if (lower === 0x6b) out.push(KELVIN);
+  if (lower === 0x73) out.push(LONG_S);
+  return out;
 }
 
 function classChar(cp: number): string {

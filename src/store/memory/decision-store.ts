@@ -55,7 +55,8 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
 
   function onTargets(targets: readonly string[]): StoredDecision[] {
     const found: StoredDecision[] = [];
-    for (const t of targets) for (const id of byTarget.get(t) ?? []) found.push(byId.get(id) as StoredDecision);
+    for (const t of targets)
+      for (const id of byTarget.get(t) ?? []) found.push(byId.get(id) as StoredDecision);
     return found;
   }
 
@@ -107,18 +108,16 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
       return pool
         .filter((d) => d.action === "ban" && d.at >= since)
         .sort((a, b) => a.at - b.at || a.id - b.id)
-        .map(
-          (d): BanHistoryEntry => ({
-            id: d.id,
-            target: d.target,
-            origin: d.origin,
-            at: d.at,
-            expiresAt: d.expiresAt,
-            endedAt: d.endedAt,
-            scope: d.scope,
-            lastEvidence: d.evidence[d.evidence.length - 1],
-          }),
-        );
+        .map((d): BanHistoryEntry => ({
+          id: d.id,
+          target: d.target,
+          origin: d.origin,
+          at: d.at,
+          expiresAt: d.expiresAt,
+          endedAt: d.endedAt,
+          scope: d.scope,
+          lastEvidence: d.evidence[d.evidence.length - 1],
+        }));
     },
     expire(now) {
       const cutoff = now - config.retentionMs;

@@ -51,7 +51,10 @@ describe("SQLite decision store", () => {
     try {
       expect(db.pragma("user_version", { simple: true })).toBe(latestVersion());
       expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-      const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
+      const tables = db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .pluck()
+        .all();
       expect(tables).toEqual(["decisions", "positions"]);
     } finally {
       db.close();
@@ -147,7 +150,10 @@ describe("SQLite decision store", () => {
     const path = freshPath();
     make(path).recordDecisions([ban("192.0.2.1")]);
     open.splice(0).forEach((s) => s.close());
-    const next: Migration[] = [...MIGRATIONS, { version: 2, up: "ALTER TABLE decisions ADD COLUMN note TEXT;" }];
+    const next: Migration[] = [
+      ...MIGRATIONS,
+      { version: 2, up: "ALTER TABLE decisions ADD COLUMN note TEXT;" },
+    ];
     const store = make(path, { migrations: next });
     expect(store.activeDecisions(T0).map((d) => d.target)).toEqual(["192.0.2.1"]);
     store.close();
@@ -157,52 +163,66 @@ describe("SQLite decision store", () => {
   });
 
   it("rejects a migration list with gaps (a bug, not a user error)", () => {
-    expect(() => checkMigrations([{ version: 1, up: "" }, { version: 3, up: "" }])).toThrow(/expected 2/);
+    expect(() =>
+      checkMigrations([
+        { version: 1, up: "" },
+        { version: 3, up: "" },
+      ]),
+    ).toThrow(/expected 2/);
     expect(() => checkMigrations(MIGRATIONS)).not.toThrow();
   });
 
-  it(
-    "keeps a batch whole or absent when the writer is SIGKILLed mid-batch",
-    async () => {
-      const path = freshPath();
-      make(path).close();
-      open.length = 0;
-      const size = 20_000;
-      const hooks = new URL("./testing/ts-hooks.mjs", import.meta.url).href;
-      const register = `data:text/javascript,import{register}from"node:module";register(${JSON.stringify(hooks)});`;
-      const child = fork(fileURLToPath(new URL("./testing/crash-writer.ts", import.meta.url)), [path, String(size)], {
+  it("keeps a batch whole or absent when the writer is SIGKILLed mid-batch", async () => {
+    const path = freshPath();
+    make(path).close();
+    open.length = 0;
+    const size = 20_000;
+    const hooks = new URL("./testing/ts-hooks.mjs", import.meta.url).href;
+    const register = `data:text/javascript,import{register}from"node:module";register(${JSON.stringify(hooks)});`;
+    const child = fork(
+      fileURLToPath(new URL("./testing/crash-writer.ts", import.meta.url)),
+      [path, String(size)],
+      {
         execArgv: ["--import", register],
         stdio: ["ignore", "inherit", "inherit", "ipc"],
-      });
-      const seen = { started: -1, done: -1 };
-      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_c, sig) => resolve(sig)));
-      child.on("message", (m: { starting?: number; done?: number }) => {
-        if (m.done !== undefined) seen.done = m.done;
-        if (m.starting === undefined) return;
-        seen.started = m.starting;
-        // Two batches committed, then kill a few milliseconds into the third: inside its transaction.
-        if (m.starting === 2) setTimeout(() => child.kill("SIGKILL"), 5);
-      });
+      },
+    );
+    const seen = { started: -1, done: -1 };
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on("exit", (_c, sig) => resolve(sig)),
+    );
+    child.on("message", (m: { starting?: number; done?: number }) => {
+      if (m.done !== undefined) seen.done = m.done;
+      if (m.starting === undefined) return;
+      seen.started = m.starting;
+      // Two batches committed, then kill a few milliseconds into the third: inside its transaction.
+      if (m.starting === 2) setTimeout(() => child.kill("SIGKILL"), 5);
+    });
+    try {
       expect(await exited).toBe("SIGKILL");
-      expect(seen.done).toBeGreaterThanOrEqual(1);
+    } finally {
+      // Never leave a writer running if the test failed before its kill.
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    expect(seen.done).toBeGreaterThanOrEqual(1);
+    // The kill landed after a batch was announced and before it was reported done. A batch of 20,000
+    // rows is larger than SQLite's page cache, so uncommitted pages were already spilled into the WAL.
+    expect(seen.started).toBe(seen.done + 1);
 
-      const db = new Database(path);
-      try {
-        expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
-        const perBatch = db
-          .prepare("SELECT reason, count(*) AS n FROM decisions GROUP BY reason ORDER BY reason")
-          .all() as { reason: string; n: number }[];
-        console.error("DEBUG", seen, perBatch);
-        for (const { n } of perBatch) expect(n).toBe(size);
-        // Every batch reported done is there in full; a batch cut off is wholly absent.
-        expect(perBatch.length).toBeGreaterThanOrEqual(seen.done + 1);
-        expect(perBatch.length).toBeLessThanOrEqual(seen.started + 1);
-      } finally {
-        db.close();
-      }
-      const reopened = make(path);
-      expect(reopened.activeDecisions(1_700_000_000_000).length % size).toBe(0);
-    },
-    30_000,
-  );
+    const db = new Database(path);
+    try {
+      expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+      const perBatch = db
+        .prepare("SELECT reason, count(*) AS n FROM decisions GROUP BY reason ORDER BY reason")
+        .all() as { reason: string; n: number }[];
+      for (const { n } of perBatch) expect(n).toBe(size);
+      // Every batch reported done is there in full; a batch cut off is wholly absent.
+      expect(perBatch.length).toBeGreaterThanOrEqual(seen.done + 1);
+      expect(perBatch.length).toBeLessThanOrEqual(seen.started + 1);
+    } finally {
+      db.close();
+    }
+    const reopened = make(path);
+    expect(reopened.activeDecisions(1_700_000_000_000).length % size).toBe(0);
+  }, 30_000);
 });

@@ -86,7 +86,15 @@ export function createSqliteDecisionStore(
      VALUES (@action, @target, @family, @prefix, @origin, @reason, @scope, @at, @durationMs, @expiresAt,
        @priorBans, @evidence)`,
   );
-  const selectActive = db.prepare(`SELECT ${COLUMNS} FROM decisions WHERE ${ACTIVE} ORDER BY id`);
+  // Two range searches on the partial index instead of one OR, so a restart reads only the live bans
+  // however much history is retained.
+  const live = "action = 'ban' AND ended_at IS NULL";
+  const selectActive = db.prepare(
+    `SELECT ${COLUMNS} FROM decisions WHERE id IN (
+       SELECT id FROM decisions WHERE ${live} AND expires_at > @now
+       UNION ALL SELECT id FROM decisions WHERE ${live} AND expires_at IS NULL)
+     ORDER BY id`,
+  );
   // Targets come as one JSON array parameter so one prepared statement serves any number of covering keys.
   const onTargets = "target IN (SELECT value FROM json_each(@targets))";
   const selectActiveFor = db.prepare(
@@ -190,7 +198,12 @@ export function createSqliteDecisionStore(
       };
     },
     removeDecision({ target, origin, now, endedBy }) {
-      const rows = endBans.all({ target: canonicalTarget(target).text, now, endedBy, origin: origin ?? null });
+      const rows = endBans.all({
+        target: canonicalTarget(target).text,
+        now,
+        endedBy,
+        origin: origin ?? null,
+      });
       return (rows as DecisionRow[]).map(fromRow).sort((a, b) => a.id - b.id);
     },
     banHistory({ since, address }) {
@@ -198,18 +211,16 @@ export function createSqliteDecisionStore(
         address === undefined
           ? historyAll.all({ since })
           : historyOf.all({ since, target: canonicalTarget(address).text });
-      return (rows as HistoryRow[]).map(
-        (r): BanHistoryEntry => ({
-          id: r.id,
-          target: r.target,
-          origin: r.origin as DecisionOrigin,
-          at: r.at,
-          expiresAt: r.expires_at,
-          endedAt: r.ended_at,
-          scope: parseScope(r.scope),
-          lastEvidence: r.last_evidence === null ? undefined : (JSON.parse(r.last_evidence) as Evidence),
-        }),
-      );
+      return (rows as HistoryRow[]).map((r): BanHistoryEntry => ({
+        id: r.id,
+        target: r.target,
+        origin: r.origin as DecisionOrigin,
+        at: r.at,
+        expiresAt: r.expires_at,
+        endedAt: r.ended_at,
+        scope: parseScope(r.scope),
+        lastEvidence: r.last_evidence === null ? undefined : (JSON.parse(r.last_evidence) as Evidence),
+      }));
     },
     expire(now) {
       return { deleted: deleteOver.run({ cutoff: now - config.retentionMs }).changes };

@@ -56,7 +56,8 @@ export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): nu
 /** Versions must be 1, 2, 3, ... in order; anything else is a bug in this file. */
 export function checkMigrations(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`store: migration #${i} has version ${m.version}, expected ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`store: migration #${i} has version ${m.version}, expected ${i + 1}`);
   });
 }
 

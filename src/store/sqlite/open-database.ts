@@ -34,6 +34,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Opened
     // only a power loss can drop the newest commits, and the file stays consistent either way.
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
+    // A big batch (a feed refresh) grows the WAL; give the disk back after the next checkpoint.
+    db.pragma(`journal_size_limit = ${16 * 1024 * 1024}`);
     const { from, to } = migrate(db, path, options.migrations ?? MIGRATIONS);
     return { db, from, to };
   } catch (e) {

@@ -1,0 +1,282 @@
+import { describe, expect, it } from "vitest";
+import { createManualClock } from "../domain/clock.js";
+import type { Decision } from "../domain/decision.js";
+import { createApiApp } from "./app.js";
+import { inject } from "./inject.js";
+import { createMemoryControlServices } from "./memory-services.js";
+import type { ControlServices } from "./services.js";
+
+const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
+const TOKEN = "s3cret-token-0123456789";
+
+function quietLog() {
+  const entries: { level: string; facts: object; msg: string }[] = [];
+  const at = (level: string) => (facts: object, msg: string) => entries.push({ level, facts, msg });
+  return { entries, info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+function jailBan(target: string, at: number, ms: number | null, origin: Decision["origin"] = "jail:asterisk"): Decision {
+  return {
+    action: "ban",
+    target,
+    origin,
+    reason: "5 failures in 10m (filter asterisk)",
+    scope: { kind: "all" },
+    at,
+    durationMs: ms ?? 0,
+    expiresAt: ms === null ? null : at + ms,
+    priorBans: 0,
+    evidence: [
+      {
+        time: at - 1000,
+        source: "/var/log/asterisk/full",
+        lineNo: 12,
+        line: "NOTICE[1] chan_sip.c: Registration from '\"x\\u001b[2J\"' failed for '198.51.100.7:5060'",
+      },
+    ],
+  };
+}
+
+function setup(opts: { token?: string; allowlist?: string[] } = {}) {
+  const clock = createManualClock(T0);
+  const services = createMemoryControlServices({ clock, version: "1.2.3", allowlist: opts.allowlist ?? [] });
+  // Records every call, to prove invalid input never reaches the services.
+  const calls: string[] = [];
+  const spied = Object.fromEntries(
+    Object.entries(services).map(([k, f]) => [
+      k,
+      (...a: unknown[]) => {
+        calls.push(k);
+        return (f as (...x: unknown[]) => unknown)(...a);
+      },
+    ]),
+  ) as unknown as ControlServices;
+  const log = quietLog();
+  const app = createApiApp(spied, { log, ...(opts.token ? { token: opts.token } : {}) });
+  return { clock, services, calls, log, app };
+}
+
+describe("control API", () => {
+  it("reports status with counts", async () => {
+    const { app, services, clock } = setup({ allowlist: ["192.168.1.0/24"] });
+    services.record([jailBan("198.51.100.7", T0, 600_000)]);
+    clock.advance(90_000);
+    const r = await inject(app, { method: "GET", url: "/v1/status" });
+    expect(r.status).toBe(200);
+    expect(r.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(r.headers["cache-control"]).toBe("no-store");
+    expect(r.json).toMatchObject({
+      version: "1.2.3",
+      uptimeS: 90,
+      backend: { name: "memory", ok: true },
+      counts: { activeBans: 1, spares: 0, allowlist: 1 },
+    });
+  });
+
+  it("bans by hand with a length, the default length, or permanently, and lists bans in force", async () => {
+    const { app, clock } = setup();
+    const a = await inject(app, {
+      method: "POST",
+      url: "/v1/bans",
+      body: { target: "203.0.113.9", forMs: 3_600_000, reason: "toll fraud attempt" },
+    });
+    expect(a.status).toBe(201);
+    expect(a.json.ban).toEqual({
+      target: "203.0.113.9",
+      origin: "manual",
+      reason: "toll fraud attempt",
+      scope: { kind: "all" },
+      at: "2026-11-22T12:00:00.000Z",
+      expiresAt: "2026-11-22T13:00:00.000Z",
+      evidence: [],
+    });
+    const b = await inject(app, { method: "POST", url: "/v1/bans", body: { target: "2001:DB8::/32" } });
+    expect(b.json.ban).toMatchObject({ target: "2001:db8::/32", reason: "banned by hand" });
+    expect(b.json.ban.expiresAt).toBe("2026-11-22T13:00:00.000Z");
+    const c = await inject(app, { method: "POST", url: "/v1/bans", body: { target: "10.9.0.0/16", forMs: null } });
+    expect(c.json.ban.expiresAt).toBeNull();
+
+    clock.advance(3_600_000);
+    const list = await inject(app, { method: "GET", url: "/v1/bans" });
+    expect(list.status).toBe(200);
+    expect(list.json.bans.map((x: { target: string }) => x.target)).toEqual(["10.9.0.0/16"]);
+  });
+
+  it.each([
+    [{ target: "1.2.3" }, "invalid-target", /not an IP address or CIDR/],
+    [{ target: "example.com" }, "invalid-target", /not an IP/],
+    [{ target: "10.1.2.3/8" }, "invalid-target", /host bits set \(the network is 10\.0\.0\.0\/8\)/],
+    [{ target: "0.0.0.0/0" }, "invalid-target", /refusing to ban 0\.0\.0\.0\/0: wider than \/8/],
+    [{ target: "2000::/3" }, "invalid-target", /wider than \/16 for IPv6/],
+    [{ target: "1.2.3.4", forMs: 5 }, "bad-request", /^forMs: /],
+    [{ target: "1.2.3.4", forMs: "1h" }, "bad-request", /^forMs: /],
+    [{ target: "1.2.3.4", reason: "a\u001b[31mred" }, "bad-request", /control characters/],
+    [{ target: "1.2.3.4", scope: "all" }, "bad-request", /Unrecognized key/],
+    [{}, "bad-request", /^target: /],
+    [[1, 2], "bad-request", /./],
+  ])("refuses the ban body %j with 400 %s, before reaching the services", async (body, code, message) => {
+    const { app, calls } = setup();
+    const r = await inject(app, { method: "POST", url: "/v1/bans", body });
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe(code);
+    expect(r.json.error.message).toMatch(message);
+    expect(calls).toEqual([]);
+  });
+
+  it("refuses bodies that are not JSON, not declared as JSON, or too large", async () => {
+    const { app, calls } = setup();
+    const post = (body: unknown, headers: Record<string, string> = {}, chunked = false) =>
+      inject(app, { method: "POST", url: "/v1/bans", body, headers, chunked });
+    expect((await post("{nope", { "content-type": "application/json" })).json.error).toEqual({
+      code: "bad-request",
+      message: "the body is not valid JSON",
+    });
+    expect((await post("")).json.error.message).toBe("expected a JSON body");
+    const form = await post("target=1.2.3.4", { "content-type": "application/x-www-form-urlencoded" });
+    expect([form.status, form.json.error.code]).toEqual([415, "unsupported-media-type"]);
+    const big = JSON.stringify({ target: "1.2.3.4", reason: "x".repeat(70_000) });
+    const declared = await post(big, { "content-type": "application/json" });
+    expect([declared.status, declared.json.error.code]).toEqual([413, "payload-too-large"]);
+    expect(declared.headers.connection).toBe("close");
+    // A body that does not declare its length is cut off while streaming.
+    const streamed = await post(big, { "content-type": "application/json" }, true);
+    expect(streamed.status).toBe(413);
+    expect(calls).toEqual([]);
+  });
+
+  it("unbans an IP or a CIDR given encoded or not; 404 when nothing is banned there", async () => {
+    const { app, services } = setup();
+    services.record([jailBan("198.51.100.7", T0, 600_000), jailBan("10.0.0.0/8", T0, null, "manual")]);
+    const one = await inject(app, { method: "DELETE", url: "/v1/bans/198.51.100.7" });
+    expect(one.status).toBe(200);
+    expect(one.json.removed.map((b: { origin: string }) => b.origin)).toEqual(["jail:asterisk"]);
+    const net = await inject(app, { method: "DELETE", url: "/v1/bans/10.0.0.0%2F8" });
+    expect(net.json.removed.map((b: { target: string }) => b.target)).toEqual(["10.0.0.0/8"]);
+    const again = await inject(app, { method: "DELETE", url: "/v1/bans/10.0.0.0/8" });
+    expect([again.status, again.json.error]).toEqual([
+      404,
+      { code: "not-found", message: "no ban in force on 10.0.0.0/8" },
+    ]);
+    const v6 = await inject(app, { method: "DELETE", url: "/v1/bans/2001:db8::1" });
+    expect(v6.status).toBe(404);
+    expect((await inject(app, { method: "DELETE", url: "/v1/bans/%E0%A4%A" })).json.error.code).toBe(
+      "bad-request",
+    );
+    expect((await inject(app, { method: "DELETE", url: "/v1/bans/1.2.3.4%2F33" })).json.error.code).toBe(
+      "invalid-target",
+    );
+  });
+
+  it("refuses to unban a feed entry that would come back (409)", async () => {
+    const { app, services } = setup();
+    services.record([jailBan("45.0.0.0/16", T0, null, "feed:voipbl")]);
+    const r = await inject(app, { method: "DELETE", url: "/v1/bans/45.0.0.0%2F16" });
+    expect(r.status).toBe(409);
+    expect(r.json.error).toEqual({
+      code: "conflict",
+      message: "45.0.0.0/16 is listed by feed:voipbl and would come back at its next refresh; allow it instead",
+    });
+  });
+
+  it("allow lifts the bans it covers, and then wins over new bans", async () => {
+    const { app, services } = setup();
+    services.record([jailBan("198.51.100.7", T0, 600_000), jailBan("198.51.0.0/16", T0, 600_000)]);
+    const r = await inject(app, { method: "POST", url: "/v1/allow", body: { target: "198.51.100.0/24", forMs: 86_400_000 } });
+    expect(r.status).toBe(201);
+    expect(r.json).toMatchObject({ target: "198.51.100.0/24", expiresAt: "2026-11-23T12:00:00.000Z" });
+    // The /16 is wider than the allow entry: it stays, and the allow entry wins inside it.
+    expect(r.json.unbanned.map((b: { target: string }) => b.target)).toEqual(["198.51.100.7"]);
+    const ban = await inject(app, { method: "POST", url: "/v1/bans", body: { target: "198.51.100.99" } });
+    expect(ban.status).toBe(409);
+    expect(ban.json.error.message).toBe(
+      "198.51.100.99 is allowlisted (198.51.100.0/24, manual); allow entries win over bans",
+    );
+    const bad = await inject(app, { method: "POST", url: "/v1/allow", body: { target: "0.0.0.0/0" } });
+    expect(bad.json.error.message).toMatch(/refusing to allow 0\.0\.0\.0\/0/);
+  });
+
+  it("explains a blocked, an allowed and an unknown address", async () => {
+    const { app, services, clock } = setup({ allowlist: ["192.168.1.0/24"] });
+    services.record([jailBan("198.51.100.7", T0 - 3_600_000, 600_000), jailBan("198.51.100.7", T0, 600_000)]);
+    clock.advance(60_000);
+    const blocked = await inject(app, { method: "GET", url: "/v1/explain/198.51.100.7" });
+    expect(blocked.status).toBe(200);
+    expect(blocked.json).toMatchObject({
+      address: "198.51.100.7",
+      verdict: "blocked",
+      because: [
+        {
+          kind: "decision",
+          origin: "jail:asterisk",
+          target: "198.51.100.7",
+          expiresAt: "2026-11-22T12:10:00.000Z",
+          evidence: [{ source: "/var/log/asterisk/full", lineNo: 12 }],
+        },
+      ],
+    });
+    expect(blocked.json.history).toHaveLength(1);
+    expect(blocked.json.history[0]).toMatchObject({ action: "ban", at: "2026-11-22T11:00:00.000Z", endedAt: null });
+
+    const allowed = await inject(app, { method: "GET", url: "/v1/explain/192.168.1.20" });
+    expect(allowed.json).toEqual({
+      address: "192.168.1.20",
+      verdict: "allowed",
+      because: [{ kind: "allowlist", origin: "config", detail: "allowlisted in the config", target: "192.168.1.0/24" }],
+      history: [],
+    });
+    const none = await inject(app, { method: "GET", url: "/v1/explain/%5B2001%3Adb8%3A%3A1%5D" });
+    expect(none.json).toMatchObject({ address: "2001:db8::1", verdict: "not-blocked", because: [] });
+  });
+
+  it.each(["1.2.3.4%2F32", "999.1.1.1", "localhost", "fe80::1%25eth0"])(
+    "explain refuses %s with 400",
+    async (ip) => {
+      const { app, calls } = setup();
+      const r = await inject(app, { method: "GET", url: `/v1/explain/${ip}` });
+      expect([r.status, r.json.error.code]).toEqual([400, "invalid-target"]);
+      expect(calls).toEqual([]);
+    },
+  );
+
+  it("answers 404 for unknown paths and 405 with Allow for wrong methods", async () => {
+    const { app } = setup();
+    const missing = await inject(app, { method: "GET", url: "/v2/status" });
+    expect([missing.status, missing.json.error.code]).toEqual([404, "not-found"]);
+    expect((await inject(app, { method: "GET", url: "/v1/explain/" })).status).toBe(404);
+    const wrong = await inject(app, { method: "PUT", url: "/v1/bans" });
+    expect([wrong.status, wrong.headers.allow]).toEqual([405, "GET, POST"]);
+    expect((await inject(app, { method: "GET", url: "/v1/status?verbose=1" })).status).toBe(200);
+  });
+
+  it("answers 500 without details when a service fails, and logs the error", async () => {
+    const log = quietLog();
+    const broken = createMemoryControlServices({ clock: createManualClock(T0) });
+    broken.status = async () => {
+      throw new Error("database is locked /var/lib/sipwarden/state.db");
+    };
+    const r = await inject(createApiApp(broken, { log }), { method: "GET", url: "/v1/status" });
+    expect(r.status).toBe(500);
+    expect(r.json.error).toEqual({ code: "internal", message: "internal error; see the daemon's log" });
+    expect(log.entries).toMatchObject([{ level: "error", msg: "control request failed" }]);
+  });
+
+  it("requires the bearer token when one is configured", async () => {
+    const { app, calls, log } = setup({ token: TOKEN });
+    const get = (authorization?: string) =>
+      inject(app, { method: "GET", url: "/v1/status", headers: authorization ? { authorization } : {} });
+    for (const h of [undefined, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, TOKEN, `Basic ${TOKEN}`]) {
+      const r = await get(h);
+      expect([r.status, r.json.error.code]).toEqual([401, "unauthorized"]);
+      expect(r.headers["www-authenticate"]).toBe('Bearer realm="sipwarden"');
+    }
+    expect(calls).toEqual([]);
+    expect(log.entries.filter((e) => e.level === "warn")).toHaveLength(5);
+    expect((await get(`Bearer ${TOKEN}`)).status).toBe(200);
+    expect((await get(`bearer ${TOKEN}`)).status).toBe(200);
+  });
+
+  it("refuses a short token at construction", () => {
+    const services = createMemoryControlServices({ clock: createManualClock(T0) });
+    expect(() => createApiApp(services, { log: quietLog(), token: "short" })).toThrow(/at least 16 characters/);
+  });
+});

@@ -1,0 +1,186 @@
+// The control API's wire types: the one file the CLI and the web dashboard share with the daemon.
+//
+// Self-contained on purpose (no imports): the dashboard bundles this file alone. Times are ISO 8601
+// UTC strings; `null` for an expiry means permanent. Text under `line` keys is attacker-controlled.
+
+export const API_PREFIX = "/v1";
+
+/** Where a ban applies; the same shape as the domain's BanScope. */
+export type ScopeView =
+  | { readonly kind: "all" }
+  | {
+      readonly kind: "service";
+      readonly protocols: readonly ("tcp" | "udp" | "sctp")[];
+      readonly ports: readonly { readonly from: number; readonly to: number }[];
+    };
+
+export interface EvidenceView {
+  /** ISO time the line was written (event time). */
+  readonly time: string;
+  /** Log source, e.g. `/var/log/asterisk/full`. */
+  readonly source: string;
+  readonly lineNo?: number;
+  /** The log line as read: attacker-controlled text, print it as data. */
+  readonly line: string;
+}
+
+export interface BackendView {
+  /** `nftables`, `iptables`, `memory`, ... */
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export interface JailView {
+  readonly name: string;
+  readonly filter: string;
+  /** Failures counted since the daemon started. */
+  readonly failures: number;
+  /** Bans issued since the daemon started. */
+  readonly bans: number;
+  /** Addresses with failures inside the jail's find window now. */
+  readonly tracked: number;
+}
+
+export interface SourceView {
+  readonly id: string;
+  readonly lines: number;
+  readonly errors: number;
+  /** ISO time the last line was read, or null when none yet. */
+  readonly lastLineAt: string | null;
+}
+
+export interface Status {
+  readonly version: string;
+  readonly uptimeS: number;
+  readonly backend: BackendView;
+  readonly jails: readonly JailView[];
+  readonly sources: readonly SourceView[];
+  readonly counts: {
+    /** Bans in force (all origins). */
+    readonly activeBans: number;
+    /** Spare decisions retained (bans the allowlist or a registration prevented). */
+    readonly spares: number;
+    /** Allowlist entries (config, files, resolved names, runtime allows). */
+    readonly allowlist: number;
+  };
+}
+
+/** `jail:<name>`, `feed:<name>`, `fleet:<node>` or `manual`. */
+export type OriginView = string;
+
+export interface BanView {
+  /** Canonical IP or CIDR. */
+  readonly target: string;
+  readonly origin: OriginView;
+  readonly reason: string;
+  readonly scope: ScopeView;
+  /** ISO time the ban was decided. */
+  readonly at: string;
+  /** ISO time the ban ends, or null when permanent. */
+  readonly expiresAt: string | null;
+  readonly evidence: readonly EvidenceView[];
+}
+
+export type ReasonKind = "decision" | "allowlist" | "feed" | "registration" | "trusted-zone";
+
+/** One thing that bears on whether an address is blocked. */
+export interface ExplainReason {
+  readonly kind: ReasonKind;
+  /** Who says so: `jail:asterisk`, `feed:voipbl`, `manual`, `config`, `/etc/sipwarden/allow.txt:3`, `ami`. */
+  readonly origin: string;
+  /** One human sentence: the decision's reason, the allowlist entry that matched, ... */
+  readonly detail: string;
+  /** The IP/CIDR/name that matched the address, when there is one (a ban on a /24 covers its hosts). */
+  readonly target?: string;
+  readonly scope?: ScopeView;
+  /** ISO expiry, null when permanent; absent when expiry does not apply. */
+  readonly expiresAt?: string | null;
+  readonly evidence?: readonly EvidenceView[];
+}
+
+/** A decision that no longer blocks (expired, ended by an unban or allow), or a spare. */
+export interface HistoryEntry {
+  readonly action: "ban" | "spare";
+  readonly target: string;
+  readonly origin: OriginView;
+  readonly reason: string;
+  readonly scope: ScopeView;
+  readonly at: string;
+  readonly expiresAt: string | null;
+  /** ISO time an unban or allow ended it early; null when it ran its course (or is a spare). */
+  readonly endedAt: string | null;
+  readonly endedBy: string | null;
+  readonly evidence: readonly EvidenceView[];
+}
+
+export type Verdict = "blocked" | "allowed" | "not-blocked";
+
+export interface ExplainResult {
+  /** Canonical address asked about. */
+  readonly address: string;
+  /**
+   * `allowed`: an allowlist entry or trusted zone matches; it wins over every ban and feed.
+   * `blocked`: a ban or feed entry in force covers the address. `not-blocked`: neither.
+   */
+  readonly verdict: Verdict;
+  /** What decides the verdict first (allow entries when allowed, bans when blocked), then the rest. */
+  readonly because: readonly ExplainReason[];
+  /** Past decisions, newest first. */
+  readonly history: readonly HistoryEntry[];
+}
+
+export interface BanRequest {
+  /** IP or CIDR. */
+  readonly target: string;
+  /** Ban length in ms; null: permanent; absent: the daemon's default for manual bans. */
+  readonly forMs?: number | null;
+  readonly reason?: string;
+}
+
+export interface AllowRequest {
+  /** IP or CIDR. */
+  readonly target: string;
+  /** How long the entry lasts in ms; absent or null: until removed. */
+  readonly forMs?: number | null;
+}
+
+/** GET /v1/bans */
+export interface BanList {
+  readonly bans: readonly BanView[];
+}
+
+/** POST /v1/bans (201) */
+export interface BanCreated {
+  readonly ban: BanView;
+}
+
+/** DELETE /v1/bans/:target */
+export interface BanRemoved {
+  /** The bans the unban ended (at least one; none is a 404). */
+  readonly removed: readonly BanView[];
+}
+
+/** POST /v1/allow (201) */
+export interface AllowCreated {
+  readonly target: string;
+  readonly expiresAt: string | null;
+  /** Bans in force that the new entry covers; the daemon lifted them, since allow entries win. */
+  readonly unbanned: readonly BanView[];
+}
+
+export type ApiErrorCode =
+  | "bad-request"
+  | "invalid-target"
+  | "unauthorized"
+  | "not-found"
+  | "method-not-allowed"
+  | "conflict"
+  | "payload-too-large"
+  | "unsupported-media-type"
+  | "internal";
+
+/** Every non-2xx answer. */
+export interface ApiError {
+  readonly error: { readonly code: ApiErrorCode; readonly message: string };
+}

@@ -1,0 +1,185 @@
+// ControlServices held in memory: manual bans with expiry, allow entries that win, explain over both; for tests.
+
+import { cidrContains, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
+import type { Clock } from "../domain/clock.js";
+import type { Decision } from "../domain/decision.js";
+import type { BackendView, JailView, SourceView } from "./contract.js";
+import { explainAddress, type AllowFact } from "./explain.js";
+import { ControlRefusal, type ControlServices } from "./services.js";
+import { isoOrNull, toBanView, type DecisionRecord } from "./views.js";
+
+export interface MemoryServicesOptions {
+  readonly clock: Clock;
+  readonly version?: string;
+  /** Default length of a manual ban without `forMs`; 1 hour. */
+  readonly defaultBanMs?: number;
+  /** Config allowlist entries (IP or CIDR); invalid ones throw, as a bad config would. */
+  readonly allowlist?: readonly string[];
+  readonly backend?: BackendView;
+  readonly jails?: readonly JailView[];
+  readonly sources?: readonly SourceView[];
+}
+
+export interface MemoryControlServices extends ControlServices {
+  /** Records decisions as detection or a feed would; tests seed jail and feed bans this way. */
+  record(decisions: readonly Decision[]): void;
+}
+
+interface AllowEntry {
+  readonly cidr: Cidr;
+  readonly origin: "config" | "manual";
+  readonly expiresAt: number | null;
+}
+
+const asAddress = (c: Cidr): IpAddress => ({ family: c.family, text: c.network });
+/** True when every address of `inner` lies in `outer`. */
+const covers = (outer: Cidr, inner: Cidr): boolean =>
+  outer.prefix <= inner.prefix && cidrContains(outer, asAddress(inner));
+const overlaps = (a: Cidr, b: Cidr): boolean => covers(a, b) || covers(b, a);
+
+export function createMemoryControlServices(options: MemoryServicesOptions): MemoryControlServices {
+  const { clock } = options;
+  const startedAt = clock.now();
+  const defaultBanMs = options.defaultBanMs ?? 3_600_000;
+  // Records are replaced, never mutated, so views handed out earlier stay as they were.
+  let records: DecisionRecord[] = [];
+  const allows: AllowEntry[] = (options.allowlist ?? []).map((text) => {
+    const cidr = parseCidr(text);
+    if (!cidr) throw new Error(`memory services: invalid allowlist entry ${JSON.stringify(text)}`);
+    return { cidr, origin: "config", expiresAt: null };
+  });
+
+  const isActive = (d: DecisionRecord, now: number): boolean =>
+    d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now);
+  const liveAllows = (now: number): AllowEntry[] =>
+    allows.filter((a) => a.expiresAt === null || a.expiresAt > now);
+  const newestFirst = (a: DecisionRecord, b: DecisionRecord): number => b.at - a.at;
+
+  function end(which: (d: DecisionRecord) => boolean, now: number, endedBy: string): DecisionRecord[] {
+    const ended: DecisionRecord[] = [];
+    records = records.map((d) => {
+      if (!isActive(d, now) || !which(d)) return d;
+      const next = { ...d, endedAt: now, endedBy };
+      ended.push(next);
+      return next;
+    });
+    return ended;
+  }
+
+  return {
+    record(decisions) {
+      for (const d of decisions) {
+        const cidr = parseCidr(d.target);
+        if (!cidr) throw new Error(`memory services: invalid target ${JSON.stringify(d.target)}`);
+        records.push({ ...d, target: cidr.text, endedAt: null, endedBy: null });
+      }
+    },
+
+    async status() {
+      const now = clock.now();
+      return {
+        version: options.version ?? "0.0.0-test",
+        uptimeS: Math.floor((now - startedAt) / 1000),
+        backend: options.backend ?? { name: "memory", ok: true, detail: "in-memory backend" },
+        jails: [...(options.jails ?? [])],
+        sources: [...(options.sources ?? [])],
+        counts: {
+          activeBans: records.filter((d) => isActive(d, now)).length,
+          spares: records.filter((d) => d.action === "spare").length,
+          allowlist: liveAllows(now).length,
+        },
+      };
+    },
+
+    async listBans() {
+      const now = clock.now();
+      return records
+        .filter((d) => isActive(d, now))
+        .sort((a, b) => a.at - b.at)
+        .map(toBanView);
+    },
+
+    async ban({ target, forMs, reason }) {
+      const now = clock.now();
+      const allowed = liveAllows(now).find((a) => overlaps(a.cidr, target));
+      if (allowed)
+        throw new ControlRefusal(
+          "conflict",
+          `${target.text} is allowlisted (${allowed.cidr.text}, ${allowed.origin}); allow entries win over bans`,
+        );
+      end((d) => d.target === target.text && d.origin === "manual", now, "manual");
+      const durationMs = forMs === undefined ? defaultBanMs : forMs;
+      const decision: DecisionRecord = {
+        action: "ban",
+        target: target.text,
+        origin: "manual",
+        reason: reason ?? "banned by hand",
+        scope: { kind: "all" },
+        at: now,
+        durationMs: durationMs ?? 0,
+        expiresAt: durationMs === null ? null : now + durationMs,
+        priorBans: records.filter((d) => d.action === "ban" && d.target === target.text).length,
+        evidence: [],
+        endedAt: null,
+        endedBy: null,
+      };
+      records.push(decision);
+      return toBanView(decision);
+    },
+
+    async unban(target) {
+      const now = clock.now();
+      const onTarget = (d: DecisionRecord): boolean => d.target === target.text && isActive(d, now);
+      // A feed entry would be back at the next refresh: say so rather than pretend it was lifted.
+      const ended = end((d) => onTarget(d) && !d.origin.startsWith("feed:"), now, "manual");
+      const feed = records.find((d) => onTarget(d) && d.origin.startsWith("feed:"));
+      if (ended.length === 0 && feed)
+        throw new ControlRefusal(
+          "conflict",
+          `${target.text} is listed by ${feed.origin} and would come back at its next refresh; allow it instead`,
+        );
+      return ended.map(toBanView);
+    },
+
+    async allow({ target, forMs }) {
+      const now = clock.now();
+      const expiresAt = forMs === undefined || forMs === null ? null : now + forMs;
+      allows.push({ cidr: target, origin: "manual", expiresAt });
+      const unbanned = end(
+        (d) => {
+          const banned = parseCidr(d.target);
+          return banned !== null && covers(target, banned);
+        },
+        now,
+        "allow",
+      );
+      return { target: target.text, expiresAt: isoOrNull(expiresAt), unbanned: unbanned.map(toBanView) };
+    },
+
+    async explain(address) {
+      const now = clock.now();
+      const covering = records
+        .filter((d) => {
+          const t = parseCidr(d.target);
+          return t !== null && cidrContains(t, address);
+        })
+        .sort(newestFirst);
+      const allow = liveAllows(now)
+        .filter((a) => cidrContains(a.cidr, address))
+        .map(
+          (a): AllowFact => ({
+            entry: a.cidr.text,
+            origin: a.origin,
+            detail: a.origin === "config" ? `allowlisted in the config` : `allowed by hand`,
+            ...(a.origin === "manual" ? { expiresAt: a.expiresAt } : {}),
+          }),
+        );
+      return explainAddress({
+        address,
+        active: covering.filter((d) => isActive(d, now)),
+        past: covering.filter((d) => !isActive(d, now)),
+        allow,
+      });
+    },
+  };
+}

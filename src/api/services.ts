@@ -1,0 +1,52 @@
+// What the daemon provides to the control API; the API validates every request before calling these.
+
+import type { Cidr, IpAddress } from "../domain/address.js";
+import type { AllowCreated, BanView, ExplainResult, Status } from "./contract.js";
+
+/** A manual ban, validated: the target parsed and canonical, the length checked. */
+export interface ControlBan {
+  readonly target: Cidr;
+  /** ms; null: permanent; undefined: the daemon's default length for manual bans. */
+  readonly forMs: number | null | undefined;
+  readonly reason: string | undefined;
+}
+
+/** A runtime allowlist entry, validated. */
+export interface ControlAllow {
+  readonly target: Cidr;
+  /** ms; null or undefined: until removed. */
+  readonly forMs: number | null | undefined;
+}
+
+/**
+ * The daemon's side of the API. Implementations throw ControlRefusal for requests that are valid but
+ * cannot be done (→ 4xx); anything else thrown is a bug (→ 500, logged).
+ */
+export interface ControlServices {
+  status(): Promise<Status>;
+  /** Bans in force, all origins, oldest first. */
+  listBans(): Promise<BanView[]>;
+  /** Records a `manual` ban and enforces it; replaces a manual ban already on exactly this target. */
+  ban(request: ControlBan): Promise<BanView>;
+  /** Ends the bans in force on exactly `target`; returns those ended (empty: nothing was banned there). */
+  unban(target: Cidr): Promise<BanView[]>;
+  /** Adds a runtime allowlist entry and lifts the bans in force that it covers. */
+  allow(request: ControlAllow): Promise<AllowCreated>;
+  explain(address: IpAddress): Promise<ExplainResult>;
+}
+
+export type RefusalKind = "conflict" | "not-found";
+
+/** A valid request the daemon will not carry out, with the one-line reason shown to the user. */
+export class ControlRefusal extends Error {
+  readonly kind: RefusalKind;
+  constructor(kind: RefusalKind, message: string) {
+    super(message);
+    this.name = "ControlRefusal";
+    this.kind = kind;
+  }
+}
+
+export function isControlRefusal(e: unknown): e is ControlRefusal {
+  return e instanceof ControlRefusal;
+}

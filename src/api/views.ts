@@ -1,0 +1,61 @@
+// Domain values → the API's wire views: ISO times, plain objects, nothing the dashboard cannot import.
+
+import type { BanScope, Decision } from "../domain/decision.js";
+import type { Evidence } from "../domain/offense.js";
+import type { BanView, EvidenceView, HistoryEntry, ScopeView } from "./contract.js";
+
+/** A decision with how it ended; the store's StoredDecision has this shape. */
+export interface DecisionRecord extends Decision {
+  readonly endedAt: number | null;
+  readonly endedBy: string | null;
+}
+
+// Compile-time proof that the contract's scope is the domain's scope, both ways.
+const _scopeOut = (s: BanScope): ScopeView => s;
+const _scopeIn = (s: ScopeView): BanScope => s;
+void _scopeOut;
+void _scopeIn;
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : isoTime(ms);
+}
+
+export function toEvidenceView(e: Evidence): EvidenceView {
+  return {
+    time: isoTime(e.time),
+    source: e.source,
+    ...(e.lineNo === undefined ? {} : { lineNo: e.lineNo }),
+    line: e.line,
+  };
+}
+
+export function toBanView(d: Decision): BanView {
+  return {
+    target: d.target,
+    origin: d.origin,
+    reason: d.reason,
+    scope: d.scope,
+    at: isoTime(d.at),
+    expiresAt: isoOrNull(d.expiresAt),
+    evidence: d.evidence.map(toEvidenceView),
+  };
+}
+
+export function toHistoryEntry(d: DecisionRecord): HistoryEntry {
+  return {
+    action: d.action,
+    target: d.target,
+    origin: d.origin,
+    reason: d.reason,
+    scope: d.scope,
+    at: isoTime(d.at),
+    expiresAt: d.action === "spare" ? null : isoOrNull(d.expiresAt),
+    endedAt: isoOrNull(d.endedAt),
+    endedBy: d.endedBy,
+    evidence: d.evidence.map(toEvidenceView),
+  };
+}

@@ -15,7 +15,12 @@ function quietLog() {
   return { entries, info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-function jailBan(target: string, at: number, ms: number | null, origin: Decision["origin"] = "jail:asterisk"): Decision {
+function jailBan(
+  target: string,
+  at: number,
+  ms: number | null,
+  origin: Decision["origin"] = "jail:asterisk",
+): Decision {
   return {
     action: "ban",
     target,
@@ -93,7 +98,11 @@ describe("control API", () => {
     const b = await inject(app, { method: "POST", url: "/v1/bans", body: { target: "2001:DB8::/32" } });
     expect(b.json.ban).toMatchObject({ target: "2001:db8::/32", reason: "banned by hand" });
     expect(b.json.ban.expiresAt).toBe("2026-11-22T13:00:00.000Z");
-    const c = await inject(app, { method: "POST", url: "/v1/bans", body: { target: "10.9.0.0/16", forMs: null } });
+    const c = await inject(app, {
+      method: "POST",
+      url: "/v1/bans",
+      body: { target: "10.9.0.0/16", forMs: null },
+    });
     expect(c.json.ban.expiresAt).toBeNull();
 
     clock.advance(3_600_000);
@@ -174,14 +183,19 @@ describe("control API", () => {
     expect(r.status).toBe(409);
     expect(r.json.error).toEqual({
       code: "conflict",
-      message: "45.0.0.0/16 is listed by feed:voipbl and would come back at its next refresh; allow it instead",
+      message:
+        "45.0.0.0/16 is listed by feed:voipbl and would come back at its next refresh; allow it instead",
     });
   });
 
   it("allow lifts the bans it covers, and then wins over new bans", async () => {
     const { app, services } = setup();
     services.record([jailBan("198.51.100.7", T0, 600_000), jailBan("198.51.0.0/16", T0, 600_000)]);
-    const r = await inject(app, { method: "POST", url: "/v1/allow", body: { target: "198.51.100.0/24", forMs: 86_400_000 } });
+    const r = await inject(app, {
+      method: "POST",
+      url: "/v1/allow",
+      body: { target: "198.51.100.0/24", forMs: 86_400_000 },
+    });
     expect(r.status).toBe(201);
     expect(r.json).toMatchObject({ target: "198.51.100.0/24", expiresAt: "2026-11-23T12:00:00.000Z" });
     // The /16 is wider than the allow entry: it stays, and the allow entry wins inside it.
@@ -215,13 +229,24 @@ describe("control API", () => {
       ],
     });
     expect(blocked.json.history).toHaveLength(1);
-    expect(blocked.json.history[0]).toMatchObject({ action: "ban", at: "2026-11-22T11:00:00.000Z", endedAt: null });
+    expect(blocked.json.history[0]).toMatchObject({
+      action: "ban",
+      at: "2026-11-22T11:00:00.000Z",
+      endedAt: null,
+    });
 
     const allowed = await inject(app, { method: "GET", url: "/v1/explain/192.168.1.20" });
     expect(allowed.json).toEqual({
       address: "192.168.1.20",
       verdict: "allowed",
-      because: [{ kind: "allowlist", origin: "config", detail: "allowlisted in the config", target: "192.168.1.0/24" }],
+      because: [
+        {
+          kind: "allowlist",
+          origin: "config",
+          detail: "allowlisted in the config",
+          target: "192.168.1.0/24",
+        },
+      ],
       history: [],
     });
     const none = await inject(app, { method: "GET", url: "/v1/explain/%5B2001%3Adb8%3A%3A1%5D" });
@@ -264,7 +289,13 @@ describe("control API", () => {
     const { app, calls, log } = setup({ token: TOKEN });
     const get = (authorization?: string) =>
       inject(app, { method: "GET", url: "/v1/status", headers: authorization ? { authorization } : {} });
-    for (const h of [undefined, `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, TOKEN, `Basic ${TOKEN}`]) {
+    for (const h of [
+      undefined,
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      TOKEN,
+      `Basic ${TOKEN}`,
+    ]) {
       const r = await get(h);
       expect([r.status, r.json.error.code]).toEqual([401, "unauthorized"]);
       expect(r.headers["www-authenticate"]).toBe('Bearer realm="sipwarden"');
@@ -277,6 +308,8 @@ describe("control API", () => {
 
   it("refuses a short token at construction", () => {
     const services = createMemoryControlServices({ clock: createManualClock(T0) });
-    expect(() => createApiApp(services, { log: quietLog(), token: "short" })).toThrow(/at least 16 characters/);
+    expect(() => createApiApp(services, { log: quietLog(), token: "short" })).toThrow(
+      /at least 16 characters/,
+    );
   });
 });

@@ -139,8 +139,7 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
     try {
       return await hit.route.run({ req, param });
     } catch (e) {
-      if (isControlRefusal(e))
-        throw new HttpProblem(e.kind === "conflict" ? 409 : 404, e.kind, e.message);
+      if (isControlRefusal(e)) throw new HttpProblem(e.kind === "conflict" ? 409 : 404, e.kind, e.message);
       throw e;
     }
   }

@@ -34,11 +34,7 @@ export function createBearerCheck(token: string): (req: IncomingMessage) => bool
 }
 
 /** Wraps a handler so that only requests with the token reach it; others get 401. */
-export function withBearerToken(
-  handler: ApiHandler,
-  token: string,
-  log: Pick<ApiLog, "warn">,
-): ApiHandler {
+export function withBearerToken(handler: ApiHandler, token: string, log: Pick<ApiLog, "warn">): ApiHandler {
   checkApiToken(token);
   const authorized = createBearerCheck(token);
   return (req, res) => {

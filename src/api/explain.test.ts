@@ -25,7 +25,14 @@ describe("explainAddress", () => {
       address,
       active: [ban],
       past: [],
-      allow: [{ entry: "45.0.1.0/24", origin: "/etc/sipwarden/allow.txt:3", detail: "allowlist file", expiresAt: null }],
+      allow: [
+        {
+          entry: "45.0.1.0/24",
+          origin: "/etc/sipwarden/allow.txt:3",
+          detail: "allowlist file",
+          expiresAt: null,
+        },
+      ],
       trustedZones: [{ name: "trunk-provider", entry: "45.0.1.0/28" }],
       registrations: [{ source: "ami", detail: "2 live registrations: 1001, 1002" }],
     });
@@ -47,13 +54,23 @@ describe("explainAddress", () => {
     });
     expect(r.verdict).toBe("blocked");
     expect(r.because).toEqual([
-      { kind: "feed", origin: "feed:voipbl", detail: "listed by feed voipbl (45.0.0.0/16)", target: "45.0.0.0/16" },
+      {
+        kind: "feed",
+        origin: "feed:voipbl",
+        detail: "listed by feed voipbl (45.0.0.0/16)",
+        target: "45.0.0.0/16",
+      },
       { kind: "registration", origin: "kamailio", detail: "1 live registration: 2001" },
     ]);
     expect(r.history[0]).toMatchObject({ action: "spare", expiresAt: null, endedAt: null });
     expect(
-      explainAddress({ address, active: [], past: [], allow: [], registrations: [{ source: "log", detail: "x" }] })
-        .verdict,
+      explainAddress({
+        address,
+        active: [],
+        past: [],
+        allow: [],
+        registrations: [{ source: "log", detail: "x" }],
+      }).verdict,
     ).toBe("not-blocked");
   });
 });

@@ -50,48 +50,42 @@ export interface ExplainFacts {
 }
 
 export function explainAddress(facts: ExplainFacts): ExplainResult {
-  const trusted = (facts.trustedZones ?? []).map(
-    (z): ExplainReason => ({
-      kind: "trusted-zone",
-      origin: "config",
-      detail: `trusted zone ${z.name} (${z.entry}) is never banned`,
-      target: z.entry,
-    }),
-  );
-  const allow = facts.allow.map(
-    (a): ExplainReason => ({
-      kind: "allowlist",
-      origin: a.origin,
-      detail: a.detail,
-      target: a.entry,
-      ...(a.expiresAt === undefined ? {} : { expiresAt: isoOrNull(a.expiresAt) }),
-    }),
-  );
+  const trusted = (facts.trustedZones ?? []).map((z): ExplainReason => ({
+    kind: "trusted-zone",
+    origin: "config",
+    detail: `trusted zone ${z.name} (${z.entry}) is never banned`,
+    target: z.entry,
+  }));
+  const allow = facts.allow.map((a): ExplainReason => ({
+    kind: "allowlist",
+    origin: a.origin,
+    detail: a.detail,
+    target: a.entry,
+    ...(a.expiresAt === undefined ? {} : { expiresAt: isoOrNull(a.expiresAt) }),
+  }));
   const bans = facts.active
     .filter((d) => d.action === "ban")
-    .map(
-      (d): ExplainReason => ({
-        kind: d.origin.startsWith("feed:") ? "feed" : "decision",
-        origin: d.origin,
-        detail: d.reason,
-        target: d.target,
-        scope: d.scope,
-        expiresAt: isoOrNull(d.expiresAt),
-        evidence: d.evidence.map(toEvidenceView),
-      }),
-    );
-  const feeds = (facts.feeds ?? []).map(
-    (f): ExplainReason => ({
-      kind: "feed",
-      origin: `feed:${f.feed}`,
-      detail: `listed by feed ${f.feed} (${f.entry})`,
-      target: f.entry,
-      ...(f.expiresAt === undefined ? {} : { expiresAt: isoOrNull(f.expiresAt) }),
-    }),
-  );
-  const registrations = (facts.registrations ?? []).map(
-    (r): ExplainReason => ({ kind: "registration", origin: r.source, detail: r.detail }),
-  );
+    .map((d): ExplainReason => ({
+      kind: d.origin.startsWith("feed:") ? "feed" : "decision",
+      origin: d.origin,
+      detail: d.reason,
+      target: d.target,
+      scope: d.scope,
+      expiresAt: isoOrNull(d.expiresAt),
+      evidence: d.evidence.map(toEvidenceView),
+    }));
+  const feeds = (facts.feeds ?? []).map((f): ExplainReason => ({
+    kind: "feed",
+    origin: `feed:${f.feed}`,
+    detail: `listed by feed ${f.feed} (${f.entry})`,
+    target: f.entry,
+    ...(f.expiresAt === undefined ? {} : { expiresAt: isoOrNull(f.expiresAt) }),
+  }));
+  const registrations = (facts.registrations ?? []).map((r): ExplainReason => ({
+    kind: "registration",
+    origin: r.source,
+    detail: r.detail,
+  }));
   // Allow entries and trusted zones win over every ban and feed, in the kernel as here.
   const allowed = trusted.length + allow.length > 0;
   const blocked = bans.length + feeds.length > 0;

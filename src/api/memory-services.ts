@@ -166,14 +166,12 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
         .sort(newestFirst);
       const allow = liveAllows(now)
         .filter((a) => cidrContains(a.cidr, address))
-        .map(
-          (a): AllowFact => ({
-            entry: a.cidr.text,
-            origin: a.origin,
-            detail: a.origin === "config" ? `allowlisted in the config` : `allowed by hand`,
-            ...(a.origin === "manual" ? { expiresAt: a.expiresAt } : {}),
-          }),
-        );
+        .map((a): AllowFact => ({
+          entry: a.cidr.text,
+          origin: a.origin,
+          detail: a.origin === "config" ? `allowlisted in the config` : `allowed by hand`,
+          ...(a.origin === "manual" ? { expiresAt: a.expiresAt } : {}),
+        }));
       return explainAddress({
         address,
         active: covering.filter((d) => isActive(d, now)),

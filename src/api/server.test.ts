@@ -16,7 +16,9 @@ const log = { info: () => {}, warn: () => {}, error: () => {} };
 const TOKEN = "0123456789abcdef0123";
 
 function app() {
-  return createApiApp(createMemoryControlServices({ clock: createManualClock(Date.UTC(2026, 10, 22)) }), { log });
+  return createApiApp(createMemoryControlServices({ clock: createManualClock(Date.UTC(2026, 10, 22)) }), {
+    log,
+  });
 }
 
 type Target = { socketPath: string } | { host: string; port: number };
@@ -31,7 +33,10 @@ function call(
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || "null") }),
+        resolve({
+          status: res.statusCode ?? 0,
+          json: JSON.parse(Buffer.concat(chunks).toString() || "null"),
+        }),
       );
     });
     req.on("error", reject);

@@ -8,8 +8,11 @@ export interface CliIo {
   readonly now: () => number;
   /** The node binary running us (for units that must start the same runtime). */
   readonly execPath: string;
-  /** Resolves when the process is asked to stop (SIGINT/SIGTERM); commands that run forever await it. */
-  readonly stopSignal: Promise<string>;
+  /**
+   * Resolves with the next signal the process receives (SIGINT, SIGTERM or SIGHUP); commands that run
+   * until stopped call it in a loop.
+   */
+  readonly nextSignal: () => Promise<"SIGINT" | "SIGTERM" | "SIGHUP">;
 }
 
 /** A command returns its exit status; it never exits the process itself. */

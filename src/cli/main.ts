@@ -7,7 +7,21 @@ import { testFilterCommand } from "./commands/test-filter.js";
 import { replayCommand } from "./commands/replay.js";
 import { runCommand } from "./commands/run.js";
 import { checkCommand } from "./commands/check.js";
+import { DEFAULT_APPLY_DEPS, createApplyCommand, createRollbackWatchCommand } from "./commands/apply.js";
+import { createConfirmCommand } from "./commands/confirm.js";
 import { installServiceCommand } from "./commands/install-service.js";
+import { statusCommand } from "./commands/status.js";
+import { bansCommand } from "./commands/bans.js";
+import { banCommand } from "./commands/ban.js";
+import { unbanCommand } from "./commands/unban.js";
+import { allowCommand } from "./commands/allow.js";
+import { explainCommand } from "./commands/explain.js";
+
+// Tests point the trial-apply state elsewhere; /run/sipwarden is shared by every namespace of a host.
+const applyDeps = {
+  ...DEFAULT_APPLY_DEPS(process.execPath),
+  ...(process.env.SIPWARDEN_RUN_DIR ? { runDir: process.env.SIPWARDEN_RUN_DIR } : {}),
+};
 
 const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   run: {
@@ -16,8 +30,30 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
   },
   "test-filter": { run: testFilterCommand, summary: "test a filter against a log, like fail2ban-regex" },
   replay: { run: replayCommand, summary: "run the detection pipeline over logs on event time" },
-  check: { run: checkCommand, summary: "validate the config and show what it sets up" },
+  check: { run: checkCommand, summary: "validate the config and print the firewall ruleset it would apply" },
+  apply: {
+    run: createApplyCommand(applyDeps),
+    summary: "apply the firewall ruleset (--try N rolls back unless confirmed)",
+  },
+  confirm: {
+    run: createConfirmCommand(applyDeps.runDir),
+    summary: "keep the ruleset of a pending apply --try",
+  },
   "install-service": { run: installServiceCommand, summary: "install and start the hardened systemd unit" },
+  status: { run: statusCommand, summary: "show the running daemon: backend, jails, sources, counts" },
+  bans: { run: bansCommand, summary: "list the bans in force (--json for the API's JSON)" },
+  ban: { run: banCommand, summary: "ban an IP or CIDR by hand (--for 1h, --reason TEXT)" },
+  unban: { run: unbanCommand, summary: "end the bans in force on an IP or CIDR" },
+  allow: { run: allowCommand, summary: "allowlist an IP or CIDR at runtime; lifts its bans (--for 1d)" },
+  explain: {
+    run: explainCommand,
+    summary: "why an IP is blocked or not: decision, feed, allowlist, evidence, expiry",
+  },
+};
+
+/** Internal commands: dispatched, not listed in the help. */
+const HIDDEN: Readonly<Record<string, { run: Command }>> = {
+  "rollback-watch": { run: createRollbackWatchCommand(applyDeps) },
 };
 
 function help(): string {
@@ -31,15 +67,28 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(help());
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
+  const command = COMMANDS[name] ?? HIDDEN[name];
   if (!command) {
     process.stderr.write(`sipwarden: unknown command "${name}" (try sipwarden --help)\n`);
     return 2;
   }
-  const stopSignal = new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
+  type Sig = "SIGINT" | "SIGTERM" | "SIGHUP";
+  const queued: Sig[] = [];
+  const waiting: ((s: Sig) => void)[] = [];
+  let listening = false;
+  const nextSignal = (): Promise<Sig> => {
+    const s = queued.shift();
+    if (s) return Promise.resolve(s);
+    // Listen from the first wait on, so one-shot commands keep the default signal behaviour.
+    if (!listening) for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, onSignal);
+    listening = true;
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  function onSignal(sig: Sig): void {
+    const w = waiting.shift();
+    if (w) w(sig);
+    else queued.push(sig);
+  }
   const io: CliIo = {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
@@ -47,7 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
     stderrIsTTY: Boolean(process.stderr.isTTY),
     now: () => Date.now(),
     execPath: process.execPath,
-    stopSignal,
+    nextSignal,
   };
   return command.run(rest, io);
 }

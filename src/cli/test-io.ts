@@ -5,17 +5,16 @@ import type { CliIo } from "./io.js";
 export interface RecordingIo extends CliIo {
   readonly out: () => string;
   readonly err: () => string;
-  /** Resolves the stop signal, as SIGTERM would. */
-  readonly stop: () => void;
+  /** Delivers a signal to the command (SIGTERM by default). */
+  readonly signal: (sig?: "SIGINT" | "SIGTERM" | "SIGHUP") => void;
 }
 
 export function createRecordingIo(env: Record<string, string | undefined> = {}): RecordingIo {
   let out = "";
   let err = "";
-  let stop: (s: string) => void = () => {};
-  const stopSignal = new Promise<string>((resolve) => {
-    stop = resolve;
-  });
+  type Sig = "SIGINT" | "SIGTERM" | "SIGHUP";
+  const queued: Sig[] = [];
+  const waiting: ((s: Sig) => void)[] = [];
   return {
     stdout: (t) => {
       out += t;
@@ -27,9 +26,16 @@ export function createRecordingIo(env: Record<string, string | undefined> = {}):
     stderrIsTTY: false,
     now: () => Date.UTC(2026, 10, 22),
     execPath: "/usr/bin/node",
-    stopSignal,
+    nextSignal: () => {
+      const s = queued.shift();
+      return s ? Promise.resolve(s) : new Promise<Sig>((resolve) => waiting.push(resolve));
+    },
     out: () => out,
     err: () => err,
-    stop: () => stop("SIGTERM"),
+    signal: (sig = "SIGTERM") => {
+      const w = waiting.shift();
+      if (w) w(sig);
+      else queued.push(sig);
+    },
   };
 }

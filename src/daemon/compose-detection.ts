@@ -7,6 +7,7 @@ import type { Clock } from "../domain/clock.js";
 import { isUserError, UserError } from "../domain/errors.js";
 import { createAllowlist, type Allowlist } from "../detect/allowlist.js";
 import { createDetector, type Detector } from "../detect/detector.js";
+import type { RegistrationJudge, RegistrationView } from "../detect/registration-view.js";
 import type { Filter } from "../filters/filter.js";
 import { resolveFilter } from "../filters/resolve.js";
 import type { PipelineJail } from "./detection-pipeline.js";
@@ -39,7 +40,14 @@ export async function resolveBoth(name: string): Promise<string[]> {
   return out;
 }
 
-export async function composeDetection(config: Config, deps: { clock: Clock }): Promise<DetectionStages> {
+export interface DetectionDeps {
+  readonly clock: Clock;
+  /** Live registrations: a registered address is judged by `registrationJudge` instead of banned. */
+  readonly registrations?: RegistrationView;
+  readonly registrationJudge?: RegistrationJudge;
+}
+
+export async function composeDetection(config: Config, deps: DetectionDeps): Promise<DetectionStages> {
   const jails = config.jails.map((j) => ({
     name: j.name,
     filter: loadJailFilter(config, j.name, j.filter),
@@ -63,7 +71,11 @@ export async function composeDetection(config: Config, deps: { clock: Clock }): 
       escalation: config.escalation,
       recidive: config.recidive,
     },
-    { allowlist },
+    {
+      allowlist,
+      ...(deps.registrations ? { registrations: deps.registrations } : {}),
+      ...(deps.registrationJudge ? { registrationJudge: deps.registrationJudge } : {}),
+    },
   );
   return { jails, allowlist, detector };
 }

@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   SW_STORE_OPEN: "the state database cannot be opened or created",
   SW_STORE_VERSION: "the state database was written by a newer sipwarden",
   SW_STORE_CORRUPT: "the state database file is damaged or not a database",
+  SW_FIREWALL_POLICY: "the firewall policy compiled from the config is inconsistent",
+  SW_FIREWALL_APPLY: "the firewall tools refused the ruleset or could not run",
+  SW_FIREWALL_LOCKOUT: "the policy would refuse the SSH session the command runs in",
+  SW_FIREWALL_TRIAL: "a trial apply is pending, or there is none to confirm",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -114,19 +114,109 @@ function splitAtDateHoles(s: string): string[] {
   return out;
 }
 
+/**
+ * Characters (UTF-16 code units of the BMP) that occur in every line the regex matches. Unlike literals,
+ * a character needs no care about the cut-out date: the matched text is the raw line minus one stretch,
+ * so each of its characters is in the raw line too. Letters under `i` are left out (either case would do).
+ */
+export function requiredChars(parsed: ParsedRegex): readonly number[] {
+  const walk = (n: RegexNode, ci: boolean): Set<number> => {
+    switch (n.t) {
+      case "char":
+        return n.cp <= 0xffff && !(ci && isCased(n.cp)) ? new Set([n.cp]) : new Set();
+      case "class": {
+        const only = n.items.length === 1 ? n.items[0] : undefined;
+        if (!n.negated && only?.t === "range" && only.lo === only.hi) return walk({ t: "char", cp: only.lo }, ci);
+        return new Set();
+      }
+      case "seq": {
+        const out = new Set<number>();
+        for (const it of n.items) for (const c of walk(it, ci)) out.add(c);
+        return out;
+      }
+      case "alt": {
+        // Only what every branch requires.
+        let out: Set<number> | undefined;
+        for (const b of n.branches) {
+          const mine = walk(b, ci);
+          const prev: Set<number> | undefined = out;
+          out = prev === undefined ? mine : new Set([...prev].filter((c) => mine.has(c)));
+        }
+        return out ?? new Set<number>();
+      }
+      case "group": {
+        const on = n.flagsOn ?? "";
+        const off = n.flagsOff ?? "";
+        return walk(n.body, on.includes("i") || (ci && !off.includes("i")));
+      }
+      case "quant":
+        return n.min === 0 ? new Set() : walk(n.body, ci);
+      default:
+        return new Set();
+    }
+  };
+  return [...walk(parsed.ast, parsed.globalFlags.i)].sort((a, b) => a - b);
+}
+
+function isCased(cp: number): boolean {
+  if (cp === 0x212a || cp === 0x17f) return true; // fold onto k and s
+  const s = String.fromCharCode(cp);
+  return s.toLowerCase() !== s || s.toUpperCase() !== s;
+}
+
 export interface LiteralPrefilter {
   /**
+   * Starts a line. Returns false when no rule may match it; otherwise `may(r)` answers per rule, for
+   * this line, until the next `begin`.
+   */
+  begin(line: string): boolean;
+  /** Whether rule `r` may match the line given to the last `begin` (its key character and literal occur). */
+  may(r: number): boolean;
+  /**
    * Marks in `out` (one slot per rule) the rules that may match `line`; returns false when none may.
-   * Rules without a known literal are always marked.
+   * Rules without a known literal or character are always marked.
    */
   candidates(line: string, out: Uint8Array): boolean;
 }
 
-/** One entry per rule: its alternatives (any one suffices), or null for "always a candidate". */
-export function createLiteralPrefilter(perRule: readonly (readonly RequiredLiteral[] | null)[]): LiteralPrefilter {
+/**
+ * Rough order of how often a character occurs in log lines, commonest first; characters not listed are
+ * rarer still. Only the first choice of key characters depends on it: sampling corrects it (see below).
+ */
+const COMMON =
+  " etaoinsrhldcumfpgwybvkxjqz0123456789.:-/[]()=,_\"@ETAOINSRHLDCUMFPGWYBVKXJQZ<>';!?#$%&*+\\^`{|}~";
+
+function rarity(c: number): number {
+  const i = COMMON.indexOf(String.fromCharCode(c));
+  return i < 0 ? COMMON.length : i;
+}
+
+/** Key candidates kept per rule: its rarest required characters. */
+const KEY_CANDIDATES = 8;
+/** One line in SAMPLE_EVERY is sampled for how often each candidate character occurs. */
+const SAMPLE_EVERY = 256;
+/** Keys are chosen again after this many samples, and the counts halved (recent lines weigh more). */
+const SAMPLES_PER_CHOICE = 16;
+
+/**
+ * One entry per rule: its literal alternatives (any one suffices), or null for "no literal known"; and,
+ * optionally, its required characters (see requiredChars).
+ *
+ * Two stages, because a benign line must cost little: searching a log line for a dozen literals costs
+ * ~0.2–0.4 µs whichever way (an alternation RegExp scans every position; `includes` once per literal),
+ * while one single-character `indexOf` is a memchr of a few ns. So each rule has a key: one of its
+ * required characters, the one that occurs in the fewest lines. `begin` searches only the distinct keys;
+ * literals are searched lazily, per rule, only for lines that hold the rule's key. Which character is the
+ * key is learnt from a sample of the lines (one in SAMPLE_EVERY), since what is rare depends on the log
+ * (`V` is rare in English but starts every VERBOSE line); the answer never depends on it.
+ */
+export function createLiteralPrefilter(
+  perRule: readonly (readonly RequiredLiteral[] | null)[],
+  perRuleChars: readonly (readonly number[])[] = [],
+): LiteralPrefilter {
   const ids = new Map<string, number>();
   const tests: ((line: string) => boolean)[] = [];
-  const ruleIds = perRule.map((alts) => {
+  const ruleLits = perRule.map((alts) => {
     if (alts === null) return null;
     return alts.map((lit) => {
       const key = `${lit.caseInsensitive ? "i" : "s"}:${lit.text}`;
@@ -146,28 +236,109 @@ export function createLiteralPrefilter(perRule: readonly (readonly RequiredLiter
       return id;
     });
   });
-  // 0 unknown, 1 absent, 2 present: each literal is searched at most once per line.
-  const memo = new Uint8Array(tests.length);
-  return {
-    candidates(line, out) {
-      memo.fill(0);
-      let any = false;
-      for (let r = 0; r < ruleIds.length; r++) {
-        const alts = ruleIds[r];
-        let hit = alts === null || alts === undefined;
-        if (!hit) {
-          for (const id of alts as number[]) {
-            let m = memo[id] as number;
-            if (m === 0) {
-              m = (tests[id] as (l: string) => boolean)(line) ? 2 : 1;
-              memo[id] = m;
-            }
-            if (m === 2) {
-              hit = true;
-              break;
-            }
-          }
+  const rules = perRule.length;
+
+  // Candidate key characters per rule, rarest (by COMMON) first; a rule without any has key -1.
+  const charIds = new Map<number, number>();
+  const chars: string[] = [];
+  const ruleCandidates = Array.from({ length: rules }, (_, r) =>
+    [...(perRuleChars[r] ?? [])]
+      .sort((a, b) => rarity(b) - rarity(a) || a - b)
+      .slice(0, KEY_CANDIDATES)
+      .map((c) => {
+        let id = charIds.get(c);
+        if (id === undefined) {
+          id = chars.length;
+          charIds.set(c, id);
+          chars.push(String.fromCharCode(c));
         }
+        return id;
+      }),
+  );
+  const ruleKey = new Int32Array(rules);
+  const seen = new Float64Array(chars.length);
+  let keys: number[] = [];
+  let keyless = false;
+  const chooseKeys = (): void => {
+    const distinct = new Set<number>();
+    keyless = false;
+    for (let r = 0; r < rules; r++) {
+      const cands = ruleCandidates[r] as number[];
+      let best = -1;
+      for (const c of cands) if (best < 0 || (seen[c] as number) < (seen[best] as number)) best = c;
+      ruleKey[r] = best;
+      if (best < 0) keyless = true;
+      else distinct.add(best);
+    }
+    keys = [...distinct];
+    for (let c = 0; c < seen.length; c++) seen[c] = (seen[c] as number) / 2;
+  };
+  chooseKeys();
+
+  // Per-line memo, reset by bumping `line`'s generation instead of clearing arrays.
+  let gen = 0;
+  const keyGen = new Uint32Array(chars.length);
+  const keyHit = new Uint8Array(chars.length);
+  const litGen = new Uint32Array(tests.length);
+  const litHit = new Uint8Array(tests.length);
+  let current = "";
+  let countdown = SAMPLE_EVERY;
+  let samples = 0;
+
+  const keyPresent = (k: number): boolean => {
+    if (keyGen[k] !== gen) {
+      keyGen[k] = gen;
+      keyHit[k] = current.indexOf(chars[k] as string) >= 0 ? 1 : 0;
+    }
+    return keyHit[k] === 1;
+  };
+  const literalPresent = (id: number): boolean => {
+    if (litGen[id] !== gen) {
+      litGen[id] = gen;
+      litHit[id] = (tests[id] as (l: string) => boolean)(current) ? 1 : 0;
+    }
+    return litHit[id] === 1;
+  };
+
+  const begin = (line: string): boolean => {
+    current = line;
+    gen = (gen + 1) >>> 0;
+    if (gen === 0) {
+      // Wrapped: stale stamps could equal the new generation.
+      keyGen.fill(0);
+      litGen.fill(0);
+      gen = 1;
+    }
+    if (--countdown === 0 && chars.length > 0) {
+      countdown = SAMPLE_EVERY;
+      for (let c = 0; c < chars.length; c++) if (line.includes(chars[c] as string)) seen[c] = (seen[c] as number) + 1;
+      if (++samples === SAMPLES_PER_CHOICE) {
+        samples = 0;
+        chooseKeys();
+      }
+    }
+    if (keyless) return true;
+    for (let i = 0; i < keys.length; i++) if (keyPresent(keys[i] as number)) return true;
+    return false;
+  };
+
+  const may = (r: number): boolean => {
+    const k = ruleKey[r] as number;
+    if (k >= 0 && !keyPresent(k)) return false;
+    const alts = ruleLits[r];
+    if (alts === null || alts === undefined) return true;
+    for (let i = 0; i < alts.length; i++) if (literalPresent(alts[i] as number)) return true;
+    return false;
+  };
+
+  return {
+    begin,
+    may,
+    candidates(line, out) {
+      let any = false;
+      const started = begin(line);
+      for (let r = 0; r < rules; r++) {
+        const hit = started && may(r);
         out[r] = hit ? 1 : 0;
         any ||= hit;
       }

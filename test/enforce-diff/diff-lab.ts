@@ -147,7 +147,7 @@ export async function createDiffLab(sources: { v4: readonly string[]; v6: readon
     // Every source the generator uses lives on the peer, so the fw's answers (RST, ICMP) have somewhere to go.
     const batch = [
       ...sources.v4.map((a) => `addr add ${a}/16 dev veth0`),
-      ...sources.v6.map((a) => `-6 addr add ${a}/64 dev veth0 nodad`),
+      ...sources.v6.map((a) => `addr add ${a}/64 dev veth0 nodad`),
     ];
     await must(base("ip", ["-n", peer, "-batch", "-"], `${batch.join("\n")}\n`), "ip -batch (peer addresses)");
     for (const ns of [fw, peer]) {

@@ -4,11 +4,51 @@ import { banScopeText } from "../../domain/decision.js";
 import { formatDuration } from "../../domain/duration.js";
 import { systemClock } from "../../domain/clock.js";
 import { composeDetection } from "../../daemon/compose-detection.js";
+import type { FirewallPolicy } from "../../enforce/policy.js";
+import { renderIpsetScripts, renderIptablesScript } from "../../enforce/iptables/render.js";
+import { renderStandaloneSip } from "../../enforce/iptables/sip-script.js";
+import { renderNftScript } from "../../enforce/nftables/render.js";
+import { portsOf } from "../../enforce/policy.js";
+import type { BackendKind } from "../../enforce/try-apply.js";
 import { parseCommandArgs } from "../args.js";
+import { parseBackend, prepareFirewall } from "./apply.js";
 import { chooseConfig } from "../config-arg.js";
 import type { CliIo } from "../io.js";
 
-const USAGE = "sipwarden check [--config FILE | --preset NAME]";
+const USAGE = "sipwarden check [--config FILE | --preset NAME] [--backend nftables|iptables]";
+
+/**
+ * The scripts `apply` would feed the tools on a host without any sipwarden state yet: nothing here runs
+ * them. nftables: the nft script, then the SIP inspection's ipsets and iptables-nft rules.
+ */
+export function renderRuleset(policy: FirewallPolicy, kind: BackendKind): string {
+  const part = (title: string, text: string): string => (text ? `# --- ${title} ---\n${text}` : "");
+  if (kind === "iptables")
+    return [
+      part("ipset restore", renderIpsetScripts(policy, new Set()).prepare),
+      part("iptables-restore --noflush", renderIptablesScript(policy, 4)),
+      part("ip6tables-restore --noflush", renderIptablesScript(policy, 6)),
+    ].join("");
+  const out = [part("nft -f", renderNftScript(policy))];
+  const sip = policy.sipInspection;
+  if (sip) {
+    const r = renderStandaloneSip(
+      {
+        sip,
+        sipPorts: portsOf(policy, sip.services),
+        exempt: [...policy.zones.flatMap((z) => z.sources), ...policy.allowlist],
+      },
+      new Set(),
+      { 4: {}, 6: {} },
+    );
+    out.push(
+      part("SIP inspection: ipset restore", r.sets.prepare),
+      part("SIP inspection: iptables-restore --noflush", r.v4),
+      part("SIP inspection: ip6tables-restore --noflush", r.v6),
+    );
+  }
+  return out.join("");
+}
 
 export async function checkCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(
@@ -17,6 +57,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     {
       config: { type: "string", short: "c" },
       preset: { type: "string" },
+      backend: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     { min: 0, max: 0, usage: USAGE },
@@ -47,6 +88,20 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   );
   lines.push(`allowlist: ${config.allowlist.length === 0 ? "(empty)" : config.allowlist.join(", ")}`);
   for (const p of stages.allowlist.problems()) lines.push(`  warning: ${p.where}: ${p.entry}: ${p.message}`);
-  io.stdout(lines.join("\n") + "\nconfig OK\n");
+  const kind = parseBackend(values.backend, config);
+  const { policy, warnings } = await prepareFirewall(config);
+  const fw = config.firewall;
+  lines.push(
+    `firewall: ${kind}, ${fw.families.join("+")}; open to the internet: ${fw.open.join(", ") || "nothing"}`,
+  );
+  for (const z of fw.zones)
+    lines.push(
+      `  ${z.kind === "network" ? "zone" : "host"} ${z.name}: ${z.sources.join(", ")} → ${z.services.join(", ")}`,
+    );
+  lines.push(`  ban sets: ${policy.banSets.map((b) => `${b.name} (${banScopeText(b.scope)})`).join(", ")}`);
+  for (const b of policy.blocklists)
+    lines.push(`  blocklist ${b.name}: ${b.entries.length} entries on ${banScopeText(b.scope)}`);
+  for (const w of warnings) lines.push(`  warning: ${w}`);
+  io.stdout(lines.join("\n") + "\nconfig OK\n\n" + renderRuleset(policy, kind));
   return 0;
 }

@@ -1,11 +1,14 @@
-// `sipwarden run`: the main job — watch the PBX's logs and act on what they show (for now: print decisions).
+// `sipwarden run`: the main job — watch the PBX's logs, ban attackers in the kernel, keep state; until stopped.
 
 import { join } from "node:path";
 import { pino } from "pino";
 import { loadConfigText } from "../../config/load.js";
 import { systemClock } from "../../domain/clock.js";
 import type { Decision } from "../../domain/decision.js";
-import { startLiveDetection } from "../../daemon/live-detection.js";
+import { startDaemon } from "../../daemon/daemon.js";
+import type { BackendChoice } from "../../daemon/compose-firewall.js";
+import { createSpawnRunner } from "../../enforce/command-runner.js";
+import { isUserError, UserError } from "../../domain/errors.js";
 import { packageRoot } from "../../daemon/package-root.js";
 import { parseCommandArgs } from "../args.js";
 import { chooseConfig } from "../config-arg.js";
@@ -15,7 +18,9 @@ import { replayFiles } from "../../daemon/replay.js";
 
 type Print = (d: Decision) => void;
 
-const USAGE = "sipwarden run [--config FILE | --preset NAME] [--json] [--demo]";
+const USAGE =
+  "sipwarden run [--config FILE | --preset NAME] [--backend nftables|iptables|dry-run] [--json] [--demo]";
+const BACKENDS: readonly BackendChoice[] = ["nftables", "iptables", "dry-run"];
 
 /** The demo: a LAN with phones on 192.168.1.0/24 (one of them mistypes its password). */
 const DEMO_CONFIG = "preset: asterisk\nallowlist: [192.168.1.0/24]\n";
@@ -29,6 +34,7 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
       preset: { type: "string" },
       json: { type: "boolean" },
       demo: { type: "boolean" },
+      backend: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     { min: 0, max: 0, usage: USAGE },
@@ -43,12 +49,42 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
   const chosen = values.demo ? null : chooseConfig(values, io.env, null);
   if (!chosen || chosen.config.jails.length === 0) return runDemo(io, print, chosen === null);
 
-  io.stderr(`sipwarden: ${chosen.how}; jails: ${chosen.config.jails.map((j) => j.name).join(", ")}\n`);
+  const backend = values.backend;
+  if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend))
+    throw new UserError("SW_USAGE", `run: --backend is one of ${BACKENDS.join(", ")}`);
+  // Embedded defaults only observe: a firewall is changed once the admin has written a config.
+  const observe = chosen.config.file === null && backend === undefined;
+  const choice = (observe ? "dry-run" : backend) as BackendChoice | undefined;
+  io.stderr(
+    `sipwarden: ${chosen.how}; jails: ${chosen.config.jails.map((j) => j.name).join(", ")}` +
+      (observe
+        ? "\n  observing only (no config file): bans are printed, the firewall is not changed\n"
+        : "\n"),
+  );
   const log = pino({ level: chosen.config.logLevel, base: { app: "sipwarden" } }, pino.destination(2));
-  const live = await startLiveDetection(chosen.config, { clock: systemClock, log, onDecision: print });
-  const signal = await io.stopSignal;
-  log.info({ signal }, "stopping");
-  await live.stop();
+  const daemon = await startDaemon(chosen.config, choice ? { backend: choice } : {}, {
+    clock: systemClock,
+    log,
+    run: createSpawnRunner({ timeoutMs: 30_000 }),
+    onDecision: print,
+  });
+  for (;;) {
+    const signal = await io.nextSignal();
+    if (signal !== "SIGHUP") {
+      log.info({ signal }, "stopping");
+      break;
+    }
+    try {
+      const next = chooseConfig(values, io.env, null).config;
+      await daemon.reload(next);
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      // A bad new config is refused; the old one keeps running.
+      log.error({ error: e.format() }, "config reload refused");
+      io.stderr(`sipwarden: reload refused, keeping the running config: ${e.format()}\n`);
+    }
+  }
+  await daemon.stop();
   return 0;
 }
 

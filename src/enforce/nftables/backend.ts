@@ -1,14 +1,15 @@
 // nftables firewall backend: renders scripts purely and feeds them to `nft -f -` through an injected runner.
 //
-// Ban latency plan (not solved here): every ban costs one `nft` process (~2 ms on a small table), but once a
-// 100k-CIDR interval set is loaded every transaction of nft's userspace costs ~0.5 s (libnftables in-process
-// too), far from the p99 < 10 ms target. The next step keeps this contract and changes what sits behind it:
-// 1. Large CIDR blocklists leave nf_tables for ipset `hash:net`, filled by `ipset restore` into a spare set
-//    and `ipset swap`ped in atomically. nft cannot reference ipsets, so the match is an iptables-nft rule in
-//    raw PREROUTING (`-m set --match-set … src -j DROP`, xt_set), which coexists with this table.
-// 2. With only hash sets left here, ban/unban stop spawning nft and write NFT_MSG_NEWSETELEM/DELSETELEM
-//    batches on one persistent netlink socket (npm `netlink`, or koffi over libnftnl/libmnl).
-// Measure both in bench/ with the big blocklist loaded before choosing. Until then callers batch bans.
+// The fast path (`openNftBackend`, what the daemon uses; bench/firewall-*.mjs measure it):
+// 1. Ban and unban batches skip nft: nft 1.0.6 loads every set element of the ruleset before each
+//    transaction (~0.5 s once a 100k-CIDR interval set exists, growing with the ban sets too). A persistent
+//    nf_tables netlink socket (./netlink.ts) commits each batch as one kernel transaction in ~0.1 ms.
+// 2. Blocklists of `offloadBlocklistsAt` entries or more leave nf_tables for ipset hash:net sets matched
+//    from an iptables-nft raw chain (./blocklist-offload.ts), refreshed by an atomic swap, so the apply of a
+//    100k-entry feed takes ~0.3 s instead of ~2.5 s and every other nft transaction stays cheap.
+// 3. Conntrack cleanup of banned sources runs after the ban is in force, coalesced into one `conntrack -R`
+//    process; the raw-priority drop already stops their packets before conntrack sees them.
+// `createNftBackend` without those options keeps the plain nft-only behaviour (one `nft -f` per batch).
 import type { Clock } from "../../domain/clock.js";
 import { planBans, validateTarget } from "../ban-plan.js";
 import type { PlannedBan } from "../ban-plan.js";
@@ -18,6 +19,16 @@ import type { BackendHealth, BanEntry, BanRecord, FirewallBackend } from "../fir
 import type { BanSetSpec, FirewallPolicy } from "../policy.js";
 import { sameScope } from "../policy.js";
 import { createSerialQueue } from "../serial-queue.js";
+import {
+  OFFLOAD_CHAIN,
+  OFFLOAD_SET_PREFIX,
+  offloadSets,
+  renderOffloadIpset,
+  renderOffloadRules,
+  splitBlocklists,
+} from "./blocklist-offload.js";
+import { openNetlinkChannel } from "./netlink.js";
+import type { SetElementChannel } from "./netlink.js";
 import { locateNftError, parseSetListing } from "./parse.js";
 import type { ListedMember } from "./parse.js";
 import {
@@ -34,9 +45,31 @@ export interface NftBackendConfig {
   /** Program names or absolute paths; the runner resolves them (tests prefix `ip netns exec`). */
   readonly nft: string;
   readonly conntrack: string;
+  /**
+   * Blocklists with at least this many entries go to ipset hash:net sets matched from iptables-nft's raw
+   * table instead of an nft interval set (see blocklist-offload.ts). Absent: never.
+   */
+  readonly offloadBlocklistsAt?: number;
+  /** Programs of the offload; needed only with `offloadBlocklistsAt`. */
+  readonly ipset?: string;
+  readonly iptables?: string;
+  readonly ip6tables?: string;
+  readonly iptablesRestore?: string;
+  readonly ip6tablesRestore?: string;
 }
 
 export const DEFAULT_NFT_CONFIG: NftBackendConfig = { nft: "nft", conntrack: "conntrack" };
+
+/** What `openNftBackend` uses: large feeds offloaded to ipset, bans over netlink. */
+export const FAST_NFT_CONFIG: NftBackendConfig = {
+  ...DEFAULT_NFT_CONFIG,
+  offloadBlocklistsAt: 10_000,
+  ipset: "ipset",
+  iptables: "iptables",
+  ip6tables: "ip6tables",
+  iptablesRestore: "iptables-restore",
+  ip6tablesRestore: "ip6tables-restore",
+};
 
 /** Where non-fatal trouble goes (a pino logger fits); facts in the object, constant message. */
 export interface WarnSink {
@@ -47,6 +80,11 @@ export interface NftBackendDeps {
   readonly run: CommandRunner;
   readonly clock: Clock;
   readonly log: WarnSink;
+  /**
+   * Writes ban-set members without nft (a netlink channel on `inet sipwarden`). With it, `ban` resolves as
+   * soon as the kernel committed the batch and conntrack cleanup follows in the background.
+   */
+  readonly elements?: SetElementChannel;
 }
 
 /** Scopes with more ports than this flush the source's conntrack entries per protocol only. */
@@ -55,6 +93,9 @@ const MAX_CONNTRACK_PORTS = 32;
 export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps): FirewallBackend {
   const serial = createSerialQueue();
   let policy: FirewallPolicy | null = null;
+  const offloadAt = config.offloadBlocklistsAt ?? Number.POSITIVE_INFINITY;
+  /** Whether our raw chain may hold rules: unknown (null) until the first apply looked. */
+  let offloadLive: boolean | null = Number.isFinite(offloadAt) ? null : false;
 
   const requirePolicy = (): FirewallPolicy => {
     if (!policy) throw new EnforceError("SW_ENFORCE_STATE", "no policy applied yet");
@@ -136,6 +177,94 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
     }
   }
 
+  function need(program: string | undefined): string {
+    if (!program)
+      throw new EnforceError("SW_ENFORCE_STATE", "blocklist offload needs the ipset/iptables programs configured");
+    return program;
+  }
+
+  function checkOffloadName(name: string): void {
+    // ipset names are ≤ 31 characters: prefix + name + family + "-tmp".
+    if (!/^[a-z0-9_-]{1,20}$/.test(name))
+      throw new EnforceError(
+        "SW_ENFORCE_POLICY",
+        `invalid firewall policy: blocklist name ${JSON.stringify(name)} must be 1-20 of [a-z0-9_-] to live in ipset`,
+      );
+  }
+
+  async function offloadRun(cmd: string, args: readonly string[], stdin: string, what: string): Promise<void> {
+    const r = await deps.run(cmd, args, stdin);
+    if (r.code !== 0)
+      throw new EnforceError(
+        r.code === -1 ? "SW_ENFORCE_COMMAND" : "SW_ENFORCE_APPLY",
+        `${cmd} failed on the ${what} (exit ${r.code}): ${r.stderr.trim()}`,
+        { stderr: r.stderr },
+      );
+  }
+
+  /** Replaces the raw chain's rules in both families and makes sure PREROUTING jumps to it. */
+  async function offloadRules(lists: Parameters<typeof renderOffloadRules>[0]): Promise<void> {
+    for (const [restore, tables, f] of [
+      [config.iptablesRestore, config.iptables, 4],
+      [config.ip6tablesRestore, config.ip6tables, 6],
+    ] as const) {
+      await offloadRun(need(restore), ["--noflush", "-w"], renderOffloadRules(lists, f), `IPv${f} blocklist rules`);
+      const jump = ["-w", "-t", "raw", "PREROUTING", "-j", OFFLOAD_CHAIN];
+      const has = await deps.run(need(tables), ["-w", "-t", "raw", "-C", ...jump.slice(3)]);
+      if (has.code !== 0)
+        await offloadRun(need(tables), ["-w", "-t", "raw", "-I", "PREROUTING", "1", "-j", OFFLOAD_CHAIN], "", "jump");
+    }
+  }
+
+  /** After a policy without large feeds: empty our raw chain and drop our sets (both only if present). */
+  async function clearOffload(): Promise<void> {
+    const there = await deps.run(need(config.iptables), ["-w", "-t", "raw", "-S", OFFLOAD_CHAIN]);
+    if (there.code === 0) await offloadRules([]);
+    const names = await deps.run(need(config.ipset), ["-n", "list"]);
+    if (names.code === 0)
+      for (const n of names.stdout.split("\n").filter((l) => l.startsWith(OFFLOAD_SET_PREFIX))) {
+        const r = await deps.run(need(config.ipset), ["destroy", n.trim()]);
+        if (r.code !== 0) deps.log.warn({ set: n, stderr: r.stderr.trim() }, "ipset destroy failed");
+      }
+    offloadLive = false;
+  }
+
+  let pendingConntrack: PlannedBan[] = [];
+  let conntrackRunning = false;
+
+  /**
+   * Deletes banned sources' conntrack entries after the ban is in force, all pending ones in one
+   * `conntrack -R -` process (a process per address and port would cost seconds for a 10k batch).
+   */
+  function conntrackLater(planned: readonly PlannedBan[]): void {
+    pendingConntrack.push(...planned);
+    if (conntrackRunning) return;
+    conntrackRunning = true;
+    void (async () => {
+      while (pendingConntrack.length > 0) {
+        const batch = pendingConntrack;
+        pendingConntrack = [];
+        const lines = batch.flatMap((p) => conntrackLines(p));
+        const r = await deps.run(config.conntrack, ["-R", "-"], `${lines.join("\n")}\n`);
+        if (r.code !== 0)
+          deps.log.warn({ addresses: batch.length, code: r.code, stderr: r.stderr.trim() }, "conntrack flush failed");
+      }
+      conntrackRunning = false;
+    })();
+  }
+
+  function conntrackLines(p: PlannedBan): string[] {
+    const fam = p.family === 4 ? "ipv4" : "ipv6";
+    const scope = p.spec.scope;
+    if (scope.kind === "all") return [`-D -f ${fam} -s ${p.address}`];
+    const ports = scope.ports.flatMap((r) => Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i));
+    return scope.protocols.flatMap((proto) =>
+      ports.length > MAX_CONNTRACK_PORTS
+        ? [`-D -f ${fam} -s ${p.address} -p ${proto}`]
+        : ports.map((port) => `-D -f ${fam} -s ${p.address} -p ${proto} --dport ${port}`),
+    );
+  }
+
   async function listFamilyBans(current: FirewallPolicy): Promise<BanRecord[]> {
     const now = deps.clock.now();
     const out: BanRecord[] = [];
@@ -153,16 +282,38 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
   return {
     apply: (next) =>
       serial(async () => {
-        renderNftScript(next); // validates before any listing, so a bad policy costs no process
-        const script = renderNftScript(next, { elements: await carriedBans(next) });
+        const { nft: inNft, offloaded } = splitBlocklists(next, offloadAt);
+        renderNftScript(inNft); // validates before any listing, so a bad policy costs no process
+        const sets = offloadSets(next, offloaded); // validates the offloaded feeds' entries
+        for (const b of offloaded) checkOffloadName(b.name);
+        const script = renderNftScript(inNft, { elements: await carriedBans(next) });
         // Check first: a refused script never reaches the live ruleset, and the report names its line.
         await runScript(script, true, "ruleset");
+        if (offloaded.length > 0) {
+          // Feeds first (swapped in atomically), then their rules: never a moment without the list.
+          await offloadRun(need(config.ipset), ["-exist", "restore"], renderOffloadIpset(sets), "blocklist sets");
+          await offloadRules(offloaded);
+          offloadLive = true;
+        }
         await runScript(script, false, "ruleset");
         policy = next;
+        if (offloaded.length === 0 && offloadLive !== false) await clearOffload();
       }),
 
-    ban: (entries: readonly BanEntry[]) =>
-      serial(async () => {
+    ban: async (entries: readonly BanEntry[]) => {
+      const channel = deps.elements;
+      if (channel) {
+        const planned = await serial(async () => {
+          const list = planBans(requirePolicy(), entries);
+          await channel.add(
+            list.map((p) => ({ set: setName(p.spec.name, p.family), address: p.address, timeoutMs: p.timeoutMs })),
+          );
+          return list;
+        });
+        if (planned.length > 0) conntrackLater(planned);
+        return;
+      }
+      return serial(async () => {
         const planned = planBans(requirePolicy(), entries);
         if (planned.length === 0) return;
         const script = renderNftBanBatch(
@@ -174,7 +325,8 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
         );
         await runScript(script, false, "ban batch");
         for (const p of planned) await flushConntrack(p);
-      }),
+      });
+    },
 
     unban: (targets) =>
       serial(async () => {
@@ -184,7 +336,8 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
           return current.banSets.map((b) => ({ set: setName(b.name, family), address }));
         });
         if (members.length === 0) return;
-        await runScript(renderNftUnbanBatch(members), false, "unban batch");
+        if (deps.elements) await deps.elements.remove(members);
+        else await runScript(renderNftUnbanBatch(members), false, "unban batch");
       }),
 
     listBans: () => serial(async () => listFamilyBans(requirePolicy())),
@@ -202,4 +355,34 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
         return { ok: true, detail: `${v}; table ${TABLE_FAMILY} ${TABLE_NAME} present` };
       }),
   };
+}
+
+export interface OpenNftBackendDeps {
+  readonly run: CommandRunner;
+  readonly clock: Clock;
+  readonly log: WarnSink;
+  /** Namespace to open the netlink socket in (`/run/netns/<name>`); absent: the daemon's own. */
+  readonly netnsPath?: string;
+}
+
+/**
+ * The nftables backend as the daemon runs it: bans over a persistent netlink socket and large feeds in
+ * ipset. When netlink cannot be opened (no koffi binary for this platform, no CAP_NET_ADMIN) it warns and
+ * falls back to one `nft -f` per batch. `close` releases the socket.
+ */
+export async function openNftBackend(
+  deps: OpenNftBackendDeps,
+  config: NftBackendConfig = FAST_NFT_CONFIG,
+): Promise<FirewallBackend & { close(): void }> {
+  let elements: SetElementChannel | undefined;
+  try {
+    elements = await openNetlinkChannel({
+      table: TABLE_NAME,
+      ...(deps.netnsPath === undefined ? {} : { netnsPath: deps.netnsPath }),
+    });
+  } catch (e) {
+    deps.log.warn({ error: (e as Error).message }, "nf_tables netlink unavailable; bans go through nft -f");
+  }
+  const backend = createNftBackend(config, { ...deps, ...(elements ? { elements } : {}) });
+  return { ...backend, close: () => elements?.close() };
 }

@@ -9,7 +9,6 @@
 // are already queued on the socket: no helper process, no polling of the ruleset.
 //
 // libc is reached through koffi (socket/send/recv/setsockopt/setns); the message layout is plain bytes here.
-import { readFileSync } from "node:fs";
 import ipaddr from "ipaddr.js";
 import { EnforceError } from "../errors.js";
 import type { SetElement } from "./render.js";
@@ -450,13 +449,4 @@ export async function openNetlinkChannel(opts: NetlinkChannelOptions): Promise<S
       c.close(fd);
     },
   };
-}
-
-/** True when this host can open the channel (root or CAP_NET_ADMIN, and koffi's binary loads). */
-export function netlinkLikelyAvailable(): boolean {
-  try {
-    return /CapEff:\s*[0-9a-f]*[1-9a-f]/.test(readFileSync("/proc/self/status", "utf8"));
-  } catch {
-    return false;
-  }
 }

@@ -29,6 +29,11 @@ export interface DateDetector {
 interface Template {
   readonly name: string;
   find(line: string): RegexHit | null | TimedOut;
+  /**
+   * The same regex without captures, sticky: `lastIndex = 0; test(line)` says whether it matches at the
+   * line start and where that match ends, allocating nothing. Only for our own (trusted) templates.
+   */
+  readonly sticky?: RegExp;
 }
 
 /** Named templates fail2ban accepts as a whole datepattern. */
@@ -77,10 +82,14 @@ function pythonFor(pattern: string): string {
 }
 
 function trustedTemplate(pattern: string): Template {
-  const t = translatePythonRegex(pythonFor(pattern));
+  const python = pythonFor(pattern);
+  const t = translatePythonRegex(python);
   const re = new RegExp(t.js, t.jsFlags);
+  // Our templates hold no backreference, so dropping the group names changes nothing but the captures.
+  const bare = translatePythonRegex(python.replace(/\(\?P<[A-Za-z_]\w*>/g, "(?:"));
   return {
     name: pattern,
+    sticky: new RegExp(bare.js, `${bare.jsFlags}y`),
     find(line) {
       const m = re.exec(line);
       return m === null ? null : { index: m.index, text: m[0], groups: m.groups ?? {} };
@@ -96,6 +105,15 @@ function userTemplate(pattern: string, sandbox: BacktrackSandbox): Template {
 function createDetector(templates: readonly Template[]): DateDetector {
   // Most lines of a file share one format: the last template that won is tried first.
   let last: Template | null = null;
+  // Most lines also share their date with the line before (a busy PBX logs many lines a second). When
+  // the last template matched at the line start, its whole match text `cacheText` and the answer are
+  // kept: a line that starts with the same text, on which the template's match (at 0, so leftmost) ends
+  // at the same place, is the same match — same captures, same cut and, for the same reference time, the
+  // same time (a live source's reference moves: then only the time is computed again).
+  let cacheText: string | null = null;
+  let cacheFound: { start: number; end: number; hit: RegexHit } | null = null;
+  let cacheHit: DateHit | null = null;
+  let cacheRef = 0;
   const locate = (t: Template, line: string): { start: number; end: number; hit: RegexHit } | null => {
     const hit = t.find(line);
     if (hit === null || hit === TIMED_OUT) return null;
@@ -109,12 +127,35 @@ function createDetector(templates: readonly Template[]): DateDetector {
     end: found.end,
     time: timeFromFields(found.hit.groups, ref),
   });
+  const remember = (t: Template, found: { start: number; end: number; hit: RegexHit }, date: DateHit, ref: number): void => {
+    // Only a match the `last` shortcut below would accept again (start <= 2) may be replayed.
+    const ok = t.sticky !== undefined && found.hit.index === 0 && found.start <= 2;
+    cacheText = ok ? found.hit.text : null;
+    cacheFound = ok ? found : null;
+    cacheHit = ok ? date : null;
+    cacheRef = ref;
+  };
   return {
     enabled: true,
     detect(line, referenceTime) {
       if (last !== null) {
+        const sticky = last.sticky;
+        if (cacheText !== null && sticky !== undefined) {
+          sticky.lastIndex = 0;
+          if (sticky.test(line) && sticky.lastIndex === cacheText.length && line.startsWith(cacheText)) {
+            if (referenceTime !== cacheRef) {
+              cacheHit = toDate(cacheFound as { start: number; end: number; hit: RegexHit }, referenceTime);
+              cacheRef = referenceTime;
+            }
+            return cacheHit;
+          }
+        }
         const found = locate(last, line);
-        if (found !== null && found.start <= 2) return toDate(found, referenceTime);
+        if (found !== null && found.start <= 2) {
+          const date = toDate(found, referenceTime);
+          remember(last, found, date, referenceTime);
+          return date;
+        }
       }
       let best: { start: number; end: number; hit: RegexHit } | null = null;
       let bestTemplate: Template | null = null;
@@ -125,9 +166,11 @@ function createDetector(templates: readonly Template[]): DateDetector {
         bestTemplate = t;
         if (found.start <= 2) break; // nothing can start earlier enough to matter
       }
-      if (best === null) return null;
+      if (best === null || bestTemplate === null) return null;
       last = bestTemplate;
-      return toDate(best, referenceTime);
+      const date = toDate(best, referenceTime);
+      remember(bestTemplate, best, date, referenceTime);
+      return date;
     },
   };
 }

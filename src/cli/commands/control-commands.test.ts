@@ -1,0 +1,293 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApiApp } from "../../api/app.js";
+import { createMemoryControlServices, type MemoryControlServices } from "../../api/memory-services.js";
+import { startApiServer, type ApiServer } from "../../api/server.js";
+import { createManualClock } from "../../domain/clock.js";
+import type { Decision } from "../../domain/decision.js";
+import { isUserError } from "../../domain/errors.js";
+import { packageRoot } from "../../daemon/package-root.js";
+import { createRecordingIo } from "../test-io.js";
+import type { Command } from "../io.js";
+import { allowCommand } from "./allow.js";
+import { banCommand } from "./ban.js";
+import { bansCommand } from "./bans.js";
+import { explainCommand } from "./explain.js";
+import { statusCommand } from "./status.js";
+import { unbanCommand } from "./unban.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-ctl-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const NOW = createRecordingIo().now();
+const log = { info: () => {}, warn: () => {}, error: () => {} };
+
+let services: MemoryControlServices;
+let server: ApiServer;
+let clock: ReturnType<typeof createManualClock>;
+let n = 0;
+
+beforeEach(async () => {
+  clock = createManualClock(NOW - 5_400_000);
+  services = createMemoryControlServices({
+    clock,
+    version: "0.1.0",
+    allowlist: ["192.168.1.0/24"],
+    backend: { name: "nftables", ok: true, detail: "nft v1.0.6, table inet sipwarden" },
+    jails: [{ name: "asterisk", filter: "asterisk", failures: 120, bans: 3, tracked: 41 }],
+    sources: [
+      { id: "/var/log/asterisk/full", lines: 12345, errors: 0, lastLineAt: "2026-11-21T23:59:58.000Z" },
+      { id: "journald:kamailio", lines: 0, errors: 1, lastLineAt: null },
+    ],
+  });
+  clock.set(NOW);
+  server = await startApiServer(
+    createApiApp(services, { log }),
+    { socketPath: join(dir, `api-${n++}.sock`) },
+    { log },
+  );
+});
+afterEach(() => server.close());
+
+/** Runs a command against the test daemon (via $SIPWARDEN_SOCKET); returns its status and output. */
+async function cli(command: Command, args: string[]) {
+  const io = createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath });
+  const code = await command(args, io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+async function userError(
+  command: Command,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  try {
+    await command(args, createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath, ...env }));
+  } catch (e) {
+    if (isUserError(e)) return e.format();
+    throw e;
+  }
+  throw new Error("expected a user error");
+}
+
+function jailBan(target: string, at: number, ms: number, line: string): Decision {
+  return {
+    action: "ban",
+    target,
+    origin: "jail:asterisk",
+    reason: "5 failures within 10m (filter asterisk)",
+    scope: { kind: "service", protocols: ["udp", "tcp"], ports: [{ from: 5060, to: 5061 }] },
+    at,
+    durationMs: ms,
+    expiresAt: at + ms,
+    priorBans: 0,
+    evidence: [{ time: at - 2000, source: "/var/log/asterisk/full", lineNo: 812, line }],
+  };
+}
+
+describe("status", () => {
+  it("shows version, uptime, backend, counts, jails and sources", async () => {
+    const r = await cli(statusCommand, []);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        "sipwarden 0.1.0, up 1h30m",
+        "backend: nftables ok (nft v1.0.6, table inet sipwarden)",
+        "bans in force: 0, spared: 0, allowlist: 1 entry",
+        "jails:",
+        "  NAME      FILTER    FAILURES  BANS  TRACKED",
+        "  asterisk  asterisk  120       3     41",
+        "sources:",
+        "  ID                      LINES  ERRORS  LAST LINE",
+        "  /var/log/asterisk/full  12345  0       2026-11-21T23:59:58Z",
+        "  journald:kamailio       0      1       -",
+        "",
+      ].join("\n"),
+    );
+    const json = JSON.parse((await cli(statusCommand, ["--json"])).out);
+    expect(json.counts).toEqual({ activeBans: 0, spares: 0, allowlist: 1 });
+  });
+});
+
+describe("ban, bans, unban", () => {
+  it("bans for a length, permanently, lists and unbans, CIDRs included", async () => {
+    expect(await cli(bansCommand, [])).toEqual({ code: 0, out: "no bans in force\n", err: "" });
+    expect((await cli(banCommand, ["203.0.113.9", "--for", "1h", "--reason", "toll fraud"])).out).toBe(
+      "banned 203.0.113.9 (all ports) for 1h, until 2026-11-22T01:00:00Z (in 1h)\n",
+    );
+    expect((await cli(banCommand, ["2001:DB8:0::/48", "--for", "permanent"])).out).toBe(
+      "banned 2001:db8::/48 (all ports) permanently\n",
+    );
+    // No --for: the daemon's default length for manual bans.
+    expect((await cli(banCommand, ["198.51.100.0/24"])).out).toMatch(
+      /^banned 198\.51\.100\.0\/24 \(all ports\) for 1h,/,
+    );
+
+    const list = await cli(bansCommand, []);
+    expect(list.out).toBe(
+      [
+        "TARGET           ORIGIN  SCOPE      EXPIRES                             REASON",
+        "203.0.113.9      manual  all ports  until 2026-11-22T01:00:00Z (in 1h)  toll fraud",
+        "2001:db8::/48    manual  all ports  permanent                           banned by hand",
+        "198.51.100.0/24  manual  all ports  until 2026-11-22T01:00:00Z (in 1h)  banned by hand",
+        "3 bans in force (sipwarden explain <ip> shows the evidence)",
+        "",
+      ].join("\n"),
+    );
+    const json = JSON.parse((await cli(bansCommand, ["--json"])).out);
+    expect(json.bans.map((b: { target: string }) => b.target)).toEqual([
+      "203.0.113.9",
+      "2001:db8::/48",
+      "198.51.100.0/24",
+    ]);
+
+    expect(await cli(unbanCommand, ["198.51.100.0/24"])).toEqual({
+      code: 0,
+      out: "unbanned 198.51.100.0/24: ended 1 ban (manual)\n",
+      err: "",
+    });
+    expect(await userError(unbanCommand, ["198.51.100.0/24"])).toBe(
+      "no ban in force on 198.51.100.0/24 [SW_USAGE]",
+    );
+  });
+
+  it("relays the daemon's refusal of a ban on an allowlisted address as a one-line error", async () => {
+    expect(await userError(banCommand, ["192.168.1.7"])).toBe(
+      "192.168.1.7 is allowlisted (192.168.1.0/24, config); allow entries win over bans [SW_USAGE]",
+    );
+    expect(await userError(banCommand, ["0.0.0.0/0"])).toBe(
+      "refusing to ban 0.0.0.0/0: wider than /8 for IPv4 [SW_USAGE]",
+    );
+  });
+
+  it.each([
+    [banCommand, ["1.2.3.999"], /^ban: "1\.2\.3\.999" is not an IP address or CIDR \(usage: sipwarden ban /],
+    [
+      banCommand,
+      ["10.1.2.3/8"],
+      /^ban: "10\.1\.2\.3\/8" has host bits set \(the network is 10\.0\.0\.0\/8\)/,
+    ],
+    [
+      banCommand,
+      ["1.2.3.4", "--for", "soon"],
+      /^ban: bad duration "soon" \(e\.g\. 90s, 30m, 1h, 2d, permanent\)/,
+    ],
+    [banCommand, ["1.2.3.4", "--for", "0s"], /^ban: bad duration "0s"/],
+    [banCommand, [], /^ban: name an IP or CIDR \(usage: /],
+    [banCommand, ["1.2.3.4", "5.6.7.8"], /^ban: wrong number of arguments/],
+    [banCommand, ["1.2.3.4", "--forever"], /^ban: Unknown option '--forever'/],
+    [unbanCommand, ["host.example"], /^unban: "host\.example" is not an IP address or CIDR/],
+    [unbanCommand, [], /^unban: name an IP or CIDR/],
+    [allowCommand, ["1.2.3.4", "--for", "-1h"], /^allow: /],
+    [allowCommand, ["::1/129"], /^allow: "::1\/129" is not an IP address or CIDR/],
+    [
+      explainCommand,
+      ["1.2.3.0/24"],
+      /^explain: "1\.2\.3\.0\/24" is not an IP address \(usage: sipwarden explain <ip>/,
+    ],
+    [explainCommand, [], /^explain: name an IP address/],
+    [bansCommand, ["extra"], /^bans: wrong number of arguments/],
+    [statusCommand, ["--verbose"], /^status: Unknown option/],
+  ] as [Command, string[], RegExp][])(
+    "bad arguments %#: a one-line SW_USAGE error",
+    async (command, args, re) => {
+      const message = await userError(command, args, { SIPWARDEN_SOCKET: join(dir, "nowhere.sock") });
+      expect(message).toMatch(re);
+      expect(message).toMatch(/\[SW_USAGE\]$/);
+      expect(message).not.toContain("\n");
+    },
+  );
+});
+
+describe("allow", () => {
+  it("allowlists for a time and lifts the bans it covers", async () => {
+    services.record([jailBan("198.51.100.7", NOW - 60_000, 600_000, "x")]);
+    expect((await cli(allowCommand, ["198.51.100.0/24", "--for", "1d"])).out).toBe(
+      "allowed 198.51.100.0/24 for 1d, until 2026-11-23T00:00:00Z (in 1d); lifted 1 ban: 198.51.100.7 (jail:asterisk)\n",
+    );
+    expect((await cli(allowCommand, ["2001:db8::5"])).out).toBe("allowed 2001:db8::5 until removed\n");
+    expect((await cli(bansCommand, [])).out).toBe("no bans in force\n");
+  });
+});
+
+describe("explain", () => {
+  it("names the ban, its rule, expiry and evidence, printing log text as inert data", async () => {
+    const hostile = "Registration from '\"\u001b[2J\u202eevil\" <sip:100@x>' failed for '198.51.100.7:5060'";
+    services.record([
+      jailBan("198.51.100.7", NOW - 7_200_000, 600_000, "old line"),
+      jailBan("198.51.100.7", NOW - 60_000, 600_000, hostile),
+    ]);
+    const r = await cli(explainCommand, ["198.51.100.7"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        "198.51.100.7 is BLOCKED",
+        "  ban jail:asterisk on 198.51.100.7 (udp/tcp 5060-5061), until 2026-11-22T00:09:00Z (in 9m)",
+        "    reason: 5 failures within 10m (filter asterisk)",
+        "    evidence (log text quoted as written):",
+        String.raw`      2026-11-21T23:58:58Z /var/log/asterisk/full:812 "Registration from '\"\u001b[2J\u202eevil\" <sip:100@x>' failed for '198.51.100.7:5060'"`,
+        "history (newest first):",
+        "  2026-11-21T22:00:00Z ban jail:asterisk on 198.51.100.7: 5 failures within 10m (filter asterisk) (expired 2026-11-21T22:10:00Z)",
+        "    evidence (log text quoted as written):",
+        `      2026-11-21T21:59:58Z /var/log/asterisk/full:812 "old line"`,
+        "",
+      ].join("\n"),
+    );
+    // Nothing that could steer a terminal reaches it.
+    expect(r.out).not.toMatch(/[\u001b\u202e]/);
+    const json = JSON.parse((await cli(explainCommand, ["198.51.100.7", "--json"])).out);
+    expect(json.because[0].evidence[0].line).toBe(hostile);
+  });
+
+  it("says when the allowlist wins, and when nothing covers the address", async () => {
+    services.record([jailBan("192.168.0.0/16", NOW, 600_000, "x")]);
+    const allowed = await cli(explainCommand, ["192.168.1.20"]);
+    expect(allowed.out).toBe(
+      [
+        "192.168.1.20 is ALLOWED (allow entries win over every ban and feed)",
+        "  allowlist config on 192.168.1.0/24",
+        "    detail: allowlisted in the config",
+        "  ban jail:asterisk on 192.168.0.0/16 (udp/tcp 5060-5061), until 2026-11-22T00:10:00Z (in 10m) — not enforced for this address",
+        "    reason: 5 failures within 10m (filter asterisk)",
+        "    evidence (log text quoted as written):",
+        `      2026-11-21T23:59:58Z /var/log/asterisk/full:812 "x"`,
+        "",
+      ].join("\n"),
+    );
+    expect((await cli(explainCommand, ["[2001:db8::1]"])).out).toBe(
+      "2001:db8::1 is NOT BLOCKED\n  no ban, feed entry or allowlist entry covers it\n",
+    );
+  });
+});
+
+describe("talking to a daemon that is not there", () => {
+  it("--socket and $SIPWARDEN_SOCKET choose the socket; a missing one is a one-line error", async () => {
+    const missing = join(dir, "missing.sock");
+    expect(await userError(statusCommand, ["--socket", missing])).toBe(
+      `sipwarden is not running (no socket at ${missing}) [SW_USAGE]`,
+    );
+    expect(await userError(bansCommand, [], { SIPWARDEN_SOCKET: missing })).toBe(
+      `sipwarden is not running (no socket at ${missing}) [SW_USAGE]`,
+    );
+    // --socket wins over the environment.
+    const io = createRecordingIo({ SIPWARDEN_SOCKET: missing });
+    expect(await bansCommand(["--socket", server.socketPath], io)).toBe(0);
+  });
+
+  it("the built CLI exits 2 with one line on stderr", () => {
+    const main = join(packageRoot(), "dist", "cli", "main.js");
+    if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" (npm test does) first`);
+    const socket = join(dir, "nonexistent.sock");
+    const r = spawnSync(process.execPath, [main, "explain", "1.2.3.4", "--socket", socket], {
+      encoding: "utf8",
+    });
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(`sipwarden: sipwarden is not running (no socket at ${socket}) [SW_USAGE]\n`);
+    expect(r.status).toBe(2);
+    const bad = spawnSync(process.execPath, [main, "ban", "1.2.3", "--socket", socket], { encoding: "utf8" });
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.status).toBe(2);
+  });
+});

@@ -1,0 +1,64 @@
+// `sipwarden status`: what the running daemon is doing — backend health, jails, sources, counts.
+
+import type { Status } from "../../api/contract.js";
+import { formatDuration } from "../../domain/duration.js";
+import { chooseSocketPath, createApiClient } from "../api-client.js";
+import { plural, printable, shortTime, table } from "../api-format.js";
+import { parseCommandArgs } from "../args.js";
+import type { CliIo } from "../io.js";
+
+const USAGE = "sipwarden status [--json] [--socket PATH]";
+
+export async function statusCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(
+    "status",
+    args,
+    { json: { type: "boolean" }, socket: { type: "string" }, help: { type: "boolean", short: "h" } },
+    { min: 0, max: 0, usage: USAGE },
+  );
+  if (values.help) {
+    io.stdout(`usage: ${USAGE}\n`);
+    return 0;
+  }
+  const s = await createApiClient(chooseSocketPath(values.socket, io.env)).get<Status>("/v1/status");
+  if (values.json) {
+    io.stdout(JSON.stringify(s) + "\n");
+    return 0;
+  }
+  const b = s.backend;
+  let out =
+    `sipwarden ${printable(s.version)}, up ${s.uptimeS > 0 ? formatDuration(s.uptimeS * 1000) : "0s"}\n` +
+    `backend: ${printable(b.name)} ${b.ok ? "ok" : "PROBLEM"} (${printable(b.detail)})\n` +
+    `bans in force: ${s.counts.activeBans}, spared: ${s.counts.spares}, allowlist: ${plural(s.counts.allowlist, "entry", "entries")}\n`;
+  out += s.jails.length === 0 ? "jails: none\n" : "jails:\n";
+  if (s.jails.length > 0)
+    out += table(
+      [
+        ["NAME", "FILTER", "FAILURES", "BANS", "TRACKED"],
+        ...s.jails.map((j) => [
+          printable(j.name),
+          printable(j.filter),
+          `${j.failures}`,
+          `${j.bans}`,
+          `${j.tracked}`,
+        ]),
+      ],
+      "  ",
+    );
+  out += s.sources.length === 0 ? "sources: none\n" : "sources:\n";
+  if (s.sources.length > 0)
+    out += table(
+      [
+        ["ID", "LINES", "ERRORS", "LAST LINE"],
+        ...s.sources.map((x) => [
+          printable(x.id),
+          `${x.lines}`,
+          `${x.errors}`,
+          x.lastLineAt === null ? "-" : shortTime(x.lastLineAt),
+        ]),
+      ],
+      "  ",
+    );
+  io.stdout(out);
+  return 0;
+}

@@ -1,0 +1,37 @@
+// Builds the firewall from the config: the chosen backend (with SIP inspection for nftables) and the policy.
+
+import { readFile } from "node:fs/promises";
+import type { Config } from "../config/config.js";
+import type { Clock } from "../domain/clock.js";
+import { loadBlocklists, formatBlocklistProblem } from "../enforce/blocklist-file.js";
+import type { CommandRunner } from "../enforce/command-runner.js";
+import { compilePolicy } from "../enforce/compile-policy.js";
+import type { FirewallBackend } from "../enforce/firewall-backend.js";
+import { createIptablesBackend, DEFAULT_IPTABLES_CONFIG } from "../enforce/iptables/backend.js";
+import { createMemoryBackend } from "../enforce/memory/backend.js";
+import { createNftBackend, DEFAULT_NFT_CONFIG } from "../enforce/nftables/backend.js";
+import type { FirewallPolicy } from "../enforce/policy.js";
+import { withSipInspection } from "../enforce/with-sip-inspection.js";
+
+export interface FirewallDeps {
+  readonly run: CommandRunner;
+  readonly clock: Clock;
+  readonly log: { warn(facts: object, msg: string): void };
+}
+
+/** `dry-run` keeps bans in memory and touches no kernel state (demos, tests without root). */
+export type BackendChoice = "nftables" | "iptables" | "dry-run";
+
+export function createFirewallBackend(choice: BackendChoice, deps: FirewallDeps): FirewallBackend {
+  if (choice === "dry-run") return createMemoryBackend({}, { clock: deps.clock });
+  if (choice === "iptables") return createIptablesBackend(DEFAULT_IPTABLES_CONFIG, deps);
+  return withSipInspection(createNftBackend(DEFAULT_NFT_CONFIG, deps), { run: deps.run });
+}
+
+/** Reads the blocklist files and compiles the policy; unreadable lines are reported, not fatal. */
+export async function buildPolicy(config: Config, deps: Pick<FirewallDeps, "log">): Promise<FirewallPolicy> {
+  const loaded = await loadBlocklists(config.firewall.blocklists, (file) => readFile(file, "utf8"));
+  for (const p of loaded.problems)
+    deps.log.warn({ problem: formatBlocklistProblem(p) }, "blocklist line skipped");
+  return compilePolicy(config, { blocklists: loaded.entries });
+}

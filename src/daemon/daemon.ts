@@ -1,0 +1,278 @@
+// The daemon's composition root: store, firewall, detection, registrations and sources wired into one loop.
+
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "../config/config.js";
+import type { Clock } from "../domain/clock.js";
+import { banScopeText, type Decision } from "../domain/decision.js";
+import { UserError } from "../domain/errors.js";
+import type { RememberedBan } from "../detect/detector.js";
+import type { CommandRunner } from "../enforce/command-runner.js";
+import type { BanEntry, FirewallBackend } from "../enforce/firewall-backend.js";
+import { createRegistrationPolicy } from "../registrations/registration-policy.js";
+import { createRegistry, type Registry } from "../registrations/registry.js";
+import { createSuccessRegistrations } from "../registrations/success-registrations.js";
+import type { DecisionStore, StoredDecision } from "../store/decision-store.js";
+import { planRestore } from "../store/restore-plan.js";
+import { createSqliteDecisionStore } from "../store/sqlite/decision-store.js";
+import { createFileTail } from "../sources/file-tail.js";
+import { createJournaldSource } from "../sources/journald.js";
+import type { LogSource, SourceEvent } from "../sources/log-source.js";
+import { composeDetection, type DetectionStages } from "./compose-detection.js";
+import { buildPolicy, createFirewallBackend, type BackendChoice } from "./compose-firewall.js";
+import { createDetectionPipeline } from "./detection-pipeline.js";
+
+export interface DaemonDeps {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly run: CommandRunner;
+  /** Called for every decision after it is stored and enforced (the CLI prints them). */
+  readonly onDecision?: (d: StoredDecision) => void;
+}
+
+export interface DaemonOptions {
+  /** Overrides `firewall.backend`; `dry-run` touches no kernel state. */
+  readonly backend?: BackendChoice;
+}
+
+export interface Daemon {
+  readonly store: DecisionStore;
+  readonly backend: FirewallBackend;
+  readonly registry: Registry;
+  /** The detection stages in use (replaced on reload). */
+  detection(): DetectionStages;
+  config(): Config;
+  /** Records and enforces decisions made outside detection (manual bans, feeds, fleet). */
+  decide(decisions: readonly Decision[]): Promise<StoredDecision[]>;
+  /** Re-reads nothing itself: takes a validated config, swaps detection and policy, keeps every ban. */
+  reload(config: Config): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const HOUSEKEEPING_MS = 60_000;
+/** Failures from one registered address (all its phones) within findtime that ban it anyway. */
+const REGISTERED_MAXRETRY = 50;
+/** ipset counts whole seconds and treats 0 as "forever": never hand a backend less than a second. */
+const MIN_TIMEOUT_MS = 1000;
+
+/** The kernel entry for a stored ban, or null when it is already over (an old log line replayed). */
+export function banEntryOf(d: Decision, now: number): BanEntry | null {
+  if (d.action !== "ban") return null;
+  if (d.expiresAt === null) return { target: d.target, timeoutMs: null, scope: d.scope };
+  const left = d.expiresAt - now;
+  return left <= 0 ? null : { target: d.target, timeoutMs: Math.max(MIN_TIMEOUT_MS, left), scope: d.scope };
+}
+
+function retentionOf(config: Config): number {
+  return Math.max(config.escalation.memoryMs, config.recidive.findtimeMs, 86_400_000);
+}
+
+/**
+ * Start order matters: the policy and the stored bans go into the kernel before any log is read, so a
+ * restart never leaves a window where a banned address gets through.
+ */
+export async function startDaemon(
+  initial: Config,
+  options: DaemonOptions,
+  deps: DaemonDeps,
+): Promise<Daemon> {
+  const { clock, log } = deps;
+  let config = initial;
+  try {
+    await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      `cannot create the state directory: ${(e as NodeJS.ErrnoException).code ?? e} (run as root or set state_dir)`,
+      config.locate(["state_dir"]),
+    );
+  }
+  const store = createSqliteDecisionStore(
+    { path: join(config.stateDir, "sipwarden.db"), retentionMs: retentionOf(config) },
+    { log },
+  );
+  const backendChoice = options.backend ?? config.firewall.backend;
+  const backend = createFirewallBackend(backendChoice, { run: deps.run, clock, log });
+
+  await backend.apply(await buildPolicy(config, { log }));
+  const restore = planRestore(store.activeDecisions(clock.now()), clock.now());
+  if (restore.entries.length > 0) await backend.ban(restore.entries);
+  log.info({ backend: backendChoice, restored: restore.entries.length }, "firewall applied");
+
+  const registry = createRegistry({ clock });
+  const successes = createSuccessRegistrations({}, { registry });
+
+  // Decisions are enforced in batches: everything decided while one batch is in the kernel goes next.
+  let pending: { d: Decision; done?: (s: StoredDecision) => void }[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+  let flushScheduled = false;
+  const flush = async (): Promise<void> => {
+    flushScheduled = false;
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    const stored = store.recordDecisions(batch.map((b) => b.d));
+    const now = clock.now();
+    const entries = stored.flatMap((d) => banEntryOf(d, now) ?? []);
+    if (entries.length > 0) {
+      try {
+        await backend.ban(entries);
+      } catch (e) {
+        // The decisions are stored: the periodic reconcile re-applies them once the kernel accepts them.
+        log.error({ err: e, count: entries.length }, "ban batch failed");
+      }
+    }
+    stored.forEach((d, i) => {
+      log.info(
+        {
+          decision: {
+            id: d.id,
+            action: d.action,
+            target: d.target,
+            origin: d.origin,
+            scope: banScopeText(d.scope),
+            expiresAt: d.expiresAt,
+            reason: d.reason,
+          },
+        },
+        d.action === "ban" ? "banned" : "spared",
+      );
+      deps.onDecision?.(d);
+      batch[i]?.done?.(d);
+    });
+  };
+  const enqueue = (d: Decision, done?: (s: StoredDecision) => void): void => {
+    pending.push(done ? { d, done } : { d });
+    if (!flushScheduled) {
+      flushScheduled = true;
+      flushing = flushing.then(flush, flush);
+    }
+  };
+
+  let stages: DetectionStages;
+  let sources: LogSource[] = [];
+
+  async function startDetection(cfg: Config): Promise<void> {
+    const next = await composeDetection(cfg, {
+      clock,
+      registrations: registry,
+      registrationJudge: createRegistrationPolicy(
+        { registeredMaxretry: REGISTERED_MAXRETRY },
+        { registrations: registry },
+      ),
+    });
+    const since = clock.now() - retentionOf(cfg);
+    next.detector.restore(
+      store.banHistory({ since }).map((b): RememberedBan => ({
+        target: b.target,
+        jail: b.origin.startsWith("jail:") ? b.origin.slice(5) : b.origin,
+        at: b.at,
+        expiresAt: b.endedAt ?? b.expiresAt,
+        allPorts: b.scope.kind === "all",
+        ...(b.lastEvidence ? { lastEvidence: b.lastEvidence } : {}),
+      })),
+    );
+    const pipeline = createDetectionPipeline({
+      jails: next.jails,
+      detector: next.detector,
+      referenceTime: () => clock.now(),
+      onOffense: (_jail, offense) => {
+        if (offense.kind === "success") successes.handle(offense);
+      },
+    });
+    const onEvent = (e: SourceEvent): void =>
+      log.warn({ source: e.source, kind: e.kind, detail: e.detail }, e.message);
+    const used = new Set(cfg.jails.flatMap((j) => j.sources));
+    const built: { name: string; source: LogSource }[] = [];
+    for (const name of used) {
+      const s = cfg.sources[name]!;
+      if (s.type === "file")
+        for (const path of s.paths)
+          built.push({
+            name,
+            source: createFileTail(
+              { path, maxLineBytes: s.maxLineLength },
+              { positions: store.positions, log, onEvent },
+            ),
+          });
+      else
+        built.push({
+          name,
+          source: createJournaldSource({ matches: s.match }, { positions: store.positions, log, onEvent }),
+        });
+    }
+    stages = next;
+    for (const { name, source } of built) {
+      try {
+        await source.start((lines) => {
+          for (const line of lines) for (const d of pipeline.processLine(name, line)) enqueue(d);
+        });
+      } catch (e) {
+        // One missing journal or unreadable log must not leave the rest of the host unwatched.
+        log.error({ err: e, source: source.id }, "source failed to start");
+      }
+    }
+    sources = built.map((b) => b.source);
+  }
+
+  async function stopDetection(): Promise<void> {
+    await Promise.all(sources.map((s) => s.stop()));
+    sources = [];
+  }
+
+  /** The kernel must hold every ban the store says is in force: after a flush of the ruleset, or a failure. */
+  async function reconcile(): Promise<void> {
+    const now = clock.now();
+    const health = await backend.health();
+    if (!health.ok) {
+      log.warn({ detail: health.detail }, "firewall state lost; re-applying");
+      await backend.apply(await buildPolicy(config, { log }));
+    }
+    const inKernel = new Set((await backend.listBans()).map((b) => b.target));
+    const missing = planRestore(store.activeDecisions(now), now).entries.filter(
+      (e) => !inKernel.has(e.target),
+    );
+    if (missing.length > 0) {
+      log.warn({ count: missing.length }, "bans missing from the kernel; restoring");
+      await backend.ban(missing);
+    }
+  }
+
+  await startDetection(config);
+  const housekeeping = setInterval(() => {
+    const now = clock.now();
+    stages.detector.expire(now);
+    registry.expire(now);
+    store.expire(now);
+    reconcile().catch((e: unknown) => log.error({ err: e }, "reconcile failed"));
+  }, HOUSEKEEPING_MS);
+  const refresh = setInterval(() => {
+    stages.allowlist.refresh().catch((e: unknown) => log.warn({ err: e }, "allowlist refresh failed"));
+  }, config.allowlistRefreshMs);
+
+  return {
+    store,
+    backend,
+    registry,
+    detection: () => stages,
+    config: () => config,
+    decide(decisions) {
+      return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));
+    },
+    async reload(next) {
+      await backend.apply(await buildPolicy(next, { log }));
+      await stopDetection();
+      config = next;
+      await startDetection(next);
+      log.info({ jails: next.jails.map((j) => j.name) }, "config reloaded");
+    },
+    async stop() {
+      clearInterval(housekeeping);
+      clearInterval(refresh);
+      await stopDetection();
+      await flushing;
+      store.close();
+    },
+  };
+}

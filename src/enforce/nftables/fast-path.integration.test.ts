@@ -1,0 +1,120 @@
+// The nftables backend's fast path in a namespace lab, with real packets: bans over the netlink channel and
+// the lab's blocklist offloaded to ipset (threshold 1), so both mechanisms meet the contract and the kernel.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describeBackendContract } from "../../../test/enforce/backend-contract.js";
+import { FW_V4, createLab, requireLabTools, waitUntil } from "../../../test/enforce/netns.js";
+import type { Lab } from "../../../test/enforce/netns.js";
+import { labPolicy } from "../../../test/enforce/policy-fixtures.js";
+import { systemClock } from "../../domain/clock.js";
+import type { FirewallBackend } from "../firewall-backend.js";
+import { sipBanScope } from "../policy.js";
+import { FAST_NFT_CONFIG, openNftBackend } from "./backend.js";
+import { OFFLOAD_CHAIN } from "./blocklist-offload.js";
+
+const SIP = sipBanScope(labPolicy());
+const ALL = { kind: "all" } as const;
+
+let lab: Lab | undefined;
+const warnings: object[] = [];
+const opened: { close(): void }[] = [];
+
+function theLab(): Lab {
+  if (!lab) throw new Error("lab was not created");
+  return lab;
+}
+
+async function freshBackend(): Promise<FirewallBackend> {
+  const l = theLab();
+  await l.fwRun("nft", ["delete", "table", "inet", "sipwarden"]);
+  await l.fwRun("conntrack", ["-F"]);
+  const b = await openNftBackend(
+    { run: l.fwRun, clock: systemClock, log: { warn: (f) => warnings.push(f) }, netnsPath: `/run/netns/${l.fw}` },
+    { ...FAST_NFT_CONFIG, offloadBlocklistsAt: 1 },
+  );
+  opened.push(b);
+  return b;
+}
+
+beforeAll(async () => {
+  await requireLabTools();
+  lab = await createLab({ tcp: [22, 80, 5060], udp: [5060] });
+});
+
+afterAll(async () => {
+  for (const b of opened) b.close();
+  await lab?.destroy();
+});
+
+describeBackendContract("nftables fast path (netlink + ipset offload)", async () => ({
+  backend: await freshBackend(),
+  now: systemClock.now,
+}));
+
+describe("fast path packets", () => {
+  let fw: FirewallBackend;
+  beforeEach(async () => {
+    warnings.length = 0;
+    fw = await freshBackend();
+    await fw.apply(labPolicy());
+  });
+
+  it("opened the netlink channel (no fallback warning) and hooked the offload chain", async () => {
+    expect(warnings).toEqual([]);
+    const raw = await theLab().fwRun("iptables", ["-t", "raw", "-S"]);
+    expect(raw.stdout).toContain(`-A PREROUTING -j ${OFFLOAD_CHAIN}`);
+    const table = await theLab().fwRun("nft", ["list", "table", "inet", "sipwarden"]);
+    expect(table.stdout).not.toContain("set block4");
+  });
+
+  it("drops the offloaded blocklist, never an allowlisted source, and survives a re-apply", async () => {
+    const l = theLab();
+    expect(await l.tcp("10.77.0.130", FW_V4, 80)).toBe("timeout");
+    expect(await l.tcp("10.77.0.2", FW_V4, 80)).toBe("open");
+    await fw.apply(labPolicy());
+    expect(await l.tcp("10.77.0.130", FW_V4, 80)).toBe("timeout");
+    const withAllow = { ...labPolicy(), allowlist: [...labPolicy().allowlist, "10.77.0.130"] };
+    await fw.apply(withAllow);
+    expect(await l.tcp("10.77.0.130", FW_V4, 80)).toBe("open");
+  });
+
+  it("a policy without the feed removes its rules", async () => {
+    const l = theLab();
+    await fw.apply({ ...labPolicy(), blocklists: [] });
+    expect(await l.tcp("10.77.0.130", FW_V4, 80)).toBe("open");
+    const sets = await l.fwRun("ipset", ["-n", "list"]);
+    expect(sets.stdout).not.toContain("swnft-");
+  });
+
+  it("an established UDP SIP flow stops at once after a netlink ban; its conntrack entry goes", async () => {
+    const l = theLab();
+    const fromBanned = (): number[] =>
+      l.arrivals
+        .filter((a) => a.ev === "udp" && a.from === "10.77.0.3" && a.data?.startsWith("seq:"))
+        .map((a) => Number(a.data?.split(":")[2]));
+    const streaming = l.stream("10.77.0.3", 40_001, FW_V4, 5060, 10, 200);
+    expect(await waitUntil(() => fromBanned().length >= 20, 5_000)).toBe(true);
+    await fw.ban([{ target: "10.77.0.3", timeoutMs: 60_000, scope: SIP }]);
+    const bannedAt = Date.now();
+    expect(await streaming).toBe(200);
+    expect(fromBanned().filter((t) => t >= bannedAt)).toEqual([]);
+    expect(
+      await waitUntil(() => false, 0).then(async () => {
+        const after = await l.fwRun("conntrack", ["-L", "-s", "10.77.0.3"]);
+        return after.stdout;
+      }),
+    ).not.toContain("dport=5060");
+    expect(warnings).toEqual([]);
+  });
+
+  it("a ban expires by its kernel timeout and unban removes at once", async () => {
+    const l = theLab();
+    await fw.ban([{ target: "10.77.0.3", timeoutMs: 1_000, scope: ALL }]);
+    await fw.ban([{ target: "10.77.0.2", timeoutMs: null, scope: ALL }]);
+    expect(await l.udpArrives("10.77.0.3", FW_V4, 5060, undefined, 300)).toBe(false);
+    await fw.unban(["10.77.0.2"]);
+    expect(await l.udpArrives("10.77.0.2", FW_V4, 5060)).toBe(true);
+    let reached = false;
+    for (let i = 0; i < 20 && !reached; i++) reached = await l.udpArrives("10.77.0.3", FW_V4, 5060, undefined, 300);
+    expect(reached).toBe(true);
+  });
+});

@@ -250,10 +250,14 @@ const pjsipRequest = (method, reason) => (rnd, addr) => {
   );
 };
 
-/** @param {string} transport @returns {(rnd: Random, addr: string) => string} */
+/**
+ * pjproject prints IPv6 without brackets (`pj_sockaddr_print` without the bracket flag), so PJSIP's
+ * "Call from" shows `(UDP:2001:db8::1:5060)`.
+ * @param {string} transport @returns {(rnd: Random, addr: string) => string}
+ */
 const pjsipCallNotFound = (transport) => (rnd, addr) =>
   prefix(rnd, "NOTICE", "res_pjsip_session.c", "new_invite", callId(rnd)) +
-  `Call from '${rnd.chance(0.7) ? "anonymous" : victimUser(rnd)}' (${transport}:${hostPort(addr, sipPort(rnd))}) ` +
+  `Call from '${rnd.chance(0.7) ? "anonymous" : victimUser(rnd)}' (${transport}:${addr}:${sipPort(rnd)}) ` +
   `to extension '${fraudNumber(rnd)}' rejected because extension not found in context '${rnd.pick(CONTEXTS_IN)}'.`;
 
 /**
@@ -591,8 +595,9 @@ export const ATTACK_FORMATS = [
   {
     id: "freepbx-friendly-scanner",
     weight: 1,
-    trusted: true,
-    note: "FreePBX Friendly Scanner warning",
+    // FreePBX prints the host of the client's own Via header here: not a transport address.
+    trusted: false,
+    note: "FreePBX Friendly Scanner warning (address from the Via header)",
     render: (rnd, addr) =>
       `WARNING[${rnd.int(1000, 32000)}][C-${rnd.hex(8)}] Ext. ${rnd.chance(0.5) ? "s" : fraudNumber(rnd)}: Friendly Scanner from ${addr}`,
   },

@@ -282,7 +282,9 @@ describe("control API", () => {
     const r = await inject(createApiApp(broken, { log }), { method: "GET", url: "/v1/status" });
     expect(r.status).toBe(500);
     expect(r.json.error).toEqual({ code: "internal", message: "internal error; see the daemon's log" });
-    expect(log.entries).toMatchObject([{ level: "error", msg: "control request failed" }]);
+    expect(log.entries).toMatchObject([
+      { level: "error", facts: { route: "status" }, msg: "control request failed" },
+    ]);
   });
 
   it("requires the bearer token when one is configured", async () => {

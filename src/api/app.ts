@@ -3,6 +3,7 @@
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
 import { parseCidr, parseIp, type Cidr } from "../domain/address.js";
+import { isUserError } from "../domain/errors.js";
 import { withBearerToken } from "./bearer-auth.js";
 import type { AllowCreated, BanCreated, BanList, BanRemoved, ExplainResult, Status } from "./contract.js";
 import { HttpProblem, sendJson, sendProblem, type ApiHandler, type ApiLog } from "./http-json.js";
@@ -73,7 +74,10 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
         const body = validate(BanBody, await readJsonBody(req, maxBody));
         const cidr = bannableTarget(body.target, "ban");
         const ban = await services.ban({ target: cidr, forMs: body.forMs, reason: body.reason });
-        log.info({ target: cidr.text, forMs: body.forMs ?? "default" }, "manual ban");
+        log.info(
+          { target: cidr.text, forMs: body.forMs === undefined ? "default" : body.forMs },
+          "manual ban",
+        );
         return { status: 201, body: { ban } satisfies BanCreated };
       },
     },
@@ -139,8 +143,12 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
     try {
       return await hit.route.run({ req, param });
     } catch (e) {
+      if (e instanceof HttpProblem) throw e;
       if (isControlRefusal(e)) throw new HttpProblem(e.kind === "conflict" ? 409 : 404, e.kind, e.message);
-      throw e;
+      // A UserError from below (a target the backend cannot handle, ...) is the caller's to fix.
+      if (isUserError(e)) throw new HttpProblem(400, "bad-request", e.message);
+      log.error({ err: e, route: hit.route.name }, "control request failed");
+      throw new HttpProblem(500, "internal", "internal error; see the daemon's log");
     }
   }
 
@@ -156,7 +164,7 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
           sendProblem(res, e);
           return;
         }
-        log.error({ err: e, method: req.method, path: req.url }, "control request failed");
+        log.error({ err: e, method: req.method }, "control request failed");
         sendProblem(res, new HttpProblem(500, "internal", "internal error; see the daemon's log"));
       },
     );

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createManualClock } from "../domain/clock.js";
 import { isUserError } from "../domain/errors.js";
 import { createApiApp } from "./app.js";
+import type { InjectResponse } from "./inject.js";
 import { createMemoryControlServices } from "./memory-services.js";
 import { startApiServer } from "./server.js";
 
@@ -27,7 +28,7 @@ function call(
   method: string,
   path: string,
   opts: { body?: string | Buffer; headers?: Record<string, string> } = {},
-): Promise<{ status: number; json: any }> {
+): Promise<{ status: number; json: InjectResponse["json"] }> {
   return new Promise((resolve, reject) => {
     const req = request({ ...target, method, path, headers: opts.headers ?? {} }, (res) => {
       const chunks: Buffer[] = [];

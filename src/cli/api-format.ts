@@ -19,9 +19,9 @@ export function quoted(text: string): string {
   return printable(JSON.stringify(text));
 }
 
-/** `2026-11-22T13:00:00Z`: the API's ISO time without zero milliseconds. */
+/** `2026-11-22T13:00:00Z`: the API's ISO time to the second, which is all a reader needs. */
 export function shortTime(iso: string): string {
-  return iso.replace(/\.000Z$/, "Z");
+  return iso.replace(/\.\d+Z$/, "Z");
 }
 
 /** `until 2026-11-22T13:00:00Z (in 59m)`, or `permanent`. */

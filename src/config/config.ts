@@ -55,6 +55,8 @@ export interface FirewallConfig {
     readonly newWithoutSyn: boolean;
     readonly emptyUdp: boolean;
     readonly connectionRate: { readonly perSecond: number; readonly burst: number } | null;
+    /** New TCP connections per second per source over every port (the seeds' INSYN rule); null = off. */
+    readonly synRate: { readonly perSecond: number; readonly burst: number } | null;
     readonly portScanTrap: {
       readonly tcp: readonly PortRange[];
       readonly udp: readonly PortRange[];
@@ -71,7 +73,11 @@ export interface FirewallConfig {
     readonly inviteLimit: { readonly count: number; readonly seconds: number } | null;
     readonly scannerBanMs: number | null;
   } | null;
-  readonly blocklists: readonly { readonly name: string; readonly file: string; readonly scope: "sip" | "all" }[];
+  readonly blocklists: readonly {
+    readonly name: string;
+    readonly file: string;
+    readonly scope: "sip" | "all";
+  }[];
   readonly bans: { readonly scopes: readonly ("all" | "sip")[] };
 }
 
@@ -100,6 +106,27 @@ export interface Config {
     readonly bantimeMs: number | null;
   };
   readonly firewall: FirewallConfig;
+  readonly api: {
+    readonly socket: string;
+    readonly tcp: { readonly host: string; readonly port: number; readonly token: string } | null;
+  };
+  readonly registrations: {
+    readonly registeredMaxretry: number;
+    readonly successLifetimeMs: number;
+    readonly kamailio: {
+      readonly url: string;
+      readonly intervalMs: number;
+      readonly contactFallback: boolean;
+    } | null;
+    readonly ami: {
+      readonly host: string;
+      readonly port: number;
+      readonly username: string;
+      readonly secret: string;
+      readonly viaFallback: boolean;
+    } | null;
+    readonly esl: { readonly host: string; readonly port: number; readonly password: string } | null;
+  };
   /** Where a config key was written, for errors raised later (e.g. a filter that fails to load). */
   locate(path: readonly (string | number)[]): ErrorLocation;
 }

@@ -79,6 +79,8 @@ export const FIREWALL_DEFAULTS = {
   icmpV4: ["echo-request", "destination-unreachable", "time-exceeded", "parameter-problem"],
   icmpV6: ["echo-request", "destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem"],
   connectionRate: { perSecond: 20, burst: 40 },
+  /** The seeds allow 10 new TCP connections per second per source; 50 leaves room for browsers and NAT. */
+  synRate: { perSecond: 50, burst: 100 },
   /** Telnet, MS-SQL, MySQL, RDP, VNC: nobody legitimate knocks there on a PBX. */
   trapTcp: [23, 1433, 3306, 3389, 5900],
   trapTimeMs: 3_600_000,

@@ -9,7 +9,7 @@ type Rule = { readonly name: string; check(config: Config): void };
 type Path = readonly (string | number)[];
 
 /** Set names the renderers and the ban-set compiler use; a blocklist must not take one. */
-const RESERVED_SET_NAMES = /^(allow|trap|siprate|ban|sipban|svcban\d+|bogons)$/;
+const RESERVED_SET_NAMES = /^(allow|trap|siprate|synrate|ban|sipban|svcban\d+|bogons)$/;
 /** What `checkSipInspection` accepts inside the kernel's string match (no quote, no backslash). */
 const PATTERN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 const DOMAIN = /^(?=.{3,100}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
@@ -48,7 +48,8 @@ export const FIREWALL_RULES: readonly Rule[] = [
       knownServices(config, fw.open, ["firewall", "open"]);
       knownServices(config, fw.sipServices, ["firewall", "sip_services"]);
       for (const z of fw.zones) knownServices(config, z.services, [...zonePath(z.kind, z.name), "services"]);
-      if (fw.sipInspection) knownServices(config, fw.sipInspection.services, ["firewall", "sip_inspection", "services"]);
+      if (fw.sipInspection)
+        knownServices(config, fw.sipInspection.services, ["firewall", "sip_inspection", "services"]);
     },
   },
   {
@@ -65,7 +66,11 @@ export const FIREWALL_RULES: readonly Rule[] = [
           const c = parseCidr(s, false);
           if (!c) fail(config, `"${s}" is not an address or a CIDR with zero host bits`, key);
           if (z.kind === "host" && c.prefix !== (c.family === 4 ? 32 : 128))
-            fail(config, `a host lists single addresses, not the network ${c.text} (use zones: for networks)`, key);
+            fail(
+              config,
+              `a host lists single addresses, not the network ${c.text} (use zones: for networks)`,
+              key,
+            );
           const fam = c.family === 4 ? "ipv4" : "ipv6";
           if (!config.firewall.families.includes(fam))
             fail(config, `${c.text} is ${fam} but firewall.families does not include it`, key);
@@ -97,7 +102,8 @@ export const FIREWALL_RULES: readonly Rule[] = [
           "protections",
           "port_scan_trap",
         ]);
-      if (trap.timeMs < 1000) fail(config, "at least 1s", ["firewall", "protections", "port_scan_trap", "time"]);
+      if (trap.timeMs < 1000)
+        fail(config, "at least 1s", ["firewall", "protections", "port_scan_trap", "time"]);
     },
   },
   {
@@ -121,10 +127,11 @@ export const FIREWALL_RULES: readonly Rule[] = [
         if (!DOMAIN.test(sip.secretDomain))
           fail(config, `"${sip.secretDomain}" is not a domain name`, [...path, "secret_domain"]);
         if (!inspectedReachable)
-          fail(config, "a secret SIP domain needs an inspected SIP service that is open or reachable from a zone", [
-            ...path,
-            "secret_domain",
-          ]);
+          fail(
+            config,
+            "a secret SIP domain needs an inspected SIP service that is open or reachable from a zone",
+            [...path, "secret_domain"],
+          );
       }
       const patterns: [string, readonly string[]][] = [
         ["scanner_user_agents", sip.scannerUserAgents],
@@ -133,12 +140,20 @@ export const FIREWALL_RULES: readonly Rule[] = [
       for (const [key, list] of patterns)
         list.forEach((ua, i) => {
           if (!PATTERN.test(ua))
-            fail(config, `"${ua}" cannot be matched (printable ASCII without " or \\, at most 100)`, [...path, key, i]);
+            fail(config, `"${ua}" cannot be matched (printable ASCII without " or \\, at most 100)`, [
+              ...path,
+              key,
+              i,
+            ]);
         });
       if (sip.admitTimeMs < 1000) fail(config, "at least 1s", [...path, "admit_time"]);
-      if (sip.scannerBanMs !== null && sip.scannerBanMs < 1000) fail(config, "at least 1s", [...path, "scanner_ban"]);
+      if (sip.scannerBanMs !== null && sip.scannerBanMs < 1000)
+        fail(config, "at least 1s", [...path, "scanner_ban"]);
       if (sip.scannerBanMs !== null && !fw.bans.scopes.includes("all") && fw.backend === "iptables")
-        fail(config, "scanner bans go to the all-ports ban set: keep `all` in firewall.bans.scopes", [...path, "scanner_ban"]);
+        fail(config, "scanner bans go to the all-ports ban set: keep `all` in firewall.bans.scopes", [
+          ...path,
+          "scanner_ban",
+        ]);
     },
   },
   {

@@ -34,10 +34,16 @@ const requestLimit = z
 export const firewallSchema = z
   .object({
     backend: z.enum(["nftables", "iptables"]).optional(),
-    families: z.array(z.enum(["ipv4", "ipv6"])).min(1).optional(),
+    families: z
+      .array(z.enum(["ipv4", "ipv6"]))
+      .min(1)
+      .optional(),
     wan: z
       .object({
-        interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:+-]{1,15}$/, "an interface name")).optional(),
+        // Exact names only (no `+`/`*` wildcards, no leading `-`): they are written into nft and iptables rules.
+        interfaces: z
+          .array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, "an interface name (at most 15 of A-Z a-z 0-9 _ . -)"))
+          .optional(),
         drop_bogons: z.boolean().optional(),
       })
       .strict()
@@ -99,6 +105,18 @@ export const firewallSchema = z
               .object({
                 per_second: z.number().int().min(1).max(1_000_000),
                 burst: z.number().int().min(0).max(1_000_000).optional(),
+              })
+              .strict(),
+          ])
+          .optional(),
+        /** Per source, new TCP connections per second over every port; xt_hashlimit caps the burst at 10000. */
+        syn_rate: z
+          .union([
+            z.literal(false),
+            z
+              .object({
+                per_second: z.number().int().min(1).max(10_000),
+                burst: z.number().int().min(0).max(10_000).optional(),
               })
               .strict(),
           ])

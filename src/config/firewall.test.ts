@@ -34,12 +34,18 @@ describe("firewall config", () => {
 
   it("an unknown service name points at the list entry", () => {
     const e = fail("preset: asterisk\nfirewall:\n  open: [ssh, sipp]\n");
-    expect(e.location).toMatchObject({ file: "/etc/sipwarden/sipwarden.yaml", line: 3, key: "firewall.open.1" });
+    expect(e.location).toMatchObject({
+      file: "/etc/sipwarden/sipwarden.yaml",
+      line: 3,
+      key: "firewall.open.1",
+    });
     expect(e.message).toMatch(/unknown service "sipp"/);
   });
 
   it("an unknown service in a zone names the zone's key", () => {
-    const e = fail("firewall:\n  zones:\n    office:\n      networks: [10.0.0.0/8]\n      services: [telnet]\n");
+    const e = fail(
+      "firewall:\n  zones:\n    office:\n      networks: [10.0.0.0/8]\n      services: [telnet]\n",
+    );
     expect(e.location).toMatchObject({ line: 5, key: "firewall.zones.office.services.0" });
   });
 
@@ -63,7 +69,9 @@ describe("firewall config", () => {
   });
 
   it("a host with a network, a CIDR with host bits, a family not enabled", () => {
-    expect(fail("firewall:\n  hosts:\n    t: { addresses: [203.0.113.0/24] }\n").message).toMatch(/single addresses/);
+    expect(fail("firewall:\n  hosts:\n    t: { addresses: [203.0.113.0/24] }\n").message).toMatch(
+      /single addresses/,
+    );
     expect(fail("firewall:\n  zones:\n    o: { networks: [10.0.0.1/8] }\n").location).toMatchObject({
       line: 3,
       key: "firewall.zones.o.networks.0",

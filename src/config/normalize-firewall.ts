@@ -16,7 +16,12 @@ function catalogue(
   locate: Config["locate"],
 ): Record<string, ServiceConfig> {
   const out: Record<string, ServiceConfig> = {};
-  const add = (name: string, ports: readonly (number | string)[], protocols: readonly string[], path: Path) => {
+  const add = (
+    name: string,
+    ports: readonly (number | string)[],
+    protocols: readonly string[],
+    path: Path,
+  ) => {
     out[name] = {
       name,
       protocols: [...protocols] as ServiceConfig["protocols"][number][],
@@ -46,7 +51,12 @@ export function normalizeFirewall(
 
   const zones: FirewallZoneConfig[] = [];
   for (const [name, z] of Object.entries(f.zones ?? {}))
-    zones.push({ name, kind: "network", sources: [...z.networks], services: [...(z.services ?? allServices)] });
+    zones.push({
+      name,
+      kind: "network",
+      sources: [...z.networks],
+      services: [...(z.services ?? allServices)],
+    });
   for (const [name, h] of Object.entries(f.hosts ?? {}))
     zones.push({
       name,
@@ -57,6 +67,7 @@ export function normalizeFirewall(
 
   const p = f.protections ?? {};
   const rate = p.connection_rate;
+  const syn = p.syn_rate;
   const trap = p.port_scan_trap;
   const trapPath = ["firewall", "protections", "port_scan_trap"];
   const portScanTrap =
@@ -81,13 +92,15 @@ export function normalizeFirewall(
           ],
           userAgentAllow: s?.user_agent_allow ? [...s.user_agent_allow] : null,
           secretDomain: s?.secret_domain ?? null,
-          admitTimeMs: deps.duration(s?.admit_time, [...sipPath, "admit_time"]) ?? FIREWALL_DEFAULTS.admitTimeMs,
+          admitTimeMs:
+            deps.duration(s?.admit_time, [...sipPath, "admit_time"]) ?? FIREWALL_DEFAULTS.admitTimeMs,
           registerLimit: s?.register_limit ? { ...s.register_limit } : null,
           inviteLimit: s?.invite_limit ? { ...s.invite_limit } : null,
           scannerBanMs:
             s?.scanner_ban === false
               ? null
-              : (deps.duration(s?.scanner_ban, [...sipPath, "scanner_ban"]) ?? FIREWALL_DEFAULTS.scannerBanMs),
+              : (deps.duration(s?.scanner_ban, [...sipPath, "scanner_ban"]) ??
+                FIREWALL_DEFAULTS.scannerBanMs),
         };
 
   return {
@@ -98,7 +111,10 @@ export function normalizeFirewall(
     sipServices: [...(f.sip_services ?? d.sipServices)],
     open: [...(f.open ?? d.open)],
     zones,
-    icmp: { v4: [...(f.icmp?.v4 ?? FIREWALL_DEFAULTS.icmpV4)], v6: [...(f.icmp?.v6 ?? FIREWALL_DEFAULTS.icmpV6)] },
+    icmp: {
+      v4: [...(f.icmp?.v4 ?? FIREWALL_DEFAULTS.icmpV4)],
+      v6: [...(f.icmp?.v6 ?? FIREWALL_DEFAULTS.icmpV6)],
+    },
     // DHCP replies are harmless to accept and losing the lease takes the host off the net.
     dhcp: { v4: f.dhcp?.v4 ?? true, v6: f.dhcp?.v6 ?? true },
     protections: {
@@ -111,6 +127,12 @@ export function normalizeFirewall(
           : rate
             ? { perSecond: rate.per_second, burst: rate.burst ?? rate.per_second * 2 }
             : { ...FIREWALL_DEFAULTS.connectionRate },
+      synRate:
+        syn === false
+          ? null
+          : syn
+            ? { perSecond: syn.per_second, burst: Math.min(10_000, syn.burst ?? syn.per_second * 2) }
+            : { ...FIREWALL_DEFAULTS.synRate },
       portScanTrap,
     },
     sipInspection,

@@ -26,9 +26,48 @@ export const DEFAULTS = {
   escalation: { enabled: true, factor: 2, maxBantimeMs: 28 * 86_400_000, memoryMs: 30 * 86_400_000 },
   recidive: { enabled: true, maxretry: 5, findtimeMs: 86_400_000, bantimeMs: 7 * 86_400_000 },
   maxLineLength: 16_384,
+  apiSocket: "/run/sipwarden/api.sock",
+  registeredMaxretry: 50,
+  successLifetimeMs: 3_600_000,
+  kamailioIntervalMs: 30_000,
 };
 
-export function parsePorts(ports: readonly (number | string)[], locate: Config["locate"], path: Path): PortRange[] {
+function normalizeRegistrations(
+  raw: RawConfig["registrations"],
+  deps: NormalizeDeps,
+): Config["registrations"] {
+  const r = raw ?? {};
+  return {
+    registeredMaxretry: r.registered_maxretry ?? DEFAULTS.registeredMaxretry,
+    successLifetimeMs:
+      deps.duration(r.success_lifetime, ["registrations", "success_lifetime"]) ?? DEFAULTS.successLifetimeMs,
+    kamailio: r.kamailio
+      ? {
+          url: r.kamailio.url,
+          intervalMs:
+            deps.duration(r.kamailio.interval, ["registrations", "kamailio", "interval"]) ??
+            DEFAULTS.kamailioIntervalMs,
+          contactFallback: r.kamailio.contact_fallback ?? true,
+        }
+      : null,
+    ami: r.ami
+      ? {
+          host: r.ami.host,
+          port: r.ami.port ?? 5038,
+          username: r.ami.username,
+          secret: r.ami.secret,
+          viaFallback: r.ami.via_fallback ?? false,
+        }
+      : null,
+    esl: r.esl ? { host: r.esl.host, port: r.esl.port ?? 8021, password: r.esl.password } : null,
+  };
+}
+
+export function parsePorts(
+  ports: readonly (number | string)[],
+  locate: Config["locate"],
+  path: Path,
+): PortRange[] {
   return ports.map((p, i) => {
     if (typeof p === "number") return { from: p, to: p };
     const [a, b] = p.split("-").map(Number) as [number, number | undefined];
@@ -168,6 +207,11 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
       bantimeMs: bantime(r.bantime, deps, ["recidive", "bantime"], DEFAULTS.recidive.bantimeMs),
     },
     firewall: normalizeFirewall(raw.firewall, raw.preset ?? null, services, deps),
+    api: {
+      socket: raw.api?.socket ?? DEFAULTS.apiSocket,
+      tcp: raw.api?.tcp ?? null,
+    },
+    registrations: normalizeRegistrations(raw.registrations, deps),
     locate: deps.locate,
   };
 }

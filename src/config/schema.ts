@@ -1,6 +1,7 @@
 // The config file's schema: one zod schema for the whole YAML document, as the user writes it.
 
 import { z } from "zod";
+import { apiSchema, registrationsSchema } from "./daemon-schema.js";
 import { firewallSchema } from "./firewall-schema.js";
 
 const duration = z.union([z.number().nonnegative(), z.string().min(1)]);
@@ -90,6 +91,8 @@ export const configSchema = z
     sources: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), sourceSchema).optional(),
     jails: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/), jailSchema).optional(),
     firewall: firewallSchema.optional(),
+    api: apiSchema.optional(),
+    registrations: registrationsSchema.optional(),
   })
   .strict();
 

@@ -5,7 +5,8 @@ import { readFile } from "node:fs/promises";
 import type { Config } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
 import { isUserError, UserError } from "../domain/errors.js";
-import { createAllowlist, type Allowlist } from "../detect/allowlist.js";
+import type { IpAddress } from "../domain/address.js";
+import { createAllowlist, type Allowlist, type AllowMatch } from "../detect/allowlist.js";
 import { createDetector, type Detector } from "../detect/detector.js";
 import type { RegistrationJudge, RegistrationView } from "../detect/registration-view.js";
 import type { Filter } from "../filters/filter.js";
@@ -45,6 +46,14 @@ export interface DetectionDeps {
   /** Live registrations: a registered address is judged by `registrationJudge` instead of banned. */
   readonly registrations?: RegistrationView;
   readonly registrationJudge?: RegistrationJudge;
+  /** Entries added at run time; checked before the config's allowlist. */
+  readonly extraAllow?: (address: IpAddress) => AllowMatch | null;
+}
+
+/** The config allowlist with run-time entries in front: both spare an address, the run-time one says so. */
+function withExtra(base: Allowlist, extra: DetectionDeps["extraAllow"]): Allowlist {
+  if (!extra) return base;
+  return { ...base, match: (address) => extra(address) ?? base.match(address) };
 }
 
 export async function composeDetection(config: Config, deps: DetectionDeps): Promise<DetectionStages> {
@@ -53,11 +62,14 @@ export async function composeDetection(config: Config, deps: DetectionDeps): Pro
     filter: loadJailFilter(config, j.name, j.filter),
     sources: j.sources,
   }));
-  const allowlist = await createAllowlist(config.allowlist, {
+  // Trusted zones and trunks are never banned: their sources spare like allowlist entries.
+  const trusted = config.firewall.zones.flatMap((z) => z.sources);
+  const configAllowlist = await createAllowlist([...config.allowlist, ...trusted], {
     resolve: resolveBoth,
     readFile: (path) => readFile(path, "utf8"),
     clock: deps.clock,
   });
+  const allowlist = withExtra(configAllowlist, deps.extraAllow);
   const detector = createDetector(
     {
       jails: config.jails.map((j) => ({

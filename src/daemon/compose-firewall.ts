@@ -28,10 +28,35 @@ export function createFirewallBackend(choice: BackendChoice, deps: FirewallDeps)
   return withSipInspection(createNftBackend(DEFAULT_NFT_CONFIG, deps), { run: deps.run });
 }
 
+/** What the daemon adds to the config's policy at run time. */
+export interface PolicyExtras {
+  /** `sipwarden allow` entries (IP/CIDR): allowlisted in the kernel like the config's. */
+  readonly allow: readonly string[];
+  /** Manual bans of whole networks: ban sets hold single addresses, so these go in an interval set. */
+  readonly blockedNetworks: readonly string[];
+}
+
+export const MANUAL_BLOCKLIST = "manual";
+
 /** Reads the blocklist files and compiles the policy; unreadable lines are reported, not fatal. */
-export async function buildPolicy(config: Config, deps: Pick<FirewallDeps, "log">): Promise<FirewallPolicy> {
+export async function buildPolicy(
+  config: Config,
+  deps: Pick<FirewallDeps, "log">,
+  extras: PolicyExtras = { allow: [], blockedNetworks: [] },
+): Promise<FirewallPolicy> {
   const loaded = await loadBlocklists(config.firewall.blocklists, (file) => readFile(file, "utf8"));
   for (const p of loaded.problems)
     deps.log.warn({ problem: formatBlocklistProblem(p) }, "blocklist line skipped");
-  return compilePolicy(config, { blocklists: loaded.entries });
+  const policy = compilePolicy(
+    { ...config, allowlist: [...config.allowlist, ...extras.allow] },
+    { blocklists: loaded.entries },
+  );
+  if (extras.blockedNetworks.length === 0) return policy;
+  return {
+    ...policy,
+    blocklists: [
+      ...policy.blocklists,
+      { name: MANUAL_BLOCKLIST, scope: { kind: "all" }, entries: [...extras.blockedNetworks] },
+    ],
+  };
 }

@@ -10,6 +10,12 @@ import { UserError } from "../domain/errors.js";
 import type { RememberedBan } from "../detect/detector.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
 import type { BanEntry, FirewallBackend } from "../enforce/firewall-backend.js";
+import type { FirewallPolicy } from "../enforce/policy.js";
+import { createIptablesProbe, createNftProbe, createRulesetGuard } from "../enforce/ruleset-guard.js";
+import { createAmiProvider } from "../registrations/ami-provider.js";
+import { createEslProvider } from "../registrations/esl-provider.js";
+import { createKamailioProvider } from "../registrations/kamailio-provider.js";
+import type { ProviderEvent, RegistrationProvider } from "../registrations/provider.js";
 import { createRegistrationPolicy } from "../registrations/registration-policy.js";
 import { createRegistry, type Registry } from "../registrations/registry.js";
 import { createSuccessRegistrations } from "../registrations/success-registrations.js";
@@ -21,6 +27,9 @@ import { createJournaldSource } from "../sources/journald.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { buildPolicy, createFirewallBackend, type BackendChoice } from "./compose-firewall.js";
+import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
+import { parseCidr } from "../domain/address.js";
+import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 
 export interface DaemonDeps {
@@ -36,10 +45,25 @@ export interface DaemonOptions {
   readonly backend?: BackendChoice;
 }
 
+export interface JailCounters {
+  failures: number;
+  bans: number;
+}
+
 export interface Daemon {
   readonly store: DecisionStore;
   readonly backend: FirewallBackend;
+  readonly backendName: BackendChoice;
   readonly registry: Registry;
+  readonly allows: RuntimeAllowlist;
+  readonly startedAt: number;
+  /** Per jail, since start: failures seen and bans made. */
+  jailCounters(): ReadonlyMap<string, JailCounters>;
+  sourceStats(): { id: string; stats: SourceStats }[];
+  /** ISO time the source last delivered a line, or null. */
+  lastLineAt(sourceId: string): string | null;
+  /** Rebuilds and applies the policy (after run-time allows or network bans changed); bans are kept. */
+  applyPolicy(): Promise<void>;
   /** The detection stages in use (replaced on reload). */
   detection(): DetectionStages;
   config(): Config;
@@ -51,17 +75,56 @@ export interface Daemon {
 }
 
 const HOUSEKEEPING_MS = 60_000;
-/** Failures from one registered address (all its phones) within findtime that ban it anyway. */
-const REGISTERED_MAXRETRY = 50;
+const GUARD_INTERVAL_MS = 10_000;
 /** ipset counts whole seconds and treats 0 as "forever": never hand a backend less than a second. */
 const MIN_TIMEOUT_MS = 1000;
 
 /** The kernel entry for a stored ban, or null when it is already over (an old log line replayed). */
 export function banEntryOf(d: Decision, now: number): BanEntry | null {
-  if (d.action !== "ban") return null;
+  if (d.action !== "ban" || d.target.includes("/")) return null;
   if (d.expiresAt === null) return { target: d.target, timeoutMs: null, scope: d.scope };
   const left = d.expiresAt - now;
   return left <= 0 ? null : { target: d.target, timeoutMs: Math.max(MIN_TIMEOUT_MS, left), scope: d.scope };
+}
+
+/** The configured live-registration providers, started; each retries on its own and never blocks start-up. */
+function startProviders(config: Config, registry: Registry, deps: DaemonDeps): RegistrationProvider[] {
+  const r = config.registrations;
+  const log = deps.log.child({ module: "registrations" });
+  const onEvent = (e: ProviderEvent): void =>
+    log.warn({ provider: e.provider, kind: e.kind, detail: e.detail }, e.message);
+  const common = { registry, clock: deps.clock, log, onEvent };
+  const providers: RegistrationProvider[] = [];
+  if (r.kamailio)
+    providers.push(
+      createKamailioProvider(
+        {
+          url: r.kamailio.url,
+          intervalMs: r.kamailio.intervalMs,
+          contactFallback: r.kamailio.contactFallback,
+        },
+        common,
+      ),
+    );
+  if (r.ami)
+    providers.push(
+      createAmiProvider(
+        {
+          host: r.ami.host,
+          port: r.ami.port,
+          username: r.ami.username,
+          secret: r.ami.secret,
+          viaFallback: r.ami.viaFallback,
+        },
+        common,
+      ),
+    );
+  if (r.esl)
+    providers.push(
+      createEslProvider({ host: r.esl.host, port: r.esl.port, password: r.esl.password }, common),
+    );
+  for (const p of providers) void p.start();
+  return providers;
 }
 
 function retentionOf(config: Config): number {
@@ -94,14 +157,73 @@ export async function startDaemon(
   );
   const backendChoice = options.backend ?? config.firewall.backend;
   const backend = createFirewallBackend(backendChoice, { run: deps.run, clock, log });
+  const allows = createRuntimeAllowlist(join(config.stateDir, "allow.json"), {
+    clock,
+    warn: (facts, msg) => log.warn(facts, msg),
+  });
+  const counters = new Map<string, JailCounters>();
+  const countersOf = (jail: string): JailCounters => {
+    let c = counters.get(jail);
+    if (!c) counters.set(jail, (c = { failures: 0, bans: 0 }));
+    return c;
+  };
+  /** Network bans in force: ban sets hold addresses, so these ride in the policy's interval set. */
+  const blockedNetworks = (now: number): string[] =>
+    store
+      .activeDecisions(now)
+      .filter((d) => (parseCidr(d.target)?.text ?? d.target).includes("/"))
+      .map((d) => d.target);
+  const policyNow = async (cfg: Config) => {
+    const now = clock.now();
+    return buildPolicy(
+      cfg,
+      { log },
+      {
+        allow: allows.list(now).map((a) => a.cidr.text),
+        blockedNetworks: blockedNetworks(now),
+      },
+    );
+  };
+  let appliedNetworks = "";
+  let lastPolicy: FirewallPolicy | null = null;
+  const applyPolicy = async (cfg: Config): Promise<void> => {
+    appliedNetworks = blockedNetworks(clock.now()).join(",");
+    const policy = await policyNow(cfg);
+    await backend.apply(policy);
+    lastPolicy = policy;
+  };
+  const kernelBans = (now: number): BanEntry[] => [
+    ...planRestore(
+      store.activeDecisions(now).filter((d) => !d.target.includes("/")),
+      now,
+    ).entries,
+  ];
 
-  await backend.apply(await buildPolicy(config, { log }));
-  const restore = planRestore(store.activeDecisions(clock.now()), clock.now());
-  if (restore.entries.length > 0) await backend.ban(restore.entries);
-  log.info({ backend: backendChoice, restored: restore.entries.length }, "firewall applied");
+  await applyPolicy(config);
+  const restored = kernelBans(clock.now());
+  if (restored.length > 0) await backend.ban(restored);
+  log.info({ backend: backendChoice, restored: restored.length }, "firewall applied");
+  // Someone flushing the ruleset or reloading nftables/iptables must not open the host for long.
+  const guard =
+    backendChoice === "dry-run"
+      ? null
+      : createRulesetGuard(
+          backend,
+          () => lastPolicy,
+          { intervalMs: GUARD_INTERVAL_MS },
+          {
+            bans: async () => kernelBans(clock.now()),
+            probe: backendChoice === "iptables" ? createIptablesProbe(deps.run) : createNftProbe(deps.run),
+            log,
+          },
+        );
 
   const registry = createRegistry({ clock });
-  const successes = createSuccessRegistrations({}, { registry });
+  const successes = createSuccessRegistrations(
+    { lifetimeMs: config.registrations.successLifetimeMs },
+    { registry },
+  );
+  const providers = startProviders(config, registry, deps);
 
   // Decisions are enforced in batches: everything decided while one batch is in the kernel goes next.
   let pending: { d: Decision; done?: (s: StoredDecision) => void }[] = [];
@@ -114,6 +236,15 @@ export async function startDaemon(
     if (batch.length === 0) return;
     const stored = store.recordDecisions(batch.map((b) => b.d));
     const now = clock.now();
+    for (const d of stored)
+      if (d.action === "ban" && d.origin.startsWith("jail:")) countersOf(d.origin.slice(5)).bans++;
+    if (stored.some((d) => d.action === "ban" && d.target.includes("/"))) {
+      try {
+        await applyPolicy(config);
+      } catch (e) {
+        log.error({ err: e }, "network ban: policy re-apply failed");
+      }
+    }
     const entries = stored.flatMap((d) => banEntryOf(d, now) ?? []);
     if (entries.length > 0) {
       try {
@@ -151,14 +282,19 @@ export async function startDaemon(
   };
 
   let stages: DetectionStages;
+  const lastLine = new Map<string, number>();
   let sources: LogSource[] = [];
 
   async function startDetection(cfg: Config): Promise<void> {
     const next = await composeDetection(cfg, {
       clock,
+      extraAllow: (address) => {
+        const a = allows.match(address, clock.now());
+        return a ? { entry: a.cidr.text, via: "cidr", detail: "allowed by hand" } : null;
+      },
       registrations: registry,
       registrationJudge: createRegistrationPolicy(
-        { registeredMaxretry: REGISTERED_MAXRETRY },
+        { registeredMaxretry: cfg.registrations.registeredMaxretry },
         { registrations: registry },
       ),
     });
@@ -177,8 +313,9 @@ export async function startDaemon(
       jails: next.jails,
       detector: next.detector,
       referenceTime: () => clock.now(),
-      onOffense: (_jail, offense) => {
+      onOffense: (jail, offense) => {
         if (offense.kind === "success") successes.handle(offense);
+        else countersOf(jail).failures++;
       },
     });
     const onEvent = (e: SourceEvent): void =>
@@ -206,6 +343,7 @@ export async function startDaemon(
     for (const { name, source } of built) {
       try {
         await source.start((lines) => {
+          lastLine.set(source.id, clock.now());
           for (const line of lines) for (const d of pipeline.processLine(name, line)) enqueue(d);
         });
       } catch (e) {
@@ -251,23 +389,36 @@ export async function startDaemon(
     stages.allowlist.refresh().catch((e: unknown) => log.warn({ err: e }, "allowlist refresh failed"));
   }, config.allowlistRefreshMs);
 
+  const startedAt = clock.now();
   return {
     store,
     backend,
+    backendName: backendChoice,
     registry,
+    allows,
+    startedAt,
+    jailCounters: () => counters,
+    sourceStats: () => sources.map((src) => ({ id: src.id, stats: src.stats?.() ?? {} })),
+    lastLineAt: (id) => {
+      const t = lastLine.get(id);
+      return t === undefined ? null : new Date(t).toISOString();
+    },
+    applyPolicy: () => applyPolicy(config),
     detection: () => stages,
     config: () => config,
     decide(decisions) {
       return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));
     },
     async reload(next) {
-      await backend.apply(await buildPolicy(next, { log }));
+      await applyPolicy(next);
       await stopDetection();
       config = next;
       await startDetection(next);
       log.info({ jails: next.jails.map((j) => j.name) }, "config reloaded");
     },
     async stop() {
+      guard?.stop();
+      await Promise.all(providers.map((p) => p.stop()));
       clearInterval(housekeeping);
       clearInterval(refresh);
       await stopDetection();

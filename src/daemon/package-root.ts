@@ -1,6 +1,6 @@
 // The installed package's root folder (holding filters/ and samples/), whether run from src/ or dist/.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -11,4 +11,10 @@ export function packageRoot(): string {
     dir = dirname(dir);
   }
   throw new Error("sipwarden's package.json not found above " + fileURLToPath(import.meta.url));
+}
+
+/** The version in package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string })
+    .version;
 }

@@ -49,6 +49,8 @@ export interface DetectorStats {
     readonly bannedAddresses: number;
     readonly bans: number;
   };
+  /** Per jail: addresses and failures inside its find window now. */
+  readonly jails: readonly { readonly name: string; readonly addresses: number; readonly failures: number }[];
 }
 
 export interface Detector {
@@ -279,10 +281,12 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
   function stats(): DetectorStats {
     let addresses = 0;
     let failures = 0;
+    const perJail: { name: string; addresses: number; failures: number }[] = [];
     for (const jail of jails.values()) {
       const size = jail.window.size();
       addresses += size.addresses;
       failures += size.failures;
+      perJail.push({ name: jail.spec.name, ...size });
     }
     const remembered = ledger.size();
     return {
@@ -294,6 +298,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       },
       decisions: { bans: counts.bans, spares: counts.spares, recidiveBans: counts.recidiveBans },
       tracked: { addresses, failures, bannedAddresses: remembered.addresses, bans: remembered.bans },
+      jails: perJail,
     };
   }
 

@@ -46,7 +46,9 @@ export class UserError extends Error {
 
   /** `file:line: key: message [CODE]`, omitting what is unknown. */
   format(): string {
-    const where = [this.location.file, this.location.line, this.location.column].filter((x) => x !== undefined);
+    const where = [this.location.file, this.location.line, this.location.column].filter(
+      (x) => x !== undefined,
+    );
     const prefix = where.length > 0 ? `${where.join(":")}: ` : "";
     const key = this.location.key ? `${this.location.key}: ` : "";
     return `${prefix}${key}${this.message} [${this.code}]`;

@@ -26,6 +26,8 @@ describe("blocklist files", () => {
       Promise.reject(Object.assign(new Error("no"), { code: "ENOENT" })),
     );
     expect(r.entries.get("x")).toEqual([]);
-    expect(formatBlocklistProblem(r.problems[0]!)).toBe("/nonexistent/list: cannot read (ENOENT); list left empty");
+    expect(formatBlocklistProblem(r.problems[0]!)).toBe(
+      "/nonexistent/list: cannot read (ENOENT); list left empty",
+    );
   });
 });

@@ -11,9 +11,10 @@ import { checkSipInspection } from "./sip-inspection.js";
 /** Golden policies: `UPDATE_GOLDEN=1` rewrites them after an intended change. */
 function golden(name: string, value: unknown): void {
   const file = new URL(`./testdata/compile/${name}.json`, import.meta.url);
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, text);
-  expect(text).toBe(readFileSync(file, "utf8"));
+  if (process.env.UPDATE_GOLDEN || !existsSync(file))
+    writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  // Compared as data: the files are prettier-formatted like the rest of the repository.
+  expect(JSON.parse(JSON.stringify(value))).toEqual(JSON.parse(readFileSync(file, "utf8")));
 }
 
 describe("compilePolicy", () => {
@@ -24,7 +25,8 @@ describe("compilePolicy", () => {
       expect(checkPolicy(policy)).toEqual([]);
       expect(checkSipInspection(policy.sipInspection!, policy)).toEqual([]);
       // Every jail's scope has a ban set to go to.
-      for (const j of config.jails) expect(policy.banSets.some((b) => sameScope(b.scope, j.scope))).toBe(true);
+      for (const j of config.jails)
+        expect(policy.banSets.some((b) => sameScope(b.scope, j.scope))).toBe(true);
       golden(preset, policy);
     });
 
@@ -68,7 +70,13 @@ describe("compilePolicy", () => {
     expect(policy.protections.sipRateLimit).toEqual({ perSecond: 10, burst: 20 });
     expect(policy.protections.portScanTrap).toEqual({
       bait: [
-        { protocol: "tcp", ports: [{ from: 23, to: 23 }, { from: 3389, to: 3389 }] },
+        {
+          protocol: "tcp",
+          ports: [
+            { from: 23, to: 23 },
+            { from: 3389, to: 3389 },
+          ],
+        },
         { protocol: "udp", ports: [{ from: 1900, to: 1900 }] },
       ],
       timeoutMs: 7_200_000,
@@ -81,19 +89,26 @@ describe("compilePolicy", () => {
     expect(policy.sipInspection!.scannerUserAgents).toContain("PortSIP VoIP SDK");
     expect(policy.blocklists.map((b) => [b.name, b.scope.kind, b.entries.length])).toEqual([
       ["voipbl", "all", 1],
-      ["bogons", "all", 22],
     ]);
+    // Bogons are WAN-scoped, not an all-interface blocklist.
+    expect(policy.wan).toEqual({ interfaces: ["eth0"], bogons: true });
+    expect(policy.protections.synRateLimit).toEqual({ perSecond: 50, burst: 100 });
     expect(policy.services.find((s) => s.name === "provisioning")).toBeDefined();
   });
 
   it("turning protections and inspection off compiles to nulls", () => {
     const c = loadConfigText(
-      "firewall:\n  sip_inspection: false\n  protections: { connection_rate: false, port_scan_trap: false, empty_udp: false }\n",
+      "firewall:\n  sip_inspection: false\n  protections: { connection_rate: false, syn_rate: false, port_scan_trap: false, empty_udp: false }\n",
       "x",
     );
     const p = compilePolicy(c);
     expect(p.sipInspection).toBeNull();
-    expect(p.protections).toMatchObject({ sipRateLimit: null, portScanTrap: null, emptyUdp: false });
+    expect(p.protections).toMatchObject({
+      sipRateLimit: null,
+      synRateLimit: null,
+      portScanTrap: null,
+      emptyUdp: false,
+    });
   });
 });
 

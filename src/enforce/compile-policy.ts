@@ -21,36 +21,8 @@ export interface CompileInputs {
   readonly blocklists?: ReadonlyMap<string, readonly string[]>;
 }
 
-/**
- * Sources that never appear legitimately on the internet (RFC 6890 special-purpose, documentation,
- * multicast, reserved). Link-local IPv6 is not listed: neighbour discovery and DHCPv6 need it.
- */
-export const BOGONS_V4 = [
-  "0.0.0.0/8",
-  "10.0.0.0/8",
-  "100.64.0.0/10",
-  "127.0.0.0/8",
-  "169.254.0.0/16",
-  "172.16.0.0/12",
-  "192.0.0.0/24",
-  "192.0.2.0/24",
-  "192.168.0.0/16",
-  "198.18.0.0/15",
-  "198.51.100.0/24",
-  "203.0.113.0/24",
-  "224.0.0.0/4",
-  "240.0.0.0/4",
-] as const;
-export const BOGONS_V6 = [
-  "::/8",
-  "100::/64",
-  "2001:10::/28",
-  "2001:db8::/32",
-  "3fff::/20",
-  "fc00::/7",
-  "fec0::/10",
-  "ff00::/8",
-] as const;
+/** The bogon lists live with the IR (the renderers use them); re-exported for existing importers. */
+export { BOGONS_V4, BOGONS_V6 } from "./policy.js";
 
 const ICMPV4: Readonly<Record<Icmpv4Type, true>> = {
   "echo-request": true,
@@ -75,16 +47,17 @@ function services(config: PolicyConfig): Service[] {
   return Object.values(config.firewall.services)
     .map((s) => ({
       name: s.name,
-      ports: s.protocols.map((protocol): ServicePort => ({ protocol, ports: s.ports.map((r) => ({ ...r })) })),
+      ports: s.protocols.map((protocol): ServicePort => ({
+        protocol,
+        ports: s.ports.map((r) => ({ ...r })),
+      })),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Canonical text of every allowlist entry that is an address or CIDR; names and `file:` lists resolve at run time. */
 function literalAllowlist(allowlist: readonly string[]): string[] {
-  return [
-    ...new Set(allowlist.map((e) => parseCidr(e)?.text).filter((t): t is string => t !== undefined)),
-  ];
+  return [...new Set(allowlist.map((e) => parseCidr(e)?.text).filter((t): t is string => t !== undefined))];
 }
 
 /**
@@ -100,15 +73,13 @@ function banSets(config: PolicyConfig, sipScope: BanScope): BanSetSpec[] {
   if (config.firewall.bans.scopes.includes("all") || config.recidive.enabled) ensure(all, () => "ban");
   if (config.firewall.bans.scopes.includes("sip")) ensure(sipScope, () => "sipban");
   let n = 0;
-  for (const j of config.jails)
-    ensure(j.scope, () => (j.scope.kind === "all" ? "ban" : `svcban${++n}`));
+  for (const j of config.jails) ensure(j.scope, () => (j.scope.kind === "all" ? "ban" : `svcban${++n}`));
   return out;
 }
 
 export function compilePolicy(config: PolicyConfig, inputs: CompileInputs = {}): FirewallPolicy {
   const fw = config.firewall;
-  const canonical = (list: readonly string[]): string[] =>
-    list.map((s) => parseCidr(s)?.text ?? s); // rules already refused the unparsable
+  const canonical = (list: readonly string[]): string[] => list.map((s) => parseCidr(s)?.text ?? s); // rules already refused the unparsable
   const p = fw.protections;
   const trap = p.portScanTrap;
   const bait: ServicePort[] = trap
@@ -133,6 +104,7 @@ export function compilePolicy(config: PolicyConfig, inputs: CompileInputs = {}):
       services: [...z.services],
     })),
     internet: { services: [...fw.open] },
+    wan: { interfaces: [...fw.wan.interfaces], bogons: fw.wan.dropBogons },
     allowlist: literalAllowlist(config.allowlist),
     banSets: [],
     blocklists: [],
@@ -141,6 +113,7 @@ export function compilePolicy(config: PolicyConfig, inputs: CompileInputs = {}):
       newTcpWithoutSyn: p.newWithoutSyn,
       emptyUdp: p.emptyUdp,
       sipRateLimit: p.connectionRate ? { ...p.connectionRate } : null,
+      synRateLimit: p.synRate ? { ...p.synRate } : null,
       portScanTrap: trap ? { bait, timeoutMs: trap.timeMs } : null,
     },
     sipInspection: s
@@ -162,14 +135,12 @@ export function compilePolicy(config: PolicyConfig, inputs: CompileInputs = {}):
     scope: b.scope === "all" ? { kind: "all" } : sipScope,
     entries: [...(inputs.blocklists?.get(b.name) ?? [])],
   }));
-  if (fw.wan.dropBogons)
-    blocklists.push({ name: "bogons", scope: { kind: "all" }, entries: [...BOGONS_V4, ...BOGONS_V6] });
   return { ...core, banSets: banSets(config, sipScope), blocklists };
 }
 
 /**
- * What the compiled policy cannot express, for `check` to print: allowlist names and files (resolved by the
- * daemon at run time) and the bogon drop applying on every interface, not only the WAN ones.
+ * What the compiled policy cannot express, for `check` to print: allowlist names and files, resolved by the
+ * daemon at run time.
  */
 export function compileNotes(config: PolicyConfig): string[] {
   const notes: string[] = [];
@@ -177,10 +148,6 @@ export function compileNotes(config: PolicyConfig): string[] {
   if (unresolved.length > 0)
     notes.push(
       `allowlist entries resolved by the daemon at run time, not in this ruleset: ${unresolved.join(", ")}`,
-    );
-  if (config.firewall.wan.dropBogons)
-    notes.push(
-      `bogon sources are dropped on every interface, not only ${config.firewall.wan.interfaces.join(", ")}: the policy IR has no interface match yet; list LAN sources in a zone or the allowlist`,
     );
   return notes;
 }

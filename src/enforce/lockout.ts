@@ -43,7 +43,10 @@ function portIn(sp: readonly ServicePort[], port: number): boolean {
 }
 
 function scopeCovers(scope: BanScope, port: number): boolean {
-  return scope.kind === "all" || (scope.protocols.includes("tcp") && scope.ports.some((r) => r.from <= port && port <= r.to));
+  return (
+    scope.kind === "all" ||
+    (scope.protocols.includes("tcp") && scope.ports.some((r) => r.from <= port && port <= r.to))
+  );
 }
 
 /**

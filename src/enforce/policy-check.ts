@@ -15,7 +15,13 @@ const NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 /** Set base names get a family digit appended and must not need quoting in nft. */
 const SET_NAME = /^[a-z][a-z0-9_]{0,15}$/;
 /** Set names the renderer itself uses. */
-const RESERVED_SETS = new Set(["allow", "trap", "siprate"]);
+const RESERVED_SETS = new Set(["allow", "trap", "siprate", "synrate", "bogons"]);
+/**
+ * A kernel interface name as it goes into `iifname "…"` and `-i …`: at most 15 characters, starting with a
+ * letter, digit or `_` (never `-`, which iptables would read as an option), no quote, space, `*`, `+` or `:`,
+ * so it cannot inject a token or widen into a wildcard.
+ */
+export const INTERFACE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
 const PROTOCOLS = new Set(["tcp", "udp", "sctp"]);
 
 function checkRanges(ranges: readonly PortRange[], path: string, out: PolicyProblem[]): void {
@@ -141,6 +147,22 @@ export function checkPolicy(policy: FirewallPolicy): PolicyProblem[] {
         path: "protections.sipRateLimit",
         message: "needs sipServices to know which ports to limit",
       });
+  }
+  if (p.synRateLimit) {
+    const { perSecond, burst } = p.synRateLimit;
+    if (!Number.isInteger(perSecond) || perSecond < 1 || !Number.isInteger(burst) || burst < 0)
+      out.push({ path: "protections.synRateLimit", message: "perSecond ≥ 1 and burst ≥ 0, integers" });
+  }
+  if (policy.wan) {
+    const seen = new Set<string>();
+    policy.wan.interfaces.forEach((n, i) => {
+      if (!INTERFACE_NAME.test(n))
+        out.push({ path: `wan.interfaces[${i}]`, message: `bad interface name ${JSON.stringify(n)}` });
+      else if (seen.has(n)) out.push({ path: `wan.interfaces[${i}]`, message: `duplicate interface ${n}` });
+      seen.add(n);
+    });
+    if (policy.wan.bogons && policy.wan.interfaces.length === 0)
+      out.push({ path: "wan.bogons", message: "needs wan.interfaces to know where the internet is" });
   }
   if (p.portScanTrap) {
     checkServicePorts(p.portScanTrap.bait, "protections.portScanTrap.bait", out);

@@ -84,6 +84,12 @@ export interface SipRateLimit {
   readonly burst: number;
 }
 
+export interface SynRateLimit {
+  /** New TCP connections (plain SYNs) per second per source address, across every port, before drops begin. */
+  readonly perSecond: number;
+  readonly burst: number;
+}
+
 export interface PortScanTrap {
   /** Ports nobody legitimate connects to; the first NEW packet to one traps its source. */
   readonly bait: readonly ServicePort[];
@@ -99,8 +105,55 @@ export interface Protections {
   /** Drop UDP without payload (IPv4 total length ≤ 28): a common SIP scanner probe, useless to a PBX. */
   readonly emptyUdp: boolean;
   readonly sipRateLimit: SipRateLimit | null;
+  /**
+   * Per-source SYN rate over every TCP port (the seeds' INSYN rule), separate from the SIP limit: it caps a
+   * SYN flood or a fast connect scan on services outside the SIP ports. Absent or null: off.
+   */
+  readonly synRateLimit?: SynRateLimit | null;
   readonly portScanTrap: PortScanTrap | null;
 }
+
+/**
+ * The internet-facing side of the host. Bogon sources are dropped only when they arrive on one of
+ * `interfaces`: a LAN behind another interface legitimately uses private ranges.
+ */
+export interface WanPolicy {
+  /** Exact kernel interface names (no wildcards), checked by `checkPolicy` before any rendering. */
+  readonly interfaces: readonly string[];
+  /** Drop sources in `BOGONS_V4`/`BOGONS_V6` arriving on `interfaces`, before conntrack. */
+  readonly bogons: boolean;
+}
+
+/**
+ * Sources that never appear legitimately on the internet (RFC 6890 special-purpose, documentation,
+ * multicast, reserved). Link-local IPv6 is not listed: neighbour discovery and DHCPv6 need it.
+ */
+export const BOGONS_V4 = [
+  "0.0.0.0/8",
+  "10.0.0.0/8",
+  "100.64.0.0/10",
+  "127.0.0.0/8",
+  "169.254.0.0/16",
+  "172.16.0.0/12",
+  "192.0.0.0/24",
+  "192.0.2.0/24",
+  "192.168.0.0/16",
+  "198.18.0.0/15",
+  "198.51.100.0/24",
+  "203.0.113.0/24",
+  "224.0.0.0/4",
+  "240.0.0.0/4",
+] as const;
+export const BOGONS_V6 = [
+  "::/8",
+  "100::/64",
+  "2001:10::/28",
+  "2001:db8::/32",
+  "3fff::/20",
+  "fc00::/7",
+  "fec0::/10",
+  "ff00::/8",
+] as const;
 
 export interface FirewallPolicy {
   /** Families the host serves; traffic of a family not listed is dropped on input. */
@@ -120,6 +173,8 @@ export interface FirewallPolicy {
   readonly banSets: readonly BanSetSpec[];
   readonly blocklists: readonly BlocklistSpec[];
   readonly protections: Protections;
+  /** WAN interfaces and the bogon drop on them; absent: no interface is WAN, nothing is dropped as a bogon. */
+  readonly wan?: WanPolicy;
   /** SIP layer-7 screening on the cleartext SIP ports (xt_string through iptables), or null for none. */
   readonly sipInspection: SipInspectionPolicy | null;
 }
@@ -146,6 +201,8 @@ export const DEFAULT_PROTECTIONS: Protections = {
   newTcpWithoutSyn: true,
   emptyUdp: true,
   sipRateLimit: { perSecond: 20, burst: 40 },
+  // Generous: a browser opens a handful of connections at once, a SYN flood or connect scan hundreds.
+  synRateLimit: { perSecond: 50, burst: 100 },
   portScanTrap: null,
 };
 
@@ -153,6 +210,11 @@ export const DEFAULT_ICMP: IcmpPolicy = {
   v4: ["echo-request", "destination-unreachable", "time-exceeded", "parameter-problem"],
   v6: ["echo-request", "destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem"],
 };
+
+/** Whether the policy drops bogon sources, i.e. has the flag and at least one WAN interface to do it on. */
+export function dropsBogons(policy: FirewallPolicy): boolean {
+  return policy.wan !== undefined && policy.wan.bogons && policy.wan.interfaces.length > 0;
+}
 
 /** Looks a service up by name in the policy's catalogue. */
 export function findService(policy: FirewallPolicy, name: string): Service | undefined {

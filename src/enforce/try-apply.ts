@@ -42,7 +42,12 @@ const OUR_CHAIN = /^SW-[A-Z0-9-]+$/;
 const OUR_SET = /^(sw|swsip)-/;
 const TABLES = ["raw", "mangle", "filter"] as const;
 
-async function must(run: CommandRunner, cmd: string, args: readonly string[], stdin?: string): Promise<string> {
+async function must(
+  run: CommandRunner,
+  cmd: string,
+  args: readonly string[],
+  stdin?: string,
+): Promise<string> {
   const r = await run(cmd, args, stdin);
   if (r.code === 0) return r.stdout;
   const where = stdin ? locateRestoreError(r.stderr, stdin) : null;
@@ -73,7 +78,9 @@ export function filterOwnIptables(save: string): string {
 
 /** Keeps only the `create`/`add` lines of our sets from `ipset save`. */
 export function filterOwnIpsets(save: string): string {
-  const lines = save.split("\n").filter((l) => /^(create|add) /.test(l) && OUR_SET.test(l.split(" ")[1] ?? ""));
+  const lines = save
+    .split("\n")
+    .filter((l) => /^(create|add) /.test(l) && OUR_SET.test(l.split(" ")[1] ?? ""));
   return lines.length === 0 ? "" : `${lines.join("\n")}\n`;
 }
 
@@ -125,7 +132,11 @@ export function renderIptablesRestore(saved: string, current: string): string {
     out.push(...hooks(c).map((h) => h.replace(/^-A /, "-D ")));
     out.push(...s.filter((l) => /^-A SW-/.test(l)));
     // Inserted at 1 in reverse, so the saved jumps end up first and in their saved order.
-    out.push(...hooks(s).reverse().map((h) => h.replace(/^-A (\S+) /, "-I $1 1 ")));
+    out.push(
+      ...hooks(s)
+        .reverse()
+        .map((h) => h.replace(/^-A (\S+) /, "-I $1 1 ")),
+    );
     out.push(...currentChains.filter((ch) => !savedChains.includes(ch)).map((ch) => `-X ${ch}`));
     out.push("COMMIT");
   }
@@ -185,7 +196,8 @@ export async function restoreRuleset(
     if (script) await must(run, restore, ["--noflush", "-w"], script);
   }
   if (sets.commit) await must(run, tools.ipset, ["restore"], sets.commit);
-  for (const name of existing) if (sets.leftover(name) && !name.endsWith("-rb")) await run(tools.ipset, ["destroy", name]);
+  for (const name of existing)
+    if (sets.leftover(name) && !name.endsWith("-rb")) await run(tools.ipset, ["destroy", name]);
 }
 
 /** A trial apply waiting for `sipwarden confirm`: what to put back, and by when. */

@@ -6,7 +6,13 @@ import type { FirewallBackend } from "./firewall-backend.js";
 import { countHooks, firstComplaint, locateRestoreError, parseIpsetNames } from "./iptables/parse.js";
 import type { HookCounts } from "./iptables/render.js";
 import { SIP_HOOKS, renderStandaloneSip } from "./iptables/sip-script.js";
-import { SIP_BAD_CHAIN, SIP_CHAIN, SIP_CT_CHAIN, SIP_TCP_CHAIN, SIP_UDP_CHAIN } from "./iptables/sip-render.js";
+import {
+  SIP_BAD_CHAIN,
+  SIP_CHAIN,
+  SIP_CT_CHAIN,
+  SIP_TCP_CHAIN,
+  SIP_UDP_CHAIN,
+} from "./iptables/sip-render.js";
 import { portsOf } from "./policy.js";
 import type { FirewallPolicy } from "./policy.js";
 import { checkSipInspection } from "./sip-inspection.js";
@@ -86,7 +92,8 @@ export function withSipInspection(backend: FirewallBackend, deps: WithSipInspect
       existing,
       await counts(),
     );
-    if (out.sets.prepare) await must(tools.ipset, ["-exist", "restore"], out.sets.prepare, "SIP set preparation");
+    if (out.sets.prepare)
+      await must(tools.ipset, ["-exist", "restore"], out.sets.prepare, "SIP set preparation");
     await must(tools.iptablesRestore, ["--noflush", "-w"], out.v4, "IPv4 SIP inspection");
     await must(tools.ip6tablesRestore, ["--noflush", "-w"], out.v6, "IPv6 SIP inspection");
     if (out.sets.commit) await must(tools.ipset, ["restore"], out.sets.commit, "SIP set swap");
@@ -96,9 +103,8 @@ export function withSipInspection(backend: FirewallBackend, deps: WithSipInspect
   async function remove(): Promise<void> {
     const c = await counts();
     for (const f of [4, 6] as const) {
-      const save = (
-        await must(f === 4 ? tools.iptablesSave : tools.ip6tablesSave, [], undefined, "listing")
-      ).stdout;
+      const save = (await must(f === 4 ? tools.iptablesSave : tools.ip6tablesSave, [], undefined, "listing"))
+        .stdout;
       const has = (table: string, chain: string): boolean => tableBlock(save, table).includes(`\n:${chain} `);
       const lines: string[] = [];
       for (const [table, chains] of [
@@ -109,7 +115,8 @@ export function withSipInspection(backend: FirewallBackend, deps: WithSipInspect
         if (present.length === 0) continue;
         lines.push(`*${table}`, ...present.map((ch) => `:${ch} - [0:0]`));
         for (const h of SIP_HOOKS.filter((x) => x.table === table))
-          for (let i = 0; i < (c[f][`${h.table} ${h.from} ${h.to}`] ?? 0); i++) lines.push(`-D ${h.from} -j ${h.to}`);
+          for (let i = 0; i < (c[f][`${h.table} ${h.from} ${h.to}`] ?? 0); i++)
+            lines.push(`-D ${h.from} -j ${h.to}`);
         lines.push(...present.map((ch) => `-X ${ch}`), "COMMIT");
       }
       if (lines.length > 0)

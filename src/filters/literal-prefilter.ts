@@ -186,6 +186,25 @@ export interface LiteralPrefilter {
 const COMMON =
   " etaoinsrhldcumfpgwybvkxjqz0123456789.:-/[]()=,_\"@ETAOINSRHLDCUMFPGWYBVKXJQZ<>';!?#$%&*+\\^`{|}~";
 
+/**
+ * RegExp source for one literal, without flags. Under `i` an ASCII letter becomes its case pair (plus the
+ * Kelvin sign or long s, which RE2 folds onto k and s), and any other cased character matches anything:
+ * a prefilter may let too much through, never too little.
+ */
+function literalSource(lit: RequiredLiteral): string {
+  let out = "";
+  for (const ch of lit.text) {
+    const lower = ch.toLowerCase();
+    const upper = ch.toUpperCase();
+    if (!lit.caseInsensitive || lower === upper) out += ch.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
+    else if (ch.charCodeAt(0) >= 0x80) out += "[\\s\\S]";
+    else if (lower === "k") out += "[kK\\u212A]";
+    else if (lower === "s") out += "[sS\\u017F]";
+    else out += `[${lower}${upper}]`;
+  }
+  return out;
+}
+
 function rarity(c: number): number {
   const i = COMMON.indexOf(String.fromCharCode(c));
   return i < 0 ? COMMON.length : i;
@@ -202,13 +221,15 @@ const SAMPLES_PER_CHOICE = 16;
  * One entry per rule: its literal alternatives (any one suffices), or null for "no literal known"; and,
  * optionally, its required characters (see requiredChars).
  *
- * Two stages, because a benign line must cost little: searching a log line for a dozen literals costs
- * ~0.2–0.4 µs whichever way (an alternation RegExp scans every position; `includes` once per literal),
- * while one single-character `indexOf` is a memchr of a few ns. So each rule has a key: one of its
- * required characters, the one that occurs in the fewest lines. `begin` searches only the distinct keys;
- * literals are searched lazily, per rule, only for lines that hold the rule's key. Which character is the
- * key is learnt from a sample of the lines (one in SAMPLE_EVERY), since what is rare depends on the log
- * (`V` is rare in English but starts every VERBOSE line); the answer never depends on it.
+ * Stages, because a benign line must cost little: searching a log line for a dozen literals costs
+ * ~0.2 µs whichever way (an alternation RegExp scans every position; `includes` once per literal), while
+ * one single-character `indexOf` is a memchr of a few ns. So each rule has a key: one of its required
+ * characters, the one that occurs in the fewest lines. `begin` searches the distinct keys first (about
+ * half of benign PBX lines stop there), then all literals at once in one alternation; `may` searches a
+ * rule's own literal lazily, in rule order, so a line that matches the first rule pays for one literal.
+ * Which character is the key is learnt from a sample of the lines (one in SAMPLE_EVERY), since what is
+ * rare depends on the log (`V` is rare in English but starts every VERBOSE line); answers never depend on
+ * the choice.
  */
 export function createLiteralPrefilter(
   perRule: readonly (readonly RequiredLiteral[] | null)[],
@@ -225,8 +246,8 @@ export function createLiteralPrefilter(
         id = tests.length;
         ids.set(key, id);
         if (lit.caseInsensitive) {
-          // A plain literal with the i flag scans in linear time; no backtracking is possible.
-          const re = new RegExp(lit.text.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&"), "i");
+          // Classes and plain characters only: scans in linear time, no backtracking is possible.
+          const re = new RegExp(literalSource(lit));
           tests.push((line) => re.test(line));
         } else {
           const text = lit.text;
@@ -237,6 +258,14 @@ export function createLiteralPrefilter(
     });
   });
   const rules = perRule.length;
+  // Every literal of every rule in one alternation: one scan of the line says whether any occurs. Plain
+  // escaped text (case-insensitive letters as [xX]), so it cannot backtrack.
+  const everyRuleHasLiteral = rules > 0 && perRule.every((alts) => alts !== null && alts.length > 0);
+  const anyLiteral = everyRuleHasLiteral
+    ? new RegExp(
+        [...new Set(perRule.flatMap((alts) => (alts ?? []).map((l) => literalSource(l))))].join("|"),
+      )
+    : null;
 
   // Candidate key characters per rule, rarest (by COMMON) first; a rule without any has key -1.
   const charIds = new Map<number, number>();
@@ -317,9 +346,9 @@ export function createLiteralPrefilter(
         chooseKeys();
       }
     }
-    if (keyless) return true;
-    for (let i = 0; i < keys.length; i++) if (keyPresent(keys[i] as number)) return true;
-    return false;
+    let keyed = keyless;
+    for (let i = 0; !keyed && i < keys.length; i++) keyed = keyPresent(keys[i] as number);
+    return keyed && (anyLiteral === null || anyLiteral.test(line));
   };
 
   const may = (r: number): boolean => {

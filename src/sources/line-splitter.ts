@@ -71,6 +71,8 @@ export function createLineSplitter(options: { maxLineBytes: number; offset?: num
     push(chunk) {
       const lines: SplitLine[] = [];
       const base = offset;
+      // Decoding a range of the chunk itself avoids a Buffer object per line (~100 ns of a ~270 ns line).
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       let i = 0;
       while (i < chunk.length) {
         const nl = chunk.indexOf(LF, i);
@@ -87,7 +89,7 @@ export function createLineSplitter(options: { maxLineBytes: number; offset?: num
             truncatedCount++;
           }
           lines.push({
-            text: Buffer.from(chunk.buffer, chunk.byteOffset + i, stop - i).toString("utf8"),
+            text: bytes.toString("utf8", i, stop),
             end: base + nl + 1,
             truncated,
           });

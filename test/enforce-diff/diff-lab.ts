@@ -26,6 +26,9 @@ const FW_AGENT = fileURLToPath(new URL("./fw-agent.py", import.meta.url));
 const PEER_SENDER = fileURLToPath(new URL("./peer-sender.py", import.meta.url));
 const base = createSpawnRunner({ timeoutMs: 20_000 });
 
+/** Peer ports that listen for the fw's TCP connections; the peer's stack may answer only from these. */
+export const TCP_LISTEN_PORTS = { from: 40_000, to: 40_999 } as const;
+
 export const FW_V4 = "10.79.0.1";
 export const FW_V6 = "fd79::1";
 
@@ -43,7 +46,8 @@ export async function requireDiffTools(): Promise<void> {
     [PYTHON, ["-c", "import scapy.all"]],
   ] as const) {
     const r = await base(cmd, args);
-    if (r.code !== 0) missing.push(`${cmd} ${args.join(" ")} (${r.stderr.trim().split("\n").pop() || `exit ${r.code}`})`);
+    if (r.code !== 0)
+      missing.push(`${cmd} ${args.join(" ")} (${r.stderr.trim().split("\n").pop() || `exit ${r.code}`})`);
   }
   if (missing.length > 0)
     throw new Error(
@@ -76,6 +80,11 @@ export interface DiffLab {
   arrivals(): readonly Arrival[];
   /** Opens UDP flows from the fw to the peer; resolves once all were sent. */
   open(flows: readonly OutboundFlow[]): Promise<void>;
+  /**
+   * Opens TCP connections from the fw to listeners on the peer (a real handshake through the fw's
+   * firewall); resolves with how many completed. Flows the policy cuts off simply do not complete.
+   */
+  connect(flows: readonly OutboundFlow[]): Promise<number>;
   /** Sends a batch from the peer and waits until arrivals at the fw have been quiet for `quietMs`. */
   send(packets: readonly WirePacket[], quietMs?: number): Promise<void>;
   destroy(): Promise<void>;
@@ -114,7 +123,10 @@ function startAgent(ns: string, script: string, args: readonly string[], childre
 }
 
 /** Builds the lab with `sources` configured on the peer; on failure it removes what it created first. */
-export async function createDiffLab(sources: { v4: readonly string[]; v6: readonly string[] }): Promise<DiffLab> {
+export async function createDiffLab(sources: {
+  v4: readonly string[];
+  v6: readonly string[];
+}): Promise<DiffLab> {
   const id = randomBytes(3).toString("hex");
   const fw = `swd-${id}-fw`;
   const peer = `swd-${id}-peer`;
@@ -149,7 +161,10 @@ export async function createDiffLab(sources: { v4: readonly string[]; v6: readon
       ...sources.v4.map((a) => `addr add ${a}/16 dev veth0`),
       ...sources.v6.map((a) => `addr add ${a}/64 dev veth0 nodad`),
     ];
-    await must(base("ip", ["-n", peer, "-batch", "-"], `${batch.join("\n")}\n`), "ip -batch (peer addresses)");
+    await must(
+      base("ip", ["-n", peer, "-batch", "-"], `${batch.join("\n")}\n`),
+      "ip -batch (peer addresses)",
+    );
     for (const ns of [fw, peer]) {
       await ip(ns, "link", "set", "lo", "up");
       await ip(ns, "link", "set", "veth0", "up");
@@ -165,6 +180,7 @@ export async function createDiffLab(sources: { v4: readonly string[]; v6: readon
           "  chain out {",
           "    type filter hook output priority 0; policy drop;",
           "    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
+          `    tcp sport ${TCP_LISTEN_PORTS.from}-${TCP_LISTEN_PORTS.to} accept`,
           "  }",
           "}",
         ].join("\n"),
@@ -200,6 +216,14 @@ export async function createDiffLab(sources: { v4: readonly string[]; v6: readon
         const from = agent.events.length;
         agent.write({ cmd: "open", flows });
         await agent.waitFor("opened", from, 10_000);
+      },
+      async connect(flows) {
+        const from = sender.events.length;
+        sender.write({ cmd: "listen", flows });
+        await sender.waitFor("listening", from, 10_000);
+        const at = agent.events.length;
+        agent.write({ cmd: "connect", flows });
+        return (await agent.waitFor("connected", at, 10_000)).n ?? 0;
       },
       async send(packets, quietMs = 300) {
         const from = sender.events.length;

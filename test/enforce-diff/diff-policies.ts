@@ -43,7 +43,10 @@ export const PLAN: readonly Source[] = [
   { address: "10.79.3.131", role: "allowlisted-blocklisted" as const },
   ...range("10.79.4.", 1, 6).map((a) => ({ address: a, role: "banned" as const })),
   ...range("10.79.4.", 21, 26).map((a) => ({ address: a, role: "sip-banned" as const })),
-  ...["10.79.5.7", "10.79.5.77", "10.79.5.200", "10.79.9.9"].map((a) => ({ address: a, role: "voipbl" as const })),
+  ...["10.79.5.7", "10.79.5.77", "10.79.5.200", "10.79.9.9"].map((a) => ({
+    address: a,
+    role: "voipbl" as const,
+  })),
   ...["10.79.6.1", "10.79.6.33"].map((a) => ({ address: a, role: "droplist" as const })),
   { address: "10.79.6.64", role: "droplist-edge" as const },
   ...range("10.79.7.", 1, 8).map((a) => ({ address: a, role: "trap-victim" as const })),
@@ -60,7 +63,10 @@ export const PLAN6: readonly Source[] = [
   { address: "fd79::3:83", role: "allowlisted-blocklisted" as const },
   ...range("fd79::4:", 1, 6, true).map((a) => ({ address: a, role: "banned" as const })),
   ...range("fd79::4:", 0x21, 0x26, true).map((a) => ({ address: a, role: "sip-banned" as const })),
-  ...["fd79::5:7", "fd79::5:77", "fd79::5:200", "fd79::9:9"].map((a) => ({ address: a, role: "voipbl" as const })),
+  ...["fd79::5:7", "fd79::5:77", "fd79::5:200", "fd79::9:9"].map((a) => ({
+    address: a,
+    role: "voipbl" as const,
+  })),
   ...["fd79::6:1", "fd79::6:33"].map((a) => ({ address: a, role: "droplist" as const })),
   { address: "fd79::6:100", role: "droplist-edge" as const },
   ...range("fd79::7:", 1, 8, true).map((a) => ({ address: a, role: "trap-victim" as const })),
@@ -69,7 +75,16 @@ export const PLAN6: readonly Source[] = [
 const OFFICE = ["10.79.1.0/24", "fd79::1:0/112"];
 const TRUNK = ["10.79.2.10", "fd79::2:10"];
 const ALLOW = ["10.79.3.5", "10.79.3.128/28", "fd79::3:5", "fd79::3:80/124"];
-const VOIPBL = ["10.79.5.0/24", "10.79.9.9", "10.79.1.14", "10.79.3.131", "fd79::5:0/112", "fd79::9:9", "fd79::1:14", "fd79::3:83"];
+const VOIPBL = [
+  "10.79.5.0/24",
+  "10.79.9.9",
+  "10.79.1.14",
+  "10.79.3.131",
+  "fd79::5:0/112",
+  "fd79::9:9",
+  "fd79::1:14",
+  "fd79::3:83",
+];
 const DROPLIST = ["10.79.6.0/26", "fd79::6:0/120"];
 
 const SERVICES: readonly Service[] = [
@@ -126,7 +141,9 @@ function bansFor(policy: FirewallPolicy): BanEntry[] {
   const sipSet = policy.banSets.some((b) => b.name === "sipban");
   return [
     ...all.map((s) => ({ target: s.address, timeoutMs: 600_000, scope: ALL })),
-    ...(sipSet ? sip.map((s) => ({ target: s.address, timeoutMs: 600_000, scope: sipBanScope(policy) })) : []),
+    ...(sipSet
+      ? sip.map((s) => ({ target: s.address, timeoutMs: 600_000, scope: sipBanScope(policy) }))
+      : []),
   ];
 }
 
@@ -143,7 +160,12 @@ function asteriskPublic(): Scenario {
     icmp: { v4: [...DEFAULT_ICMP.v4, "router-advertisement"], v6: DEFAULT_ICMP.v6 },
     dhcpClient: { v4: true, v6: true },
     zones: [
-      { name: "office", kind: "network", sources: OFFICE, services: ["ssh", "ami", "sip", "webmin", "http", "mgcp"] },
+      {
+        name: "office",
+        kind: "network",
+        sources: OFFICE,
+        services: ["ssh", "ami", "sip", "webmin", "http", "mgcp"],
+      },
       { name: "trunk", kind: "host", sources: TRUNK, services: ["sip", "iax2", "carrier"] },
     ],
     internet: { services: ["sip", "sip-tls", "rtp", "http", "https"] },

@@ -13,11 +13,11 @@ import { DEFAULT_NFT_CONFIG, createNftBackend } from "../../src/enforce/nftables
 import { createDiffLab, requireDiffTools } from "./diff-lab.js";
 import type { Arrival, DiffLab } from "./diff-lab.js";
 import { scenarios } from "./diff-policies.js";
-import { describePacket } from "./packet-gen.js";
+import { describePacket, identifiedByTag } from "./packet-gen.js";
 import type { WirePacket } from "./packet-gen.js";
 import { planTraffic } from "./traffic-plan.js";
 
-const SIZES = { main: 1150, flows: 90 };
+const SIZES = { main: 1100, flows: 90, tcpFlows: 70 };
 const warnings: object[] = [];
 const log = { warn: (facts: object) => void warnings.push(facts) };
 
@@ -47,7 +47,7 @@ function canonical(ip: string): string {
   return parseIp(ip)?.text ?? ip;
 }
 
-/** Whether the fw saw `p` after its firewall: TCP and empty UDP by source and port, the rest by tag. */
+/** Whether the fw saw `p` after its firewall: by the tag in its payload, or by source and port without one. */
 function arrivedIndex(arrivals: readonly Arrival[]): (p: WirePacket) => boolean {
   const tags = new Set<number>();
   const tuples = new Set<string>();
@@ -56,9 +56,7 @@ function arrivedIndex(arrivals: readonly Arrival[]): (p: WirePacket) => boolean 
     if (a.sport !== null) tuples.add(`${a.p}|${canonical(a.src)}|${a.sport}`);
   }
   return (p) =>
-    p.protocol === "tcp" || (p.protocol === "udp" && p.payloadLength === 0)
-      ? tuples.has(`${p.protocol}|${canonical(p.src)}|${p.sport}`)
-      : tags.has(p.id);
+    identifiedByTag(p) ? tags.has(p.id) : tuples.has(`${p.protocol}|${canonical(p.src)}|${p.sport}`);
 }
 
 describe.each(Object.keys(BACKENDS))("differential: %s backend against evaluatePacket", (backend) => {
@@ -78,7 +76,12 @@ describe.each(Object.keys(BACKENDS))("differential: %s backend against evaluateP
         if (!fw) throw new Error(`no backend ${backend}`);
         await fw.apply(scenario.policy);
         await fw.ban(scenario.bans);
+        // Lets segments with made-up sequence numbers into the test's TCP flows; only flags then matter.
+        const liberal = await lab.fwRun("sysctl", ["-qw", "net.netfilter.nf_conntrack_tcp_be_liberal=1"]);
+        expect(liberal.code, liberal.stderr).toBe(0);
         await lab.open(plan.flows);
+        const connected = await lab.connect(plan.tcpFlows);
+        expect(connected, "no TCP connection to the peer completed").toBeGreaterThan(0);
 
         const mismatches: string[] = [];
         let sent = 0;
@@ -105,8 +108,8 @@ describe.each(Object.keys(BACKENDS))("differential: %s backend against evaluateP
           mismatches: t.mismatches + mismatches.length,
         });
         // Both verdicts in quantity, or the mix (or the capture) has gone wrong in a way that hides bugs.
-        expect(accepted).toBeGreaterThan(sent * 0.1);
-        expect(sent - accepted).toBeGreaterThan(sent * 0.1);
+        expect(accepted).toBeGreaterThan(50);
+        expect(sent - accepted).toBeGreaterThan(50);
         expect(mismatches, `${backend} / ${scenario.name}: ${mismatches.length} of ${sent}`).toEqual([]);
       } finally {
         await lab.destroy();

@@ -7,13 +7,15 @@
 # stdout: one JSON object per line: {"ev": "ready"}, {"ev": "in", ...} per arrival, {"ev": "opened", "n": N}.
 # stdin: one JSON command per line: {"cmd": "open", "flows": [{"src", "sport", "dst", "dport"}]} sends one
 # UDP datagram per flow from this host, so the peer's answers to it are ESTABLISHED (and ICMP errors about
-# it RELATED) in conntrack.
+# it RELATED) in conntrack; {"cmd": "connect", "flows": [...]} opens TCP connections to the peer's
+# listeners and answers {"ev": "connected", "n": N} with how many completed within two seconds.
 import json
 import os
 import re
 import select
 import socket
 import sys
+import time
 
 TAG = re.compile(rb"swd:(\d+);")
 
@@ -73,6 +75,33 @@ def open_flows(flows):
     emit({"ev": "opened", "n": n})
 
 
+held = []
+
+
+def connect_flows(flows):
+    pending = []
+    for f in flows:
+        fam = socket.AF_INET6 if ":" in f["src"] else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        # Several connections share one local port (towards different peers): allowed while none listens.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((f["src"], f["sport"]))
+        s.setblocking(False)
+        s.connect_ex((f["dst"], f["dport"]))
+        pending.append(s)
+        held.append(s)  # kept open: closing would end the flow the test is about to use
+    done = 0
+    waiting = list(pending)
+    deadline = time.monotonic() + 2.0
+    while waiting and time.monotonic() < deadline:
+        _, writable, _ = select.select([], waiting, [], max(0.0, deadline - time.monotonic()))
+        for w in writable:
+            waiting.remove(w)
+            if w.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                done += 1
+    emit({"ev": "connected", "n": done})
+
+
 emit({"ev": "ready"})
 stdin = sys.stdin.fileno()
 os.set_blocking(stdin, False)
@@ -91,6 +120,8 @@ while True:
                 cmd = json.loads(line)
                 if cmd["cmd"] == "open":
                     open_flows(cmd["flows"])
+                elif cmd["cmd"] == "connect":
+                    connect_flows(cmd["flows"])
             continue
         fam, proto = socks[r]
         while True:

@@ -12,6 +12,16 @@ export interface WirePacket extends Packet {
   readonly quote?: OutboundFlow;
 }
 
+/** The payload marker the peer sender writes and the fw agent looks for. */
+export function tagOf(id: number): string {
+  return `swd:${id};`;
+}
+
+/** ICMP always carries the tag; TCP/UDP only when the payload has room, else source address and port tell. */
+export function identifiedByTag(p: WirePacket): boolean {
+  return p.protocol === "icmp" || p.protocol === "icmpv6" || p.payloadLength >= tagOf(p.id).length;
+}
+
 /** mulberry32: tiny, fast and good enough to make a reproducible mix of packets from one seed. */
 export function createRng(seed: number): () => number {
   let a = seed >>> 0;
@@ -83,18 +93,23 @@ const TCP_FLAG_MIX: readonly (readonly [string, number])[] = [
  * connection — SYN/ACK, FIN and RST without a connection are invalid.
  */
 export function freshTcpCtState(flags: readonly TcpFlag[]): CtState {
-  const core = flags.filter((f) => f !== "psh" && f !== "ece" && f !== "cwr").sort().join(",");
-  const valid = ["syn", "syn,urg", "ack,syn", "rst", "ack,rst", "ack,fin", "ack,fin,urg", "ack", "ack,urg"];
-  if (!valid.includes(core)) return "invalid";
+  if (!validTcpFlags(flags)) return "invalid";
+  const core = flags
+    .filter((f) => f !== "psh" && f !== "ece" && f !== "cwr")
+    .sort()
+    .join(",");
   if (core.includes("rst") || core.includes("fin")) return "invalid";
   if (core.includes("syn")) return core.includes("ack") ? "invalid" : "new";
   return "new";
 }
 
 const TCP_PORTS = [22, 23, 80, 443, 3389, 5038, 5060, 5061, 5080, 8080, 8089, 10000] as const;
-const UDP_PORTS = [53, 68, 123, 514, 546, 1900, 2727, 4569, 5060, 5061, 5080, 10000, 15000, 20000, 20001] as const;
+const UDP_PORTS = [
+  53, 68, 123, 514, 546, 1900, 2727, 4569, 5060, 5061, 5080, 10000, 15000, 20000, 20001,
+] as const;
 /** Ports the fw opens flows from; the peer's answers then arrive on them as ESTABLISHED. */
 const FW_FLOW_PORTS = [5060, 5080, 123, 8080, 40001] as const;
+const FW_TCP_FLOW_PORTS = [5060, 5061, 8080, 22, 33000] as const;
 
 const ICMP4_TYPES = [
   ["echo-request", 6],
@@ -144,7 +159,10 @@ function pickSource(ctx: GeneratorContext): Source {
   return ctx.rng() < 0.45 ? pick(ctx.rng, strangers) : pick(ctx.rng, named);
 }
 
-function base(ctx: GeneratorContext, src: Source): { id: number; family: Source["family"]; src: string; dst: string } {
+function base(
+  ctx: GeneratorContext,
+  src: Source,
+): { id: number; family: Source["family"]; src: string; dst: string } {
   const id = ctx.nextId++;
   return { id, family: src.family, src: src.address, dst: ctx.fw[src.family] };
 }
@@ -164,7 +182,12 @@ export function tcpPacket(ctx: GeneratorContext, src: Source, dport: number, fla
   };
 }
 
-export function udpPacket(ctx: GeneratorContext, src: Source, dport: number, payloadLength: number): WirePacket {
+export function udpPacket(
+  ctx: GeneratorContext,
+  src: Source,
+  dport: number,
+  payloadLength: number,
+): WirePacket {
   const b = base(ctx, src);
   return { ...b, protocol: "udp", sport: sportOf(b.id), dport, flags: "", ctState: "new", payloadLength };
 }
@@ -173,11 +196,14 @@ function icmpPacket(ctx: GeneratorContext, src: Source): WirePacket {
   const b = base(ctx, src);
   const v6 = src.family === "ipv6";
   const type = weighted(ctx.rng, v6 ? ICMP6_TYPES : ICMP4_TYPES);
-  const isError = ["destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem"].includes(type);
+  const isError = [
+    "destination-unreachable",
+    "packet-too-big",
+    "time-exceeded",
+    "parameter-problem",
+  ].includes(type);
   // An error about a flow nobody opened: conntrack finds nothing to relate it to.
-  const quote = isError
-    ? { src: b.dst, sport: 30_000 + (b.id % 20_000), dst: b.src, dport: 9 }
-    : undefined;
+  const quote = isError ? { src: b.dst, sport: 30_000 + (b.id % 20_000), dst: b.src, dport: 9 } : undefined;
   const ctState: CtState =
     type === "echo-request" ? "new" : v6 && UNTRACKED_ICMPV6.has(type) ? "untracked" : "invalid";
   // Neighbour discovery only counts with hop limit 255; MLD is sent with 1. Both variants of ND go out.
@@ -228,8 +254,13 @@ export function randomPacket(ctx: GeneratorContext, families: readonly ("ipv4" |
   for (let i = 0; i < 4 && !families.includes(src.family) && rng() < 0.85; i++) src = pickSource(ctx);
   if (kind === "tcp") return tcpPacket(ctx, src, port(rng, TCP_PORTS), weighted(rng, TCP_FLAG_MIX));
   if (kind === "udp") {
-    const empty = rng() < 0.12;
-    return udpPacket(ctx, src, port(rng, UDP_PORTS), empty ? 0 : 12 + Math.floor(rng() * 60));
+    // Empty datagrams, and one or two bytes: both sides of the "empty UDP" boundary.
+    const size = weighted(rng, [
+      [0, 12],
+      [1 + Math.floor(rng() * 2), 5],
+      [12 + Math.floor(rng() * 60), 83],
+    ] as const);
+    return udpPacket(ctx, src, port(rng, UDP_PORTS), size);
   }
   return icmpPacket(ctx, src);
 }
@@ -238,13 +269,21 @@ export function randomPacket(ctx: GeneratorContext, families: readonly ("ipv4" |
  * Answers from the peer inside UDP flows the fw opened first: datagrams that conntrack calls ESTABLISHED
  * (a few of them empty) and ICMP errors about the flow that it calls RELATED.
  */
-export function flowPackets(ctx: GeneratorContext, count: number): { flows: OutboundFlow[]; packets: WirePacket[] } {
+export function flowPackets(
+  ctx: GeneratorContext,
+  count: number,
+): { flows: OutboundFlow[]; packets: WirePacket[] } {
   const flows: OutboundFlow[] = [];
   const packets: WirePacket[] = [];
   for (let i = 0; i < count; i++) {
     const src = pickSource(ctx);
     const b = base(ctx, src);
-    const flow: OutboundFlow = { src: b.dst, sport: pick(ctx.rng, FW_FLOW_PORTS), dst: b.src, dport: sportOf(b.id) };
+    const flow: OutboundFlow = {
+      src: b.dst,
+      sport: pick(ctx.rng, FW_FLOW_PORTS),
+      dst: b.src,
+      dport: sportOf(b.id),
+    };
     flows.push(flow);
     if (ctx.rng() < 0.7) {
       const empty = ctx.rng() < 0.1;
@@ -275,13 +314,77 @@ export function flowPackets(ctx: GeneratorContext, count: number): { flows: Outb
   return { flows, packets };
 }
 
+/**
+ * Segments inside TCP connections the fw opened: every flag mix conntrack lets through in an established flow
+ * (FIN+PSH+URG+ACK among them, the only "bad" combination it does not call invalid by itself) and some it
+ * does call invalid. Not SYN, SYN/ACK or RST: conntrack treats those specially mid-flow.
+ */
+const ESTABLISHED_FLAG_MIX: readonly (readonly [string, number])[] = [
+  ["A", 3],
+  ["PA", 3],
+  ["AU", 1],
+  ["PAU", 1],
+  ["FA", 2],
+  ["FPA", 1],
+  ["FPUA", 5],
+  ["F", 1],
+  ["FPU", 1],
+  ["", 1],
+  ["SF", 1],
+];
+
+/** Valid flag bytes for conntrack (nf_conntrack_proto_tcp.c tcp_valid_flags), PSH/ECE/CWR ignored. */
+function validTcpFlags(flags: readonly TcpFlag[]): boolean {
+  const core = flags
+    .filter((f) => f !== "psh" && f !== "ece" && f !== "cwr")
+    .sort()
+    .join(",");
+  return ["syn", "syn,urg", "ack,syn", "rst", "ack,rst", "ack,fin", "ack,fin,urg", "ack", "ack,urg"].includes(
+    core,
+  );
+}
+
+export function tcpFlowPackets(
+  ctx: GeneratorContext,
+  count: number,
+  listenFrom: number,
+): { flows: OutboundFlow[]; packets: WirePacket[] } {
+  const flows: OutboundFlow[] = [];
+  const packets: WirePacket[] = [];
+  for (let i = 0; i < count; i++) {
+    const src = pickSource(ctx);
+    const b = base(ctx, src);
+    const flow: OutboundFlow = {
+      src: b.dst,
+      sport: pick(ctx.rng, FW_TCP_FLOW_PORTS),
+      dst: b.src,
+      dport: listenFrom + i,
+    };
+    flows.push(flow);
+    const flags = weighted(ctx.rng, ESTABLISHED_FLAG_MIX);
+    const tcpFlags = [...flags].map((l) => LETTERS[l] as TcpFlag);
+    packets.push({
+      ...b,
+      protocol: "tcp",
+      sport: flow.dport,
+      dport: flow.sport,
+      tcpFlags,
+      flags,
+      // Window tracking is relaxed in the lab (nf_conntrack_tcp_be_liberal), so only the flags decide.
+      ctState: validTcpFlags(tcpFlags) ? "established" : "invalid",
+      payloadLength: 20,
+    });
+  }
+  return { flows, packets };
+}
+
 /** Seeded strangers: random hosts of 10.79.100.0–10.79.163.255 and fd79::64:0/112. */
 export function strangers(rng: Rng, count: number): Source[] {
   const out = new Map<string, Source>();
   for (let i = 0; out.size < count && i < count * 10; i++) {
     const v6 = rng() < 0.5;
     const n = Math.floor(rng() * 16_384);
-    const address = v6 ? `fd79::64:${(n + 1).toString(16)}` : `10.79.${100 + (n >> 8)}.${(n & 0xff) || 1}`;
+    const address = v6 ? `fd79::64:${(n + 1).toString(16)}` : `10.79.${100 + (n >> 8)}.${n & 0xff || 1}`;
     out.set(address, { address, family: v6 ? "ipv6" : "ipv4", role: "stranger" });
   }
   return [...out.values()];

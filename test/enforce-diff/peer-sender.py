@@ -3,7 +3,9 @@
 # Frames go out through one packet socket with the fw's MAC filled in, so any source address can be used
 # (spoofing is the point for bans and blocklists) and no neighbour lookup or local routing gets in the way.
 # argv: <interface> <fw MAC>. stdin: one JSON command per line, {"cmd": "send", "packets": [...]};
-# stdout: {"ev": "ready"} once scapy is loaded, then {"ev": "sent", "n": N} per command.
+# {"cmd": "listen", "flows": [...]} opens a TCP listener at each flow's destination, so the fw's connections
+# complete with a real handshake. stdout: {"ev": "ready"} once scapy is loaded, then {"ev": "sent", "n": N}
+# or {"ev": "listening", "n": N} per command.
 import json
 import socket
 import sys
@@ -36,10 +38,11 @@ def tag(p):
 
 def payload(p):
     n = p["payloadLength"]
-    if n == 0:
-        return b""
     t = tag(p)
-    return t + b"x" * max(0, n - len(t))
+    # Too short for the tag: the test then recognises the packet by source address and port.
+    if n < len(t):
+        return b"y" * n
+    return t + b"x" * (n - len(t))
 
 
 def quoted(p, v6):
@@ -68,7 +71,7 @@ def build(p):
         l4 = TCP(sport=p["sport"], dport=p["dport"], flags=p["flags"], seq=1000 + p["id"], window=8192)
         if "A" in p["flags"]:
             l4.ack = 1
-        body = l4
+        body = l4 / Raw(payload(p)) if p["payloadLength"] > 0 else l4
     elif proto == "udp":
         body = UDP(sport=p["sport"], dport=p["dport"]) / Raw(payload(p))
     elif proto == "icmp":
@@ -97,9 +100,19 @@ def build(p):
 
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 sock.bind((IFACE, 0))
+listeners = []
 emit({"ev": "ready"})
 for line in sys.stdin:
     cmd = json.loads(line)
+    if cmd["cmd"] == "listen":
+        for f in cmd["flows"]:
+            fam = socket.AF_INET6 if ":" in f["dst"] else socket.AF_INET
+            ls = socket.socket(fam, socket.SOCK_STREAM)
+            ls.bind((f["dst"], f["dport"]))
+            ls.listen(8)  # the kernel completes the handshake; nobody needs to accept()
+            listeners.append(ls)
+        emit({"ev": "listening", "n": len(cmd["flows"])})
+        continue
     frames = [build(p) for p in cmd["packets"]]
     for i, f in enumerate(frames):
         sock.send(f)

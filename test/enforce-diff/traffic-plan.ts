@@ -2,10 +2,19 @@
 import { evaluatePacket } from "../../src/enforce/evaluate/evaluate-packet.js";
 import type { FirewallState, Verdict } from "../../src/enforce/evaluate/evaluate-packet.js";
 import { portsOf } from "../../src/enforce/policy.js";
+import { TCP_LISTEN_PORTS } from "./diff-lab.js";
 import type { OutboundFlow } from "./diff-lab.js";
 import { PLAN, PLAN6 } from "./diff-policies.js";
 import type { Scenario, Source } from "./diff-policies.js";
-import { createRng, flowPackets, randomPacket, strangers, tcpPacket, udpPacket } from "./packet-gen.js";
+import {
+  createRng,
+  flowPackets,
+  randomPacket,
+  strangers,
+  tcpFlowPackets,
+  tcpPacket,
+  udpPacket,
+} from "./packet-gen.js";
 import type { GeneratorContext, WirePacket } from "./packet-gen.js";
 
 export interface Phase {
@@ -22,12 +31,15 @@ export interface TrafficPlan {
   readonly calibration: readonly WirePacket[];
   /** UDP flows the fw opens before the phases, so some answers are ESTABLISHED or RELATED. */
   readonly flows: readonly OutboundFlow[];
+  /** TCP connections the fw opens to the peer's listeners before the phases. */
+  readonly tcpFlows: readonly OutboundFlow[];
   readonly phases: readonly Phase[];
 }
 
 export interface PlanSizes {
   readonly main: number;
   readonly flows: number;
+  readonly tcpFlows: number;
 }
 
 /** Verdicts for packets in order, carrying the trap state forward the way the kernel's set update does. */
@@ -54,7 +66,10 @@ export function planTraffic(scenario: Scenario, seed: number, sizes: PlanSizes):
   const ctx: GeneratorContext = { rng, sources: all, fw: { ipv4: "10.79.0.1", ipv6: "fd79::1" }, nextId: 1 };
   const policy = scenario.policy;
   const families = policy.families;
-  const state = { bans: scenario.bans.map((b) => ({ target: b.target, scope: b.scope })), trapped: [] as string[] };
+  const state = {
+    bans: scenario.bans.map((b) => ({ target: b.target, scope: b.scope })),
+    trapped: [] as string[],
+  };
 
   const calibration: WirePacket[] = [];
   for (const family of ["ipv4", "ipv6"] as const) {
@@ -66,8 +81,10 @@ export function planTraffic(scenario: Scenario, seed: number, sizes: PlanSizes):
   ctx.nextId = 100;
 
   const { flows, packets: flowAnswers } = flowPackets(ctx, sizes.flows);
-  const main: WirePacket[] = [...flowAnswers];
-  for (let i = 0; main.length < sizes.main + sizes.flows && i < sizes.main * 3; i++) {
+  const tcp = tcpFlowPackets(ctx, sizes.tcpFlows, TCP_LISTEN_PORTS.from);
+  const main: WirePacket[] = [...flowAnswers, ...tcp.packets];
+  const target = main.length + sizes.main;
+  for (let i = 0; main.length < target && i < sizes.main * 3; i++) {
     const p = randomPacket(ctx, families);
     if (!evaluatePacket(policy, state, p).trapsSource) main.push(p);
   }
@@ -95,7 +112,8 @@ export function planTraffic(scenario: Scenario, seed: number, sizes: PlanSizes):
       }
     }
     phases.push({ name: "bait", packets: bait, expected: evaluateInOrder(scenario, state, bait) });
-    const open = portsOf(policy, policy.internet.services).find((sp) => sp.protocol === "tcp")?.ports[0]?.from;
+    const open = portsOf(policy, policy.internet.services).find((sp) => sp.protocol === "tcp")?.ports[0]
+      ?.from;
     const after: WirePacket[] = probers.flatMap((s) => [
       tcpPacket(ctx, s, open ?? 22, "S"),
       udpPacket(ctx, s, 5060, 30),
@@ -106,5 +124,5 @@ export function planTraffic(scenario: Scenario, seed: number, sizes: PlanSizes):
 
   const v4 = [...new Set(all.filter((s) => s.family === "ipv4").map((s) => s.address))];
   const v6 = [...new Set(all.filter((s) => s.family === "ipv6").map((s) => s.address))];
-  return { sources: { v4, v6 }, calibration, flows, phases };
+  return { sources: { v4, v6 }, calibration, flows, tcpFlows: tcp.flows, phases };
 }

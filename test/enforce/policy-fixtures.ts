@@ -49,6 +49,8 @@ export function freepbxPolicy(): FirewallPolicy {
     ],
     internet: { services: ["sip", "sip-tls", "rtp", "http", "https"] },
     allowlist: ["198.51.100.7", "192.168.1.0/25"],
+    // The office LAN sits behind eth1: its private sources pass there, and as allowlisted ones on eth0 too.
+    wan: { interfaces: ["eth0"], bogons: true },
     banSets: banSets(base),
     blocklists: [
       {

@@ -31,8 +31,6 @@ export const CRACKER_IP = "10.99.0.67";
 export const SIP_PORT = 5060;
 export const MAXRETRY = 5;
 export const USERS: Readonly<Record<string, string>> = { "1001": "s3cret1001", "1002": "s3cret1002" };
-const PHONE_UA = "Yealink SIP-T46S 66.86.0.15";
-const CRACKER_UA = "Zoiper rv2.10.18.1";
 
 const KAMAILIO_MODULE_DIRS = [
   "/usr/lib/x86_64-linux-gnu/kamailio/modules",
@@ -294,7 +292,12 @@ export interface KernelBans {
 
 export interface Lab {
   readonly id: string;
-  readonly ns: { readonly pbx: string; readonly attacker: string; readonly client: string; readonly net: string };
+  readonly ns: {
+    readonly pbx: string;
+    readonly attacker: string;
+    readonly client: string;
+    readonly net: string;
+  };
   readonly dir: string;
   readonly kamailioLog: string;
   readonly configFile: string;
@@ -325,7 +328,6 @@ export interface LabOptions {
   readonly root: string;
   /** Namespace names are `sw-lab-<id>-*`; random when absent (scripts/lab.sh passes one for its trap). */
   readonly id?: string;
-  readonly jailMaxretry?: number;
 }
 
 /** The lab's sipwarden config: the Kamailio log, one jail, and the firewall opening SIP with inspection on. */
@@ -382,7 +384,12 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     must(run("ip", ["-n", n, ...args]), `ip -n ${n} ${args.join(" ")}`);
 
   /** Long-running programs inside a namespace, each in its own process group so it and its forks stop together. */
-  const background = (n: string, cmd: string, args: readonly string[], stdio: "pipe" | number): ChildProcess => {
+  const background = (
+    n: string,
+    cmd: string,
+    args: readonly string[],
+    stdio: "pipe" | number,
+  ): ChildProcess => {
     const child = spawn("ip", ["netns", "exec", n, cmd, ...args], {
       detached: true,
       stdio: ["ignore", stdio, stdio],
@@ -500,7 +507,8 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     monitor,
     exec,
     events,
-    rx: (src, sinceMs = 0) => events().filter((e) => e.kind === "rx" && e.src === src && e.t! >= sinceMs).length,
+    rx: (src, sinceMs = 0) =>
+      events().filter((e) => e.kind === "rx" && e.src === src && e.t! >= sinceMs).length,
 
     async startKamailio() {
       const mpath = kamailioModules();
@@ -524,7 +532,20 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
           await exec(
             ns.pbx,
             "sipp",
-            ["-sn", "uac", "-m", "1", "-i", PBX_IP, "-p", "5099", "-timeout", "1s", "-nostdin", `${PBX_IP}:5060`],
+            [
+              "-sn",
+              "uac",
+              "-m",
+              "1",
+              "-i",
+              PBX_IP,
+              "-p",
+              "5099",
+              "-timeout",
+              "1s",
+              "-nostdin",
+              `${PBX_IP}:5060`,
+            ],
             3000,
           ).catch(() => undefined);
           return events().some((e) => e.kind === "rx" && e.src === PBX_IP);
@@ -568,9 +589,15 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
           await stopChild(child, signal, 5000);
         },
       };
-      // Up when it watches the log (pino's "watching" line); sipwarden prints it after applying the firewall.
-      const up = await waitFor(() => !sw.running() || err.includes('"msg":"watching"'), 20_000, 25);
+      // Up once the firewall is in and the log is watched. The daemon logs "firewall applied" before it opens
+      // its sources and nothing after, so a short grace follows (a first start tails from the end of the file).
+      const up = await waitFor(
+        () => !sw.running() || /"msg":"(firewall applied|watching)"/.test(err),
+        20_000,
+      );
       if (!up || !sw.running()) throw new Error(`sipwarden did not start: ${err.slice(-2000)}`);
+      await sleep(1000);
+      if (!sw.running()) throw new Error(`sipwarden exited after starting: ${err.slice(-2000)}`);
       return sw;
     },
 
@@ -592,7 +619,10 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     },
 
     async ingress(src) {
-      const r = await must(exec(ns.pbx, "nft", ["-j", "list", "counters", "table", "netdev", "swlab"]), "counters");
+      const r = await must(
+        exec(ns.pbx, "nft", ["-j", "list", "counters", "table", "netdev", "swlab"]),
+        "counters",
+      );
       const doc = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
       const want = `from_${src.split(".").join("_")}`;
       return doc.nftables.find((x) => x.counter?.name === want)?.counter?.packets ?? 0;
@@ -622,7 +652,12 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     },
 
     sipp(o) {
-      const scenario = o.final === "200" ? "register-ok.xml" : o.retransmit ? "register-wrong-retrans.xml" : "register-wrong.xml";
+      const scenario =
+        o.final === "200"
+          ? "register-ok.xml"
+          : o.retransmit
+            ? "register-wrong-retrans.xml"
+            : "register-wrong.xml";
       // Bounded three ways: -m calls, SIPp's own -timeout, and a SIGKILL from here a little later.
       const boundS = Math.ceil(o.calls / o.rate + o.recvTimeoutMs / 1000 + 10);
       const args = [
@@ -681,14 +716,32 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     },
 
     async sipvicious(tool) {
-      // Each tool is bounded by its own options (one target, small ranges, --maximumtime) and by timeout.
+      // Each tool is bounded by its own options (one target, small ranges, --maximumtime) and by timeout
+      // (svcrack keeps waiting for an answer that never comes once it is dropped); distinct source ports
+      // let the three run at once.
       const target = `${PBX_IP}`;
       const toolArgs: Record<typeof tool, string[]> = {
-        svmap: ["-b", SCANNER_IP, "-p", String(SIP_PORT), "-t", "0.1", target],
-        svwar: ["-b", SCANNER_IP, "-p", String(SIP_PORT), "-e", "1000-1010", "--maximumtime", "3", "-t", "0.1", target],
+        svmap: ["-b", SCANNER_IP, "-P", "5070", "-p", String(SIP_PORT), "-t", "0.1", target],
+        svwar: [
+          "-b",
+          SCANNER_IP,
+          "-P",
+          "5071",
+          "-p",
+          String(SIP_PORT),
+          "-e",
+          "1000-1010",
+          "--maximumtime",
+          "3",
+          "-t",
+          "0.1",
+          target,
+        ],
         svcrack: [
           "-b",
           SCANNER_IP,
+          "-P",
+          "5072",
           "-p",
           String(SIP_PORT),
           "-u",
@@ -703,7 +756,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
         ],
       };
       return new Promise((resolve) => {
-        const child = background(ns.attacker, "timeout", ["-k", "2", "8", tool, ...toolArgs[tool]], "pipe");
+        const child = background(ns.attacker, "timeout", ["-k", "2", "5", tool, ...toolArgs[tool]], "pipe");
         let stdout = "";
         let stderr = "";
         child.stdout!.on("data", (c: Buffer) => (stdout = (stdout + c.toString("utf8")).slice(-20_000)));

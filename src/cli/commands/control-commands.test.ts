@@ -15,7 +15,7 @@ import type { Command } from "../io.js";
 import { allowCommand } from "./allow.js";
 import { banCommand } from "./ban.js";
 import { bansCommand } from "./bans.js";
-import { explainCommand } from "./explain.js";
+import { explainCommand, formatExplain } from "./explain.js";
 import { statusCommand } from "./status.js";
 import { unbanCommand } from "./unban.js";
 
@@ -224,7 +224,7 @@ describe("explain", () => {
     expect(r.out).toBe(
       [
         "198.51.100.7 is BLOCKED",
-        "  ban jail:asterisk on 198.51.100.7 (udp/tcp 5060-5061), until 2026-11-22T00:09:00Z (in 9m)",
+        "  ban by jail:asterisk on 198.51.100.7 (udp/tcp 5060-5061), until 2026-11-22T00:09:00Z (in 9m)",
         "    reason: 5 failures within 10m (filter asterisk)",
         "    evidence (log text quoted as written):",
         String.raw`      2026-11-21T23:58:58Z /var/log/asterisk/full:812 "Registration from '\"\u001b[2J\u202eevil\" <sip:100@x>' failed for '198.51.100.7:5060'"`,
@@ -236,7 +236,8 @@ describe("explain", () => {
       ].join("\n"),
     );
     // Nothing that could steer a terminal reaches it.
-    expect(r.out).not.toMatch(/[\u001b\u202e]/);
+    expect(r.out).not.toContain("\u001b");
+    expect(r.out).not.toContain("\u202e");
     const json = JSON.parse((await cli(explainCommand, ["198.51.100.7", "--json"])).out);
     expect(json.because[0].evidence[0].line).toBe(hostile);
   });
@@ -247,9 +248,9 @@ describe("explain", () => {
     expect(allowed.out).toBe(
       [
         "192.168.1.20 is ALLOWED (allow entries win over every ban and feed)",
-        "  allowlist config on 192.168.1.0/24",
+        "  allowlist entry 192.168.1.0/24 (config)",
         "    detail: allowlisted in the config",
-        "  ban jail:asterisk on 192.168.0.0/16 (udp/tcp 5060-5061), until 2026-11-22T00:10:00Z (in 10m) — not enforced for this address",
+        "  ban by jail:asterisk on 192.168.0.0/16 (udp/tcp 5060-5061), until 2026-11-22T00:10:00Z (in 10m) — not enforced for this address",
         "    reason: 5 failures within 10m (filter asterisk)",
         "    evidence (log text quoted as written):",
         `      2026-11-21T23:59:58Z /var/log/asterisk/full:812 "x"`,
@@ -258,6 +259,62 @@ describe("explain", () => {
     );
     expect((await cli(explainCommand, ["[2001:db8::1]"])).out).toBe(
       "2001:db8::1 is NOT BLOCKED\n  no ban, feed entry or allowlist entry covers it\n",
+    );
+  });
+});
+
+describe("formatExplain", () => {
+  it("prints feeds, registrations, trusted zones and spares", () => {
+    const text = formatExplain(
+      {
+        address: "45.0.1.2",
+        verdict: "allowed",
+        because: [
+          {
+            kind: "trusted-zone",
+            origin: "config",
+            detail: "trusted zone trunk (45.0.1.0/28) is never banned",
+            target: "45.0.1.0/28",
+          },
+          {
+            kind: "feed",
+            origin: "feed:voipbl",
+            detail: "listed by feed voipbl (45.0.0.0/16)",
+            target: "45.0.0.0/16",
+            expiresAt: null,
+          },
+          { kind: "registration", origin: "ami", detail: "2 live registrations: 1001, 1002" },
+        ],
+        history: [
+          {
+            action: "spare",
+            target: "45.0.1.2",
+            origin: "jail:asterisk",
+            reason: "spared: live registration",
+            scope: { kind: "all" },
+            at: "2026-11-21T10:00:00.123Z",
+            expiresAt: null,
+            endedAt: null,
+            endedBy: null,
+            evidence: [],
+          },
+        ],
+      },
+      NOW,
+    );
+    expect(text).toBe(
+      [
+        "45.0.1.2 is ALLOWED (allow entries win over every ban and feed)",
+        "  trusted zone 45.0.1.0/28 (config)",
+        "    detail: trusted zone trunk (45.0.1.0/28) is never banned",
+        "  listed by feed:voipbl in 45.0.0.0/16, permanent — not enforced for this address",
+        "    reason: listed by feed voipbl (45.0.0.0/16)",
+        "  live registration (ami)",
+        "    detail: 2 live registrations: 1001, 1002",
+        "history (newest first):",
+        "  2026-11-21T10:00:00Z spare jail:asterisk on 45.0.1.2: spared: live registration (not banned)",
+        "",
+      ].join("\n"),
     );
   });
 });
@@ -274,6 +331,17 @@ describe("talking to a daemon that is not there", () => {
     // --socket wins over the environment.
     const io = createRecordingIo({ SIPWARDEN_SOCKET: missing });
     expect(await bansCommand(["--socket", server.socketPath], io)).toBe(0);
+  });
+
+  it("a daemon failure is not a user error (main prints it as a bug, exit 1)", async () => {
+    services.status = async () => {
+      throw new Error("boom");
+    };
+    const e = await statusCommand([], createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath })).catch(
+      (x: unknown) => x,
+    );
+    expect(isUserError(e)).toBe(false);
+    expect((e as Error).message).toBe("the daemon failed (HTTP 500): internal error; see the daemon's log");
   });
 
   it("the built CLI exits 2 with one line on stderr", () => {

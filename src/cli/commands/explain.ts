@@ -22,12 +22,13 @@ const HEADLINE: Readonly<Record<Verdict, string>> = {
   "not-blocked": "is NOT BLOCKED",
 };
 
-const LABEL: Readonly<Record<ReasonKind, string>> = {
-  decision: "ban",
-  feed: "feed",
-  allowlist: "allowlist",
-  registration: "registration",
-  "trusted-zone": "trusted zone",
+/** The first line of each reason: what it is, who says so, what it covers. */
+const HEAD: Readonly<Record<ReasonKind, (origin: string, target: string) => string>> = {
+  decision: (o, t) => `ban by ${o} on ${t}`,
+  feed: (o, t) => `listed by ${o} in ${t}`,
+  allowlist: (o, t) => `allowlist entry ${t} (${o})`,
+  registration: (o) => `live registration (${o})`,
+  "trusted-zone": (o, t) => `trusted zone ${t} (${o})`,
 };
 
 export async function explainCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -64,10 +65,8 @@ export function formatExplain(r: ExplainResult, now: number): string {
 
 function reasonLines(x: ExplainReason, verdict: Verdict, now: number): string[] {
   const blocking = x.kind === "decision" || x.kind === "feed";
-  const parts = [`  ${LABEL[x.kind]} ${printable(x.origin)}`];
-  if (x.target !== undefined) parts.push(`on ${printable(x.target)}`);
-  if (x.scope !== undefined) parts.push(`(${scopeText(x.scope)})`);
-  let head = parts.join(" ");
+  let head = `  ${HEAD[x.kind](printable(x.origin), printable(x.target ?? "?"))}`;
+  if (x.scope !== undefined) head += ` (${scopeText(x.scope)})`;
   if (x.expiresAt !== undefined) head += `, ${untilText(x.expiresAt, now)}`;
   // A ban under an allow entry is still recorded but the kernel lets the address through.
   if (blocking && verdict === "allowed") head += " — not enforced for this address";

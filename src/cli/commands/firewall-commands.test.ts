@@ -44,7 +44,9 @@ describe("sipwarden check prints the ruleset", () => {
     expect(nft.out()).toMatch(/User-Agent: friendly-scanner/);
     const ipt = createRecordingIo();
     await checkCommand(["--preset", "asterisk", "--backend", "iptables"], ipt);
-    expect(ipt.out()).toMatch(/-A SW-INPUT -p tcp -m multiport --dports 22,5060:5061 -m comment --comment "internet" -j ACCEPT/);
+    expect(ipt.out()).toMatch(
+      /-A SW-INPUT -p tcp -m multiport --dports 22,5060:5061 -m comment --comment "internet" -j ACCEPT/,
+    );
     expect(ipt.out()).toMatch(/-A SW-SIP-BAD -j SET --add-set sw-ban4 src/);
   });
 
@@ -81,12 +83,16 @@ describe("sipwarden apply refuses before touching anything", () => {
     writeFileSync(config, "preset: asterisk\nfirewall:\n  open: [sip, rtp]\n");
     const io = createRecordingIo({ SSH_CONNECTION: "198.51.100.20 51000 192.0.2.1 22" });
     const msg = await userError(apply(["--config", config], io));
-    expect(msg).toMatch(/refuse new SSH connections from 198\.51\.100\.20 to port 22 \(default drop\).*\[SW_FIREWALL_LOCKOUT\]/);
+    expect(msg).toMatch(
+      /refuse new SSH connections from 198\.51\.100\.20 to port 22 \(default drop\).*\[SW_FIREWALL_LOCKOUT\]/,
+    );
     expect(calls).toEqual([]);
   });
 
   it("bad --try values are usage errors", async () => {
-    expect(await userError(apply(["--preset", "asterisk", "--try", "soon"], createRecordingIo()))).toMatch(/SW_USAGE/);
+    expect(await userError(apply(["--preset", "asterisk", "--try", "soon"], createRecordingIo()))).toMatch(
+      /SW_USAGE/,
+    );
     expect(await userError(apply(["--boot", "--try", "60"], createRecordingIo()))).toMatch(/do not mix/);
   });
 

@@ -6,10 +6,13 @@ import { loadConfigText } from "../../config/load.js";
 import { systemClock } from "../../domain/clock.js";
 import type { Decision } from "../../domain/decision.js";
 import { startDaemon } from "../../daemon/daemon.js";
+import { createDaemonServices } from "../../daemon/control-services.js";
+import { createApiApp } from "../../api/app.js";
+import { startApiServer } from "../../api/server.js";
 import type { BackendChoice } from "../../daemon/compose-firewall.js";
 import { createSpawnRunner } from "../../enforce/command-runner.js";
 import { isUserError, UserError } from "../../domain/errors.js";
-import { packageRoot } from "../../daemon/package-root.js";
+import { packageRoot, packageVersion } from "../../daemon/package-root.js";
 import { parseCommandArgs } from "../args.js";
 import { chooseConfig } from "../config-arg.js";
 import { decisionToJson, formatDecisionLine } from "../decision-format.js";
@@ -68,6 +71,29 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
     run: createSpawnRunner({ timeoutMs: 30_000 }),
     onDecision: print,
   });
+  const services = createDaemonServices(
+    daemon,
+    { version: packageVersion(), defaultBanMs: 3_600_000 },
+    { clock: systemClock },
+  );
+  let api: { close(): Promise<void> } | null = null;
+  try {
+    api = await startApiServer(
+      createApiApp(services, { log }),
+      {
+        socketPath: chosen.config.api.socket,
+        ...(chosen.config.api.tcp ? { tcp: chosen.config.api.tcp } : {}),
+      },
+      { log },
+    );
+  } catch (e) {
+    // Observing on embedded defaults must not fail for want of /run; a configured daemon must have its API.
+    if (!observe) {
+      await daemon.stop();
+      throw e;
+    }
+    log.warn({ err: e }, "control API not started");
+  }
   for (;;) {
     const signal = await io.nextSignal();
     if (signal !== "SIGHUP") {
@@ -84,6 +110,7 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
       io.stderr(`sipwarden: reload refused, keeping the running config: ${e.format()}\n`);
     }
   }
+  await api?.close();
   await daemon.stop();
   return 0;
 }

@@ -89,12 +89,16 @@ function isTransport(p: Packet): p is Packet & { protocol: "tcp" | "udp" } {
 function scopeCovers(scope: BanScope, p: Packet): boolean {
   if (scope.kind === "all") return true;
   if (!isTransport(p)) return false;
-  return scope.protocols.includes(p.protocol) && scope.ports.some((r) => p.dport >= r.from && p.dport <= r.to);
+  return (
+    scope.protocols.includes(p.protocol) && scope.ports.some((r) => p.dport >= r.from && p.dport <= r.to)
+  );
 }
 
 function portsCover(sp: readonly ServicePort[], p: Packet): boolean {
   if (!isTransport(p)) return false;
-  return sp.some((s) => s.protocol === p.protocol && s.ports.some((r) => p.dport >= r.from && p.dport <= r.to));
+  return sp.some(
+    (s) => s.protocol === p.protocol && s.ports.some((r) => p.dport >= r.from && p.dport <= r.to),
+  );
 }
 
 /** The first of `services` whose ports take this packet. */
@@ -139,11 +143,7 @@ function banRule(policy: FirewallPolicy, scope: BanScope): string {
  *    port-scan bait and the SIP rate limit; then the internet services; everything else is dropped.
  * Rate limits are not computed (they depend on earlier packets): see `FirewallState.sipRateExceeded`.
  */
-export function evaluatePacket(
-  policy: FirewallPolicy,
-  state: FirewallState,
-  packet: Packet,
-): Verdict {
+export function evaluatePacket(policy: FirewallPolicy, state: FirewallState, packet: Packet): Verdict {
   if (packet.loopback) return accept("loopback");
   if (!policy.families.includes(packet.family)) return drop(`family-disabled:${packet.family}`);
   const src = parseIp(packet.src);
@@ -212,7 +212,8 @@ export function evaluatePacket(
 
   if (!allowlisted && packet.ctState === "new") {
     const trap = prot.portScanTrap;
-    if (trap && portsCover(trap.bait, packet)) return { verdict: "drop", rule: "trap-bait", trapsSource: true };
+    if (trap && portsCover(trap.bait, packet))
+      return { verdict: "drop", rule: "trap-bait", trapsSource: true };
     const sipPorts = portsOf(policy, policy.sipServices);
     if (prot.sipRateLimit && portsCover(sipPorts, packet) && inAny(src, state.sipRateExceeded ?? []))
       return drop("sip-rate-limit");

@@ -4,7 +4,7 @@ import type { Cidr, IpFamily } from "../../domain/address.js";
 import type { BanScope } from "../../domain/decision.js";
 import { collapseCidrs } from "../cidr-set.js";
 import { EnforceError } from "../errors.js";
-import { portsOf } from "../policy.js";
+import { BOGONS_V4, BOGONS_V6, dropsBogons, portsOf } from "../policy.js";
 import type { FirewallPolicy, Icmpv4Type, Icmpv6Type } from "../policy.js";
 import { checkPolicy } from "../policy-check.js";
 import { checkSipInspection, sipInspectionOf } from "../sip-inspection.js";
@@ -25,7 +25,7 @@ import type { ChainRules } from "./sip-render.js";
 export const RAW_CHAIN = "SW-RAW-PRE";
 /** filter/INPUT: the host policy, ending in DROP. */
 export const INPUT_CHAIN = "SW-INPUT";
-/** Scan trap and SIP new-connection rate limit, for sources that are not allowlisted. */
+/** Scan trap, SYN rate and SIP new-connection rate limit, for sources that are not allowlisted. */
 export const SCREEN_CHAIN = "SW-SCREEN";
 
 export type IptTable = "raw" | "mangle" | "filter";
@@ -132,6 +132,8 @@ export function policySets(policy: FirewallPolicy): IpsetSpec[] {
     for (const b of policy.blocklists)
       out.push({ kind: "net", name: ipsetName(b.name, f), family: f, entries: b.entries });
     if (policy.protections.portScanTrap) out.push({ kind: "timeout", name: ipsetName("trap", f), family: f });
+    if (dropsBogons(policy))
+      out.push({ kind: "net", name: ipsetName("bogons", f), family: f, entries: f === 4 ? BOGONS_V4 : BOGONS_V6 });
   }
   out.push(...(sipRendered(policy)?.sets ?? []));
   return out;
@@ -159,6 +161,10 @@ function scopeMatches(scope: BanScope): string[] {
  */
 function rawRules(policy: FirewallPolicy, f: IpFamily): string[] {
   const rules = ["-i lo -j RETURN", `-m set --match-set ${ipsetName("allow", f)} src -j RETURN`];
+  // Only on the WAN interfaces: a LAN behind another interface legitimately uses private sources.
+  if (dropsBogons(policy))
+    for (const i of policy.wan?.interfaces ?? [])
+      rules.push(`-i ${i} -m set --match-set ${ipsetName("bogons", f)} src -j DROP`);
   if (policy.protections.portScanTrap) rules.push(`-m set --match-set ${ipsetName("trap", f)} src -j DROP`);
   for (const b of [...policy.banSets, ...policy.blocklists])
     for (const m of scopeMatches(b.scope))
@@ -202,7 +208,7 @@ function inputRules(policy: FirewallPolicy, f: IpFamily): string[] {
       for (const m of matches)
         rules.push(`-s ${src.text} ${m} -m comment --comment "zone ${z.name}" -j ACCEPT`);
   }
-  if (p.portScanTrap || p.sipRateLimit)
+  if (p.portScanTrap || p.sipRateLimit || p.synRateLimit)
     rules.push(`-m set ! --match-set ${ipsetName("allow", f)} src -j ${SCREEN_CHAIN}`);
   for (const m of serviceMatches(portsOf(policy, policy.internet.services)))
     rules.push(`${m} -m comment --comment "internet" -j ACCEPT`);
@@ -222,6 +228,14 @@ function screenRules(policy: FirewallPolicy, f: IpFamily): string[] {
         `${m} -m conntrack --ctstate NEW -j SET --add-set ${trap} src --exist --timeout ${timeout}`,
         `${m} -m conntrack --ctstate NEW -j DROP`,
       );
+  }
+  if (p.synRateLimit) {
+    const { perSecond, burst } = p.synRateLimit;
+    // One bucket per source across every TCP port, after the trap so a scanner is trapped, not just limited.
+    rules.push(
+      `-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -m hashlimit --hashlimit-above ${perSecond}/sec --hashlimit-burst ${Math.max(1, burst)}` +
+        ` --hashlimit-mode srcip --hashlimit-name sw-synrate${f} --hashlimit-htable-expire 60000 -j DROP`,
+    );
   }
   if (p.sipRateLimit) {
     const { perSecond, burst } = p.sipRateLimit;

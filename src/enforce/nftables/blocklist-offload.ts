@@ -33,7 +33,10 @@ export function splitBlocklists(
 ): { nft: FirewallPolicy; offloaded: BlocklistSpec[] } {
   const offloaded = policy.blocklists.filter((b) => b.entries.length >= threshold);
   if (offloaded.length === 0) return { nft: policy, offloaded };
-  return { nft: { ...policy, blocklists: policy.blocklists.filter((b) => !offloaded.includes(b)) }, offloaded };
+  return {
+    nft: { ...policy, blocklists: policy.blocklists.filter((b) => !offloaded.includes(b)) },
+    offloaded,
+  };
 }
 
 interface Span4 {
@@ -147,7 +150,9 @@ export function renderOffloadIpset(sets: ReturnType<typeof offloadSets>): string
 
 function scopeMatches(scope: BanScope): string[] {
   if (scope.kind === "all") return [""];
-  const ports = mergePortRanges(scope.ports).map((r) => (r.from === r.to ? `${r.from}` : `${r.from}:${r.to}`));
+  const ports = mergePortRanges(scope.ports).map((r) =>
+    r.from === r.to ? `${r.from}` : `${r.from}:${r.to}`,
+  );
   const chunks: string[] = [];
   // multiport takes at most 15 ports (a range counts twice).
   for (let i = 0; i < ports.length; i += 7) chunks.push(ports.slice(i, i + 7).join(","));

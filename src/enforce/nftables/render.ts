@@ -4,7 +4,7 @@ import type { Cidr, IpFamily } from "../../domain/address.js";
 import type { BanScope, PortRange, Protocol } from "../../domain/decision.js";
 import { collapseCidrs } from "../cidr-set.js";
 import { EnforceError } from "../errors.js";
-import { ICMPV6_ND_TYPES, mergePortRanges, portsOf } from "../policy.js";
+import { BOGONS_V4, BOGONS_V6, ICMPV6_ND_TYPES, dropsBogons, mergePortRanges, portsOf } from "../policy.js";
 import type { FirewallPolicy, ServicePort } from "../policy.js";
 import { checkPolicy } from "../policy-check.js";
 
@@ -134,6 +134,10 @@ function renderSets(policy: FirewallPolicy, state: CarriedState): string[] {
     for (const f of [4, 6] as const)
       lines.push(...setBlock(setName(b.name, f), f, "interval", [], intervalItems(b.entries, f)));
   }
+  if (dropsBogons(policy)) {
+    lines.push(...setBlock(setName("bogons", 4), 4, "interval", [], intervalItems(BOGONS_V4, 4)));
+    lines.push(...setBlock(setName("bogons", 6), 6, "interval", [], intervalItems(BOGONS_V6, 6)));
+  }
   const trap = policy.protections.portScanTrap;
   if (trap) {
     for (const f of [4, 6] as const)
@@ -154,6 +158,12 @@ function renderSets(policy: FirewallPolicy, state: CarriedState): string[] {
         ...setBlock(setName("siprate", f), f, "dynamic,timeout", ["\t\tsize 65535", "\t\ttimeout 1m"], []),
       );
   }
+  if (policy.protections.synRateLimit) {
+    for (const f of [4, 6] as const)
+      lines.push(
+        ...setBlock(setName("synrate", f), f, "dynamic,timeout", ["\t\tsize 65535", "\t\ttimeout 1m"], []),
+      );
+  }
   return lines;
 }
 
@@ -165,6 +175,12 @@ function renderSets(policy: FirewallPolicy, state: CarriedState): string[] {
 function renderPrerouting(policy: FirewallPolicy): string[] {
   const rules: string[] = ['iif "lo" return'];
   for (const f of [4, 6] as const) rules.push(`${addrKeyword(f)} saddr @${setName("allow", f)} return`);
+  // Only on the WAN interfaces: a LAN behind another interface legitimately uses private sources.
+  if (dropsBogons(policy)) {
+    const names = (policy.wan?.interfaces ?? []).map((n) => `"${n}"`).join(", ");
+    for (const f of [4, 6] as const)
+      rules.push(`iifname { ${names} } ${addrKeyword(f)} saddr @${setName("bogons", f)} drop`);
+  }
   if (policy.protections.portScanTrap)
     for (const f of [4, 6] as const) rules.push(`${addrKeyword(f)} saddr @${setName("trap", f)} drop`);
   for (const b of [...policy.banSets, ...policy.blocklists])
@@ -226,7 +242,7 @@ function renderInput(policy: FirewallPolicy): string[] {
       rules.push(...acceptPorts(`${addrKeyword(f)} saddr ${set} `, sp, ` comment "zone ${z.name}"`));
     }
   }
-  if (p.portScanTrap || p.sipRateLimit)
+  if (screened(policy))
     for (const f of [4, 6] as const)
       rules.push(`${addrKeyword(f)} saddr != @${setName("allow", f)} jump screen`);
   rules.push(...acceptPorts("", portsOf(policy, policy.internet.services), ' comment "internet"'));
@@ -238,10 +254,19 @@ function renderInput(policy: FirewallPolicy): string[] {
   ];
 }
 
-/** Checks for sources that are neither zone members nor allowlisted: scan traps and the SIP rate limit. */
+/** Whether the input chain needs the screen chain at all. */
+function screened(policy: FirewallPolicy): boolean {
+  const p = policy.protections;
+  return p.portScanTrap !== null || p.sipRateLimit !== null || Boolean(p.synRateLimit);
+}
+
+/**
+ * Checks for sources that are neither zone members nor allowlisted: scan traps, the SYN rate over every
+ * port, then the SIP rate limit. The trap comes first so a scanner is trapped, not merely rate-limited.
+ */
 function renderScreen(policy: FirewallPolicy): string[] {
   const p = policy.protections;
-  if (!p.portScanTrap && !p.sipRateLimit) return [];
+  if (!screened(policy)) return [];
   const rules: string[] = [];
   const nfproto = (f: IpFamily): string => `meta nfproto ipv${f}`;
   if (p.portScanTrap)
@@ -250,6 +275,14 @@ function renderScreen(policy: FirewallPolicy): string[] {
         rules.push(
           `${nfproto(f)} ct state new ${proto} dport ${portList(ranges)} update @${setName("trap", f)} { ${addrKeyword(f)} saddr } drop`,
         );
+  if (p.synRateLimit) {
+    const { perSecond, burst } = p.synRateLimit;
+    // One bucket per source across every TCP port; only plain SYNs count (others were dropped earlier).
+    for (const f of [4, 6] as const)
+      rules.push(
+        `${nfproto(f)} tcp flags & (fin|syn|rst|ack) == syn ct state new update @${setName("synrate", f)} { ${addrKeyword(f)} saddr limit rate over ${perSecond}/second burst ${burst} packets } drop`,
+      );
+  }
   if (p.sipRateLimit) {
     const { perSecond, burst } = p.sipRateLimit;
     for (const f of [4, 6] as const)

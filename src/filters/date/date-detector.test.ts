@@ -57,6 +57,24 @@ describe("default date detection", () => {
     expect(d.detect("no date here", REF)).toBeNull();
   });
 
+  it("reuses the previous line's date only when the match is the same", () => {
+    const d = createDateDetector(undefined, sandbox);
+    const at = (line: string, ref = REF): [number, number, string | null] | null => {
+      const h = d.detect(line, ref);
+      return h === null ? null : [h.start, h.end, h.time === null ? null : new Date(h.time).toISOString()];
+    };
+    expect(at("[Nov 21 23:45:38] NOTICE a")).toEqual([1, 16, "2024-11-21T23:45:38.000Z"]);
+    expect(at("[Nov 21 23:45:38] NOTICE b")).toEqual([1, 16, "2024-11-21T23:45:38.000Z"]);
+    // Same start, longer match: the fraction and the year belong to the date.
+    expect(at("[Nov 21 23:45:38.250] c")).toEqual([1, 20, "2024-11-21T23:45:38.250Z"]);
+    expect(at("[Nov 21 23:45:38 2023] d")).toEqual([1, 21, "2023-11-21T23:45:38.000Z"]);
+    expect(at("[Nov 21 23:45:38] e")).toEqual([1, 16, "2024-11-21T23:45:38.000Z"]);
+    expect(at("Nov 21 23:45:38 f")).toEqual([0, 15, "2024-11-21T23:45:38.000Z"]);
+    // A new reference time recomputes the year of a year-less date.
+    expect(at("Nov 21 23:45:38 g", Date.UTC(2026, 0, 5))).toEqual([0, 15, "2025-11-21T23:45:38.000Z"]);
+    expect(at("x [Nov 21 23:45:38] h")?.[0]).toBe(3);
+  });
+
   it("does not stall on a 1 MiB line", () => {
     const t0 = Date.now();
     expect(createDateDetector(undefined, sandbox).detect("9".repeat(1 << 20), REF)).toBeNull();

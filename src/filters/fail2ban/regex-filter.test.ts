@@ -128,6 +128,29 @@ describe("createRegexFilter", () => {
     expect(addr(f.match("auth failure FROM 192.0.2.1", ctx))).toBe("192.0.2.1");
   });
 
+  it("matches through \\r and U+2028 in attacker text, as RE2 and Python do", () => {
+    const f = filter({ fail: ["^Registration from '.*' failed for '<HOST>:\\d+' - Wrong password$"] });
+    for (const from of ['"a\rb"<sip:1@x>', '"a\u2028b"<sip:1@x>', '"a\u2029b\u0085"<sip:1@x>'])
+      expect(addr(f.match(`Registration from '${from}' failed for '192.0.2.7:5060' - Wrong password`, ctx))).toBe(
+        "192.0.2.7",
+      );
+  });
+
+  it("gives the same answers to short lines (V8) and long lines (RE2)", () => {
+    const f = filter({
+      fail: ["(?i)^\\[\\]\\s*NOTICE\\[\\d+\\] chan_sip\\.c: Registration from '(?P<user>[^']*)' failed for '<HOST>:\\d+' - Wrong password$"],
+      date: "{^LN-BEG}",
+    });
+    const pad = "x".repeat(3000);
+    for (const user of ["bob", pad]) {
+      const line = `[Nov 21 23:45:38] notice[1] CHAN_SIP.c: Registration from '${user}' failed for '192.0.2.8:5060' - WRONG password`;
+      expect(f.match(line, ctx)).toEqual({
+        status: "matched",
+        match: { kind: "failure", regexIndex: 0, address: { family: 4, text: "192.0.2.8" }, user, time: new Date(2024, 10, 21, 23, 45, 38).getTime() },
+      });
+    }
+  });
+
   it("throws located UserErrors for bad regexes", () => {
     const e = (() => {
       try {
@@ -145,6 +168,16 @@ describe("createRegexFilter", () => {
 });
 
 describe("bounded time", () => {
+  it("bounds nested-repetition bait and (?i) bait on the V8 path (lines under 2 KiB)", () => {
+    const f = filter({ fail: ["^(?:x+x+)+y <HOST>$", "(?i)^(?:a+)+b <HOST>$"] });
+    const t0 = Date.now();
+    expect(f.match(`${"x".repeat(1500)} 192.0.2.1`, ctx).status).toBe("missed");
+    expect(f.match(`${"A".repeat(1500)}! 192.0.2.1`, ctx).status).toBe("missed");
+    expect(addr(f.match("aAB 192.0.2.9", ctx))).toBe("192.0.2.9");
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(f.counters?.()).toMatchObject({ timeouts: 0 });
+  });
+
   // Nested repetition: exponential for a backtracking engine on a near-miss.
   const bait = "a".repeat(40) + "!";
   const huge = "x".repeat(1024 * 1024);

@@ -2,6 +2,7 @@
 
 import RE2 from "re2";
 import { describe, expect, it } from "vitest";
+import { compileLinearRegExp } from "../bounded-regex.js";
 import { RegexSyntaxError } from "./python-regex.js";
 import { translatePythonRegex } from "./translate-regex.js";
 
@@ -107,5 +108,60 @@ describe("translatePythonRegex", () => {
     expect(t.re2).toBeNull();
     expect(t.gate).toBe("a{1000,}");
     expect(new RegExp(t.js).test("a".repeat(2000))).toBe(true);
+  });
+});
+
+describe("the linear form (V8's linear-time fallback, no flags)", () => {
+  const linear = (py: string): RegExp => {
+    const re = compileLinearRegExp(translatePythonRegex(py).linear);
+    if (re === null) throw new Error(`no linear form for ${py}`);
+    return re;
+  };
+
+  it("spells (?i) and (?i:...) as character classes, matching both cases as RE2 does", () => {
+    const t = translatePythonRegex("(?i)^auth failed for (?P<user>[a-z]+)$");
+    expect(t.linear).toBe("^[Aa][Uu][Tt][Hh] [Ff][Aa][Ii][Ll][Ee][Dd] [Ff][Oo][Rr] (?<user>[a-zA-Z\u212a\u017f]+)$");
+    const re = linear("(?i)^auth failed for (?P<user>[a-z]+)$");
+    expect(re.flags).toBe("");
+    for (const line of ["auth failed for bob", "AUTH FAILED FOR BOB", "Auth Failed For Bob", "auth failed for \u212aim"])
+      expect([line, re.test(line)]).toEqual([line, new RE2(t.re2 as string, "u").test(line)]);
+    const scoped = linear("^x(?i:Ab)y$");
+    expect(["xaby", "xABy", "XABy", "xABY"].map((l) => scoped.test(l))).toEqual([true, true, false, false]);
+  });
+
+  it("keeps (?i) ReDoS bait bounded (the i flag itself would disable the fallback)", () => {
+    const re = linear("(?i)^(x+x+)+y$");
+    const t0 = Date.now();
+    expect(re.test(`${"X".repeat(40)}!`)).toBe(false);
+    expect(re.test("xXxY")).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it("reads `.` and \\s as RE2 does, so a \\r or U+2028 in attacker text cannot hide a line", () => {
+    const re = linear("^from '.*' failed for (?P<ip>\\S+)$");
+    expect(re.exec("from 'a\rb\u2028c' failed for 192.0.2.1")?.groups?.ip).toBe("192.0.2.1");
+    expect(re.test("from 'a\nb' failed for x")).toBe(false);
+    expect(linear("^a\\sb$").test("a\vb")).toBe(false); // RE2's \s has no \v
+    expect(linear("(?s)^a.b$").test("a\nb")).toBe(true);
+    expect(linear("\\Ax\\Z").test("x")).toBe(true);
+  });
+
+  it("spells nested counted repeats out so that V8 accepts them (as in <IP6>)", () => {
+    const re = linear("^(?:[0-9a-f]{1,4}::?|:){1,7}[0-9a-f]{1,4}$");
+    expect(re.test("2001:db8::1")).toBe(true);
+    expect(re.test("1:2:3:4:5:6:7:8")).toBe(true);
+    expect(re.test("1:2:3:4:5:6:7:8:9")).toBe(false);
+    expect(re.test("12345::1")).toBe(false);
+    expect(linear("^a{2,3}?").exec("aaa")?.[0]).toBe("aa");
+    expect(linear("^(?:ab){2,}$").test("ababab")).toBe(true);
+  });
+
+  it("has no linear form where it could not mean exactly what RE2 means", () => {
+    expect(translatePythonRegex("(?i)straße").linear).toBeNull();
+    expect(translatePythonRegex("(?i)[à-ÿ]").linear).toBeNull();
+    expect(translatePythonRegex("[\\Sx]").linear).toBeNull();
+    expect(translatePythonRegex("[😀-😂]").linear).toBeNull();
+    expect(translatePythonRegex("a(?=b)").linear).not.toBeNull(); // expressible; V8 then refuses to run it linearly
+    expect(compileLinearRegExp(translatePythonRegex("a(?=b)").linear)).toBeNull();
   });
 });

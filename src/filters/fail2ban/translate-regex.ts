@@ -191,6 +191,17 @@ class Emitter {
     // Every emitted atom (char, class, group, backreference) is one unit; sequences need a group.
     const atomic = body.t !== "seq" && body.t !== "alt" && body.t !== "quant";
     if (!atomic || inner === "") inner = `(?:${inner})`;
+    if (this.linear && !(min <= 1 && (max === 1 || max === Infinity)) && unrollable(body, min, max)) {
+      // V8's linear engine refuses nested counted repeats whose counts multiply past 16 (<IP6> is
+      // `(?:[0-9a-fA-F]{1,4}::?|:){1,7}`: 28). Spelled as copies and nested optionals — the textbook
+      // expansion, same language, same greedy/lazy preference — the count never multiplies.
+      const opt = lazy ? "??" : "?";
+      let tail = max === Infinity ? `${inner}*${lazy ? "?" : ""}` : "";
+      for (let k = max === Infinity ? 0 : max - min; k > 0; k--) tail = `(?:${inner}${tail})${opt}`;
+      const out = inner.repeat(min) + tail;
+      if (out.length > MAX_UNROLLED) throw new NotExact("counted repeats too large to spell out");
+      return out;
+    }
     let q: string;
     if (min === 0 && max === Infinity) q = "*";
     else if (min === 1 && max === Infinity) q = "+";
@@ -263,6 +274,56 @@ class Emitter {
       }
     }
     return `[${negated ? "^" : ""}${parts.join("")}]`;
+  }
+}
+
+/** V8's linear engine replicates counted repeats up to 16 times; larger counts stay as they are. */
+const MAX_LINEAR_COUNT = 16;
+/** Longest linear source worth handing to V8; past this RE2 runs the pattern. */
+const MAX_UNROLLED = 20_000;
+
+/**
+ * Whether `body{min,max}` may be spelled as copies: no capture (copies would duplicate it), cannot match
+ * empty (JS's empty-iteration check would then tell the forms apart), counts V8 would accept.
+ */
+function unrollable(body: RegexNode, min: number, max: number): boolean {
+  if (min > MAX_LINEAR_COUNT || (max !== Infinity && max > MAX_LINEAR_COUNT)) return false;
+  return !hasCapture(body) && !canBeEmpty(body);
+}
+
+function hasCapture(n: RegexNode): boolean {
+  switch (n.t) {
+    case "group":
+      return n.index > 0 || hasCapture(n.body);
+    case "seq":
+      return n.items.some(hasCapture);
+    case "alt":
+      return n.branches.some(hasCapture);
+    case "quant":
+    case "look":
+      return hasCapture(n.body);
+    default:
+      return false;
+  }
+}
+
+function canBeEmpty(n: RegexNode): boolean {
+  switch (n.t) {
+    case "char":
+    case "class":
+    case "short":
+    case "any":
+      return false;
+    case "group":
+      return canBeEmpty(n.body);
+    case "seq":
+      return n.items.every(canBeEmpty);
+    case "alt":
+      return n.branches.some(canBeEmpty);
+    case "quant":
+      return n.min === 0 || canBeEmpty(n.body);
+    default:
+      return true; // assertions, lookarounds, backreferences
   }
 }
 

@@ -1,0 +1,92 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfigText } from "../config/load.js";
+import { parseCidr, parseIp } from "../domain/address.js";
+import { systemClock } from "../domain/clock.js";
+import { waitFor } from "../sources/testing/wait-for.js";
+import { createDaemonServices } from "./control-services.js";
+import { startDaemon } from "./daemon.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-ctl-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
+const failure = (ip: string): string =>
+  `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '${ip}:5060' (callid: x) - Failed to authenticate\n`;
+
+describe("daemon control services (dry-run firewall)", () => {
+  it("bans and unbans by hand, explains why, and lets an allow entry lift a ban", async () => {
+    const log = join(dir, "full");
+    writeFileSync(log, "");
+    const config = loadConfigText(
+      [
+        `state_dir: ${join(dir, "state")}`,
+        "allowlist: [192.168.1.0/24]",
+        "sources:",
+        `  pbx: { type: file, path: ${log} }`,
+        "jails:",
+        "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 2 }",
+      ].join("\n"),
+      "ctl.yaml",
+    );
+    const run = async () => ({ code: 0, stdout: "", stderr: "" });
+    const daemon = await startDaemon(
+      config,
+      { backend: "dry-run" },
+      { clock: systemClock, log: pino({ enabled: false }), run },
+    );
+    const services = createDaemonServices(
+      daemon,
+      { version: "test", defaultBanMs: 60_000 },
+      { clock: systemClock },
+    );
+    try {
+      appendFileSync(log, failure("203.0.113.8").repeat(2));
+      await waitFor(async () => (await services.listBans()).length === 1, "a jail ban");
+
+      const why = await services.explain(parseIp("203.0.113.8")!);
+      expect(why.verdict).toBe("blocked");
+      expect(why.because[0]).toMatchObject({ kind: "decision", origin: "jail:asterisk" });
+      expect(why.because[0]!.evidence).toHaveLength(2);
+
+      const manual = await services.ban({
+        target: parseCidr("198.51.100.77")!,
+        forMs: undefined,
+        reason: "seen in CDRs",
+      });
+      expect(manual).toMatchObject({ target: "198.51.100.77", origin: "manual", reason: "seen in CDRs" });
+      expect((await daemon.backend.listBans()).map((b) => b.target).sort()).toEqual([
+        "198.51.100.77",
+        "203.0.113.8",
+      ]);
+
+      await expect(
+        services.ban({ target: parseCidr("192.168.1.9")!, forMs: null, reason: undefined }),
+      ).rejects.toThrow(/allowlisted by 192\.168\.1\.0\/24/);
+
+      expect((await services.unban(parseCidr("198.51.100.77")!)).map((b) => b.target)).toEqual([
+        "198.51.100.77",
+      ]);
+      expect((await daemon.backend.listBans()).map((b) => b.target)).toEqual(["203.0.113.8"]);
+
+      const allowed = await services.allow({ target: parseCidr("203.0.113.0/24")!, forMs: undefined });
+      expect(allowed.unbanned.map((b) => b.target)).toEqual(["203.0.113.8"]);
+      expect(await daemon.backend.listBans()).toEqual([]);
+      const now = await services.explain(parseIp("203.0.113.8")!);
+      expect(now.verdict).toBe("allowed");
+      expect(now.history[0]).toMatchObject({ origin: "jail:asterisk", endedBy: "allow" });
+
+      const status = await services.status();
+      expect(status.jails).toEqual([
+        { name: "asterisk", filter: "asterisk", failures: 2, bans: 1, tracked: 0 },
+      ]);
+      expect(status.counts.activeBans).toBe(0);
+      expect(status.sources[0]).toMatchObject({ id: log, lines: 2 });
+    } finally {
+      await daemon.stop();
+    }
+  });
+});

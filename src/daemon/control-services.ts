@@ -1,0 +1,188 @@
+// The daemon's side of the control API: status, bans, manual ban/unban, run-time allows and explain.
+
+import type { Status } from "../api/contract.js";
+import {
+  explainAddress,
+  type AllowFact,
+  type RegistrationFact,
+  type TrustedZoneFact,
+} from "../api/explain.js";
+import { ControlRefusal, type ControlServices } from "../api/services.js";
+import { toBanView } from "../api/views.js";
+import { cidrContains, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
+import type { Clock } from "../domain/clock.js";
+import type { Decision } from "../domain/decision.js";
+import type { Daemon } from "./daemon.js";
+
+export interface DaemonServicesOptions {
+  readonly version: string;
+  /** Length of a manual ban given without `--for`. */
+  readonly defaultBanMs: number;
+}
+
+const asAddress = (c: Cidr): IpAddress => ({ family: c.family, text: c.network });
+/** True when every address of `inner` lies in `outer`. */
+const covers = (outer: Cidr, inner: Cidr): boolean =>
+  outer.family === inner.family && outer.prefix <= inner.prefix && cidrContains(outer, asAddress(inner));
+
+export function createDaemonServices(
+  daemon: Daemon,
+  options: DaemonServicesOptions,
+  deps: { clock: Clock },
+): ControlServices {
+  const { clock } = deps;
+
+  /** Who protects an address or network from bans: a run-time allow, then the config (zones included). */
+  function protector(target: Cidr): string | null {
+    const now = clock.now();
+    const runtime = daemon.allows.list(now).find((a) => covers(a.cidr, target) || covers(target, a.cidr));
+    if (runtime) return `${runtime.cidr.text} (allowed by hand)`;
+    const configured = daemon.detection().allowlist.match(asAddress(target));
+    return configured ? `${configured.entry} (${configured.detail})` : null;
+  }
+
+  async function lift(targets: readonly string[]): Promise<void> {
+    const hosts = targets.filter((t) => !t.includes("/"));
+    if (hosts.length > 0) await daemon.backend.unban(hosts);
+    if (hosts.length !== targets.length) await daemon.applyPolicy();
+  }
+
+  return {
+    async status(): Promise<Status> {
+      const now = clock.now();
+      const health = await daemon.backend.health();
+      const detection = daemon.detection();
+      const stats = detection.detector.stats();
+      const counters = daemon.jailCounters();
+      return {
+        version: options.version,
+        uptimeS: Math.floor((now - daemon.startedAt) / 1000),
+        backend: { name: daemon.backendName, ok: health.ok, detail: health.detail },
+        jails: daemon.config().jails.map((j) => ({
+          name: j.name,
+          filter: j.filter,
+          failures: counters.get(j.name)?.failures ?? 0,
+          bans: counters.get(j.name)?.bans ?? 0,
+          tracked: stats.jails.find((x) => x.name === j.name)?.addresses ?? 0,
+        })),
+        sources: daemon.sourceStats().map(({ id, stats: s }) => ({
+          id,
+          lines: s.lines ?? 0,
+          errors: s.errors ?? 0,
+          lastLineAt: daemon.lastLineAt(id),
+        })),
+        counts: {
+          activeBans: daemon.store.activeDecisions(now).length,
+          spares: stats.decisions.spares,
+          allowlist: detection.allowlist.size() + daemon.allows.list(now).length,
+        },
+      };
+    },
+
+    async listBans() {
+      return daemon.store.activeDecisions(clock.now()).map(toBanView);
+    },
+
+    async ban({ target, forMs, reason }) {
+      const by = protector(target);
+      if (by)
+        throw new ControlRefusal(
+          "conflict",
+          `${target.text} is allowlisted by ${by}; allow entries win over bans`,
+        );
+      const now = clock.now();
+      daemon.store.removeDecision({ target: target.text, origin: "manual", now, endedBy: "manual" });
+      const durationMs = forMs === undefined ? options.defaultBanMs : forMs;
+      const decision: Decision = {
+        action: "ban",
+        target: target.text,
+        origin: "manual",
+        reason: reason ?? "banned by hand",
+        scope: { kind: "all" },
+        at: now,
+        durationMs: durationMs ?? 0,
+        expiresAt: durationMs === null ? null : now + durationMs,
+        priorBans: 0,
+        evidence: [],
+      };
+      const [stored] = await daemon.decide([decision]);
+      return toBanView(stored!);
+    },
+
+    async unban(target) {
+      const ended = daemon.store.removeDecision({ target: target.text, now: clock.now(), endedBy: "manual" });
+      if (ended.length > 0) await lift([target.text]);
+      return ended.map(toBanView);
+    },
+
+    async allow({ target, forMs }) {
+      const now = clock.now();
+      const entry = daemon.allows.add(target, forMs === undefined || forMs === null ? null : now + forMs);
+      const covered = daemon.store.activeDecisions(now).filter((d) => {
+        const banned = parseCidr(d.target);
+        return banned !== null && covers(target, banned);
+      });
+      const ended = [...new Set(covered.map((d) => d.target))].flatMap((t) =>
+        daemon.store.removeDecision({ target: t, now, endedBy: "allow" }),
+      );
+      if (ended.length > 0) {
+        const hosts = ended.map((d) => d.target).filter((t) => !t.includes("/"));
+        if (hosts.length > 0) await daemon.backend.unban(hosts);
+      }
+      // The kernel's allow set gets the new entry (and loses network bans it lifted) in one apply.
+      await daemon.applyPolicy();
+      return {
+        target: entry.cidr.text,
+        expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
+        unbanned: ended.map(toBanView),
+      };
+    },
+
+    async explain(address) {
+      const now = clock.now();
+      const lookup = daemon.store.decisionsFor(address.text, now);
+      const allow: AllowFact[] = [];
+      const runtime = daemon.allows.match(address, now);
+      if (runtime)
+        allow.push({
+          entry: runtime.cidr.text,
+          origin: "manual",
+          detail: `allowed by hand with sipwarden allow`,
+          expiresAt: runtime.expiresAt,
+        });
+      const configured = daemon.detection().allowlist.match(address);
+      const zones: TrustedZoneFact[] = daemon.config().firewall.zones.flatMap((z) =>
+        z.sources
+          .filter((src) => {
+            const c = parseCidr(src);
+            return c !== null && cidrContains(c, address);
+          })
+          .map((entry) => ({ name: z.name, entry })),
+      );
+      if (configured && !zones.some((z) => z.entry === configured.entry))
+        allow.push({
+          entry: configured.entry,
+          origin: configured.detail,
+          detail: `allowlisted by ${configured.entry}`,
+        });
+      const regs = daemon.registry.forAddress(address);
+      const registrations: RegistrationFact[] =
+        regs.length === 0
+          ? []
+          : [
+              {
+                source: [...new Set(regs.map((r) => r.source))].join(", "),
+                detail: `${regs.length} live registration${regs.length > 1 ? "s" : ""}: ${regs.map((r) => r.user).join(", ")}`,
+              },
+            ];
+      return explainAddress({
+        address,
+        active: lookup.active,
+        past: lookup.past,
+        allow,
+        registrations,
+        trustedZones: zones,
+      });
+    },
+  };
+}

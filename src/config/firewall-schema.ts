@@ -42,7 +42,14 @@ export const firewallSchema = z
       .object({
         // Exact names only (no `+`/`*` wildcards, no leading `-`): they are written into nft and iptables rules.
         interfaces: z
-          .array(z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/, "an interface name (at most 15 of A-Z a-z 0-9 _ . -)"))
+          .array(
+            z
+              .string()
+              .regex(
+                /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/,
+                "an interface name (at most 15 of A-Z a-z 0-9 _ . -)",
+              ),
+          )
           .optional(),
         drop_bogons: z.boolean().optional(),
       })

@@ -97,3 +97,29 @@ describe("firewall config", () => {
     });
   });
 });
+
+describe("WAN interfaces and the SYN rate", () => {
+  it("syn_rate defaults on, takes per_second/burst, and turns off with false", () => {
+    expect(loadConfigText("preset: asterisk\n", "x").firewall.protections.synRate).toEqual({
+      perSecond: 50,
+      burst: 100,
+    });
+    const set = loadConfigText("firewall:\n  protections: { syn_rate: { per_second: 10 } }\n", "x");
+    expect(set.firewall.protections.synRate).toEqual({ perSecond: 10, burst: 20 });
+    const off = loadConfigText("firewall:\n  protections: { syn_rate: false }\n", "x");
+    expect(off.firewall.protections.synRate).toBeNull();
+  });
+
+  it("refuses interface names that are wildcards or could inject a token", () => {
+    for (const bad of ["eth+", "-i", 'eth0"', "eth 0", "a234567890123456", "eth0:1"])
+      expect(() =>
+        loadConfigText(
+          `firewall:\n  wan: { interfaces: [${JSON.stringify(bad)}], drop_bogons: true }\n`,
+          "x",
+        ),
+      ).toThrow(/interface name/);
+    expect(
+      loadConfigText("firewall:\n  wan: { interfaces: [wan0, eth1.100] }\n", "x").firewall.wan.interfaces,
+    ).toEqual(["wan0", "eth1.100"]);
+  });
+});

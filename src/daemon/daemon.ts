@@ -352,6 +352,7 @@ export async function startDaemon(
       }
     }
     sources = built.map((b) => b.source);
+    log.info({ sources: sources.map((src) => src.id), jails: cfg.jails.map((j) => j.name) }, "watching");
   }
 
   async function stopDetection(): Promise<void> {
@@ -359,18 +360,15 @@ export async function startDaemon(
     sources = [];
   }
 
-  /** The kernel must hold every ban the store says is in force: after a flush of the ruleset, or a failure. */
+  /**
+   * The kernel must hold every ban the store says is in force (a batch may have failed), and network bans
+   * that ended must leave the interval set. Lost rulesets are the guard's job.
+   */
   async function reconcile(): Promise<void> {
     const now = clock.now();
-    const health = await backend.health();
-    if (!health.ok) {
-      log.warn({ detail: health.detail }, "firewall state lost; re-applying");
-      await backend.apply(await buildPolicy(config, { log }));
-    }
+    if (blockedNetworks(now).join(",") !== appliedNetworks) await applyPolicy(config);
     const inKernel = new Set((await backend.listBans()).map((b) => b.target));
-    const missing = planRestore(store.activeDecisions(now), now).entries.filter(
-      (e) => !inKernel.has(e.target),
-    );
+    const missing = kernelBans(now).filter((e) => !inKernel.has(e.target));
     if (missing.length > 0) {
       log.warn({ count: missing.length }, "bans missing from the kernel; restoring");
       await backend.ban(missing);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePythonRegex } from "./fail2ban/python-regex.js";
 import { expandFail2banTags } from "./fail2ban/tags.js";
-import { createLiteralPrefilter, requiredLiterals } from "./literal-prefilter.js";
+import { createLiteralPrefilter, requiredChars, requiredLiterals } from "./literal-prefilter.js";
 
 const lits = (py: string): string[] | null =>
   requiredLiterals(parsePythonRegex(expandFail2banTags(py)))?.map((l) => (l.caseInsensitive ? `i:${l.text}` : l.text)) ??
@@ -46,5 +46,48 @@ describe("createLiteralPrefilter", () => {
     expect(q.candidates("WRONG password", o2)).toBe(true);
     expect([...o2]).toEqual([0, 1]);
     expect(q.candidates("nothing here", o2)).toBe(false);
+  });
+});
+
+describe("requiredChars", () => {
+  const chars = (py: string): string => String.fromCharCode(...requiredChars(parsePythonRegex(py)));
+  it("keeps characters every match holds: not optional ones, only those shared by all branches", () => {
+    expect(chars("^ab(?:c)?d+[e]f*")).toBe("abde");
+    expect(chars("x(?:yz|zy)|zx")).toBe("xz");
+    expect(chars("(?i)Ab-c")).toBe("-");
+    expect(chars("a(?i:b)C")).toBe("Ca");
+  });
+});
+
+describe("two-stage prefilter", () => {
+  const lit = (text: string, caseInsensitive = false) => [{ text, caseInsensitive }];
+  it("answers per rule after begin, whichever key characters sampling picks", () => {
+    const rules = [lit("failed for"), lit("wrong", true), lit("Rejecting")];
+    const chars = [[..."failed for'"], [], [..."Rejcting"]].map((cs) => cs.map((c) => c.charCodeAt(0)));
+    const p = createLiteralPrefilter(rules, chars);
+    const lines = ["x failed for 'y'", "WRONG pass", "nothing", "Rejecting x", "failed fo'r"];
+    const expected = [
+      [true, false, false],
+      [false, true, false],
+      [false, false, false],
+      [false, false, true],
+      [false, false, false],
+    ];
+    // Thousands of lines so that the keys are chosen again from samples several times.
+    for (let round = 0; round < 3000; round++) {
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i] as string;
+        const any = p.begin(line);
+        const per = [0, 1, 2].map((r) => any && p.may(r));
+        expect(per).toEqual(expected[i]);
+        expect(any || !expected[i]?.some(Boolean)).toBe(true);
+      }
+    }
+  });
+
+  it("lets the Kelvin sign and long s through a case-insensitive literal, as RE2 folds them", () => {
+    const p = createLiteralPrefilter([lit("kiss", true)]);
+    expect(p.begin("\u212aiß")).toBe(false);
+    expect(p.begin("\u212ai\u017fs") && p.may(0)).toBe(true);
   });
 });

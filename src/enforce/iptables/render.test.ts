@@ -209,3 +209,33 @@ describe("small pieces", () => {
     expect(locateRestoreError("Error occurred at line: 1\n", "x\n")?.line).toBe(1);
   });
 });
+
+describe("WAN bogons and the SYN rate", () => {
+  it("drops bogons in raw only on the WAN interfaces, after the allowlist RETURNs", () => {
+    const rules = renderIptablesScript(freepbxPolicy(), 4).split("\n");
+    const allow = rules.indexOf("-A SW-RAW-PRE -m set --match-set sw-allow4 src -j RETURN");
+    const bogon = rules.indexOf("-A SW-RAW-PRE -i eth0 -m set --match-set sw-bogons4 src -j DROP");
+    expect(allow).toBeGreaterThan(0);
+    expect(bogon).toBeGreaterThan(allow);
+    expect(renderIptablesScript(freepbxPolicy(), 6)).toContain(
+      "-A SW-RAW-PRE -i eth0 -m set --match-set sw-bogons6 src -j DROP",
+    );
+    const sets = renderIpsetScripts(freepbxPolicy(), new Set()).prepare;
+    expect(sets).toContain("add sw-bogons4 10.0.0.0/8");
+    expect(sets).toContain("add sw-bogons6 fc00::/7");
+  });
+
+  it("refuses an interface name that could inject an option", () => {
+    const p = freepbxPolicy();
+    expect(() => renderIptablesScript({ ...p, wan: { interfaces: ["-j ACCEPT"], bogons: true } }, 4)).toThrow(
+      /wan.interfaces/,
+    );
+  });
+
+  it("limits plain SYNs per source with hashlimit, one table per family", () => {
+    const v6 = renderIptablesScript(labPolicy(), 6);
+    expect(v6).toContain(
+      "-A SW-SCREEN -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -m hashlimit --hashlimit-above 50/sec --hashlimit-burst 100 --hashlimit-mode srcip --hashlimit-name sw-synrate6 --hashlimit-htable-expire 60000 -j DROP",
+    );
+  });
+});

@@ -133,7 +133,12 @@ export function policySets(policy: FirewallPolicy): IpsetSpec[] {
       out.push({ kind: "net", name: ipsetName(b.name, f), family: f, entries: b.entries });
     if (policy.protections.portScanTrap) out.push({ kind: "timeout", name: ipsetName("trap", f), family: f });
     if (dropsBogons(policy))
-      out.push({ kind: "net", name: ipsetName("bogons", f), family: f, entries: f === 4 ? BOGONS_V4 : BOGONS_V6 });
+      out.push({
+        kind: "net",
+        name: ipsetName("bogons", f),
+        family: f,
+        entries: f === 4 ? BOGONS_V4 : BOGONS_V6,
+      });
   }
   out.push(...(sipRendered(policy)?.sets ?? []));
   return out;

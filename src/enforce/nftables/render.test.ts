@@ -109,3 +109,43 @@ describe("ban batches", () => {
     expect(nftDuration(0)).toBe("1ms");
   });
 });
+
+describe("WAN bogons and the SYN rate", () => {
+  it("drops bogons only on the WAN interfaces, after the allowlist returns", () => {
+    const lines = renderNftScript(freepbxPolicy())
+      .split("\n")
+      .map((l) => l.trim());
+    const allow = lines.indexOf("ip saddr @allow4 return");
+    const bogon = lines.indexOf('iifname { "eth0" } ip saddr @bogons4 drop');
+    expect(allow).toBeGreaterThan(0);
+    expect(bogon).toBeGreaterThan(allow);
+    expect(lines).toContain('iifname { "eth0" } ip6 saddr @bogons6 drop');
+    // No all-interface bogon drop is left.
+    expect(lines.filter((l) => l.includes("@bogons4"))).toHaveLength(1);
+  });
+
+  it("renders no bogon set without WAN interfaces, and refuses an injectable interface name", () => {
+    const p = freepbxPolicy();
+    expect(renderNftScript({ ...p, wan: { interfaces: ["eth0"], bogons: false } })).not.toContain("bogons");
+    for (const bad of ['eth0" } accept #', "-j", "eth+", "a".repeat(16), "eth 0", ""])
+      expect(() => renderNftScript({ ...p, wan: { interfaces: [bad], bogons: true } })).toThrow(
+        /wan.interfaces/,
+      );
+    expect(() => renderNftScript({ ...p, wan: { interfaces: [], bogons: true } })).toThrow(/wan.bogons/);
+  });
+
+  it("limits plain SYNs per source across every port in the screen chain, trap first", () => {
+    const script = renderNftScript(labPolicy());
+    const screen = script.slice(script.indexOf("chain screen"));
+    const syn = screen.indexOf(
+      "update @synrate4 { ip saddr limit rate over 50/second burst 100 packets } drop",
+    );
+    expect(syn).toBeGreaterThan(screen.indexOf("update @trap4"));
+    expect(syn).toBeLessThan(screen.indexOf("update @siprate4"));
+    expect(screen).not.toMatch(/synrate4[^\n]*dport/);
+    const off = labPolicy();
+    expect(
+      renderNftScript({ ...off, protections: { ...off.protections, synRateLimit: null } }),
+    ).not.toContain("synrate");
+  });
+});

@@ -115,7 +115,15 @@ async function measureTool(name) {
       const ip = /** @type {string} */ (addrs[i]);
       const date = asteriskDate(new Date());
       for (let k = 1; k < t.maxretry; k++) write(failureLine(ip, date, 100 + k));
-      await sender.ask({ cmd: "start", trial: i, src: ip, dst: FW_ADDR, port: 5060, intervalMs, max: 20_000 });
+      await sender.ask({
+        cmd: "start",
+        trial: i,
+        src: ip,
+        dst: FW_ADDR,
+        port: 5060,
+        intervalMs,
+        max: 20_000,
+      });
       // The path works and the source is not banned yet: probes arrive.
       const pathDeadline = monoMs() + 3000;
       let q = await listener.ask({ cmd: "q", trial: i });
@@ -126,7 +134,8 @@ async function measureTool(name) {
       if (q.count < 5) throw new Error(`trial ${i}: probes from ${ip} do not reach ${FW_ADDR}:5060`);
       await sleep(settleMs);
       q = await listener.ask({ cmd: "q", trial: i });
-      if (monoMs() - q.lastAt > 50) throw new Error(`trial ${i}: ${ip} was dropped before its maxretry-th line`);
+      if (monoMs() - q.lastAt > 50)
+        throw new Error(`trial ${i}: ${ip} was dropped before its maxretry-th line`);
 
       const t0 = monoMs();
       write(failureLine(ip, asteriskDate(new Date()), 100 + t.maxretry));
@@ -166,7 +175,9 @@ async function measureTool(name) {
 }
 
 await runBench(async () => {
-  say(`Ban latency, ${trials} trials per tool; maxretry ${t.maxretry}, findtime ${t.findtimeS} s, bantime ${t.bantimeS} s`);
+  say(
+    `Ban latency, ${trials} trials per tool; maxretry ${t.maxretry}, findtime ${t.findtimeS} s, bantime ${t.bantimeS} s`,
+  );
   say(`machine: ${machineNote()}; fail2ban backend: ${f2bBackend}`);
   /** @type {ToolResult[]} */
   const results = [];
@@ -193,12 +204,16 @@ await runBench(async () => {
   say("");
   if (sw) {
     const p99 = percentile(sw.latencies, 99);
-    say(`sipwarden p99 ${fmt(p99, 2)} ms  (target < ${TARGET_P99_MS} ms, all trials banned)  ${verdict(p99 < TARGET_P99_MS && sw.failed === 0)}`);
+    say(
+      `sipwarden p99 ${fmt(p99, 2)} ms  (target < ${TARGET_P99_MS} ms, all trials banned)  ${verdict(p99 < TARGET_P99_MS && sw.failed === 0)}`,
+    );
   }
   if (sw && f2b) {
     const r50 = percentile(f2b.latencies, 50) / percentile(sw.latencies, 50);
     const r99 = percentile(f2b.latencies, 99) / percentile(sw.latencies, 99);
-    say(`ratio fail2ban/sipwarden: p50 ${fmt(r50, 1)}×, p99 ${fmt(r99, 1)}×  (target ≥ ${TARGET_RATIO}× at both)  ${verdict(r50 >= TARGET_RATIO && r99 >= TARGET_RATIO)}`);
+    say(
+      `ratio fail2ban/sipwarden: p50 ${fmt(r50, 1)}×, p99 ${fmt(r99, 1)}×  (target ≥ ${TARGET_RATIO}× at both)  ${verdict(r50 >= TARGET_RATIO && r99 >= TARGET_RATIO)}`,
+    );
   }
   void process.stdout.write("");
 });

@@ -18,7 +18,7 @@
 
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
+import { Buffer } from "node:buffer";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import {
@@ -83,7 +83,8 @@ function floodText() {
  * @property {number} reached addresses in the set at the end
  * @property {{ self: number, children: number }} cpuAtAll
  * @property {{ self: number, children: number }} cpuTotal until idle
- * @property {number} idleS when it went idle
+ * @property {number} idleS when it went idle (or the wait gave up)
+ * @property {boolean} idle whether it went idle before the timeout (else CPU is counted up to idleS)
  * @property {{ s: number, n: number }[]} progress
  */
 
@@ -109,7 +110,8 @@ async function measureTool(name) {
     const pid = tool.daemon.pid;
     const cpu0 = cpuSeconds(pid);
     const t0 = monoMs();
-    for (let off = 0; off < text.length; ) off += writeSync(fd, text, off, Math.min(1 << 20, text.length - off));
+    for (let off = 0; off < text.length;)
+      off += writeSync(fd, text, off, Math.min(1 << 20, text.length - off));
     const writeS = (monoMs() - t0) / 1000;
     /** @type {{ s: number, n: number }[]} */
     const progress = [];
@@ -135,10 +137,22 @@ async function measureTool(name) {
       await sleep(Math.max(50, (after - before) * 2));
     }
     const cpuAtAll = diff(cpuSeconds(pid), cpu0);
-    await waitIdle(pid, 1000, Math.max(10_000, timeoutMs - (monoMs() - t0)));
+    const idle = await waitIdle(pid, 1000, Math.max(10_000, timeoutMs - (monoMs() - t0)));
     const idleS = (monoMs() - t0) / 1000;
     const cpuTotal = diff(cpuSeconds(pid), cpu0);
-    return { name, detail: tool.detail, writeS, allS, allLowS, reached, cpuAtAll, cpuTotal, idleS, progress };
+    return {
+      name,
+      detail: tool.detail,
+      writeS,
+      allS,
+      allLowS,
+      reached,
+      cpuAtAll,
+      cpuTotal,
+      idleS,
+      idle,
+      progress,
+    };
   } finally {
     closeSync(fd);
     await tool.daemon.stop();
@@ -164,30 +178,52 @@ await runBench(async () => {
   for (const name of tools) results.push(await measureTool(name));
 
   say("");
-  say("tool        write s   all banned s [poll start]   banned       CPU s to all (self+children)   CPU s until idle (idle at)");
+  say(
+    "tool        write s   all banned s [poll start]   banned       CPU s to all (self+children)   CPU s until idle",
+  );
   for (const r of results) {
     say(
       [
         r.name.padEnd(10),
         fmt(r.writeS, 3).padStart(8),
-        (r.allS === null ? `> ${opt.timeout}` : `${fmt(r.allS, 2)} [${fmt(/** @type {number} */ (r.allLowS), 2)}]`).padStart(22),
+        (r.allS === null
+          ? `> ${opt.timeout}`
+          : `${fmt(r.allS, 2)} [${fmt(/** @type {number} */ (r.allLowS), 2)}]`
+        ).padStart(22),
         `${r.reached}/${expected}`.padStart(14),
-        `${fmt(r.cpuAtAll.self + r.cpuAtAll.children, 2)} (${fmt(r.cpuAtAll.self, 2)}+${fmt(r.cpuAtAll.children, 2)})`.padStart(25),
-        `     ${fmt(r.cpuTotal.self + r.cpuTotal.children, 2)} (${fmt(r.cpuTotal.self, 2)}+${fmt(r.cpuTotal.children, 2)}) (${fmt(r.idleS, 1)} s)`,
+        `${fmt(r.cpuAtAll.self + r.cpuAtAll.children, 2)} (${fmt(r.cpuAtAll.self, 2)}+${fmt(r.cpuAtAll.children, 2)})`.padStart(
+          25,
+        ),
+        `     ${fmt(r.cpuTotal.self + r.cpuTotal.children, 2)} (${fmt(r.cpuTotal.self, 2)}+${fmt(r.cpuTotal.children, 2)}) (${r.idle ? "idle at" : "still busy at"} ${fmt(r.idleS, 1)} s)`,
       ].join(" "),
     );
   }
   say("");
   for (const r of results)
-    say(`  ${r.name} progress: ${r.progress.filter((_, i, a) => i % Math.ceil(a.length / 12) === 0 || i === a.length - 1).map((p) => `${fmt(p.s, 2)}s:${p.n}`).join("  ")}`);
+    say(
+      `  ${r.name} progress: ${r.progress
+        .filter((_, i, a) => i % Math.ceil(a.length / 12) === 0 || i === a.length - 1)
+        .map((p) => `${fmt(p.s, 2)}s:${p.n}`)
+        .join("  ")}`,
+    );
   const sw = results.find((r) => r.name === "sipwarden");
   const f2b = results.find((r) => r.name === "fail2ban");
   say("");
-  if (sw) say(`sipwarden all ${expected} banned in ${sw.allS === null ? "> " + opt.timeout : fmt(sw.allS, 2)} s (target ≤ ${TARGET_S} s)  ${verdict(sw.allS !== null && sw.allS <= TARGET_S)}`);
+  if (sw)
+    say(
+      `sipwarden all ${expected} banned in ${sw.allS === null ? "> " + opt.timeout : fmt(sw.allS, 2)} s (target ≤ ${TARGET_S} s)  ${verdict(sw.allS !== null && sw.allS <= TARGET_S)}`,
+    );
   if (sw && f2b) {
-    const tr = f2b.allS !== null && sw.allS !== null ? `${fmt(f2b.allS / sw.allS, 1)}×` : f2b.allS === null && sw.allS !== null ? `> ${fmt(Number(opt.timeout) / sw.allS, 1)}×` : "n/a";
+    const tr =
+      f2b.allS !== null && sw.allS !== null
+        ? `${fmt(f2b.allS / sw.allS, 1)}×`
+        : f2b.allS === null && sw.allS !== null
+          ? `> ${fmt(Number(opt.timeout) / sw.allS, 1)}×`
+          : "n/a";
     const cpuSw = sw.cpuTotal.self + sw.cpuTotal.children;
     const cpuF = f2b.cpuTotal.self + f2b.cpuTotal.children;
-    say(`ratio fail2ban/sipwarden: time to all banned ${tr}, CPU seconds until idle ${fmt(cpuF / cpuSw, 1)}×${f2b.allS === null ? " (fail2ban cut off at the timeout)" : ""}`);
+    say(
+      `ratio fail2ban/sipwarden: time to all banned ${tr}, CPU seconds until idle ${fmt(cpuF / cpuSw, 1)}×${f2b.allS === null ? " (fail2ban cut off at the timeout)" : ""}`,
+    );
   }
 });

@@ -1,7 +1,7 @@
 // @ts-check
 // Shared pieces of the firewall benchmarks: a two-namespace lab (fw ↔ peer over a veth) that is always
 // removed, a runner that executes kernel tools inside fw, and the 100k-CIDR blocklist generator.
-/* global process, console */
+/* global process, URL, setTimeout */
 import { spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";

@@ -12,10 +12,20 @@
 
 import { spawn, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
@@ -197,7 +207,20 @@ export async function createLab(opts) {
     await must("ip", ["netns", "add", peer]);
     onCleanup(() => run("ip", ["netns", "del", peer]).then(() => undefined));
     await must("ip", ["-n", peer, "link", "set", "lo", "up"]);
-    await must("ip", ["-n", fw, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", peer]);
+    await must("ip", [
+      "-n",
+      fw,
+      "link",
+      "add",
+      "veth0",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "veth0",
+      "netns",
+      peer,
+    ]);
     await must("ip", ["-n", fw, "addr", "add", `${FW_ADDR}/16`, "dev", "veth0"]);
     const batch = (opts.peerAddrs ?? []).map((a) => `addr add ${a}/16 dev veth0\n`).join("");
     await must("ip", ["-n", peer, "-batch", "-"], { stdin: batch });
@@ -332,7 +355,7 @@ export function startFail2ban(o) {
       `logpath = ${o.log}`,
       // One action (one set, all ports, tcp and udp) instead of the stock jail's tcp + udp pair: the same
       // kernel work per ban as sipwarden's single all-ports set.
-      'protocol = tcp,udp',
+      "protocol = tcp,udp",
       "action_ = %(default/action_)s",
       "",
     ].join("\n"),
@@ -358,7 +381,17 @@ export function startFail2ban(o) {
  * @param {string} ns @param {Tool} tool @param {string} ip
  */
 export async function inSet(ns, tool, ip) {
-  const r = await run("ip", ["netns", "exec", ns, "nft", "get", "element", ...tool.table.split(" "), tool.set, `{ ${ip} }`]);
+  const r = await run("ip", [
+    "netns",
+    "exec",
+    ns,
+    "nft",
+    "get",
+    "element",
+    ...tool.table.split(" "),
+    tool.set,
+    `{ ${ip} }`,
+  ]);
   return r.code === 0;
 }
 
@@ -367,9 +400,13 @@ export async function inSet(ns, tool, ip) {
  * @param {string} ns @param {Tool} tool
  */
 export async function setSize(ns, tool) {
-  const r = await run("ip", ["netns", "exec", ns, "nft", "-j", "list", "set", ...tool.table.split(" "), tool.set], {
-    timeoutMs: 60_000,
-  });
+  const r = await run(
+    "ip",
+    ["netns", "exec", ns, "nft", "-j", "list", "set", ...tool.table.split(" "), tool.set],
+    {
+      timeoutMs: 60_000,
+    },
+  );
   if (r.code !== 0) return 0;
   /** @type {{ nftables: { set?: { elem?: unknown[] } }[] }} */
   const j = JSON.parse(r.stdout);
@@ -384,7 +421,9 @@ export async function waitInSet(ns, tool, ip, timeoutMs) {
   const deadline = monoMs() + timeoutMs;
   while (monoMs() < deadline) {
     if (tool.daemon.child.exitCode !== null)
-      throw new Error(`${tool.name} exited (${tool.daemon.child.exitCode}); see ${tool.daemon.stderrPath}: ${tail(tool.daemon.stderrPath)}`);
+      throw new Error(
+        `${tool.name} exited (${tool.daemon.child.exitCode}); see ${tool.daemon.stderrPath}: ${tail(tool.daemon.stderrPath)}`,
+      );
     if (await inSet(ns, tool, ip)) return true;
     await sleep(20);
   }
@@ -422,7 +461,10 @@ export function cpuSeconds(pid) {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // Fields after "(comm) ": state is f[0], utime is field 14 → f[11].
   const [ut, st, cut, cst] = [f[11], f[12], f[13], f[14]].map((x) => Number(x) / CLK_TCK);
-  return { self: /** @type {number} */ (ut) + /** @type {number} */ (st), children: /** @type {number} */ (cut) + /** @type {number} */ (cst) };
+  return {
+    self: /** @type {number} */ (ut) + /** @type {number} */ (st),
+    children: /** @type {number} */ (cut) + /** @type {number} */ (cst),
+  };
 }
 
 /** VmRSS and VmHWM in MB. @param {number} pid */
@@ -454,7 +496,9 @@ export const verdict = (ok) => (ok ? "PASS" : "MISS");
 /** Load and machine, for the record. */
 export function machineNote() {
   const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  const cores = readFileSync("/proc/cpuinfo", "utf8").split("\n").filter((l) => l.startsWith("processor")).length;
+  const cores = readFileSync("/proc/cpuinfo", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("processor")).length;
   return `${cores} cores, load average ${load}, node ${process.version}`;
 }
 
@@ -488,12 +532,15 @@ export async function startAgent(ns, args) {
   /** @type {any[]} */
   const early = [];
   const { createInterface } = await import("node:readline");
-  createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) }).on("line", (line) => {
-    const v = JSON.parse(line);
-    const w = waiting.shift();
-    if (w) w(v);
-    else early.push(v);
-  });
+  createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) }).on(
+    "line",
+    (line) => {
+      const v = JSON.parse(line);
+      const w = waiting.shift();
+      if (w) w(v);
+      else early.push(v);
+    },
+  );
   /** @returns {Promise<any>} */
   const next = () =>
     early.length > 0
@@ -514,7 +561,6 @@ export async function startAgent(ns, args) {
   };
   return agent;
 }
-
 
 /**
  * Waits until the daemon bans a canary: `maxretry` failure lines for `canary`, repeated every 5 s until it is

@@ -17,6 +17,7 @@
 
 import dgram from "node:dgram";
 import process from "node:process";
+import { clearInterval, setInterval } from "node:timers";
 import { createInterface } from "node:readline";
 
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -84,9 +85,18 @@ if (mode === "listen") {
       trials.delete(c.trial);
       /** @type {Record<number, number>} */
       const times = {};
-      for (const s of c.seqs ?? []) if (t.times[s] !== undefined) times[s] = /** @type {number} */ (t.times[s]);
-      const gaps = t.times.slice(1).map((x, i) => x - /** @type {number} */ (t.times[i])).sort((a, b) => a - b);
-      reply({ trial: c.trial, sent: t.times.length, times, gapP50: gaps[Math.floor(gaps.length / 2)] ?? NaN });
+      for (const s of c.seqs ?? [])
+        if (t.times[s] !== undefined) times[s] = /** @type {number} */ (t.times[s]);
+      const gaps = t.times
+        .slice(1)
+        .map((x, i) => x - /** @type {number} */ (t.times[i]))
+        .sort((a, b) => a - b);
+      reply({
+        trial: c.trial,
+        sent: t.times.length,
+        times,
+        gapP50: gaps[Math.floor(gaps.length / 2)] ?? NaN,
+      });
     }
   });
   process.stdin.on("end", () => process.exit(0));

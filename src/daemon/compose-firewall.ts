@@ -5,7 +5,10 @@ import type { Config } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
 import { loadBlocklists, formatBlocklistProblem } from "../enforce/blocklist-file.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
-import { compilePolicy } from "../enforce/compile-policy.js";
+import { compileNotes, compilePolicy } from "../enforce/compile-policy.js";
+import { checkPolicy } from "../enforce/policy-check.js";
+import { checkSipInspection } from "../enforce/sip-inspection.js";
+import { UserError } from "../domain/errors.js";
 import type { FirewallBackend } from "../enforce/firewall-backend.js";
 import { createIptablesBackend, DEFAULT_IPTABLES_CONFIG } from "../enforce/iptables/backend.js";
 import { createMemoryBackend } from "../enforce/memory/backend.js";
@@ -38,25 +41,44 @@ export interface PolicyExtras {
 
 export const MANUAL_BLOCKLIST = "manual";
 
-/** Reads the blocklist files and compiles the policy; unreadable lines are reported, not fatal. */
-export async function buildPolicy(
+export interface PreparedFirewall {
+  readonly policy: FirewallPolicy;
+  /** Non-fatal: bad blocklist lines (file:line), unreadable lists, what the IR cannot express. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Reads the blocklists, compiles the policy (with the daemon's run-time additions) and checks it; a broken
+ * policy is a user error raised before anything touches the kernel.
+ */
+export async function preparePolicy(
   config: Config,
-  deps: Pick<FirewallDeps, "log">,
   extras: PolicyExtras = { allow: [], blockedNetworks: [] },
-): Promise<FirewallPolicy> {
+): Promise<PreparedFirewall> {
   const loaded = await loadBlocklists(config.firewall.blocklists, (file) => readFile(file, "utf8"));
-  for (const p of loaded.problems)
-    deps.log.warn({ problem: formatBlocklistProblem(p) }, "blocklist line skipped");
-  const policy = compilePolicy(
+  const compiled = compilePolicy(
     { ...config, allowlist: [...config.allowlist, ...extras.allow] },
     { blocklists: loaded.entries },
   );
-  if (extras.blockedNetworks.length === 0) return policy;
-  return {
-    ...policy,
-    blocklists: [
-      ...policy.blocklists,
-      { name: MANUAL_BLOCKLIST, scope: { kind: "all" }, entries: [...extras.blockedNetworks] },
-    ],
-  };
+  const policy: FirewallPolicy =
+    extras.blockedNetworks.length === 0
+      ? compiled
+      : {
+          ...compiled,
+          blocklists: [
+            ...compiled.blocklists,
+            { name: MANUAL_BLOCKLIST, scope: { kind: "all" }, entries: [...extras.blockedNetworks] },
+          ],
+        };
+  const problems = [
+    ...checkPolicy(policy),
+    ...(policy.sipInspection ? checkSipInspection(policy.sipInspection, policy) : []),
+  ];
+  if (problems.length > 0)
+    throw new UserError(
+      "SW_FIREWALL_POLICY",
+      problems.map((p) => `${p.path}: ${p.message}`).join("; "),
+      config.locate(["firewall"]),
+    );
+  return { policy, warnings: [...loaded.problems.map(formatBlocklistProblem), ...compileNotes(config)] };
 }

@@ -26,7 +26,7 @@ import { createFileTail } from "../sources/file-tail.js";
 import { createJournaldSource } from "../sources/journald.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
-import { buildPolicy, createFirewallBackend, type BackendChoice } from "./compose-firewall.js";
+import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
 import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
 import { parseCidr } from "../domain/address.js";
 import type { SourceStats } from "../sources/log-source.js";
@@ -175,14 +175,12 @@ export async function startDaemon(
       .map((d) => d.target);
   const policyNow = async (cfg: Config) => {
     const now = clock.now();
-    return buildPolicy(
-      cfg,
-      { log },
-      {
-        allow: allows.list(now).map((a) => a.cidr.text),
-        blockedNetworks: blockedNetworks(now),
-      },
-    );
+    const { policy, warnings } = await preparePolicy(cfg, {
+      allow: allows.list(now).map((a) => a.cidr.text),
+      blockedNetworks: blockedNetworks(now),
+    });
+    for (const w of warnings) log.warn({ warning: w }, "firewall policy note");
+    return policy;
   };
   let appliedNetworks = "";
   let lastPolicy: FirewallPolicy | null = null;

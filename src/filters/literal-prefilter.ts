@@ -6,6 +6,11 @@ export interface RequiredLiteral {
   readonly text: string;
   /** Compare ignoring ASCII case (the literal sits under an `i` flag). */
   readonly caseInsensitive: boolean;
+  /**
+   * How many times, at distinct places, a match holds it (default 1): `.*\(callid: .*\(callid: ` needs
+   * two. Each required run is its own stretch of the match, so equal runs are separate occurrences.
+   */
+  readonly count?: number;
 }
 
 /** Shorter literals occur in too many lines to be worth checking. */
@@ -96,7 +101,10 @@ function bestLiteral(node: RegexNode, ci: boolean): RequiredLiteral | null {
   flush();
   let best: RequiredLiteral | null = null;
   for (const r of runs) if (r.text.length >= MIN_LITERAL && (best === null || r.text.length > best.text.length)) best = r;
-  return best;
+  if (best === null) return null;
+  const b = best;
+  const count = runs.filter((r) => r.text === b.text && r.caseInsensitive === b.caseInsensitive).length;
+  return count > 1 ? { ...b, count } : b;
 }
 
 const WORD = /[A-Za-z0-9_]/;
@@ -223,10 +231,10 @@ const SAMPLES_PER_CHOICE = 16;
  *
  * Stages, because a benign line must cost little: searching a log line for a dozen literals costs
  * ~0.2 µs whichever way (an alternation RegExp scans every position; `includes` once per literal), while
- * one single-character `indexOf` is a memchr of a few ns. So each rule has a key: one of its required
- * characters, the one that occurs in the fewest lines. `begin` searches the distinct keys first (about
- * half of benign PBX lines stop there), then all literals at once in one alternation; `may` searches a
- * rule's own literal lazily, in rule order, so a line that matches the first rule pays for one literal.
+ * a single-character `indexOf` is cheaper and can stand for several rules. So each rule has a key: one of
+ * its required characters, the one that occurs in the fewest lines. `begin` searches the distinct keys
+ * (about half of benign PBX lines stop there); `may` then searches a rule's own literal lazily, so a
+ * caller asking in rule order pays, on a line matching the first rule, for one literal.
  * Which character is the key is learnt from a sample of the lines (one in SAMPLE_EVERY), since what is
  * rare depends on the log (`V` is rare in English but starts every VERBOSE line); answers never depend on
  * the choice.
@@ -240,14 +248,17 @@ export function createLiteralPrefilter(
   const ruleLits = perRule.map((alts) => {
     if (alts === null) return null;
     return alts.map((lit) => {
-      const key = `${lit.caseInsensitive ? "i" : "s"}:${lit.text}`;
+      const count = lit.count ?? 1;
+      const key = `${lit.caseInsensitive ? "i" : "s"}${count}:${lit.text}`;
       let id = ids.get(key);
       if (id === undefined) {
         id = tests.length;
         ids.set(key, id);
-        if (lit.caseInsensitive) {
-          // Classes and plain characters only: scans in linear time, no backtracking is possible.
-          const re = new RegExp(literalSource(lit));
+        if (lit.caseInsensitive || count > 1) {
+          // Classes and plain characters only (repeated `count` times with anything between): scans in
+          // linear time, no backtracking is possible beyond one pass per occurrence.
+          const one = literalSource(lit);
+          const re = new RegExp(count > 1 ? Array<string>(count).fill(one).join("[\\s\\S]*?") : one);
           tests.push((line) => re.test(line));
         } else {
           const text = lit.text;
@@ -258,15 +269,6 @@ export function createLiteralPrefilter(
     });
   });
   const rules = perRule.length;
-  // Every literal of every rule in one alternation: one scan of the line says whether any occurs. Plain
-  // escaped text (case-insensitive letters as [xX]), so it cannot backtrack.
-  const everyRuleHasLiteral = rules > 0 && perRule.every((alts) => alts !== null && alts.length > 0);
-  const anyLiteral = everyRuleHasLiteral
-    ? new RegExp(
-        [...new Set(perRule.flatMap((alts) => (alts ?? []).map((l) => literalSource(l))))].join("|"),
-      )
-    : null;
-
   // Candidate key characters per rule, rarest (by COMMON) first; a rule without any has key -1.
   const charIds = new Map<number, number>();
   const chars: string[] = [];
@@ -346,9 +348,9 @@ export function createLiteralPrefilter(
         chooseKeys();
       }
     }
-    let keyed = keyless;
-    for (let i = 0; !keyed && i < keys.length; i++) keyed = keyPresent(keys[i] as number);
-    return keyed && (anyLiteral === null || anyLiteral.test(line));
+    if (keyless) return true;
+    for (let i = 0; i < keys.length; i++) if (keyPresent(keys[i] as number)) return true;
+    return false;
   };
 
   const may = (r: number): boolean => {

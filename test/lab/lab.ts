@@ -335,6 +335,7 @@ export function labConfigYaml(dir: string, log: string): string {
   return `# sipwarden config of the attack lab (test/lab/lab.ts): Kamailio's log, one jail, SIP open with inspection.
 state_dir: ${dir}/state
 log_level: info
+api: { socket: ${dir}/api.sock }
 sources:
   kamailio: { type: file, path: ${log} }
 jails:

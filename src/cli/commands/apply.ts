@@ -3,21 +3,13 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../../config/config.js";
 import { systemClock } from "../../domain/clock.js";
 import { UserError } from "../../domain/errors.js";
-import { loadBlocklists, formatBlocklistProblem } from "../../enforce/blocklist-file.js";
 import { createSpawnRunner } from "../../enforce/command-runner.js";
 import type { CommandRunner } from "../../enforce/command-runner.js";
-import { compileNotes, compilePolicy } from "../../enforce/compile-policy.js";
 import { isEnforceError } from "../../enforce/errors.js";
 import type { FirewallBackend } from "../../enforce/firewall-backend.js";
-import { DEFAULT_IPTABLES_CONFIG, createIptablesBackend } from "../../enforce/iptables/backend.js";
 import { evaluateSsh, parseSshConnection } from "../../enforce/lockout.js";
-import { DEFAULT_NFT_CONFIG, createNftBackend } from "../../enforce/nftables/backend.js";
-import type { FirewallPolicy } from "../../enforce/policy.js";
-import { checkPolicy } from "../../enforce/policy-check.js";
-import { checkSipInspection } from "../../enforce/sip-inspection.js";
 import {
   RUN_DIR,
   captureRuleset,
@@ -26,36 +18,15 @@ import {
   writePending,
 } from "../../enforce/try-apply.js";
 import type { BackendKind } from "../../enforce/try-apply.js";
-import { withSipInspection } from "../../enforce/with-sip-inspection.js";
+import { createFirewallBackend, preparePolicy } from "../../daemon/compose-firewall.js";
 import { parseCommandArgs } from "../args.js";
 import { chooseConfig } from "../config-arg.js";
 import type { CliIo, Command } from "../io.js";
-
-export interface PreparedFirewall {
-  readonly policy: FirewallPolicy;
-  /** Non-fatal: bad blocklist lines (file:line), unreadable lists, what the IR cannot express. */
-  readonly warnings: readonly string[];
-}
-
-/** Reads the blocklists, compiles the policy and checks it; a broken policy is a user error. */
-export async function prepareFirewall(config: Config): Promise<PreparedFirewall> {
-  const loaded = await loadBlocklists(config.firewall.blocklists);
-  const policy = compilePolicy(config, { blocklists: loaded.entries });
-  const problems = [
-    ...checkPolicy(policy),
-    ...(policy.sipInspection ? checkSipInspection(policy.sipInspection, policy) : []),
-  ];
-  if (problems.length > 0)
-    throw new UserError(
-      "SW_FIREWALL_POLICY",
-      problems.map((p) => `${p.path}: ${p.message}`).join("; "),
-      config.locate(["firewall"]),
-    );
-  return {
-    policy,
-    warnings: [...loaded.problems.map(formatBlocklistProblem), ...compileNotes(config)],
-  };
-}
+import type { Config } from "../../config/config.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { planRestore } from "../../store/restore-plan.js";
+import { createSqliteDecisionStore } from "../../store/sqlite/decision-store.js";
 
 export function parseBackend(value: string | undefined, config: Config): BackendKind {
   const kind = value ?? config.firewall.backend;
@@ -73,10 +44,7 @@ export function openBackend(
   const log = {
     warn: (facts: object, message: string) => io.stderr(`warning: ${message} ${JSON.stringify(facts)}\n`),
   };
-  const deps = { run, clock: systemClock, log };
-  return kind === "nftables"
-    ? withSipInspection(createNftBackend(DEFAULT_NFT_CONFIG, deps), { run })
-    : createIptablesBackend(DEFAULT_IPTABLES_CONFIG, deps);
+  return createFirewallBackend(kind, { run, clock: systemClock, log });
 }
 
 export interface ApplyDeps {
@@ -129,7 +97,7 @@ export function createApplyCommand(deps: ApplyDeps): Command {
     if (values.boot && trySeconds !== null) throw new UserError("SW_USAGE", "--boot and --try do not mix");
     const { config, how } = chooseConfig(values, io.env, null);
     const kind = parseBackend(values.backend, config);
-    const { policy, warnings } = await prepareFirewall(config);
+    const { policy, warnings } = await preparePolicy(config);
     for (const w of warnings) io.stderr(`warning: ${w}\n`);
 
     // At boot nobody is logged in; everywhere else, refuse to cut the admin's own SSH session.
@@ -166,9 +134,31 @@ export function createApplyCommand(deps: ApplyDeps): Command {
     }
     await backend.apply(policy).catch(enforceFailure);
     io.stdout(`applied the ${kind} ruleset (${how})${values.boot ? " at boot" : ""}\n`);
+    if (values.boot) {
+      const restored = await restoreStoredBans(config, backend, io.now());
+      io.stdout(`restored ${restored} stored ban${restored === 1 ? "" : "s"}\n`);
+    }
     if (token !== null) io.stdout(`trial: rolls back in ${trySeconds} s unless you run: sipwarden confirm\n`);
     return 0;
   };
+}
+
+/**
+ * At boot the kernel sets are empty: the bans the daemon stored go back in with their remaining time, so a
+ * reboot does not pardon anyone before the daemon is up.
+ */
+async function restoreStoredBans(config: Config, backend: FirewallBackend, now: number): Promise<number> {
+  const path = join(config.stateDir, "sipwarden.db");
+  if (!existsSync(path)) return 0;
+  const store = createSqliteDecisionStore({ path, retentionMs: config.escalation.memoryMs });
+  try {
+    const active = store.activeDecisions(now).filter((d) => !d.target.includes("/"));
+    const { entries } = planRestore(active, now);
+    if (entries.length > 0) await backend.ban(entries).catch(enforceFailure);
+    return entries.length;
+  } finally {
+    store.close();
+  }
 }
 
 const WATCH_USAGE = "sipwarden rollback-watch --token TOKEN [--dir DIR]";

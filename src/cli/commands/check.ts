@@ -11,7 +11,8 @@ import { renderNftScript } from "../../enforce/nftables/render.js";
 import { portsOf } from "../../enforce/policy.js";
 import type { BackendKind } from "../../enforce/try-apply.js";
 import { parseCommandArgs } from "../args.js";
-import { parseBackend, prepareFirewall } from "./apply.js";
+import { preparePolicy } from "../../daemon/compose-firewall.js";
+import { parseBackend } from "./apply.js";
 import { chooseConfig } from "../config-arg.js";
 import type { CliIo } from "../io.js";
 
@@ -89,7 +90,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   lines.push(`allowlist: ${config.allowlist.length === 0 ? "(empty)" : config.allowlist.join(", ")}`);
   for (const p of stages.allowlist.problems()) lines.push(`  warning: ${p.where}: ${p.entry}: ${p.message}`);
   const kind = parseBackend(values.backend, config);
-  const { policy, warnings } = await prepareFirewall(config);
+  const { policy, warnings } = await preparePolicy(config);
   const fw = config.firewall;
   lines.push(
     `firewall: ${kind}, ${fw.families.join("+")}; open to the internet: ${fw.open.join(", ") || "nothing"}`,

@@ -31,7 +31,7 @@ import {
   renderOffloadRules,
   splitBlocklists,
 } from "./blocklist-offload.js";
-import { openNetlinkChannel } from "./netlink.js";
+import { ChannelUnavailableError, lazyNetlinkChannel, openNetlinkChannel } from "./netlink.js";
 import type { SetElementChannel } from "./netlink.js";
 import { locateNftError, parseSetListing } from "./parse.js";
 import type { ListedMember } from "./parse.js";
@@ -180,6 +180,25 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
         );
     }
   }
+
+  let channelBroken = false;
+  const usableChannel = (): SetElementChannel | undefined => (channelBroken ? undefined : deps.elements);
+
+  /** Runs a channel write; false (after one warning) when the channel cannot be opened at all. */
+  async function viaChannel(write: () => Promise<void>): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (e) {
+      if (!(e instanceof ChannelUnavailableError)) throw e;
+      channelBroken = true;
+      deps.log.warn({ error: e.message }, "nf_tables netlink unavailable; bans go through nft -f");
+      return false;
+    }
+  }
+
+  const banElements = (list: readonly PlannedBan[]): SetElement[] =>
+    list.map((p) => ({ set: setName(p.spec.name, p.family), address: p.address, timeoutMs: p.timeoutMs }));
 
   function need(program: string | undefined): string {
     if (!program)
@@ -355,17 +374,12 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
       }),
 
     ban: async (entries: readonly BanEntry[]) => {
-      const channel = deps.elements;
+      const channel = usableChannel();
       if (channel) {
         const planned = await serial(async () => {
           const list = planBans(requirePolicy(), entries);
-          await channel.add(
-            list.map((p) => ({
-              set: setName(p.spec.name, p.family),
-              address: p.address,
-              timeoutMs: p.timeoutMs,
-            })),
-          );
+          if (!(await viaChannel(() => channel.add(banElements(list)))))
+            await runScript(renderNftBanBatch(banElements(list)), false, "ban batch");
           return list;
         });
         if (planned.length > 0) conntrackLater(planned);
@@ -394,8 +408,9 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
           return current.banSets.map((b) => ({ set: setName(b.name, family), address }));
         });
         if (members.length === 0) return;
-        if (deps.elements) await deps.elements.remove(members);
-        else await runScript(renderNftUnbanBatch(members), false, "unban batch");
+        const channel = usableChannel();
+        if (!channel || !(await viaChannel(() => channel.remove(members))))
+          await runScript(renderNftUnbanBatch(members), false, "unban batch");
       }),
 
     listBans: () => serial(async () => listFamilyBans(requirePolicy())),
@@ -457,4 +472,20 @@ export function parseConntrackFlows(text: string): { src: string; proto: string;
     out.push({ src: ip ? ip.text : src, proto, dport: dport === undefined ? null : Number(dport) });
   }
   return out;
+}
+
+/**
+ * The same fast backend for synchronous composition roots: the netlink socket opens on the first ban, and
+ * if it cannot, the backend warns once and uses `nft -f` per batch. `close` releases the socket.
+ */
+export function createFastNftBackend(
+  deps: OpenNftBackendDeps,
+  config: NftBackendConfig = FAST_NFT_CONFIG,
+): FirewallBackend & { close(): void } {
+  const elements = lazyNetlinkChannel({
+    table: TABLE_NAME,
+    ...(deps.netnsPath === undefined ? {} : { netnsPath: deps.netnsPath }),
+  });
+  const backend = createNftBackend(config, { run: deps.run, clock: deps.clock, log: deps.log, elements });
+  return { ...backend, close: () => elements.close() };
 }

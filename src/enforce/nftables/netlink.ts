@@ -460,3 +460,30 @@ export async function openNetlinkChannel(opts: NetlinkChannelOptions): Promise<S
     },
   };
 }
+
+/** The socket could not be opened (no koffi binary, no CAP_NET_ADMIN, no such namespace): use nft instead. */
+export class ChannelUnavailableError extends EnforceError {}
+
+/**
+ * A channel that opens its socket on first use, for synchronous composition roots. When opening fails,
+ * every call rejects with `ChannelUnavailableError` (the backend then falls back to nft).
+ */
+export function lazyNetlinkChannel(opts: NetlinkChannelOptions): SetElementChannel {
+  let opening: Promise<SetElementChannel> | null = null;
+  let closed = false;
+  const get = (): Promise<SetElementChannel> => {
+    opening ??= openNetlinkChannel(opts).catch((e: unknown) => {
+      throw new ChannelUnavailableError("SW_ENFORCE_COMMAND", (e as Error).message);
+    });
+    return opening;
+  };
+  return {
+    add: async (elements) => (await get()).add(elements),
+    remove: async (members) => (await get()).remove(members),
+    close() {
+      if (closed) return;
+      closed = true;
+      void opening?.then((c) => c.close()).catch(() => undefined);
+    },
+  };
+}

@@ -4,7 +4,6 @@
 # sample attack and prints those).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-printf 'python3\nmake\ng++\n' >/tmp/sipwarden-runtime-packages.txt
-bash scripts/install-deps.sh /tmp/sipwarden-runtime-packages.txt
+bash scripts/install-deps.sh scripts/runtime-packages.txt
 npm run build --silent
 exec node dist/cli/main.js run "$@"

@@ -87,6 +87,10 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     rules.map((r) => (unbounded ? null : r.literals)),
     rules.map((r) => r.chars),
   );
+  const ignorePrefilter = createLiteralPrefilter(
+    ignore.map((r) => (unbounded ? null : r.literals)),
+    ignore.map((r) => r.chars),
+  );
   const prefLiteral =
     prefRule === null
       ? null
@@ -128,6 +132,10 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     counts.lines++;
     // Cheap first: most PBX log lines hold none of the characters and literals any rule needs.
     if (!prefilter.begin(line)) return missed(false);
+    // The first rule whose characters and literal occur; none means a miss, before any date work.
+    let first = 0;
+    while (first < rules.length && !prefilter.may(first)) first++;
+    if (first === rules.length) return missed(false);
     if (prefLiteral !== null && !(prefLiteral.begin(line) && prefLiteral.may(0))) return missed(false);
 
     const date = dates.enabled ? dates.detect(line, ctx.referenceTime) : null;
@@ -151,8 +159,8 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     let contentUtf8: Buffer | undefined;
     if (wantUtf8) contentUtf8 = content === stripped && strippedUtf8 !== undefined ? strippedUtf8 : Buffer.from(content);
 
-    for (let r = 0; r < rules.length; r++) {
-      if (!prefilter.may(r)) continue;
+    for (let r = first; r < rules.length; r++) {
+      if (r !== first && !prefilter.may(r)) continue;
       const rule = rules[r] as Rule;
       // RE2's test is ~10x cheaper than its exec; many candidate lines share a literal but not the regex.
       // V8's exec costs no more than its test on a miss.
@@ -168,8 +176,10 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
       const g = pre === null ? hit.groups : { ...pre.groups, ...hit.groups };
       // fail2ban's <F-NOFAIL>: the first matching regex decides, and it says "not a failure".
       if (g.nofail !== undefined) return missed(false);
-      if (isFail) {
-        for (let k = 0; k < ignore.length; k++) {
+      if (isFail && ignore.length > 0) {
+        const anyIgnore = ignorePrefilter.begin(line);
+        for (let k = 0; anyIgnore && k < ignore.length; k++) {
+          if (!ignorePrefilter.may(k)) continue;
           if (wantUtf8) strippedUtf8 ??= content === stripped ? contentUtf8 : Buffer.from(stripped);
           const ig = (ignore[k] as Rule).regex.test(stripped, strippedUtf8);
           if (ig === TIMED_OUT) timedOut = true;

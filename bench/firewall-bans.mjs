@@ -21,6 +21,7 @@ const { values } = parseArgs({
     "baseline-bans": { type: "string", default: "5" },
     "batch-runs": { type: "string", default: "3" },
     "apply-runs": { type: "string", default: "3" },
+    trace: { type: "boolean", default: false },
   },
 });
 const BANS = Number(values.bans);
@@ -31,8 +32,15 @@ const banSrc = Array.from({ length: BANS + BASE_BANS }, (_, i) => `10.80.${1 + (
 console.log(`machine: ${machine()}`);
 const lab = createLab([...banSrc, PROBE]);
 const base = createSpawnRunner({ timeoutMs: 120_000 });
+/** Per-command durations of the last apply, printed with --trace. @type {string[]} */
+const trace = [];
 /** @type {import("../dist/enforce/command-runner.js").CommandRunner} */
-const fwRun = (cmd, args, stdin) => base("ip", ["netns", "exec", lab.fw, cmd, ...args], stdin);
+const fwRun = async (cmd, args, stdin) => {
+  const t0 = process.hrtime.bigint();
+  const r = await base("ip", ["netns", "exec", lab.fw, cmd, ...args], stdin);
+  trace.push(`${cmd} ${args.slice(0, 3).join(" ")}: ${fmt(Number(process.hrtime.bigint() - t0) / 1e6)} ms`);
+  return r;
+};
 const log = { warn: (/** @type {object} */ f, /** @type {string} */ m) => console.warn("warn:", m, f) };
 
 /** Latest send time (ns) that arrived, per source, and arrival counts. */
@@ -119,12 +127,17 @@ try {
   const plain = createNftBackend(DEFAULT_NFT_CONFIG, { run: fwRun, clock: { now: Date.now }, log });
 
   // ---- 3. full apply with a 100k-entry feed, a blocklisted source probing all along ----
-  const firstApply = await timed("apply", () => fast.apply(policy(0)));
+  const first = policy(0);
+  const firstApply = await timed("apply", () => fast.apply(first));
   tell(`src ${PROBE}`);
   await sleep(200);
   const applies = [];
-  for (let i = 1; i <= Number(values["apply-runs"]); i++)
-    applies.push(await timed("apply", () => fast.apply(policy(i))));
+  for (let i = 1; i <= Number(values["apply-runs"]); i++) {
+    const next = policy(i); // generated before the clock starts: the daemon has the feed in hand
+    trace.length = 0;
+    applies.push(await timed("apply", () => fast.apply(next)));
+    if (values.trace) console.log(`  apply ${i}: ${trace.join("; ")}`);
+  }
   await sleep(100);
   tell("stop");
   const probeArrived = count.get(PROBE) ?? 0;

@@ -87,6 +87,8 @@ export interface BoundedRegexSource {
   readonly jsFlags: string;
   /** Flagless JS source for V8's linear fallback (same meaning as `re2`), or null/absent. */
   readonly linear?: string | null;
+  /** Names of `linear`'s (numbered) capture groups by 1-based index; undefined for unnamed ones. */
+  readonly groupNames?: readonly (string | undefined)[];
 }
 
 export interface RegexHit {
@@ -195,11 +197,38 @@ export function compileBoundedRegex(source: BoundedRegexSource, sandbox: Backtra
   const slow = compileWithoutLinear(source, sandbox);
   const fast = compileLinearRegExp(source.linear);
   if (fast === null) return slow;
+  const toNamedHit = namedHits(source.groupNames ?? []);
   return {
     exact: slow.exact,
     linear: true,
     test: (text, utf8) => (text.length > LONG_LINE ? slow.test(text, utf8) : fast.test(text)),
-    exec: (text, utf8) => (text.length > LONG_LINE ? slow.exec(text, utf8) : toHit(fast.exec(text))),
+    exec: (text, utf8) => (text.length > LONG_LINE ? slow.exec(text, utf8) : toNamedHit(fast.exec(text))),
+  };
+}
+
+/**
+ * Null prototype, so that a group called `__proto__` or `toString` is an ordinary key; objects made from
+ * it with Object.create keep V8's fast properties (Object.create(null) objects do not).
+ */
+const GROUPS_PROTO: object = Object.freeze(Object.create(null) as object);
+
+/** Builds hits whose `groups` map names to numbered captures, every name present as V8 would give it. */
+function namedHits(groupNames: readonly (string | undefined)[]): (m: RegExpExecArray | null) => RegexHit | null {
+  const names: string[] = [];
+  const indexes: number[] = [];
+  groupNames.forEach((name, i) => {
+    if (name !== undefined) {
+      names.push(name);
+      indexes.push(i + 1);
+    }
+  });
+  if (names.length === 0) return toHit;
+  return (m) => {
+    if (m === null) return null;
+    // Keys added in one fixed order: every hit of this regex shares one hidden class.
+    const groups = Object.create(GROUPS_PROTO) as Record<string, string | undefined>;
+    for (let k = 0; k < names.length; k++) groups[names[k] as string] = m[indexes[k] as number];
+    return { index: m.index, text: m[0], groups };
   };
 }
 

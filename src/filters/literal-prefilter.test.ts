@@ -18,6 +18,12 @@ describe("requiredLiterals", () => {
     expect(lits("^(?:Host )?<HOST> failed")).toEqual(["failed"]);
     expect(lits("a(?:bcdef)?g")).toBeNull();
     expect(lits("x{3}yz")).toEqual(["xxxyz"]);
+    // Twice required: a line needs two occurrences.
+    const twice = requiredLiterals(parsePythonRegex("^.* from '.*\\(callid: .*\\(callid: "));
+    expect(twice).toEqual([{ text: "(callid:", caseInsensitive: false, count: 2 }]);
+    const p = createLiteralPrefilter([twice]);
+    expect(p.begin("a (callid: x) b") && p.may(0)).toBe(false);
+    expect(p.begin("a (callid: x (callid: y") && p.may(0)).toBe(true);
   });
 
   it("gives one literal per top-level branch, or none when a branch has none", () => {
@@ -87,7 +93,7 @@ describe("two-stage prefilter", () => {
 
   it("lets the Kelvin sign and long s through a case-insensitive literal, as RE2 folds them", () => {
     const p = createLiteralPrefilter([lit("kiss", true)]);
-    expect(p.begin("\u212aiß")).toBe(false);
+    expect(p.begin("\u212aiß") && p.may(0)).toBe(false);
     expect(p.begin("\u212ai\u017fs") && p.may(0)).toBe(true);
   });
 });

@@ -23,6 +23,8 @@ import { parseCommandArgs } from "../args.js";
 import { chooseConfig } from "../config-arg.js";
 import type { CliIo, Command } from "../io.js";
 import type { Config } from "../../config/config.js";
+import { cidrContains, parseCidr } from "../../domain/address.js";
+import { BOGONS_V4, BOGONS_V6, dropsBogons } from "../../enforce/policy.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { planRestore } from "../../store/restore-plan.js";
@@ -108,6 +110,18 @@ export function createApplyCommand(deps: ApplyDeps): Command {
         throw new UserError(
           "SW_FIREWALL_LOCKOUT",
           `the policy would refuse new SSH connections from ${session.client.text} to port ${session.serverPort} (${v.because}); add the address to a zone or open ssh, or pass --force`,
+        );
+      // SSH_CONNECTION names no interface: a private client address is fine on the LAN, dropped on the WAN.
+      const bogon = session.client.family === 4 ? BOGONS_V4 : BOGONS_V6;
+      if (
+        dropsBogons(policy) &&
+        bogon.some((b) => {
+          const c = parseCidr(b);
+          return c !== null && cidrContains(c, session.client);
+        })
+      )
+        io.stderr(
+          `warning: your SSH client ${session.client.text} is a bogon address; if it reaches this host through ${policy.wan!.interfaces.join(", ")}, it will be dropped\n`,
         );
       if (!v.accepted)
         io.stderr(

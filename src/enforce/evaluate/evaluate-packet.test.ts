@@ -307,3 +307,87 @@ describe("evaluatePacket", () => {
     expect(JSON.stringify({ PBX, state })).toBe(snapshot);
   });
 });
+
+describe("WAN bogons and the SYN rate", () => {
+  // The minimal policy with SSH open, eth0 as the WAN interface, bogons dropped, a SYN budget.
+  const base = (): FirewallPolicy => {
+    const p = minimalPolicy();
+    return {
+      ...p,
+      internet: { services: ["ssh"] },
+      wan: { interfaces: ["eth0"], bogons: true },
+      protections: { ...p.protections, synRateLimit: { perSecond: 50, burst: 100 } },
+    };
+  };
+  it("drops bogon sources on a WAN interface only, and never an allowlisted one", () => {
+    const policy = base();
+    const pkt = (src: string, inInterface: string) =>
+      evaluatePacket(
+        policy,
+        { bans: [], trapped: [] },
+        {
+          family: "ipv4",
+          src,
+          dst: "192.88.99.1",
+          protocol: "tcp",
+          dport: 22,
+          sport: 40000,
+          tcpFlags: ["syn"],
+          ctState: "new",
+          payloadLength: 0,
+          inInterface,
+        },
+      );
+    expect(pkt("10.0.0.5", "eth0")).toMatchObject({ verdict: "drop", rule: "bogon" });
+    expect(pkt("10.0.0.5", "lan0").rule).not.toBe("bogon");
+    expect(pkt("192.88.99.7", "eth0").rule).not.toBe("bogon");
+    const allowed = { ...policy, allowlist: ["10.0.0.0/24"] };
+    expect(
+      evaluatePacket(
+        allowed,
+        { bans: [], trapped: [] },
+        {
+          family: "ipv4",
+          src: "10.0.0.5",
+          dst: "192.88.99.1",
+          protocol: "tcp",
+          dport: 22,
+          sport: 40000,
+          tcpFlags: ["syn"],
+          ctState: "new",
+          payloadLength: 0,
+          inInterface: "eth0",
+        },
+      ).rule,
+    ).not.toBe("bogon");
+  });
+
+  it("drops a SYN from a source over its SYN budget, not its established traffic", () => {
+    const policy = base();
+    const syn = {
+      family: "ipv4" as const,
+      src: "192.88.99.7",
+      dst: "192.88.99.1",
+      protocol: "tcp" as const,
+      dport: 22,
+      sport: 40000,
+      tcpFlags: ["syn" as const],
+      ctState: "new" as const,
+      payloadLength: 0,
+    };
+    expect(
+      evaluatePacket(policy, { bans: [], trapped: [], synRateExceeded: ["192.88.99.7"] }, syn).rule,
+    ).toBe("syn-rate-limit");
+    expect(
+      evaluatePacket(
+        policy,
+        { bans: [], trapped: [], synRateExceeded: ["192.88.99.7"] },
+        {
+          ...syn,
+          tcpFlags: ["ack"],
+          ctState: "established",
+        },
+      ).rule,
+    ).toBe("ct-established");
+  });
+});

@@ -2,7 +2,7 @@
 import { cidrContains, parseCidr, parseIp } from "../../domain/address.js";
 import type { IpAddress } from "../../domain/address.js";
 import type { BanScope } from "../../domain/decision.js";
-import { portsOf, sameScope } from "../policy.js";
+import { BOGONS_V4, BOGONS_V6, dropsBogons, portsOf, sameScope } from "../policy.js";
 import type { AddressFamily, FirewallPolicy, Icmpv4Type, Icmpv6Type, ServicePort } from "../policy.js";
 import { ICMPV6_ND_TYPES } from "../policy.js";
 
@@ -38,6 +38,8 @@ export interface Packet {
   readonly hopLimit?: number;
   /** Arrived on the loopback interface. */
   readonly loopback?: boolean;
+  /** The interface it arrived on, when known (bogon drops apply on the WAN interfaces only). */
+  readonly inInterface?: string;
 }
 
 /** A ban as detection hands it to a backend: one address (or prefix) and the ports it covers. */
@@ -56,6 +58,8 @@ export interface FirewallState {
    * packets, so a single-packet evaluator cannot compute it; callers that know (or assume) it pass it here.
    */
   readonly sipRateExceeded?: readonly string[];
+  /** Sources whose per-source SYN budget (all TCP ports) is spent right now; see `sipRateExceeded`. */
+  readonly synRateExceeded?: readonly string[];
 }
 
 export interface Verdict {
@@ -141,7 +145,8 @@ function banRule(policy: FirewallPolicy, scope: BanScope): string {
  *    (bad TCP flags, NEW TCP without SYN, empty UDP) drop; established/related flows are accepted;
  * 5. the ICMP allow-list, DHCP replies, zone services; then, for sources that are not allowlisted, the
  *    port-scan bait and the SIP rate limit; then the internet services; everything else is dropped.
- * Rate limits are not computed (they depend on earlier packets): see `FirewallState.sipRateExceeded`.
+ * Rate limits are not computed (they depend on earlier packets): see `FirewallState.sipRateExceeded` and
+ * `synRateExceeded`. Bogon sources are dropped in step 3 when the packet came in on a WAN interface.
  */
 export function evaluatePacket(policy: FirewallPolicy, state: FirewallState, packet: Packet): Verdict {
   if (packet.loopback) return accept("loopback");
@@ -154,6 +159,13 @@ export function evaluatePacket(policy: FirewallPolicy, state: FirewallState, pac
   const allowlisted = inAny(src, zoneSources) || inAny(src, policy.allowlist);
 
   if (!allowlisted) {
+    const wan = policy.wan;
+    if (
+      dropsBogons(policy) &&
+      packet.inInterface !== undefined &&
+      wan!.interfaces.includes(packet.inInterface)
+    )
+      if (inAny(src, src.family === 4 ? BOGONS_V4 : BOGONS_V6)) return drop("bogon");
     if (policy.protections.portScanTrap && inAny(src, state.trapped)) return drop("trap");
     const ban = state.bans.find((b) => inAny(src, [b.target]) && scopeCovers(b.scope, packet));
     if (ban) return drop(banRule(policy, ban.scope));
@@ -214,6 +226,8 @@ export function evaluatePacket(policy: FirewallPolicy, state: FirewallState, pac
     const trap = prot.portScanTrap;
     if (trap && portsCover(trap.bait, packet))
       return { verdict: "drop", rule: "trap-bait", trapsSource: true };
+    if (prot.synRateLimit && isPlainSyn(packet) && inAny(src, state.synRateExceeded ?? []))
+      return drop("syn-rate-limit");
     const sipPorts = portsOf(policy, policy.sipServices);
     if (prot.sipRateLimit && portsCover(sipPorts, packet) && inAny(src, state.sipRateExceeded ?? []))
       return drop("sip-rate-limit");

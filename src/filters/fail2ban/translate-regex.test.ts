@@ -120,7 +120,7 @@ describe("the linear form (V8's linear-time fallback, no flags)", () => {
 
   it("spells (?i) and (?i:...) as character classes, matching both cases as RE2 does", () => {
     const t = translatePythonRegex("(?i)^auth failed for (?P<user>[a-z]+)$");
-    expect(t.linear).toBe("^[Aa][Uu][Tt][Hh] [Ff][Aa][Ii][Ll][Ee][Dd] [Ff][Oo][Rr] (?<user>[a-zA-Z\u212a\u017f]+)$");
+    expect(t.linear).toBe("^[Aa][Uu][Tt][Hh] [Ff][Aa][Ii][Ll][Ee][Dd] [Ff][Oo][Rr] ([a-zA-Z\u212a\u017f]+)$");
     const re = linear("(?i)^auth failed for (?P<user>[a-z]+)$");
     expect(re.flags).toBe("");
     for (const line of ["auth failed for bob", "AUTH FAILED FOR BOB", "Auth Failed For Bob", "auth failed for \u212aim"])
@@ -139,7 +139,7 @@ describe("the linear form (V8's linear-time fallback, no flags)", () => {
 
   it("reads `.` and \\s as RE2 does, so a \\r or U+2028 in attacker text cannot hide a line", () => {
     const re = linear("^from '.*' failed for (?P<ip>\\S+)$");
-    expect(re.exec("from 'a\rb\u2028c' failed for 192.0.2.1")?.groups?.ip).toBe("192.0.2.1");
+    expect(re.exec("from 'a\rb\u2028c' failed for 192.0.2.1")?.[1]).toBe("192.0.2.1");
     expect(re.test("from 'a\nb' failed for x")).toBe(false);
     expect(linear("^a\\sb$").test("a\vb")).toBe(false); // RE2's \s has no \v
     expect(linear("(?s)^a.b$").test("a\nb")).toBe(true);

@@ -33,6 +33,7 @@ export interface TranslatedRegex {
    * regex can run for minutes), so case-insensitivity is spelled out as character classes; `.` and `\s`
    * are spelled as RE2 reads them, so that a line matches the same way whichever engine runs it (long
    * lines go to RE2, see bounded-regex.ts). Whether V8 can run it in linear time is decided there.
+   * Its groups are unnamed; `groupNames` names them.
    */
   readonly linear: string | null;
   /** Capture names by 1-based index, as the engines see them (JS and RE2 use the same names). */
@@ -137,7 +138,7 @@ class Emitter {
       case "backref":
         if (this.mode === "re2") throw new NeedsBacktracking("backreferences need a backtracking engine");
         if (this.mode === "gate") return "(?s:.*)";
-        return this.parsed.groupNames[node.index - 1] !== undefined
+        return this.parsed.groupNames[node.index - 1] !== undefined && !this.linear
           ? `\\k<${this.parsed.groupNames[node.index - 1]}>`
           : `(?:\\${node.index})`;
       case "quant":
@@ -164,6 +165,9 @@ class Emitter {
     const body = this.emit(node.body, f);
     if (node.index === 0) return `(?:${body})`;
     if (node.name === undefined) return `(${body})`;
+    // The linear form numbers its groups: V8 builds a slow dictionary object for named ones on every
+    // match, and `groupNames` says which number is which name.
+    if (this.linear) return `(${body})`;
     return this.jsLike ? `(?<${node.name}>${body})` : `(?P<${node.name}>${body})`;
   }
 

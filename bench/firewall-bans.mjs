@@ -206,7 +206,7 @@ try {
   const verdict = (/** @type {boolean} */ ok) => (ok ? "PASS" : "MISS");
   console.log("\nresults vs targets");
   console.log(
-    `  ban latency p99 < 10 ms:          ${fmt(p99)} ms  ${verdict(p99 < 10 && leaks === 0)}  (nft-only ${fmt(quantile(pd, 0.5))} ms p50, ${fmt(quantile(pd, 0.5) / Math.max(quantile(drop, 0.5), 0.01))}x)`,
+    `  ban latency p99 < 10 ms:          ${fmt(p99)} ms  ${verdict(p99 < 10 && leaks === 0)}  (nft-only: p50 ${fmt(quantile(pd, 0.5))} ms, ${fmt(quantile(pd, 0.5) / Math.max(p99, 0.01))}x the fast path's p99)`,
   );
   console.log(
     `  10k bans in one batch < 200 ms:   ${fmt(quantile(batchMs, 0.5))} ms  ${verdict(Math.max(...batchMs) < 200)}  (nft-only ${fmt(plainBatch)} ms)`,

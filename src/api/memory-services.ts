@@ -1,10 +1,11 @@
 // ControlServices held in memory: manual bans with expiry, allow entries that win, explain over both; for tests.
 
-import { cidrContains, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
+import { cidrContains, cidrCovers, parseCidr, type Cidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
 import type { BackendView, JailView, SourceView } from "./contract.js";
 import { explainAddress, type AllowFact } from "./explain.js";
+import { manualBanDecision } from "./manual-ban.js";
 import { ControlRefusal, type ControlServices } from "./services.js";
 import { isoOrNull, toBanView, type DecisionRecord } from "./views.js";
 
@@ -31,11 +32,7 @@ interface AllowEntry {
   readonly expiresAt: number | null;
 }
 
-const asAddress = (c: Cidr): IpAddress => ({ family: c.family, text: c.network });
-/** True when every address of `inner` lies in `outer`. */
-const covers = (outer: Cidr, inner: Cidr): boolean =>
-  outer.prefix <= inner.prefix && cidrContains(outer, asAddress(inner));
-const overlaps = (a: Cidr, b: Cidr): boolean => covers(a, b) || covers(b, a);
+const overlaps = (a: Cidr, b: Cidr): boolean => cidrCovers(a, b) || cidrCovers(b, a);
 
 export function createMemoryControlServices(options: MemoryServicesOptions): MemoryControlServices {
   const { clock } = options;
@@ -54,6 +51,8 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
   const liveAllows = (now: number): AllowEntry[] =>
     allows.filter((a) => a.expiresAt === null || a.expiresAt > now);
   const newestFirst = (a: DecisionRecord, b: DecisionRecord): number => b.at - a.at;
+  const priorBans = (target: string): number =>
+    records.filter((d) => d.action === "ban" && d.target === target).length;
 
   function end(which: (d: DecisionRecord) => boolean, now: number, endedBy: string): DecisionRecord[] {
     const ended: DecisionRecord[] = [];
@@ -99,7 +98,8 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
         .map(toBanView);
     },
 
-    async ban({ target, forMs, reason }) {
+    async ban(request) {
+      const { target } = request;
       const now = clock.now();
       const allowed = liveAllows(now).find((a) => overlaps(a.cidr, target));
       if (allowed)
@@ -108,18 +108,8 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
           `${target.text} is allowlisted (${allowed.cidr.text}, ${allowed.origin}); allow entries win over bans`,
         );
       end((d) => d.target === target.text && d.origin === "manual", now, "manual");
-      const durationMs = forMs === undefined ? defaultBanMs : forMs;
       const decision: DecisionRecord = {
-        action: "ban",
-        target: target.text,
-        origin: "manual",
-        reason: reason ?? "banned by hand",
-        scope: { kind: "all" },
-        at: now,
-        durationMs: durationMs ?? 0,
-        expiresAt: durationMs === null ? null : now + durationMs,
-        priorBans: records.filter((d) => d.action === "ban" && d.target === target.text).length,
-        evidence: [],
+        ...manualBanDecision(request, now, defaultBanMs, priorBans(target.text)),
         endedAt: null,
         endedBy: null,
       };
@@ -148,7 +138,7 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       const unbanned = end(
         (d) => {
           const banned = parseCidr(d.target);
-          return banned !== null && covers(target, banned);
+          return banned !== null && cidrCovers(target, banned);
         },
         now,
         "allow",

@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createManualClock } from "../domain/clock.js";
-import { isUserError } from "../domain/errors.js";
 import { createApiApp } from "./app.js";
 import type { InjectResponse } from "./inject.js";
 import { createMemoryControlServices } from "./memory-services.js";
 import { startApiServer } from "./server.js";
+import { userErrorText } from "../domain/testing/user-error-text.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-api-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,16 +43,6 @@ function call(
     req.on("error", reject);
     req.end(opts.body);
   });
-}
-
-async function userError(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isUserError(e)) return e.format();
-    throw e;
-  }
-  throw new Error("expected a user error");
 }
 
 describe("startApiServer", () => {
@@ -101,7 +91,7 @@ describe("startApiServer", () => {
     const server = await startApiServer(app(), { socketPath }, { log });
     try {
       expect((await call({ socketPath }, "GET", "/v1/bans")).json).toEqual({ bans: [] });
-      expect(await userError(startApiServer(app(), { socketPath }, { log }))).toMatch(
+      expect(await userErrorText(startApiServer(app(), { socketPath }, { log }))).toMatch(
         /stale\.sock: api\.socket: another sipwarden is already serving this socket \(stop it first\) \[SW_CONFIG_INVALID\]$/,
       );
     } finally {
@@ -109,7 +99,7 @@ describe("startApiServer", () => {
     }
     const file = join(dir, "not-a-socket");
     writeFileSync(file, "precious");
-    expect(await userError(startApiServer(app(), { socketPath: file }, { log }))).toMatch(
+    expect(await userErrorText(startApiServer(app(), { socketPath: file }, { log }))).toMatch(
       /exists and is not a socket; not replacing it/,
     );
     expect(statSync(file).isFile()).toBe(true);
@@ -118,12 +108,14 @@ describe("startApiServer", () => {
   it("refuses TCP without a token, or with a weak one, before binding anything", async () => {
     const socketPath = join(dir, "tcp-refused.sock");
     expect(
-      await userError(startApiServer(app(), { socketPath, tcp: { host: "127.0.0.1", port: 0 } }, { log })),
+      await userErrorText(
+        startApiServer(app(), { socketPath, tcp: { host: "127.0.0.1", port: 0 } }, { log }),
+      ),
     ).toBe(
       "api.tcp.token: the API listens on TCP only with a token (set api.tcp.token, or drop api.tcp to use the unix socket alone) [SW_CONFIG_INVALID]",
     );
     expect(
-      await userError(
+      await userErrorText(
         startApiServer(app(), { socketPath, tcp: { host: "127.0.0.1", port: 0, token: "abc" } }, { log }),
       ),
     ).toMatch(/at least 16 characters/);

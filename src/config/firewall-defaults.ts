@@ -1,5 +1,6 @@
 // Built-in firewall services and the safe per-preset defaults of the `firewall:` section.
 
+import { KNOWN_SCANNER_USER_AGENTS } from "../domain/scanner-user-agents.js";
 import type { PresetName, RawService } from "./schema.js";
 
 /**
@@ -86,15 +87,6 @@ export const FIREWALL_DEFAULTS = {
   trapTimeMs: 3_600_000,
   admitTimeMs: 86_400_000,
   scannerBanMs: 3_600_000,
-  scannerUserAgents: [
-    "sipvicious",
-    "friendly-scanner",
-    "sipcli",
-    "VaxSIPUserAgent",
-    "iWar",
-    "sip-scan",
-    "sundayddr",
-    "sipsak",
-  ],
+  scannerUserAgents: KNOWN_SCANNER_USER_AGENTS,
   banScopes: ["all", "sip"] as const,
 };

@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isUserError, type UserError } from "../domain/errors.js";
 import { defaultConfig, loadConfigText } from "./load.js";
-
-function fail(text: string): UserError {
-  try {
-    loadConfigText(text, "/etc/sipwarden/sipwarden.yaml");
-  } catch (e) {
-    if (isUserError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected the config to be rejected");
-}
+import { configRejection } from "./testing/config-rejection.js";
 
 describe("firewall config", () => {
   it("presets give safe defaults: nftables, SSH open, FreeSWITCH's 5080 closed to the internet", () => {
@@ -33,7 +23,7 @@ describe("firewall config", () => {
   });
 
   it("an unknown service name points at the list entry", () => {
-    const e = fail("preset: asterisk\nfirewall:\n  open: [ssh, sipp]\n");
+    const e = configRejection("preset: asterisk\nfirewall:\n  open: [ssh, sipp]\n");
     expect(e.location).toMatchObject({
       file: "/etc/sipwarden/sipwarden.yaml",
       line: 3,
@@ -43,20 +33,22 @@ describe("firewall config", () => {
   });
 
   it("an unknown service in a zone names the zone's key", () => {
-    const e = fail(
+    const e = configRejection(
       "firewall:\n  zones:\n    office:\n      networks: [10.0.0.0/8]\n      services: [telnet]\n",
     );
     expect(e.location).toMatchObject({ line: 5, key: "firewall.zones.office.services.0" });
   });
 
   it("bait ports overlapping open ports are refused", () => {
-    const e = fail("preset: asterisk\nfirewall:\n  protections:\n    port_scan_trap: { tcp: [22, 23] }\n");
+    const e = configRejection(
+      "preset: asterisk\nfirewall:\n  protections:\n    port_scan_trap: { tcp: [22, 23] }\n",
+    );
     expect(e.location).toMatchObject({ line: 4, key: "firewall.protections.port_scan_trap.tcp" });
     expect(e.message).toMatch(/bait port tcp\/22 is also an open service port/);
   });
 
   it("a secret SIP domain without a reachable inspected SIP service is refused", () => {
-    const e = fail(
+    const e = configRejection(
       "preset: asterisk\nfirewall:\n  open: [ssh]\n  sip_inspection:\n    secret_domain: pbx.example.com\n",
     );
     expect(e.location).toMatchObject({ line: 5, key: "firewall.sip_inspection.secret_domain" });
@@ -64,35 +56,37 @@ describe("firewall config", () => {
   });
 
   it("inspecting an encrypted service is refused", () => {
-    const e = fail("firewall:\n  sip_inspection:\n    services: [sip, sip-tls]\n");
+    const e = configRejection("firewall:\n  sip_inspection:\n    services: [sip, sip-tls]\n");
     expect(e.location).toMatchObject({ line: 3, key: "firewall.sip_inspection.services.1" });
   });
 
   it("a host with a network, a CIDR with host bits, a family not enabled", () => {
-    expect(fail("firewall:\n  hosts:\n    t: { addresses: [203.0.113.0/24] }\n").message).toMatch(
+    expect(configRejection("firewall:\n  hosts:\n    t: { addresses: [203.0.113.0/24] }\n").message).toMatch(
       /single addresses/,
     );
-    expect(fail("firewall:\n  zones:\n    o: { networks: [10.0.0.1/8] }\n").location).toMatchObject({
+    expect(
+      configRejection("firewall:\n  zones:\n    o: { networks: [10.0.0.1/8] }\n").location,
+    ).toMatchObject({
       line: 3,
       key: "firewall.zones.o.networks.0",
     });
     expect(
-      fail("firewall:\n  families: [ipv4]\n  zones:\n    o: { networks: ['fd00::/8'] }\n").message,
+      configRejection("firewall:\n  families: [ipv4]\n  zones:\n    o: { networks: ['fd00::/8'] }\n").message,
     ).toMatch(/ipv6 but firewall.families/);
   });
 
   it("schema problems carry file, line and key too", () => {
-    const e = fail("firewall:\n  backend: pf\n");
+    const e = configRejection("firewall:\n  backend: pf\n");
     expect(e.location).toMatchObject({ line: 2, key: "firewall.backend" });
-    const u = fail("firewall:\n  protections:\n    synflood: true\n");
+    const u = configRejection("firewall:\n  protections:\n    synflood: true\n");
     expect(u.format()).toMatch(/sipwarden\.yaml:3:5: firewall\.protections\.synflood: unknown key/);
   });
 
   it("a blocklist must not take a set name sipwarden uses; bogons need the WAN interfaces", () => {
-    expect(fail("firewall:\n  blocklists:\n    ban: { file: /x }\n").location).toMatchObject({
+    expect(configRejection("firewall:\n  blocklists:\n    ban: { file: /x }\n").location).toMatchObject({
       key: "firewall.blocklists.ban",
     });
-    expect(fail("firewall:\n  wan: { drop_bogons: true }\n").location).toMatchObject({
+    expect(configRejection("firewall:\n  wan: { drop_bogons: true }\n").location).toMatchObject({
       key: "firewall.wan.drop_bogons",
     });
   });

@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isUserError, type UserError } from "../domain/errors.js";
 import { defaultConfig, loadConfigText } from "./load.js";
+import { configRejection } from "./testing/config-rejection.js";
 import { presetNames } from "./schema.js";
-
-function fail(text: string): UserError {
-  try {
-    loadConfigText(text, "/etc/sipwarden/sipwarden.yaml");
-  } catch (e) {
-    if (isUserError(e)) return e;
-    throw e;
-  }
-  throw new Error("expected the config to be rejected");
-}
 
 describe("config loading", () => {
   it("a three-line config gets the preset's sources and jails", () => {
@@ -61,44 +51,47 @@ describe("config loading", () => {
   });
 
   it("an unknown key is reported with file, line and key", () => {
-    const e = fail("preset: asterisk\njails:\n  asterisk:\n    maxretyr: 3\n");
+    const e = configRejection("preset: asterisk\njails:\n  asterisk:\n    maxretyr: 3\n");
     expect(e.format()).toBe(
       '/etc/sipwarden/sipwarden.yaml:4:5: jails.asterisk.maxretyr: unknown key "maxretyr" [SW_CONFIG_INVALID]',
     );
   });
 
   it("a wrong type points at the value", () => {
-    const e = fail("preset: asterisk\ndefaults:\n  maxretry: five\n");
+    const e = configRejection("preset: asterisk\ndefaults:\n  maxretry: five\n");
     expect(e.location).toMatchObject({ line: 3, key: "defaults.maxretry" });
     expect(e.message).toMatch(/expected number/);
   });
 
   it("a bad duration names the key", () => {
-    const e = fail("preset: asterisk\njails:\n  asterisk:\n    findtime: 10 parsecs\n");
+    const e = configRejection("preset: asterisk\njails:\n  asterisk:\n    findtime: 10 parsecs\n");
     expect(e.location).toMatchObject({ line: 4, key: "jails.asterisk.findtime" });
     expect(e.message).toMatch(/duration/);
   });
 
   it("a jail reading an unknown source is refused", () => {
-    const e = fail("preset: asterisk\njails:\n  asterisk:\n    sources: [nope]\n");
+    const e = configRejection("preset: asterisk\njails:\n  asterisk:\n    sources: [nope]\n");
     expect(e.location).toMatchObject({ line: 4, key: "jails.asterisk.sources.0" });
     expect(e.message).toMatch(/unknown source "nope"/);
   });
 
   it("an unknown preset lists what was expected", () => {
-    const e = fail("preset: trixbox\n");
+    const e = configRejection("preset: trixbox\n");
     expect(e.location).toMatchObject({ line: 1, key: "preset" });
     expect(e.message).toMatch(/asterisk/);
   });
 
   it("YAML syntax errors carry the position", () => {
-    const e = fail("preset: asterisk\njails: [\n");
+    const e = configRejection("preset: asterisk\njails: [\n");
     expect(e.code).toBe("SW_CONFIG_PARSE");
     expect(e.location.line).toBeGreaterThanOrEqual(2);
   });
 
   it("bad allowlist entries are refused, names and files are accepted", () => {
-    expect(fail("allowlist: [1.2.3.4/40]\n").location).toMatchObject({ line: 1, key: "allowlist.0" });
+    expect(configRejection("allowlist: [1.2.3.4/40]\n").location).toMatchObject({
+      line: 1,
+      key: "allowlist.0",
+    });
     const c = loadConfigText(
       "allowlist: [trunk.example.com, 'file:/etc/sipwarden/allow.txt', 2001:db8::/32]\n",
       "x",
@@ -107,6 +100,6 @@ describe("config loading", () => {
   });
 
   it("duplicate keys are a parse error", () => {
-    expect(fail("preset: asterisk\npreset: kamailio\n").code).toBe("SW_CONFIG_PARSE");
+    expect(configRejection("preset: asterisk\npreset: kamailio\n").code).toBe("SW_CONFIG_PARSE");
   });
 });

@@ -8,10 +8,10 @@ import {
   type TrustedZoneFact,
 } from "../api/explain.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
+import { manualBanDecision } from "../api/manual-ban.js";
 import { toBanView } from "../api/views.js";
-import { cidrContains, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
+import { cidrContains, cidrCovers, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
-import type { Decision } from "../domain/decision.js";
 import type { Daemon } from "./daemon.js";
 
 export interface DaemonServicesOptions {
@@ -21,9 +21,6 @@ export interface DaemonServicesOptions {
 }
 
 const asAddress = (c: Cidr): IpAddress => ({ family: c.family, text: c.network });
-/** True when every address of `inner` lies in `outer`. */
-const covers = (outer: Cidr, inner: Cidr): boolean =>
-  outer.family === inner.family && outer.prefix <= inner.prefix && cidrContains(outer, asAddress(inner));
 
 export function createDaemonServices(
   daemon: Daemon,
@@ -35,7 +32,9 @@ export function createDaemonServices(
   /** Who protects an address or network from bans: a run-time allow, then the config (zones included). */
   function protector(target: Cidr): string | null {
     const now = clock.now();
-    const runtime = daemon.allows.list(now).find((a) => covers(a.cidr, target) || covers(target, a.cidr));
+    const runtime = daemon.allows
+      .list(now)
+      .find((a) => cidrCovers(a.cidr, target) || cidrCovers(target, a.cidr));
     if (runtime) return `${runtime.cidr.text} (allowed by hand)`;
     const configured = daemon.detection().allowlist.match(asAddress(target));
     return configured ? `${configured.entry} (${configured.detail})` : null;
@@ -83,7 +82,8 @@ export function createDaemonServices(
       return daemon.store.activeDecisions(clock.now()).map(toBanView);
     },
 
-    async ban({ target, forMs, reason }) {
+    async ban(request) {
+      const { target } = request;
       const by = protector(target);
       if (by)
         throw new ControlRefusal(
@@ -92,19 +92,7 @@ export function createDaemonServices(
         );
       const now = clock.now();
       daemon.store.removeDecision({ target: target.text, origin: "manual", now, endedBy: "manual" });
-      const durationMs = forMs === undefined ? options.defaultBanMs : forMs;
-      const decision: Decision = {
-        action: "ban",
-        target: target.text,
-        origin: "manual",
-        reason: reason ?? "banned by hand",
-        scope: { kind: "all" },
-        at: now,
-        durationMs: durationMs ?? 0,
-        expiresAt: durationMs === null ? null : now + durationMs,
-        priorBans: 0,
-        evidence: [],
-      };
+      const decision = manualBanDecision(request, now, options.defaultBanMs, 0);
       const [stored] = await daemon.decide([decision]);
       return toBanView(stored!);
     },
@@ -120,7 +108,7 @@ export function createDaemonServices(
       const entry = daemon.allows.add(target, forMs === undefined || forMs === null ? null : now + forMs);
       const covered = daemon.store.activeDecisions(now).filter((d) => {
         const banned = parseCidr(d.target);
-        return banned !== null && covers(target, banned);
+        return banned !== null && cidrCovers(target, banned);
       });
       const ended = [...new Set(covered.map((d) => d.target))].flatMap((t) =>
         daemon.store.removeDecision({ target: t, now, endedBy: "allow" }),

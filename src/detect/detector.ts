@@ -118,30 +118,41 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     // must not be dated before a failure it counts.
     const at = newest ? newest.time : time;
     const priorBans = ledger.bansWithin(address, at, spec.escalation.memoryMs).length;
-    const origin = `jail:${js.name}` as const;
 
     const spared = protection(offense.address, at);
     if (spared) {
-      counts.spares++;
       const wouldBe = describeFailures(result.evidence.length, js.findtimeMs, js.filter);
-      return [
-        {
-          action: "spare",
-          target: address,
-          origin,
-          reason: describeSpare(spared, wouldBe),
-          scope: js.scope,
-          at,
-          durationMs: 0,
-          expiresAt: at,
-          priorBans,
-          evidence,
-        },
-      ];
+      return spareOf(js, address, at, priorBans, describeSpare(spared, wouldBe), evidence);
     }
 
     const reason = describeFailures(result.evidence.length, js.findtimeMs, js.filter, newest);
     return banOf(js, offense.address, at, priorBans, reason, evidence, newest);
+  }
+
+  /** Counts and returns a jail spare: the ban an allowlist entry or a registration kept from happening. */
+  function spareOf(
+    js: JailSpec,
+    target: string,
+    at: number,
+    priorBans: number,
+    reason: string,
+    evidence: readonly Evidence[],
+  ): readonly Decision[] {
+    counts.spares++;
+    return [
+      {
+        action: "spare",
+        target,
+        origin: `jail:${js.name}`,
+        reason,
+        scope: js.scope,
+        at,
+        durationMs: 0,
+        expiresAt: at,
+        priorBans,
+        evidence,
+      },
+    ];
   }
 
   /** Records and returns a jail ban (escalated), followed by a recidive ban when that is due. */
@@ -192,24 +203,10 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     const priorBans = ledger.bansWithin(offense.address.text, at, spec.escalation.memoryMs).length;
     const allowed = deps.allowlist.match(offense.address);
     if (verdict.kind === "spare" || allowed) {
-      counts.spares++;
       const reason = allowed
         ? describeSpare(`allowlisted by ${allowed.entry} (${allowed.detail})`, verdict.reason)
         : verdict.reason;
-      return [
-        {
-          action: "spare",
-          target: offense.address.text,
-          origin: `jail:${js.name}`,
-          reason,
-          scope: js.scope,
-          at,
-          durationMs: 0,
-          expiresAt: at,
-          priorBans,
-          evidence,
-        },
-      ];
+      return spareOf(js, offense.address.text, at, priorBans, reason, evidence);
     }
     return banOf(js, offense.address, at, priorBans, verdict.reason, evidence, evidence[evidence.length - 1]);
   }

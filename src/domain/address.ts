@@ -65,13 +65,19 @@ export function parseCidr(input: string, loose = true): Cidr | null {
   const same = cleared.every((b, i) => b === bytes[i]);
   if (!same && !loose) return null;
   const network = ipaddr.fromByteArray(cleared);
-  const networkText = network.kind() === "ipv6" ? (network as ipaddr.IPv6).toRFC5952String() : network.toString();
+  const networkText =
+    network.kind() === "ipv6" ? (network as ipaddr.IPv6).toRFC5952String() : network.toString();
   return {
     family: ip.family,
     network: networkText,
     prefix,
     text: prefix === max ? networkText : `${networkText}/${prefix}`,
   };
+}
+
+/** True when every address of `inner` lies in `outer`. */
+export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
+  return outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, text: inner.network });
 }
 
 /** True when `ip` lies inside `cidr`. */

@@ -1,4 +1,5 @@
 // SIP layer-7 screening options (scanner User-Agents, known-source admission, request rate limits) as plain IR.
+import { KNOWN_SCANNER_USER_AGENTS } from "../domain/scanner-user-agents.js";
 import type { FirewallPolicy } from "./policy.js";
 
 /** At most `count` requests of one kind per `seconds` from one source address; above that they are dropped. */
@@ -37,21 +38,9 @@ export interface SipInspectionPolicy {
   readonly scannerBanMs: number | null;
 }
 
-/** Scanner tools seen in the seeds' honeypot rules and in fail2ban's asterisk filter notes. */
-export const DEFAULT_SCANNER_USER_AGENTS: readonly string[] = [
-  "sipvicious",
-  "friendly-scanner",
-  "sipcli",
-  "VaxSIPUserAgent",
-  "iWar",
-  "sip-scan",
-  "sundayddr",
-  "sipsak",
-];
-
 export const DEFAULT_SIP_INSPECTION: SipInspectionPolicy = {
   services: ["sip"],
-  scannerUserAgents: DEFAULT_SCANNER_USER_AGENTS,
+  scannerUserAgents: KNOWN_SCANNER_USER_AGENTS,
   userAgentAllow: null,
   secretDomain: null,
   admitTtlMs: 86_400_000,

@@ -21,9 +21,11 @@
 // context with a timeout.
 //
 // Node documents that changing V8 flags after start-up may do nothing. So the fallback is proved once,
-// on first use, by a self-test: a regex that backtracks for minutes without the fallback must answer on
-// bait within SELF_TEST_MS (it is run under a vm timeout, so a failed self-test costs SELF_TEST_MS, not
-// minutes). When it does not, every pattern takes the former path, as if the probe had refused it.
+// on first use, by a self-test: the `l` flag must exist (deterministic proof that the flags were taken),
+// and a regex that backtracks for minutes without the fallback must answer on bait within SELF_TEST_MS
+// (run under a vm timeout, so a failed self-test costs SELF_TEST_MS, not minutes; it normally takes
+// ~10 ms, most of it the vm watchdog, and the margin is for a machine under load). When either fails,
+// every pattern takes the former path, as if the probe had refused it.
 
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -46,7 +48,7 @@ export const LONG_LINE = 2048;
 const LINEAR_FLAG = "l";
 
 /** How long the self-test bait may take; without the fallback it would take minutes. */
-const SELF_TEST_MS = 100;
+const SELF_TEST_MS = 500;
 
 let fallbackProved: boolean | undefined;
 
@@ -159,6 +161,12 @@ export function createBacktrackSandbox(timeoutMs = 25): BacktrackSandbox {
       c.flags = flags;
       // Built inside the sandbox so that its exec runs in the realm the timeout watches.
       const re = (make as vm.Script).runInContext(c) as RegExp;
+      // Warmed on the empty subject (bounded work whatever the pattern), so that the first real line's
+      // budget is not spent compiling the script and the regex on a busy machine.
+      c.re = re;
+      c.s = "";
+      (run as vm.Script).runInContext(c);
+      c.out = null;
       return {
         exec(text) {
           c.re = re;

@@ -218,12 +218,16 @@ function rarity(c: number): number {
   return i < 0 ? COMMON.length : i;
 }
 
-/** Key candidates kept per rule: its rarest required characters. */
-const KEY_CANDIDATES = 8;
+/** Key characters considered per rule: its rarest required ones (each costs a search per sample). */
+const KEY_CANDIDATES = 24;
+/** Share of lines assumed to hold a literal key before any sample: literals of 3+ characters are rare. */
+const LITERAL_PRIOR = 0.05;
+/** Stage two (literal searches, date) on a line that holds a key, in units of one key search. */
+const LATER_COST = 5;
 /** One line in SAMPLE_EVERY is sampled for how often each candidate character occurs. */
 const SAMPLE_EVERY = 256;
 /** Keys are chosen again after this many samples, and the counts halved (recent lines weigh more). */
-const SAMPLES_PER_CHOICE = 16;
+const SAMPLES_PER_CHOICE = 32;
 
 /**
  * One entry per rule: its literal alternatives (any one suffices), or null for "no literal known"; and,
@@ -232,9 +236,9 @@ const SAMPLES_PER_CHOICE = 16;
  * Stages, because a benign line must cost little: searching a log line for a dozen literals costs
  * ~0.2 µs whichever way (an alternation RegExp scans every position; `includes` once per literal), while
  * a single-character `indexOf` is cheaper and can stand for several rules. So each rule has a key: one of
- * its required characters, the one that occurs in the fewest lines. `begin` searches the distinct keys
- * (about half of benign PBX lines stop there); `may` then searches a rule's own literal lazily, so a
- * caller asking in rule order pays, on a line matching the first rule, for one literal.
+ * its required characters; a few rare keys cover all rules (`'` alone covers most Asterisk rules).
+ * `begin` searches the keys (most benign PBX lines stop there); `may` then searches a rule's own literal
+ * lazily, so a caller asking in rule order pays, on a line matching the first rule, for one literal.
  * Which character is the key is learnt from a sample of the lines (one in SAMPLE_EVERY), since what is
  * rare depends on the log (`V` is rare in English but starts every VERBOSE line); answers never depend on
  * the choice.
@@ -269,40 +273,85 @@ export function createLiteralPrefilter(
     });
   });
   const rules = perRule.length;
-  // Candidate key characters per rule, rarest (by COMMON) first; a rule without any has key -1.
-  const charIds = new Map<number, number>();
+  // Candidate keys per rule: its rarest required characters (by COMMON) and its case-sensitive literals
+  // (searched once; a literal only rules that share it need). A rule without any has key -1.
+  const keyIds = new Map<string, number>();
   const chars: string[] = [];
-  const ruleCandidates = Array.from({ length: rules }, (_, r) =>
-    [...(perRuleChars[r] ?? [])]
+  const priors: number[] = [];
+  const keyId = (text: string, prior: number): number => {
+    let id = keyIds.get(text);
+    if (id === undefined) {
+      id = chars.length;
+      keyIds.set(text, id);
+      chars.push(text);
+      priors.push(prior);
+    }
+    return id;
+  };
+  const ruleCandidates = Array.from({ length: rules }, (_, r) => [
+    ...[...(perRuleChars[r] ?? [])]
       .sort((a, b) => rarity(b) - rarity(a) || a - b)
       .slice(0, KEY_CANDIDATES)
-      .map((c) => {
-        let id = charIds.get(c);
-        if (id === undefined) {
-          id = chars.length;
-          charIds.set(c, id);
-          chars.push(String.fromCharCode(c));
-        }
-        return id;
-      }),
-  );
+      .map((c) => keyId(String.fromCharCode(c), 1 - rarity(c) / (COMMON.length + 1))),
+    ...(perRule[r] ?? []).filter((l) => !l.caseInsensitive).map((l) => keyId(l.text, LITERAL_PRIOR)),
+  ]);
+  // The rules each key candidate would cover.
+  const keyRules: number[][] = chars.map(() => []);
+  ruleCandidates.forEach((cands, r) => {
+    for (const c of cands) if (!(keyRules[c] as number[]).includes(r)) (keyRules[c] as number[]).push(r);
+  });
   const ruleKey = new Int32Array(rules);
+  // Sampled lines holding each key, and the number of samples, both halved at each choice (recent lines
+  // weigh more). Until there are samples, the rarity prior stands in for the share of lines.
   const seen = new Float64Array(chars.length);
+  let sampled = 0;
   let keys: number[] = [];
   let keyless = false;
+  /**
+   * Weighted set cover, greedily: few keys, each rare, together covering every rule. Every key is one
+   * search on every line, and a line holding any key pays for the literal searches of stage two, so a
+   * key costs 1 + LATER_COST × (share of lines holding it), shared among the rules it covers.
+   */
   const chooseKeys = (): void => {
-    const distinct = new Set<number>();
+    const share = (c: number): number => (sampled >= 1 ? (seen[c] as number) / sampled : (priors[c] as number));
+    const cost = (c: number): number => 1 + LATER_COST * share(c);
+    const uncovered = new Uint8Array(rules);
+    let left = 0;
     keyless = false;
     for (let r = 0; r < rules; r++) {
-      const cands = ruleCandidates[r] as number[];
-      let best = -1;
-      for (const c of cands) if (best < 0 || (seen[c] as number) < (seen[best] as number)) best = c;
-      ruleKey[r] = best;
-      if (best < 0) keyless = true;
-      else distinct.add(best);
+      if ((ruleCandidates[r] as number[]).length > 0) {
+        uncovered[r] = 1;
+        left++;
+      } else keyless = true;
     }
-    keys = [...distinct];
+    const chosen = new Set<number>();
+    while (left > 0) {
+      let best = -1;
+      let bestScore = Infinity;
+      for (let c = 0; c < chars.length; c++) {
+        if (chosen.has(c)) continue;
+        let covers = 0;
+        for (const r of keyRules[c] as number[]) covers += uncovered[r] as number;
+        const score = covers === 0 ? Infinity : cost(c) / covers;
+        if (score < bestScore) {
+          bestScore = score;
+          best = c;
+        }
+      }
+      chosen.add(best);
+      for (const r of keyRules[best] as number[]) {
+        left -= uncovered[r] as number;
+        uncovered[r] = 0;
+      }
+    }
+    for (let r = 0; r < rules; r++) {
+      let key = -1;
+      for (const c of ruleCandidates[r] as number[]) if (chosen.has(c) && (key < 0 || cost(c) < cost(key))) key = c;
+      ruleKey[r] = key;
+    }
+    keys = [...chosen].sort((a, b) => cost(a) - cost(b));
     for (let c = 0; c < seen.length; c++) seen[c] = (seen[c] as number) / 2;
+    sampled /= 2;
   };
   chooseKeys();
 
@@ -342,6 +391,7 @@ export function createLiteralPrefilter(
     }
     if (--countdown === 0 && chars.length > 0) {
       countdown = SAMPLE_EVERY;
+      sampled++;
       for (let c = 0; c < chars.length; c++) if (line.includes(chars[c] as string)) seen[c] = (seen[c] as number) + 1;
       if (++samples === SAMPLES_PER_CHOICE) {
         samples = 0;

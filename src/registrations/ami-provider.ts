@@ -1,36 +1,27 @@
 // Registrations from Asterisk over AMI: PJSIP contacts and chan_sip peers, listed on connect and followed by events.
 
-import { systemClock, type Clock } from "../domain/clock.js";
+import { systemClock } from "../domain/clock.js";
 import { openAmiSession, type AmiSession } from "./ami-session.js";
 import type { AmiMessage } from "./ami-wire.js";
 import {
   connectWithTimeout,
+  createProviderReport,
   silentLog,
   tcpConnect,
-  type ConnectFn,
-  type ProviderEvent,
-  type ProviderLog,
   type RegistrationProvider,
 } from "./provider.js";
-import type { Registry } from "./registry.js";
+import { createResyncTimers } from "./resync-timers.js";
+import type { SessionEnd } from "./session-loop.js";
 import {
-  createSessionLoop,
-  DEFAULT_SESSION_LOOP,
-  type SessionEnd,
-  type SessionLoopPolicy,
-} from "./session-loop.js";
+  createSessionProvider,
+  type SessionProviderConfig,
+  type SessionProviderDeps,
+} from "./session-provider.js";
 import { hostOfHostPort, sipUriHost } from "./sip-uri.js";
 
-export interface AmiProviderConfig {
-  readonly host: string;
-  /** Default 5038. */
-  readonly port?: number;
+export interface AmiProviderConfig extends SessionProviderConfig {
   readonly username: string;
   readonly secret: string;
-  /** Provider id and registry source prefix (`<id>:pjsip`, `<id>:sip`). Default `ami`. */
-  readonly id?: string;
-  /** Full re-listing, in case an event was missed. Default 5 min. */
-  readonly resyncIntervalMs?: number;
   /** Lifetime given to a binding whose event carries no expiry, until the next listing corrects it. Default 1 h. */
   readonly defaultLifetimeMs?: number;
   /**
@@ -43,18 +34,10 @@ export interface AmiProviderConfig {
    * the phone writes that header itself, and behind NAT it is the private address anyway.
    */
   readonly viaFallback?: boolean;
-  readonly connectTimeoutMs?: number;
   readonly actionTimeoutMs?: number;
-  readonly reconnect?: Partial<SessionLoopPolicy>;
 }
 
-export interface AmiProviderDeps {
-  readonly registry: Pick<Registry, "upsert" | "remove" | "replaceAll">;
-  readonly clock?: Clock;
-  readonly connect?: ConnectFn;
-  readonly log?: ProviderLog;
-  readonly onEvent?: (event: ProviderEvent) => void;
-}
+export type AmiProviderDeps = SessionProviderDeps;
 
 /** How soon after a contact change the full listing runs again, to learn the real expiry. */
 const RESYNC_AFTER_CHANGE_MS = 1000;
@@ -88,10 +71,7 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
     dropped: 0,
   };
 
-  function report(kind: ProviderEvent["kind"], message: string, detail: Record<string, unknown>): void {
-    log[kind === "error" ? "error" : "warn"]({ provider: id, ...detail }, message);
-    deps.onEvent?.({ provider: id, kind, message, detail });
-  }
+  const report = createProviderReport(id, log, deps.onEvent);
 
   function expiryOf(value: string | undefined, fallbackMs: number): number {
     const now = clock.now();
@@ -141,8 +121,7 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
     // removed (or added) mid-listing is not resurrected (or lost) by the older listing.
     const inFlight = new Map<string, (() => void)[]>();
     let session: AmiSession | null = null;
-    let resyncTimer: NodeJS.Timeout | null = null;
-    let soonTimer: NodeJS.Timeout | null = null;
+    const resyncs = createResyncTimers(resync, RESYNC_AFTER_CHANGE_MS);
 
     function apply(source: string, change: () => void): void {
       change();
@@ -167,7 +146,7 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
         apply(pjsipSource, () => {
           if (deps.registry.upsert({ source: pjsipSource, ...entry })) counters.upserts++;
         });
-        if (status === "created" || status === "updated") resyncSoon();
+        if (status === "created" || status === "updated") resyncs.soon();
       } else if (name === "peerstatus") {
         if (msg.get("ChannelType")?.toUpperCase() !== "SIP") return; // PJSIP is covered by ContactStatus
         counters.events++;
@@ -245,14 +224,6 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
       }
     }
 
-    function resyncSoon(): void {
-      if (soonTimer) return;
-      soonTimer = setTimeout(() => {
-        soonTimer = null;
-        void resync();
-      }, RESYNC_AFTER_CHANGE_MS);
-    }
-
     session = openAmiSession(socket, { actionTimeoutMs: config.actionTimeoutMs ?? 10_000 }, onEvent);
     const onAbort = (): void => session?.close("stopped");
     signal.addEventListener("abort", onAbort, { once: true });
@@ -277,35 +248,18 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
       counters.logins++;
       log.info({ provider: id, host: config.host, port }, "ami connected");
       await resync();
-      resyncTimer = setInterval(() => void resync(), resyncIntervalMs);
+      resyncs.every(resyncIntervalMs);
       return { reason: await session.closed };
     } finally {
       signal.removeEventListener("abort", onAbort);
-      if (resyncTimer) clearInterval(resyncTimer);
-      if (soonTimer) clearTimeout(soonTimer);
+      resyncs.clear();
       counters.dropped += session.dropped();
       session.close("session over");
     }
   }
 
-  const loop = createSessionLoop(
-    { ...DEFAULT_SESSION_LOOP, ...config.reconnect },
-    {
-      clock,
-      onRestart: (end, delayMs, attempt) => {
-        counters.restarts++;
-        report("restart", "ami session ended; reconnecting", { reason: end.reason, delayMs, attempt });
-      },
-    },
+  return createSessionProvider(
+    { id, protocol: "ami", clock, reconnect: config.reconnect, report, counters },
     run,
   );
-
-  return {
-    id,
-    async start() {
-      loop.start();
-    },
-    stop: () => loop.stop(),
-    stats: () => ({ ...counters }),
-  } satisfies RegistrationProvider;
 }

@@ -1,47 +1,31 @@
 // Registrations from FreeSWITCH over the event socket: `show registrations` on connect, then sofia register events.
 
-import { systemClock, type Clock } from "../domain/clock.js";
+import { systemClock } from "../domain/clock.js";
 import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
 import {
   connectWithTimeout,
+  createProviderReport,
   silentLog,
-  type ConnectFn,
-  type ProviderEvent,
-  type ProviderLog,
   type ProviderSocket,
   type RegistrationProvider,
   tcpConnect,
 } from "./provider.js";
-import type { RegistrationInput, Registry } from "./registry.js";
+import type { RegistrationInput } from "./registry.js";
+import { createResyncTimers } from "./resync-timers.js";
+import type { SessionEnd } from "./session-loop.js";
 import {
-  createSessionLoop,
-  DEFAULT_SESSION_LOOP,
-  type SessionEnd,
-  type SessionLoopPolicy,
-} from "./session-loop.js";
+  createSessionProvider,
+  type SessionProviderConfig,
+  type SessionProviderDeps,
+} from "./session-provider.js";
 
-export interface EslProviderConfig {
-  readonly host: string;
-  /** Default 8021. */
-  readonly port?: number;
+export interface EslProviderConfig extends SessionProviderConfig {
   readonly password: string;
-  /** Provider id and registry source. Default `esl`. */
-  readonly id?: string;
-  /** Full re-listing, in case an event was missed. Default 5 min. */
-  readonly resyncIntervalMs?: number;
-  readonly connectTimeoutMs?: number;
   /** A command with no reply within this time closes the connection. Default 10 s. */
   readonly commandTimeoutMs?: number;
-  readonly reconnect?: Partial<SessionLoopPolicy>;
 }
 
-export interface EslProviderDeps {
-  readonly registry: Pick<Registry, "upsert" | "remove" | "replaceAll">;
-  readonly clock?: Clock;
-  readonly connect?: ConnectFn;
-  readonly log?: ProviderLog;
-  readonly onEvent?: (event: ProviderEvent) => void;
-}
+export type EslProviderDeps = SessionProviderDeps;
 
 const SUBSCRIBE = "event plain CUSTOM sofia::register sofia::unregister sofia::expire";
 const LIST = "api show registrations as json";
@@ -74,10 +58,7 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
     restarts: 0,
   };
 
-  function report(kind: ProviderEvent["kind"], message: string, detail: Record<string, unknown>): void {
-    log[kind === "error" ? "error" : "warn"]({ provider: id, ...detail }, message);
-    deps.onEvent?.({ provider: id, kind, message, detail });
-  }
+  const report = createProviderReport(id, log, deps.onEvent);
 
   async function run(signal: AbortSignal): Promise<SessionEnd> {
     const socket: ProviderSocket = await connectWithTimeout(
@@ -96,8 +77,7 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
     let markClosed: (reason: string) => void = () => undefined;
     const closed = new Promise<string>((r) => (markClosed = r));
     let inFlight: (() => void)[] | null = null;
-    let resyncTimer: NodeJS.Timeout | null = null;
-    let soonTimer: NodeJS.Timeout | null = null;
+    const resyncs = createResyncTimers(resync, RESYNC_AFTER_CHANGE_MS);
 
     function finish(reason: string): void {
       if (done) return;
@@ -180,7 +160,7 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
         );
       });
       // Without a contact every phone of the account went; the listing brings back those still registered.
-      if (!contact) resyncSoon();
+      if (!contact) resyncs.soon();
     }
 
     async function resync(): Promise<void> {
@@ -203,14 +183,6 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
       } finally {
         inFlight = null;
       }
-    }
-
-    function resyncSoon(): void {
-      if (soonTimer) return;
-      soonTimer = setTimeout(() => {
-        soonTimer = null;
-        void resync();
-      }, RESYNC_AFTER_CHANGE_MS);
     }
 
     const greeted = withTimeout(
@@ -248,36 +220,19 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
       }
       log.info({ provider: id, host: config.host, port }, "esl connected");
       await resync();
-      resyncTimer = setInterval(() => void resync(), config.resyncIntervalMs ?? 300_000);
+      resyncs.every(config.resyncIntervalMs ?? 300_000);
       return { reason: await closed };
     } finally {
       signal.removeEventListener("abort", onAbort);
-      if (resyncTimer) clearInterval(resyncTimer);
-      if (soonTimer) clearTimeout(soonTimer);
+      resyncs.clear();
       finish("session over");
     }
   }
 
-  const loop = createSessionLoop(
-    { ...DEFAULT_SESSION_LOOP, ...config.reconnect },
-    {
-      clock,
-      onRestart: (end, delayMs, attempt) => {
-        counters.restarts++;
-        report("restart", "esl session ended; reconnecting", { reason: end.reason, delayMs, attempt });
-      },
-    },
+  return createSessionProvider(
+    { id, protocol: "esl", clock, reconnect: config.reconnect, report, counters },
     run,
   );
-
-  return {
-    id,
-    async start() {
-      loop.start();
-    },
-    stop: () => loop.stop(),
-    stats: () => ({ ...counters }),
-  } satisfies RegistrationProvider;
 }
 
 /**

@@ -2,7 +2,13 @@
 
 import { systemClock, type Clock } from "../domain/clock.js";
 import { parseUlDump } from "./kamailio-dump.js";
-import { silentLog, type ProviderEvent, type ProviderLog, type RegistrationProvider } from "./provider.js";
+import {
+  createProviderReport,
+  silentLog,
+  type ProviderEvent,
+  type ProviderLog,
+  type RegistrationProvider,
+} from "./provider.js";
 import type { Registry } from "./registry.js";
 
 export interface KamailioProviderConfig {
@@ -73,10 +79,7 @@ export function createKamailioProvider(
   let running = false;
   let current: Promise<boolean> | null = null;
 
-  function report(kind: ProviderEvent["kind"], message: string, detail: Record<string, unknown>): void {
-    log[kind === "error" ? "error" : "warn"]({ provider: id, ...detail }, message);
-    deps.onEvent?.({ provider: id, kind, message, detail });
-  }
+  const report = createProviderReport(id, log, deps.onEvent);
 
   async function poll(): Promise<boolean> {
     counters.polls++;

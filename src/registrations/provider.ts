@@ -36,6 +36,24 @@ export const silentLog: ProviderLog = {
   error: () => undefined,
 };
 
+/** Reports a provider problem: to the log (errors as errors, the rest as warnings) and to the daemon's `onEvent`. */
+export type ProviderReport = (
+  kind: ProviderEvent["kind"],
+  message: string,
+  detail: Record<string, unknown>,
+) => void;
+
+export function createProviderReport(
+  id: string,
+  log: ProviderLog,
+  onEvent: ((event: ProviderEvent) => void) | undefined,
+): ProviderReport {
+  return (kind, message, detail) => {
+    log[kind === "error" ? "error" : "warn"]({ provider: id, ...detail }, message);
+    onEvent?.({ provider: id, kind, message, detail });
+  };
+}
+
 /** The part of a TCP socket the AMI and ESL clients use; `net.Socket` satisfies it. */
 export interface ProviderSocket {
   write(data: string): boolean;

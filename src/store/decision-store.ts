@@ -95,6 +95,30 @@ export function isActiveBan(d: StoredDecision, now: number): boolean {
   return d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now);
 }
 
+/** A decision as just recorded: its id, canonical target and bounded evidence, not ended. */
+export function newStoredDecision(
+  id: number,
+  d: Decision,
+  target: string,
+  evidence: readonly Evidence[],
+): StoredDecision {
+  return {
+    id,
+    action: d.action,
+    target,
+    origin: d.origin,
+    reason: d.reason,
+    scope: structuredClone(d.scope),
+    at: d.at,
+    durationMs: d.durationMs,
+    expiresAt: d.expiresAt,
+    priorBans: d.priorBans,
+    evidence,
+    endedAt: null,
+    endedBy: null,
+  };
+}
+
 export const DEFAULT_MAX_EVIDENCE = 20;
 export const DEFAULT_MAX_EVIDENCE_CHARS = 2048;
 export const DEFAULT_LOOKUP_LIMIT = 50;

@@ -1,12 +1,8 @@
 // A throw-away fw ↔ peer namespace pair on 10.79.0.0/16 and fd79::/64 that sends crafted packets and reports which got through.
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createSpawnRunner } from "../../src/enforce/command-runner.js";
-import type { CommandResult, CommandRunner } from "../../src/enforce/command-runner.js";
-import { waitUntil } from "../enforce/netns.js";
+import type { CommandRunner, Namespaces } from "../netns/netns.js";
+import { buildLab, labId, must, requireRootAndTools, waitQuiet, waitUntil } from "../netns/netns.js";
 import type { WirePacket } from "./packet-gen.js";
 
 /** Debian packages this test needs beyond the enforce labs' (also in scripts/apt-packages.txt). */
@@ -24,7 +20,6 @@ export const DIFF_APT_PACKAGES = [
 export const PYTHON = "/usr/bin/python3";
 const FW_AGENT = fileURLToPath(new URL("./fw-agent.py", import.meta.url));
 const PEER_SENDER = fileURLToPath(new URL("./peer-sender.py", import.meta.url));
-const base = createSpawnRunner({ timeoutMs: 20_000 });
 
 /** Peer ports that listen for the fw's TCP connections; the peer's stack may answer only from these. */
 export const TCP_LISTEN_PORTS = { from: 40_000, to: 40_999 } as const;
@@ -33,26 +28,20 @@ export const FW_V4 = "10.79.0.1";
 export const FW_V6 = "fd79::1";
 
 /** Fails loudly, never skips: a differential test that quietly skipped would vouch for nothing. */
-export async function requireDiffTools(): Promise<void> {
-  const missing: string[] = [];
-  if (process.getuid?.() !== 0) missing.push("root (uid 0) to create network namespaces");
-  for (const [cmd, args] of [
-    ["ip", ["-V"]],
-    ["nft", ["--version"]],
-    ["iptables-restore", ["--version"]],
-    ["ip6tables-restore", ["--version"]],
-    ["ipset", ["version"]],
-    ["conntrack", ["--version"]],
-    [PYTHON, ["-c", "import scapy.all"]],
-  ] as const) {
-    const r = await base(cmd, args);
-    if (r.code !== 0)
-      missing.push(`${cmd} ${args.join(" ")} (${r.stderr.trim().split("\n").pop() || `exit ${r.code}`})`);
-  }
-  if (missing.length > 0)
-    throw new Error(
-      `the differential firewall test needs ${missing.join(", ")}; install with: apt-get install -y ${DIFF_APT_PACKAGES.join(" ")}`,
-    );
+export function requireDiffTools(): Promise<void> {
+  return requireRootAndTools({
+    who: "the differential firewall test needs",
+    tools: [
+      ["ip", ["-V"]],
+      ["nft", ["--version"]],
+      ["iptables-restore", ["--version"]],
+      ["ip6tables-restore", ["--version"]],
+      ["ipset", ["version"]],
+      ["conntrack", ["--version"]],
+      [PYTHON, ["-c", "import scapy.all"], `${PYTHON} -c import scapy.all`],
+    ],
+    packages: DIFF_APT_PACKAGES,
+  });
 }
 
 /** One packet the fw agent saw after the firewall: TCP/UDP by source and port, anything tagged by id. */
@@ -90,27 +79,18 @@ export interface DiffLab {
   destroy(): Promise<void>;
 }
 
-async function must(r: Promise<CommandResult>, what: string): Promise<CommandResult> {
-  const res = await r;
-  if (res.code !== 0) throw new Error(`${what} failed (exit ${res.code}): ${res.stderr.trim()}`);
-  return res;
-}
-
 type AgentEvent = { ev: string; n?: number } & Partial<Arrival>;
 
 /** A long-lived Python helper speaking JSON lines, whose replies are awaited one event name at a time. */
-function startAgent(ns: string, script: string, args: readonly string[], children: Set<ChildProcess>) {
-  const child = spawn("ip", ["netns", "exec", ns, PYTHON, "-u", script, ...args], {
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  children.add(child);
+function startAgent(lab: Namespaces, ns: string, script: string, args: readonly string[]) {
+  const child = lab.spawn(ns, PYTHON, ["-u", script, ...args], { stdio: ["pipe", "pipe", "pipe"] });
   const events: AgentEvent[] = [];
   let stderr = "";
-  child.stderr.on("data", (b: Buffer) => {
+  child.stderr!.on("data", (b: Buffer) => {
     stderr += b.toString("utf8");
   });
-  child.stdin.on("error", () => undefined);
-  createInterface({ input: child.stdout }).on("line", (line) => events.push(JSON.parse(line) as AgentEvent));
+  child.stdin!.on("error", () => undefined);
+  createInterface({ input: child.stdout! }).on("line", (line) => events.push(JSON.parse(line) as AgentEvent));
   const alive = (): boolean => child.exitCode === null && child.signalCode === null;
   const waitFor = async (ev: string, from: number, timeoutMs: number): Promise<AgentEvent> => {
     const ok = await waitUntil(() => events.slice(from).some((e) => e.ev === ev) || !alive(), timeoutMs, 10);
@@ -119,7 +99,7 @@ function startAgent(ns: string, script: string, args: readonly string[], childre
       throw new Error(`${script} in ${ns} gave no "${ev}" (exit ${child.exitCode}): ${stderr.trim()}`);
     return hit;
   };
-  return { child, events, waitFor, write: (obj: object) => child.stdin.write(`${JSON.stringify(obj)}\n`) };
+  return { child, events, waitFor, write: (obj: object) => child.stdin!.write(`${JSON.stringify(obj)}\n`) };
 }
 
 /** Builds the lab with `sources` configured on the peer; on failure it removes what it created first. */
@@ -127,54 +107,23 @@ export async function createDiffLab(sources: {
   v4: readonly string[];
   v6: readonly string[];
 }): Promise<DiffLab> {
-  const id = randomBytes(3).toString("hex");
+  const id = labId();
   const fw = `swd-${id}-fw`;
   const peer = `swd-${id}-peer`;
-  const children = new Set<ChildProcess>();
   const arrivals: Arrival[] = [];
 
-  const destroy = async (): Promise<void> => {
-    for (const c of children) {
-      if (c.exitCode === null && c.signalCode === null) {
-        const exited = new Promise((r) => c.once("exit", r));
-        c.kill("SIGKILL");
-        await exited;
-      }
-    }
-    children.clear();
-    // Deleting a namespace removes its veth end (and so the pair), its rules, sets and conntrack table.
-    await base("ip", ["netns", "del", fw]);
-    await base("ip", ["netns", "del", peer]);
-  };
-
-  try {
-    await must(base("ip", ["netns", "add", fw]), "ip netns add");
-    await must(base("ip", ["netns", "add", peer]), "ip netns add");
-    const ip = (ns: string, ...args: string[]): Promise<CommandResult> =>
-      must(base("ip", ["-n", ns, ...args]), `ip -n ${ns} ${args.join(" ")}`);
-    await ip(fw, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", peer);
-    await ip(fw, "addr", "add", `${FW_V4}/16`, "dev", "veth0");
-    // nodad: usable at once instead of after duplicate address detection's ~1 s.
-    await ip(fw, "-6", "addr", "add", `${FW_V6}/64`, "dev", "veth0", "nodad");
+  return buildLab([fw, peer], { timeoutMs: 20_000 }, async (lab) => {
     // Every source the generator uses lives on the peer, so the fw's answers (RST, ICMP) have somewhere to go.
-    const batch = [
-      ...sources.v4.map((a) => `addr add ${a}/16 dev veth0`),
-      ...sources.v6.map((a) => `addr add ${a}/64 dev veth0 nodad`),
-    ];
-    await must(
-      base("ip", ["-n", peer, "-batch", "-"], `${batch.join("\n")}\n`),
-      "ip -batch (peer addresses)",
-    );
-    for (const ns of [fw, peer]) {
-      await ip(ns, "link", "set", "lo", "up");
-      await ip(ns, "link", "set", "veth0", "up");
-    }
+    await lab.veth(fw, peer, "veth0", {
+      a: [`${FW_V4}/16`, `${FW_V6}/64`],
+      b: [...sources.v4.map((a) => `${a}/16`), ...sources.v6.map((a) => `${a}/64`)],
+    });
     // The peer's own stack stays silent (its ICMP errors and RSTs would be extra, untagged traffic into the
     // fw and could disturb the conntrack state the test sets up); the crafted frames bypass this hook.
     await must(
-      base(
-        "ip",
-        ["netns", "exec", peer, "nft", "-f", "-"],
+      lab.run(peer)(
+        "nft",
+        ["-f", "-"],
         [
           "table inet swdiff {",
           "  chain out {",
@@ -187,13 +136,11 @@ export async function createDiffLab(sources: {
       ),
       "peer output policy",
     );
-    const fwMac = (await ip(fw, "-j", "link", "show", "veth0")).stdout;
-    const mac = (JSON.parse(fwMac) as { address: string }[])[0]?.address;
-    if (!mac) throw new Error(`no MAC address for veth0 in ${fw}`);
+    const mac = await lab.mac(fw, "veth0");
 
-    const agent = startAgent(fw, FW_AGENT, [], children);
+    const agent = startAgent(lab, fw, FW_AGENT, []);
     await agent.waitFor("ready", 0, 10_000);
-    const sender = startAgent(peer, PEER_SENDER, ["veth0", mac], children);
+    const sender = startAgent(lab, peer, PEER_SENDER, ["veth0", mac]);
     // Loading scapy takes a second or two.
     await sender.waitFor("ready", 0, 20_000);
     let seen = 0;
@@ -207,7 +154,7 @@ export async function createDiffLab(sources: {
     return {
       fw,
       peer,
-      fwRun: (cmd, args, stdin) => base("ip", ["netns", "exec", fw, cmd, ...args], stdin),
+      fwRun: lab.run(fw),
       arrivals: () => {
         pump();
         return arrivals;
@@ -230,22 +177,10 @@ export async function createDiffLab(sources: {
         sender.write({ cmd: "send", packets });
         await sender.waitFor("sent", from, 30_000);
         // Bounded: a stream of arrivals that never goes quiet still ends after 10 s.
-        let last = agent.events.length;
-        let quietSince = Date.now();
-        const deadline = Date.now() + 10_000;
-        while (Date.now() < deadline && Date.now() - quietSince < quietMs) {
-          await new Promise((r) => setTimeout(r, 25));
-          if (agent.events.length !== last) {
-            last = agent.events.length;
-            quietSince = Date.now();
-          }
-        }
+        await waitQuiet(() => agent.events.length, quietMs, 10_000);
         pump();
       },
-      destroy,
+      destroy: lab.destroy,
     };
-  } catch (e) {
-    await destroy();
-    throw e;
-  }
+  });
 }

@@ -3,6 +3,7 @@ import type { BanScope } from "../../src/domain/decision.js";
 import type { BanEntry } from "../../src/enforce/firewall-backend.js";
 import { DEFAULT_ICMP, WELL_KNOWN_SERVICES, sipBanScope } from "../../src/enforce/policy.js";
 import type { FirewallPolicy, Service } from "../../src/enforce/policy.js";
+import { MGCP, POLICY_BASE, banSets } from "../enforce/policy-fixtures.js";
 
 /** What a source is to the policies; the generator mixes roles so every precedence rule gets traffic. */
 export type SourceRole =
@@ -89,7 +90,7 @@ const DROPLIST = ["10.79.6.0/26", "fd79::6:0/120"];
 
 const SERVICES: readonly Service[] = [
   ...WELL_KNOWN_SERVICES,
-  { name: "mgcp", ports: [{ protocol: "udp", ports: [{ from: 2727, to: 2727 }] }] },
+  MGCP,
   // FreeSWITCH's external profile: a port only the carriers may reach.
   {
     name: "carrier",
@@ -105,16 +106,8 @@ const ALL: BanScope = { kind: "all" };
 
 function pbxBase(): FirewallPolicy {
   return {
-    families: ["ipv4", "ipv6"],
+    ...POLICY_BASE,
     services: SERVICES,
-    sipServices: ["sip", "sip-tls"],
-    icmp: DEFAULT_ICMP,
-    dhcpClient: { v4: false, v6: false },
-    zones: [],
-    internet: { services: [] },
-    allowlist: [],
-    banSets: [],
-    blocklists: [],
     protections: {
       badTcpFlags: true,
       newTcpWithoutSyn: true,
@@ -170,10 +163,7 @@ function asteriskPublic(): Scenario {
     ],
     internet: { services: ["sip", "sip-tls", "rtp", "http", "https"] },
     allowlist: ALLOW,
-    banSets: [
-      { name: "ban", scope: ALL },
-      { name: "sipban", scope: sipBanScope(b) },
-    ],
+    banSets: banSets(b),
     blocklists: [
       { name: "voipbl", scope: sipBanScope(b), entries: VOIPBL },
       { name: "droplist", scope: ALL, entries: DROPLIST },
@@ -224,10 +214,7 @@ function ipv6Only(): Scenario {
     zones: [{ name: "office", kind: "network", sources: OFFICE, services: ["ssh", "sip", "ntp"] }],
     internet: { services: ["sip", "rtp"] },
     allowlist: ["fd79::3:5", "fd79::3:80/124"],
-    banSets: [
-      { name: "ban", scope: ALL },
-      { name: "sipban", scope: sipBanScope(b) },
-    ],
+    banSets: banSets(b),
     blocklists: [{ name: "voipbl", scope: sipBanScope(b), entries: VOIPBL }],
     protections: {
       ...b.protections,

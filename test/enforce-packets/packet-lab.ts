@@ -1,13 +1,9 @@
 // A throw-away fw ↔ peer namespace pair with a WAN link (non-bogon addresses) and a LAN link (private ones), plus kernel probe counters in fw.
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { createSpawnRunner } from "../../src/enforce/command-runner.js";
-import type { CommandResult, CommandRunner } from "../../src/enforce/command-runner.js";
-import type { ArrivalEvent } from "../enforce/netns.js";
-import { waitUntil } from "../enforce/netns.js";
+import type { CommandRunner } from "../netns/netns.js";
+import { buildLab, labId, must, requireRootAndTools } from "../netns/netns.js";
+import type { ArrivalEvent } from "../netns/traffic.js";
+import { startListener, trafficSender } from "../netns/traffic.js";
 
 /** Debian packages these tests need (also in scripts/apt-packages.txt). */
 export const PACKET_APT_PACKAGES = [
@@ -23,9 +19,7 @@ export const PACKET_APT_PACKAGES = [
 
 /** Debian's interpreter, where python3-scapy installs (a pyenv python earlier on PATH lacks it). */
 export const PYTHON = "/usr/bin/python3";
-const AGENT = fileURLToPath(new URL("../enforce/traffic-agent.mjs", import.meta.url));
 const SENDER = fileURLToPath(new URL("./send-packets.py", import.meta.url));
-const base = createSpawnRunner({ timeoutMs: 30_000 });
 
 /**
  * The "internet" side. Every other lab range is private, which is exactly what the bogon drop removes, so
@@ -55,27 +49,22 @@ export const LAN_IF = "lan0";
 export const OPEN_TCP = [22, 80] as const;
 
 /** Fails loudly, never skips: a CI that quietly skipped these would prove nothing. */
-export async function requirePacketTools(): Promise<void> {
-  const missing: string[] = [];
-  if (process.getuid?.() !== 0) missing.push("root (uid 0) to create network namespaces");
-  for (const [cmd, args] of [
-    ["ip", ["-V"]],
-    ["nft", ["--version"]],
-    ["iptables-restore", ["--version"]],
-    ["ip6tables-restore", ["--version"]],
-    ["ipset", ["version"]],
-    ["conntrack", ["--version"]],
-    ["nmap", ["--version"]],
-    ["hping3", ["--version"]],
-    [PYTHON, ["-c", "import scapy.all"]],
-  ] as const) {
-    const r = await base(cmd, args);
-    if (r.code !== 0) missing.push(`${cmd} (${r.stderr.trim().split("\n").pop() || `exit ${r.code}`})`);
-  }
-  if (missing.length > 0)
-    throw new Error(
-      `packet tests need ${missing.join(", ")}; install with: apt-get install -y ${PACKET_APT_PACKAGES.join(" ")}`,
-    );
+export function requirePacketTools(): Promise<void> {
+  return requireRootAndTools({
+    who: "packet tests need",
+    tools: [
+      ["ip", ["-V"]],
+      ["nft", ["--version"]],
+      ["iptables-restore", ["--version"]],
+      ["ip6tables-restore", ["--version"]],
+      ["ipset", ["version"]],
+      ["conntrack", ["--version"]],
+      ["nmap", ["--version"]],
+      ["hping3", ["--version"]],
+      [PYTHON, ["-c", "import scapy.all"]],
+    ],
+    packages: PACKET_APT_PACKAGES,
+  });
 }
 
 /** A packet scapy crafts in the peer namespace (IPv6 cases: hping3 has no IPv6). */
@@ -109,12 +98,6 @@ export interface PacketLab {
   destroy(): Promise<void>;
 }
 
-async function must(r: Promise<CommandResult>, what: string): Promise<CommandResult> {
-  const res = await r;
-  if (res.code !== 0) throw new Error(`${what} failed (exit ${res.code}): ${res.stderr.trim()}`);
-  return res;
-}
-
 /** Probe counter names become nft identifiers; the test picks them, but keep them boring. */
 function checkName(n: string): string {
   if (!/^[a-z][a-z0-9_]{0,30}$/.test(n)) throw new Error(`bad probe name ${n}`);
@@ -123,135 +106,89 @@ function checkName(n: string): string {
 
 /** Builds the lab and starts the listener; on any failure it removes what it created before rethrowing. */
 export async function createPacketLab(): Promise<PacketLab> {
-  const id = randomBytes(3).toString("hex");
+  const id = labId();
   const fw = `swp-${id}-fw`;
   const peer = `swp-${id}-peer`;
-  const children = new Set<ChildProcess>();
-  const arrivals: ArrivalEvent[] = [];
-  const inNs =
-    (ns: string): CommandRunner =>
-    (cmd, args, stdin) =>
-      base("ip", ["netns", "exec", ns, cmd, ...args], stdin);
-  const fwRun = inNs(fw);
-  const peerRun = inNs(peer);
-  const macs: Record<string, string> = {};
 
-  const destroy = async (): Promise<void> => {
-    for (const c of children) {
-      if (c.exitCode === null && c.signalCode === null) {
-        const exited = new Promise((r) => c.once("exit", r));
-        c.kill("SIGKILL");
-        await exited;
-      }
-    }
-    children.clear();
-    // Deleting a namespace removes its veth ends (so both pairs) and every rule and set inside it.
-    await base("ip", ["netns", "del", fw]);
-    await base("ip", ["netns", "del", peer]);
-  };
-
-  try {
-    await must(base("ip", ["netns", "add", fw]), "ip netns add");
-    await must(base("ip", ["netns", "add", peer]), "ip netns add");
-    const ip = (ns: string, ...args: string[]): Promise<CommandResult> =>
-      must(base("ip", ["-n", ns, ...args]), `ip -n ${ns} ${args.join(" ")}`);
-    for (const ifname of [WAN_IF, LAN_IF])
-      await ip(fw, "link", "add", ifname, "type", "veth", "peer", "name", ifname, "netns", peer);
-    await ip(fw, "addr", "add", `${WAN.fw4}/24`, "dev", WAN_IF);
-    await ip(fw, "addr", "add", `${LAN.fw4}/24`, "dev", LAN_IF);
-    // nodad: usable at once instead of after duplicate address detection's ~1 s.
-    await ip(fw, "-6", "addr", "add", `${WAN.fw6}/64`, "dev", WAN_IF, "nodad");
-    await ip(fw, "-6", "addr", "add", `${LAN.fw6}/64`, "dev", LAN_IF, "nodad");
-    for (const a of [WAN.scanner4, WAN.flags4, WAN.flood4, WAN.other4])
-      await ip(peer, "addr", "add", `${a}/24`, "dev", WAN_IF);
-    for (const a of [WAN.scanner6, WAN.flags6, WAN.flood6, WAN.other6])
-      await ip(peer, "-6", "addr", "add", `${a}/64`, "dev", WAN_IF, "nodad");
-    await ip(peer, "addr", "add", `${LAN.peer4}/24`, "dev", LAN_IF);
-    await ip(peer, "-6", "addr", "add", `${LAN.peer6}/64`, "dev", LAN_IF, "nodad");
-    for (const ns of [fw, peer])
-      for (const ifname of ["lo", WAN_IF, LAN_IF]) await ip(ns, "link", "set", ifname, "up");
+  return buildLab([fw, peer], { timeoutMs: 30_000 }, async (lab) => {
+    const fwRun = lab.run(fw);
+    const peerRun = lab.run(peer);
+    await lab.veth(fw, peer, WAN_IF, {
+      a: [`${WAN.fw4}/24`, `${WAN.fw6}/64`],
+      b: [
+        ...[WAN.scanner4, WAN.flags4, WAN.flood4, WAN.other4].map((a) => `${a}/24`),
+        ...[WAN.scanner6, WAN.flags6, WAN.flood6, WAN.other6].map((a) => `${a}/64`),
+      ],
+    });
+    await lab.veth(fw, peer, LAN_IF, {
+      a: [`${LAN.fw4}/24`, `${LAN.fw6}/64`],
+      b: [`${LAN.peer4}/24`, `${LAN.peer6}/64`],
+    });
     // Reverse-path filtering would drop spoofed sources before our rules could, proving nothing about them.
     for (const key of ["all", "default", WAN_IF, LAN_IF])
       await must(fwRun("sysctl", ["-qw", `net.ipv4.conf.${key}.rp_filter=0`]), "sysctl rp_filter");
-    for (const ifname of [WAN_IF, LAN_IF]) {
-      const link = await must(fwRun("ip", ["-j", "link", "show", ifname]), "ip link show");
-      const parsed = JSON.parse(link.stdout) as { address: string }[];
-      macs[ifname] = parsed[0]?.address ?? "";
-    }
+    const macs: Record<string, string> = {};
+    for (const ifname of [WAN_IF, LAN_IF]) macs[ifname] = await lab.mac(fw, ifname);
+    const arrivals = await startListener(lab, fw, { tcp: OPEN_TCP, udp: [] });
+    const sender = trafficSender(peerRun, arrivals);
 
-    const server = spawn(
-      "ip",
-      ["netns", "exec", fw, process.execPath, AGENT, "serve", OPEN_TCP.join(","), ""],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    children.add(server);
-    server.stderr.resume();
-    createInterface({ input: server.stdout }).on("line", (line) =>
-      arrivals.push(JSON.parse(line) as ArrivalEvent),
-    );
-    if (!(await waitUntil(() => arrivals.some((a) => a.ev === "ready"), 10_000)))
-      throw new Error("traffic listener did not start in the fw namespace");
-  } catch (e) {
-    await destroy();
-    throw e;
-  }
-
-  return {
-    fw,
-    peer,
-    fwRun,
-    peerRun,
-    arrivals,
-    async tcp(src, dst, port, timeoutMs = 700) {
-      const r = await peerRun(process.execPath, [AGENT, "tcp", src, dst, String(port), String(timeoutMs)]);
-      if (r.code !== 0) throw new Error(`traffic agent tcp failed: ${r.stderr.trim()}`);
-      return r.stdout.trim();
-    },
-    async probe(matches) {
-      const names = Object.keys(matches).map(checkName);
-      const counters = names.flatMap((n) => [`\tcounter seen_${n} {}`, `\tcounter got_${n} {}`]);
-      const rules = (prefix: string): string[] =>
-        names.map((n) => `\t\t${matches[n] ?? ""} counter name "${prefix}_${n}"`);
-      // Priority -450 runs before conntrack's defrag (-400) and the raw hooks (-300) of both backends;
-      // 100 runs after their input chains, so a packet counted there was accepted by the firewall.
-      const script = [
-        "table inet swprobe {}",
-        "delete table inet swprobe",
-        "table inet swprobe {",
-        ...counters,
-        "\tchain pre {",
-        "\t\ttype filter hook prerouting priority -450; policy accept;",
-        ...rules("seen"),
-        "\t}",
-        "\tchain in {",
-        "\t\ttype filter hook input priority 100; policy accept;",
-        ...rules("got"),
-        "\t}",
-        "}",
-      ].join("\n");
-      await must(fwRun("nft", ["-f", "-"], `${script}\n`), "nft probe table");
-    },
-    async counts() {
-      const r = await must(fwRun("nft", ["-j", "list", "counters", "table", "inet", "swprobe"]), "nft list");
-      const doc = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
-      const out: Record<string, { seen: number; delivered: number }> = {};
-      for (const item of doc.nftables) {
-        const c = item.counter;
-        if (!c) continue;
-        const m = /^(seen|got)_(.+)$/.exec(c.name);
-        if (!m?.[2]) continue;
-        const entry = (out[m[2]] ??= { seen: 0, delivered: 0 });
-        if (m[1] === "seen") entry.seen = c.packets;
-        else entry.delivered = c.packets;
-      }
-      return out;
-    },
-    async craft(packets) {
-      const payload = packets.map((p) => ({ ...p, mac: macs[p.iface] }));
-      const r = await peerRun(PYTHON, [SENDER], JSON.stringify(payload));
-      if (r.code !== 0) throw new Error(`scapy sender failed (exit ${r.code}): ${r.stderr.trim()}`);
-      return Number(/sent (\d+)/.exec(r.stdout)?.[1] ?? "0");
-    },
-    destroy,
-  };
+    const packetLab: PacketLab = {
+      fw,
+      peer,
+      fwRun,
+      peerRun,
+      arrivals,
+      tcp: sender.tcp,
+      async probe(matches) {
+        const names = Object.keys(matches).map(checkName);
+        const counters = names.flatMap((n) => [`\tcounter seen_${n} {}`, `\tcounter got_${n} {}`]);
+        const rules = (prefix: string): string[] =>
+          names.map((n) => `\t\t${matches[n] ?? ""} counter name "${prefix}_${n}"`);
+        // Priority -450 runs before conntrack's defrag (-400) and the raw hooks (-300) of both backends;
+        // 100 runs after their input chains, so a packet counted there was accepted by the firewall.
+        const script = [
+          "table inet swprobe {}",
+          "delete table inet swprobe",
+          "table inet swprobe {",
+          ...counters,
+          "\tchain pre {",
+          "\t\ttype filter hook prerouting priority -450; policy accept;",
+          ...rules("seen"),
+          "\t}",
+          "\tchain in {",
+          "\t\ttype filter hook input priority 100; policy accept;",
+          ...rules("got"),
+          "\t}",
+          "}",
+        ].join("\n");
+        await must(fwRun("nft", ["-f", "-"], `${script}\n`), "nft probe table");
+      },
+      async counts() {
+        const r = await must(
+          fwRun("nft", ["-j", "list", "counters", "table", "inet", "swprobe"]),
+          "nft list",
+        );
+        const doc = JSON.parse(r.stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
+        const out: Record<string, { seen: number; delivered: number }> = {};
+        for (const item of doc.nftables) {
+          const c = item.counter;
+          if (!c) continue;
+          const m = /^(seen|got)_(.+)$/.exec(c.name);
+          if (!m?.[2]) continue;
+          const entry = (out[m[2]] ??= { seen: 0, delivered: 0 });
+          if (m[1] === "seen") entry.seen = c.packets;
+          else entry.delivered = c.packets;
+        }
+        return out;
+      },
+      async craft(packets) {
+        const payload = packets.map((p) => ({ ...p, mac: macs[p.iface] }));
+        const r = await peerRun(PYTHON, [SENDER], JSON.stringify(payload));
+        if (r.code !== 0) throw new Error(`scapy sender failed (exit ${r.code}): ${r.stderr.trim()}`);
+        return Number(/sent (\d+)/.exec(r.stdout)?.[1] ?? "0");
+      },
+      destroy: lab.destroy,
+    };
+    return packetLab;
+  });
 }

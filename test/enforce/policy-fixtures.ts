@@ -5,14 +5,12 @@ import {
   WELL_KNOWN_SERVICES,
   sipBanScope,
 } from "../../src/enforce/policy.js";
-import type { FirewallPolicy } from "../../src/enforce/policy.js";
+import type { FirewallPolicy, Service } from "../../src/enforce/policy.js";
 
-const base: FirewallPolicy = {
+/** What every test policy starts from: both families, the well-known services, nothing open, no extras. */
+export const POLICY_BASE: FirewallPolicy = {
   families: ["ipv4", "ipv6"],
-  services: [
-    ...WELL_KNOWN_SERVICES,
-    { name: "mgcp", ports: [{ protocol: "udp", ports: [{ from: 2727, to: 2727 }] }] },
-  ],
+  services: WELL_KNOWN_SERVICES,
   sipServices: ["sip", "sip-tls"],
   icmp: DEFAULT_ICMP,
   dhcpClient: { v4: false, v6: false },
@@ -25,8 +23,15 @@ const base: FirewallPolicy = {
   sipInspection: null,
 };
 
+export const MGCP: Service = {
+  name: "mgcp",
+  ports: [{ protocol: "udp", ports: [{ from: 2727, to: 2727 }] }],
+};
+
+const base: FirewallPolicy = { ...POLICY_BASE, services: [...WELL_KNOWN_SERVICES, MGCP] };
+
 /** Ban sets every realistic policy has: one for all ports, one for the SIP ports. */
-function banSets(p: FirewallPolicy): FirewallPolicy["banSets"] {
+export function banSets(p: FirewallPolicy): FirewallPolicy["banSets"] {
   return [
     { name: "ban", scope: { kind: "all" } },
     { name: "sipban", scope: sipBanScope(p) },
@@ -96,21 +101,36 @@ export function minimalPolicy(): FirewallPolicy {
 }
 
 /**
- * The lab policy of the packet tests: fw at 10.77.0.1 / fd77::1; peer sources .2/.3 are strangers, .4 is
- * allowlisted, .5 is used for the scan trap, .6 is a trusted "office" host that may reach AMI (5038).
+ * The fw ↔ peer labs' host policy: `office` may reach AMI (5038), `allowlist` is allowlisted, `blocklist`
+ * is dropped; SIP and HTTP are open to the internet; 2323 is scan-trap bait; 8080 is closed.
  */
-export function labPolicy(): FirewallPolicy {
+export function peerLabPolicy(
+  from: FirewallPolicy,
+  hosts: { office: readonly string[]; allowlist: readonly string[]; blocklist: string },
+): FirewallPolicy {
   return {
-    ...base,
-    zones: [{ name: "office", kind: "host", sources: ["10.77.0.6", "fd77::6"], services: ["ami"] }],
+    ...from,
+    zones: [{ name: "office", kind: "host", sources: [...hosts.office], services: ["ami"] }],
     internet: { services: ["sip", "http"] },
-    allowlist: ["10.77.0.4", "fd77::4"],
-    banSets: banSets(base),
-    blocklists: [{ name: "block", scope: { kind: "all" }, entries: ["10.77.0.128/25"] }],
+    allowlist: [...hosts.allowlist],
+    banSets: banSets(from),
+    blocklists: [{ name: "block", scope: { kind: "all" }, entries: [hosts.blocklist] }],
     protections: {
       ...DEFAULT_PROTECTIONS,
       sipRateLimit: { perSecond: 50, burst: 100 },
       portScanTrap: { bait: [{ protocol: "tcp", ports: [{ from: 2323, to: 2323 }] }], timeoutMs: 60_000 },
     },
   };
+}
+
+/**
+ * The lab policy of the packet tests: fw at 10.77.0.1 / fd77::1; peer sources .2/.3 are strangers, .4 is
+ * allowlisted, .5 is used for the scan trap, .6 is a trusted "office" host that may reach AMI (5038).
+ */
+export function labPolicy(): FirewallPolicy {
+  return peerLabPolicy(base, {
+    office: ["10.77.0.6", "fd77::6"],
+    allowlist: ["10.77.0.4", "fd77::4"],
+    blocklist: "10.77.0.128/25",
+  });
 }

@@ -1,24 +1,12 @@
 // The AMI provider against a protocol-level AMI server: login, listings, events mid-list, split chunks, reconnects.
-import { afterEach, describe, expect, it } from "vitest";
-import { createManualClock } from "../../src/domain/clock.js";
+import { describe, expect, it } from "vitest";
 import { createAmiProvider } from "../../src/registrations/ami-provider.js";
-import type { ProviderEvent, RegistrationProvider } from "../../src/registrations/provider.js";
-import { createRegistry, type Registry } from "../../src/registrations/registry.js";
+import type { Registry } from "../../src/registrations/registry.js";
 import { waitFor } from "../../src/sources/testing/wait-for.js";
 import { startAmiTestServer, type AmiTestServer, type AmiTestServerOptions } from "./ami-server.js";
+import { EXP, FAST, useProviderRuns, type ProviderRun } from "./provider-harness.js";
 
-const NOW = 1_700_000_000_000;
-const EXP = NOW / 1000 + 3600;
-const FAST = { initialDelayMs: 10, maxDelayMs: 200, stableAfterMs: 60_000 };
-
-const running: { server: AmiTestServer; provider: RegistrationProvider }[] = [];
-
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    await r.provider.stop();
-    await r.server.close();
-  }
-});
+const startProvider = useProviderRuns<AmiTestServer>();
 
 function baseOptions(): AmiTestServerOptions {
   return {
@@ -53,30 +41,20 @@ function baseOptions(): AmiTestServerOptions {
 async function setup(
   options: AmiTestServerOptions,
   config: { secret?: string } = {},
-): Promise<{
-  server: AmiTestServer;
-  registry: Registry;
-  provider: RegistrationProvider;
-  events: ProviderEvent[];
-}> {
-  const server = await startAmiTestServer(options);
-  const clock = createManualClock(NOW);
-  const registry = createRegistry({ clock });
-  const events: ProviderEvent[] = [];
-  const provider = createAmiProvider(
-    {
-      host: "127.0.0.1",
-      port: server.port,
-      username: "sipwarden",
-      secret: config.secret ?? "s3cret",
-      reconnect: FAST,
-      actionTimeoutMs: 2000,
-    },
-    { registry, clock, onEvent: (e) => events.push(e) },
+): Promise<ProviderRun<AmiTestServer>> {
+  return startProvider(await startAmiTestServer(options), (srv, deps) =>
+    createAmiProvider(
+      {
+        host: "127.0.0.1",
+        port: srv.port,
+        username: "sipwarden",
+        secret: config.secret ?? "s3cret",
+        reconnect: FAST,
+        actionTimeoutMs: 2000,
+      },
+      deps,
+    ),
   );
-  running.push({ server, provider });
-  await provider.start();
-  return { server, registry, provider, events };
 }
 
 const table = (registry: Registry): string[] =>

@@ -1,6 +1,5 @@
 // A protocol-level Asterisk Manager Interface server for tests: real TCP on 127.0.0.1, Asterisk's wire format.
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { createChunkedWriter } from "./chunked-writer.js";
+import { createBlockReader, startTcpTestServer } from "./tcp-test-server.js";
 
 /** Fields of one PJSIP contact as `PJSIPShowContacts` lists it (ContactList event). */
 export interface AmiTestContact {
@@ -55,38 +54,21 @@ function message(fields: Record<string, string>): string {
 
 /** Parses client actions independently of the code under test: CRLF lines, blank line ends an action. */
 function createActionReader(onAction: (fields: Map<string, string>) => void): (chunk: Buffer) => void {
-  let buf = "";
-  return (chunk) => {
-    buf += chunk.toString("utf8");
-    let end: number;
-    while ((end = buf.indexOf("\r\n\r\n")) >= 0) {
-      const block = buf.slice(0, end);
-      buf = buf.slice(end + 4);
-      const fields = new Map<string, string>();
-      for (const line of block.split("\r\n")) {
-        const i = line.indexOf(": ");
-        if (i > 0) fields.set(line.slice(0, i).toLowerCase(), line.slice(i + 2));
-      }
-      onAction(fields);
+  return createBlockReader("\r\n\r\n", (block) => {
+    const fields = new Map<string, string>();
+    for (const line of block.split("\r\n")) {
+      const i = line.indexOf(": ");
+      if (i > 0) fields.set(line.slice(0, i).toLowerCase(), line.slice(i + 2));
     }
-  };
+    onAction(fields);
+  });
 }
 
 export async function startAmiTestServer(options: AmiTestServerOptions): Promise<AmiTestServer> {
-  const sockets = new Set<Socket>();
-  const loggedIn = new Map<Socket, (text: string) => void>();
   const actions: string[] = [];
-  let connections = 0;
 
-  const server: Server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on("close", () => {
-      sockets.delete(socket);
-      loggedIn.delete(socket);
-    });
-    socket.on("error", () => undefined);
-    const write = createChunkedWriter(socket, options.chunkSize);
+  const server = await startTcpTestServer(options.chunkSize, (session) => {
+    const { socket, write } = session;
     write("Asterisk Call Manager/7.0.3\r\n");
     socket.on(
       "data",
@@ -103,7 +85,7 @@ export async function startAmiTestServer(options: AmiTestServerOptions): Promise
             write(
               message({ Event: "FullyBooted", Privilege: "system,all", Uptime: "5", Status: "Fully Booted" }),
             );
-            loggedIn.set(socket, write);
+            session.mark();
           } else {
             // Asterisk ends the session after a failed login.
             write(message(withId({ Response: "Error", Message: "Authentication failed" })));
@@ -111,7 +93,7 @@ export async function startAmiTestServer(options: AmiTestServerOptions): Promise
           }
           return;
         }
-        if (!loggedIn.has(socket)) {
+        if (!session.marked()) {
           write(message(withId({ Response: "Error", Message: "Permission denied" })));
           return;
         }
@@ -214,21 +196,15 @@ export async function startAmiTestServer(options: AmiTestServerOptions): Promise
     );
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    port: server.port,
     actions,
-    connections: () => connections,
+    connections: server.connections,
     emit(fields) {
-      for (const write of loggedIn.values()) write(message({ ...fields, Privilege: "system,all" }));
+      server.broadcast(message({ ...fields, Privilege: "system,all" }));
     },
-    dropAll() {
-      for (const s of sockets) s.destroy();
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    dropAll: server.dropAll,
+    close: server.close,
   };
 }
 

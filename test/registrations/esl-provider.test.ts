@@ -1,24 +1,12 @@
 // The ESL provider against a protocol-level event socket server: auth, listing, events mid-reply, chunks, reconnects.
-import { afterEach, describe, expect, it } from "vitest";
-import { createManualClock } from "../../src/domain/clock.js";
+import { describe, expect, it } from "vitest";
 import { createEslProvider } from "../../src/registrations/esl-provider.js";
-import type { ProviderEvent, RegistrationProvider } from "../../src/registrations/provider.js";
-import { createRegistry, type Registry } from "../../src/registrations/registry.js";
+import type { Registry } from "../../src/registrations/registry.js";
 import { waitFor } from "../../src/sources/testing/wait-for.js";
 import { startEslTestServer, type EslTestServer, type EslTestServerOptions } from "./esl-server.js";
+import { EXP, FAST, NOW, useProviderRuns, type ProviderRun } from "./provider-harness.js";
 
-const NOW = 1_700_000_000_000;
-const EXP = NOW / 1000 + 3600;
-const FAST = { initialDelayMs: 10, maxDelayMs: 200, stableAfterMs: 60_000 };
-
-const running: { server: EslTestServer; provider: RegistrationProvider }[] = [];
-
-afterEach(async () => {
-  for (const r of running.splice(0)) {
-    await r.provider.stop();
-    await r.server.close();
-  }
-});
+const startProvider = useProviderRuns<EslTestServer>();
 
 function baseOptions(): EslTestServerOptions {
   return {
@@ -76,23 +64,13 @@ function registerEvent(
 async function setup(
   options: EslTestServerOptions,
   password = "ClueCon",
-): Promise<{
-  server: EslTestServer;
-  registry: Registry;
-  provider: RegistrationProvider;
-  events: ProviderEvent[];
-}> {
-  const server = await startEslTestServer(options);
-  const clock = createManualClock(NOW);
-  const registry = createRegistry({ clock });
-  const events: ProviderEvent[] = [];
-  const provider = createEslProvider(
-    { host: "127.0.0.1", port: server.port, password, reconnect: FAST, commandTimeoutMs: 2000 },
-    { registry, clock, onEvent: (e) => events.push(e) },
+): Promise<ProviderRun<EslTestServer>> {
+  return startProvider(await startEslTestServer(options), (srv, deps) =>
+    createEslProvider(
+      { host: "127.0.0.1", port: srv.port, password, reconnect: FAST, commandTimeoutMs: 2000 },
+      deps,
+    ),
   );
-  running.push({ server, provider });
-  await provider.start();
-  return { server, registry, provider, events };
 }
 
 const table = (registry: Registry): string[] =>

@@ -1,6 +1,5 @@
 // A protocol-level FreeSWITCH event socket server for tests: real TCP on 127.0.0.1, mod_event_socket's framing.
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
-import { createChunkedWriter } from "./chunked-writer.js";
+import { createBlockReader, startTcpTestServer } from "./tcp-test-server.js";
 
 /** One row of `show registrations as json` (the core registrations table). */
 export interface EslTestRegistration {
@@ -52,29 +51,16 @@ export function plainEvent(headers: Record<string, string>): string {
 }
 
 export async function startEslTestServer(options: EslTestServerOptions): Promise<EslTestServer> {
-  const sockets = new Set<Socket>();
-  const subscribed = new Map<Socket, (text: string) => void>();
   const commands: string[] = [];
-  let connections = 0;
 
-  const server: Server = createServer((socket) => {
-    connections++;
-    sockets.add(socket);
-    socket.on("close", () => {
-      sockets.delete(socket);
-      subscribed.delete(socket);
-    });
-    socket.on("error", () => undefined);
-    const write = createChunkedWriter(socket, options.chunkSize);
+  const server = await startTcpTestServer(options.chunkSize, (session) => {
+    const { socket, write } = session;
     let authed = false;
-    let buf = "";
     write(frame({ "Content-Type": "auth/request" }));
-    socket.on("data", (chunk) => {
-      buf += chunk.toString("utf8");
-      let end: number;
-      while ((end = buf.indexOf("\n\n")) >= 0) {
-        const cmd = buf.slice(0, end).trim();
-        buf = buf.slice(end + 2);
+    socket.on(
+      "data",
+      createBlockReader("\n\n", (block) => {
+        const cmd = block.trim();
         commands.push(cmd.startsWith("auth ") ? "auth ***" : cmd);
         if (!authed) {
           if (cmd === `auth ${options.password}`) {
@@ -90,10 +76,10 @@ export async function startEslTestServer(options: EslTestServerOptions): Promise
             );
             setTimeout(() => socket.end(), 20);
           }
-          continue;
+          return;
         }
         if (cmd.startsWith("event plain ")) {
-          subscribed.set(socket, write);
+          session.mark();
           write(frame({ "Content-Type": "command/reply", "Reply-Text": "+OK event listener enabled plain" }));
         } else if (cmd === "api show registrations as json") {
           for (const e of options.midReplyEvents ?? []) write(plainEvent(e));
@@ -118,24 +104,18 @@ export async function startEslTestServer(options: EslTestServerOptions): Promise
         } else {
           write(frame({ "Content-Type": "command/reply", "Reply-Text": "-ERR command not found" }));
         }
-      }
-    });
+      }),
+    );
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
-    port: (server.address() as AddressInfo).port,
+    port: server.port,
     commands,
-    connections: () => connections,
+    connections: server.connections,
     emit(headers) {
-      for (const write of subscribed.values()) write(plainEvent(headers));
+      server.broadcast(plainEvent(headers));
     },
-    dropAll() {
-      for (const s of sockets) s.destroy();
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
+    dropAll: server.dropAll,
+    close: server.close,
   };
 }

@@ -20,7 +20,7 @@ import {
 import type { BackendKind } from "../../enforce/try-apply.js";
 import { createFirewallBackend, preparePolicy } from "../../daemon/compose-firewall.js";
 import { parseCommandArgs } from "../args.js";
-import { chooseConfig } from "../config-arg.js";
+import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import type { CliIo, Command } from "../io.js";
 import type { Config } from "../../config/config.js";
 import { cidrContains, parseCidr } from "../../domain/address.js";
@@ -79,8 +79,7 @@ export function createApplyCommand(deps: ApplyDeps): Command {
       "apply",
       args,
       {
-        config: { type: "string", short: "c" },
-        preset: { type: "string" },
+        ...CONFIG_OPTIONS,
         backend: { type: "string" },
         try: { type: "string" },
         force: { type: "boolean" },

@@ -13,7 +13,7 @@ import type { BackendKind } from "../../enforce/try-apply.js";
 import { parseCommandArgs } from "../args.js";
 import { preparePolicy } from "../../daemon/compose-firewall.js";
 import { parseBackend } from "./apply.js";
-import { chooseConfig } from "../config-arg.js";
+import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import type { CliIo } from "../io.js";
 
 const USAGE = "sipwarden check [--config FILE | --preset NAME] [--backend nftables|iptables]";
@@ -56,8 +56,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     "check",
     args,
     {
-      config: { type: "string", short: "c" },
-      preset: { type: "string" },
+      ...CONFIG_OPTIONS,
       backend: { type: "string" },
       help: { type: "boolean", short: "h" },
     },

@@ -2,27 +2,17 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isUserError } from "../../domain/errors.js";
 import { packageRoot } from "../../daemon/package-root.js";
 import { createRecordingIo } from "../test-io.js";
 import { checkCommand } from "./check.js";
 import { replayCommand } from "./replay.js";
 import { runCommand } from "./run.js";
 import { testFilterCommand } from "./test-filter.js";
+import { userErrorText } from "../../domain/testing/user-error-text.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const demo = join(packageRoot(), "samples", "demo-asterisk.log");
-
-async function usageError(p: Promise<number>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isUserError(e)) return e.format();
-    throw e;
-  }
-  throw new Error("expected a usage error");
-}
 
 describe("test-filter", () => {
   it("--json reports totals and every match with its 1-based line number", async () => {
@@ -54,15 +44,15 @@ describe("test-filter", () => {
   });
 
   it("bad usage is a one-line user error", async () => {
-    expect(await usageError(testFilterCommand([demo], createRecordingIo()))).toMatch(
+    expect(await userErrorText(testFilterCommand([demo], createRecordingIo()))).toMatch(
       /expected <log> <filter>/,
     );
-    expect(await usageError(testFilterCommand([demo, "nosuchfilter"], createRecordingIo()))).toMatch(
+    expect(await userErrorText(testFilterCommand([demo, "nosuchfilter"], createRecordingIo()))).toMatch(
       /SW_FILTER_NOT_FOUND/,
     );
-    expect(await usageError(testFilterCommand([demo, "asterisk", "--bogus"], createRecordingIo()))).toMatch(
-      /SW_USAGE/,
-    );
+    expect(
+      await userErrorText(testFilterCommand([demo, "asterisk", "--bogus"], createRecordingIo())),
+    ).toMatch(/SW_USAGE/);
   });
 });
 
@@ -106,7 +96,7 @@ describe("replay", () => {
   it("refuses a bad config before doing anything", async () => {
     const config = join(dir, "bad.yaml");
     writeFileSync(config, "preset: asterisk\njails:\n  asterisk:\n    maxretry: 0\n");
-    expect(await usageError(replayCommand([demo, "--config", config], createRecordingIo()))).toMatch(
+    expect(await userErrorText(replayCommand([demo, "--config", config], createRecordingIo()))).toMatch(
       /bad\.yaml:4:\d+: jails\.asterisk\.maxretry: .*\[SW_CONFIG_INVALID\]/,
     );
   });

@@ -18,6 +18,7 @@ import { bansCommand } from "./bans.js";
 import { explainCommand, formatExplain } from "./explain.js";
 import { statusCommand } from "./status.js";
 import { unbanCommand } from "./unban.js";
+import { userErrorText } from "../../domain/testing/user-error-text.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-ctl-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,13 +64,7 @@ async function userError(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<string> {
-  try {
-    await command(args, createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath, ...env }));
-  } catch (e) {
-    if (isUserError(e)) return e.format();
-    throw e;
-  }
-  throw new Error("expected a user error");
+  return userErrorText(command(args, createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath, ...env })));
 }
 
 function jailBan(target: string, at: number, ms: number, line: string): Decision {

@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isUserError } from "../../domain/errors.js";
 import { createRecordingIo } from "../test-io.js";
 import { createApplyCommand } from "./apply.js";
 import { checkCommand } from "./check.js";
 import { createConfirmCommand } from "./confirm.js";
+import { userErrorText } from "../../domain/testing/user-error-text.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-fw-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,16 +15,6 @@ function golden(name: string, text: string): void {
   const file = new URL(`./testdata/${name}`, import.meta.url);
   if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, text);
   expect(text).toBe(readFileSync(file, "utf8"));
-}
-
-async function userError(p: Promise<number>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (isUserError(e)) return e.format();
-    throw e;
-  }
-  throw new Error("expected a user error");
 }
 
 describe("sipwarden check prints the ruleset", () => {
@@ -63,7 +53,7 @@ describe("sipwarden check prints the ruleset", () => {
   });
 
   it("a bad --backend is a usage error", async () => {
-    expect(await userError(checkCommand(["--backend", "pf"], createRecordingIo()))).toMatch(/SW_USAGE/);
+    expect(await userErrorText(checkCommand(["--backend", "pf"], createRecordingIo()))).toMatch(/SW_USAGE/);
   });
 });
 
@@ -82,7 +72,7 @@ describe("sipwarden apply refuses before touching anything", () => {
     const config = join(dir, "nossh.yaml");
     writeFileSync(config, "preset: asterisk\nfirewall:\n  open: [sip, rtp]\n");
     const io = createRecordingIo({ SSH_CONNECTION: "198.51.100.20 51000 192.0.2.1 22" });
-    const msg = await userError(apply(["--config", config], io));
+    const msg = await userErrorText(apply(["--config", config], io));
     expect(msg).toMatch(
       /refuse new SSH connections from 198\.51\.100\.20 to port 22 \(default drop\).*\[SW_FIREWALL_LOCKOUT\]/,
     );
@@ -90,14 +80,14 @@ describe("sipwarden apply refuses before touching anything", () => {
   });
 
   it("bad --try values are usage errors", async () => {
-    expect(await userError(apply(["--preset", "asterisk", "--try", "soon"], createRecordingIo()))).toMatch(
-      /SW_USAGE/,
-    );
-    expect(await userError(apply(["--boot", "--try", "60"], createRecordingIo()))).toMatch(/do not mix/);
+    expect(
+      await userErrorText(apply(["--preset", "asterisk", "--try", "soon"], createRecordingIo())),
+    ).toMatch(/SW_USAGE/);
+    expect(await userErrorText(apply(["--boot", "--try", "60"], createRecordingIo()))).toMatch(/do not mix/);
   });
 
   it("confirm with nothing pending says so", async () => {
-    expect(await userError(createConfirmCommand(join(dir, "run"))([], createRecordingIo()))).toMatch(
+    expect(await userErrorText(createConfirmCommand(join(dir, "run"))([], createRecordingIo()))).toMatch(
       /SW_FIREWALL_TRIAL/,
     );
   });

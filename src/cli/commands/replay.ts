@@ -5,7 +5,7 @@ import { UserError } from "../../domain/errors.js";
 import { replayFiles } from "../../daemon/replay.js";
 import { parseCommandArgs } from "../args.js";
 import { createBufferedWriter } from "../buffered-writer.js";
-import { chooseConfig } from "../config-arg.js";
+import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import { decisionToJson, formatDecisionLine } from "../decision-format.js";
 import type { CliIo } from "../io.js";
 
@@ -16,8 +16,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     "replay",
     args,
     {
-      config: { type: "string", short: "c" },
-      preset: { type: "string" },
+      ...CONFIG_OPTIONS,
       json: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },

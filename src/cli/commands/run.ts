@@ -14,7 +14,7 @@ import { createSpawnRunner } from "../../enforce/command-runner.js";
 import { isUserError, UserError } from "../../domain/errors.js";
 import { packageRoot, packageVersion } from "../../daemon/package-root.js";
 import { parseCommandArgs } from "../args.js";
-import { chooseConfig } from "../config-arg.js";
+import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import { decisionToJson, formatDecisionLine } from "../decision-format.js";
 import type { CliIo } from "../io.js";
 import { replayFiles } from "../../daemon/replay.js";
@@ -33,8 +33,7 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
     "run",
     args,
     {
-      config: { type: "string", short: "c" },
-      preset: { type: "string" },
+      ...CONFIG_OPTIONS,
       json: { type: "boolean" },
       demo: { type: "boolean" },
       backend: { type: "string" },

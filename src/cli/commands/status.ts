@@ -2,29 +2,17 @@
 
 import type { Status } from "../../api/contract.js";
 import { formatDuration } from "../../domain/duration.js";
-import { chooseSocketPath, createApiClient } from "../api-client.js";
+import { createApiViewCommand } from "../api-view-command.js";
 import { plural, printable, shortTime, table } from "../api-format.js";
-import { parseCommandArgs } from "../args.js";
-import type { CliIo } from "../io.js";
 
-const USAGE = "sipwarden status [--json] [--socket PATH]";
+export const statusCommand = createApiViewCommand<Status>({
+  name: "status",
+  usage: "sipwarden status [--json] [--socket PATH]",
+  path: "/v1/status",
+  format: formatStatus,
+});
 
-export async function statusCommand(args: readonly string[], io: CliIo): Promise<number> {
-  const { values } = parseCommandArgs(
-    "status",
-    args,
-    { json: { type: "boolean" }, socket: { type: "string" }, help: { type: "boolean", short: "h" } },
-    { min: 0, max: 0, usage: USAGE },
-  );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
-  const s = await createApiClient(chooseSocketPath(values.socket, io.env)).get<Status>("/v1/status");
-  if (values.json) {
-    io.stdout(JSON.stringify(s) + "\n");
-    return 0;
-  }
+export function formatStatus(s: Status): string {
   const b = s.backend;
   let out =
     `sipwarden ${printable(s.version)}, up ${s.uptimeS > 0 ? formatDuration(s.uptimeS * 1000) : "0s"}\n` +
@@ -59,6 +47,5 @@ export async function statusCommand(args: readonly string[], io: CliIo): Promise
       ],
       "  ",
     );
-  io.stdout(out);
-  return 0;
+  return out;
 }

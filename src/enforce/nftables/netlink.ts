@@ -276,7 +276,10 @@ export function parseAcks(bytes: Buffer, into: Map<number, number>): void {
     if (len < 16 || off + len > bytes.length) break;
     const type = bytes.readUInt16LE(off + 4);
     const seq = bytes.readUInt32LE(off + 8);
-    if (type === NLMSG_ERROR && len >= 20) into.set(seq, -bytes.readInt32LE(off + 16));
+    if (type === NLMSG_ERROR && len >= 20) {
+      const e = bytes.readInt32LE(off + 16);
+      into.set(seq, e === 0 ? 0 : -e);
+    }
     off += align4(len);
   }
 }

@@ -7,12 +7,13 @@ import {
   DEFAULT_MAX_EVIDENCE,
   DEFAULT_MAX_EVIDENCE_CHARS,
   isActiveBan,
+  newStoredDecision,
   type BanHistoryEntry,
   type DecisionStore,
   type DecisionStoreConfig,
   type StoredDecision,
-  type StoredPositions,
 } from "../decision-store.js";
+import { jsonPositions } from "../json-positions.js";
 import { canonicalTarget, coveringTargets } from "../target-key.js";
 
 export function createMemoryDecisionStore(config: DecisionStoreConfig): DecisionStore {
@@ -30,21 +31,8 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
     // Canonicalise everything first: a bad target must leave the batch unrecorded, as a rollback would.
     const targets = decisions.map((d) => canonicalTarget(d.target).text);
     return decisions.map((d, i) => {
-      const stored: StoredDecision = Object.freeze({
-        id: nextId++,
-        action: d.action,
-        target: targets[i] as string,
-        origin: d.origin,
-        reason: d.reason,
-        scope: structuredClone(d.scope),
-        at: d.at,
-        durationMs: d.durationMs,
-        expiresAt: d.expiresAt,
-        priorBans: d.priorBans,
-        evidence: Object.freeze(boundEvidence(d.evidence, maxEvidence, maxChars)),
-        endedAt: null,
-        endedBy: null,
-      });
+      const evidence = Object.freeze(boundEvidence(d.evidence, maxEvidence, maxChars));
+      const stored = Object.freeze(newStoredDecision(nextId++, d, targets[i] as string, evidence));
       byId.set(stored.id, stored);
       let ids = byTarget.get(stored.target);
       if (!ids) byTarget.set(stored.target, (ids = new Set()));
@@ -71,15 +59,10 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
 
   const newestFirst = (a: StoredDecision, b: StoredDecision): number => b.at - a.at || b.id - a.id;
 
-  const positions: StoredPositions = {
-    async load(sourceId) {
-      const text = positionText.get(sourceId);
-      return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
-    },
-    async save(sourceId, position) {
-      positionText.set(sourceId, JSON.stringify(position));
-    },
-  };
+  const positions = jsonPositions(
+    (sourceId) => positionText.get(sourceId),
+    (sourceId, text) => void positionText.set(sourceId, text),
+  );
 
   return {
     recordDecisions,

@@ -4,15 +4,16 @@ import type { Logger } from "pino";
 import type { BanScope, Decision, DecisionAction, DecisionOrigin } from "../../domain/decision.js";
 import type { Evidence } from "../../domain/offense.js";
 import { boundEvidence } from "../bound-evidence.js";
+import { jsonPositions } from "../json-positions.js";
 import {
   DEFAULT_LOOKUP_LIMIT,
   DEFAULT_MAX_EVIDENCE,
   DEFAULT_MAX_EVIDENCE_CHARS,
+  newStoredDecision,
   type BanHistoryEntry,
   type DecisionStore,
   type DecisionStoreConfig,
   type StoredDecision,
-  type StoredPositions,
 } from "../decision-store.js";
 import { canonicalTarget, coveringTargets } from "../target-key.js";
 import type { Migration } from "./migrations.js";
@@ -151,33 +152,14 @@ export function createSqliteDecisionStore(
           evidence: evidence.length === 0 ? null : JSON.stringify(evidence),
         }).lastInsertRowid,
       );
-      return {
-        id,
-        action: d.action,
-        target: target.text,
-        origin: d.origin,
-        reason: d.reason,
-        scope: structuredClone(d.scope),
-        at: d.at,
-        durationMs: d.durationMs,
-        expiresAt: d.expiresAt,
-        priorBans: d.priorBans,
-        evidence,
-        endedAt: null,
-        endedBy: null,
-      };
+      return newStoredDecision(id, d, target.text, evidence);
     });
   });
 
-  const positions: StoredPositions = {
-    async load(sourceId) {
-      const text = selectPosition.get(sourceId) as string | undefined;
-      return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
-    },
-    async save(sourceId, position) {
-      upsertPosition.run(sourceId, JSON.stringify(position));
-    },
-  };
+  const positions = jsonPositions(
+    (sourceId) => selectPosition.get(sourceId) as string | undefined,
+    (sourceId, text) => void upsertPosition.run(sourceId, text),
+  );
 
   return {
     recordDecisions(decisions) {

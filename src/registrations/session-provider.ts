@@ -1,0 +1,82 @@
+// A registration provider over one event-socket session (AMI, ESL): the session loop keeps it alive.
+
+import type { Clock } from "../domain/clock.js";
+import type {
+  ConnectFn,
+  ProviderEvent,
+  ProviderLog,
+  ProviderReport,
+  RegistrationProvider,
+} from "./provider.js";
+import type { Registry } from "./registry.js";
+import {
+  createSessionLoop,
+  DEFAULT_SESSION_LOOP,
+  type SessionEnd,
+  type SessionLoopPolicy,
+} from "./session-loop.js";
+
+/** The connection settings every session provider takes; each adds its credentials and protocol options. */
+export interface SessionProviderConfig {
+  readonly host: string;
+  /** Default: the protocol's port (AMI 5038, ESL 8021). */
+  readonly port?: number;
+  /** Provider id and registry source (AMI: its prefix). Default: the protocol name. */
+  readonly id?: string;
+  /** Full re-listing, in case an event was missed. Default 5 min. */
+  readonly resyncIntervalMs?: number;
+  readonly connectTimeoutMs?: number;
+  readonly reconnect?: Partial<SessionLoopPolicy>;
+}
+
+/** The registry a session provider writes, and the seams tests and the daemon pass in. */
+export interface SessionProviderDeps {
+  readonly registry: Pick<Registry, "upsert" | "remove" | "replaceAll">;
+  readonly clock?: Clock;
+  readonly connect?: ConnectFn;
+  readonly log?: ProviderLog;
+  readonly onEvent?: (event: ProviderEvent) => void;
+}
+
+export interface SessionProviderSpec {
+  readonly id: string;
+  /** `ami` or `esl`: names the protocol in the restart report. */
+  readonly protocol: string;
+  readonly clock: Clock;
+  readonly reconnect: Partial<SessionLoopPolicy> | undefined;
+  readonly report: ProviderReport;
+  /** The provider's counters; `restarts` is counted here, the rest by `run`. `stats()` hands out copies. */
+  readonly counters: { restarts: number } & Record<string, number>;
+}
+
+/** `run` is one session, as `createSessionLoop` takes it: connect, log in, follow events until closed. */
+export function createSessionProvider(
+  spec: SessionProviderSpec,
+  run: (signal: AbortSignal) => Promise<SessionEnd>,
+): RegistrationProvider {
+  const { counters } = spec;
+  const loop = createSessionLoop(
+    { ...DEFAULT_SESSION_LOOP, ...spec.reconnect },
+    {
+      clock: spec.clock,
+      onRestart: (end, delayMs, attempt) => {
+        counters.restarts++;
+        spec.report("restart", `${spec.protocol} session ended; reconnecting`, {
+          reason: end.reason,
+          delayMs,
+          attempt,
+        });
+      },
+    },
+    run,
+  );
+
+  return {
+    id: spec.id,
+    async start() {
+      loop.start();
+    },
+    stop: () => loop.stop(),
+    stats: () => ({ ...counters }),
+  } satisfies RegistrationProvider;
+}

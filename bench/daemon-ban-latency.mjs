@@ -23,7 +23,6 @@
 
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import process from "node:process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import {
@@ -215,5 +214,4 @@ await runBench(async () => {
       `ratio fail2ban/sipwarden: p50 ${fmt(r50, 1)}×, p99 ${fmt(r99, 1)}×  (target ≥ ${TARGET_RATIO}× at both)  ${verdict(r50 >= TARGET_RATIO && r99 >= TARGET_RATIO)}`,
     );
   }
-  void process.stdout.write("");
 });

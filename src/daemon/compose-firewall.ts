@@ -12,7 +12,7 @@ import { UserError } from "../domain/errors.js";
 import type { FirewallBackend } from "../enforce/firewall-backend.js";
 import { createIptablesBackend, DEFAULT_IPTABLES_CONFIG } from "../enforce/iptables/backend.js";
 import { createMemoryBackend } from "../enforce/memory/backend.js";
-import { createNftBackend, DEFAULT_NFT_CONFIG } from "../enforce/nftables/backend.js";
+import { createFastNftBackend } from "../enforce/nftables/backend.js";
 import type { FirewallPolicy } from "../enforce/policy.js";
 import { withSipInspection } from "../enforce/with-sip-inspection.js";
 
@@ -28,7 +28,9 @@ export type BackendChoice = "nftables" | "iptables" | "dry-run";
 export function createFirewallBackend(choice: BackendChoice, deps: FirewallDeps): FirewallBackend {
   if (choice === "dry-run") return createMemoryBackend({}, { clock: deps.clock });
   if (choice === "iptables") return createIptablesBackend(DEFAULT_IPTABLES_CONFIG, deps);
-  return withSipInspection(createNftBackend(DEFAULT_NFT_CONFIG, deps), { run: deps.run });
+  // Bans over a kept-open netlink socket and big blocklists in ipset: nft alone costs ~0.5 s per
+  // transaction once a large interval set is loaded (bench/RESULTS.md).
+  return withSipInspection(createFastNftBackend(deps), { run: deps.run });
 }
 
 /** What the daemon adds to the config's policy at run time. */

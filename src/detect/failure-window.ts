@@ -34,19 +34,23 @@ export interface FailureWindow {
  * `findtimeMs` of the newest failure of that address; anything older is reported `late` and dropped.
  */
 export function createFailureWindow(spec: FailureWindowSpec): FailureWindow {
-  // One array per address: small, mostly appended to; sorted insert handles the rare late line.
-  const windows = new Map<string, Evidence[]>();
+  // Most addresses fail once (scanners move on): a lone failure is held as itself, not in an array, which
+  // halves the memory of 100k tracked addresses. Two or more: a small sorted array, mostly appended to.
+  const windows = new Map<string, Evidence | Evidence[]>();
   let held = 0;
 
   function add(address: string, time: number, evidence: Evidence): FailureCount {
-    let entries = windows.get(address);
-    if (!entries) {
-      entries = [];
-      windows.set(address, entries);
-    }
-    const newest = entries.length > 0 ? (entries[entries.length - 1] as Evidence).time : time;
-    if (time < newest - spec.findtimeMs) return { status: "late" };
     const item = evidence.time === time ? evidence : { ...evidence, time };
+    const current = windows.get(address);
+    if (current === undefined) {
+      if (spec.maxretry <= 1) return { status: "full", evidence: [item] };
+      windows.set(address, item);
+      held++;
+      return { status: "counting", count: 1 };
+    }
+    const entries = Array.isArray(current) ? current : [current];
+    const newest = (entries[entries.length - 1] as Evidence).time;
+    if (time < newest - spec.findtimeMs) return { status: "late" };
     let at = entries.length;
     while (at > 0 && (entries[at - 1] as Evidence).time > time) at--;
     entries.splice(at, 0, item);
@@ -63,19 +67,28 @@ export function createFailureWindow(spec: FailureWindowSpec): FailureWindow {
       held -= entries.length;
       return { status: "full", evidence: entries };
     }
+    windows.set(address, entries.length === 1 ? (entries[0] as Evidence) : entries);
     return { status: "counting", count: entries.length };
   }
 
   function clear(address: string): void {
-    const entries = windows.get(address);
-    if (!entries) return;
-    held -= entries.length;
+    const current = windows.get(address);
+    if (current === undefined) return;
+    held -= Array.isArray(current) ? current.length : 1;
     windows.delete(address);
   }
 
   function expire(now: number): void {
     const cutoff = now - spec.findtimeMs;
-    for (const [address, entries] of windows) {
+    for (const [address, current] of windows) {
+      if (!Array.isArray(current)) {
+        if (current.time < cutoff) {
+          held--;
+          windows.delete(address);
+        }
+        continue;
+      }
+      const entries = current;
       let stale = 0;
       while (stale < entries.length && (entries[stale] as Evidence).time < cutoff) stale++;
       if (stale === 0) continue;

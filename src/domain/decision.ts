@@ -14,7 +14,11 @@ export interface PortRange {
 /** Where a ban applies: every port, or only the given ports and protocols. */
 export type BanScope =
   | { readonly kind: "all" }
-  | { readonly kind: "service"; readonly protocols: readonly Protocol[]; readonly ports: readonly PortRange[] };
+  | {
+      readonly kind: "service";
+      readonly protocols: readonly Protocol[];
+      readonly ports: readonly PortRange[];
+    };
 
 /**
  * `ban`: enforce. `spare`: the rules would have banned but an allowlist or a live registration

@@ -11,7 +11,8 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 
 /** Parses a duration; a bare number means seconds (fail2ban's convention). Returns null when invalid. */
 export function parseDuration(input: string | number): number | null {
-  if (typeof input === "number") return Number.isFinite(input) && input >= 0 ? Math.round(input * 1000) : null;
+  if (typeof input === "number")
+    return Number.isFinite(input) && input >= 0 ? Math.round(input * 1000) : null;
   const s = input.trim().toLowerCase();
   if (/^\d+(\.\d+)?$/.test(s)) return Math.round(Number(s) * 1000);
   const re = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)/y;

@@ -3,57 +3,92 @@
 
 import { isUserError } from "../domain/errors.js";
 import type { CliIo, Command } from "./io.js";
-import { testFilterCommand } from "./commands/test-filter.js";
-import { replayCommand } from "./commands/replay.js";
-import { runCommand } from "./commands/run.js";
-import { checkCommand } from "./commands/check.js";
-import { DEFAULT_APPLY_DEPS, createApplyCommand, createRollbackWatchCommand } from "./commands/apply.js";
-import { createConfirmCommand } from "./commands/confirm.js";
-import { installServiceCommand } from "./commands/install-service.js";
-import { statusCommand } from "./commands/status.js";
-import { bansCommand } from "./commands/bans.js";
-import { banCommand } from "./commands/ban.js";
-import { unbanCommand } from "./commands/unban.js";
-import { allowCommand } from "./commands/allow.js";
-import { explainCommand } from "./commands/explain.js";
+// Command modules load on demand: importing all of them (firewall backends, sqlite, the API client) cost
+// ~260 ms before any command ran.
+type Lazy = Command;
+const lazy =
+  <M>(load: () => Promise<M>, pick: (m: M) => Command): Lazy =>
+  async (args, io) =>
+    pick(await load())(args, io);
 
 // Tests point the trial-apply state elsewhere; /run/sipwarden is shared by every namespace of a host.
-const applyDeps = {
-  ...DEFAULT_APPLY_DEPS(process.execPath),
-  ...(process.env.SIPWARDEN_RUN_DIR ? { runDir: process.env.SIPWARDEN_RUN_DIR } : {}),
+const applyDeps = async (): Promise<import("./commands/apply.js").ApplyDeps> => {
+  const { DEFAULT_APPLY_DEPS } = await import("./commands/apply.js");
+  return {
+    ...DEFAULT_APPLY_DEPS(process.execPath),
+    ...(process.env.SIPWARDEN_RUN_DIR ? { runDir: process.env.SIPWARDEN_RUN_DIR } : {}),
+  };
 };
 
-const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = {
+const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
   run: {
-    run: runCommand,
+    run: lazy(() => import("./commands/run.js"), (m) => m.runCommand),
     summary: "watch the PBX logs and print the decisions (embedded defaults if no config)",
   },
-  "test-filter": { run: testFilterCommand, summary: "test a filter against a log, like fail2ban-regex" },
-  replay: { run: replayCommand, summary: "run the detection pipeline over logs on event time" },
-  check: { run: checkCommand, summary: "validate the config and print the firewall ruleset it would apply" },
+  "test-filter": {
+    run: lazy(() => import("./commands/test-filter.js"), (m) => m.testFilterCommand),
+    summary: "test a filter against a log, like fail2ban-regex",
+  },
+  replay: {
+    run: lazy(() => import("./commands/replay.js"), (m) => m.replayCommand),
+    summary: "run the detection pipeline over logs on event time",
+  },
+  check: {
+    run: lazy(() => import("./commands/check.js"), (m) => m.checkCommand),
+    summary: "validate the config and print the firewall ruleset it would apply",
+  },
   apply: {
-    run: createApplyCommand(applyDeps),
+    run: async (args, io) => {
+      const { createApplyCommand } = await import("./commands/apply.js");
+      return createApplyCommand(await applyDeps())(args, io);
+    },
     summary: "apply the firewall ruleset (--try N rolls back unless confirmed)",
   },
   confirm: {
-    run: createConfirmCommand(applyDeps.runDir),
+    run: async (args, io) => {
+      const { createConfirmCommand } = await import("./commands/confirm.js");
+      return createConfirmCommand((await applyDeps()).runDir)(args, io);
+    },
     summary: "keep the ruleset of a pending apply --try",
   },
-  "install-service": { run: installServiceCommand, summary: "install and start the hardened systemd unit" },
-  status: { run: statusCommand, summary: "show the running daemon: backend, jails, sources, counts" },
-  bans: { run: bansCommand, summary: "list the bans in force (--json for the API's JSON)" },
-  ban: { run: banCommand, summary: "ban an IP or CIDR by hand (--for 1h, --reason TEXT)" },
-  unban: { run: unbanCommand, summary: "end the bans in force on an IP or CIDR" },
-  allow: { run: allowCommand, summary: "allowlist an IP or CIDR at runtime; lifts its bans (--for 1d)" },
+  "install-service": {
+    run: lazy(() => import("./commands/install-service.js"), (m) => m.installServiceCommand),
+    summary: "install and start the hardened systemd unit",
+  },
+  status: {
+    run: lazy(() => import("./commands/status.js"), (m) => m.statusCommand),
+    summary: "show the running daemon: backend, jails, sources, counts",
+  },
+  bans: {
+    run: lazy(() => import("./commands/bans.js"), (m) => m.bansCommand),
+    summary: "list the bans in force (--json for the API's JSON)",
+  },
+  ban: {
+    run: lazy(() => import("./commands/ban.js"), (m) => m.banCommand),
+    summary: "ban an IP or CIDR by hand (--for 1h, --reason TEXT)",
+  },
+  unban: {
+    run: lazy(() => import("./commands/unban.js"), (m) => m.unbanCommand),
+    summary: "end the bans in force on an IP or CIDR",
+  },
+  allow: {
+    run: lazy(() => import("./commands/allow.js"), (m) => m.allowCommand),
+    summary: "allowlist an IP or CIDR at runtime; lifts its bans (--for 1d)",
+  },
   explain: {
-    run: explainCommand,
+    run: lazy(() => import("./commands/explain.js"), (m) => m.explainCommand),
     summary: "why an IP is blocked or not: decision, feed, allowlist, evidence, expiry",
   },
 };
 
 /** Internal commands: dispatched, not listed in the help. */
-const HIDDEN: Readonly<Record<string, { run: Command }>> = {
-  "rollback-watch": { run: createRollbackWatchCommand(applyDeps) },
+const HIDDEN: Readonly<Record<string, { run: Lazy }>> = {
+  "rollback-watch": {
+    run: async (args, io) => {
+      const { createRollbackWatchCommand } = await import("./commands/apply.js");
+      return createRollbackWatchCommand(await applyDeps())(args, io);
+    },
+  },
 };
 
 function help(): string {

@@ -185,6 +185,14 @@ export interface LiteralPrefilter {
    * Rules without a known literal or character are always marked.
    */
   candidates(line: string, out: Uint8Array): boolean;
+  /**
+   * `begin` on raw bytes, for readers that have not decoded the line: false only when `begin` would say
+   * false for any text decoded (UTF-8, replacement characters, cut) from `bytes[start, end)`. When it
+   * answers true, the next `begin` must be given that line's text (it continues the same line's sampling).
+   * Successive calls on one buffer must come with increasing `start` while its content stays the same (a
+   * call on another buffer, or with a `start` not above the last one, forgets what was searched).
+   */
+  beginBytes(bytes: Uint8Array, start: number, end: number): boolean;
 }
 
 /**
@@ -380,6 +388,50 @@ export function createLiteralPrefilter(
     return litHit[id] === 1;
   };
 
+  // Byte-level gate (beginBytes): per key, where it next occurs in `byteBuf` at or after the last start
+  // (-1: nowhere, -2: not searched), so a rare key costs one search per occurrence, not one per line.
+  // Only ASCII keys are searched in bytes: an ASCII character in decoded text always comes from that very
+  // byte, while U+FFFD may come from any invalid sequence. A non-ASCII key lets the line through.
+  const keyBytes = chars.map((c) => ([...c].every((ch) => ch.charCodeAt(0) < 0x80) ? Buffer.from(c, "latin1") : null));
+  const nextAt = new Float64Array(chars.length).fill(-2);
+  let byteBuf: Uint8Array | null = null;
+  let byteStart = -1;
+  // Set by beginBytes when it let a line through: the next begin is that line, already counted for sampling.
+  let gated = false;
+  let gatedSample = false;
+
+  const beginBytes = (bytes: Uint8Array, start: number, end: number): boolean => {
+    gated = true;
+    gatedSample = false;
+    if (--countdown === 0 && chars.length > 0) {
+      countdown = SAMPLE_EVERY;
+      gatedSample = true;
+      return true;
+    }
+    if (keyless) return true;
+    if (bytes !== byteBuf || start <= byteStart) {
+      byteBuf = bytes;
+      nextAt.fill(-2);
+    }
+    byteStart = start;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as number;
+      const needle = keyBytes[k];
+      if (needle === null || needle === undefined) return true;
+      let at = nextAt[k] as number;
+      if (at === -1) continue;
+      if (at < start) {
+        at = Buffer.prototype.indexOf.call(bytes, needle.length === 1 ? (needle[0] as number) : needle, start);
+        nextAt[k] = at;
+        if (at < 0) continue;
+      }
+      // The first occurrence from `start` on: if it does not end within the line, none does.
+      if (at + needle.length <= end) return true;
+    }
+    gated = false;
+    return false;
+  };
+
   const begin = (line: string): boolean => {
     current = line;
     gen = (gen + 1) >>> 0;
@@ -389,7 +441,12 @@ export function createLiteralPrefilter(
       litGen.fill(0);
       gen = 1;
     }
-    if (--countdown === 0 && chars.length > 0) {
+    let sample: boolean;
+    if (gated) {
+      gated = false;
+      sample = gatedSample;
+    } else sample = --countdown === 0 && chars.length > 0;
+    if (sample) {
       countdown = SAMPLE_EVERY;
       sampled++;
       for (let c = 0; c < chars.length; c++) if (line.includes(chars[c] as string)) seen[c] = (seen[c] as number) + 1;
@@ -414,6 +471,7 @@ export function createLiteralPrefilter(
 
   return {
     begin,
+    beginBytes,
     may,
     candidates(line, out) {
       let any = false;

@@ -2,7 +2,7 @@
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { CommandRunner, Namespaces } from "../netns/netns.js";
-import { buildLab, labId, must, requireRootAndTools, waitQuiet, waitUntil } from "../netns/netns.js";
+import { PROBES, buildLab, labId, must, requireRootAndTools, waitQuiet, waitUntil } from "../netns/netns.js";
 import type { WirePacket } from "./packet-gen.js";
 
 /** Debian packages this test needs beyond the enforce labs' (also in scripts/apt-packages.txt). */
@@ -31,15 +31,7 @@ export const FW_V6 = "fd79::1";
 export function requireDiffTools(): Promise<void> {
   return requireRootAndTools({
     who: "the differential firewall test needs",
-    tools: [
-      ["ip", ["-V"]],
-      ["nft", ["--version"]],
-      ["iptables-restore", ["--version"]],
-      ["ip6tables-restore", ["--version"]],
-      ["ipset", ["version"]],
-      ["conntrack", ["--version"]],
-      [PYTHON, ["-c", "import scapy.all"], `${PYTHON} -c import scapy.all`],
-    ],
+    tools: [...Object.values(PROBES), [PYTHON, ["-c", "import scapy.all"], `${PYTHON} -c import scapy.all`]],
     packages: DIFF_APT_PACKAGES,
   });
 }

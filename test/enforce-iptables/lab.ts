@@ -1,5 +1,5 @@
 // A throw-away fw ↔ peer namespace pair on 10.78.0.0/24 and fd78::/64 for the iptables backend's packet tests.
-import { requireRootAndTools } from "../netns/netns.js";
+import { PROBES, requireRootAndTools } from "../netns/netns.js";
 import type { PeerLab } from "../netns/peer-lab.js";
 import { createPeerLab } from "../netns/peer-lab.js";
 
@@ -35,11 +35,11 @@ export function requireLabTools(): Promise<void> {
   return requireRootAndTools({
     who: "iptables integration tests need",
     tools: [
-      ["ip", ["-V"]],
-      ["iptables-restore", ["--version"]],
-      ["ip6tables-restore", ["--version"]],
-      ["ipset", ["version"]],
-      ["conntrack", ["--version"]],
+      PROBES.ip,
+      PROBES.iptables,
+      PROBES.ip6tables,
+      PROBES.ipset,
+      PROBES.conntrack,
       ["socat", ["-V"]],
       ["svmap", ["--version"]],
       ["sipp", ["-v"]],

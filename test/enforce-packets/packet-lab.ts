@@ -1,7 +1,7 @@
 // A throw-away fw ↔ peer namespace pair with a WAN link (non-bogon addresses) and a LAN link (private ones), plus kernel probe counters in fw.
 import { fileURLToPath } from "node:url";
 import type { CommandRunner } from "../netns/netns.js";
-import { buildLab, labId, must, requireRootAndTools } from "../netns/netns.js";
+import { PROBES, buildLab, labId, must, requireRootAndTools } from "../netns/netns.js";
 import type { ArrivalEvent } from "../netns/traffic.js";
 import { startListener, trafficSender } from "../netns/traffic.js";
 
@@ -53,12 +53,7 @@ export function requirePacketTools(): Promise<void> {
   return requireRootAndTools({
     who: "packet tests need",
     tools: [
-      ["ip", ["-V"]],
-      ["nft", ["--version"]],
-      ["iptables-restore", ["--version"]],
-      ["ip6tables-restore", ["--version"]],
-      ["ipset", ["version"]],
-      ["conntrack", ["--version"]],
+      ...Object.values(PROBES),
       ["nmap", ["--version"]],
       ["hping3", ["--version"]],
       [PYTHON, ["-c", "import scapy.all"]],

@@ -1,5 +1,5 @@
 // A throw-away two-namespace lab (protected host "fw" ↔ "peer" over a veth) for packet-level tests.
-import { requireRootAndTools } from "../netns/netns.js";
+import { PROBES, requireRootAndTools } from "../netns/netns.js";
 import type { PeerLab } from "../netns/peer-lab.js";
 import { createPeerLab } from "../netns/peer-lab.js";
 
@@ -26,11 +26,7 @@ export const PEER_V6 = ["fd77::2", "fd77::3", "fd77::4"] as const;
 export function requireLabTools(): Promise<void> {
   return requireRootAndTools({
     who: "enforce integration tests need",
-    tools: [
-      ["ip", ["-V"]],
-      ["nft", ["--version"]],
-      ["conntrack", ["--version"]],
-    ],
+    tools: [PROBES.ip, PROBES.nft, PROBES.conntrack],
     packages: LAB_APT_PACKAGES,
   });
 }

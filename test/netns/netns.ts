@@ -21,6 +21,16 @@ export interface ToolRequirements {
   readonly anyExit?: boolean;
 }
 
+/** The probes of the kernel tools most labs need. */
+export const PROBES = {
+  ip: ["ip", ["-V"]],
+  nft: ["nft", ["--version"]],
+  iptables: ["iptables-restore", ["--version"]],
+  ip6tables: ["ip6tables-restore", ["--version"]],
+  ipset: ["ipset", ["version"]],
+  conntrack: ["conntrack", ["--version"]],
+} as const satisfies Record<string, ToolProbe>;
+
 const probeRunner = createSpawnRunner({ timeoutMs: 20_000 });
 
 /**

@@ -1,5 +1,5 @@
 // A protocol-level Asterisk Manager Interface server for tests: real TCP on 127.0.0.1, Asterisk's wire format.
-import { createBlockReader, startTcpTestServer } from "./tcp-test-server.js";
+import { createBlockReader, startTcpTestServer, type TcpTestServer } from "./tcp-test-server.js";
 
 /** Fields of one PJSIP contact as `PJSIPShowContacts` lists it (ContactList event). */
 export interface AmiTestContact {
@@ -33,16 +33,11 @@ export interface AmiTestServerOptions {
   midListEvents?: Record<string, string>[];
 }
 
-export interface AmiTestServer {
-  readonly port: number;
+export interface AmiTestServer extends Omit<TcpTestServer, "broadcast"> {
   /** Every action received, in order, as `Action` name (logins included). */
   readonly actions: string[];
-  connections(): number;
   /** Sends an unsolicited event to every logged-in connection. */
   emit(fields: Record<string, string>): void;
-  /** Drops every client connection (Asterisk restart, network cut). */
-  dropAll(): void;
-  close(): Promise<void>;
 }
 
 function message(fields: Record<string, string>): string {

@@ -1,5 +1,5 @@
 // A protocol-level FreeSWITCH event socket server for tests: real TCP on 127.0.0.1, mod_event_socket's framing.
-import { createBlockReader, startTcpTestServer } from "./tcp-test-server.js";
+import { createBlockReader, startTcpTestServer, type TcpTestServer } from "./tcp-test-server.js";
 
 /** One row of `show registrations as json` (the core registrations table). */
 export interface EslTestRegistration {
@@ -19,15 +19,11 @@ export interface EslTestServerOptions {
   midReplyEvents?: Record<string, string>[];
 }
 
-export interface EslTestServer {
-  readonly port: number;
+export interface EslTestServer extends Omit<TcpTestServer, "broadcast"> {
   /** Every command line received, in order (`auth` with the password masked). */
   readonly commands: string[];
-  connections(): number;
   /** Sends a `text/event-plain` event to every authenticated, subscribed connection. */
   emit(headers: Record<string, string>): void;
-  dropAll(): void;
-  close(): Promise<void>;
 }
 
 function frame(headers: Record<string, string>, body = ""): string {

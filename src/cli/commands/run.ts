@@ -63,6 +63,8 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
         ? "\n  observing only (no config file): bans are printed, the firewall is not changed\n"
         : "\n"),
   );
+  // Listen before starting: a SIGHUP during start-up must reload, not kill (its default action).
+  let nextSignal = io.nextSignal();
   const log = pino({ level: chosen.config.logLevel, base: { app: "sipwarden" } }, pino.destination(2));
   const daemon = await startDaemon(chosen.config, choice ? { backend: choice } : {}, {
     clock: systemClock,
@@ -94,7 +96,8 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
     log.warn({ err: e }, "control API not started");
   }
   for (;;) {
-    const signal = await io.nextSignal();
+    const signal = await nextSignal;
+    nextSignal = io.nextSignal();
     if (signal !== "SIGHUP") {
       log.info({ signal }, "stopping");
       break;

@@ -1,0 +1,65 @@
+// Splits a big log into byte ranges of whole lines for a worker thread: the main thread scans the first
+// range itself while a worker scans the rest; results are merged in range order by the caller.
+
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { ReplayJob, ReplayPart } from "./parallel-replay.js";
+import type { TestFilterJob, TestFilterWorkerPart } from "./parallel-worker.js";
+
+/** Smaller logs are scanned on one thread: a worker costs its start-up (~100 ms of module loading). */
+export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Share of the file the main thread keeps: it starts scanning at once, while the worker first loads its
+ * modules and compiles the filter.
+ */
+export const MAIN_SHARE = 0.53;
+
+export interface RangeRunner {
+  testFilter(job: TestFilterJob): Promise<TestFilterWorkerPart>;
+  replay(job: ReplayJob): Promise<ReplayPart>;
+  close(): void;
+}
+
+/** Whether a log of `size` bytes is worth a worker on this machine. */
+export function wantsParallel(size: number): boolean {
+  if (process.env.SIPWARDEN_THREADS === "1") return false;
+  return size >= PARALLEL_MIN_BYTES && availableParallelism() >= 2;
+}
+
+/** Runs each job on one worker thread (started on first use), one job at a time. */
+export function createWorkerRunner(): RangeRunner {
+  let worker: Worker | null = null;
+  let pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | null = null;
+  const start = (): Worker => {
+    if (worker !== null) return worker;
+    const w = new Worker(new URL("./parallel-worker.js", import.meta.url));
+    w.on("message", (m: { ok: boolean; value?: unknown; error?: string }) => {
+      const p = pending;
+      pending = null;
+      if (m.ok) p?.resolve(m.value);
+      else p?.reject(new Error(`worker: ${m.error}`));
+    });
+    w.on("error", (e) => {
+      const p = pending;
+      pending = null;
+      p?.reject(e);
+    });
+    worker = w;
+    return w;
+  };
+  const run = <T>(job: unknown): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (pending !== null) throw new Error("one job at a time");
+      pending = { resolve: resolve as (v: unknown) => void, reject };
+      start().postMessage(job);
+    });
+  return {
+    testFilter: (job) => run<TestFilterWorkerPart>({ kind: "test-filter", job }),
+    replay: (job) => run<ReplayPart>({ kind: "replay", job }),
+    close() {
+      void worker?.terminate();
+      worker = null;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The scanning half of `sipwarden test-filter`: one byte range of a log through a filter, into counts and
+// the JSON fragments of its matches. Run on the main thread and, for big logs, in a worker per range.
+
+import type { Filter } from "../filters/filter.js";
+import { decodeLine, scanLines } from "../sources/chunk-lines.js";
+
+export interface TestFilterRange {
+  readonly path: string;
+  readonly from: number;
+  readonly to: number;
+  readonly maxLineLength: number;
+  readonly referenceTime: number;
+}
+
+/** What one range contributes to the report; `addresses` in order of first sight. */
+export interface TestFilterPart {
+  lines: number;
+  truncated: number;
+  matched: number;
+  ignored: number;
+  rejected: number;
+  missed: number;
+  failHits: number[];
+  successHits: number[];
+  addresses: Map<string, number>;
+}
+
+export interface TestFilterSinks {
+  /**
+   * With `--json`: a match's fragment after `{"line":N` (starting with `,"address"`), and N within the
+   * range.
+   */
+  readonly onJsonMatch?: (lineNo: number, tail: string) => void;
+  /** Text lines printed by --print-matched / --print-missed, with the line number within the range. */
+  readonly onMatchedText?: (lineNo: number, text: string) => void;
+  readonly onMissedText?: (lineNo: number, text: string, why?: string) => void;
+  readonly onProgress?: (bytesDone: number) => void;
+}
+
+/** `new Date(ms).toISOString()`, computed once per second of event time (matches come in bursts). */
+export function createIsoCache(): (ms: number) => string {
+  let second = NaN;
+  let prefix = "";
+  return (ms) => {
+    if (!Number.isInteger(ms) || Math.abs(ms) > 8.64e15 - 1000) return new Date(ms).toISOString();
+    const s = Math.floor(ms / 1000);
+    if (s !== second) {
+      second = s;
+      prefix = new Date(s * 1000).toISOString().slice(0, -4);
+    }
+    const r = ms - s * 1000;
+    return `${prefix}${r < 10 ? "00" : r < 100 ? "0" : ""}${r}Z`;
+  };
+}
+
+export function scanTestFilterRange(filter: Filter, range: TestFilterRange, sinks: TestFilterSinks): TestFilterPart {
+  const part: TestFilterPart = {
+    lines: 0,
+    truncated: 0,
+    matched: 0,
+    ignored: 0,
+    rejected: 0,
+    missed: 0,
+    failHits: new Array<number>(filter.failregex.length).fill(0),
+    successHits: new Array<number>(filter.successregex.length).fill(0),
+    addresses: new Map(),
+  };
+  const { onJsonMatch, onMatchedText, onMissedText } = sinks;
+  const iso = createIsoCache();
+  const ctx = { referenceTime: range.referenceTime };
+  const cap = range.maxLineLength;
+  const gate = filter.mayMatchBytes?.bind(filter);
+  const { failHits, successHits, addresses } = part;
+  // Addresses repeat: the first lookup is on the text the filter produced, usually the same string.
+  const { lines, truncated } = scanLines(
+    range.path,
+    { maxLineLength: cap, from: range.from, to: range.to, onProgress: sinks.onProgress },
+    (bytes, start, end, lineNo) => {
+      if (gate !== undefined && !gate(bytes, start, end)) {
+        part.missed++;
+        onMissedText?.(lineNo, decodeLine(bytes, start, end, cap));
+        return;
+      }
+      const text = decodeLine(bytes, start, end, cap);
+      const r = filter.match(text, ctx);
+      switch (r.status) {
+        case "matched": {
+          const m = r.match;
+          part.matched++;
+          (m.kind === "failure" ? failHits : successHits)[m.regexIndex]! += 1;
+          const a = m.address.text;
+          addresses.set(a, (addresses.get(a) ?? 0) + 1);
+          if (onJsonMatch !== undefined) {
+            const time = m.time === null ? "null" : `"${iso(m.time)}"`;
+            const user = m.user === undefined ? "" : `,"user":${JSON.stringify(m.user)}`;
+            onJsonMatch(lineNo, `,"address":"${a}","time":${time}${user},"kind":"${m.kind}"}`);
+          } else onMatchedText?.(lineNo, text);
+          break;
+        }
+        case "ignored":
+          part.ignored++;
+          break;
+        case "rejected":
+          part.rejected++;
+          onMissedText?.(lineNo, text, r.why);
+          break;
+        case "missed":
+          part.missed++;
+          onMissedText?.(lineNo, text);
+          break;
+      }
+    },
+  );
+  part.lines = lines;
+  part.truncated = truncated;
+  return part;
+}

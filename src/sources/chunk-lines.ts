@@ -1,0 +1,148 @@
+// Reads a byte range of a log file line by line without decoding: offline tools (test-filter, replay) let
+// a filter reject most lines on their raw bytes, and decode only the rest, with the line splitter's rules.
+import { closeSync, openSync, readSync } from "node:fs";
+import { charBoundary } from "./line-splitter.js";
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+export interface ScanLinesOptions {
+  /** Longer lines keep their first bytes and are counted as truncated (as in line-splitter.ts). */
+  readonly maxLineLength: number;
+  /** First byte of the range (default 0): must be the start of a line. */
+  readonly from?: number;
+  /** End of the range (exclusive, default: end of file): must be just past a `\n`, or the end of file. */
+  readonly to?: number;
+  readonly chunkBytes?: number;
+  /** Called after each chunk with the bytes of the range read so far. */
+  readonly onProgress?: ((bytesDone: number) => void) | undefined;
+}
+
+export interface ScanLinesResult {
+  readonly lines: number;
+  readonly truncated: number;
+}
+
+/**
+ * Calls `onLine` for every line of the range with its raw bytes `bytes[start, end)` (no `\n`; a `\r`
+ * and excess length still there: `decodeLine` applies them) and its 1-based number within the range. The
+ * bytes are valid only during the call. A line longer than the cap is handed over as its first
+ * `maxLineLength + 2` bytes. A last line without a newline is still a line.
+ */
+export function scanLines(
+  path: string,
+  options: ScanLinesOptions,
+  onLine: (bytes: Buffer, start: number, end: number, lineNo: number) => void,
+): ScanLinesResult {
+  const cap = options.maxLineLength;
+  // What is kept of an overlong line: one byte more than a line may have, so it still reads as overlong.
+  const keep = cap + 2;
+  const buf = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 1024 * 1024, 2 * keep + 1));
+  const from = options.from ?? 0;
+  const to = options.to ?? Infinity;
+  let pos = from;
+  let lineNo = 0;
+  let truncated = 0;
+  // Bytes of the current (unterminated) line at the start of `buf`; `dropping`: the line is overlong and
+  // its bytes past `keep` are being skipped.
+  let held = 0;
+  let dropping = false;
+  const emit = (start: number, end: number): void => {
+    if (isTruncated(buf, start, end, cap)) truncated++;
+    onLine(buf, start, end, ++lineNo);
+  };
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const want = Math.min(buf.length - held, to - pos);
+      const n = want > 0 ? readSync(fd, buf, held, want, pos) : 0;
+      if (n === 0) break;
+      pos += n;
+      const avail = held + n;
+      const view = buf.subarray(0, avail);
+      let i = 0;
+      if (dropping) {
+        const nl = view.indexOf(LF, held);
+        if (nl < 0) {
+          options.onProgress?.(pos - from);
+          continue; // still inside the overlong line: keep its first bytes, skip these
+        }
+        dropping = false;
+        emit(0, keep);
+        i = nl + 1;
+      }
+      for (;;) {
+        const nl = view.indexOf(LF, i);
+        if (nl < 0) break;
+        emit(i, nl);
+        i = nl + 1;
+      }
+      held = avail - i;
+      if (held > keep) {
+        buf.copy(buf, 0, i, i + keep);
+        held = keep;
+        dropping = true;
+      } else if (held > 0 && i > 0) buf.copy(buf, 0, i, avail);
+      options.onProgress?.(pos - from);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (held > 0) emit(0, held);
+  return { lines: lineNo, truncated };
+}
+
+/** Where the text of the line `bytes[start, end)` ends: without a CRLF's `\r`, cut to the cap. */
+function textEnd(bytes: Buffer, start: number, end: number, cap: number): number {
+  if (end - start > cap + 1) return start + charBoundary(bytes.subarray(start, start + cap + 1), cap);
+  let stop = end;
+  if (stop > start && bytes[stop - 1] === CR) stop--;
+  if (stop - start > cap) return start + charBoundary(bytes.subarray(start, stop), cap);
+  return stop;
+}
+
+function isTruncated(bytes: Buffer, start: number, end: number, cap: number): boolean {
+  const len = end - start;
+  if (len > cap + 1) return true;
+  return len - (len > 0 && bytes[end - 1] === CR ? 1 : 0) > cap;
+}
+
+/** The text of a line handed over by `scanLines`, exactly as the line splitter decodes it. */
+export function decodeLine(bytes: Buffer, start: number, end: number, cap: number): string {
+  return bytes.toString("utf8", start, textEnd(bytes, start, end, cap));
+}
+
+/**
+ * Byte offsets cutting `[0, size)` into ranges of whole lines: for each fraction (ascending, in (0, 1)),
+ * the offset just past the first `\n` at or after that share of the file. Returns 0, the cuts, `size`;
+ * a range may be empty when lines are long.
+ */
+export function cutAtLines(path: string, size: number, fractions: readonly number[]): number[] {
+  const bounds = [0];
+  const probe = Buffer.allocUnsafe(64 * 1024);
+  const fd = openSync(path, "r");
+  try {
+    for (const f of fractions) {
+      const prev = bounds[bounds.length - 1] as number;
+      const at = Math.max(Math.floor(size * f), prev);
+      let cut = size;
+      if (at === 0) cut = 0;
+      else
+        for (let p = at - 1; p < size; ) {
+          const n = readSync(fd, probe, 0, probe.length, p);
+          if (n === 0) break;
+          const nl = probe.subarray(0, n).indexOf(LF);
+          if (nl >= 0) {
+            cut = p + nl + 1;
+            break;
+          }
+          p += n;
+        }
+      bounds.push(cut);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  bounds.push(size);
+  return bounds;
+}

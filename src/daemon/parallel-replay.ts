@@ -18,7 +18,7 @@ export interface ReplayJob {
 
 /**
  * Column-wise, one entry per (line, jail) with a matched or rejected result, in line then jail order.
- * `time` is NaN for null; `user`/`failId` are null when absent.
+ * `user`/`failId` are null when absent.
  */
 export interface ReplayPart {
   lines: number;
@@ -29,7 +29,7 @@ export interface ReplayPart {
   regexIndex: number[];
   family: (4 | 6)[];
   address: string[];
-  time: number[];
+  time: (number | null)[];
   user: (string | null)[];
   failId: (string | null)[];
   why: string[];
@@ -75,7 +75,7 @@ export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): Rep
         push(part, lineNo, j, true, m.kind, m.regexIndex, text);
         part.family.push(m.address.family);
         part.address.push(m.address.text);
-        part.time.push(m.time ?? NaN);
+        part.time.push(m.time);
         part.user.push(m.user ?? null);
         part.failId.push(m.failId ?? null);
         part.why.push("");
@@ -83,7 +83,7 @@ export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): Rep
         push(part, lineNo, j, false, r.kind ?? "failure", r.regexIndex, text);
         part.family.push(4);
         part.address.push("");
-        part.time.push(NaN);
+        part.time.push(null);
         part.user.push(null);
         part.failId.push(null);
         part.why.push(r.why);
@@ -119,7 +119,6 @@ export function partResult(part: ReplayPart, i: number): FilterResult {
     const why = part.why[i] as string;
     return kind === "failure" ? { status: "rejected", regexIndex, why } : { status: "rejected", regexIndex, why, kind };
   }
-  const t = part.time[i] as number;
   const user = part.user[i];
   const failId = part.failId[i];
   return {
@@ -130,7 +129,7 @@ export function partResult(part: ReplayPart, i: number): FilterResult {
       address: { family: part.family[i] as 4 | 6, text: part.address[i] as string },
       ...(user === null || user === undefined ? {} : { user }),
       ...(failId === null || failId === undefined ? {} : { failId }),
-      time: Number.isNaN(t) ? null : t,
+      time: part.time[i] ?? null,
     },
   };
 }

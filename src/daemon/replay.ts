@@ -1,13 +1,18 @@
 // Replays log files through the real detection pipeline on the lines' own time, streaming decisions out.
 
+import { statSync } from "node:fs";
 import type { Config } from "../config/config.js";
 import { createManualClock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
-import { readLines } from "../sources/read-lines.js";
+import type { Filter, FilterResult } from "../filters/filter.js";
+import { cutAtLines, decodeLine, scanLines } from "../sources/chunk-lines.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
+import { MISSED, partResult, type ReplayPart } from "./parallel-replay.js";
+import { createWorkerRunner, MAIN_SHARE, wantsParallel, type RangeRunner } from "./parallel-scan.js";
 
 const EXPIRE_EVERY_LINES = 100_000;
+const MAX_LINE_LENGTH = 16_384;
 
 export interface ReplayStats {
   lines: number;
@@ -18,21 +23,42 @@ export interface ReplayStats {
   addresses: number;
 }
 
+export interface ReplayOptions {
+  /**
+   * Scans the second part of big files on another thread (default: when the file is big and the machine
+   * has two cores). `runner` replaces the worker thread (tests run ranges in-process).
+   */
+  readonly parallel?: boolean;
+  readonly runner?: RangeRunner;
+}
+
 /**
  * Runs every enabled jail over every file, in the order given. Decisions are handed to `onDecision` as
  * they are made and not kept, so memory stays flat however long the log.
+ *
+ * Lines go through the filters first on their raw bytes (a filter's `mayMatchBytes`), and only the lines
+ * some filter may match are decoded and fed to the pipeline; the lines of a big file's second part are
+ * filtered by a worker, and their results fed to the pipeline in file order, after the first part's.
+ * Detection itself always runs here, in order, so decisions are those of a line-by-line replay.
  */
 export async function replayFiles(
   paths: readonly string[],
   config: Config,
   referenceTime: number,
   onDecision: (d: Decision) => void,
+  options: ReplayOptions = {},
 ): Promise<ReplayStats> {
   // Detection is pure over event time; the clock only stamps allowlist problems.
   const stages = await composeDetection(config, { clock: createManualClock(referenceTime) });
   let lastTime = 0;
+  // Per jail, the result the pipeline gets for the line being fed: a worker's, MISSED when the byte gate
+  // said so, or null to run the filter.
+  const preset: (FilterResult | null)[] = stages.jails.map(() => null);
   const pipeline = createDetectionPipeline({
-    jails: stages.jails,
+    jails: stages.jails.map((j, i) => ({
+      ...j,
+      filter: { ...j.filter, match: (text, ctx) => preset[i] ?? j.filter.match(text, ctx) } satisfies Filter,
+    })),
     detector: stages.detector,
     referenceTime: () => referenceTime,
     everyJailReadsEverySource: true,
@@ -40,24 +66,91 @@ export async function replayFiles(
       if (offense.time > lastTime) lastTime = offense.time;
     },
   });
+  const specs = config.jails.map((j) => j.filter);
+  const gates = stages.jails.map((j) => j.filter.mayMatchBytes?.bind(j.filter));
+  const canSplit = specs.length === stages.jails.length;
   const banned = new Set<string>();
   let bans = 0;
   let spares = 0;
-  for (const path of paths) {
-    readLines(path, { maxLineLength: 16_384 }, (text, lineNo) => {
-      const ds = pipeline.processLine(path, { source: path, text, lineNo });
-      for (const d of ds) {
-        if (d.action === "ban") {
-          bans++;
-          banned.add(d.target);
-        } else spares++;
-        onDecision(d);
+  // Lines never fed to the pipeline (no filter could match them).
+  let skipped = 0;
+  let runner: RangeRunner | null = options.runner ?? null;
+  try {
+    for (const path of paths) {
+      // Expiry runs every EXPIRE_EVERY_LINES lines of a file, after the line, as the line-by-line replay did.
+      let expiredThrough = 0;
+      const expireThrough = (lineNo: number): void => {
+        while (expiredThrough + EXPIRE_EVERY_LINES <= lineNo) {
+          expiredThrough += EXPIRE_EVERY_LINES;
+          if (lastTime > 0) stages.detector.expire(lastTime);
+        }
+      };
+      const feed = (text: string, lineNo: number): void => {
+        const ds = pipeline.processLine(path, { source: path, text, lineNo });
+        for (const d of ds) {
+          if (d.action === "ban") {
+            bans++;
+            banned.add(d.target);
+          } else spares++;
+          onDecision(d);
+        }
+      };
+      const size = statSync(path).size;
+      const split =
+        canSplit && (options.parallel ?? (options.runner !== undefined || wantsParallel(size)))
+          ? cutAtLines(path, size, [MAIN_SHARE])
+          : [0, size];
+      const mainTo = split[1] as number;
+      let rest: Promise<ReplayPart> | null = null;
+      if (mainTo < size) {
+        runner ??= createWorkerRunner();
+        rest = runner.replay({ specs, path, from: mainTo, to: size, maxLineLength: MAX_LINE_LENGTH, referenceTime });
+        // A failed worker surfaces when awaited; until then, no unhandled rejection.
+        rest.catch(() => undefined);
       }
-      if (lineNo % EXPIRE_EVERY_LINES === 0 && lastTime > 0) stages.detector.expire(lastTime);
-    });
+      const { lines } = scanLines(
+        path,
+        { maxLineLength: MAX_LINE_LENGTH, to: rest === null ? Infinity : mainTo },
+        (bytes, start, end, lineNo) => {
+          let any = false;
+          for (let j = 0; j < gates.length; j++) {
+            const g = gates[j];
+            const ok = g === undefined || g(bytes, start, end);
+            preset[j] = ok ? null : MISSED;
+            any ||= ok;
+          }
+          if (any) feed(decodeLine(bytes, start, end, MAX_LINE_LENGTH), lineNo);
+          else skipped++;
+          if (lineNo % EXPIRE_EVERY_LINES === 0) expireThrough(lineNo);
+        },
+      );
+      let total = lines;
+      if (rest !== null) {
+        const part = await rest;
+        const n = part.lineNo.length;
+        let fed = 0;
+        for (let i = 0; i < n; ) {
+          const rel = part.lineNo[i] as number;
+          const lineNo = lines + rel;
+          expireThrough(lineNo - 1);
+          preset.fill(MISSED);
+          const text = part.text[i] as string;
+          for (; i < n && part.lineNo[i] === rel; i++) preset[part.jail[i] as number] = partResult(part, i);
+          feed(text, lineNo);
+          fed++;
+          expireThrough(lineNo);
+        }
+        skipped += part.lines - fed;
+        total += part.lines;
+      }
+      expireThrough(total);
+      preset.fill(null);
+    }
+  } finally {
+    if (options.runner === undefined) runner?.close();
   }
   return {
-    lines: pipeline.stats.lines,
+    lines: pipeline.stats.lines + skipped,
     offenses: pipeline.stats.offenses,
     bans,
     spares,

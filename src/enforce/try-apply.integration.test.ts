@@ -116,3 +116,45 @@ describe("apply --try", () => {
     expect(existsSync(join(runDir, "rollback.json"))).toBe(false);
   });
 });
+
+describe("apply --boot", () => {
+  it("applies the policy and puts the stored bans back with their remaining time", async () => {
+    const state = join(dir, "boot-state");
+    const { createSqliteDecisionStore } = await import("../store/sqlite/decision-store.js");
+    const store = createSqliteDecisionStore({ path: join(state, "sipwarden.db"), retentionMs: 86_400_000 });
+    const now = Date.now();
+    store.recordDecisions([
+      {
+        action: "ban",
+        target: peer,
+        origin: "jail:asterisk",
+        reason: "5 failures in 10m (asterisk)",
+        scope: { kind: "all" },
+        at: now - 60_000,
+        durationMs: 3_600_000,
+        expiresAt: now - 60_000 + 3_600_000,
+        priorBans: 0,
+        evidence: [],
+      },
+    ]);
+    store.close();
+    const file = join(dir, "boot.yaml");
+    writeFileSync(
+      file,
+      [
+        `state_dir: ${state}`,
+        "preset: asterisk",
+        "firewall:",
+        "  services: { app: { ports: [8080], protocols: [tcp] } }",
+        "  open: [ssh, app]",
+        "  sip_inspection: false",
+        "  protections: { port_scan_trap: false }",
+      ].join("\n") + "\n",
+    );
+    const boot = await cli(lab.fw, "apply", "--boot", "--config", file, "--backend", "nftables");
+    expect(boot.code).toBe(0);
+    expect(boot.out).toMatch(/restored 1 stored ban/);
+    // Open to everyone, but the stored ban drops the peer on every port.
+    expect(await lab.tcp(peer, FW_V4, 8080)).toBe("timeout");
+  });
+});

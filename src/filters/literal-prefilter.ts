@@ -186,8 +186,9 @@ export interface LiteralPrefilter {
    */
   candidates(line: string, out: Uint8Array): boolean;
   /**
-   * `begin` on raw bytes, for readers that have not decoded the line: false only when `begin` would say
-   * false for any text decoded (UTF-8, replacement characters, cut) from `bytes[start, end)`. When it
+   * `begin` and `may` on raw bytes, for readers that have not decoded the line: false only when, for any
+   * text decoded (UTF-8, replacement characters, cut) from `bytes[start, end)`, `begin` would say false or
+   * `may` false for every rule. When it
    * answers true, the next `begin` must be given that line's text (it continues the same line's sampling).
    * Successive calls on one buffer must come with increasing `start` while its content stays the same (a
    * call on another buffer, or with a `start` not above the last one, forgets what was searched).
@@ -257,6 +258,8 @@ export function createLiteralPrefilter(
 ): LiteralPrefilter {
   const ids = new Map<string, number>();
   const tests: ((line: string) => boolean)[] = [];
+  // Per literal test, its bytes when beginBytes can search them (plain ASCII `includes`), else absent.
+  const litNeedles: (Buffer | undefined)[] = [];
   const ruleLits = perRule.map((alts) => {
     if (alts === null) return null;
     return alts.map((lit) => {
@@ -275,6 +278,7 @@ export function createLiteralPrefilter(
         } else {
           const text = lit.text;
           tests.push((line) => line.includes(text));
+          if (/^[\x00-\x7f]+$/.test(text)) litNeedles[id] = Buffer.from(text, "latin1");
         }
       }
       return id;
@@ -400,6 +404,25 @@ export function createLiteralPrefilter(
   let gated = false;
   let gatedSample = false;
 
+  const litNextAt = new Float64Array(tests.length).fill(-2);
+  let byteEnd = 0;
+  /** Whether `needle` occurs within the current byte line; `next` caches its next occurrence per slot. */
+  const inBytes = (needle: Buffer, next: Float64Array, slot: number): boolean => {
+    let at = next[slot] as number;
+    if (at === -1) return false;
+    if (at < byteStart) {
+      at = Buffer.prototype.indexOf.call(byteBuf, needle.length === 1 ? (needle[0] as number) : needle, byteStart);
+      next[slot] = at;
+      if (at < 0) return false;
+    }
+    // The first occurrence from the line's start on: if it does not end within the line, none does.
+    return at + needle.length <= byteEnd;
+  };
+  const keyInBytes = (k: number): boolean => {
+    const needle = keyBytes[k];
+    return needle === null || needle === undefined || inBytes(needle, nextAt, k);
+  };
+
   const beginBytes = (bytes: Uint8Array, start: number, end: number): boolean => {
     gated = true;
     gatedSample = false;
@@ -412,22 +435,25 @@ export function createLiteralPrefilter(
     if (bytes !== byteBuf || start <= byteStart) {
       byteBuf = bytes;
       nextAt.fill(-2);
+      litNextAt.fill(-2);
     }
     byteStart = start;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as number;
-      const needle = keyBytes[k];
-      if (needle === null || needle === undefined) return true;
-      let at = nextAt[k] as number;
-      if (at === -1) continue;
-      if (at < start) {
-        at = Buffer.prototype.indexOf.call(bytes, needle.length === 1 ? (needle[0] as number) : needle, start);
-        nextAt[k] = at;
-        if (at < 0) continue;
+    byteEnd = end;
+    // As `begin`, then as the first `may` loop of a caller: some rule's key and one of its literals.
+    let anyKey = false;
+    for (let i = 0; i < keys.length && !anyKey; i++) anyKey = keyInBytes(keys[i] as number);
+    if (anyKey)
+      for (let r = 0; r < rules; r++) {
+        const k = ruleKey[r] as number;
+        if (k >= 0 && !keyInBytes(k)) continue;
+        const alts = ruleLits[r];
+        if (alts === null || alts === undefined) return true;
+        for (let i = 0; i < alts.length; i++) {
+          const id = alts[i] as number;
+          const needle = litNeedles[id];
+          if (needle === undefined || inBytes(needle, litNextAt, id)) return true;
+        }
       }
-      // The first occurrence from `start` on: if it does not end within the line, none does.
-      if (at + needle.length <= end) return true;
-    }
     gated = false;
     return false;
   };

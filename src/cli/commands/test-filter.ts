@@ -4,7 +4,10 @@ import { statSync } from "node:fs";
 import { UserError } from "../../domain/errors.js";
 import type { Filter } from "../../filters/filter.js";
 import { resolveFilter } from "../../filters/resolve.js";
-import { readLines } from "../../sources/read-lines.js";
+import { cutAtLines } from "../../sources/chunk-lines.js";
+import { scanTestFilterRange, type TestFilterPart } from "../../daemon/parallel-test-filter.js";
+import { createWorkerRunner, MAIN_SHARE, wantsParallel, type RangeRunner } from "../../daemon/parallel-scan.js";
+import type { TestFilterWorkerPart } from "../../daemon/parallel-worker.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 import { createBufferedWriter } from "../buffered-writer.js";
@@ -49,7 +52,7 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
     });
   }
   const filter = resolveFilter(spec);
-  return runTestFilter(filter, logPath, size, mtime, maxLineLength, values, io);
+  return runTestFilter(filter, spec, logPath, size, mtime, maxLineLength, values, io);
 }
 
 interface Flags {
@@ -59,67 +62,84 @@ interface Flags {
   progress?: boolean;
 }
 
-function runTestFilter(
+export interface TestFilterOptions {
+  /**
+   * Scans the second part of a big log on another thread (default: when the log is big, the machine has
+   * two cores and no line is printed). `runner` replaces the worker thread (tests run it in-process).
+   */
+  readonly parallel?: boolean;
+  readonly runner?: RangeRunner;
+}
+
+/** The report of `filter` over the log at `logPath`; exported for tests (`spec` is what workers load). */
+export async function runTestFilter(
   filter: Filter,
+  spec: string,
   logPath: string,
   size: number,
   referenceTime: number,
   maxLineLength: number,
   flags: Flags,
   io: CliIo,
-): number {
+  options: TestFilterOptions = {},
+): Promise<number> {
   const out = createBufferedWriter(io.stdout);
-  const failHits = new Array<number>(filter.failregex.length).fill(0);
-  const successHits = new Array<number>(filter.successregex.length).fill(0);
-  const addresses = new Map<string, number>();
-  let matched = 0;
-  let ignored = 0;
-  let rejected = 0;
-  let missed = 0;
   let firstMatch = true;
   const json = Boolean(flags.json);
   const progress =
     flags.progress || (io.stderrIsTTY && size > 20 * 1024 * 1024) ? createProgressBar(io.stderr, size) : null;
+  const printing = !json && (flags["print-matched"] || flags["print-missed"]);
+  const parallel =
+    options.parallel ?? (options.runner !== undefined || (progress === null && !printing && wantsParallel(size)));
+  const bounds = parallel ? cutAtLines(logPath, size, [MAIN_SHARE]) : [0, size];
+  const mainTo = bounds[1] as number;
 
   if (json)
     out.write(`{"filter":${JSON.stringify(filter.name)},"file":${JSON.stringify(logPath)},"matches":[`);
-  const ctx = { referenceTime };
-  const { lines, truncated } = readLines(
-    logPath,
-    { maxLineLength, onProgress: progress ? (done) => progress.update(done) : undefined },
-    (text, lineNo) => {
-      const r = filter.match(text, ctx);
-      switch (r.status) {
-        case "matched": {
-          const m = r.match;
-          matched++;
-          (m.kind === "failure" ? failHits : successHits)[m.regexIndex]! += 1;
-          addresses.set(m.address.text, (addresses.get(m.address.text) ?? 0) + 1);
-          if (json) {
-            const time = m.time === null ? "null" : `"${new Date(m.time).toISOString()}"`;
-            const user = m.user === undefined ? "" : `,"user":${JSON.stringify(m.user)}`;
-            out.write(
-              `${firstMatch ? "" : ","}{"line":${lineNo},"address":"${m.address.text}","time":${time}${user},"kind":"${m.kind}"}`,
-            );
-            firstMatch = false;
-          } else if (flags["print-matched"]) out.write(`${lineNo}: ${text}\n`);
-          break;
-        }
-        case "ignored":
-          ignored++;
-          break;
-        case "rejected":
-          rejected++;
-          if (!json && flags["print-missed"]) out.write(`${lineNo} (not an IP: ${r.why}): ${text}\n`);
-          break;
-        case "missed":
-          missed++;
-          if (!json && flags["print-missed"]) out.write(`${lineNo}: ${text}\n`);
-          break;
-      }
-    },
-  );
+  const writeMatch = (lineNo: number, tail: string): void => {
+    out.write(`${firstMatch ? "" : ","}{"line":${lineNo}${tail}`);
+    firstMatch = false;
+  };
+  const range = { path: logPath, maxLineLength, referenceTime };
+  let runner: RangeRunner | null = null;
+  let rest: Promise<TestFilterWorkerPart> | null = null;
+  if (mainTo < size) {
+    runner = options.runner ?? createWorkerRunner();
+    rest = runner.testFilter({ ...range, from: mainTo, to: size, spec, json });
+    // A failed worker surfaces when awaited; until then, no unhandled rejection.
+    rest.catch(() => undefined);
+  }
+  let part: TestFilterPart;
+  try {
+    part = scanTestFilterRange(
+      filter,
+      { ...range, from: 0, to: rest === null ? Infinity : mainTo },
+      {
+        ...(json ? { onJsonMatch: writeMatch } : {}),
+        ...(!json && flags["print-matched"] ? { onMatchedText: (n, text) => out.write(`${n}: ${text}\n`) } : {}),
+        ...(!json && flags["print-missed"]
+          ? {
+              onMissedText: (n, text, why) =>
+                out.write(why === undefined ? `${n}: ${text}\n` : `${n} (not an IP: ${why}): ${text}\n`),
+            }
+          : {}),
+        ...(progress ? { onProgress: (done) => progress.update(done) } : {}),
+      },
+    );
+    if (rest !== null) {
+      const more = await rest;
+      const base = part.lines;
+      for (let i = 0; i < more.jsonLines.length; i++)
+        writeMatch(base + (more.jsonLines[i] as number), more.jsonTails[i] as string);
+      part = mergeParts(part, more);
+    }
+  } finally {
+    if (options.runner === undefined) runner?.close();
+  }
   progress?.done();
+  const { lines, truncated, matched, ignored, rejected, missed, addresses } = part;
+  const failHits = part.failHits;
+  const successHits = part.successHits;
   if (json) {
     out.write(
       `],"lines":${lines},"matched":${matched},"ignored":${ignored},"missed":${missed + rejected},"rejected":${rejected},"truncated":${truncated},` +
@@ -149,4 +169,21 @@ function runTestFilter(
   out.write(`\nLines: ${lines} lines, ${ignored} ignored, ${matched} matched, ${missed + rejected} missed\n`);
   out.flush();
   return 0;
+}
+
+/** `a` then `b` (the range after it): counts added, addresses in order of first sight over both. */
+function mergeParts(a: TestFilterPart, b: TestFilterPart): TestFilterPart {
+  const addresses = new Map(a.addresses);
+  for (const [addr, n] of b.addresses) addresses.set(addr, (addresses.get(addr) ?? 0) + n);
+  return {
+    lines: a.lines + b.lines,
+    truncated: a.truncated + b.truncated,
+    matched: a.matched + b.matched,
+    ignored: a.ignored + b.ignored,
+    rejected: a.rejected + b.rejected,
+    missed: a.missed + b.missed,
+    failHits: a.failHits.map((n, i) => n + (b.failHits[i] as number)),
+    successHits: a.successHits.map((n, i) => n + (b.successHits[i] as number)),
+    addresses,
+  };
 }

@@ -22,19 +22,31 @@ const applyDeps = async (): Promise<import("./commands/apply.js").ApplyDeps> => 
 
 const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
   run: {
-    run: lazy(() => import("./commands/run.js"), (m) => m.runCommand),
+    run: lazy(
+      () => import("./commands/run.js"),
+      (m) => m.runCommand,
+    ),
     summary: "watch the PBX logs and print the decisions (embedded defaults if no config)",
   },
   "test-filter": {
-    run: lazy(() => import("./commands/test-filter.js"), (m) => m.testFilterCommand),
+    run: lazy(
+      () => import("./commands/test-filter.js"),
+      (m) => m.testFilterCommand,
+    ),
     summary: "test a filter against a log, like fail2ban-regex",
   },
   replay: {
-    run: lazy(() => import("./commands/replay.js"), (m) => m.replayCommand),
+    run: lazy(
+      () => import("./commands/replay.js"),
+      (m) => m.replayCommand,
+    ),
     summary: "run the detection pipeline over logs on event time",
   },
   check: {
-    run: lazy(() => import("./commands/check.js"), (m) => m.checkCommand),
+    run: lazy(
+      () => import("./commands/check.js"),
+      (m) => m.checkCommand,
+    ),
     summary: "validate the config and print the firewall ruleset it would apply",
   },
   apply: {
@@ -52,31 +64,52 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     summary: "keep the ruleset of a pending apply --try",
   },
   "install-service": {
-    run: lazy(() => import("./commands/install-service.js"), (m) => m.installServiceCommand),
+    run: lazy(
+      () => import("./commands/install-service.js"),
+      (m) => m.installServiceCommand,
+    ),
     summary: "install and start the hardened systemd unit",
   },
   status: {
-    run: lazy(() => import("./commands/status.js"), (m) => m.statusCommand),
+    run: lazy(
+      () => import("./commands/status.js"),
+      (m) => m.statusCommand,
+    ),
     summary: "show the running daemon: backend, jails, sources, counts",
   },
   bans: {
-    run: lazy(() => import("./commands/bans.js"), (m) => m.bansCommand),
+    run: lazy(
+      () => import("./commands/bans.js"),
+      (m) => m.bansCommand,
+    ),
     summary: "list the bans in force (--json for the API's JSON)",
   },
   ban: {
-    run: lazy(() => import("./commands/ban.js"), (m) => m.banCommand),
+    run: lazy(
+      () => import("./commands/ban.js"),
+      (m) => m.banCommand,
+    ),
     summary: "ban an IP or CIDR by hand (--for 1h, --reason TEXT)",
   },
   unban: {
-    run: lazy(() => import("./commands/unban.js"), (m) => m.unbanCommand),
+    run: lazy(
+      () => import("./commands/unban.js"),
+      (m) => m.unbanCommand,
+    ),
     summary: "end the bans in force on an IP or CIDR",
   },
   allow: {
-    run: lazy(() => import("./commands/allow.js"), (m) => m.allowCommand),
+    run: lazy(
+      () => import("./commands/allow.js"),
+      (m) => m.allowCommand,
+    ),
     summary: "allowlist an IP or CIDR at runtime; lifts its bans (--for 1d)",
   },
   explain: {
-    run: lazy(() => import("./commands/explain.js"), (m) => m.explainCommand),
+    run: lazy(
+      () => import("./commands/explain.js"),
+      (m) => m.explainCommand,
+    ),
     summary: "why an IP is blocked or not: decision, feed, allowlist, evidence, expiry",
   },
 };

@@ -3,8 +3,8 @@
 // Detection stays on the main thread, fed these results in file order.
 
 import type { OffenseKind } from "../domain/offense.js";
-import type { Filter, FilterResult } from "../filters/filter.js";
-import { decodeLine, scanLines } from "../sources/chunk-lines.js";
+import type { Filter, FilterMatch, FilterResult } from "../filters/filter.js";
+import { scanLines } from "../sources/chunk-lines.js";
 
 export interface ReplayJob {
   /** One filter spec per jail, in the config's order. */
@@ -17,119 +17,147 @@ export interface ReplayJob {
 }
 
 /**
- * Column-wise, one entry per (line, jail) with a matched or rejected result, in line then jail order.
- * `user`/`failId` are null when absent.
+ * Column-wise, one entry per (line, jail) with a matched or rejected result, in line then jail order, in
+ * typed arrays and one string: a worker's answer crosses threads as a few copies, not 100k objects.
  */
 export interface ReplayPart {
   lines: number;
-  lineNo: number[];
-  jail: number[];
-  matched: boolean[];
-  kind: OffenseKind[];
-  regexIndex: number[];
-  family: (4 | 6)[];
-  address: string[];
-  time: (number | null)[];
-  user: (string | null)[];
-  failId: (string | null)[];
-  why: string[];
-  text: string[];
+  count: number;
+  lineNo: Int32Array;
+  jail: Int32Array;
+  /** Bits: MATCHED, SUCCESS, IPV6, HAS_USER, HAS_FAIL_ID, NO_TIME. */
+  flags: Uint8Array;
+  regexIndex: Int32Array;
+  time: Float64Array;
+  /** Per entry, FIELDS strings in `strings`: the line, the address, user, failId, why (rejected). */
+  strings: string;
+  /** End offset in `strings` of each field (the start is the previous end). */
+  ends: Int32Array;
 }
+
+const MATCHED = 1;
+const SUCCESS = 2;
+const IPV6 = 4;
+const HAS_USER = 8;
+const HAS_FAIL_ID = 16;
+const NO_TIME = 32;
+const FIELDS = 5;
 
 export const MISSED: FilterResult = Object.freeze({ status: "missed" });
 
 export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): ReplayPart {
-  const part: ReplayPart = {
-    lines: 0,
-    lineNo: [],
-    jail: [],
-    matched: [],
-    kind: [],
-    regexIndex: [],
-    family: [],
-    address: [],
-    time: [],
-    user: [],
-    failId: [],
-    why: [],
-    text: [],
+  const lineNos: number[] = [];
+  const jails: number[] = [];
+  const flags: number[] = [];
+  const regexIndexes: number[] = [];
+  const times: number[] = [];
+  // Joined as they come: a few big strings cost the collector less than one per field.
+  const joined: string[] = [];
+  let pending: string[] = [];
+  let pendingSize = 0;
+  const ends: number[] = [];
+  let at = 0;
+  const str = (t: string): void => {
+    pending.push(t);
+    pendingSize += t.length;
+    at += t.length;
+    ends.push(at);
+    if (pendingSize >= 1 << 16) {
+      joined.push(pending.join(""));
+      pending = [];
+      pendingSize = 0;
+    }
   };
   const ctx = { referenceTime: job.referenceTime };
-  const cap = job.maxLineLength;
-  const pass = new Uint8Array(filters.length);
-  const { lines } = scanLines(job.path, { maxLineLength: cap, from: job.from, to: job.to }, (bytes, start, end, lineNo) => {
-    let any = false;
-    for (let j = 0; j < filters.length; j++) {
-      const f = filters[j] as Filter;
-      const ok = f.mayMatchBytes === undefined || f.mayMatchBytes(bytes, start, end);
-      pass[j] = ok ? 1 : 0;
-      any ||= ok;
-    }
-    if (!any) return;
-    const text = decodeLine(bytes, start, end, cap);
-    for (let j = 0; j < filters.length; j++) {
-      if (pass[j] === 0) continue;
-      const r = (filters[j] as Filter).match(text, ctx);
-      if (r.status === "matched") {
-        const m = r.match;
-        push(part, lineNo, j, true, m.kind, m.regexIndex, text);
-        part.family.push(m.address.family);
-        part.address.push(m.address.text);
-        part.time.push(m.time);
-        part.user.push(m.user ?? null);
-        part.failId.push(m.failId ?? null);
-        part.why.push("");
-      } else if (r.status === "rejected") {
-        push(part, lineNo, j, false, r.kind ?? "failure", r.regexIndex, text);
-        part.family.push(4);
-        part.address.push("");
-        part.time.push(null);
-        part.user.push(null);
-        part.failId.push(null);
-        part.why.push(r.why);
+  const { lines } = scanLines(
+    job.path,
+    { maxLineLength: job.maxLineLength, from: job.from, to: job.to },
+    (text, lineNo) => {
+      for (let j = 0; j < filters.length; j++) {
+        const r = (filters[j] as Filter).match(text, ctx);
+        if (r.status === "matched") {
+          const m = r.match;
+          lineNos.push(lineNo);
+          jails.push(j);
+          flags.push(
+            MATCHED |
+              (m.kind === "success" ? SUCCESS : 0) |
+              (m.address.family === 6 ? IPV6 : 0) |
+              (m.user === undefined ? 0 : HAS_USER) |
+              (m.failId === undefined ? 0 : HAS_FAIL_ID) |
+              (m.time === null ? NO_TIME : 0),
+          );
+          regexIndexes.push(m.regexIndex);
+          times.push(m.time ?? 0);
+          str(text);
+          str(m.address.text);
+          str(m.user ?? "");
+          str(m.failId ?? "");
+          str("");
+        } else if (r.status === "rejected") {
+          lineNos.push(lineNo);
+          jails.push(j);
+          flags.push(r.kind === "success" ? SUCCESS : 0);
+          regexIndexes.push(r.regexIndex);
+          times.push(0);
+          str(text);
+          str("");
+          str("");
+          str("");
+          str(r.why);
+        }
       }
-    }
-  });
-  part.lines = lines;
-  return part;
+    },
+  );
+  return {
+    lines,
+    count: lineNos.length,
+    lineNo: Int32Array.from(lineNos),
+    jail: Int32Array.from(jails),
+    flags: Uint8Array.from(flags),
+    regexIndex: Int32Array.from(regexIndexes),
+    time: Float64Array.from(times),
+    strings: joined.join("") + pending.join(""),
+    ends: Int32Array.from(ends),
+  };
 }
 
-function push(
-  part: ReplayPart,
-  lineNo: number,
-  jail: number,
-  matched: boolean,
-  kind: OffenseKind,
-  regexIndex: number,
-  text: string,
-): void {
-  part.lineNo.push(lineNo);
-  part.jail.push(jail);
-  part.matched.push(matched);
-  part.kind.push(kind);
-  part.regexIndex.push(regexIndex);
-  part.text.push(text);
+/** The text of line of entry `i`. */
+export function partText(part: ReplayPart, i: number): string {
+  return field(part, i, 0);
+}
+
+function field(part: ReplayPart, i: number, f: number): string {
+  const k = i * FIELDS + f;
+  return part.strings.slice(k === 0 ? 0 : (part.ends[k - 1] as number), part.ends[k] as number);
 }
 
 /** The result entry `i` of a part stands for, as the filter returned it. */
 export function partResult(part: ReplayPart, i: number): FilterResult {
-  const kind = part.kind[i] as OffenseKind;
+  const flags = part.flags[i] as number;
+  const kind: OffenseKind = flags & SUCCESS ? "success" : "failure";
   const regexIndex = part.regexIndex[i] as number;
-  if (!part.matched[i]) {
-    const why = part.why[i] as string;
-    return kind === "failure" ? { status: "rejected", regexIndex, why } : { status: "rejected", regexIndex, why, kind };
+  if (!(flags & MATCHED)) {
+    const why = field(part, i, 4);
+    return kind === "failure"
+      ? { status: "rejected", regexIndex, why }
+      : { status: "rejected", regexIndex, why, kind };
   }
-  const user = part.user[i];
-  const failId = part.failId[i];
-  return {
-    status: "matched",
-    match: {
-      kind,
-      regexIndex,
-      address: { family: part.family[i] as 4 | 6, text: part.address[i] as string },
-      ...(user === null || user === undefined ? {} : { user }),
-      ...(failId === null || failId === undefined ? {} : { failId }),
-      time: part.time[i] ?? null,
-    },
-  };
+  const address = { family: flags & IPV6 ? 6 : 4, text: field(part, i, 1) } as const;
+  const time = flags & NO_TIME ? null : (part.time[i] as number);
+  const user = flags & HAS_USER ? field(part, i, 2) : undefined;
+  const failId = flags & HAS_FAIL_ID ? field(part, i, 3) : undefined;
+  // The same object shapes the filter builds (see regex-filter.ts).
+  let match: FilterMatch;
+  if (user === undefined)
+    match =
+      failId === undefined
+        ? { kind, regexIndex, address, time }
+        : { kind, regexIndex, address, failId, time };
+  else
+    match =
+      failId === undefined
+        ? { kind, regexIndex, address, user, time }
+        : { kind, regexIndex, address, user, failId, time };
+  return { status: "matched", match };
 }

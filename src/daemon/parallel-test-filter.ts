@@ -2,7 +2,8 @@
 // the JSON fragments of its matches. Run on the main thread and, for big logs, in a worker per range.
 
 import type { Filter } from "../filters/filter.js";
-import { decodeLine, scanLines } from "../sources/chunk-lines.js";
+import { resolveFilter } from "../filters/resolve.js";
+import { countNewlines, scanLines } from "../sources/chunk-lines.js";
 
 export interface TestFilterRange {
   readonly path: string;
@@ -53,7 +54,11 @@ export function createIsoCache(): (ms: number) => string {
   };
 }
 
-export function scanTestFilterRange(filter: Filter, range: TestFilterRange, sinks: TestFilterSinks): TestFilterPart {
+export function scanTestFilterRange(
+  filter: Filter,
+  range: TestFilterRange,
+  sinks: TestFilterSinks,
+): TestFilterPart {
   const part: TestFilterPart = {
     lines: 0,
     truncated: 0,
@@ -69,19 +74,11 @@ export function scanTestFilterRange(filter: Filter, range: TestFilterRange, sink
   const iso = createIsoCache();
   const ctx = { referenceTime: range.referenceTime };
   const cap = range.maxLineLength;
-  const gate = filter.mayMatchBytes?.bind(filter);
   const { failHits, successHits, addresses } = part;
-  // Addresses repeat: the first lookup is on the text the filter produced, usually the same string.
   const { lines, truncated } = scanLines(
     range.path,
     { maxLineLength: cap, from: range.from, to: range.to, onProgress: sinks.onProgress },
-    (bytes, start, end, lineNo) => {
-      if (gate !== undefined && !gate(bytes, start, end)) {
-        part.missed++;
-        onMissedText?.(lineNo, decodeLine(bytes, start, end, cap));
-        return;
-      }
-      const text = decodeLine(bytes, start, end, cap);
+    (text, lineNo) => {
       const r = filter.match(text, ctx);
       switch (r.status) {
         case "matched": {
@@ -114,4 +111,41 @@ export function scanTestFilterRange(filter: Filter, range: TestFilterRange, sink
   part.lines = lines;
   part.truncated = truncated;
   return part;
+}
+
+export interface TestFilterJob extends TestFilterRange {
+  readonly spec: string;
+  readonly json: boolean;
+}
+
+/**
+ * A range's part plus, with `--json`, its matches' JSON, each match preceded by a comma, with absolute
+ * line numbers (the worker counts the lines before its range itself), in pieces of about 64 KiB.
+ */
+export interface TestFilterWorkerPart extends TestFilterPart {
+  readonly json: string[];
+}
+
+export function runTestFilterJob(job: TestFilterJob): TestFilterWorkerPart {
+  const filter = resolveFilter(job.spec);
+  const json: string[] = [];
+  if (!job.json) return { ...scanTestFilterRange(filter, job, {}), json };
+  const base = countNewlines(job.path, 0, job.from);
+  // Joined as they come: a few big strings cost the collector less than one per match.
+  let pieces: string[] = [];
+  let size = 0;
+  const part = scanTestFilterRange(filter, job, {
+    onJsonMatch: (lineNo, tail) => {
+      const s = `,{"line":${base + lineNo}${tail}`;
+      pieces.push(s);
+      size += s.length;
+      if (size >= 1 << 16) {
+        json.push(pieces.join(""));
+        pieces = [];
+        size = 0;
+      }
+    },
+  });
+  if (pieces.length > 0) json.push(pieces.join(""));
+  return { ...part, json };
 }

@@ -4,36 +4,7 @@
 import { parentPort } from "node:worker_threads";
 import { resolveFilter } from "../filters/resolve.js";
 import { scanReplayRange, type ReplayJob } from "./parallel-replay.js";
-import { scanTestFilterRange, type TestFilterPart, type TestFilterRange } from "./parallel-test-filter.js";
-
-export interface TestFilterJob extends TestFilterRange {
-  readonly spec: string;
-  readonly json: boolean;
-}
-
-/** A range's part plus, with `--json`, its matches: line numbers within the range and fragments. */
-export interface TestFilterWorkerPart extends TestFilterPart {
-  readonly jsonLines: number[];
-  readonly jsonTails: string[];
-}
-
-export function runTestFilterJob(job: TestFilterJob): TestFilterWorkerPart {
-  const jsonLines: number[] = [];
-  const jsonTails: string[] = [];
-  const part = scanTestFilterRange(
-    resolveFilter(job.spec),
-    job,
-    job.json
-      ? {
-          onJsonMatch: (lineNo, tail) => {
-            jsonLines.push(lineNo);
-            jsonTails.push(tail);
-          },
-        }
-      : {},
-  );
-  return { ...part, jsonLines, jsonTails };
-}
+import { runTestFilterJob, type TestFilterJob } from "./parallel-test-filter.js";
 
 type Message = { kind: "test-filter"; job: TestFilterJob } | { kind: "replay"; job: ReplayJob };
 

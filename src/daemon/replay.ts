@@ -5,11 +5,11 @@ import type { Config } from "../config/config.js";
 import { createManualClock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
 import type { Filter, FilterResult } from "../filters/filter.js";
-import { cutAtLines, decodeLine, scanLines } from "../sources/chunk-lines.js";
+import { cutAtLines, scanLines } from "../sources/chunk-lines.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
-import { MISSED, partResult, type ReplayPart } from "./parallel-replay.js";
-import { createWorkerRunner, MAIN_SHARE, wantsParallel, type RangeRunner } from "./parallel-scan.js";
+import { MISSED, partResult, partText, type ReplayPart } from "./parallel-replay.js";
+import { createWorkerRunner, MAIN_SHARE, type RangeRunner } from "./parallel-scan.js";
 
 const EXPIRE_EVERY_LINES = 100_000;
 const MAX_LINE_LENGTH = 16_384;
@@ -25,8 +25,8 @@ export interface ReplayStats {
 
 export interface ReplayOptions {
   /**
-   * Scans the second part of big files on another thread (default: when the file is big and the machine
-   * has two cores). `runner` replaces the worker thread (tests run ranges in-process).
+   * Scans the second part of the file on another thread (default: only when `runner` is given; tests run
+   * ranges in-process). Off by default: it saves ~4% of a replay for three times the memory.
    */
   readonly parallel?: boolean;
   readonly runner?: RangeRunner;
@@ -36,10 +36,10 @@ export interface ReplayOptions {
  * Runs every enabled jail over every file, in the order given. Decisions are handed to `onDecision` as
  * they are made and not kept, so memory stays flat however long the log.
  *
- * Lines go through the filters first on their raw bytes (a filter's `mayMatchBytes`), and only the lines
- * some filter may match are decoded and fed to the pipeline; the lines of a big file's second part are
- * filtered by a worker, and their results fed to the pipeline in file order, after the first part's.
- * Detection itself always runs here, in order, so decisions are those of a line-by-line replay.
+ * The lines of a big file's second part are filtered by a worker thread, and only the lines some filter
+ * matched (or rejected) come back, fed to the pipeline in file order after the first part's, with the
+ * worker's results in place of the filters'. Detection itself always runs here, in order, so decisions
+ * are those of a line-by-line replay.
  */
 export async function replayFiles(
   paths: readonly string[],
@@ -51,8 +51,8 @@ export async function replayFiles(
   // Detection is pure over event time; the clock only stamps allowlist problems.
   const stages = await composeDetection(config, { clock: createManualClock(referenceTime) });
   let lastTime = 0;
-  // Per jail, the result the pipeline gets for the line being fed: a worker's, MISSED when the byte gate
-  // said so, or null to run the filter.
+  // Per jail, the result the pipeline gets for the line being fed: a worker's (MISSED when it had none),
+  // or null to run the filter.
   const preset: (FilterResult | null)[] = stages.jails.map(() => null);
   const pipeline = createDetectionPipeline({
     jails: stages.jails.map((j, i) => ({
@@ -67,12 +67,11 @@ export async function replayFiles(
     },
   });
   const specs = config.jails.map((j) => j.filter);
-  const gates = stages.jails.map((j) => j.filter.mayMatchBytes?.bind(j.filter));
   const canSplit = specs.length === stages.jails.length;
   const banned = new Set<string>();
   let bans = 0;
   let spares = 0;
-  // Lines never fed to the pipeline (no filter could match them).
+  // Lines of workers' ranges never fed to the pipeline (no filter matched them).
   let skipped = 0;
   let runner: RangeRunner | null = options.runner ?? null;
   try {
@@ -96,45 +95,46 @@ export async function replayFiles(
         }
       };
       const size = statSync(path).size;
+      // A worker gains replay only ~4% (detection stays sequential) for three times the memory
+      // (bench/RESULTS.md), so replays split only when asked to.
       const split =
-        canSplit && (options.parallel ?? (options.runner !== undefined || wantsParallel(size)))
+        canSplit && (options.parallel ?? options.runner !== undefined)
           ? cutAtLines(path, size, [MAIN_SHARE])
           : [0, size];
       const mainTo = split[1] as number;
       let rest: Promise<ReplayPart> | null = null;
       if (mainTo < size) {
         runner ??= createWorkerRunner();
-        rest = runner.replay({ specs, path, from: mainTo, to: size, maxLineLength: MAX_LINE_LENGTH, referenceTime });
+        rest = runner.replay({
+          specs,
+          path,
+          from: mainTo,
+          to: size,
+          maxLineLength: MAX_LINE_LENGTH,
+          referenceTime,
+        });
         // A failed worker surfaces when awaited; until then, no unhandled rejection.
         rest.catch(() => undefined);
       }
       const { lines } = scanLines(
         path,
         { maxLineLength: MAX_LINE_LENGTH, to: rest === null ? Infinity : mainTo },
-        (bytes, start, end, lineNo) => {
-          let any = false;
-          for (let j = 0; j < gates.length; j++) {
-            const g = gates[j];
-            const ok = g === undefined || g(bytes, start, end);
-            preset[j] = ok ? null : MISSED;
-            any ||= ok;
-          }
-          if (any) feed(decodeLine(bytes, start, end, MAX_LINE_LENGTH), lineNo);
-          else skipped++;
+        (text, lineNo) => {
+          feed(text, lineNo);
           if (lineNo % EXPIRE_EVERY_LINES === 0) expireThrough(lineNo);
         },
       );
       let total = lines;
       if (rest !== null) {
         const part = await rest;
-        const n = part.lineNo.length;
+        const n = part.count;
         let fed = 0;
-        for (let i = 0; i < n; ) {
+        for (let i = 0; i < n;) {
           const rel = part.lineNo[i] as number;
           const lineNo = lines + rel;
           expireThrough(lineNo - 1);
           preset.fill(MISSED);
-          const text = part.text[i] as string;
+          const text = partText(part, i);
           for (; i < n && part.lineNo[i] === rel; i++) preset[part.jail[i] as number] = partResult(part, i);
           feed(text, lineNo);
           fed++;

@@ -69,14 +69,6 @@ export interface Filter {
   /** journald match expressions from `[Init] journalmatch`, if any. */
   readonly journalmatch?: string;
   match(line: string, ctx: MatchContext): FilterResult;
-  /**
-   * Optional fast path for readers holding raw bytes (offline tools): false only when `match` would
-   * surely return "missed" (not timed out) for any line decoded from `bytes[start, end)` (UTF-8 with
-   * replacement, CR stripped, cut to a length); the filter then counts the line as read and missed. True
-   * says nothing: decode the line and call `match` with it next (before any other line). Successive calls
-   * on one buffer must come with increasing `start` while its content stays the same.
-   */
-  mayMatchBytes?(bytes: Uint8Array, start: number, end: number): boolean;
   /** A snapshot of the running totals, when the filter keeps them. */
   counters?(): FilterCounters;
 }

@@ -185,15 +185,6 @@ export interface LiteralPrefilter {
    * Rules without a known literal or character are always marked.
    */
   candidates(line: string, out: Uint8Array): boolean;
-  /**
-   * `begin` and `may` on raw bytes, for readers that have not decoded the line: false only when, for any
-   * text decoded (UTF-8, replacement characters, cut) from `bytes[start, end)`, `begin` would say false or
-   * `may` false for every rule. When it
-   * answers true, the next `begin` must be given that line's text (it continues the same line's sampling).
-   * Successive calls on one buffer must come with increasing `start` while its content stays the same (a
-   * call on another buffer, or with a `start` not above the last one, forgets what was searched).
-   */
-  beginBytes(bytes: Uint8Array, start: number, end: number): boolean;
 }
 
 /**
@@ -258,8 +249,6 @@ export function createLiteralPrefilter(
 ): LiteralPrefilter {
   const ids = new Map<string, number>();
   const tests: ((line: string) => boolean)[] = [];
-  // Per literal test, its bytes when beginBytes can search them (plain ASCII `includes`), else absent.
-  const litNeedles: (Buffer | undefined)[] = [];
   const ruleLits = perRule.map((alts) => {
     if (alts === null) return null;
     return alts.map((lit) => {
@@ -278,7 +267,6 @@ export function createLiteralPrefilter(
         } else {
           const text = lit.text;
           tests.push((line) => line.includes(text));
-          if (/^[\x00-\x7f]+$/.test(text)) litNeedles[id] = Buffer.from(text, "latin1");
         }
       }
       return id;
@@ -392,72 +380,6 @@ export function createLiteralPrefilter(
     return litHit[id] === 1;
   };
 
-  // Byte-level gate (beginBytes): per key, where it next occurs in `byteBuf` at or after the last start
-  // (-1: nowhere, -2: not searched), so a rare key costs one search per occurrence, not one per line.
-  // Only ASCII keys are searched in bytes: an ASCII character in decoded text always comes from that very
-  // byte, while U+FFFD may come from any invalid sequence. A non-ASCII key lets the line through.
-  const keyBytes = chars.map((c) => ([...c].every((ch) => ch.charCodeAt(0) < 0x80) ? Buffer.from(c, "latin1") : null));
-  const nextAt = new Float64Array(chars.length).fill(-2);
-  let byteBuf: Uint8Array | null = null;
-  let byteStart = -1;
-  // Set by beginBytes when it let a line through: the next begin is that line, already counted for sampling.
-  let gated = false;
-  let gatedSample = false;
-
-  const litNextAt = new Float64Array(tests.length).fill(-2);
-  let byteEnd = 0;
-  /** Whether `needle` occurs within the current byte line; `next` caches its next occurrence per slot. */
-  const inBytes = (needle: Buffer, next: Float64Array, slot: number): boolean => {
-    let at = next[slot] as number;
-    if (at === -1) return false;
-    if (at < byteStart) {
-      at = Buffer.prototype.indexOf.call(byteBuf, needle.length === 1 ? (needle[0] as number) : needle, byteStart);
-      next[slot] = at;
-      if (at < 0) return false;
-    }
-    // The first occurrence from the line's start on: if it does not end within the line, none does.
-    return at + needle.length <= byteEnd;
-  };
-  const keyInBytes = (k: number): boolean => {
-    const needle = keyBytes[k];
-    return needle === null || needle === undefined || inBytes(needle, nextAt, k);
-  };
-
-  const beginBytes = (bytes: Uint8Array, start: number, end: number): boolean => {
-    gated = true;
-    gatedSample = false;
-    if (--countdown === 0 && chars.length > 0) {
-      countdown = SAMPLE_EVERY;
-      gatedSample = true;
-      return true;
-    }
-    if (keyless) return true;
-    if (bytes !== byteBuf || start <= byteStart) {
-      byteBuf = bytes;
-      nextAt.fill(-2);
-      litNextAt.fill(-2);
-    }
-    byteStart = start;
-    byteEnd = end;
-    // As `begin`, then as the first `may` loop of a caller: some rule's key and one of its literals.
-    let anyKey = false;
-    for (let i = 0; i < keys.length && !anyKey; i++) anyKey = keyInBytes(keys[i] as number);
-    if (anyKey)
-      for (let r = 0; r < rules; r++) {
-        const k = ruleKey[r] as number;
-        if (k >= 0 && !keyInBytes(k)) continue;
-        const alts = ruleLits[r];
-        if (alts === null || alts === undefined) return true;
-        for (let i = 0; i < alts.length; i++) {
-          const id = alts[i] as number;
-          const needle = litNeedles[id];
-          if (needle === undefined || inBytes(needle, litNextAt, id)) return true;
-        }
-      }
-    gated = false;
-    return false;
-  };
-
   const begin = (line: string): boolean => {
     current = line;
     gen = (gen + 1) >>> 0;
@@ -467,12 +389,7 @@ export function createLiteralPrefilter(
       litGen.fill(0);
       gen = 1;
     }
-    let sample: boolean;
-    if (gated) {
-      gated = false;
-      sample = gatedSample;
-    } else sample = --countdown === 0 && chars.length > 0;
-    if (sample) {
+    if (--countdown === 0 && chars.length > 0) {
       countdown = SAMPLE_EVERY;
       sampled++;
       for (let c = 0; c < chars.length; c++) if (line.includes(chars[c] as string)) seen[c] = (seen[c] as number) + 1;
@@ -497,7 +414,6 @@ export function createLiteralPrefilter(
 
   return {
     begin,
-    beginBytes,
     may,
     candidates(line, out) {
       let any = false;

@@ -1,5 +1,6 @@
-// Reads a byte range of a log file line by line without decoding: offline tools (test-filter, replay) let
-// a filter reject most lines on their raw bytes, and decode only the rest, with the line splitter's rules.
+// Reads a byte range of a log file line by line, for offline tools (test-filter, replay) that split a big
+// log between threads: the line splitter's rules, without its per-line objects.
+import { isAscii } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
 import { charBoundary } from "./line-splitter.js";
 
@@ -24,20 +25,20 @@ export interface ScanLinesResult {
 }
 
 /**
- * Calls `onLine` for every line of the range with its raw bytes `bytes[start, end)` (no `\n`; a `\r`
- * and excess length still there: `decodeLine` applies them) and its 1-based number within the range. The
- * bytes are valid only during the call. A line longer than the cap is handed over as its first
- * `maxLineLength + 2` bytes. A last line without a newline is still a line.
+ * Calls `onLine` for every line of the range with its 1-based number within the range: what readLines
+ * does for a whole file, with the line splitter's rules (CRLF, invalid UTF-8 replaced, length cap, a last
+ * line without a newline still a line), without an object per line. Chunks that are all ASCII (nearly
+ * every log) are decoded as latin1, which skips UTF-8 validation and gives the same text.
  */
 export function scanLines(
   path: string,
   options: ScanLinesOptions,
-  onLine: (bytes: Buffer, start: number, end: number, lineNo: number) => void,
+  onLine: (text: string, lineNo: number) => void,
 ): ScanLinesResult {
   const cap = options.maxLineLength;
   // What is kept of an overlong line: one byte more than a line may have, so it still reads as overlong.
   const keep = cap + 2;
-  const buf = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 1024 * 1024, 2 * keep + 1));
+  const buf = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 256 * 1024, 2 * keep + 1));
   const from = options.from ?? 0;
   const to = options.to ?? Infinity;
   let pos = from;
@@ -47,9 +48,11 @@ export function scanLines(
   // its bytes past `keep` are being skipped.
   let held = 0;
   let dropping = false;
+  let ascii = false;
   const emit = (start: number, end: number): void => {
     if (isTruncated(buf, start, end, cap)) truncated++;
-    onLine(buf, start, end, ++lineNo);
+    const stop = textEnd(buf, start, end, cap);
+    onLine(buf.toString(ascii ? "latin1" : "utf8", start, stop), ++lineNo);
   };
   const fd = openSync(path, "r");
   try {
@@ -60,6 +63,7 @@ export function scanLines(
       pos += n;
       const avail = held + n;
       const view = buf.subarray(0, avail);
+      ascii = isAscii(view);
       let i = 0;
       if (dropping) {
         const nl = view.indexOf(LF, held);
@@ -88,7 +92,10 @@ export function scanLines(
   } finally {
     closeSync(fd);
   }
-  if (held > 0) emit(0, held);
+  if (held > 0) {
+    ascii = isAscii(buf.subarray(0, held));
+    emit(0, held);
+  }
   return { lines: lineNo, truncated };
 }
 
@@ -107,11 +114,6 @@ function isTruncated(bytes: Buffer, start: number, end: number, cap: number): bo
   return len - (len > 0 && bytes[end - 1] === CR ? 1 : 0) > cap;
 }
 
-/** The text of a line handed over by `scanLines`, exactly as the line splitter decodes it. */
-export function decodeLine(bytes: Buffer, start: number, end: number, cap: number): string {
-  return bytes.toString("utf8", start, textEnd(bytes, start, end, cap));
-}
-
 /**
  * Byte offsets cutting `[0, size)` into ranges of whole lines: for each fraction (ascending, in (0, 1)),
  * the offset just past the first `\n` at or after that share of the file. Returns 0, the cuts, `size`;
@@ -128,7 +130,7 @@ export function cutAtLines(path: string, size: number, fractions: readonly numbe
       let cut = size;
       if (at === 0) cut = 0;
       else
-        for (let p = at - 1; p < size; ) {
+        for (let p = at - 1; p < size;) {
           const n = readSync(fd, probe, 0, probe.length, p);
           if (n === 0) break;
           const nl = probe.subarray(0, n).indexOf(LF);
@@ -145,4 +147,22 @@ export function cutAtLines(path: string, size: number, fractions: readonly numbe
   }
   bounds.push(size);
   return bounds;
+}
+
+/** The number of `\n` bytes in `[from, to)` of a file: the lines before `to` when `to` starts a line. */
+export function countNewlines(path: string, from: number, to: number): number {
+  const buf = Buffer.allocUnsafe(256 * 1024);
+  let count = 0;
+  const fd = openSync(path, "r");
+  try {
+    for (let pos = from; pos < to;) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, to - pos), pos);
+      if (n === 0) break;
+      pos += n;
+      for (let i = buf.indexOf(LF); i >= 0 && i < n; i = buf.indexOf(LF, i + 1)) count++;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return count;
 }

@@ -5,9 +5,17 @@ import { UserError } from "../../domain/errors.js";
 import type { Filter } from "../../filters/filter.js";
 import { resolveFilter } from "../../filters/resolve.js";
 import { cutAtLines } from "../../sources/chunk-lines.js";
-import { scanTestFilterRange, type TestFilterPart } from "../../daemon/parallel-test-filter.js";
-import { createWorkerRunner, MAIN_SHARE, wantsParallel, type RangeRunner } from "../../daemon/parallel-scan.js";
-import type { TestFilterWorkerPart } from "../../daemon/parallel-worker.js";
+import {
+  scanTestFilterRange,
+  type TestFilterPart,
+  type TestFilterWorkerPart,
+} from "../../daemon/parallel-test-filter.js";
+import {
+  createWorkerRunner,
+  MAIN_SHARE,
+  wantsParallel,
+  type RangeRunner,
+} from "../../daemon/parallel-scan.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 import { createBufferedWriter } from "../buffered-writer.js";
@@ -90,7 +98,8 @@ export async function runTestFilter(
     flags.progress || (io.stderrIsTTY && size > 20 * 1024 * 1024) ? createProgressBar(io.stderr, size) : null;
   const printing = !json && (flags["print-matched"] || flags["print-missed"]);
   const parallel =
-    options.parallel ?? (options.runner !== undefined || (progress === null && !printing && wantsParallel(size)));
+    options.parallel ??
+    (options.runner !== undefined || (progress === null && !printing && wantsParallel(size)));
   const bounds = parallel ? cutAtLines(logPath, size, [MAIN_SHARE]) : [0, size];
   const mainTo = bounds[1] as number;
 
@@ -116,7 +125,9 @@ export async function runTestFilter(
       { ...range, from: 0, to: rest === null ? Infinity : mainTo },
       {
         ...(json ? { onJsonMatch: writeMatch } : {}),
-        ...(!json && flags["print-matched"] ? { onMatchedText: (n, text) => out.write(`${n}: ${text}\n`) } : {}),
+        ...(!json && flags["print-matched"]
+          ? { onMatchedText: (n, text) => out.write(`${n}: ${text}\n`) }
+          : {}),
         ...(!json && flags["print-missed"]
           ? {
               onMissedText: (n, text, why) =>
@@ -128,9 +139,10 @@ export async function runTestFilter(
     );
     if (rest !== null) {
       const more = await rest;
-      const base = part.lines;
-      for (let i = 0; i < more.jsonLines.length; i++)
-        writeMatch(base + (more.jsonLines[i] as number), more.jsonTails[i] as string);
+      for (const piece of more.json) {
+        out.write(firstMatch ? piece.slice(1) : piece);
+        firstMatch = false;
+      }
       part = mergeParts(part, more);
     }
   } finally {

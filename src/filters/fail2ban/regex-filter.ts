@@ -231,13 +231,6 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     successregex: successSources.map((s) => s.text),
     ...(def.journalmatch === undefined ? {} : { journalmatch: def.journalmatch }),
     match,
-    // The first stage of `match` on raw bytes: most benign lines need never become strings.
-    mayMatchBytes(bytes, start, end) {
-      if (prefilter.beginBytes(bytes, start, end)) return true;
-      counts.lines++;
-      counts.missed++;
-      return false;
-    },
     counters: (): FilterCounters => ({
       ...counts,
       failregexHits: [...counts.failregexHits],

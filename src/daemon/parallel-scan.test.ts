@@ -1,0 +1,136 @@
+// The split scan gives the single-threaded answer: byte ranges of whole lines, line numbers, test-filter's
+// report and replay's decisions. Ranges run in-process here (workers cannot load TypeScript sources).
+import { execFileSync } from "node:child_process";
+import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runTestFilter } from "../cli/commands/test-filter.js";
+import { createRecordingIo } from "../cli/test-io.js";
+import { decisionToJson } from "../cli/decision-format.js";
+import { loadConfigText } from "../config/load.js";
+import { resolveFilter } from "../filters/resolve.js";
+import { readLines } from "../sources/read-lines.js";
+import { countNewlines, cutAtLines, scanLines } from "../sources/chunk-lines.js";
+import { packageRoot } from "./package-root.js";
+import { createInProcessRunner } from "./parallel-scan.js";
+import { replayFiles } from "./replay.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-par-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const log = join(dir, "asterisk.log");
+
+beforeAll(() => {
+  // 120k lines: past replay's expiry step (every 100k lines), with 30% attack lines.
+  execFileSync(process.execPath, [
+    join(packageRoot(), "bench", "generate-asterisk-log.mjs"),
+    ...["--lines", "120000", "--seed", "7", "--out", log, "--attack-ratio", "0.3"],
+  ]);
+  // Lines the splitter treats specially: CRLF, invalid UTF-8, overlong, and no final newline.
+  appendFileSync(
+    log,
+    "[Nov 20 19:14:42] NOTICE[21446] manager.c: 198.19.182.249 tried to authenticate with nonexistent user 'x'\r\n",
+  );
+  appendFileSync(log, Buffer.from([0x61, 0xff, 0xfe, 0x62, 0x0a]));
+  appendFileSync(log, `${"é".repeat(20_000)}\n`);
+  appendFileSync(
+    log,
+    "[Nov 20 19:14:43] NOTICE[21446] manager.c: 198.19.182.250 tried to authenticate with nonexistent user 'y'",
+  );
+}, 60_000);
+
+describe("scanLines", () => {
+  it("gives readLines' lines, numbers and truncation count, whole or in ranges, whatever the chunk size", () => {
+    const file = join(dir, "tricky.log");
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from(`one\r\n${"z".repeat(50)}\nthree\n\n${"é".repeat(30)}\r\n`),
+        Buffer.from([0xc3, 0x0a, 0xe2, 0x82, 0x0d, 0x0a]),
+        Buffer.from(`${"y".repeat(9)}\r\n${"x".repeat(11)}\r\n${"w".repeat(200)}\r\nlast`),
+      ]),
+    );
+    const want: [string, number][] = [];
+    const r = readLines(file, { maxLineLength: 10 }, (t, n) => want.push([t, n]));
+    for (const chunkBytes of [1, 7, 64, 1 << 16]) {
+      const got: [string, number][] = [];
+      const s = scanLines(file, { maxLineLength: 10, chunkBytes }, (t, n) => got.push([t, n]));
+      expect(got).toEqual(want);
+      expect(s).toEqual(r);
+    }
+    const size = statSync(file).size;
+    for (const parts of [[0.5], [0.1, 0.2, 0.9], [0.3, 0.31]]) {
+      const bounds = cutAtLines(file, size, parts);
+      const got: [string, number][] = [];
+      let base = 0;
+      let truncated = 0;
+      for (let k = 0; k + 1 < bounds.length; k++) {
+        expect(countNewlines(file, 0, bounds[k] as number)).toBe(base);
+        const s = scanLines(
+          file,
+          { maxLineLength: 10, from: bounds[k], to: bounds[k + 1], chunkBytes: 32 },
+          (t, n) => got.push([t, base + n]),
+        );
+        base += s.lines;
+        truncated += s.truncated;
+      }
+      expect(got).toEqual(want);
+      expect(truncated).toBe(r.truncated);
+    }
+  });
+});
+
+describe("split scans", () => {
+  it("test-filter reports the same, byte for byte, on one thread and split", async () => {
+    const size = statSync(log).size;
+    for (const flags of [{ json: true }, {}]) {
+      const one = createRecordingIo();
+      const two = createRecordingIo();
+      const run = (io: typeof one, parallel: boolean): Promise<number> =>
+        runTestFilter(
+          resolveFilter("asterisk"),
+          "asterisk",
+          log,
+          size,
+          Date.UTC(2024, 11, 1),
+          16_384,
+          flags,
+          io,
+          {
+            parallel,
+            ...(parallel ? { runner: createInProcessRunner() } : {}),
+          },
+        );
+      expect(await run(one, false)).toBe(0);
+      expect(await run(two, true)).toBe(0);
+      expect(two.out()).toBe(one.out());
+      if (flags.json) {
+        const r = JSON.parse(one.out());
+        expect(r.lines).toBe(120_004);
+        expect(r.matched).toBeGreaterThan(30_000);
+        expect(r.matches.at(-1).line).toBe(120_004);
+      }
+    }
+  }, 60_000);
+
+  it("replay makes the same decisions, with the same line numbers, on one thread and split", async () => {
+    const config = loadConfigText("preset: asterisk\nallowlist:\n  - 192.168.0.0/16\n", "test.yaml");
+    const run = async (parallel: boolean): Promise<{ decisions: string[]; stats: unknown }> => {
+      const decisions: string[] = [];
+      const stats = await replayFiles(
+        [log, log],
+        config,
+        Date.UTC(2024, 11, 1),
+        (d) => decisions.push(JSON.stringify(decisionToJson(d))),
+        { parallel, ...(parallel ? { runner: createInProcessRunner() } : {}) },
+      );
+      return { decisions, stats };
+    };
+    const one = await run(false);
+    const two = await run(true);
+    expect(one.decisions.length).toBeGreaterThan(100);
+    expect(one.decisions.some((d) => d.includes('"lineNo":1'))).toBe(true);
+    expect(two).toEqual(one);
+    expect(one.stats).toMatchObject({ lines: 240_008 });
+  }, 60_000);
+});

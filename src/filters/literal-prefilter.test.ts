@@ -26,6 +26,20 @@ describe("requiredLiterals", () => {
     expect(p.begin("a (callid: x (callid: y") && p.may(0)).toBe(true);
   });
 
+  it("counts repeated literals as non-overlapping occurrences, as `lit[\\s\\S]*?lit` would", () => {
+    for (const [text, count] of [
+      ["aba", 2],
+      ["aaa", 2],
+      ["xx", 3],
+    ] as const) {
+      const p = createLiteralPrefilter([[{ text, caseInsensitive: false, count }]]);
+      const re = new RegExp(Array<string>(count).fill(text).join("[\\s\\S]*?"));
+      for (const line of ["", "a", "ab", "aba", "abab", "ababa", "abababa", "aaa", "aaaa", "aaaaa", "aaaaaa", "xx", "xxx", "xxxxx", "xxxxxx", "xx-xx-xx", "axxbxx"]) {
+        expect(p.begin(line) && p.may(0), `${text}×${count} in ${line}`).toBe(re.test(line));
+      }
+    }
+  });
+
   it("gives one literal per top-level branch, or none when a branch has none", () => {
     expect(lits("^foo <HOST>|^barbaz x")).toEqual(["foo", "barbaz x"]);
     expect(lits("^foo <HOST>|^\\d+")).toBeNull();

@@ -258,12 +258,25 @@ export function createLiteralPrefilter(
       if (id === undefined) {
         id = tests.length;
         ids.set(key, id);
-        if (lit.caseInsensitive || count > 1) {
+        if (lit.caseInsensitive) {
           // Classes and plain characters only (repeated `count` times with anything between): scans in
           // linear time, no backtracking is possible beyond one pass per occurrence.
           const one = literalSource(lit);
           const re = new RegExp(count > 1 ? Array<string>(count).fill(one).join("[\\s\\S]*?") : one);
           tests.push((line) => re.test(line));
+        } else if (count > 1) {
+          // `count` non-overlapping occurrences: taking each leftmost one after the previous leaves the most
+          // room for the rest, so this answers as `text[\s\S]*?text…` would, without a regex.
+          const text = lit.text;
+          tests.push((line) => {
+            let from = 0;
+            for (let k = 0; k < count; k++) {
+              const at = line.indexOf(text, from);
+              if (at < 0) return false;
+              from = at + text.length;
+            }
+            return true;
+          });
         } else {
           const text = lit.text;
           tests.push((line) => line.includes(text));

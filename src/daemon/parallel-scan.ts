@@ -22,9 +22,9 @@ export interface RangeRunner {
   close(): void;
 }
 
-/** Whether a log of `size` bytes is worth a worker on this machine. */
-export function wantsParallel(size: number): boolean {
-  if (process.env.SIPWARDEN_THREADS === "1") return false;
+/** Whether a log of `size` bytes is worth a worker on this machine; `SIPWARDEN_THREADS=1` says no. */
+export function wantsParallel(size: number, env: Readonly<Record<string, string | undefined>>): boolean {
+  if (env.SIPWARDEN_THREADS === "1") return false;
   return size >= PARALLEL_MIN_BYTES && availableParallelism() >= 2;
 }
 

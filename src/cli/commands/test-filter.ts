@@ -99,7 +99,7 @@ export async function runTestFilter(
   const printing = !json && (flags["print-matched"] || flags["print-missed"]);
   const parallel =
     options.parallel ??
-    (options.runner !== undefined || (progress === null && !printing && wantsParallel(size)));
+    (options.runner !== undefined || (progress === null && !printing && wantsParallel(size, io.env)));
   const bounds = parallel ? cutAtLines(logPath, size, [MAIN_SHARE]) : [0, size];
   const mainTo = bounds[1] as number;
 

@@ -28,7 +28,6 @@ import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
 import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
-import { parseCidr } from "../domain/address.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 
@@ -79,9 +78,12 @@ const GUARD_INTERVAL_MS = 10_000;
 /** ipset counts whole seconds and treats 0 as "forever": never hand a backend less than a second. */
 const MIN_TIMEOUT_MS = 1000;
 
+/** Stored targets are canonical: a host address never carries a prefix, a network always does. */
+const isNetwork = (target: string): boolean => target.includes("/");
+
 /** The kernel entry for a stored ban, or null when it is already over (an old log line replayed). */
 export function banEntryOf(d: Decision, now: number): BanEntry | null {
-  if (d.action !== "ban" || d.target.includes("/")) return null;
+  if (d.action !== "ban" || isNetwork(d.target)) return null;
   if (d.expiresAt === null) return { target: d.target, timeoutMs: null, scope: d.scope };
   const left = d.expiresAt - now;
   return left <= 0 ? null : { target: d.target, timeoutMs: Math.max(MIN_TIMEOUT_MS, left), scope: d.scope };
@@ -171,7 +173,7 @@ export async function startDaemon(
   const blockedNetworks = (now: number): string[] =>
     store
       .activeDecisions(now)
-      .filter((d) => (parseCidr(d.target)?.text ?? d.target).includes("/"))
+      .filter((d) => isNetwork(d.target))
       .map((d) => d.target);
   const policyNow = async (cfg: Config) => {
     const now = clock.now();
@@ -192,7 +194,7 @@ export async function startDaemon(
   };
   const kernelBans = (now: number): BanEntry[] => [
     ...planRestore(
-      store.activeDecisions(now).filter((d) => !d.target.includes("/")),
+      store.activeDecisions(now).filter((d) => !isNetwork(d.target)),
       now,
     ).entries,
   ];
@@ -236,7 +238,7 @@ export async function startDaemon(
     const now = clock.now();
     for (const d of stored)
       if (d.action === "ban" && d.origin.startsWith("jail:")) countersOf(d.origin.slice(5)).bans++;
-    if (stored.some((d) => d.action === "ban" && d.target.includes("/"))) {
+    if (stored.some((d) => d.action === "ban" && isNetwork(d.target))) {
       try {
         await applyPolicy(config);
       } catch (e) {

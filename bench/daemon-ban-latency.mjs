@@ -24,13 +24,11 @@
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseArgs } from "node:util";
 import {
   FW_ADDR,
   asteriskDate,
   attackerAddr,
   createLab,
-  fail2banBackend,
   failureLine,
   fmt,
   machineNote,
@@ -44,6 +42,7 @@ import {
   startSipwarden,
   tempDir,
   verdict,
+  parseBenchArgs,
 } from "./lib/daemon-lab.mjs";
 
 const TARGET_P99_MS = 20;
@@ -53,25 +52,18 @@ const QUIET_MS = 250;
 /** A trial that is not banned within this is recorded as a failure. */
 const TRIAL_TIMEOUT_MS = 10_000;
 
-const { values: opt } = parseArgs({
-  options: {
-    trials: { type: "string", default: "100" },
-    maxretry: { type: "string", default: "3" },
-    findtime: { type: "string", default: "600" },
-    bantime: { type: "string", default: "3600" },
-    settle: { type: "string", default: "200" },
-    interval: { type: "string", default: "1" },
-    tools: { type: "string", default: "sipwarden,fail2ban" },
-    "f2b-backend": { type: "string", default: "auto" },
-    "cpu-prof": { type: "string" },
-  },
+const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
+  trials: { type: "string", default: "100" },
+  findtime: { type: "string", default: "600" },
+  bantime: { type: "string", default: "3600" },
+  settle: { type: "string", default: "200" },
+  interval: { type: "string", default: "1" },
+  "cpu-prof": { type: "string" },
 });
 const trials = Number(opt.trials);
-const t = { maxretry: Number(opt.maxretry), findtimeS: Number(opt.findtime), bantimeS: Number(opt.bantime) };
+const t = { maxretry, findtimeS: Number(opt.findtime), bantimeS: Number(opt.bantime) };
 const settleMs = Number(opt.settle);
 const intervalMs = Number(opt.interval);
-const tools = /** @type {("sipwarden" | "fail2ban")[]} */ (opt.tools.split(","));
-const f2bBackend = opt["f2b-backend"] === "auto" ? fail2banBackend() : opt["f2b-backend"];
 
 /**
  * @typedef {object} ToolResult

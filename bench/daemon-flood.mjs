@@ -20,12 +20,10 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, writeFileSync, writ
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseArgs } from "node:util";
 import {
   asteriskDate,
   cpuSeconds,
   createLab,
-  fail2banBackend,
   failureLine,
   floodAddr,
   fmt,
@@ -40,28 +38,22 @@ import {
   tempDir,
   verdict,
   waitIdle,
+  parseBenchArgs,
 } from "./lib/daemon-lab.mjs";
 
 const TARGET_S = 3;
 const CANARY = "10.78.255.254";
 
-const { values: opt } = parseArgs({
-  options: {
-    lines: { type: "string", default: "200000" },
-    addresses: { type: "string", default: "20000" },
-    maxretry: { type: "string", default: "3" },
-    timeout: { type: "string", default: "300" },
-    tools: { type: "string", default: "sipwarden,fail2ban" },
-    "f2b-backend": { type: "string", default: "auto" },
-    "cpu-prof": { type: "string" },
-  },
+const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
+  lines: { type: "string", default: "200000" },
+  addresses: { type: "string", default: "20000" },
+  timeout: { type: "string", default: "300" },
+  "cpu-prof": { type: "string" },
 });
 const nLines = Number(opt.lines);
 const nAddr = Number(opt.addresses);
-const t = { maxretry: Number(opt.maxretry), findtimeS: 600, bantimeS: 3600 };
+const t = { maxretry, findtimeS: 600, bantimeS: 3600 };
 const timeoutMs = Number(opt.timeout) * 1000;
-const tools = /** @type {("sipwarden" | "fail2ban")[]} */ (opt.tools.split(","));
-const f2bBackend = opt["f2b-backend"] === "auto" ? fail2banBackend() : opt["f2b-backend"];
 const perAddr = Math.floor(nLines / nAddr);
 const expected = perAddr >= t.maxretry ? nAddr : 0;
 

@@ -17,11 +17,9 @@ import { Buffer } from "node:buffer";
 import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parseArgs } from "node:util";
 import {
   asteriskDate,
   createLab,
-  fail2banBackend,
   failureLine,
   floodAddr,
   fmt,
@@ -38,26 +36,20 @@ import {
   verdict,
   waitIdle,
   waitInSet,
+  parseBenchArgs,
 } from "./lib/daemon-lab.mjs";
 
 const TARGET_MB = 150;
 const CANARY = "10.78.255.254";
 const SENTINEL = "10.78.255.253";
 
-const { values: opt } = parseArgs({
-  options: {
-    addresses: { type: "string", default: "100000" },
-    maxretry: { type: "string", default: "3" },
-    timeout: { type: "string", default: "300" },
-    tools: { type: "string", default: "sipwarden,fail2ban" },
-    "f2b-backend": { type: "string", default: "auto" },
-  },
+const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
+  addresses: { type: "string", default: "100000" },
+  timeout: { type: "string", default: "300" },
 });
 const nAddr = Number(opt.addresses);
-const t = { maxretry: Number(opt.maxretry), findtimeS: 600, bantimeS: 3600 };
+const t = { maxretry, findtimeS: 600, bantimeS: 3600 };
 const timeoutMs = Number(opt.timeout) * 1000;
-const tools = /** @type {("sipwarden" | "fail2ban")[]} */ (opt.tools.split(","));
-const f2bBackend = opt["f2b-backend"] === "auto" ? fail2banBackend() : opt["f2b-backend"];
 if (nAddr > 131_072) throw new Error("--addresses: at most 131072 (198.18.0.0/15)");
 
 /**

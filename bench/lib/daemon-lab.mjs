@@ -28,6 +28,7 @@ import process from "node:process";
 import { clearTimeout, setTimeout } from "node:timers";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(ROOT, "dist", "cli", "main.js");
@@ -603,3 +604,27 @@ export async function waitIdle(pid, quietMs, timeoutMs) {
  * @param {number} i
  */
 export const floodAddr = (i) => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+
+/**
+ * The options every daemon benchmark takes (which tools, fail2ban's file backend, maxretry), merged with the
+ * script's own, parsed from argv; returns the raw values plus the decoded common ones.
+ * @template {import("node:util").ParseArgsConfig["options"]} O
+ * @param {O} own
+ */
+export function parseBenchArgs(own) {
+  const { values } = parseArgs({
+    options: {
+      maxretry: { type: "string", default: "3" },
+      tools: { type: "string", default: "sipwarden,fail2ban" },
+      "f2b-backend": { type: "string", default: "auto" },
+      ...own,
+    },
+  });
+  const opt = /** @type {Record<string, string>} */ (/** @type {unknown} */ (values));
+  return {
+    opt,
+    maxretry: Number(opt.maxretry),
+    tools: /** @type {("sipwarden" | "fail2ban")[]} */ (String(opt.tools).split(",")),
+    f2bBackend: opt["f2b-backend"] === "auto" ? fail2banBackend() : String(opt["f2b-backend"]),
+  };
+}

@@ -1,19 +1,13 @@
 // Registrations from Asterisk over AMI: PJSIP contacts and chan_sip peers, listed on connect and followed by events.
 
-import { systemClock } from "../domain/clock.js";
 import { openAmiSession, type AmiSession } from "./ami-session.js";
 import type { AmiMessage } from "./ami-wire.js";
-import {
-  connectWithTimeout,
-  createProviderReport,
-  silentLog,
-  tcpConnect,
-  type RegistrationProvider,
-} from "./provider.js";
+import { connectWithTimeout, createProviderReport, type RegistrationProvider } from "./provider.js";
 import { createResyncTimers } from "./resync-timers.js";
 import type { SessionEnd } from "./session-loop.js";
 import {
   createSessionProvider,
+  sessionSeams,
   type SessionProviderConfig,
   type SessionProviderDeps,
 } from "./session-provider.js";
@@ -51,9 +45,7 @@ const RESYNC_AFTER_CHANGE_MS = 1000;
 export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDeps): RegistrationProvider {
   const id = config.id ?? "ami";
   const port = config.port ?? 5038;
-  const clock = deps.clock ?? systemClock;
-  const connect = deps.connect ?? tcpConnect;
-  const log = deps.log ?? silentLog;
+  const { clock, connect, log } = sessionSeams(deps);
   const resyncIntervalMs = config.resyncIntervalMs ?? 300_000;
   const defaultLifetimeMs = config.defaultLifetimeMs ?? 3_600_000;
   const sipPeerLifetimeMs = config.sipPeerLifetimeMs ?? 3_600_000;

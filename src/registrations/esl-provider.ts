@@ -1,20 +1,18 @@
 // Registrations from FreeSWITCH over the event socket: `show registrations` on connect, then sofia register events.
 
-import { systemClock } from "../domain/clock.js";
 import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
 import {
   connectWithTimeout,
   createProviderReport,
-  silentLog,
   type ProviderSocket,
   type RegistrationProvider,
-  tcpConnect,
 } from "./provider.js";
 import type { RegistrationInput } from "./registry.js";
 import { createResyncTimers } from "./resync-timers.js";
 import type { SessionEnd } from "./session-loop.js";
 import {
   createSessionProvider,
+  sessionSeams,
   type SessionProviderConfig,
   type SessionProviderDeps,
 } from "./session-provider.js";
@@ -44,9 +42,7 @@ interface Waiter {
 export function createEslProvider(config: EslProviderConfig, deps: EslProviderDeps): RegistrationProvider {
   const id = config.id ?? "esl";
   const port = config.port ?? 8021;
-  const clock = deps.clock ?? systemClock;
-  const connect = deps.connect ?? tcpConnect;
-  const log = deps.log ?? silentLog;
+  const { clock, connect, log } = sessionSeams(deps);
   const commandTimeoutMs = config.commandTimeoutMs ?? 10_000;
   const counters = {
     connects: 0,

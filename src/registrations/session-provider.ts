@@ -1,12 +1,14 @@
 // A registration provider over one event-socket session (AMI, ESL): the session loop keeps it alive.
 
-import type { Clock } from "../domain/clock.js";
-import type {
-  ConnectFn,
-  ProviderEvent,
-  ProviderLog,
-  ProviderReport,
-  RegistrationProvider,
+import { systemClock, type Clock } from "../domain/clock.js";
+import {
+  silentLog,
+  tcpConnect,
+  type ConnectFn,
+  type ProviderEvent,
+  type ProviderLog,
+  type ProviderReport,
+  type RegistrationProvider,
 } from "./provider.js";
 import type { Registry } from "./registry.js";
 import {
@@ -36,6 +38,19 @@ export interface SessionProviderDeps {
   readonly connect?: ConnectFn;
   readonly log?: ProviderLog;
   readonly onEvent?: (event: ProviderEvent) => void;
+}
+
+/** The seams with their production defaults filled in: the system clock, TCP, and no logging. */
+export function sessionSeams(deps: SessionProviderDeps): {
+  clock: Clock;
+  connect: ConnectFn;
+  log: ProviderLog;
+} {
+  return {
+    clock: deps.clock ?? systemClock,
+    connect: deps.connect ?? tcpConnect,
+    log: deps.log ?? silentLog,
+  };
 }
 
 export interface SessionProviderSpec {

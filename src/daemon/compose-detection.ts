@@ -31,7 +31,7 @@ function loadJailFilter(config: Config, jail: string, spec: string): Filter {
   }
 }
 
-export async function resolveBoth(name: string): Promise<string[]> {
+async function resolveBoth(name: string): Promise<string[]> {
   const [v4, v6] = await Promise.allSettled([dns.resolve4(name), dns.resolve6(name)]);
   const out = [
     ...(v4.status === "fulfilled" ? v4.value : []),

@@ -41,7 +41,7 @@ export interface PolicyExtras {
   readonly blockedNetworks: readonly string[];
 }
 
-export const MANUAL_BLOCKLIST = "manual";
+const MANUAL_BLOCKLIST = "manual";
 
 export interface PreparedFirewall {
   readonly policy: FirewallPolicy;

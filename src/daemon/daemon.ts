@@ -82,7 +82,7 @@ const MIN_TIMEOUT_MS = 1000;
 const isNetwork = (target: string): boolean => target.includes("/");
 
 /** The kernel entry for a stored ban, or null when it is already over (an old log line replayed). */
-export function banEntryOf(d: Decision, now: number): BanEntry | null {
+function banEntryOf(d: Decision, now: number): BanEntry | null {
   if (d.action !== "ban" || isNetwork(d.target)) return null;
   if (d.expiresAt === null) return { target: d.target, timeoutMs: null, scope: d.scope };
   const left = d.expiresAt - now;

@@ -38,7 +38,7 @@ export function parseBackend(value: string | undefined, config: Config): Backend
 }
 
 /** The backend for `kind` over `run`; nftables gets SIP inspection through iptables-nft. */
-export function openBackend(
+function openBackend(
   kind: BackendKind,
   run: CommandRunner,
   io: Pick<CliIo, "stderr">,

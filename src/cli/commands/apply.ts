@@ -38,11 +38,7 @@ export function parseBackend(value: string | undefined, config: Config): Backend
 }
 
 /** The backend for `kind` over `run`; nftables gets SIP inspection through iptables-nft. */
-function openBackend(
-  kind: BackendKind,
-  run: CommandRunner,
-  io: Pick<CliIo, "stderr">,
-): FirewallBackend {
+function openBackend(kind: BackendKind, run: CommandRunner, io: Pick<CliIo, "stderr">): FirewallBackend {
   const log = {
     warn: (facts: object, message: string) => io.stderr(`warning: ${message} ${JSON.stringify(facts)}\n`),
   };

@@ -50,13 +50,42 @@ describe("scanLines", () => {
         Buffer.from(`${"y".repeat(9)}\r\n${"x".repeat(11)}\r\n${"w".repeat(200)}\r\nlast`),
       ]),
     );
+    // All ASCII: chunks are decoded whole, and a prefilter sees slices of them.
+    const ascii = join(dir, "ascii.log");
+    writeFileSync(
+      ascii,
+      `x\r\n\n${"x".repeat(10)}\r\n${"y".repeat(11)}\n${"a".repeat(40)}x\r\nb\n${"x\n".repeat(30)}tail x`,
+    );
+    for (const f of [file, ascii]) checkAgainstReadLines(f);
+  });
+
+  function checkAgainstReadLines(file: string): void {
     const want: [string, number][] = [];
     const r = readLines(file, { maxLineLength: 10 }, (t, n) => want.push([t, n]));
     for (const chunkBytes of [1, 7, 64, 1 << 16]) {
       const got: [string, number][] = [];
       const s = scanLines(file, { maxLineLength: 10, chunkBytes }, (t, n) => got.push([t, n]));
       expect(got).toEqual(want);
-      expect(s).toEqual(r);
+      expect(s).toEqual({ ...r, delivered: want.length });
+      // With a prefilter: exactly the lines it keeps, with their numbers; every line still counted.
+      const kept: [string, number][] = [];
+      const seen: string[] = [];
+      const p = scanLines(
+        file,
+        {
+          maxLineLength: 10,
+          chunkBytes,
+          prefilter: (t) => {
+            seen.push(t);
+            return /[xyé]|^$/.test(t);
+          },
+        },
+        (t, n) => kept.push([t, n]),
+      );
+      expect(seen).toEqual(want.map(([t]) => t));
+      expect(kept).toEqual(want.filter(([t]) => /[xyé]|^$/.test(t)));
+      expect(kept.length).toBeGreaterThan(2);
+      expect(p).toEqual({ ...r, delivered: kept.length });
     }
     const size = statSync(file).size;
     for (const parts of [[0.5], [0.1, 0.2, 0.9], [0.3, 0.31]]) {
@@ -77,7 +106,7 @@ describe("scanLines", () => {
       expect(got).toEqual(want);
       expect(truncated).toBe(r.truncated);
     }
-  });
+  }
 });
 
 describe("split scans", () => {
@@ -111,6 +140,33 @@ describe("split scans", () => {
         expect(r.matches.at(-1).line).toBe(120_004);
       }
     }
+  }, 60_000);
+
+  it("test-filter's report is match() on every line: the first look skips only misses", async () => {
+    const io = createRecordingIo();
+    const ref = resolveFilter("asterisk");
+    const ctx = { referenceTime: Date.UTC(2024, 11, 1) };
+    const want: { line: number; address: string }[] = [];
+    const counts = { matched: 0, ignored: 0, missed: 0 };
+    const r = readLines(log, { maxLineLength: 16_384 }, (text, line) => {
+      const m = ref.match(text, ctx);
+      if (m.status === "matched") {
+        counts.matched++;
+        want.push({ line, address: m.match.address.text });
+      } else if (m.status === "ignored") counts.ignored++;
+      else counts.missed++;
+    });
+    const size = statSync(log).size;
+    const filter = resolveFilter("asterisk");
+    await runTestFilter(filter, "asterisk", log, size, ctx.referenceTime, 16_384, { json: true }, io, {
+      parallel: false,
+    });
+    const got = JSON.parse(io.out());
+    expect(got).toMatchObject({ lines: r.lines, ...counts });
+    expect(
+      got.matches.map((m: { line: number; address: string }) => ({ line: m.line, address: m.address })),
+    ).toEqual(want);
+    expect(want.length).toBeGreaterThan(30_000);
   }, 60_000);
 
   it("replay makes the same decisions, with the same line numbers, on one thread and split", async () => {

@@ -75,9 +75,11 @@ export function scanTestFilterRange(
   const ctx = { referenceTime: range.referenceTime };
   const cap = range.maxLineLength;
   const { failHits, successHits, addresses } = part;
-  const { lines, truncated } = scanLines(
+  // Lines the filter's first look turns down are misses, counted without being matched, unless printed.
+  const prefilter = onMissedText === undefined ? filter.mayMatch?.bind(filter) : undefined;
+  const { lines, truncated, delivered } = scanLines(
     range.path,
-    { maxLineLength: cap, from: range.from, to: range.to, onProgress: sinks.onProgress },
+    { maxLineLength: cap, from: range.from, to: range.to, onProgress: sinks.onProgress, prefilter },
     (text, lineNo) => {
       const r = filter.match(text, ctx);
       switch (r.status) {
@@ -110,6 +112,7 @@ export function scanTestFilterRange(
   );
   part.lines = lines;
   part.truncated = truncated;
+  part.missed += lines - delivered;
   return part;
 }
 

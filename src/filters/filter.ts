@@ -68,6 +68,11 @@ export interface Filter {
   readonly successregex: readonly string[];
   /** journald match expressions from `[Init] journalmatch`, if any. */
   readonly journalmatch?: string;
+  /**
+   * A cheap first look: false only when `match` would return "missed" for this line. Offline scans ask
+   * it about a slice of a big chunk and copy out only the lines it keeps.
+   */
+  mayMatch?(line: string): boolean;
   match(line: string, ctx: MatchContext): FilterResult;
   /** A snapshot of the running totals, when the filter keeps them. */
   counters?(): FilterCounters;

@@ -393,7 +393,14 @@ export function createLiteralPrefilter(
     return litHit[id] === 1;
   };
 
+  let started = false;
   const begin = (line: string): boolean => {
+    // The same text again (a caller's copy of the line it just asked about): the memo still holds.
+    if (line === current && gen !== 0) return started;
+    started = start(line);
+    return started;
+  };
+  const start = (line: string): boolean => {
     current = line;
     gen = (gen + 1) >>> 0;
     if (gen === 0) {

@@ -17,11 +17,20 @@ export interface ScanLinesOptions {
   readonly chunkBytes?: number;
   /** Called after each chunk with the bytes of the range read so far. */
   readonly onProgress?: ((bytesDone: number) => void) | undefined;
+  /**
+   * When given, a line reaches `onLine` only if this returns true for its text (every line is still
+   * counted and numbered): a filter's `mayMatch`. All-ASCII chunks are then decoded whole and this sees
+   * each line as a slice of the chunk; only the lines it keeps are copied out, so no line handed on pins
+   * its chunk in memory.
+   */
+  readonly prefilter?: ((line: string) => boolean) | undefined;
 }
 
 export interface ScanLinesResult {
   readonly lines: number;
   readonly truncated: number;
+  /** Lines given to `onLine` (all of them without `prefilter`). */
+  readonly delivered: number;
 }
 
 /**
@@ -38,7 +47,7 @@ export function scanLines(
   const cap = options.maxLineLength;
   // What is kept of an overlong line: one byte more than a line may have, so it still reads as overlong.
   const keep = cap + 2;
-  const buf = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 256 * 1024, 2 * keep + 1));
+  const buf = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 64 * 1024, 2 * keep + 1));
   const from = options.from ?? 0;
   const to = options.to ?? Infinity;
   let pos = from;
@@ -49,10 +58,34 @@ export function scanLines(
   let held = 0;
   let dropping = false;
   let ascii = false;
+  let delivered = 0;
+  const prefilter = options.prefilter;
   const emit = (start: number, end: number): void => {
     if (isTruncated(buf, start, end, cap)) truncated++;
     const stop = textEnd(buf, start, end, cap);
-    onLine(buf.toString(ascii ? "latin1" : "utf8", start, stop), ++lineNo);
+    const text = buf.toString(ascii ? "latin1" : "utf8", start, stop);
+    ++lineNo;
+    if (prefilter !== undefined && !prefilter(text)) return;
+    delivered++;
+    onLine(text, lineNo);
+  };
+  /** The complete lines `buf[a, b)` (`b` just past a `\n`), all ASCII: decoded once, offered as slices. */
+  const block = (a: number, b: number, keep: (line: string) => boolean): void => {
+    const s = buf.toString("latin1", a, b);
+    for (let ls = 0; ; ) {
+      const nl = s.indexOf("\n", ls);
+      if (nl < 0) break;
+      if (nl - ls > cap) emit(a + ls, a + nl);
+      else {
+        ++lineNo;
+        const stop = nl > ls && s.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
+        if (keep(s.slice(ls, stop))) {
+          delivered++;
+          onLine(buf.toString("latin1", a + ls, a + stop), lineNo);
+        }
+      }
+      ls = nl + 1;
+    }
   };
   const fd = openSync(path, "r");
   try {
@@ -75,12 +108,19 @@ export function scanLines(
         emit(0, keep);
         i = nl + 1;
       }
-      for (;;) {
-        const nl = view.indexOf(LF, i);
-        if (nl < 0) break;
-        emit(i, nl);
-        i = nl + 1;
-      }
+      if (prefilter !== undefined && ascii) {
+        const last = view.lastIndexOf(LF);
+        if (last >= i) {
+          block(i, last + 1, prefilter);
+          i = last + 1;
+        }
+      } else
+        for (;;) {
+          const nl = view.indexOf(LF, i);
+          if (nl < 0) break;
+          emit(i, nl);
+          i = nl + 1;
+        }
       held = avail - i;
       if (held > keep) {
         buf.copy(buf, 0, i, i + keep);
@@ -96,7 +136,7 @@ export function scanLines(
     ascii = isAscii(buf.subarray(0, held));
     emit(0, held);
   }
-  return { lines: lineNo, truncated };
+  return { lines: lineNo, truncated, delivered };
 }
 
 /** Where the text of the line `bytes[start, end)` ends: without a CRLF's `\r`, cut to the cap. */

@@ -231,6 +231,11 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     successregex: successSources.map((s) => s.text),
     ...(def.journalmatch === undefined ? {} : { journalmatch: def.journalmatch }),
     match,
+    mayMatch(line) {
+      if (!prefilter.begin(line)) return false;
+      for (let r = 0; r < rules.length; r++) if (prefilter.may(r)) return true;
+      return false;
+    },
     counters: (): FilterCounters => ({
       ...counts,
       failregexHits: [...counts.failregexHits],

@@ -4,6 +4,7 @@
 import type { Filter } from "../filters/filter.js";
 import { resolveFilter } from "../filters/resolve.js";
 import { countNewlines, scanLines } from "../sources/chunk-lines.js";
+import { canScanNeedles, scanNeedleLines } from "../sources/needle-lines.js";
 
 export interface TestFilterRange {
   readonly path: string;
@@ -72,44 +73,54 @@ export function scanTestFilterRange(
   };
   const { onJsonMatch, onMatchedText, onMissedText } = sinks;
   const iso = createIsoCache();
-  const ctx = { referenceTime: range.referenceTime };
+  // `needles` is set per line when the scan searched the line for the filter's needles.
+  const ctx = { referenceTime: range.referenceTime, needles: undefined as number | undefined };
   const cap = range.maxLineLength;
   const { failHits, successHits, addresses } = part;
-  // Lines the filter's first look turns down are misses, counted without being matched, unless printed.
-  const prefilter = onMissedText === undefined ? filter.mayMatch?.bind(filter) : undefined;
-  const { lines, truncated, delivered } = scanLines(
-    range.path,
-    { maxLineLength: cap, from: range.from, to: range.to, onProgress: sinks.onProgress, prefilter },
-    (text, lineNo) => {
-      const r = filter.match(text, ctx);
-      switch (r.status) {
-        case "matched": {
-          const m = r.match;
-          part.matched++;
-          (m.kind === "failure" ? failHits : successHits)[m.regexIndex]! += 1;
-          const a = m.address.text;
-          addresses.set(a, (addresses.get(a) ?? 0) + 1);
-          if (onJsonMatch !== undefined) {
-            const time = m.time === null ? "null" : `"${iso(m.time)}"`;
-            const user = m.user === undefined ? "" : `,"user":${JSON.stringify(m.user)}`;
-            onJsonMatch(lineNo, `,"address":"${a}","time":${time}${user},"kind":"${m.kind}"}`);
-          } else onMatchedText?.(lineNo, text);
-          break;
-        }
-        case "ignored":
-          part.ignored++;
-          break;
-        case "rejected":
-          part.rejected++;
-          onMissedText?.(lineNo, text, r.why);
-          break;
-        case "missed":
-          part.missed++;
-          onMissedText?.(lineNo, text);
-          break;
+  const onLine = (text: string, lineNo: number): void => {
+    const r = filter.match(text, ctx);
+    switch (r.status) {
+      case "matched": {
+        const m = r.match;
+        part.matched++;
+        (m.kind === "failure" ? failHits : successHits)[m.regexIndex]! += 1;
+        const a = m.address.text;
+        addresses.set(a, (addresses.get(a) ?? 0) + 1);
+        if (onJsonMatch !== undefined) {
+          const time = m.time === null ? "null" : `"${iso(m.time)}"`;
+          const user = m.user === undefined ? "" : `,"user":${JSON.stringify(m.user)}`;
+          onJsonMatch(lineNo, `,"address":"${a}","time":${time}${user},"kind":"${m.kind}"}`);
+        } else onMatchedText?.(lineNo, text);
+        break;
       }
-    },
-  );
+      case "ignored":
+        part.ignored++;
+        break;
+      case "rejected":
+        part.rejected++;
+        onMissedText?.(lineNo, text, r.why);
+        break;
+      case "missed":
+        part.missed++;
+        onMissedText?.(lineNo, text);
+        break;
+    }
+  };
+  const scan = { maxLineLength: cap, from: range.from, to: range.to, onProgress: sinks.onProgress };
+  // Lines the filter cannot match are misses, counted without being matched, unless printed: found by
+  // the needle scan when the filter has needles, else by the filter's first look at each line.
+  const needles = filter.lineNeedles;
+  const { lines, truncated, delivered } =
+    onMissedText === undefined && needles !== undefined && canScanNeedles(needles, cap)
+      ? scanNeedleLines(range.path, needles, scan, (text, lineNo, mask) => {
+          ctx.needles = mask;
+          onLine(text, lineNo);
+        })
+      : scanLines(
+          range.path,
+          { ...scan, prefilter: onMissedText === undefined ? filter.mayMatch?.bind(filter) : undefined },
+          onLine,
+        );
   part.lines = lines;
   part.truncated = truncated;
   part.missed += lines - delivered;

@@ -4,8 +4,9 @@ import { statSync } from "node:fs";
 import type { Config } from "../config/config.js";
 import { createManualClock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
-import type { Filter, FilterResult } from "../filters/filter.js";
+import type { Filter, FilterResult, MatchContext } from "../filters/filter.js";
 import { cutAtLines, scanLines } from "../sources/chunk-lines.js";
+import { canScanNeedles, scanNeedleLines } from "../sources/needle-lines.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 import { MISSED, partResult, partText, type ReplayPart } from "./parallel-replay.js";
@@ -54,10 +55,30 @@ export async function replayFiles(
   // Per jail, the result the pipeline gets for the line being fed: a worker's (MISSED when it had none),
   // or null to run the filter.
   const preset: (FilterResult | null)[] = stages.jails.map(() => null);
+  // The jails' needles side by side, when every filter has some and 31 bits hold them all: the file is
+  // then searched for them once, and each filter told which of its own the line holds.
+  const filters = stages.jails.map((j) => j.filter);
+  const own = filters.map((f) => f.lineNeedles);
+  const joined = own.every((n) => n !== undefined) ? own.flat() : undefined;
+  const needles = joined !== undefined && canScanNeedles(joined, MAX_LINE_LENGTH) ? joined : undefined;
+  const shift = own.map((_, i) => own.slice(0, i).reduce((n, l) => n + (l?.length ?? 0), 0));
+  // The needles the line being fed holds, from the needle scan (undefined: not searched).
+  let lineNeedles: number | undefined;
+  const withNeedles = (ctx: MatchContext, i: number): MatchContext => {
+    if (lineNeedles === undefined) return ctx;
+    const width = own[i]?.length ?? 0;
+    const mine = width === 32 ? lineNeedles : (lineNeedles >>> (shift[i] as number)) & ((1 << width) - 1);
+    return ctx.time === undefined
+      ? { referenceTime: ctx.referenceTime, needles: mine }
+      : { referenceTime: ctx.referenceTime, time: ctx.time, needles: mine };
+  };
   const pipeline = createDetectionPipeline({
     jails: stages.jails.map((j, i) => ({
       ...j,
-      filter: { ...j.filter, match: (text, ctx) => preset[i] ?? j.filter.match(text, ctx) } satisfies Filter,
+      filter: {
+        ...j.filter,
+        match: (text, ctx) => preset[i] ?? j.filter.match(text, withNeedles(ctx, i)),
+      } satisfies Filter,
     })),
     detector: stages.detector,
     referenceTime: () => referenceTime,
@@ -66,12 +87,20 @@ export async function replayFiles(
       if (offense.time > lastTime) lastTime = offense.time;
     },
   });
+  // Without needles, a line goes to the pipeline only when some filter's first look wants it (all filters
+  // must have one).
+  const prefilter = filters.every((f) => f.mayMatch !== undefined)
+    ? (line: string): boolean => {
+        for (let i = 0; i < filters.length; i++) if ((filters[i] as Filter).mayMatch?.(line)) return true;
+        return false;
+      }
+    : undefined;
   const specs = config.jails.map((j) => j.filter);
   const canSplit = specs.length === stages.jails.length;
   const banned = new Set<string>();
   let bans = 0;
   let spares = 0;
-  // Lines of workers' ranges never fed to the pipeline (no filter matched them).
+  // Lines never fed to the pipeline: no filter of a worker matched them, or no filter wanted them.
   let skipped = 0;
   let runner: RangeRunner | null = options.runner ?? null;
   try {
@@ -116,14 +145,22 @@ export async function replayFiles(
         // A failed worker surfaces when awaited; until then, no unhandled rejection.
         rest.catch(() => undefined);
       }
-      const { lines } = scanLines(
-        path,
-        { maxLineLength: MAX_LINE_LENGTH, to: rest === null ? Infinity : mainTo },
-        (text, lineNo) => {
-          feed(text, lineNo);
-          if (lineNo % EXPIRE_EVERY_LINES === 0) expireThrough(lineNo);
-        },
-      );
+      // Lines no filter would look at are skipped: the expiry due after them runs before the next one fed.
+      const fed = (text: string, lineNo: number): void => {
+        expireThrough(lineNo - 1);
+        feed(text, lineNo);
+        expireThrough(lineNo);
+      };
+      const scan = { maxLineLength: MAX_LINE_LENGTH, to: rest === null ? Infinity : mainTo };
+      const { lines, delivered } =
+        needles === undefined
+          ? scanLines(path, { ...scan, prefilter }, fed)
+          : scanNeedleLines(path, needles, scan, (text, lineNo, mask) => {
+              lineNeedles = mask;
+              fed(text, lineNo);
+              lineNeedles = undefined;
+            });
+      skipped += lines - delivered;
       let total = lines;
       if (rest !== null) {
         const part = await rest;

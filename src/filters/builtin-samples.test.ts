@@ -114,6 +114,11 @@ describe("built-in filter samples", () => {
     expect(builtins.length).toBeGreaterThan(0);
   });
 
+  it("gives the built-in VoIP filters needles for the byte-level scan", () => {
+    for (const name of ["asterisk", "freepbx", "freeswitch", "fusionpbx", "kamailio", "sshd"])
+      expect(resolveFilter(name).lineNeedles?.length, name).toBeGreaterThan(0);
+  });
+
   for (const name of builtins) {
     it(`${name}: every regex runs on RE2 alone (bounded time, no backtracking fallback)`, () => {
       const f = resolveFilter(name);
@@ -141,6 +146,16 @@ describe("built-in filter samples", () => {
         const result = filter.match(c.line, { referenceTime: c.referenceTime });
         if (may === false && result.status !== "missed")
           errors.push(`${name}.log:${c.lineNo} [${c.spec}]: mayMatch said no, match said ${result.status}`);
+        // Told which needles the line holds (as the needle scan does), the filter answers the same.
+        const needles = filter.lineNeedles;
+        if (needles !== undefined) {
+          const mask = needles.reduce((m, n, i) => (c.line.includes(n) ? m | (1 << i) : m), 0);
+          if (mask === 0 && result.status !== "missed")
+            errors.push(`${name}.log:${c.lineNo} [${c.spec}]: holds no needle, match said ${result.status}`);
+          const hinted = filter.match(c.line, { referenceTime: c.referenceTime, needles: mask });
+          if (JSON.stringify(hinted) !== JSON.stringify(result))
+            errors.push(`${name}.log:${c.lineNo} [${c.spec}]: with needles ${JSON.stringify(hinted)}`);
+        }
         for (const problem of check(c, result)) errors.push(`${name}.log:${c.lineNo} [${c.spec}]: ${problem}`);
       }
       expect(errors, errors.join("\n")).toEqual([]);

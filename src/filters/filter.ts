@@ -57,6 +57,12 @@ export interface MatchContext {
    * puts the date nearest before this moment.
    */
   readonly referenceTime: number;
+  /**
+   * Which of the filter's `lineNeedles` the line holds (bit i for needle i), when the caller has searched
+   * the line for them; the filter then skips its own literal search. It must include every needle the
+   * line holds (extra bits cost time, never a match).
+   */
+  readonly needles?: number;
 }
 
 export interface Filter {
@@ -73,6 +79,13 @@ export interface Filter {
    * it about a slice of a big chunk and copy out only the lines it keeps.
    */
   mayMatch?(line: string): boolean;
+  /**
+   * At most 31 case-sensitive substrings of which every line this filter may match, ignore or reject
+   * holds one: `match` on a line holding none returns "missed". Absent when the filter cannot tell.
+   * Offline scans search blocks of bytes for them and tell `match` which ones a line holds
+   * (MatchContext.needles).
+   */
+  readonly lineNeedles?: readonly string[];
   match(line: string, ctx: MatchContext): FilterResult;
   /** A snapshot of the running totals, when the filter keeps them. */
   counters?(): FilterCounters;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePythonRegex } from "./fail2ban/python-regex.js";
 import { expandFail2banTags } from "./fail2ban/tags.js";
-import { createLiteralPrefilter, requiredChars, requiredLiterals } from "./literal-prefilter.js";
+import { createLiteralPrefilter, lineNeedles, requiredChars, requiredLiterals } from "./literal-prefilter.js";
 
 const lits = (py: string): string[] | null =>
   requiredLiterals(parsePythonRegex(expandFail2banTags(py)))?.map((l) => (l.caseInsensitive ? `i:${l.text}` : l.text)) ??
@@ -109,5 +109,26 @@ describe("two-stage prefilter", () => {
     const p = createLiteralPrefilter([lit("kiss", true)]);
     expect(p.begin("\u212aiß") && p.may(0)).toBe(false);
     expect(p.begin("\u212ai\u017fs") && p.may(0)).toBe(true);
+  });
+});
+
+describe("lineNeedles", () => {
+  const cs = (text: string) => ({ text, caseInsensitive: false });
+  it("keeps every rule's literals, minus those that hold a shorter one", () => {
+    expect(lineNeedles([[cs("failed for")], [cs("failed"), cs("Registration from")], [cs("failed")]])).toEqual([
+      "failed",
+      "Registration from",
+    ]);
+  });
+  it("has none when a rule has no literal or a case-insensitive one", () => {
+    expect(lineNeedles([[cs("failed")], null])).toBeUndefined();
+    expect(lineNeedles([[cs("failed")], [{ text: "auth", caseInsensitive: true }]])).toBeUndefined();
+  });
+  it("remembers the memo of a line asked about again, as a copy", () => {
+    const p = createLiteralPrefilter([[cs("needle")]]);
+    const line = "a line with a needle in it";
+    expect(p.begin(line.slice(2)) && p.may(0)).toBe(true);
+    expect(p.begin(`${"a line with a needle in it".slice(2)}`) && p.may(0)).toBe(true);
+    expect(p.begin("no such thing") && p.may(0)).toBe(false);
   });
 });

@@ -107,6 +107,24 @@ function bestLiteral(node: RegexNode, ci: boolean): RequiredLiteral | null {
   return count > 1 ? { ...b, count } : b;
 }
 
+/**
+ * Case-sensitive substrings of which every line some rule may match holds one: each rule's literal
+ * alternatives, minus any that holds a shorter one. Undefined when a rule has no literal or only a
+ * case-insensitive one.
+ */
+export function lineNeedles(perRule: readonly (readonly RequiredLiteral[] | null)[]): readonly string[] | undefined {
+  const all = new Set<string>();
+  for (const alts of perRule) {
+    if (alts === null) return undefined;
+    for (const lit of alts) {
+      if (lit.caseInsensitive) return undefined;
+      all.add(lit.text);
+    }
+  }
+  const list = [...all];
+  return list.filter((n) => !list.some((m) => m !== n && n.includes(m)));
+}
+
 const WORD = /[A-Za-z0-9_]/;
 
 function splitAtDateHoles(s: string): string[] {
@@ -213,7 +231,7 @@ function literalSource(lit: RequiredLiteral): string {
   return out;
 }
 
-function rarity(c: number): number {
+export function rarity(c: number): number {
   const i = COMMON.indexOf(String.fromCharCode(c));
   return i < 0 ? COMMON.length : i;
 }

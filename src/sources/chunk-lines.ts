@@ -5,6 +5,8 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { charBoundary } from "./line-splitter.js";
 
 const LF = 0x0a;
+/** Bytes of lines decoded into one string when a prefilter is given (see scanLines). */
+const BLOCK = 64 * 1024;
 const CR = 0x0d;
 
 export interface ScanLinesOptions {
@@ -47,7 +49,9 @@ export function scanLines(
   const cap = options.maxLineLength;
   // What is kept of an overlong line: one byte more than a line may have, so it still reads as overlong.
   const keep = cap + 2;
-  const buf = Buffer.allocUnsafe(Math.max(options.chunkBytes ?? 64 * 1024, 2 * keep + 1));
+  const buf = Buffer.allocUnsafe(
+    Math.max(options.chunkBytes ?? (options.prefilter ? 1 << 20 : 1 << 18), 2 * keep + 1),
+  );
   const from = options.from ?? 0;
   const to = options.to ?? Infinity;
   let pos = from;
@@ -72,7 +76,7 @@ export function scanLines(
   /** The complete lines `buf[a, b)` (`b` just past a `\n`), all ASCII: decoded once, offered as slices. */
   const block = (a: number, b: number, keep: (line: string) => boolean): void => {
     const s = buf.toString("latin1", a, b);
-    for (let ls = 0; ; ) {
+    for (let ls = 0; ;) {
       const nl = s.indexOf("\n", ls);
       if (nl < 0) break;
       if (nl - ls > cap) emit(a + ls, a + nl);
@@ -96,7 +100,7 @@ export function scanLines(
       pos += n;
       const avail = held + n;
       const view = buf.subarray(0, avail);
-      ascii = isAscii(view);
+      if (prefilter === undefined) ascii = isAscii(view);
       let i = 0;
       if (dropping) {
         const nl = view.indexOf(LF, held);
@@ -105,14 +109,26 @@ export function scanLines(
           continue; // still inside the overlong line: keep its first bytes, skip these
         }
         dropping = false;
+        ascii = isAscii(buf.subarray(0, keep));
         emit(0, keep);
         i = nl + 1;
       }
-      if (prefilter !== undefined && ascii) {
-        const last = view.lastIndexOf(LF);
-        if (last >= i) {
-          block(i, last + 1, prefilter);
-          i = last + 1;
+      if (prefilter !== undefined) {
+        // Pieces of whole lines of at most BLOCK bytes: decoding more at once costs V8 ten times as much
+        // per byte (the string no longer fits its young generation). Each piece is checked for ASCII.
+        const end = view.lastIndexOf(LF) + 1;
+        while (i < end) {
+          let b = Math.min(end, i + BLOCK);
+          if (b < end) b = view.lastIndexOf(LF, b - 1) + 1;
+          if (b <= i) b = view.indexOf(LF, i) + 1;
+          ascii = isAscii(view.subarray(i, b));
+          if (ascii) block(i, b, prefilter);
+          else
+            for (let nl = view.indexOf(LF, i); nl >= 0 && nl < b; nl = view.indexOf(LF, nl + 1)) {
+              emit(i, nl);
+              i = nl + 1;
+            }
+          i = b;
         }
       } else
         for (;;) {
@@ -140,7 +156,7 @@ export function scanLines(
 }
 
 /** Where the text of the line `bytes[start, end)` ends: without a CRLF's `\r`, cut to the cap. */
-function textEnd(bytes: Buffer, start: number, end: number, cap: number): number {
+export function textEnd(bytes: Buffer, start: number, end: number, cap: number): number {
   if (end - start > cap + 1) return start + charBoundary(bytes.subarray(start, start + cap + 1), cap);
   let stop = end;
   if (stop > start && bytes[stop - 1] === CR) stop--;
@@ -148,7 +164,7 @@ function textEnd(bytes: Buffer, start: number, end: number, cap: number): number
   return stop;
 }
 
-function isTruncated(bytes: Buffer, start: number, end: number, cap: number): boolean {
+export function isTruncated(bytes: Buffer, start: number, end: number, cap: number): boolean {
   const len = end - start;
   if (len > cap + 1) return true;
   return len - (len > 0 && bytes[end - 1] === CR ? 1 : 0) > cap;

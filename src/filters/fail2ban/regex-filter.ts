@@ -16,6 +16,7 @@ import { DatePatternError } from "../date/date-pattern.js";
 import type { Filter, FilterCounters, FilterMatch, FilterResult, MatchContext } from "../filter.js";
 import {
   createLiteralPrefilter,
+  lineNeedles,
   requiredChars,
   requiredLiterals,
   type RequiredLiteral,
@@ -91,6 +92,17 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     ignore.map((r) => (unbounded ? null : r.literals)),
     ignore.map((r) => r.chars),
   );
+  // The needles offline scans search for: every line a rule may match holds one of its literals, so holds
+  // a needle; per rule, the needles its literals hold (a line holding none of them is not the rule's).
+  const needleList = unbounded ? undefined : lineNeedles(rules.map((r) => r.literals));
+  const needles = needleList !== undefined && needleList.length <= 31 ? needleList : undefined;
+  const ruleNeedles = Int32Array.from(rules, (r) => {
+    let mask = 0;
+    needles?.forEach((n, i) => {
+      if (r.literals?.some((l) => l.text.includes(n))) mask |= 1 << i;
+    });
+    return mask;
+  });
   const prefLiteral =
     prefRule === null
       ? null
@@ -130,11 +142,14 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
 
   const match = (line: string, ctx: MatchContext): FilterResult => {
     counts.lines++;
-    // Cheap first: most PBX log lines hold none of the characters and literals any rule needs.
-    if (!prefilter.begin(line)) return missed(false);
+    const hint = needles === undefined ? undefined : ctx.needles;
+    // Cheap first: most PBX log lines hold none of the characters and literals any rule needs (or, when
+    // the caller searched the line for the needles, none of them).
+    if (hint === undefined && !prefilter.begin(line)) return missed(false);
+    const may = (r: number): boolean => (hint === undefined ? prefilter.may(r) : (hint & (ruleNeedles[r] as number)) !== 0);
     // The first rule whose characters and literal occur; none means a miss, before any date work.
     let first = 0;
-    while (first < rules.length && !prefilter.may(first)) first++;
+    while (first < rules.length && !may(first)) first++;
     if (first === rules.length) return missed(false);
     if (prefLiteral !== null && !(prefLiteral.begin(line) && prefLiteral.may(0))) return missed(false);
 
@@ -160,7 +175,7 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     if (wantUtf8) contentUtf8 = content === stripped && strippedUtf8 !== undefined ? strippedUtf8 : Buffer.from(content);
 
     for (let r = first; r < rules.length; r++) {
-      if (r !== first && !prefilter.may(r)) continue;
+      if (r !== first && !may(r)) continue;
       const rule = rules[r] as Rule;
       // RE2's test is ~10x cheaper than its exec; many candidate lines share a literal but not the regex.
       // V8's exec costs no more than its test on a miss.
@@ -230,6 +245,7 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     ignoreregex: ignoreSources.map((s) => s.text),
     successregex: successSources.map((s) => s.text),
     ...(def.journalmatch === undefined ? {} : { journalmatch: def.journalmatch }),
+    ...(needles === undefined ? {} : { lineNeedles: needles }),
     match,
     mayMatch(line) {
       if (!prefilter.begin(line)) return false;

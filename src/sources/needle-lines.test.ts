@@ -1,0 +1,128 @@
+// The WebAssembly needle scan against the line reader: the same lines, numbers and truncation counts, and
+// for each line exactly the needles its text holds, whatever the line lengths, line ends and bytes.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cutAtLines } from "./chunk-lines.js";
+import { canScanNeedles, scanNeedleLines } from "./needle-lines.js";
+import { createNeedleScanner, MAX_NEEDLES } from "./needle-scan.js";
+import { readLines } from "./read-lines.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-needle-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Deterministic pseudo-random numbers (xorshift), so a failure can be replayed. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x1_0000_0000;
+  };
+}
+
+const NEEDLES = ["failed for", "Registration from", ",RemoteAddress=", "abc", "xyzzy", "ab"];
+
+/** Lines of random text with needles, their near misses, CRLF, non-ASCII, invalid UTF-8 and long lines. */
+function makeLog(seed: number, lines: number): Buffer {
+  const r = rng(seed);
+  const pieces = [
+    ...NEEDLES,
+    "failed fo",
+    "Registration",
+    "RemoteAddress",
+    "x",
+    "é",
+    "\r",
+    " ",
+    "[Nov 20 18:00:00]",
+    "a",
+  ];
+  const parts: Buffer[] = [];
+  for (let i = 0; i < lines; i++) {
+    const kind = r();
+    let line = "";
+    const len = kind < 0.02 ? 3000 + Math.floor(r() * 5000) : Math.floor(r() * 120);
+    while (line.length < len)
+      line +=
+        r() < 0.3
+          ? (pieces[Math.floor(r() * pieces.length)] as string)
+          : String.fromCharCode(32 + Math.floor(r() * 95));
+    const bytes = Buffer.from(line, "utf8");
+    parts.push(kind > 0.98 ? Buffer.concat([bytes, Buffer.from([0xc3, 0xff])]) : bytes);
+    parts.push(Buffer.from(r() < 0.1 ? "\r\n" : "\n"));
+  }
+  parts.push(Buffer.from("tail without newline failed for"));
+  return Buffer.concat(parts);
+}
+
+function reference(file: string, cap: number, needles: readonly string[]) {
+  const want: [string, number, number][] = [];
+  const r = readLines(file, { maxLineLength: cap }, (text, n) => {
+    let mask = 0;
+    needles.forEach((nd, i) => {
+      if (text.includes(nd)) mask |= 1 << i;
+    });
+    if (mask !== 0) want.push([text, n, mask]);
+  });
+  return { want, lines: r.lines, truncated: r.truncated };
+}
+
+describe("scanNeedleLines", () => {
+  it("gives the line reader's lines holding a needle, with their numbers and exact needle masks", () => {
+    for (const [seed, cap] of [
+      [1, 16_384],
+      [2, 100],
+      [3, 1000],
+      [4, 64],
+    ] as const) {
+      const file = join(dir, `log-${seed}.txt`);
+      writeFileSync(file, makeLog(seed, 20_000));
+      const ref = reference(file, cap, NEEDLES);
+      const got: [string, number, number][] = [];
+      const s = scanNeedleLines(file, NEEDLES, { maxLineLength: cap }, (t, n, m) => got.push([t, n, m]));
+      expect(got.length).toBeGreaterThan(1000);
+      expect(got).toEqual(ref.want);
+      expect(s).toEqual({ lines: ref.lines, truncated: ref.truncated, delivered: ref.want.length });
+      if (cap < 3000) expect(ref.truncated).toBeGreaterThan(0);
+      // In ranges of whole lines: the same, numbered from each range's start.
+      const bounds = cutAtLines(file, statSync(file).size, [0.25, 0.5, 0.9]);
+      const parts: [string, number, number][] = [];
+      let base = 0;
+      for (let k = 0; k + 1 < bounds.length; k++) {
+        const p = scanNeedleLines(
+          file,
+          NEEDLES,
+          { maxLineLength: cap, from: bounds[k], to: bounds[k + 1] },
+          (t, n, m) => parts.push([t, base + n, m]),
+        );
+        base += p.lines;
+      }
+      expect(parts).toEqual(ref.want);
+    }
+  });
+
+  it("reads lines longer than its whole input area as the line reader does", () => {
+    const file = join(dir, "huge.txt");
+    writeFileSync(file, `a failed for b\n${"y".repeat(3_000_000)}failed for\nabc\n${"z".repeat(2_500_000)}`);
+    const ref = reference(file, 16_384, NEEDLES);
+    const got: [string, number, number][] = [];
+    const s = scanNeedleLines(file, NEEDLES, { maxLineLength: 16_384 }, (t, n, m) => got.push([t, n, m]));
+    expect(got).toEqual(ref.want);
+    expect(s).toEqual({ lines: 4, truncated: 2, delivered: 2 });
+  });
+
+  it("takes only needles it can search byte for byte", () => {
+    expect(canScanNeedles(["failed for"], 16_384)).toBe(true);
+    expect(canScanNeedles(undefined, 16_384)).toBe(false);
+    expect(createNeedleScanner([])).toBeNull();
+    expect(createNeedleScanner(["é"])).toBeNull();
+    expect(createNeedleScanner(["a\nb"])).toBeNull();
+    expect(createNeedleScanner(Array.from({ length: MAX_NEEDLES + 1 }, (_, i) => `n${i}x`))).toBeNull();
+    expect(createNeedleScanner(Array.from({ length: MAX_NEEDLES }, (_, i) => `n${i}x`))).not.toBeNull();
+  });
+});

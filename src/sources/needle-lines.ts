@@ -1,0 +1,133 @@
+// Reads a byte range of a log and hands on only the lines holding one of a filter's needles, with the
+// needles each holds: the file is read into the needle scanner's input area and searched there, so a
+// line holding none is never decoded. The line splitter's rules as in chunk-lines.ts (CRLF, invalid UTF-8,
+// length cap, a last line without a newline).
+
+import { closeSync, openSync, readSync } from "node:fs";
+import { isTruncated, textEnd, type ScanLinesResult } from "./chunk-lines.js";
+import { CAPACITY, createNeedleScanner, LONG_LINE, type NeedleScanner } from "./needle-scan.js";
+
+const LF = 0x0a;
+
+export interface NeedleLinesOptions {
+  readonly maxLineLength: number;
+  /** First byte of the range (default 0): must be the start of a line. */
+  readonly from?: number;
+  /** End of the range (exclusive, default: end of file): must be just past a `\n`, or the end of file. */
+  readonly to?: number;
+  readonly onProgress?: ((bytesDone: number) => void) | undefined;
+}
+
+const scanners = new Map<string, NeedleScanner | null>();
+
+/** A scanner per needle list, made once (a WebAssembly instance and its memory each). */
+function scannerFor(needles: readonly string[]): NeedleScanner | null {
+  const key = JSON.stringify(needles);
+  let s = scanners.get(key);
+  if (s === undefined) {
+    s = createNeedleScanner(needles);
+    scanners.set(key, s);
+  }
+  return s;
+}
+
+/** Whether scanNeedleLines can take these needles and this cap (else scan with chunk-lines.ts). */
+export function canScanNeedles(needles: readonly string[] | undefined, maxLineLength: number): boolean {
+  return needles !== undefined && 2 * (maxLineLength + 2) + 1 <= CAPACITY && scannerFor(needles) !== null;
+}
+
+/**
+ * Calls `onLine` for every line of the range that holds at least one of `needles`, with its 1-based
+ * number within the range and the bitmask (bit i: `needles[i]`) of the needles its text holds. Counts
+ * every line and every overlong one, as scanLines does. Throws when canScanNeedles says no.
+ */
+export function scanNeedleLines(
+  path: string,
+  needles: readonly string[],
+  options: NeedleLinesOptions,
+  onLine: (text: string, lineNo: number, needleMask: number) => void,
+): ScanLinesResult {
+  const scanner = scannerFor(needles);
+  const cap = options.maxLineLength;
+  const keep = cap + 2;
+  if (scanner === null || 2 * keep + 1 > CAPACITY)
+    throw new Error("scanNeedleLines: needles or cap not supported");
+  const buf = scanner.input;
+  const reports = scanner.reports;
+  const from = options.from ?? 0;
+  const to = options.to ?? Infinity;
+  let pos = from;
+  let lineNo = 0;
+  let truncated = 0;
+  let delivered = 0;
+  let held = 0;
+  let dropping = false;
+  const needlesIn = (text: string): number => {
+    let mask = 0;
+    for (let i = 0; i < needles.length; i++) if (text.includes(needles[i] as string)) mask |= 1 << i;
+    return mask;
+  };
+  /** A line found without the scanner (overlong across reads, or the last one): its needles by search. */
+  const single = (start: number, end: number): void => {
+    if (isTruncated(buf, start, end, cap)) truncated++;
+    const text = buf.toString("utf8", start, textEnd(buf, start, end, cap));
+    ++lineNo;
+    const mask = needlesIn(text);
+    if (mask === 0) return;
+    delivered++;
+    onLine(text, lineNo, mask);
+  };
+  const fd = openSync(path, "r");
+  try {
+    for (;;) {
+      const want = Math.min(buf.length - held, to - pos);
+      const n = want > 0 ? readSync(fd, buf, held, want, pos) : 0;
+      if (n === 0) break;
+      pos += n;
+      const avail = held + n;
+      let i = 0;
+      if (dropping) {
+        const nl = buf.indexOf(LF, held);
+        if (nl < 0 || nl >= avail) {
+          options.onProgress?.(pos - from);
+          continue; // still inside the overlong line: keep its first bytes, skip these
+        }
+        dropping = false;
+        single(0, keep);
+        i = nl + 1;
+      }
+      const end = avail === 0 ? 0 : buf.lastIndexOf(LF, avail - 1) + 1;
+      if (end > i) {
+        const { count, lines } = scanner.scan(i, end - i, cap);
+        for (let k = 0; k < count; k++) {
+          const start = i + (reports[4 * k] as number);
+          const nl = i + (reports[4 * k + 1] as number);
+          const mask = reports[4 * k + 2] as number;
+          const no = lineNo + (reports[4 * k + 3] as number) + 1;
+          let found = (mask & ~LONG_LINE) >>> 0;
+          const cut = (mask & LONG_LINE) !== 0 && isTruncated(buf, start, nl, cap);
+          if (cut) truncated++;
+          if (found === 0) continue;
+          const text = buf.toString("utf8", start, textEnd(buf, start, nl, cap));
+          // A cut line hands on only its first bytes: only the needles those hold.
+          if (cut && (found = needlesIn(text)) === 0) continue;
+          delivered++;
+          onLine(text, no, found);
+        }
+        lineNo += lines;
+        i = end;
+      }
+      held = avail - i;
+      if (held > keep) {
+        buf.copy(buf, 0, i, i + keep);
+        held = keep;
+        dropping = true;
+      } else if (held > 0 && i > 0) buf.copy(buf, 0, i, avail);
+      options.onProgress?.(pos - from);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (held > 0) single(0, held);
+  return { lines: lineNo, truncated, delivered };
+}

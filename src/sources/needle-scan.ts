@@ -1,0 +1,110 @@
+// The byte-level first pass of offline scans: which lines of a block hold which needles, found with
+// WebAssembly SIMD (native/needle-scan.c) instead of a JS string search per line and needle.
+//
+// Memory (the module's own, grown once): the C statics, then from heap_start() the input area (CAPACITY
+// bytes plus PADDING that the scan may read past a block's end), then the report area. The caller reads
+// a file straight into `input`, so the bytes are never copied before the scan.
+
+import { rarity } from "../filters/literal-prefilter.js";
+import { NEEDLE_SCAN_WASM_BASE64 } from "./needle-scan-wasm.js";
+
+/** Needles one scanner takes (bit 31 of a report marks an overlong line). */
+export const MAX_NEEDLES = 31;
+/** Bytes of input one scan may take. */
+export const CAPACITY = 1 << 20;
+/** Set in a reported line's mask when the line is longer than the cap given to `scan`. */
+export const LONG_LINE = 0x80000000;
+const NEEDLE_AREA = 4096;
+
+export interface NeedleScanner {
+  /** The input area: bytes to scan are put in `input[from, from + n)`. */
+  readonly input: Buffer;
+  /**
+   * Scans the whole lines `input[from, from + n)` (the last byte a `\n`). Returns how many lines it
+   * reports in `reports` (four numbers each: start and `\n` offset relative to `from`, needle mask with
+   * LONG_LINE, index among the block's lines) and, in `lines`, how many lines the block holds.
+   */
+  scan(from: number, n: number, cap: number): { readonly count: number; readonly lines: number };
+  readonly reports: Uint32Array;
+}
+
+// The project's TypeScript libs (ES2023 + node) do not describe WebAssembly: what this module uses of it.
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
+};
+interface WasmModule {
+  readonly __brand?: "wasm-module";
+}
+
+interface Exports {
+  memory: WasmMemory;
+  needle_area(): number;
+  heap_start(): number;
+  clear_needles(): void;
+  add_needle(off: number, len: number, a: number, b: number): number;
+  newlines(): number;
+  scan(buf: number, n: number, cap: number, out: number, outMax: number): number;
+}
+
+let compiled: WasmModule | null = null;
+
+/**
+ * A scanner for these needles, or null when they cannot be searched byte for byte: none, too many, or
+ * one that is empty, not ASCII (so bytes and characters differ) or holds a line break.
+ */
+export function createNeedleScanner(needles: readonly string[]): NeedleScanner | null {
+  if (needles.length === 0 || needles.length > MAX_NEEDLES) return null;
+  if (needles.some((n) => n === "" || !/^[\x20-\x7e\t]+$/.test(n))) return null;
+  const longest = Math.max(...needles.map((n) => n.length));
+  if (needles.reduce((s, n) => s + n.length, 0) > NEEDLE_AREA) return null;
+  compiled ??= new WebAssembly.Module(Buffer.from(NEEDLE_SCAN_WASM_BASE64, "base64"));
+  const x = new WebAssembly.Instance(compiled, {}).exports as unknown as Exports;
+  // Reads past a block's end: 16-byte loads at each needle's anchor offsets.
+  const padding = 64 + longest + 64;
+  // A reported line holds a needle (3+ bytes) or is overlong, plus its `\n`: at most one per 2 bytes.
+  const outMax = CAPACITY / 2 + 1;
+  const inputAt = x.heap_start();
+  const outAt = (inputAt + CAPACITY + padding + 63) & ~63;
+  const end = outAt + outMax * 16;
+  const page = 65536;
+  const have = x.memory.buffer.byteLength;
+  if (end > have) x.memory.grow(Math.ceil((end - have) / page));
+  const mem = x.memory.buffer;
+  const area = new Uint8Array(mem, x.needle_area(), NEEDLE_AREA);
+  x.clear_needles();
+  let off = 0;
+  for (const n of needles) {
+    area.set(Buffer.from(n, "latin1"), off);
+    const [a, b] = anchors(n);
+    if (x.add_needle(off, n.length, a, b) !== 1) return null;
+    off += n.length;
+  }
+  const input = Buffer.from(mem, inputAt, CAPACITY);
+  const reports = new Uint32Array(mem, outAt, outMax * 4);
+  return {
+    input,
+    reports,
+    scan(from, n, cap) {
+      if (from < 0 || n < 0 || from + n > CAPACITY)
+        throw new RangeError("needle scan outside its input area");
+      const count = x.scan(inputAt + from, n, cap, outAt, outMax);
+      if (count >= outMax) throw new Error("needle scan: report area full");
+      return { count, lines: x.newlines() };
+    },
+  };
+}
+
+/** The offsets of a needle's two rarest characters in log text (the same one twice for a 1-char needle). */
+function anchors(needle: string): [number, number] {
+  const order = [...needle]
+    .map((c, i) => ({ i, r: rarity(c.charCodeAt(0)) }))
+    .sort((p, q) => q.r - p.r || p.i - q.i);
+  const first = (order[0] as { i: number }).i;
+  const second = order.find((o) => needle[o.i] !== needle[first]) ?? order[1] ?? order[0];
+  return [first, (second as { i: number }).i];
+}

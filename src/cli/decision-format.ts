@@ -3,8 +3,17 @@
 import { banScopeText, type Decision } from "../domain/decision.js";
 import { formatDuration } from "../domain/duration.js";
 
+// A replay prints thousands of decisions whose times fall on few seconds: each text is made once.
+const isoTexts = new Map<number, string>();
+
 function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace(".000Z", "Z");
+  let text = isoTexts.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString().replace(".000Z", "Z");
+    if (isoTexts.size >= 4096) isoTexts.clear();
+    isoTexts.set(ms, text);
+  }
+  return text;
 }
 
 export function formatDecisionLine(d: Decision): string {

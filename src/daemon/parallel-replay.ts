@@ -3,8 +3,10 @@
 // Detection stays on the main thread, fed these results in file order.
 
 import type { OffenseKind } from "../domain/offense.js";
-import type { Filter, FilterMatch, FilterResult } from "../filters/filter.js";
+import type { Filter, FilterMatch, FilterResult, MatchContext } from "../filters/filter.js";
 import { scanLines } from "../sources/chunk-lines.js";
+import { scanNeedleLines } from "../sources/needle-lines.js";
+import { jailNeedles } from "./jail-needles.js";
 
 export interface ReplayJob {
   /** One filter spec per jail, in the config's order. */
@@ -69,46 +71,59 @@ export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): Rep
     }
   };
   const ctx = { referenceTime: job.referenceTime };
-  const { lines } = scanLines(
-    job.path,
-    { maxLineLength: job.maxLineLength, from: job.from, to: job.to },
-    (text, lineNo) => {
-      for (let j = 0; j < filters.length; j++) {
-        const r = (filters[j] as Filter).match(text, ctx);
-        if (r.status === "matched") {
-          const m = r.match;
-          lineNos.push(lineNo);
-          jails.push(j);
-          flags.push(
-            MATCHED |
-              (m.kind === "success" ? SUCCESS : 0) |
-              (m.address.family === 6 ? IPV6 : 0) |
-              (m.user === undefined ? 0 : HAS_USER) |
-              (m.failId === undefined ? 0 : HAS_FAIL_ID) |
-              (m.time === null ? NO_TIME : 0),
-          );
-          regexIndexes.push(m.regexIndex);
-          times.push(m.time ?? 0);
-          str(text);
-          str(m.address.text);
-          str(m.user ?? "");
-          str(m.failId ?? "");
-          str("");
-        } else if (r.status === "rejected") {
-          lineNos.push(lineNo);
-          jails.push(j);
-          flags.push(r.kind === "success" ? SUCCESS : 0);
-          regexIndexes.push(r.regexIndex);
-          times.push(0);
-          str(text);
-          str("");
-          str("");
-          str("");
-          str(r.why);
-        }
+  // With needles, each filter is told which of its own the line holds; lines holding none are skipped.
+  const together = jailNeedles(filters, job.maxLineLength);
+  const hinted = filters.map(() => ({ referenceTime: job.referenceTime, needles: 0 }));
+  let mask: number | undefined;
+  const range = { maxLineLength: job.maxLineLength, from: job.from, to: job.to };
+  const onLine = (text: string, lineNo: number): void => {
+    for (let j = 0; j < filters.length; j++) {
+      let c: MatchContext = ctx;
+      if (mask !== undefined && together !== undefined) {
+        c = hinted[j] as { referenceTime: number; needles: number };
+        (c as { needles: number }).needles = together.mine(mask, j);
       }
-    },
-  );
+      const r = (filters[j] as Filter).match(text, c);
+      if (r.status === "matched") {
+        const m = r.match;
+        lineNos.push(lineNo);
+        jails.push(j);
+        flags.push(
+          MATCHED |
+            (m.kind === "success" ? SUCCESS : 0) |
+            (m.address.family === 6 ? IPV6 : 0) |
+            (m.user === undefined ? 0 : HAS_USER) |
+            (m.failId === undefined ? 0 : HAS_FAIL_ID) |
+            (m.time === null ? NO_TIME : 0),
+        );
+        regexIndexes.push(m.regexIndex);
+        times.push(m.time ?? 0);
+        str(text);
+        str(m.address.text);
+        str(m.user ?? "");
+        str(m.failId ?? "");
+        str("");
+      } else if (r.status === "rejected") {
+        lineNos.push(lineNo);
+        jails.push(j);
+        flags.push(r.kind === "success" ? SUCCESS : 0);
+        regexIndexes.push(r.regexIndex);
+        times.push(0);
+        str(text);
+        str("");
+        str("");
+        str("");
+        str(r.why);
+      }
+    }
+  };
+  const { lines } =
+    together === undefined
+      ? scanLines(job.path, range, onLine)
+      : scanNeedleLines(job.path, together.needles, range, (text, lineNo, m) => {
+          mask = m;
+          onLine(text, lineNo);
+        });
   return {
     lines,
     count: lineNos.length,

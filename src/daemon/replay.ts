@@ -6,7 +6,8 @@ import { createManualClock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
 import type { Filter, FilterResult, MatchContext } from "../filters/filter.js";
 import { cutAtLines, scanLines } from "../sources/chunk-lines.js";
-import { canScanNeedles, scanNeedleLines } from "../sources/needle-lines.js";
+import { scanNeedleLines } from "../sources/needle-lines.js";
+import { jailNeedles } from "./jail-needles.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 import { MISSED, partResult, partText, type ReplayPart } from "./parallel-replay.js";
@@ -55,22 +56,17 @@ export async function replayFiles(
   // Per jail, the result the pipeline gets for the line being fed: a worker's (MISSED when it had none),
   // or null to run the filter.
   const preset: (FilterResult | null)[] = stages.jails.map(() => null);
-  // The jails' needles side by side, when every filter has some and 31 bits hold them all: the file is
-  // then searched for them once, and each filter told which of its own the line holds.
+  // One needle scan for every jail, when all filters have needles: each filter is told which of its own
+  // the line being fed holds (`lineNeedles`, undefined when the line was not searched).
   const filters = stages.jails.map((j) => j.filter);
-  const own = filters.map((f) => f.lineNeedles);
-  const joined = own.every((n) => n !== undefined) ? own.flat() : undefined;
-  const needles = joined !== undefined && canScanNeedles(joined, MAX_LINE_LENGTH) ? joined : undefined;
-  const shift = own.map((_, i) => own.slice(0, i).reduce((n, l) => n + (l?.length ?? 0), 0));
-  // The needles the line being fed holds, from the needle scan (undefined: not searched).
+  const together = jailNeedles(filters, MAX_LINE_LENGTH);
   let lineNeedles: number | undefined;
   const withNeedles = (ctx: MatchContext, i: number): MatchContext => {
-    if (lineNeedles === undefined) return ctx;
-    const width = own[i]?.length ?? 0;
-    const mine = width === 32 ? lineNeedles : (lineNeedles >>> (shift[i] as number)) & ((1 << width) - 1);
+    if (lineNeedles === undefined || together === undefined) return ctx;
+    const needles = together.mine(lineNeedles, i);
     return ctx.time === undefined
-      ? { referenceTime: ctx.referenceTime, needles: mine }
-      : { referenceTime: ctx.referenceTime, time: ctx.time, needles: mine };
+      ? { referenceTime: ctx.referenceTime, needles }
+      : { referenceTime: ctx.referenceTime, time: ctx.time, needles };
   };
   const pipeline = createDetectionPipeline({
     jails: stages.jails.map((j, i) => ({
@@ -153,9 +149,9 @@ export async function replayFiles(
       };
       const scan = { maxLineLength: MAX_LINE_LENGTH, to: rest === null ? Infinity : mainTo };
       const { lines, delivered } =
-        needles === undefined
+        together === undefined
           ? scanLines(path, { ...scan, prefilter }, fed)
-          : scanNeedleLines(path, needles, scan, (text, lineNo, mask) => {
+          : scanNeedleLines(path, together.needles, scan, (text, lineNo, mask) => {
               lineNeedles = mask;
               fed(text, lineNo);
               lineNeedles = undefined;

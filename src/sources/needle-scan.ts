@@ -8,7 +8,7 @@
 import { rarity } from "../filters/literal-prefilter.js";
 import { NEEDLE_SCAN_WASM_BASE64 } from "./needle-scan-wasm.js";
 
-/** Needles one scanner takes (bit 31 of a report marks an overlong line). */
+/** Needles one scanner takes, each at least 2 characters (bit 31 of a report marks an overlong line). */
 export const MAX_NEEDLES = 31;
 /** Bytes of input one scan may take. */
 export const CAPACITY = 1 << 20;
@@ -55,17 +55,17 @@ let compiled: WasmModule | null = null;
 
 /**
  * A scanner for these needles, or null when they cannot be searched byte for byte: none, too many, or
- * one that is empty, not ASCII (so bytes and characters differ) or holds a line break.
+ * one shorter than 2 characters, not printable ASCII (so bytes and characters differ) or holding a line
+ * break.
  */
 export function createNeedleScanner(needles: readonly string[]): NeedleScanner | null {
   if (needles.length === 0 || needles.length > MAX_NEEDLES) return null;
-  if (needles.some((n) => n === "" || !/^[\x20-\x7e\t]+$/.test(n))) return null;
-  const longest = Math.max(...needles.map((n) => n.length));
+  if (needles.some((n) => n.length < 2 || !/^[\x20-\x7e\t]+$/.test(n))) return null;
   if (needles.reduce((s, n) => s + n.length, 0) > NEEDLE_AREA) return null;
   compiled ??= new WebAssembly.Module(Buffer.from(NEEDLE_SCAN_WASM_BASE64, "base64"));
   const x = new WebAssembly.Instance(compiled, {}).exports as unknown as Exports;
-  // Reads past a block's end: 16-byte loads at each needle's anchor offsets.
-  const padding = 64 + longest + 64;
+  // Reads past a block's end: 16-byte loads at the last block and one byte after it.
+  const padding = 64;
   // A reported line holds a needle (3+ bytes) or is overlong, plus its `\n`: at most one per 2 bytes.
   const outMax = CAPACITY / 2 + 1;
   const inputAt = x.heap_start();
@@ -78,12 +78,12 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
   const area = new Uint8Array(mem, x.needle_area(), NEEDLE_AREA);
   x.clear_needles();
   let off = 0;
-  for (const n of needles) {
+  needles.forEach((n, j) => {
     area.set(Buffer.from(n, "latin1"), off);
-    const [a, b] = anchors(n);
-    if (x.add_needle(off, n.length, a, b) !== 1) return null;
+    if (x.add_needle(off, n.length, fingerprint(n), j % 8) !== 1)
+      throw new Error("needle scan refused a needle");
     off += n.length;
-  }
+  });
   const input = Buffer.from(mem, inputAt, CAPACITY);
   const reports = new Uint32Array(mem, outAt, outMax * 4);
   return {
@@ -99,12 +99,16 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
   };
 }
 
-/** The offsets of a needle's two rarest characters in log text (the same one twice for a 1-char needle). */
-function anchors(needle: string): [number, number] {
-  const order = [...needle]
-    .map((c, i) => ({ i, r: rarity(c.charCodeAt(0)) }))
-    .sort((p, q) => q.r - p.r || p.i - q.i);
-  const first = (order[0] as { i: number }).i;
-  const second = order.find((o) => needle[o.i] !== needle[first]) ?? order[1] ?? order[0];
-  return [first, (second as { i: number }).i];
+/** Where a needle's rarest two adjacent characters (in log text) start: the pair it is found by. */
+function fingerprint(needle: string): number {
+  let best = 0;
+  let bestScore = -1;
+  for (let i = 0; i + 1 < needle.length; i++) {
+    const score = rarity(needle.charCodeAt(i)) + rarity(needle.charCodeAt(i + 1));
+    if (score > bestScore) {
+      best = i;
+      bestScore = score;
+    }
+  }
+  return best;
 }

@@ -6,19 +6,17 @@ export interface BufferedWriter {
 }
 
 export function createBufferedWriter(sink: (text: string) => void, limit = 1 << 16): BufferedWriter {
-  let parts: string[] = [];
-  let size = 0;
+  // Appended to one string (V8 keeps it as a rope until it is written, then flattens it once).
+  let pending = "";
   const flush = (): void => {
-    if (parts.length === 0) return;
-    sink(parts.join(""));
-    parts = [];
-    size = 0;
+    if (pending.length === 0) return;
+    sink(pending);
+    pending = "";
   };
   return {
     write(text) {
-      parts.push(text);
-      size += text.length;
-      if (size >= limit) flush();
+      pending += text;
+      if (pending.length >= limit) flush();
     },
     flush,
   };

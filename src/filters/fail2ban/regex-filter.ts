@@ -140,16 +140,19 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     return timedOut ? MISSED_TIMED_OUT : MISSED;
   };
 
+  /** Whether rule `r` may match the line: by the needles it holds when known, else by the prefilter. */
+  const ruleMay = (r: number, hint: number | undefined): boolean =>
+    hint === undefined ? prefilter.may(r) : (hint & (ruleNeedles[r] as number)) !== 0;
+
   const match = (line: string, ctx: MatchContext): FilterResult => {
     counts.lines++;
     const hint = needles === undefined ? undefined : ctx.needles;
     // Cheap first: most PBX log lines hold none of the characters and literals any rule needs (or, when
     // the caller searched the line for the needles, none of them).
     if (hint === undefined && !prefilter.begin(line)) return missed(false);
-    const may = (r: number): boolean => (hint === undefined ? prefilter.may(r) : (hint & (ruleNeedles[r] as number)) !== 0);
     // The first rule whose characters and literal occur; none means a miss, before any date work.
     let first = 0;
-    while (first < rules.length && !may(first)) first++;
+    while (first < rules.length && !ruleMay(first, hint)) first++;
     if (first === rules.length) return missed(false);
     if (prefLiteral !== null && !(prefLiteral.begin(line) && prefLiteral.may(0))) return missed(false);
 
@@ -175,7 +178,7 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
     if (wantUtf8) contentUtf8 = content === stripped && strippedUtf8 !== undefined ? strippedUtf8 : Buffer.from(content);
 
     for (let r = first; r < rules.length; r++) {
-      if (r !== first && !may(r)) continue;
+      if (r !== first && !ruleMay(r, hint)) continue;
       const rule = rules[r] as Rule;
       // RE2's test is ~10x cheaper than its exec; many candidate lines share a literal but not the regex.
       // V8's exec costs no more than its test on a miss.

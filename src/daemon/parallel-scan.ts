@@ -14,7 +14,7 @@ export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
  * Share of the file the main thread keeps: it starts scanning at once, while the worker first loads its
  * modules and compiles the filter.
  */
-export const MAIN_SHARE = 0.53;
+export const MAIN_SHARE = 0.56;
 
 export interface RangeRunner {
   testFilter(job: TestFilterJob): Promise<TestFilterWorkerPart>;

@@ -54,13 +54,8 @@ export function scanLines(
   );
   const from = options.from ?? 0;
   const to = options.to ?? Infinity;
-  let pos = from;
   let lineNo = 0;
   let truncated = 0;
-  // Bytes of the current (unterminated) line at the start of `buf`; `dropping`: the line is overlong and
-  // its bytes past `keep` are being skipped.
-  let held = 0;
-  let dropping = false;
   let ascii = false;
   let delivered = 0;
   const prefilter = options.prefilter;
@@ -91,6 +86,78 @@ export function scanLines(
       ls = nl + 1;
     }
   };
+  readLineRuns(
+    path,
+    buf,
+    { from, to, keep, onProgress: options.onProgress },
+    {
+      whole(i, end) {
+        const view = buf.subarray(0, end);
+        if (prefilter !== undefined) {
+          // Pieces of whole lines of at most BLOCK bytes: decoding more at once costs V8 ten times as much
+          // per byte (the string no longer fits its young generation). Each piece is checked for ASCII.
+          while (i < end) {
+            let b = Math.min(end, i + BLOCK);
+            if (b < end) b = view.lastIndexOf(LF, b - 1) + 1;
+            if (b <= i) b = view.indexOf(LF, i) + 1;
+            ascii = isAscii(view.subarray(i, b));
+            if (ascii) block(i, b, prefilter);
+            else
+              for (let nl = view.indexOf(LF, i); nl >= 0 && nl < b; nl = view.indexOf(LF, nl + 1)) {
+                emit(i, nl);
+                i = nl + 1;
+              }
+            i = b;
+          }
+        } else {
+          ascii = isAscii(view.subarray(i, end));
+          for (let nl = view.indexOf(LF, i); nl >= 0; nl = view.indexOf(LF, i)) {
+            emit(i, nl);
+            i = nl + 1;
+          }
+        }
+      },
+      partial(n) {
+        ascii = isAscii(buf.subarray(0, n));
+        emit(0, n);
+      },
+    },
+  );
+  return { lines: lineNo, truncated, delivered };
+}
+
+export interface LineRuns {
+  /** `buf[i, end)` holds whole lines, `end` just past a `\n`. */
+  whole(i: number, end: number): void;
+  /**
+   * `buf[0, n)` is a line given whole here: an overlong one cut to its first `keep` bytes (the rest was
+   * skipped), or the last line of the range, without a `\n`.
+   */
+  partial(n: number): void;
+}
+
+/**
+ * Reads the byte range `[from, to)` of a file into `buf` piece by piece and hands the lines on in runs,
+ * keeping a line that spans two pieces whole at the start of `buf`; a line longer than `keep` bytes keeps
+ * only those (the rest is skipped up to its `\n`), so `buf` must hold more than 2 × keep bytes.
+ */
+export function readLineRuns(
+  path: string,
+  buf: Buffer,
+  range: {
+    readonly from: number;
+    readonly to: number;
+    readonly keep: number;
+    readonly onProgress?: ((bytesDone: number) => void) | undefined;
+  },
+  runs: LineRuns,
+): void {
+  const { from, to, keep } = range;
+  let pos = from;
+  // Bytes of the current (unterminated) line at the start of `buf`; `dropping`: the line is overlong and
+  // its bytes past `keep` are being skipped.
+  let held = 0;
+  let dropping = false;
   const fd = openSync(path, "r");
   try {
     for (;;) {
@@ -100,59 +167,34 @@ export function scanLines(
       pos += n;
       const avail = held + n;
       const view = buf.subarray(0, avail);
-      if (prefilter === undefined) ascii = isAscii(view);
       let i = 0;
       if (dropping) {
         const nl = view.indexOf(LF, held);
         if (nl < 0) {
-          options.onProgress?.(pos - from);
+          range.onProgress?.(pos - from);
           continue; // still inside the overlong line: keep its first bytes, skip these
         }
         dropping = false;
-        ascii = isAscii(buf.subarray(0, keep));
-        emit(0, keep);
+        runs.partial(keep);
         i = nl + 1;
       }
-      if (prefilter !== undefined) {
-        // Pieces of whole lines of at most BLOCK bytes: decoding more at once costs V8 ten times as much
-        // per byte (the string no longer fits its young generation). Each piece is checked for ASCII.
-        const end = view.lastIndexOf(LF) + 1;
-        while (i < end) {
-          let b = Math.min(end, i + BLOCK);
-          if (b < end) b = view.lastIndexOf(LF, b - 1) + 1;
-          if (b <= i) b = view.indexOf(LF, i) + 1;
-          ascii = isAscii(view.subarray(i, b));
-          if (ascii) block(i, b, prefilter);
-          else
-            for (let nl = view.indexOf(LF, i); nl >= 0 && nl < b; nl = view.indexOf(LF, nl + 1)) {
-              emit(i, nl);
-              i = nl + 1;
-            }
-          i = b;
-        }
-      } else
-        for (;;) {
-          const nl = view.indexOf(LF, i);
-          if (nl < 0) break;
-          emit(i, nl);
-          i = nl + 1;
-        }
+      const end = view.lastIndexOf(LF) + 1;
+      if (end > i) {
+        runs.whole(i, end);
+        i = end;
+      }
       held = avail - i;
       if (held > keep) {
         buf.copy(buf, 0, i, i + keep);
         held = keep;
         dropping = true;
       } else if (held > 0 && i > 0) buf.copy(buf, 0, i, avail);
-      options.onProgress?.(pos - from);
+      range.onProgress?.(pos - from);
     }
   } finally {
     closeSync(fd);
   }
-  if (held > 0) {
-    ascii = isAscii(buf.subarray(0, held));
-    emit(0, held);
-  }
-  return { lines: lineNo, truncated, delivered };
+  if (held > 0) runs.partial(held);
 }
 
 /** Where the text of the line `bytes[start, end)` ends: without a CRLF's `\r`, cut to the cap. */

@@ -3,11 +3,8 @@
 // line holding none is never decoded. The line splitter's rules as in chunk-lines.ts (CRLF, invalid UTF-8,
 // length cap, a last line without a newline).
 
-import { closeSync, openSync, readSync } from "node:fs";
-import { isTruncated, textEnd, type ScanLinesResult } from "./chunk-lines.js";
+import { isTruncated, readLineRuns, textEnd, type ScanLinesResult } from "./chunk-lines.js";
 import { CAPACITY, createNeedleScanner, LONG_LINE, type NeedleScanner } from "./needle-scan.js";
-
-const LF = 0x0a;
 
 export interface NeedleLinesOptions {
   readonly maxLineLength: number;
@@ -56,48 +53,30 @@ export function scanNeedleLines(
   const reports = scanner.reports;
   const from = options.from ?? 0;
   const to = options.to ?? Infinity;
-  let pos = from;
   let lineNo = 0;
   let truncated = 0;
   let delivered = 0;
-  let held = 0;
-  let dropping = false;
   const needlesIn = (text: string): number => {
     let mask = 0;
     for (let i = 0; i < needles.length; i++) if (text.includes(needles[i] as string)) mask |= 1 << i;
     return mask;
   };
   /** A line found without the scanner (overlong across reads, or the last one): its needles by search. */
-  const single = (start: number, end: number): void => {
-    if (isTruncated(buf, start, end, cap)) truncated++;
-    const text = buf.toString("utf8", start, textEnd(buf, start, end, cap));
+  const single = (n: number): void => {
+    if (isTruncated(buf, 0, n, cap)) truncated++;
+    const text = buf.toString("utf8", 0, textEnd(buf, 0, n, cap));
     ++lineNo;
     const mask = needlesIn(text);
     if (mask === 0) return;
     delivered++;
     onLine(text, lineNo, mask);
   };
-  const fd = openSync(path, "r");
-  try {
-    for (;;) {
-      const want = Math.min(buf.length - held, to - pos);
-      const n = want > 0 ? readSync(fd, buf, held, want, pos) : 0;
-      if (n === 0) break;
-      pos += n;
-      const avail = held + n;
-      let i = 0;
-      if (dropping) {
-        const nl = buf.indexOf(LF, held);
-        if (nl < 0 || nl >= avail) {
-          options.onProgress?.(pos - from);
-          continue; // still inside the overlong line: keep its first bytes, skip these
-        }
-        dropping = false;
-        single(0, keep);
-        i = nl + 1;
-      }
-      const end = avail === 0 ? 0 : buf.lastIndexOf(LF, avail - 1) + 1;
-      if (end > i) {
+  readLineRuns(
+    path,
+    buf,
+    { from, to, keep, onProgress: options.onProgress },
+    {
+      whole(i, end) {
         const { count, lines } = scanner.scan(i, end - i, cap);
         for (let k = 0; k < count; k++) {
           const start = i + (reports[4 * k] as number);
@@ -115,19 +94,9 @@ export function scanNeedleLines(
           onLine(text, no, found);
         }
         lineNo += lines;
-        i = end;
-      }
-      held = avail - i;
-      if (held > keep) {
-        buf.copy(buf, 0, i, i + keep);
-        held = keep;
-        dropping = true;
-      } else if (held > 0 && i > 0) buf.copy(buf, 0, i, avail);
-      options.onProgress?.(pos - from);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  if (held > 0) single(0, held);
+      },
+      partial: single,
+    },
+  );
   return { lines: lineNo, truncated, delivered };
 }

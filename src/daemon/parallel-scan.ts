@@ -28,8 +28,11 @@ export function wantsParallel(size: number, env: Readonly<Record<string, string 
   return size >= PARALLEL_MIN_BYTES && availableParallelism() >= 2;
 }
 
-/** Runs each job on one worker thread (started on first use), one job at a time. */
-export function createWorkerRunner(): RangeRunner {
+/**
+ * Runs each job on one worker thread, one job at a time. The thread starts on first use, or at once with
+ * `startNow` (it then loads its modules while the caller prepares the job).
+ */
+export function createWorkerRunner(startNow = false): RangeRunner {
   let worker: Worker | null = null;
   let pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | null = null;
   const start = (): Worker => {
@@ -59,6 +62,7 @@ export function createWorkerRunner(): RangeRunner {
     worker = w;
     return w;
   };
+  if (startNow) start();
   const run = <T>(job: unknown): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (pending !== null) throw new Error("one job at a time");

@@ -59,8 +59,26 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
       file: logPath,
     });
   }
-  const filter = resolveFilter(spec);
-  return runTestFilter(filter, spec, logPath, size, mtime, maxLineLength, values, io);
+  // A big log's worker starts loading now, while this thread compiles the filter.
+  const early = splitsByDefault(values, size, io) ? createWorkerRunner(true) : undefined;
+  try {
+    const filter = resolveFilter(spec);
+    return await runTestFilter(filter, spec, logPath, size, mtime, maxLineLength, values, io, {
+      ...(early === undefined ? {} : { runner: early }),
+    });
+  } finally {
+    early?.close();
+  }
+}
+
+/** Whether a log of `size` bytes is split with a worker unless told otherwise: big, and nothing printed per line. */
+function splitsByDefault(flags: Flags, size: number, io: CliIo): boolean {
+  const printing = !flags.json && (flags["print-matched"] || flags["print-missed"]);
+  return !showsProgress(flags, size, io) && !printing && wantsParallel(size, io.env);
+}
+
+function showsProgress(flags: Flags, size: number, io: CliIo): boolean {
+  return Boolean(flags.progress || (io.stderrIsTTY && size > 20 * 1024 * 1024));
 }
 
 interface Flags {
@@ -73,7 +91,8 @@ interface Flags {
 export interface TestFilterOptions {
   /**
    * Scans the second part of a big log on another thread (default: when the log is big, the machine has
-   * two cores and no line is printed). `runner` replaces the worker thread (tests run it in-process).
+   * two cores and no line is printed). `runner` is the thread to use (tests run it in-process), closed by
+   * the caller.
    */
   readonly parallel?: boolean;
   readonly runner?: RangeRunner;
@@ -94,12 +113,8 @@ export async function runTestFilter(
   const out = createBufferedWriter(io.stdout);
   let firstMatch = true;
   const json = Boolean(flags.json);
-  const progress =
-    flags.progress || (io.stderrIsTTY && size > 20 * 1024 * 1024) ? createProgressBar(io.stderr, size) : null;
-  const printing = !json && (flags["print-matched"] || flags["print-missed"]);
-  const parallel =
-    options.parallel ??
-    (options.runner !== undefined || (progress === null && !printing && wantsParallel(size, io.env)));
+  const progress = showsProgress(flags, size, io) ? createProgressBar(io.stderr, size) : null;
+  const parallel = options.parallel ?? (options.runner !== undefined || splitsByDefault(flags, size, io));
   const bounds = parallel ? cutAtLines(logPath, size, [MAIN_SHARE]) : [0, size];
   const mainTo = bounds[1] as number;
 

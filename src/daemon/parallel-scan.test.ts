@@ -15,6 +15,9 @@ import { countNewlines, cutAtLines, scanLines } from "../sources/chunk-lines.js"
 import { packageRoot } from "./package-root.js";
 import { createInProcessRunner } from "./parallel-scan.js";
 import { replayFiles } from "./replay.js";
+import { composeDetection } from "./compose-detection.js";
+import { createDetectionPipeline } from "./detection-pipeline.js";
+import { createManualClock } from "../domain/clock.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-par-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,31 +145,80 @@ describe("split scans", () => {
     }
   }, 60_000);
 
-  it("test-filter's report is match() on every line: the first look skips only misses", async () => {
-    const io = createRecordingIo();
-    const ref = resolveFilter("asterisk");
-    const ctx = { referenceTime: Date.UTC(2024, 11, 1) };
-    const want: { line: number; address: string }[] = [];
-    const counts = { matched: 0, ignored: 0, missed: 0 };
-    const r = readLines(log, { maxLineLength: 16_384 }, (text, line) => {
-      const m = ref.match(text, ctx);
-      if (m.status === "matched") {
-        counts.matched++;
-        want.push({ line, address: m.match.address.text });
-      } else if (m.status === "ignored") counts.ignored++;
-      else counts.missed++;
+  it("test-filter's report is match() on every line, with needles and without", async () => {
+    // Case-insensitive rules give a filter no needles: the scan then asks its first look about each line.
+    const noNeedles = join(dir, "no-needles.conf");
+    writeFileSync(
+      noNeedles,
+      "[Definition]\nfailregex = ^(?i)\\[[^]]*\\] notice\\[\\d+\\] chan_sip\\.c: registration from '.*' failed for '<HOST>:\\d+' - .*$\n",
+    );
+    for (const [spec, least, needles] of [
+      ["asterisk", 30_000, true],
+      [noNeedles, 1_000, false],
+    ] as const) {
+      const io = createRecordingIo();
+      const ref = resolveFilter(spec);
+      expect(ref.lineNeedles !== undefined, spec).toBe(needles);
+      const ctx = { referenceTime: Date.UTC(2024, 11, 1) };
+      const want: { line: number; address: string }[] = [];
+      const counts = { matched: 0, ignored: 0, missed: 0 };
+      const r = readLines(log, { maxLineLength: 16_384 }, (text, line) => {
+        const m = ref.match(text, ctx);
+        if (m.status === "matched") {
+          counts.matched++;
+          want.push({ line, address: m.match.address.text });
+        } else if (m.status === "ignored") counts.ignored++;
+        else counts.missed++;
+      });
+      const size = statSync(log).size;
+      await runTestFilter(
+        resolveFilter(spec),
+        spec,
+        log,
+        size,
+        ctx.referenceTime,
+        16_384,
+        { json: true },
+        io,
+        {
+          parallel: false,
+        },
+      );
+      const got = JSON.parse(io.out());
+      expect(got).toMatchObject({ lines: r.lines, ...counts });
+      expect(
+        got.matches.map((m: { line: number; address: string }) => ({ line: m.line, address: m.address })),
+      ).toEqual(want);
+      expect(want.length, spec).toBeGreaterThan(least);
+    }
+  }, 60_000);
+
+  it("replay decides as the plain pipeline fed every line: the needle scan skips only what no filter wants", async () => {
+    const config = loadConfigText("preset: asterisk\nallowlist:\n  - 192.168.0.0/16\n", "test.yaml");
+    const ref = Date.UTC(2024, 11, 1);
+    const got: string[] = [];
+    await replayFiles([log], config, ref, (d) => got.push(JSON.stringify(decisionToJson(d))));
+    // The reference: every line to every jail's filter, no needles, expiry every 100k lines as replay does.
+    const stages = await composeDetection(config, { clock: createManualClock(ref) });
+    expect(stages.jails.length).toBeGreaterThan(1);
+    let lastTime = 0;
+    const pipeline = createDetectionPipeline({
+      jails: stages.jails,
+      detector: stages.detector,
+      referenceTime: () => ref,
+      everyJailReadsEverySource: true,
+      onOffense: (_j, o) => {
+        if (o.time > lastTime) lastTime = o.time;
+      },
     });
-    const size = statSync(log).size;
-    const filter = resolveFilter("asterisk");
-    await runTestFilter(filter, "asterisk", log, size, ctx.referenceTime, 16_384, { json: true }, io, {
-      parallel: false,
+    const want: string[] = [];
+    readLines(log, { maxLineLength: 16_384 }, (text, lineNo) => {
+      for (const d of pipeline.processLine(log, { source: log, text, lineNo }))
+        want.push(JSON.stringify(decisionToJson(d)));
+      if (lineNo % 100_000 === 0 && lastTime > 0) stages.detector.expire(lastTime);
     });
-    const got = JSON.parse(io.out());
-    expect(got).toMatchObject({ lines: r.lines, ...counts });
-    expect(
-      got.matches.map((m: { line: number; address: string }) => ({ line: m.line, address: m.address })),
-    ).toEqual(want);
-    expect(want.length).toBeGreaterThan(30_000);
+    expect(want.length).toBeGreaterThan(100);
+    expect(got).toEqual(want);
   }, 60_000);
 
   it("replay makes the same decisions, with the same line numbers, on one thread and split", async () => {

@@ -131,6 +131,18 @@ describe("scanNeedleLines", () => {
     expect(ref.want.length).toBeGreaterThanOrEqual(2);
   });
 
+  it("refuses a scan started inside another with the same needles (they share one input area)", () => {
+    const file = join(dir, "nested.txt");
+    writeFileSync(file, "abc\nabc\n");
+    expect(() =>
+      scanNeedleLines(file, ["abc"], { maxLineLength: 100 }, () =>
+        scanNeedleLines(file, ["abc"], { maxLineLength: 100 }, () => undefined),
+      ),
+    ).toThrow(/already scanning/);
+    // And the failed attempt left nothing behind.
+    expect(scanNeedleLines(file, ["abc"], { maxLineLength: 100 }, () => undefined).delivered).toBe(2);
+  });
+
   it("takes only needles it can search byte for byte", () => {
     expect(canScanNeedles(["failed for"], 16_384)).toBe(true);
     expect(canScanNeedles(undefined, 16_384)).toBe(false);

@@ -49,6 +49,27 @@ export function scanNeedleLines(
   const keep = cap + 2;
   if (scanner === null || 2 * keep + 1 > CAPACITY)
     throw new Error("scanNeedleLines: needles or cap not supported");
+  // The scanner's input area is this scan's buffer: a scan started from `onLine` must not reuse it.
+  if (busy.has(scanner)) throw new Error("scanNeedleLines: already scanning with these needles");
+  busy.add(scanner);
+  try {
+    return scanWith(scanner, path, needles, options, onLine);
+  } finally {
+    busy.delete(scanner);
+  }
+}
+
+const busy = new Set<NeedleScanner>();
+
+function scanWith(
+  scanner: NeedleScanner,
+  path: string,
+  needles: readonly string[],
+  options: NeedleLinesOptions,
+  onLine: (text: string, lineNo: number, needleMask: number) => void,
+): ScanLinesResult {
+  const cap = options.maxLineLength;
+  const keep = cap + 2;
   const buf = scanner.input;
   const reports = scanner.reports;
   const from = options.from ?? 0;

@@ -19,7 +19,32 @@ export interface Cidr {
   readonly text: string;
 }
 
-const IPV4_STRICT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+/**
+ * Whether `s` is a dotted quad: four decimal octets 0–255 joined by dots, none with a leading zero
+ * (`^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$`, spelled out: it runs for
+ * every address a filter captures).
+ */
+export function isDottedQuad(s: string): boolean {
+  const n = s.length;
+  if (n < 7 || n > 15) return false;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  let first = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 0x2e; // the end closes the last octet like a dot
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || (digits > 1 && first === 0x30) || ++parts > 4) return false;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 0) first = c;
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 0x30);
+    } else return false;
+  }
+  return parts === 4;
+}
 
 /**
  * Parses one host address. Accepts only the textual forms a PBX writes (dotted quad, IPv6 with optional
@@ -36,7 +61,7 @@ export function parseIp(input: string): IpAddress | null {
     if (v6.isIPv4MappedAddress()) return { family: 4, text: v6.toIPv4Address().toString() };
     return { family: 6, text: v6.toRFC5952String() };
   }
-  if (!IPV4_STRICT.test(s)) return null;
+  if (!isDottedQuad(s)) return null;
   return { family: 4, text: s };
 }
 

@@ -1,0 +1,67 @@
+// Address parsing: the dotted-quad check against the regex it spells out, and parseIp's accepted forms.
+import { describe, expect, it } from "vitest";
+import { isDottedQuad, parseIp } from "./address.js";
+
+const STRICT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+describe("isDottedQuad", () => {
+  it("agrees with the strict regex on every octet value and on random digit-and-dot strings", () => {
+    const octets = Array.from({ length: 300 }, (_, i) => String(i)).concat([
+      "00",
+      "01",
+      "000",
+      "0255",
+      "1000",
+      "",
+    ]);
+    let checked = 0;
+    for (const o of octets)
+      for (const s of [`${o}.1.2.3`, `1.${o}.2.3`, `1.2.${o}.3`, `1.2.3.${o}`]) {
+        expect(isDottedQuad(s), s).toBe(STRICT.test(s));
+        checked++;
+      }
+    // xorshift: a fixed, replayable sequence
+    let x = 12345;
+    const next = (): number => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 0x1_0000_0000;
+    };
+    const alphabet = "0123456789.....a :";
+    const disagree: string[] = [];
+    let valid = 0;
+    for (let k = 0; k < 200_000; k++) {
+      let s = "";
+      const len = Math.floor(next() * 17);
+      for (let i = 0; i < len; i++) s += alphabet[Math.floor(next() * alphabet.length)];
+      if (isDottedQuad(s) !== STRICT.test(s)) disagree.push(s);
+      if (STRICT.test(s)) valid++;
+      checked++;
+    }
+    expect(disagree).toEqual([]);
+    expect(checked).toBeGreaterThan(200_000);
+    expect(valid).toBeGreaterThan(10);
+  });
+});
+
+describe("parseIp", () => {
+  it("accepts what a PBX writes and nothing else", () => {
+    expect(parseIp("198.51.100.7")).toEqual({ family: 4, text: "198.51.100.7" });
+    expect(parseIp(" 0.0.0.0 ")).toEqual({ family: 4, text: "0.0.0.0" });
+    expect(parseIp("[2001:DB8::1]")).toEqual({ family: 6, text: "2001:db8::1" });
+    expect(parseIp("::ffff:192.0.2.1")).toEqual({ family: 4, text: "192.0.2.1" });
+    for (const bad of [
+      "",
+      "1.2.3",
+      "1.2.3.4.5",
+      "01.2.3.4",
+      "256.1.1.1",
+      "1.2.3.4x",
+      "example.com",
+      "fe80::1%eth0",
+      "0x7f.0.0.1",
+    ])
+      expect(parseIp(bad), bad).toBeNull();
+  });
+});

@@ -80,8 +80,9 @@ export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): Rep
     for (let j = 0; j < filters.length; j++) {
       let c: MatchContext = ctx;
       if (mask !== undefined && together !== undefined) {
-        c = hinted[j] as { referenceTime: number; needles: number };
-        (c as { needles: number }).needles = together.mine(mask, j);
+        const h = hinted[j] as { referenceTime: number; needles: number };
+        h.needles = together.mine(mask, j);
+        c = h;
       }
       const r = (filters[j] as Filter).match(text, c);
       if (r.status === "matched") {

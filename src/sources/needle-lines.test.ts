@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cutAtLines } from "./chunk-lines.js";
 import { canScanNeedles, scanNeedleLines } from "./needle-lines.js";
-import { createNeedleScanner, MAX_NEEDLES } from "./needle-scan.js";
+import { createNeedleScanner, LONG_LINE, MAX_NEEDLES } from "./needle-scan.js";
 import { readLines } from "./read-lines.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-needle-"));
@@ -141,6 +141,48 @@ describe("scanNeedleLines", () => {
     ).toThrow(/already scanning/);
     // And the failed attempt left nothing behind.
     expect(scanNeedleLines(file, ["abc"], { maxLineLength: 100 }, () => undefined).delivered).toBe(2);
+  });
+
+  it("reports the same lines whatever fingerprints it was tuned to and whatever the cap", () => {
+    const log = makeLog(5, 3000);
+    const block = log.subarray(0, log.lastIndexOf(10, 900_000) + 1);
+    // By hand: per line, its start, '\n' offset, needles (bytes, as the scanner sees them) and length.
+    const lines: { start: number; nl: number; mask: number }[] = [];
+    for (let start = 0; start < block.length;) {
+      const nl = block.indexOf(10, start);
+      let mask = 0;
+      NEEDLES.forEach((nd, i) => {
+        if (block.subarray(start, nl).includes(Buffer.from(nd, "latin1"))) mask |= 1 << i;
+      });
+      lines.push({ start, nl, mask });
+      start = nl + 1;
+    }
+    const scanner = createNeedleScanner(NEEDLES);
+    if (scanner === null) throw new Error("no scanner");
+    block.copy(scanner.input, 0);
+    const samples = [
+      Buffer.alloc(0),
+      block,
+      Buffer.from(NEEDLES.join("").repeat(500)),
+      Buffer.from("x".repeat(70_000)),
+    ];
+    for (const sample of samples) {
+      // Tuned on a sample put where the block will go, then the block copied back over it.
+      sample.copy(scanner.input, 0);
+      scanner.tune(0, sample.length);
+      block.copy(scanner.input, 0);
+      for (const cap of [16, 63, 64, 100, 16_384]) {
+        const want = lines
+          .map((l, i) => ({ ...l, i, mask: (l.mask | (l.nl - l.start > cap ? LONG_LINE : 0)) >>> 0 }))
+          .filter((l) => l.mask !== 0)
+          .map((l) => [l.start, l.nl, l.mask, l.i]);
+        const { count, lines: n } = scanner.scan(0, block.length, cap);
+        const got = Array.from({ length: count }, (_, k) => [...scanner.reports.subarray(4 * k, 4 * k + 4)]);
+        expect(n).toBe(lines.length);
+        expect(got).toEqual(want);
+        expect(want.length).toBeGreaterThan(500);
+      }
+    }
   });
 
   it("takes only needles it can search byte for byte", () => {

@@ -77,6 +77,7 @@ function scanWith(
   let lineNo = 0;
   let truncated = 0;
   let delivered = 0;
+  let tuned = false;
   const needlesIn = (text: string): number => {
     let mask = 0;
     for (let i = 0; i < needles.length; i++) if (text.includes(needles[i] as string)) mask |= 1 << i;
@@ -98,6 +99,11 @@ function scanWith(
     { from, to, keep, onProgress: options.onProgress },
     {
       whole(i, end) {
+        // Fingerprints rare in this file, chosen from its first block.
+        if (!tuned) {
+          scanner.tune(i, end - i);
+          tuned = true;
+        }
         const { count, lines } = scanner.scan(i, end - i, cap);
         for (let k = 0; k < count; k++) {
           const start = i + (reports[4 * k] as number);

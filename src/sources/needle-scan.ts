@@ -26,7 +26,16 @@ export interface NeedleScanner {
    */
   scan(from: number, n: number, cap: number): { readonly count: number; readonly lines: number };
   readonly reports: Uint32Array;
+  /**
+   * Chooses each needle's fingerprint again from the text about to be scanned (`input[from, from + n)`,
+   * of which the first SAMPLE_BYTES are read): the three adjacent bytes of the needle that are rarest
+   * there. Which lines are reported does not change, only how many places are looked at twice.
+   */
+  tune(from: number, n: number): void;
 }
+
+/** Bytes of a file's first block whose trigrams tune the fingerprints. */
+const SAMPLE_BYTES = 64 * 1024;
 
 // The project's TypeScript libs (ES2023 + node) do not describe WebAssembly: what this module uses of it.
 interface WasmMemory {
@@ -76,14 +85,17 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
   if (end > have) x.memory.grow(Math.ceil((end - have) / page));
   const mem = x.memory.buffer;
   const area = new Uint8Array(mem, x.needle_area(), NEEDLE_AREA);
-  x.clear_needles();
-  let off = 0;
-  needles.forEach((n, j) => {
-    area.set(Buffer.from(n, "latin1"), off);
-    if (x.add_needle(off, n.length, fingerprint(n), j % 8) !== 1)
-      throw new Error("needle scan refused a needle");
-    off += n.length;
-  });
+  const install = (fingers: readonly Finger[]): void => {
+    x.clear_needles();
+    let off = 0;
+    needles.forEach((n, j) => {
+      area.set(Buffer.from(n, "latin1"), off);
+      const f = fingers[j] as Finger;
+      if (x.add_needle(off, n.length, f.at, f.bucket) !== 1) throw new Error("needle scan refused a needle");
+      off += n.length;
+    });
+  };
+  install(fingerprints(needles, (t) => staticScore(t)));
   const input = Buffer.from(mem, inputAt, CAPACITY);
   const reports = new Uint32Array(mem, outAt, outMax * 4);
   return {
@@ -96,19 +108,78 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
       if (count >= outMax) throw new Error("needle scan: report area full");
       return { count, lines: x.newlines() };
     },
+    tune(from, n) {
+      const counts = trigramCounts(input.subarray(from, from + Math.min(n, SAMPLE_BYTES)));
+      install(
+        fingerprints(
+          needles,
+          (t) => (t.length < 3 ? 0 : (counts[tripleHash(t)] as number)) * 4096 + staticScore(t),
+        ),
+      );
+    },
   };
 }
 
-/** Where a needle's rarest two adjacent characters (in log text) start: the pair it is found by. */
-function fingerprint(needle: string): number {
-  let best = 0;
-  let bestScore = -1;
-  for (let i = 0; i + 1 < needle.length; i++) {
-    const score = rarity(needle.charCodeAt(i)) + rarity(needle.charCodeAt(i + 1));
-    if (score > bestScore) {
-      best = i;
-      bestScore = score;
+/** Where a needle's fingerprint starts and its bucket. */
+interface Finger {
+  readonly at: number;
+  readonly bucket: number;
+}
+
+/**
+ * Each needle's fingerprint: the three adjacent characters with the lowest `cost` (two for a needle of
+ * two). Buckets: one needle each while there are 8 or fewer; else the needles whose fingerprints cost most
+ * get a bucket each and the rest share the last ones (needles sharing a bucket also match each other's
+ * byte mixes, which is cheap only while they are rare).
+ */
+function fingerprints(needles: readonly string[], cost: (triple: string) => number): Finger[] {
+  const chosen = needles.map((n) => {
+    if (n.length < 3) return { at: 0, cost: cost(n) };
+    let at = 0;
+    let best = Infinity;
+    for (let i = 0; i + 3 <= n.length; i++) {
+      const c = cost(n.slice(i, i + 3));
+      if (c < best) {
+        best = c;
+        at = i;
+      }
     }
+    return { at, cost: best };
+  });
+  const byCost = chosen
+    .map((_, j) => j)
+    .sort((a, b) => (chosen[b]?.cost as number) - (chosen[a]?.cost as number));
+  const buckets = new Array<number>(needles.length).fill(0);
+  const own = needles.length <= 8 ? needles.length : 7;
+  byCost.forEach((j, rank) => {
+    buckets[j] = rank < own ? rank : own + ((rank - own) % (8 - own));
+  });
+  return chosen.map((c, j) => ({ at: c.at, bucket: buckets[j] as number }));
+}
+
+/** Without a sample: characters rare in log text make a rare fingerprint (lower is rarer). */
+function staticScore(triple: string): number {
+  let s = 0;
+  for (let i = 0; i < triple.length; i++) s -= rarity(triple.charCodeAt(i));
+  return s;
+}
+
+const TRIGRAM_BITS = 16;
+
+function trigramHash(a: number, b: number, c: number): number {
+  return Math.imul((a << 16) | (b << 8) | c, 0x9e3779b1) >>> (32 - TRIGRAM_BITS);
+}
+
+function tripleHash(t: string): number {
+  return trigramHash(t.charCodeAt(0), t.charCodeAt(1), t.charCodeAt(2));
+}
+
+/** How often each trigram (by hash: collisions only overcount) occurs in `sample`. */
+function trigramCounts(sample: Uint8Array): Uint32Array {
+  const counts = new Uint32Array(1 << TRIGRAM_BITS);
+  for (let i = 0; i + 3 <= sample.length; i++) {
+    const h = trigramHash(sample[i] as number, sample[i + 1] as number, sample[i + 2] as number);
+    counts[h] = (counts[h] as number) + 1;
   }
-  return best;
+  return counts;
 }

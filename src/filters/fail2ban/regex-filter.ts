@@ -2,7 +2,7 @@
 
 import { UserError, type ErrorLocation } from "../../domain/errors.js";
 import type { OffenseKind } from "../../domain/offense.js";
-import { parseIp, type IpAddress } from "../../domain/address.js";
+import { isDottedQuad, parseIp, type IpAddress } from "../../domain/address.js";
 import {
   compileBoundedRegex,
   createBacktrackSandbox,
@@ -112,6 +112,8 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
   // Addresses repeat (one attacker, many lines); IPv6 parsing is the costly kind. Bounded: cleared when full.
   const ip6Cache = new Map<string, IpAddress | null>();
   const parseAddress = (text: string): IpAddress | null => {
+    // What <HOST> captures as ip4 is a dotted quad but for the octets' range: parseIp's answer, sooner.
+    if (isDottedQuad(text)) return { family: 4, text };
     if (!text.includes(":")) return parseIp(text);
     let a = ip6Cache.get(text);
     if (a === undefined) {

@@ -108,8 +108,53 @@ describe("datepattern", () => {
     expect(createDateDetector("{NONE}", sandbox).enabled).toBe(false);
   });
 
-  it("refuses unknown directives and {DATE}", () => {
+  it("refuses unknown directives, a date group inside another group and unbalanced parentheses", () => {
     expect(() => createDateDetector("%Q", sandbox)).toThrow(/unknown date directive %Q/);
-    expect(() => createDateDetector("^<\\d+>{DATE}", sandbox)).toThrow(/\{DATE\}/);
+    expect(() => createDateDetector("^(?:x(%H:%M:%S))", sandbox)).toThrow(/inside another group/);
+    expect(() => createDateDetector("^x(%H:%M:%S", sandbox)).toThrow(/unbalanced/);
+  });
+
+  it("reads {DATE} as each default format in its place", () => {
+    // fail2ban's apache-*.conf, recidive.conf, murmur.conf and tine20.conf spell their dates so.
+    const clf = '192.0.2.1 - - [21/Nov/2024:23:45:38 +0000] "GET /"';
+    expect(detect("^[^\\[]*\\[({DATE})", clf)).toEqual({ iso: "2024-11-21T23:45:38.000Z", rest: '192.0.2.1 - - [] "GET /"' });
+    const recidive = "2024-11-21 23:45:38,123 fail2ban.actions [811]: NOTICE [sshd] Ban 192.0.2.1";
+    expect(detect("^{DATE}", recidive)).toEqual({
+      iso: "2024-11-21T23:45:38.123Z",
+      rest: " fail2ban.actions [811]: NOTICE [sshd] Ban 192.0.2.1",
+    });
+    expect(detect("^<W>{DATE}", "<W>2024-11-21 23:45:38.021 1 => <1:(-1)> Rejected connection")?.rest).toBe(
+      // No group: as in fail2ban, the whole match is the date, marker included.
+      " 1 => <1:(-1)> Rejected connection",
+    );
+    expect(detect("^{date}", "Nov 21 23:45:38 host x")?.iso).toBe("2024-11-21T23:45:38.000Z");
+    // Anchored as the line says: a date further on is not taken.
+    expect(detect("^{DATE}", "x 2024-11-21 23:45:38")).toBeNull();
+    // An escaped placeholder is literal text.
+    expect(detect("^\\{DATE\\}", "{DATE} x")?.rest).toBe(" x");
+  });
+
+  it("cuts out only the pattern's unnamed group, the date, and matches the text around it", () => {
+    const p = "^(?:=[^=]+={3,} )?(%ExY(?P<_sep>[-/.])%m(?P=_sep)%d[T ]%H:%M:%S(?:[.,]%f)?(?:\\s*%z)?)";
+    expect(detect(p, "=INFO REPORT==== 2024-11-21 23:45:38 ===")).toEqual({
+      iso: "2024-11-21T23:45:38.000Z",
+      rest: "=INFO REPORT====  ===",
+    });
+    expect(detect(p, "2024/11/21 23:45:38 x")?.rest).toBe(" x");
+    // The separator must repeat (a backreference): 2024-11/21 is no date.
+    expect(detect(p, "2024-11/21 23:45:38 x")).toBeNull();
+    // An empty group: the line has its marker and no date to cut.
+    expect(detect("^I\\(()**", "I(<0.1.0>:ejabberd_c2s:1) : x")).toEqual({ iso: null, rest: "I(<0.1.0>:ejabberd_c2s:1) : x" });
+  });
+
+  it("drops a word boundary marked ** and adds none after $, \\b or \\s", () => {
+    expect(detect("%H:%M:%S", "23:45:38x rest")).toBeNull();
+    expect(detect("%H:%M:%S**", "23:45:38x rest")?.rest).toBe("x rest");
+    expect(detect("**%H:%M:%S", "a23:45:38 x")?.rest).toBe("a x");
+    expect(detect("^%H:%M:%S\\s", "23:45:38 x")?.rest).toBe("x");
+    expect(detect("^WARNING:()**", "WARNING: Authentication attempt")).toEqual({
+      iso: null,
+      rest: "WARNING: Authentication attempt",
+    });
   });
 });

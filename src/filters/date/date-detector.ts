@@ -9,14 +9,14 @@ import {
 } from "../bounded-regex.js";
 import { translatePythonRegex } from "../fail2ban/translate-regex.js";
 import { timeFromFields } from "./date-fields.js";
-import { datePatternRegex, DatePatternError } from "./date-pattern.js";
+import { datePatternRegex } from "./date-pattern.js";
 import { DEFAULT_DATE_PATTERNS } from "./default-date-patterns.js";
 
 export interface DateHit {
   /** UTF-16 range of the date text in the line (what fail2ban removes before matching). */
   readonly start: number;
   readonly end: number;
-  /** Epoch ms, or null when the text looked like a date but names no real moment. */
+  /** Epoch ms, or null when the text looked like a date but names no real moment, or is empty. */
   readonly time: number | null;
 }
 
@@ -68,12 +68,29 @@ export function createDateDetector(datepattern: string | undefined, sandbox: Bac
   if (lines.length === 0) templates = DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p));
   else if (lines.length === 1 && lines[0] === "{^LN-BEG}") {
     templates = DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p.startsWith("{^LN-BEG}") ? p : `{^LN-BEG}${p}`));
-  } else templates = lines.map((p) => userTemplate(p, sandbox));
+  } else templates = lines.flatMap((p) => withDefaultDates(p)).map((p) => userTemplate(p, sandbox));
   return createDetector(templates);
 }
 
+/** fail2ban's `{DATE}` placeholder (any case, not escaped). */
+const DATE_PLACEHOLDER = /(?<!\\)\{DATE\}/gi;
+const HAS_DATE_PLACEHOLDER = /(?<!\\)\{DATE\}/i;
+
+/**
+ * A datepattern line with `{DATE}` stands for one pattern per default date format, each put in its place
+ * (as fail2ban does: `^[^\[]*\[({DATE})` reads any default format inside the brackets). The named formats
+ * (EPOCH, TAI64N) are regexes of their own and are not put in; a format's own `{^LN-BEG}` is dropped, the
+ * line's anchoring applies.
+ */
+function withDefaultDates(pattern: string): string[] {
+  if (!HAS_DATE_PLACEHOLDER.test(pattern)) return [pattern];
+  return DEFAULT_DATE_PATTERNS.filter((d) => NAMED_ALIASES[d.toUpperCase()] === undefined).map((d) => {
+    const body = d.startsWith("{^LN-BEG}") ? d.slice("{^LN-BEG}".length) : d;
+    return pattern.replace(DATE_PLACEHOLDER, () => body);
+  });
+}
+
 function pythonFor(pattern: string): string {
-  if (/\{DATE\}/.test(pattern)) throw new DatePatternError("the {DATE} placeholder is not supported");
   const anchored = pattern.startsWith("{^LN-BEG}");
   const rest = anchored ? pattern.slice("{^LN-BEG}".length) : pattern;
   const named = NAMED_ALIASES[rest.toUpperCase()];
@@ -122,10 +139,11 @@ function createDetector(templates: readonly Template[]): DateDetector {
     const start = hit.index + (hit.groups._pre?.length ?? 0);
     return { start, end: start + date.length, hit };
   };
+  // An empty date (a pattern such as `^WARNING:()**` that marks lines carrying none) names no time.
   const toDate = (found: { start: number; end: number; hit: RegexHit }, ref: number): DateHit => ({
     start: found.start,
     end: found.end,
-    time: timeFromFields(found.hit.groups, ref),
+    time: found.end === found.start ? null : timeFromFields(found.hit.groups, ref),
   });
   const remember = (t: Template, found: { start: number; end: number; hit: RegexHit }, date: DateHit, ref: number): void => {
     // Only a match the `last` shortcut below would accept again (start <= 2) may be replayed.

@@ -57,9 +57,14 @@ export interface DatePatternRegex {
 export class DatePatternError extends Error {}
 
 /**
- * Builds the detection regex for one datepattern line. `{^LN-BEG}` anchors at line start allowing up to
- * two non-word characters before the date (the `[` of `[Nov 21 ...]`); a leading `^` anchors exactly;
- * otherwise the date must sit on word boundaries. `{UNB}` drops the boundaries.
+ * Builds the detection regex for one datepattern line, as fail2ban reads it:
+ * - `{^LN-BEG}` anchors at line start allowing up to two non-word characters before the date (the `[` of
+ *   `[Nov 21 ...]`); a leading `^` anchors exactly; otherwise the date must begin on a word boundary.
+ *   `{UNB}` drops the boundaries; `**` at the start or the end of the pattern drops that one.
+ * - The date must end on a word boundary unless the pattern ends with `$`, `\b`, `\s` or `**`.
+ * - When the pattern holds an unnamed group, that group is the date (what is cut out of the line); the
+ *   text around it must match but stays: `^[^\[]*\[(%d/%b/%Y:%H:%M:%S)` cuts only the date. Otherwise
+ *   the whole match is.
  */
 export function datePatternRegex(pattern: string): DatePatternRegex {
   let p = pattern.trim();
@@ -70,15 +75,79 @@ export function datePatternRegex(pattern: string): DatePatternRegex {
   } else if (p.startsWith("{UNB}")) {
     mode = "unbounded";
     p = p.slice("{UNB}".length);
-  } else if (p.startsWith("^")) {
+  }
+  // `**` markers (fail2ban: "no word boundary here"), after any opening parentheses or before closing ones.
+  const boundEnd = mode !== "unbounded" && !NO_WORD_END.test(p);
+  const unmarkedStart = p.replace(STAR_START, "$1");
+  const starStart = unmarkedStart !== p;
+  p = unmarkedStart.replace(STAR_END, "$1");
+  if (mode === "word" && starStart) mode = "unbounded";
+  else if (mode === "word" && p.startsWith("^")) {
     mode = "caret";
     p = p.slice(1);
   }
   const body = expandDirectives(p);
-  const prefix =
-    mode === "lnbeg" ? "(?P<_pre>^\\W{0,2})" : mode === "caret" ? "(?P<_pre>^)" : mode === "word" ? "(?P<_pre>^|\\b|\\W)" : "(?P<_pre>)";
-  const suffix = mode === "unbounded" ? "" : "(?:\\b|\\W|$)";
+  const start =
+    mode === "lnbeg" ? "^\\W{0,2}" : mode === "caret" ? "^" : mode === "word" ? "^|\\b|\\W" : "";
+  const group = dateGroup(body);
+  if (group !== null) {
+    // fail2ban's boundary is a look-ahead: the text before the group may itself begin with a non-word
+    // character (`\[(...)`), which a consumed boundary would take.
+    const before = mode === "word" ? "(?=^|\\b|\\W)" : start;
+    return {
+      python: `(?P<_pre>${before}${group.before})(?P<_date>${group.inner})${group.after}${boundEnd ? "(?:\\b|\\W|$)" : ""}`,
+      lineStart: mode === "lnbeg" || mode === "caret",
+    };
+  }
+  const prefix = `(?P<_pre>${start})`;
+  const suffix = boundEnd ? "(?:\\b|\\W|$)" : "";
   return { python: `${prefix}(?P<_date>${body})${suffix}`, lineStart: mode === "lnbeg" || mode === "caret" };
+}
+
+/** fail2ban's "no word boundary at the end": the pattern ends with `$`, `\b`, `\s` or `**`. */
+const NO_WORD_END = /(?<!\\)(?:\$\)?|\\b|\\s|\*\*\)*)$/;
+const STAR_START = /^(\(*(?:\(\?\w+\))?\(*)\*\*/;
+const STAR_END = /(?<!\\)\*\*(\)*)$/;
+
+/**
+ * The pattern's first unnamed group, as the text before it, inside it and after it; null when there is
+ * none. Throws when it sits inside another group (the text before it could not be told apart).
+ */
+function dateGroup(body: string): { before: string; inner: string; after: string } | null {
+  let depth = 0;
+  let open = -1;
+  let openDepth = 0;
+  let inClass = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === "]") inClass = false;
+      continue;
+    }
+    if (c === "[") {
+      inClass = true;
+      // A `]` right after `[` or `[^` is a member, not the end.
+      if (body[i + 1] === "^") i++;
+      if (body[i + 1] === "]") i++;
+    } else if (c === "(") {
+      if (open < 0 && body[i + 1] !== "?") {
+        if (depth !== 0) throw new DatePatternError("the date group must not sit inside another group");
+        open = i;
+        openDepth = depth;
+      }
+      depth++;
+    } else if (c === ")") {
+      depth--;
+      if (open >= 0 && depth === openDepth)
+        return { before: body.slice(0, open), inner: body.slice(open + 1, i), after: body.slice(i + 1) };
+    }
+  }
+  if (open >= 0) throw new DatePatternError("unbalanced parentheses");
+  return null;
 }
 
 function expandDirectives(p: string): string {

@@ -153,6 +153,41 @@ describe("loadFilterFile", () => {
     expect(e.location).toMatchObject({ line: 3, key: "datepattern" });
   });
 
+  it("picks a per-log-format section by a tag naming it in any case, with its {DATE} datepattern", () => {
+    // As fail2ban's guacamole.conf and apache-*.conf spell it.
+    const f = loadFilterFile(
+      write(
+        "web.conf",
+        `[Definition]
+logging = access
+failregex = <L_<logging>/failregex>
+datepattern = <L_<logging>/datepattern>
+
+[L_access]
+failregex = ^<HOST> - \\S+ \\[\\] "POST /login" 401
+datepattern = ^[^\\[]*\\[({DATE})
+`,
+      ),
+    );
+    expect(f.failregex).toEqual(['^<HOST> - \\S+ \\[\\] "POST /login" 401']);
+    const r = f.match('192.0.2.9 - bob [21/Nov/2024:23:45:38 +0000] "POST /login" 401', { referenceTime: REF });
+    expect(host(r)).toBe("192.0.2.9");
+    expect(r.status === "matched" && r.match.time).toBe(Date.UTC(2024, 10, 21, 23, 45, 38));
+  });
+
+  it("refuses a rule that needs several lines at once, saying so where it is written", () => {
+    const e = err(() =>
+      loadFilterFile(
+        write("multi.conf", "[Definition]\nmaxlines = 2\nfailregex = ^=INFO REPORT===\\nFailed authentication from <HOST>$\n"),
+      ),
+    );
+    expect(e.code).toBe("SW_FILTER_REGEX");
+    expect(e.message).toMatch(/needs a line break.*multi-line matching is not supported/);
+    expect(e.location).toMatchObject({ line: 3, key: "failregex" });
+    // A class that merely excludes line breaks is no such rule.
+    expect(loadFilterFile(write("single.conf", "[Definition]\nfailregex = ^x [^\\n]* <HOST>$\n")).failregex).toHaveLength(1);
+  });
+
   it("loads an include-less file in a nested directory by absolute path", () => {
     const nested = join(dir, "a", "b");
     mkdirSync(nested, { recursive: true });

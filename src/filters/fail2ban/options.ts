@@ -104,8 +104,10 @@ export function createOptionResolver(
     for (let round = 0; round < MAX_TAG_ROUNDS; round++) {
       let changed = false;
       out = out.replace(/<([^<>\s]+)>/g, (whole, name: string) => {
-        // Tags are case-sensitive and option names are lower case, so <HOST>, <F-USER> never collide.
-        if (name !== name.toLowerCase()) return whole;
+        // Tags are case-sensitive and option names are lower case, so <HOST>, <F-USER> never collide; a
+        // section may be named in any case (<L_catalina/failregex>).
+        const option = name.slice(name.lastIndexOf("/") + 1);
+        if (option === "" || option !== option.toLowerCase()) return whole;
         const f = find(view, name, from);
         if (f === undefined) return whole;
         changed = true;

@@ -297,6 +297,10 @@ function compileRule(
   if (prefHasId === false && !FAILURE_ID_GROUPS.some((g) => names.includes(g))) {
     fail("no host group: use <HOST>, <ADDR>, <IP4>, <IP6> or <F-ID>");
   }
+  const chars = requiredChars(translated.parsed);
+  // Lines are matched one at a time: a rule that needs a line break (fail2ban's maxlines > 1) never matches.
+  if (chars.includes(0x0a))
+    fail("needs a line break, that is several lines at once (fail2ban's maxlines); multi-line matching is not supported");
   let regex: BoundedRegex;
   try {
     regex = compileBoundedRegex(translated, sandbox);
@@ -306,7 +310,7 @@ function compileRule(
   return {
     regex,
     literals: requiredLiterals(translated.parsed),
-    chars: requiredChars(translated.parsed),
+    chars,
     altUserGroups: names.filter((n) => n.startsWith("alt_user")).sort(),
   };
 }

@@ -33,6 +33,14 @@ describe("default date detection", () => {
     ["Thu Nov 21 23:45:38 2024 x", "2024-11-21T23:45:38.000Z", " x"],
     ["@40000000673fc6220ee6b280 x", "2024-11-21T23:45:38.250Z", " x"],
     ["21/11/2024 23:45:38 x", "2024-11-21T23:45:38.000Z", " x"],
+    // A zone name in front (monit), read as an offset.
+    ["[PDT Nov 21 16:45:38] error : x", "2024-11-21T23:45:38.000Z", "[] error : x"],
+    ["[CEST Aug  6 10:14:52] error : x", "2024-08-06T08:14:52.000Z", "[] error : x"],
+    ["[+0100 Nov 21 23:45:38] x", "2024-11-21T22:45:38.000Z", "[] x"],
+    // MySQL 5, <mm/dd/yy@time>, ASSP.
+    ["241121  0:04:00 [Warning] x", "2024-11-21T00:04:00.000Z", " [Warning] x"],
+    ["<11/21/24@23:45:38> x", "2024-11-21T23:45:38.000Z", " x"],
+    ["Nov-21-24 23:45:38 x", "2024-11-21T23:45:38.000Z", " x"],
   ];
   for (const [line, iso, rest] of cases) {
     it(`reads ${JSON.stringify(line)}`, () => {
@@ -145,6 +153,15 @@ describe("datepattern", () => {
     expect(detect(p, "2024-11/21 23:45:38 x")).toBeNull();
     // An empty group: the line has its marker and no date to cut.
     expect(detect("^I\\(()**", "I(<0.1.0>:ejabberd_c2s:1) : x")).toEqual({ iso: null, rest: "I(<0.1.0>:ejabberd_c2s:1) : x" });
+  });
+
+  it("reads {^LN-BEG} and {DEFAULT} among other lines as the default formats", () => {
+    // fail2ban's apache-badbots.conf: a {DATE} line, then the defaults at the line start.
+    const p = "^[^\\[]*\\[({DATE})\n{^LN-BEG}";
+    expect(detect(p, '192.0.2.1 - - [21/Nov/2024:23:45:38 +0000] "GET /"')?.rest).toBe('192.0.2.1 - - [] "GET /"');
+    expect(detect(p, "2024-11-21 23:45:38 x")?.rest).toBe(" x");
+    expect(detect(p, "x 2024-11-21 23:45:38")).toBeNull();
+    expect(detect("^x=(%H)\n{DEFAULT}", "y 2024-11-21 23:45:38")?.rest).toBe("y ");
   });
 
   it("drops a word boundary marked ** and adds none after $, \\b or \\s", () => {

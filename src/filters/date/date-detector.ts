@@ -64,11 +64,15 @@ export function createDateDetector(datepattern: string | undefined, sandbox: Bac
   if (lines.length === 1 && lines[0]?.toUpperCase() === "{NONE}") {
     return { enabled: false, detect: () => null };
   }
-  let templates: Template[];
-  if (lines.length === 0) templates = DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p));
-  else if (lines.length === 1 && lines[0] === "{^LN-BEG}") {
-    templates = DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p.startsWith("{^LN-BEG}") ? p : `{^LN-BEG}${p}`));
-  } else templates = lines.flatMap((p) => withDefaultDates(p)).map((p) => userTemplate(p, sandbox));
+  // A line `{^LN-BEG}` stands for the default formats at the line start, `{DEFAULT}` for all of them (as
+  // fail2ban reads them, also among other lines: `^[^\[]*\[({DATE})` then `{^LN-BEG}`).
+  const templatesFor = (line: string): Template[] => {
+    if (line === "{^LN-BEG}")
+      return DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p.startsWith("{^LN-BEG}") ? p : `{^LN-BEG}${p}`));
+    if (line.toUpperCase() === "{DEFAULT}") return DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p));
+    return withDefaultDates(line).map((p) => userTemplate(p, sandbox));
+  };
+  const templates = lines.length === 0 ? templatesFor("{DEFAULT}") : lines.flatMap(templatesFor);
   return createDetector(templates);
 }
 

@@ -129,9 +129,22 @@ function daysInMonth(y: number, m0: number): number {
 }
 
 /** Minutes east of UTC, or null for local time (no zone, or a zone name we cannot place). */
+/**
+ * Offsets (minutes east of UTC) of the zone names logs print; where a name is ambiguous (CST, IST) the
+ * North American or Indian reading, as syslog and fail2ban take it.
+ */
+const ZONE_NAMES: Readonly<Record<string, number>> = {
+  UT: 0, UTC: 0, GMT: 0, Z: 0, WET: 0, BST: 60, WEST: 60, IST: 330, CET: 60, CEST: 120, MET: 60, MEST: 120,
+  EET: 120, EEST: 180, MSK: 180, MSD: 240, EST: -300, EDT: -240, CST: -360, CDT: -300, MST: -420, MDT: -360,
+  PST: -480, PDT: -420, AKST: -540, AKDT: -480, HST: -600, AST: -240, ADT: -180, NST: -210, NDT: -150,
+  JST: 540, KST: 540, HKT: 480, SGT: 480, AWST: 480, ACST: 570, ACDT: 630, AEST: 600, AEDT: 660, NZST: 720,
+  NZDT: 780, SAST: 120, WAT: 60, CAT: 120, EAT: 180, PKT: 300, WIB: 420, PHT: 480, BRT: -180, ART: -180,
+};
+
 function zoneOffsetMinutes(z: string | undefined): number | null {
   if (z === undefined) return null;
-  if (z === "Z" || z === "UTC" || z === "GMT") return 0;
+  const named = ZONE_NAMES[z.toUpperCase()];
+  if (named !== undefined) return named;
   const m = /^([+-])(\d{2}):?(\d{2})?$/.exec(z);
   if (!m) return null;
   const minutes = Number(m[2]) * 60 + Number(m[3] ?? 0);

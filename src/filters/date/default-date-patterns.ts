@@ -23,6 +23,14 @@ export const DEFAULT_DATE_PATTERNS: readonly string[] = [
   "%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\\s*%z)?",
   // Tomcat: Nov 21, 2024 11:45:38 PM
   "%b %d, %ExY %I:%M:%S %p",
+  // syslog with a zone in front (monit): [PDT Apr 16 21:05:29], [CEST Aug  6 10:14:52], +02:00 Aug 6 ...
+  "(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?",
+  "(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?",
+  // MySQL 5: 130324  0:04:00, 130324 17:56:13
+  "%Exy%Exm%Exd  ?%H:%M:%S",
+  // <11/21/24@23:45:38>; ASSP: Nov-21-24 23:45:38
+  "^<%m/%d/%Exy@%H:%M:%S>",
+  "^%b-%d-%Exy %k:%M:%S",
   "EPOCH",
   "TAI64N",
   // Only a time of day, at line start.

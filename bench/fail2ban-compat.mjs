@@ -110,7 +110,6 @@ function checkSample(name, spec, usable) {
         if (ann[1] === "addFILE") files.push(join(LOGS, data));
         else if (ann[1] === "filterOptions") {
           tests = [];
-          skipBlock = false;
           for (const o of Array.isArray(data) ? data : [data]) {
             const opts = Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("test.")));
             if (o["test.condition"] !== undefined || opts.logtype === "journal" || !usable(opts)) continue;

@@ -2,8 +2,8 @@
 
 import type { Decision } from "../domain/decision.js";
 import type { LogLine } from "../domain/log-line.js";
-import type { Offense } from "../domain/offense.js";
-import type { Filter } from "../filters/filter.js";
+import type { Evidence, Offense } from "../domain/offense.js";
+import type { Filter, FilterMatch } from "../filters/filter.js";
 
 /** What the pipeline needs of the detector (src/detect's Detector satisfies it). */
 export interface OffenseSink {
@@ -67,6 +67,7 @@ export function createDetectionPipeline(options: DetectionPipelineOptions): Dete
       let out: Decision[] | null = null;
       const jails = jailsFor(sourceName);
       if (jails.length === 0) return none;
+      // One context per line, as two shapes (with or without a transport time): a filter only reads it.
       const ctx =
         line.time === undefined
           ? { referenceTime: options.referenceTime() }
@@ -81,20 +82,7 @@ export function createDetectionPipeline(options: DetectionPipelineOptions): Dete
           stats.undated++;
           time = lastEventTime ?? options.referenceTime();
         } else lastEventTime = time;
-        const offense: Offense = {
-          kind: m.kind,
-          address: m.address,
-          time,
-          filter: jail.filter.name,
-          ...(m.user === undefined ? {} : { user: m.user }),
-          ...(m.failId === undefined ? {} : { failId: m.failId }),
-          evidence: {
-            time,
-            source: line.source,
-            ...(line.lineNo === undefined ? {} : { lineNo: line.lineNo }),
-            line: line.text,
-          },
-        };
+        const offense = toOffense(m, time, jail.filter.name, line);
         if (m.kind === "success") stats.successes++;
         else stats.offenses++;
         options.onOffense?.(jail.name, offense);
@@ -104,4 +92,23 @@ export function createDetectionPipeline(options: DetectionPipelineOptions): Dete
       return out ?? none;
     },
   };
+}
+
+/**
+ * The offense of a match, its optional fields present only when known. Spelled out rather than spread:
+ * replays build one per matching line (a spread copies through a temporary object each time).
+ */
+function toOffense(m: FilterMatch, time: number, filter: string, line: LogLine): Offense {
+  const evidence: Evidence =
+    line.lineNo === undefined
+      ? { time, source: line.source, line: line.text }
+      : { time, source: line.source, lineNo: line.lineNo, line: line.text };
+  const { kind, address, user, failId } = m;
+  if (failId === undefined)
+    return user === undefined
+      ? { kind, address, time, filter, evidence }
+      : { kind, address, time, filter, user, evidence };
+  return user === undefined
+    ? { kind, address, time, filter, failId, evidence }
+    : { kind, address, time, filter, user, failId, evidence };
 }

@@ -61,12 +61,19 @@ export async function replayFiles(
   const filters = stages.jails.map((j) => j.filter);
   const together = jailNeedles(filters, MAX_LINE_LENGTH);
   let lineNeedles: number | undefined;
+  // The pipeline's context plus the jail's needles, in one object rewritten per line (a filter only reads
+  // its context while it matches).
+  const hinted: { referenceTime: number; time: number | undefined; needles: number | undefined } = {
+    referenceTime: 0,
+    time: undefined,
+    needles: undefined,
+  };
   const withNeedles = (ctx: MatchContext, i: number): MatchContext => {
     if (lineNeedles === undefined || together === undefined) return ctx;
-    const needles = together.mine(lineNeedles, i);
-    return ctx.time === undefined
-      ? { referenceTime: ctx.referenceTime, needles }
-      : { referenceTime: ctx.referenceTime, time: ctx.time, needles };
+    hinted.referenceTime = ctx.referenceTime;
+    hinted.time = ctx.time;
+    hinted.needles = together.mine(lineNeedles, i);
+    return hinted;
   };
   const pipeline = createDetectionPipeline({
     jails: stages.jails.map((j, i) => ({

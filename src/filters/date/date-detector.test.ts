@@ -151,6 +151,11 @@ describe("datepattern", () => {
     expect(detect(p, "2024/11/21 23:45:38 x")?.rest).toBe(" x");
     // The separator must repeat (a backreference): 2024-11/21 is no date.
     expect(detect(p, "2024-11/21 23:45:38 x")).toBeNull();
+    // Escaped and bracketed parentheses, and flag groups, are not the date group.
+    expect(detect("^\\((%H:%M:%S)\\)", "(12:00:01) x")?.rest).toBe("() x");
+    expect(detect("^[(](%H:%M:%S)[)]", "(12:00:01) x")?.rest).toBe("() x");
+    expect(detect("^x[]](%H:%M:%S)", "x]12:00:01 y")?.rest).toBe("x] y");
+    expect(detect("^(?i)ts=(%H:%M:%S)", "TS=12:00:01 y")?.rest).toBe("TS= y");
     // An empty group: the line has its marker and no date to cut.
     expect(detect("^I\\(()**", "I(<0.1.0>:ejabberd_c2s:1) : x")).toEqual({ iso: null, rest: "I(<0.1.0>:ejabberd_c2s:1) : x" });
   });

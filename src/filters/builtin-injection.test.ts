@@ -226,6 +226,17 @@ const TEMPLATES: readonly Template[] = [
     line: (p) =>
       `Nov 21 23:45:38 sbc kamailio[1234]: NOTICE: <script>: sipwarden: register-ok src=${REAL6} port=5060 proto=udp realm=example.com user=${p}`,
   },
+  {
+    spec: "freeswitch",
+    real: REAL,
+    line: (p) => `08-03 07:56:53.026292 [WARN] [SOFIA] [sofia_reg.c:4130] Can't find user [${p}@198.51.100.10] from ${REAL}`,
+  },
+  {
+    spec: "freeswitch",
+    real: REAL,
+    line: (p) =>
+      `08-03 07:56:53.026292 [WARN] [SOFIA] [sofia_reg.c:2248] SIP auth failure (INVITE) on sofia profile 'external' for [${p}@x] from ip ${REAL}`,
+  },
   // sshd
   {
     spec: "sshd",
@@ -248,6 +259,35 @@ const TEMPLATES: readonly Template[] = [
     real: REAL,
     line: (p) =>
       `Nov 21 23:45:38 pbx sshd[1234]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${REAL}  user=${p}`,
+  },
+  // Older and other OpenSSH forms: the user name before the address, the client's text after it.
+  { spec: "sshd", real: REAL, line: (p) => `Nov 21 23:45:38 pbx sshd[1234]: Failed password for invalid user ${p} from ${REAL} port 2222` },
+  { spec: "sshd", real: REAL, line: (p) => `Nov 21 23:45:38 pbx sshd[1234]: Invalid user ${p} from ${REAL}` },
+  {
+    spec: "sshd",
+    real: REAL,
+    line: (p) => `Nov 21 23:45:38 mac sshd[1234]: error: PAM: authentication error for ${p} from ${REAL} via 192.0.2.1`,
+  },
+  {
+    spec: "sshd",
+    real: REAL,
+    line: (p) => `Nov 21 23:45:38 pbx sshd[1234]: Received disconnect from ${REAL} port 2222:3: ${p}: Auth fail [preauth]`,
+  },
+  {
+    spec: "sshd[mode=ddos]",
+    real: REAL,
+    line: (p) => `Nov 21 23:45:38 pbx sshd[1234]: Bad protocol version identification '${p}' from ${REAL} port 2222`,
+  },
+  {
+    spec: "sshd[mode=ddos]",
+    real: REAL,
+    line: (p) =>
+      `Nov 21 23:45:38 pbx sshd[1234]: fatal: Unable to negotiate with ${REAL} port 2222: no matching cipher found. Their offer: ${p}`,
+  },
+  {
+    spec: "sshd[mode=ddos]",
+    real: REAL,
+    line: (p) => `Nov 21 23:45:38 pbx sshd[1234]: Received disconnect from ${REAL} port 2222:11: ${p} [preauth]`,
   },
 ];
 

@@ -144,6 +144,14 @@ describe("loadFilterFile", () => {
     expect(err(() => loadFilterFile(join(dir, "absent.conf"))).code).toBe("SW_FILTER_NOT_FOUND");
   });
 
+  it("names the modes a filter has when asked for another", () => {
+    const e = err(() => loadFilterFile(join(dir, "pbx.conf"), { vars: { mode: "extra" } }));
+    expect(e.code).toBe("SW_FILTER_SYNTAX");
+    expect(e.message).toBe(`mode "extra" is not one of this filter's modes (ddos, normal)`);
+    expect(e.location).toMatchObject({ file: join(dir, "pbx.conf"), key: "mode" });
+    expect(loadFilterFile(join(dir, "pbx.conf"), { vars: { mode: "ddos" } }).failregex).toHaveLength(2);
+  });
+
   it("reports a bad datepattern at its location", () => {
     const e = err(() =>
       loadFilterFile(write("date.conf", "[Definition]\nfailregex = ^x <HOST>$\ndatepattern = %%Q\n")),

@@ -28,6 +28,7 @@ export function loadFilterFile(path: string, opts: LoadFilterOptions = {}): Filt
   const name = opts.name ?? basename(file).replace(/\.(conf|local)$/, "");
 
   const failregex = regexList(options, "failregex");
+  checkMode(failregex, files, opts.vars?.mode);
   if (failregex.length === 0) {
     throw new UserError("SW_FILTER_SYNTAX", "the filter defines no failregex", {
       ...options.locate(DEF, "failregex"),
@@ -48,6 +49,25 @@ export function loadFilterFile(path: string, opts: LoadFilterOptions = {}): Filt
     ...(journalmatch ? { journalmatch } : {}),
     ...(opts.regexTimeoutMs === undefined ? {} : { regexTimeoutMs: opts.regexTimeoutMs }),
   });
+}
+
+/**
+ * A `<mdre-<mode>>` line left unresolved means the mode asked for is not one the filter defines: said so,
+ * with the modes it has, rather than as a regex without a host group.
+ */
+function checkMode(failregex: readonly RegexSource[], files: readonly IniFile[], asked: string | undefined): void {
+  const left = failregex.find((r) => /<mdre-[^<>\s]+>/.test(r.text));
+  if (left === undefined) return;
+  const modes = new Set<string>();
+  for (const f of files)
+    for (const entries of f.sections.values())
+      for (const key of entries.keys()) if (key.startsWith("mdre-")) modes.add(key.slice("mdre-".length));
+  const mode = asked ?? /<mdre-([^<>\s]+)>/.exec(left.text)?.[1] ?? "";
+  throw new UserError(
+    "SW_FILTER_SYNTAX",
+    `mode "${mode}" is not one of this filter's modes${modes.size > 0 ? ` (${[...modes].sort().join(", ")})` : ""}`,
+    { ...left.location, key: "mode" },
+  );
 }
 
 function single(options: OptionResolver, key: string): RegexSource | undefined {

@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runTestFilter } from "../cli/commands/test-filter.js";
+import { runTestFilter } from "../cli/test-filter-report.js";
 import { createRecordingIo } from "../cli/test-io.js";
 import { decisionToJson } from "../cli/decision-format.js";
 import { loadConfigText } from "../config/load.js";

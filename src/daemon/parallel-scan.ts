@@ -1,85 +1,11 @@
-// Splits a big log into byte ranges of whole lines for a worker thread: the main thread scans the first
-// range itself while a worker scans the rest; results are merged in range order by the caller.
+// A big log is split into byte ranges of whole lines: the main thread scans the first itself while a worker
+// (worker-runner.ts) scans the rest, and the caller merges the results in range order. This runs a range
+// job on the calling thread instead, as the worker would (tests check the merge without threads).
 
-import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { resolveFilter } from "../filters/resolve.js";
-import { scanReplayRange, type ReplayJob, type ReplayPart } from "./parallel-replay.js";
-import { runTestFilterJob, type TestFilterJob, type TestFilterWorkerPart } from "./parallel-test-filter.js";
-
-/** Smaller logs are scanned on one thread: a worker costs its start-up (~100 ms of module loading). */
-export const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
-
-/**
- * Share of the file the main thread keeps: it starts scanning at once, while the worker first loads its
- * modules and compiles the filter.
- */
-export const MAIN_SHARE = 0.56;
-
-export interface RangeRunner {
-  testFilter(job: TestFilterJob): Promise<TestFilterWorkerPart>;
-  replay(job: ReplayJob): Promise<ReplayPart>;
-  close(): void;
-}
-
-/** Whether a log of `size` bytes is worth a worker on this machine; `SIPWARDEN_THREADS=1` says no. */
-export function wantsParallel(size: number, env: Readonly<Record<string, string | undefined>>): boolean {
-  if (env.SIPWARDEN_THREADS === "1") return false;
-  return size >= PARALLEL_MIN_BYTES && availableParallelism() >= 2;
-}
-
-/**
- * Runs each job on one worker thread, one job at a time. The thread starts on first use, or at once with
- * `startNow` (it then loads its modules while the caller prepares the job).
- */
-export function createWorkerRunner(startNow = false): RangeRunner {
-  let worker: Worker | null = null;
-  let pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | null = null;
-  const start = (): Worker => {
-    if (worker !== null) return worker;
-    // A small young generation: the worker's garbage is short-lived, and its peak RSS adds to the main
-    // thread's (measured: ~20 MB less, no slower).
-    const w = new Worker(new URL("./parallel-worker.js", import.meta.url), {
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
-    });
-    w.on("message", (m: { ok: boolean; value?: unknown; error?: string }) => {
-      const p = pending;
-      pending = null;
-      if (m.ok) p?.resolve(m.value);
-      else p?.reject(new Error(`worker: ${m.error}`));
-    });
-    w.on("error", (e) => {
-      const p = pending;
-      pending = null;
-      p?.reject(e);
-    });
-    w.on("exit", (code) => {
-      worker = null;
-      const p = pending;
-      pending = null;
-      p?.reject(new Error(`worker exited (code ${code}) before answering`));
-    });
-    worker = w;
-    return w;
-  };
-  if (startNow) start();
-  const run = <T>(job: unknown): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (pending !== null) throw new Error("one job at a time");
-      pending = { resolve: resolve as (v: unknown) => void, reject };
-      start().postMessage(job);
-    });
-  return {
-    testFilter: (job) => run<TestFilterWorkerPart>({ kind: "test-filter", job }),
-    replay: (job) => run<ReplayPart>({ kind: "replay", job }),
-    close() {
-      const w = worker;
-      worker = null;
-      pending = null;
-      void w?.terminate();
-    },
-  };
-}
+import { scanReplayRange } from "./parallel-replay.js";
+import { runTestFilterJob } from "./parallel-test-filter.js";
+import type { RangeRunner } from "./worker-runner.js";
 
 /** Runs the jobs on the calling thread, as a worker would (tests: the merge without threads). */
 export function createInProcessRunner(): RangeRunner {

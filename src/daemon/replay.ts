@@ -11,7 +11,7 @@ import { jailNeedles } from "./jail-needles.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 import { MISSED, partResult, partText, type ReplayPart } from "./parallel-replay.js";
-import { createWorkerRunner, MAIN_SHARE, type RangeRunner } from "./parallel-scan.js";
+import { createWorkerRunner, MAIN_SHARE, type RangeRunner } from "./worker-runner.js";
 
 const EXPIRE_EVERY_LINES = 100_000;
 const MAX_LINE_LENGTH = 16_384;

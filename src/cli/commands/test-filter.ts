@@ -67,10 +67,12 @@ export function splitsByDefault(flags: Flags, size: number, io: CliIo): boolean 
   return !showsProgress(flags, size, io) && !printing && wantsParallel(size, io.env);
 }
 
+/** Whether a progress bar is drawn: asked for, or a big log on a terminal. */
 export function showsProgress(flags: Flags, size: number, io: CliIo): boolean {
   return Boolean(flags.progress || (io.stderrIsTTY && size > 20 * 1024 * 1024));
 }
 
+/** The command's flags the report half reads too. */
 export interface Flags {
   json?: boolean;
   "print-matched"?: boolean;

@@ -75,6 +75,22 @@ __attribute__((export_name("add_needle"))) uint32_t add_needle(uint32_t off, uin
   return 1;
 }
 
+// Trigram counts of a sample, by a multiplicative hash of the three bytes (the caller hashes its needles'
+// trigrams the same way: ((a << 16 | b << 8 | c) * 0x9e3779b1) >> (32 - TRIGRAM_BITS)).
+#define TRIGRAM_BITS 16
+static uint32_t trigram_counts[1u << TRIGRAM_BITS];
+
+__attribute__((export_name("trigram_table"))) uint32_t *trigram_table(void) { return trigram_counts; }
+
+/** Counts the trigrams of buf[0, n) into trigram_table(), cleared first. */
+__attribute__((export_name("count_trigrams"))) void count_trigrams(const uint8_t *buf, uint32_t n) {
+  for (uint32_t i = 0; i < (1u << TRIGRAM_BITS); i++) trigram_counts[i] = 0;
+  for (uint32_t i = 0; i + 3 <= n; i++) {
+    const uint32_t t = (uint32_t)buf[i] << 16 | (uint32_t)buf[i + 1] << 8 | (uint32_t)buf[i + 2];
+    trigram_counts[(t * 0x9e3779b1u) >> (32 - TRIGRAM_BITS)]++;
+  }
+}
+
 /** Newlines seen by the last scan. */
 __attribute__((export_name("newlines"))) uint32_t newlines(void) { return newline_count; }
 

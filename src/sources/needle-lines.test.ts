@@ -6,8 +6,15 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cutAtLines } from "./chunk-lines.js";
 import { canScanNeedles, scanNeedleLines } from "./needle-lines.js";
-import { createNeedleScanner, LONG_LINE, MAX_NEEDLES } from "./needle-scan.js";
+import { createNeedleScanner, LONG_LINE, MAX_NEEDLES, TRIGRAM_BITS, trigramHash } from "./needle-scan.js";
+import { NEEDLE_SCAN_WASM_BASE64 } from "./needle-scan-wasm.js";
 import { readLines } from "./read-lines.js";
+
+// The project's TypeScript libs do not describe WebAssembly (see needle-scan.ts): what this test uses of it.
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: object };
+};
 
 const dir = mkdtempSync(join(tmpdir(), "sw-needle-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -183,6 +190,29 @@ describe("scanNeedleLines", () => {
         expect(want.length).toBeGreaterThan(500);
       }
     }
+  });
+
+  it("counts a sample's trigrams in WebAssembly with the hash the needles' trigrams are looked up by", () => {
+    const sample = makeLog(6, 400).subarray(0, 30_000);
+    const mod = new WebAssembly.Module(Buffer.from(NEEDLE_SCAN_WASM_BASE64, "base64"));
+    const x = new WebAssembly.Instance(mod, {}).exports as unknown as {
+      memory: { buffer: ArrayBuffer; grow(pages: number): number };
+      heap_start(): number;
+      trigram_table(): number;
+      count_trigrams(at: number, n: number): void;
+    };
+    const at = x.heap_start();
+    if (at + sample.length > x.memory.buffer.byteLength) x.memory.grow(1);
+    new Uint8Array(x.memory.buffer, at, sample.length).set(sample);
+    x.count_trigrams(at, sample.length);
+    const got = new Uint32Array(x.memory.buffer, x.trigram_table(), 1 << TRIGRAM_BITS);
+    const want = new Uint32Array(1 << TRIGRAM_BITS);
+    for (let i = 0; i + 3 <= sample.length; i++) {
+      const h = trigramHash(sample[i] as number, sample[i + 1] as number, sample[i + 2] as number);
+      want[h] = (want[h] as number) + 1;
+    }
+    expect([...got]).toEqual([...want]);
+    expect(want.reduce((a, b) => a + b, 0)).toBe(sample.length - 2);
   });
 
   it("takes only needles it can search byte for byte", () => {

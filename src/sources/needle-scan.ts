@@ -58,6 +58,8 @@ interface Exports {
   add_needle(off: number, len: number, a: number, b: number): number;
   newlines(): number;
   scan(buf: number, n: number, cap: number, out: number, outMax: number): number;
+  trigram_table(): number;
+  count_trigrams(buf: number, n: number): void;
 }
 
 let compiled: WasmModule | null = null;
@@ -97,6 +99,7 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
   };
   install(fingerprints(needles, (t) => staticScore(t)));
   const input = Buffer.from(mem, inputAt, CAPACITY);
+  const counts = new Uint32Array(mem, x.trigram_table(), 1 << TRIGRAM_BITS);
   const reports = new Uint32Array(mem, outAt, outMax * 4);
   return {
     input,
@@ -109,7 +112,9 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
       return { count, lines: x.newlines() };
     },
     tune(from, n) {
-      const counts = trigramCounts(input.subarray(from, from + Math.min(n, SAMPLE_BYTES)));
+      if (from < 0 || n < 0 || from + n > CAPACITY)
+        throw new RangeError("needle tune outside its input area");
+      x.count_trigrams(inputAt + from, Math.min(n, SAMPLE_BYTES));
       install(
         fingerprints(
           needles,
@@ -164,22 +169,13 @@ function staticScore(triple: string): number {
   return s;
 }
 
-const TRIGRAM_BITS = 16;
+/** As native/needle-scan.c hashes a trigram for its counts (count_trigrams). */
+export const TRIGRAM_BITS = 16;
 
-function trigramHash(a: number, b: number, c: number): number {
+export function trigramHash(a: number, b: number, c: number): number {
   return Math.imul((a << 16) | (b << 8) | c, 0x9e3779b1) >>> (32 - TRIGRAM_BITS);
 }
 
 function tripleHash(t: string): number {
   return trigramHash(t.charCodeAt(0), t.charCodeAt(1), t.charCodeAt(2));
-}
-
-/** How often each trigram (by hash: collisions only overcount) occurs in `sample`. */
-function trigramCounts(sample: Uint8Array): Uint32Array {
-  const counts = new Uint32Array(1 << TRIGRAM_BITS);
-  for (let i = 0; i + 3 <= sample.length; i++) {
-    const h = trigramHash(sample[i] as number, sample[i + 1] as number, sample[i + 2] as number);
-    counts[h] = (counts[h] as number) + 1;
-  }
-  return counts;
 }

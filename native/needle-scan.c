@@ -135,6 +135,10 @@ static inline v128_t fingerprints(const uint8_t *q, v128_t nib, v128_t l0, v128_
   return wasm_v128_and(wasm_v128_and(m0, m1), m2);
 }
 
+static inline uint32_t newline_bits(const uint8_t *q) {
+  return (uint32_t)wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(q), wasm_i8x16_splat('\n')));
+}
+
 /**
  * The 16 bytes at buf + p, of which the first `valid` (bitmask) count, with their fingerprint candidates
  * `m`: confirms the candidates and ends the lines whose '\n' is there.
@@ -142,7 +146,7 @@ static inline v128_t fingerprints(const uint8_t *q, v128_t nib, v128_t l0, v128_
 static inline void block(struct state *st, const uint8_t *buf, uint32_t n, uint32_t p, uint32_t valid, v128_t m) {
   uint32_t at_needles[16];
   uint8_t buckets[16];
-  const uint32_t nlm = (uint32_t)wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(buf + p), wasm_i8x16_splat('\n'))) & valid;
+  const uint32_t nlm = newline_bits(buf + p) & valid;
   uint32_t hits = 0;
   if (wasm_v128_any_true(m)) {
     uint32_t cand = (uint32_t)wasm_i8x16_bitmask(wasm_i8x16_ne(m, wasm_i8x16_splat(0))) & valid;
@@ -177,10 +181,6 @@ static inline void block(struct state *st, const uint8_t *buf, uint32_t n, uint3
     if (hits & (1u << bit)) st->line_mask |= at_needles[bit];
     if (nlm & (1u << bit)) end_line(st, p + bit);
   }
-}
-
-static inline uint32_t newline_bits(const uint8_t *q) {
-  return (uint32_t)wasm_i8x16_bitmask(wasm_i8x16_eq(wasm_v128_load(q), wasm_i8x16_splat('\n')));
 }
 
 /**

@@ -97,7 +97,7 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
       off += n.length;
     });
   };
-  install(fingerprints(needles, (t) => staticScore(t)));
+  install(fingerprints(needles, staticScore));
   const input = Buffer.from(mem, inputAt, CAPACITY);
   const counts = new Uint32Array(mem, x.trigram_table(), 1 << TRIGRAM_BITS);
   const reports = new Uint32Array(mem, outAt, outMax * 4);
@@ -105,15 +105,13 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
     input,
     reports,
     scan(from, n, cap) {
-      if (from < 0 || n < 0 || from + n > CAPACITY)
-        throw new RangeError("needle scan outside its input area");
+      inArea(from, n);
       const count = x.scan(inputAt + from, n, cap, outAt, outMax);
       if (count >= outMax) throw new Error("needle scan: report area full");
       return { count, lines: x.newlines() };
     },
     tune(from, n) {
-      if (from < 0 || n < 0 || from + n > CAPACITY)
-        throw new RangeError("needle tune outside its input area");
+      inArea(from, n);
       x.count_trigrams(inputAt + from, Math.min(n, SAMPLE_BYTES));
       install(
         fingerprints(
@@ -125,6 +123,10 @@ export function createNeedleScanner(needles: readonly string[]): NeedleScanner |
   };
 }
 
+function inArea(from: number, n: number): void {
+  if (from < 0 || n < 0 || from + n > CAPACITY) throw new RangeError("needle scan outside its input area");
+}
+
 /** Where a needle's fingerprint starts and its bucket. */
 interface Finger {
   readonly at: number;
@@ -133,8 +135,8 @@ interface Finger {
 
 /**
  * Each needle's fingerprint: the three adjacent characters with the lowest `cost` (two for a needle of
- * two). Buckets: one needle each while there are 8 or fewer; else the needles whose fingerprints cost most
- * get a bucket each and the rest share the last ones (needles sharing a bucket also match each other's
+ * two). Buckets: one needle each while there are 8 or fewer; else the 7 needles whose fingerprints cost
+ * most get a bucket each and the rest share the last (needles sharing a bucket also match each other's
  * byte mixes, which is cheap only while they are rare).
  */
 function fingerprints(needles: readonly string[], cost: (triple: string) => number): Finger[] {
@@ -155,9 +157,8 @@ function fingerprints(needles: readonly string[], cost: (triple: string) => numb
     .map((_, j) => j)
     .sort((a, b) => (chosen[b]?.cost as number) - (chosen[a]?.cost as number));
   const buckets = new Array<number>(needles.length).fill(0);
-  const own = needles.length <= 8 ? needles.length : 7;
   byCost.forEach((j, rank) => {
-    buckets[j] = rank < own ? rank : own + ((rank - own) % (8 - own));
+    buckets[j] = Math.min(rank, 7);
   });
   return chosen.map((c, j) => ({ at: c.at, bucket: buckets[j] as number }));
 }

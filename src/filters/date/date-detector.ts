@@ -67,8 +67,8 @@ export function createDateDetector(datepattern: string | undefined, sandbox: Bac
   // A line `{^LN-BEG}` stands for the default formats at the line start, `{DEFAULT}` for all of them (as
   // fail2ban reads them, also among other lines: `^[^\[]*\[({DATE})` then `{^LN-BEG}`).
   const templatesFor = (line: string): Template[] => {
-    if (line === "{^LN-BEG}")
-      return DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p.startsWith("{^LN-BEG}") ? p : `{^LN-BEG}${p}`));
+    if (line === LN_BEG)
+      return DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(`${LN_BEG}${unanchored(p)}`));
     if (line.toUpperCase() === "{DEFAULT}") return DEFAULT_DATE_PATTERNS.map((p) => trustedTemplate(p));
     return withDefaultDates(line).map((p) => userTemplate(p, sandbox));
   };
@@ -76,9 +76,15 @@ export function createDateDetector(datepattern: string | undefined, sandbox: Bac
   return createDetector(templates);
 }
 
+const LN_BEG = "{^LN-BEG}";
+
+/** A datepattern without its leading `{^LN-BEG}`. */
+function unanchored(pattern: string): string {
+  return pattern.startsWith(LN_BEG) ? pattern.slice(LN_BEG.length) : pattern;
+}
+
 /** fail2ban's `{DATE}` placeholder (any case, not escaped). */
 const DATE_PLACEHOLDER = /(?<!\\)\{DATE\}/gi;
-const HAS_DATE_PLACEHOLDER = /(?<!\\)\{DATE\}/i;
 
 /**
  * A datepattern line with `{DATE}` stands for one pattern per default date format, each put in its place
@@ -87,17 +93,16 @@ const HAS_DATE_PLACEHOLDER = /(?<!\\)\{DATE\}/i;
  * line's anchoring applies.
  */
 function withDefaultDates(pattern: string): string[] {
-  if (!HAS_DATE_PLACEHOLDER.test(pattern)) return [pattern];
+  // `search` ignores the global flag's lastIndex; `replace` below needs the flag.
+  if (pattern.search(DATE_PLACEHOLDER) < 0) return [pattern];
   return DEFAULT_DATE_PATTERNS.filter((d) => NAMED_ALIASES[d.toUpperCase()] === undefined).map((d) => {
-    const body = d.startsWith("{^LN-BEG}") ? d.slice("{^LN-BEG}".length) : d;
+    const body = unanchored(d);
     return pattern.replace(DATE_PLACEHOLDER, () => body);
   });
 }
 
 function pythonFor(pattern: string): string {
-  const anchored = pattern.startsWith("{^LN-BEG}");
-  const rest = anchored ? pattern.slice("{^LN-BEG}".length) : pattern;
-  const named = NAMED_ALIASES[rest.toUpperCase()];
+  const named = NAMED_ALIASES[unanchored(pattern).toUpperCase()];
   if (named !== undefined) return NAMED[named] as string;
   return datePatternRegex(pattern).python;
 }

@@ -87,21 +87,18 @@ export function datePatternRegex(pattern: string): DatePatternRegex {
     p = p.slice(1);
   }
   const body = expandDirectives(p);
-  const start =
-    mode === "lnbeg" ? "^\\W{0,2}" : mode === "caret" ? "^" : mode === "word" ? "^|\\b|\\W" : "";
+  // Before the date: the anchoring, then, with a date group, the pattern's text before it (behind
+  // fail2ban's look-ahead boundary there: that text may itself begin with a non-word character, `\[(...)`,
+  // which a consumed boundary would take).
   const group = dateGroup(body);
-  if (group !== null) {
-    // fail2ban's boundary is a look-ahead: the text before the group may itself begin with a non-word
-    // character (`\[(...)`), which a consumed boundary would take.
-    const before = mode === "word" ? "(?=^|\\b|\\W)" : start;
-    return {
-      python: `(?P<_pre>${before}${group.before})(?P<_date>${group.inner})${group.after}${boundEnd ? "(?:\\b|\\W|$)" : ""}`,
-      lineStart: mode === "lnbeg" || mode === "caret",
-    };
-  }
-  const prefix = `(?P<_pre>${start})`;
-  const suffix = boundEnd ? "(?:\\b|\\W|$)" : "";
-  return { python: `${prefix}(?P<_date>${body})${suffix}`, lineStart: mode === "lnbeg" || mode === "caret" };
+  const word = group === null ? "^|\\b|\\W" : "(?=^|\\b|\\W)";
+  const start = mode === "lnbeg" ? "^\\W{0,2}" : mode === "caret" ? "^" : mode === "word" ? word : "";
+  const pre = `${start}${group?.before ?? ""}`;
+  const suffix = `${group?.after ?? ""}${boundEnd ? "(?:\\b|\\W|$)" : ""}`;
+  return {
+    python: `(?P<_pre>${pre})(?P<_date>${group?.inner ?? body})${suffix}`,
+    lineStart: mode === "lnbeg" || mode === "caret",
+  };
 }
 
 /** fail2ban's "no word boundary at the end": the pattern ends with `$`, `\b`, `\s` or `**`. */

@@ -1,6 +1,6 @@
 // Longest-prefix lookup of an address among many IPs and CIDRs, without scanning them one by one.
 
-import ipaddr from "ipaddr.js";
+import ipaddr from "../domain/ipaddr.js";
 import type { Cidr, IpAddress } from "../domain/address.js";
 
 export interface PrefixSet<T> {

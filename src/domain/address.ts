@@ -1,5 +1,6 @@
 // IP addresses and CIDR prefixes: parsed strictly, kept in canonical text form, matched by prefix.
-import ipaddr from "ipaddr.js";
+import type { IPv4, IPv6 } from "ipaddr.js";
+import ipaddr from "./ipaddr.js";
 
 export type IpFamily = 4 | 6;
 
@@ -91,7 +92,7 @@ export function parseCidr(input: string, loose = true): Cidr | null {
   if (!same && !loose) return null;
   const network = ipaddr.fromByteArray(cleared);
   const networkText =
-    network.kind() === "ipv6" ? (network as ipaddr.IPv6).toRFC5952String() : network.toString();
+    network.kind() === "ipv6" ? (network as IPv6).toRFC5952String() : network.toString();
   return {
     family: ip.family,
     network: networkText,
@@ -110,5 +111,5 @@ export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
   if (cidr.family !== ip.family) return false;
   const a = ipaddr.parse(ip.text);
   const n = ipaddr.parse(cidr.network);
-  return (a as ipaddr.IPv4).match(n as ipaddr.IPv4, cidr.prefix);
+  return (a as IPv4).match(n as IPv4, cidr.prefix);
 }

@@ -1,5 +1,5 @@
 // Normalizes CIDR lists for interval sets, where the kernel refuses overlapping elements.
-import ipaddr from "ipaddr.js";
+import ipaddr from "../domain/ipaddr.js";
 import type { Cidr, IpFamily } from "../domain/address.js";
 
 function toBigInt(address: string): bigint {

@@ -27,9 +27,13 @@
 // ~10 ms, most of it the vm watchdog, and the margin is for a machine under load). When either fails,
 // every pattern takes the former path, as if the probe had refused it.
 
+import { createRequire } from "node:module";
 import v8 from "node:v8";
 import vm from "node:vm";
-import RE2 from "re2";
+import type RE2Type from "re2";
+
+// Loaded with require, not import: see domain/ipaddr.ts (Node would lex re2's CommonJS source first).
+const RE2 = createRequire(import.meta.url)("re2") as typeof RE2Type;
 
 /** Backtracks one irregexp exec may spend before V8 reruns it on the linear engine (~0.1 ms of work). */
 const BACKTRACKS_BEFORE_FALLBACK = 10_000;

@@ -9,7 +9,7 @@
 // are already queued on the socket: no helper process, no polling of the ruleset.
 //
 // libc is reached through koffi (socket/send/recv/setsockopt/setns); the message layout is plain bytes here.
-import ipaddr from "ipaddr.js";
+import ipaddr from "../../domain/ipaddr.js";
 import { EnforceError } from "../errors.js";
 import type { SetElement } from "./render.js";
 

@@ -7,7 +7,7 @@ import {
   type RegexHit,
   type TimedOut,
 } from "../bounded-regex.js";
-import { translatePythonRegex } from "../fail2ban/translate-regex.js";
+import { regexFacts } from "../fail2ban/regex-facts.js";
 import { timeFromFields } from "./date-fields.js";
 import { datePatternRegex } from "./date-pattern.js";
 import { DEFAULT_DATE_PATTERNS } from "./default-date-patterns.js";
@@ -109,10 +109,10 @@ function pythonFor(pattern: string): string {
 
 function trustedTemplate(pattern: string): Template {
   const python = pythonFor(pattern);
-  const t = translatePythonRegex(python);
+  const t = regexFacts(python);
   const re = new RegExp(t.js, t.jsFlags);
   // Our templates hold no backreference, so dropping the group names changes nothing but the captures.
-  const bare = translatePythonRegex(python.replace(/\(\?P<[A-Za-z_]\w*>/g, "(?:"));
+  const bare = regexFacts(python.replace(/\(\?P<[A-Za-z_]\w*>/g, "(?:"));
   return {
     name: pattern,
     sticky: new RegExp(bare.js, `${bare.jsFlags}y`),
@@ -124,7 +124,7 @@ function trustedTemplate(pattern: string): Template {
 }
 
 function userTemplate(pattern: string, sandbox: BacktrackSandbox): Template {
-  const re = compileBoundedRegex(translatePythonRegex(pythonFor(pattern)), sandbox);
+  const re = compileBoundedRegex(regexFacts(pythonFor(pattern)), sandbox);
   return { name: pattern, find: (line) => re.exec(line) };
 }
 

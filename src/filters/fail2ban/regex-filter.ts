@@ -14,16 +14,10 @@ import {
 import { createDateDetector, type DateDetector } from "../date/date-detector.js";
 import { DatePatternError } from "../date/date-pattern.js";
 import type { Filter, FilterCounters, FilterMatch, FilterResult, MatchContext } from "../filter.js";
-import {
-  createLiteralPrefilter,
-  lineNeedles,
-  requiredChars,
-  requiredLiterals,
-  type RequiredLiteral,
-} from "../literal-prefilter.js";
+import { createLiteralPrefilter, lineNeedles, type RequiredLiteral } from "../literal-prefilter.js";
 import { RegexSyntaxError } from "./python-regex.js";
 import { expandFail2banTags, FAILURE_ID_GROUPS } from "./tags.js";
-import { translatePythonRegex } from "./translate-regex.js";
+import { regexFacts } from "./regex-facts.js";
 
 /** One regex as written in the filter (after interpolation), with where it was written. */
 export interface RegexSource {
@@ -286,30 +280,30 @@ function compileRule(
     throw new UserError("SW_FILTER_REGEX", `${what} ${JSON.stringify(source.text)}: ${why}`, source.location);
   };
   if (source.text.trim() === "") fail("empty regex");
-  let translated;
+  let facts;
   try {
-    translated = translatePythonRegex(expandFail2banTags(source.text));
+    facts = regexFacts(expandFail2banTags(source.text));
   } catch (e) {
     if (e instanceof RegexSyntaxError) fail(e.message);
     throw e;
   }
-  const names = translated.groupNames.filter((n): n is string => n !== undefined);
+  const names = facts.groupNames.filter((n): n is string => n !== undefined);
   if (prefHasId === false && !FAILURE_ID_GROUPS.some((g) => names.includes(g))) {
     fail("no host group: use <HOST>, <ADDR>, <IP4>, <IP6> or <F-ID>");
   }
-  const chars = requiredChars(translated.parsed);
+  const chars = facts.chars;
   // Lines are matched one at a time: a rule that needs a line break (fail2ban's maxlines > 1) never matches.
   if (chars.includes(0x0a))
     fail("needs a line break, that is several lines at once (fail2ban's maxlines); multi-line matching is not supported");
   let regex: BoundedRegex;
   try {
-    regex = compileBoundedRegex(translated, sandbox);
+    regex = compileBoundedRegex(facts, sandbox);
   } catch (e) {
     return fail(`cannot be compiled (${(e as Error).message})`);
   }
   return {
     regex,
-    literals: requiredLiterals(translated.parsed),
+    literals: facts.literals,
     chars,
     altUserGroups: names.filter((n) => n.startsWith("alt_user")).sort(),
   };

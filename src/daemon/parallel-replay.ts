@@ -20,20 +20,22 @@ export interface ReplayJob {
 
 /**
  * Column-wise, one entry per (line, jail) with a matched or rejected result, in line then jail order, in
- * typed arrays and one string: a worker's answer crosses threads as a few copies, not 100k objects.
+ * typed arrays and one byte buffer: a part crosses threads by transfer (no copy), not as 10k objects or
+ * strings. A range's entries come in parts of about PART_BYTES of text, as they are found, so that the
+ * main thread detects on the first parts while the worker scans the next.
  */
 export interface ReplayPart {
-  lines: number;
   count: number;
+  /** Line numbers within the range (1-based). */
   lineNo: Int32Array;
   jail: Int32Array;
   /** Bits: MATCHED, SUCCESS, IPV6, HAS_USER, HAS_FAIL_ID, NO_TIME. */
   flags: Uint8Array;
   regexIndex: Int32Array;
   time: Float64Array;
-  /** Per entry, FIELDS strings in `strings`: the line, the address, user, failId, why (rejected). */
-  strings: string;
-  /** End offset in `strings` of each field (the start is the previous end). */
+  /** Per entry, FIELDS strings in UTF-8, back to back: the line, the address, user, failId, why (rejected). */
+  bytes: Uint8Array;
+  /** End offset in `bytes` of each field (the start is the previous end). */
   ends: Int32Array;
 }
 
@@ -45,30 +47,62 @@ const HAS_FAIL_ID = 16;
 const NO_TIME = 32;
 const FIELDS = 5;
 
+/** Text bytes after which a part is handed over (~6k matched lines of a PBX log). */
+export const PART_BYTES = 1 << 20;
+
 export const MISSED: FilterResult = Object.freeze({ status: "missed" });
 
-export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): ReplayPart {
-  const lineNos: number[] = [];
-  const jails: number[] = [];
-  const flags: number[] = [];
-  const regexIndexes: number[] = [];
-  const times: number[] = [];
-  // Joined as they come: a few big strings cost the collector less than one per field.
-  const joined: string[] = [];
-  let pending: string[] = [];
-  let pendingSize = 0;
-  const ends: number[] = [];
+/**
+ * Runs every filter over the range's lines, handing each part to `emit` as it fills (the last one when the
+ * range ends, possibly empty). Returns the number of lines in the range.
+ */
+export function scanReplayRange(
+  filters: readonly Filter[],
+  job: ReplayJob,
+  emit: (part: ReplayPart) => void,
+  partBytes = PART_BYTES,
+): number {
+  let lineNos: number[] = [];
+  let jails: number[] = [];
+  let flags: number[] = [];
+  let regexIndexes: number[] = [];
+  let times: number[] = [];
+  let ends: number[] = [];
+  // Each part gets a buffer of its own: it is transferred to the main thread with the part. A part is cut
+  // only between lines (the main thread feeds a line once, with every jail's result), once it holds
+  // partBytes; a line's fields that do not fit grow the buffer instead.
+  const fresh = (size: number): Buffer => Buffer.from(new ArrayBuffer(size));
+  let buf = fresh(partBytes + (partBytes >> 4));
   let at = 0;
+  const cut = (): void => {
+    emit({
+      count: lineNos.length,
+      lineNo: Int32Array.from(lineNos),
+      jail: Int32Array.from(jails),
+      flags: Uint8Array.from(flags),
+      regexIndex: Int32Array.from(regexIndexes),
+      time: Float64Array.from(times),
+      bytes: new Uint8Array(buf.buffer, 0, at),
+      ends: Int32Array.from(ends),
+    });
+    lineNos = [];
+    jails = [];
+    flags = [];
+    regexIndexes = [];
+    times = [];
+    ends = [];
+    buf = fresh(buf.length);
+    at = 0;
+  };
   const str = (t: string): void => {
-    pending.push(t);
-    pendingSize += t.length;
-    at += t.length;
-    ends.push(at);
-    if (pendingSize >= 1 << 16) {
-      joined.push(pending.join(""));
-      pending = [];
-      pendingSize = 0;
+    // Three UTF-8 bytes per UTF-16 unit at most.
+    if (at + t.length * 3 > buf.length) {
+      const bigger = fresh(Math.max(buf.length * 2, at + t.length * 3));
+      buf.copy(bigger, 0, 0, at);
+      buf = bigger;
     }
+    at += buf.write(t, at, "utf8");
+    ends.push(at);
   };
   const ctx = { referenceTime: job.referenceTime };
   // With needles, each filter is told which of its own the line holds; lines holding none are skipped.
@@ -77,6 +111,7 @@ export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): Rep
   let mask: number | undefined;
   const range = { maxLineLength: job.maxLineLength, from: job.from, to: job.to };
   const onLine = (text: string, lineNo: number): void => {
+    if (at >= partBytes) cut();
     for (let j = 0; j < filters.length; j++) {
       let c: MatchContext = ctx;
       if (mask !== undefined && together !== undefined) {
@@ -125,17 +160,8 @@ export function scanReplayRange(filters: readonly Filter[], job: ReplayJob): Rep
           mask = m;
           onLine(text, lineNo);
         });
-  return {
-    lines,
-    count: lineNos.length,
-    lineNo: Int32Array.from(lineNos),
-    jail: Int32Array.from(jails),
-    flags: Uint8Array.from(flags),
-    regexIndex: Int32Array.from(regexIndexes),
-    time: Float64Array.from(times),
-    strings: joined.join("") + pending.join(""),
-    ends: Int32Array.from(ends),
-  };
+  cut();
+  return lines;
 }
 
 /** The text of line of entry `i`. */
@@ -145,7 +171,24 @@ export function partText(part: ReplayPart, i: number): string {
 
 function field(part: ReplayPart, i: number, f: number): string {
   const k = i * FIELDS + f;
-  return part.strings.slice(k === 0 ? 0 : (part.ends[k - 1] as number), part.ends[k] as number);
+  const start = k === 0 ? 0 : (part.ends[k - 1] as number);
+  const end = part.ends[k] as number;
+  if (start === end) return "";
+  return bytesOf(part).toString("utf8", start, end);
+}
+
+/**
+ * A part that crossed threads holds a plain Uint8Array: wrapped as a Buffer (a view, no copy) once, when
+ * received (receivedPart), rather than per field.
+ */
+function bytesOf(part: ReplayPart): Buffer {
+  const b = part.bytes;
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** `part` with its bytes as a Buffer view, as the fields are read (call once per received part). */
+export function receivedPart(part: ReplayPart): ReplayPart {
+  return { ...part, bytes: bytesOf(part) };
 }
 
 /** The result entry `i` of a part stands for, as the filter returned it. */

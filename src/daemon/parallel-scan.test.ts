@@ -223,20 +223,26 @@ describe("split scans", () => {
 
   it("replay makes the same decisions, with the same line numbers, on one thread and split", async () => {
     const config = loadConfigText("preset: asterisk\nallowlist:\n  - 192.168.0.0/16\n", "test.yaml");
-    const run = async (parallel: boolean): Promise<{ decisions: string[]; stats: unknown }> => {
+    const run = async (
+      parallel: boolean,
+      partBytes?: number,
+    ): Promise<{ decisions: string[]; stats: unknown }> => {
       const decisions: string[] = [];
       const stats = await replayFiles(
         [log, log],
         config,
         Date.UTC(2024, 11, 1),
         (d) => decisions.push(JSON.stringify(decisionToJson(d))),
-        { parallel, ...(parallel ? { runner: createInProcessRunner() } : {}) },
+        { parallel, ...(parallel ? { runner: createInProcessRunner(partBytes) } : {}) },
       );
       return { decisions, stats };
     };
     const one = await run(false);
     const two = await run(true);
+    // Parts of 100 bytes: cut after nearly every line, each buffer grown for the line's fields.
+    const tiny = await run(true, 100);
     expect(one.decisions.length).toBeGreaterThan(100);
+    expect(tiny).toEqual(one);
     expect(one.decisions.some((d) => d.includes('"lineNo":1'))).toBe(true);
     expect(two).toEqual(one);
     expect(one.stats).toMatchObject({ lines: 240_008 });

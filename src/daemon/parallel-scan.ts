@@ -7,14 +7,19 @@ import { scanReplayRange } from "./parallel-replay.js";
 import { runTestFilterJob } from "./parallel-test-filter.js";
 import type { RangeRunner } from "./worker-runner.js";
 
-/** Runs the jobs on the calling thread, as a worker would (tests: the merge without threads). */
-export function createInProcessRunner(): RangeRunner {
+/**
+ * Runs the jobs on the calling thread, as a worker would (tests: the merge without threads); `partBytes`
+ * sets how much text a replay part holds (tiny values test the cuts).
+ */
+export function createInProcessRunner(partBytes?: number): RangeRunner {
   return {
     testFilter: async (job) => runTestFilterJob(job),
-    replay: async (job) =>
+    replay: async (job, onPart) =>
       scanReplayRange(
         job.specs.map((s) => resolveFilter(s)),
         job,
+        onPart,
+        partBytes,
       ),
     close() {},
   };

@@ -3,7 +3,7 @@
 
 import { parentPort } from "node:worker_threads";
 import { resolveFilter } from "../filters/resolve.js";
-import { scanReplayRange, type ReplayJob } from "./parallel-replay.js";
+import { scanReplayRange, type ReplayJob, type ReplayPart } from "./parallel-replay.js";
 import { runTestFilterJob, type TestFilterJob } from "./parallel-test-filter.js";
 
 type Message = { kind: "test-filter"; job: TestFilterJob } | { kind: "replay"; job: ReplayJob };
@@ -16,9 +16,17 @@ parentPort?.on("message", (m: Message) => {
         : scanReplayRange(
             m.job.specs.map((s) => resolveFilter(s)),
             m.job,
+            // Each part as it fills, its buffers moved rather than copied; the answer is the range's lines.
+            (part: ReplayPart) => parentPort?.postMessage({ part }, transferOf(part)),
           );
     parentPort?.postMessage({ ok: true, value });
   } catch (e) {
     parentPort?.postMessage({ ok: false, error: (e as Error)?.stack ?? String(e) });
   }
 });
+
+function transferOf(p: ReplayPart): ArrayBuffer[] {
+  return [p.lineNo, p.jail, p.flags, p.regexIndex, p.time, p.bytes, p.ends].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
+}

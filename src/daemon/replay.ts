@@ -10,11 +10,18 @@ import { scanNeedleLines } from "../sources/needle-lines.js";
 import { jailNeedles } from "./jail-needles.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
-import { MISSED, partResult, partText, type ReplayPart } from "./parallel-replay.js";
-import { createWorkerRunner, MAIN_SHARE, type RangeRunner } from "./worker-runner.js";
+import { MISSED, partResult, partText, receivedPart, type ReplayPart } from "./parallel-replay.js";
+import { createWorkerRunner, PARALLEL_MIN_BYTES, type RangeRunner } from "./worker-runner.js";
 
 const EXPIRE_EVERY_LINES = 100_000;
 const MAX_LINE_LENGTH = 16_384;
+
+/**
+ * Share of a split file this thread filters itself: it also runs detection for every line, on its own
+ * share as it goes and on the worker's parts as they arrive (measured on two cores over the benchmark log:
+ * 0.35 best of 0.15–0.52; 1.11 s against 1.20 s on one thread).
+ */
+export const REPLAY_MAIN_SHARE = 0.35;
 
 export interface ReplayStats {
   lines: number;
@@ -28,7 +35,8 @@ export interface ReplayStats {
 export interface ReplayOptions {
   /**
    * Scans the second part of the file on another thread (default: only when `runner` is given; tests run
-   * ranges in-process). Off by default: it saves ~4% of a replay for three times the memory.
+   * ranges in-process). The CLI asks for it on big logs (wantsParallel): ~8% faster on two cores, for
+   * ~50 MB more memory.
    */
   readonly parallel?: boolean;
   readonly runner?: RangeRunner;
@@ -127,24 +135,34 @@ export async function replayFiles(
         }
       };
       const size = statSync(path).size;
-      // A worker gains replay only ~4% (detection stays sequential) for three times the memory
-      // (bench/RESULTS.md), so replays split only when asked to.
+      // Split only when asked to: a worker costs its start-up and memory (see ReplayOptions.parallel).
       const split =
-        canSplit && (options.parallel ?? options.runner !== undefined)
-          ? cutAtLines(path, size, [MAIN_SHARE])
+        canSplit &&
+        (options.parallel ?? options.runner !== undefined) &&
+        (options.runner !== undefined || size >= PARALLEL_MIN_BYTES)
+          ? cutAtLines(path, size, [REPLAY_MAIN_SHARE])
           : [0, size];
       const mainTo = split[1] as number;
-      let rest: Promise<ReplayPart> | null = null;
+      // The worker's parts, as they arrive (while this thread scans its own share, they wait in the port).
+      const parts: ReplayPart[] = [];
+      let wake: (() => void) | null = null;
+      let rest: Promise<number> | null = null;
       if (mainTo < size) {
         runner ??= createWorkerRunner();
-        rest = runner.replay({
-          specs,
-          path,
-          from: mainTo,
-          to: size,
-          maxLineLength: MAX_LINE_LENGTH,
-          referenceTime,
-        });
+        rest = runner.replay(
+          {
+            specs,
+            path,
+            from: mainTo,
+            to: size,
+            maxLineLength: MAX_LINE_LENGTH,
+            referenceTime,
+          },
+          (part) => {
+            parts.push(part);
+            wake?.();
+          },
+        );
         // A failed worker surfaces when awaited; until then, no unhandled rejection.
         rest.catch(() => undefined);
       }
@@ -166,22 +184,35 @@ export async function replayFiles(
       skipped += lines - delivered;
       let total = lines;
       if (rest !== null) {
-        const part = await rest;
-        const n = part.count;
         let fed = 0;
-        for (let i = 0; i < n;) {
-          const rel = part.lineNo[i] as number;
-          const lineNo = lines + rel;
-          expireThrough(lineNo - 1);
-          preset.fill(MISSED);
-          const text = partText(part, i);
-          for (; i < n && part.lineNo[i] === rel; i++) preset[part.jail[i] as number] = partResult(part, i);
-          feed(text, lineNo);
-          fed++;
-          expireThrough(lineNo);
+        // Every part is handed over before the range's line count settles `rest` (one message queue).
+        let rangeLines: number | null = null;
+        const ended = rest.then((n) => {
+          rangeLines = n;
+        });
+        for (;;) {
+          for (let part = parts.shift(); part !== undefined; part = parts.shift()) {
+            const p = receivedPart(part);
+            const n = p.count;
+            for (let i = 0; i < n;) {
+              const rel = p.lineNo[i] as number;
+              const lineNo = lines + rel;
+              expireThrough(lineNo - 1);
+              preset.fill(MISSED);
+              const text = partText(p, i);
+              for (; i < n && p.lineNo[i] === rel; i++) preset[p.jail[i] as number] = partResult(p, i);
+              feed(text, lineNo);
+              fed++;
+              expireThrough(lineNo);
+            }
+          }
+          if (rangeLines !== null) break;
+          // Resolves on the next part or the end (rejects when the worker failed).
+          await Promise.race([ended, new Promise<void>((r) => (wake = r))]);
+          wake = null;
         }
-        skipped += part.lines - fed;
-        total += part.lines;
+        skipped += (rangeLines as number) - fed;
+        total += rangeLines as number;
       }
       expireThrough(total);
       preset.fill(null);

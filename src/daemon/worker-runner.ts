@@ -18,7 +18,11 @@ export const MAIN_SHARE = 0.52;
 
 export interface RangeRunner {
   testFilter(job: TestFilterJob): Promise<TestFilterWorkerPart>;
-  replay(job: ReplayJob): Promise<ReplayPart>;
+  /**
+   * Hands the range's parts to `onPart` in order as the worker finds them; resolves with the range's line
+   * count once the last part was handed over.
+   */
+  replay(job: ReplayJob, onPart: (part: ReplayPart) => void): Promise<number>;
   close(): void;
 }
 
@@ -34,7 +38,11 @@ export function wantsParallel(size: number, env: Readonly<Record<string, string 
  */
 export function createWorkerRunner(startNow = false): RangeRunner {
   let worker: Worker | null = null;
-  let pending: { resolve: (v: unknown) => void; reject: (e: unknown) => void } | null = null;
+  let pending: {
+    resolve: (v: unknown) => void;
+    reject: (e: unknown) => void;
+    onPart?: (part: ReplayPart) => void;
+  } | null = null;
   const start = (): Worker => {
     if (worker !== null) return worker;
     // A small young generation: the worker's garbage is short-lived, and its peak RSS adds to the main
@@ -42,7 +50,11 @@ export function createWorkerRunner(startNow = false): RangeRunner {
     const w = new Worker(new URL("./parallel-worker.js", import.meta.url), {
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
-    w.on("message", (m: { ok: boolean; value?: unknown; error?: string }) => {
+    w.on("message", (m: { ok: boolean; value?: unknown; error?: string } | { part: ReplayPart }) => {
+      if ("part" in m) {
+        pending?.onPart?.(m.part);
+        return;
+      }
       const p = pending;
       pending = null;
       if (m.ok) p?.resolve(m.value);
@@ -63,15 +75,15 @@ export function createWorkerRunner(startNow = false): RangeRunner {
     return w;
   };
   if (startNow) start();
-  const run = <T>(job: unknown): Promise<T> =>
+  const run = <T>(job: unknown, onPart?: (part: ReplayPart) => void): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (pending !== null) throw new Error("one job at a time");
-      pending = { resolve: resolve as (v: unknown) => void, reject };
+      pending = { resolve: resolve as (v: unknown) => void, reject, ...(onPart ? { onPart } : {}) };
       start().postMessage(job);
     });
   return {
     testFilter: (job) => run<TestFilterWorkerPart>({ kind: "test-filter", job }),
-    replay: (job) => run<ReplayPart>({ kind: "replay", job }),
+    replay: (job, onPart) => run<number>({ kind: "replay", job }, onPart),
     close() {
       const w = worker;
       worker = null;

@@ -3,6 +3,7 @@
 import { statSync } from "node:fs";
 import { UserError } from "../../domain/errors.js";
 import { replayFiles } from "../../daemon/replay.js";
+import { wantsParallel } from "../../daemon/worker-runner.js";
 import { parseCommandArgs } from "../args.js";
 import { createBufferedWriter } from "../buffered-writer.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
@@ -31,7 +32,8 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
   const { config, how } = chooseConfig(values, io.env, "asterisk");
   const files = positionals.map((p) => {
     try {
-      return { path: p, mtime: statSync(p).mtimeMs };
+      const st = statSync(p);
+      return { path: p, mtime: st.mtimeMs, size: st.size };
     } catch (e) {
       throw new UserError("SW_SOURCE", `cannot read log: ${(e as NodeJS.ErrnoException).code ?? e}`, {
         file: p,
@@ -54,6 +56,8 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
           first = false;
         }
       : (d) => out.write(formatDecisionLine(d)),
+    // A big log's later part is filtered by a worker thread (SIPWARDEN_THREADS=1: never).
+    { parallel: files.some((f) => wantsParallel(f.size, io.env)) },
   );
   if (values.json) out.write(`],"stats":${JSON.stringify(stats)}}\n`);
   else

@@ -1,0 +1,59 @@
+// The built CLI with its real worker thread (dist/daemon/parallel-worker.js; unit tests run the ranges
+// in-process): on a log big enough to be split, replay and test-filter print what one thread prints.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PARALLEL_MIN_BYTES } from "../../src/daemon/worker-runner.js";
+import { packageRoot } from "../../src/daemon/package-root.js";
+
+const root = packageRoot();
+const main = join(root, "dist", "cli", "main.js");
+const dir = mkdtempSync(join(tmpdir(), "sw-worker-"));
+const log = join(dir, "asterisk.log");
+const config = join(dir, "replay.yaml");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+beforeAll(() => {
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  execFileSync(process.execPath, [
+    join(root, "bench", "generate-asterisk-log.mjs"),
+    ...["--lines", "80000", "--seed", "11", "--out", log, "--attack-ratio", "0.3"],
+  ]);
+  writeFileSync(
+    config,
+    "preset: asterisk\njails:\n  sshd:\n    enabled: false\nallowlist:\n  - 192.168.0.0/16\n",
+  );
+});
+
+/** The CLI's stdout; `threads` "1" keeps it on one thread. */
+function cli(args: string[], threads?: "1"): string {
+  const env: NodeJS.ProcessEnv = { ...process.env, TZ: "UTC" };
+  if (threads === undefined) delete env.SIPWARDEN_THREADS;
+  else env.SIPWARDEN_THREADS = threads;
+  return execFileSync(process.execPath, [main, ...args], { env, maxBuffer: 1 << 28, encoding: "utf8" });
+}
+
+describe("the worker thread", () => {
+  it("is used: the log is past the split threshold", () => {
+    expect(statSync(log).size).toBeGreaterThan(PARALLEL_MIN_BYTES);
+  });
+
+  it("replay --json: the same decisions, line numbers and stats as on one thread", () => {
+    const args = ["replay", log, "--config", config, "--json"];
+    const split = JSON.parse(cli(args));
+    const one = JSON.parse(cli(args, "1"));
+    expect(one.decisions.length).toBeGreaterThan(100);
+    expect(one.stats.lines).toBe(80_000);
+    expect(split).toEqual(one);
+  });
+
+  it("test-filter: the same report, and the same matches with --json, as on one thread", () => {
+    expect(cli(["test-filter", log, "asterisk"])).toBe(cli(["test-filter", log, "asterisk"], "1"));
+    const split = JSON.parse(cli(["test-filter", log, "asterisk", "--json"]));
+    const one = JSON.parse(cli(["test-filter", log, "asterisk", "--json"], "1"));
+    expect(one.matched).toBeGreaterThan(1000);
+    expect(split).toEqual(one);
+  });
+});

@@ -91,8 +91,7 @@ export function parseCidr(input: string, loose = true): Cidr | null {
   const same = cleared.every((b, i) => b === bytes[i]);
   if (!same && !loose) return null;
   const network = ipaddr.fromByteArray(cleared);
-  const networkText =
-    network.kind() === "ipv6" ? (network as IPv6).toRFC5952String() : network.toString();
+  const networkText = network.kind() === "ipv6" ? (network as IPv6).toRFC5952String() : network.toString();
   return {
     family: ip.family,
     network: networkText,

@@ -9,11 +9,7 @@ import { UserError } from "../domain/errors.js";
 
 export const DEFAULT_CONFIG_PATH = "/etc/sipwarden/sipwarden.yaml";
 
-/** The options `chooseConfig` reads, as every command that takes a config spells them. */
-export const CONFIG_OPTIONS = {
-  config: { type: "string", short: "c" },
-  preset: { type: "string" },
-} as const;
+export { CONFIG_OPTIONS } from "./config-options.js";
 
 export interface ChosenConfig {
   readonly config: Config;

@@ -39,7 +39,10 @@ export interface ReplayOptions {
    * ~50 MB more memory.
    */
   readonly parallel?: boolean;
+  /** The thread to use (closed by the caller), already started or not; tests run ranges in-process. */
   readonly runner?: RangeRunner;
+  /** Smaller files stay on one thread (default PARALLEL_MIN_BYTES: a worker costs its start-up). */
+  readonly minSplitBytes?: number;
 }
 
 /**
@@ -139,7 +142,7 @@ export async function replayFiles(
       const split =
         canSplit &&
         (options.parallel ?? options.runner !== undefined) &&
-        (options.runner !== undefined || size >= PARALLEL_MIN_BYTES)
+        size >= (options.minSplitBytes ?? PARALLEL_MIN_BYTES)
           ? cutAtLines(path, size, [REPLAY_MAIN_SHARE])
           : [0, size];
       const mainTo = split[1] as number;

@@ -41,8 +41,6 @@ export interface ReplayOptions {
   readonly parallel?: boolean;
   /** The thread to use (closed by the caller), already started or not; tests run ranges in-process. */
   readonly runner?: RangeRunner;
-  /** Smaller files stay on one thread (default PARALLEL_MIN_BYTES: a worker costs its start-up). */
-  readonly minSplitBytes?: number;
 }
 
 /**
@@ -138,11 +136,10 @@ export async function replayFiles(
         }
       };
       const size = statSync(path).size;
-      // Split only when asked to: a worker costs its start-up and memory (see ReplayOptions.parallel).
+      // Split only when asked to, and only files worth a worker (its start-up and memory; see
+      // ReplayOptions.parallel).
       const split =
-        canSplit &&
-        (options.parallel ?? options.runner !== undefined) &&
-        size >= (options.minSplitBytes ?? PARALLEL_MIN_BYTES)
+        canSplit && (options.parallel ?? options.runner !== undefined) && size >= PARALLEL_MIN_BYTES
           ? cutAtLines(path, size, [REPLAY_MAIN_SHARE])
           : [0, size];
       const mainTo = split[1] as number;

@@ -1,12 +1,28 @@
 // Collects small writes into large ones: one write per line would dominate a million-line report.
 
+import type { CliIo } from "./io.js";
+
 export interface BufferedWriter {
   write(text: string): void;
   flush(): void;
 }
 
-export function createBufferedWriter(sink: (text: string) => void, limit = 1 << 16): BufferedWriter {
-  // Appended to one string (V8 keeps it as a rope until it is written, then flattens it once).
+/** Bytes a byte sink is handed at most per call (the buffer reused between calls). */
+export const WRITER_BUFFER_BYTES = 1 << 18;
+
+/**
+ * A writer onto `io`'s standard output. With a byte sink, text is encoded straight into one buffer reused
+ * for every write: a report of tens of megabytes then allocates no new string or buffer per flush. Each one
+ * was new memory to the process (large strings are allocated outside the heap's reused pages), and first
+ * touching memory costs far more than copying into memory already touched: `replay --json` spent ~0.2 s of
+ * 1.9 s on it (bench/RESULTS.md). Without one, text is joined and handed over every 64 Ki characters.
+ */
+export function createBufferedWriter(io: Pick<CliIo, "stdout" | "stdoutBytes">): BufferedWriter {
+  const sink = io.stdoutBytes;
+  return sink === undefined ? textWriter(io.stdout) : byteWriter(sink);
+}
+
+function textWriter(sink: (text: string) => void, limit = 1 << 16): BufferedWriter {
   let pending = "";
   const flush = (): void => {
     if (pending.length === 0) return;
@@ -17,6 +33,31 @@ export function createBufferedWriter(sink: (text: string) => void, limit = 1 << 
     write(text) {
       pending += text;
       if (pending.length >= limit) flush();
+    },
+    flush,
+  };
+}
+
+function byteWriter(sink: (bytes: Uint8Array) => void): BufferedWriter {
+  const buffer = Buffer.allocUnsafeSlow(WRITER_BUFFER_BYTES);
+  let used = 0;
+  const flush = (): void => {
+    if (used === 0) return;
+    sink(buffer.subarray(0, used));
+    used = 0;
+  };
+  return {
+    write(text) {
+      // A UTF-16 code unit never takes more than 3 bytes of UTF-8 (a surrogate pair takes 4 for 2 units).
+      if (used + text.length * 3 > buffer.length) {
+        flush();
+        if (text.length * 3 > buffer.length) {
+          // Larger than the buffer: encoded apart, in one piece (never split inside a character).
+          sink(Buffer.from(text, "utf8"));
+          return;
+        }
+      }
+      used += buffer.write(text, used);
     },
     flush,
   };

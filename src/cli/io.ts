@@ -2,6 +2,11 @@
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
+  /**
+   * Writes bytes to standard output before returning (the caller reuses them), in order with `stdout`;
+   * optional, for big reports (createBufferedWriter).
+   */
+  readonly stdoutBytes?: (bytes: Uint8Array) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stderrIsTTY: boolean;

@@ -3,6 +3,7 @@
 
 import { isUserError } from "../domain/errors.js";
 import type { CliIo, Command } from "./io.js";
+import { createByteOutput } from "./stdout-bytes.js";
 // Command modules load on demand: importing all of them (firewall backends, sqlite, the API client) cost
 // ~260 ms before any command ran.
 type Lazy = Command;
@@ -159,6 +160,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const io: CliIo = {
     stdout: (t) => process.stdout.write(t),
+    stdoutBytes: createByteOutput(1, () => process.stdout),
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     stderrIsTTY: Boolean(process.stderr.isTTY),

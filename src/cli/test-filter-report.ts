@@ -36,7 +36,7 @@ export async function runTestFilter(
   io: CliIo,
   options: TestFilterOptions = {},
 ): Promise<number> {
-  const out = createBufferedWriter(io.stdout);
+  const out = createBufferedWriter(io);
   let firstMatch = true;
   const json = Boolean(flags.json);
   const progress = showsProgress(flags, size, io) ? createProgressBar(io.stderr, size) : null;

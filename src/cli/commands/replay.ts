@@ -64,7 +64,7 @@ async function replayAndPrint(
   io: CliIo,
   runner: RangeRunner | undefined,
 ): Promise<number> {
-  const out = createBufferedWriter(io.stdout);
+  const out = createBufferedWriter(io);
   const jails = config.jails.map((j) => j.name);
   let first = true;
   if (json) out.write(`{"config":${JSON.stringify(how)},"jails":${JSON.stringify(jails)},"decisions":[`);

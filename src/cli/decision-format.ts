@@ -2,26 +2,11 @@
 
 import { banScopeText, type Decision } from "../domain/decision.js";
 import { formatDuration } from "../domain/duration.js";
+import { createIsoFormatter } from "../domain/iso-time.js";
 
-// A replay prints thousands of decisions whose times fall on few seconds: each text is made once.
-const isoTexts = new Map<number, string>();
-
-let lastMs = NaN;
-let lastText = "";
-
-function isoSeconds(ms: number): string {
-  // Evidence times come in order: most are the time just asked for.
-  if (ms === lastMs) return lastText;
-  let text = isoTexts.get(ms);
-  if (text === undefined) {
-    text = new Date(ms).toISOString().replace(".000Z", "Z");
-    if (isoTexts.size >= 4096) isoTexts.clear();
-    isoTexts.set(ms, text);
-  }
-  lastMs = ms;
-  lastText = text;
-  return text;
-}
+// A replay prints thousands of decisions, each with its evidence times.
+const iso = createIsoFormatter();
+const isoSeconds = (ms: number): string => iso(ms, true);
 
 export function formatDecisionLine(d: Decision): string {
   const what = d.action === "ban" ? "BAN  " : "SPARE";

@@ -1,6 +1,7 @@
 // The scanning half of `sipwarden test-filter`: one byte range of a log through a filter, into counts and
 // the JSON fragments of its matches. Run on the main thread and, for big logs, in a worker per range.
 
+import { createIsoFormatter } from "../domain/iso-time.js";
 import type { Filter } from "../filters/filter.js";
 import { resolveFilter } from "../filters/resolve.js";
 import { countNewlines, scanLines } from "../sources/chunk-lines.js";
@@ -39,22 +40,6 @@ export interface TestFilterSinks {
   readonly onProgress?: (bytesDone: number) => void;
 }
 
-/** `new Date(ms).toISOString()`, computed once per second of event time (matches come in bursts). */
-export function createIsoCache(): (ms: number) => string {
-  let second = NaN;
-  let prefix = "";
-  return (ms) => {
-    if (!Number.isInteger(ms) || Math.abs(ms) > 8.64e15 - 1000) return new Date(ms).toISOString();
-    const s = Math.floor(ms / 1000);
-    if (s !== second) {
-      second = s;
-      prefix = new Date(s * 1000).toISOString().slice(0, -4);
-    }
-    const r = ms - s * 1000;
-    return `${prefix}${r < 10 ? "00" : r < 100 ? "0" : ""}${r}Z`;
-  };
-}
-
 export function scanTestFilterRange(
   filter: Filter,
   range: TestFilterRange,
@@ -72,7 +57,7 @@ export function scanTestFilterRange(
     addresses: new Map(),
   };
   const { onJsonMatch, onMatchedText, onMissedText } = sinks;
-  const iso = createIsoCache();
+  const iso = createIsoFormatter();
   // `needles` is set per line when the scan searched the line for the filter's needles.
   const ctx = { referenceTime: range.referenceTime, needles: undefined as number | undefined };
   const cap = range.maxLineLength;

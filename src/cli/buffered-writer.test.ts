@@ -64,4 +64,20 @@ describe("createBufferedWriter", () => {
     expect(got.join("")).toBe(texts.join(""));
     expect(got.length).toBeLessThan(texts.length / 10);
   });
+
+  it("writeBytes: bytes land after what was written before, with either sink", () => {
+    for (const bytes of [true, false]) {
+      const got: string[] = [];
+      const w = createBufferedWriter({
+        stdout: (t) => got.push(t),
+        ...(bytes ? { stdoutBytes: (b: Uint8Array) => got.push(Buffer.from(b).toString("utf8")) } : {}),
+      });
+      w.write("a€");
+      w.writeBytes(Buffer.from("😀b", "utf8"));
+      w.write("c");
+      w.writeBytes(new Uint8Array(Buffer.from("xé", "utf8")).subarray(1));
+      w.flush();
+      expect(got.join(""), `byte sink: ${bytes}`).toBe("a€😀bcé");
+    }
+  });
 });

@@ -4,6 +4,8 @@ import type { CliIo } from "./io.js";
 
 export interface BufferedWriter {
   write(text: string): void;
+  /** UTF-8 that holds whole characters, written after what was written before. */
+  writeBytes(bytes: Uint8Array): void;
   flush(): void;
 }
 
@@ -34,6 +36,10 @@ function textWriter(sink: (text: string) => void, limit = 1 << 16): BufferedWrit
       pending += text;
       if (pending.length >= limit) flush();
     },
+    writeBytes(bytes) {
+      pending += Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+      if (pending.length >= limit) flush();
+    },
     flush,
   };
 }
@@ -58,6 +64,10 @@ function byteWriter(sink: (bytes: Uint8Array) => void): BufferedWriter {
         }
       }
       used += buffer.write(text, used);
+    },
+    writeBytes(bytes) {
+      flush();
+      sink(bytes);
     },
     flush,
   };

@@ -80,8 +80,9 @@ export async function runTestFilter(
     );
     if (rest !== null) {
       const more = await rest;
-      for (const piece of more.json) {
-        out.write(firstMatch ? piece.slice(1) : piece);
+      for (const chunk of more.json) {
+        // Each match comes after a comma: the first one printed drops it.
+        out.writeBytes(firstMatch ? chunk.subarray(1) : chunk);
         firstMatch = false;
       }
       part = mergeParts(part, more);

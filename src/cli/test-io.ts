@@ -9,7 +9,14 @@ export interface RecordingIo extends CliIo {
   readonly signal: (sig?: "SIGINT" | "SIGTERM" | "SIGHUP") => void;
 }
 
-export function createRecordingIo(env: Record<string, string | undefined> = {}): RecordingIo {
+/**
+ * With `bytes`, the io also has a byte sink (as the real one does), whose bytes are decoded into the same
+ * record; each call must hold whole UTF-8 characters.
+ */
+export function createRecordingIo(
+  env: Record<string, string | undefined> = {},
+  { bytes = false }: { bytes?: boolean } = {},
+): RecordingIo {
   let out = "";
   let err = "";
   type Sig = "SIGINT" | "SIGTERM" | "SIGHUP";
@@ -19,6 +26,13 @@ export function createRecordingIo(env: Record<string, string | undefined> = {}):
     stdout: (t) => {
       out += t;
     },
+    ...(bytes
+      ? {
+          stdoutBytes: (b: Uint8Array) => {
+            out += new TextDecoder("utf-8", { fatal: true }).decode(b);
+          },
+        }
+      : {}),
     stderr: (t) => {
       err += t;
     },

@@ -115,9 +115,14 @@ describe("scanLines", () => {
 describe("split scans", () => {
   it("test-filter reports the same, byte for byte, on one thread and split", async () => {
     const size = statSync(log).size;
-    for (const flags of [{ json: true }, {}]) {
+    // Split: the worker's JSON in one chunk or in many small ones, written as text or as bytes.
+    for (const [flags, chunkBytes, bytes] of [
+      [{ json: true }, undefined, false],
+      [{ json: true }, 4096, true],
+      [{}, undefined, true],
+    ] as const) {
       const one = createRecordingIo();
-      const two = createRecordingIo();
+      const two = createRecordingIo({}, { bytes });
       const run = (io: typeof one, parallel: boolean): Promise<number> =>
         runTestFilter(
           resolveFilter("asterisk"),
@@ -130,7 +135,7 @@ describe("split scans", () => {
           io,
           {
             parallel,
-            ...(parallel ? { runner: createInProcessRunner() } : {}),
+            ...(parallel ? { runner: createInProcessRunner(chunkBytes) } : {}),
           },
         );
       expect(await run(one, false)).toBe(0);

@@ -9,11 +9,11 @@ import type { RangeRunner } from "./worker-runner.js";
 
 /**
  * Runs the jobs on the calling thread, as a worker would (tests: the merge without threads); `partBytes`
- * sets how much text a replay part holds (tiny values test the cuts).
+ * sets how much text a replay part, or test-filter's chunk of JSON, holds (tiny values test the cuts).
  */
 export function createInProcessRunner(partBytes?: number): RangeRunner {
   return {
-    testFilter: async (job) => runTestFilterJob(job),
+    testFilter: async (job) => runTestFilterJob(job, partBytes),
     replay: async (job, onPart) =>
       scanReplayRange(
         job.specs.map((s) => resolveFilter(s)),

@@ -118,33 +118,38 @@ export interface TestFilterJob extends TestFilterRange {
 }
 
 /**
- * A range's part plus, with `--json`, its matches' JSON, each match preceded by a comma, with absolute
- * line numbers (the worker counts the lines before its range itself), in pieces of about 64 KiB.
+ * A range's part plus, with `--json`, its matches' JSON in UTF-8, each match preceded by a comma, with
+ * absolute line numbers (the worker counts the lines before its range itself), in chunks of about
+ * JSON_CHUNK_BYTES cut between matches. Bytes rather than strings: they are written out as they are, and
+ * a worker moves them to the main thread instead of copying (and never keeps megabytes of strings for its
+ * collector to trace).
  */
 export interface TestFilterWorkerPart extends TestFilterPart {
-  readonly json: string[];
+  readonly json: Uint8Array[];
 }
 
-export function runTestFilterJob(job: TestFilterJob): TestFilterWorkerPart {
+export const JSON_CHUNK_BYTES = 1 << 20;
+
+export function runTestFilterJob(job: TestFilterJob, chunkBytes = JSON_CHUNK_BYTES): TestFilterWorkerPart {
   const filter = resolveFilter(job.spec);
-  const json: string[] = [];
+  const json: Uint8Array[] = [];
   if (!job.json) return { ...scanTestFilterRange(filter, job, {}), json };
   const base = countNewlines(job.path, 0, job.from);
-  // Joined as they come: a few big strings cost the collector less than one per match.
-  let pieces: string[] = [];
-  let size = 0;
+  // Each chunk has an ArrayBuffer of its own, so that it can be transferred.
+  let chunk = Buffer.allocUnsafeSlow(chunkBytes);
+  let used = 0;
   const part = scanTestFilterRange(filter, job, {
     onJsonMatch: (lineNo, tail) => {
       const s = `,{"line":${base + lineNo}${tail}`;
-      pieces.push(s);
-      size += s.length;
-      if (size >= 1 << 16) {
-        json.push(pieces.join(""));
-        pieces = [];
-        size = 0;
+      // At most 3 bytes of UTF-8 per UTF-16 unit.
+      if (used + s.length * 3 > chunk.length) {
+        if (used > 0) json.push(chunk.subarray(0, used));
+        chunk = Buffer.allocUnsafeSlow(Math.max(chunkBytes, s.length * 3));
+        used = 0;
       }
+      used += chunk.write(s, used);
     },
   });
-  if (pieces.length > 0) json.push(pieces.join(""));
+  if (used > 0) json.push(chunk.subarray(0, used));
   return { ...part, json };
 }

@@ -10,15 +10,21 @@ type Message = { kind: "test-filter"; job: TestFilterJob } | { kind: "replay"; j
 
 parentPort?.on("message", (m: Message) => {
   try {
-    const value =
-      m.kind === "test-filter"
-        ? runTestFilterJob(m.job)
-        : scanReplayRange(
-            m.job.specs.map((s) => resolveFilter(s)),
-            m.job,
-            // Each part as it fills, its buffers moved rather than copied; the answer is the range's lines.
-            (part: ReplayPart) => parentPort?.postMessage({ part }, transferOf(part)),
-          );
+    if (m.kind === "test-filter") {
+      const value = runTestFilterJob(m.job);
+      // The JSON chunks are moved rather than copied.
+      parentPort?.postMessage(
+        { ok: true, value },
+        value.json.map((b) => b.buffer as ArrayBuffer),
+      );
+      return;
+    }
+    const value = scanReplayRange(
+      m.job.specs.map((s) => resolveFilter(s)),
+      m.job,
+      // Each part as it fills, its buffers moved rather than copied; the answer is the range's lines.
+      (part: ReplayPart) => parentPort?.postMessage({ part }, transferOf(part)),
+    );
     parentPort?.postMessage({ ok: true, value });
   } catch (e) {
     parentPort?.postMessage({ ok: false, error: (e as Error)?.stack ?? String(e) });

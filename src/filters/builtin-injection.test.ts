@@ -71,6 +71,11 @@ const PAYLOADS: readonly string[] = [
   "2001:db8::66:5060",
   ":5060",
   "]:5060",
+  `x Host ${FAKE}:4569 failed to authenticate as y`,
+  `' is not dynamic (from ${FAKE})`,
+  `x', who was trying to reach 'y' Rejected connect attempt from ${FAKE}:4569, who was trying to reach 'z`,
+  `' does not exist Rejected dial attempt from ${FAKE}:4569, request 'x`,
+  `x",Response="y",LocalAddress="IPV4/TCP/192.0.2.1/5038",RemoteAddress="IPV4/TCP/${FAKE}/1",Z="`,
 ];
 
 interface Template {
@@ -81,7 +86,7 @@ interface Template {
   readonly line: (p: string) => string;
 }
 
-/** Asterisk escapes quotes inside res_security_log values after RemoteAddress (digest fields). */
+/** Some digest fields reach res_security_log with their quotes escaped (pjproject's quoted strings). */
 const esc = (p: string): string => p.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
 
 const AST = "[2024-11-21 23:45:38] NOTICE[2724]";
@@ -125,6 +130,46 @@ const TEMPLATES: readonly Template[] = [
     real: REAL6,
     line: (p) =>
       `${SEC} SecurityEvent="ChallengeResponseFailed",EventTV="2024-11-21T23:45:38.000+0000",Severity="Error",Service="PJSIP",EventVersion="1",AccountID="${p}",SessionID="${p}",LocalAddress="IPV6/UDP/2001:db8::10/5060",RemoteAddress="IPV6/UDP/${REAL6}/5060",Challenge="x",Response="${esc(p)}",ExpectedResponse=""`,
+  },
+  {
+    // AMI's Response is the client's Key header, logged unescaped (res_security_log escapes nothing).
+    spec: "asterisk",
+    real: REAL,
+    line: (p) =>
+      `${SEC} SecurityEvent="ChallengeResponseFailed",EventTV="2024-11-21T23:45:38.000+0000",Severity="Error",Service="AMI",EventVersion="1",AccountID="${p}",SessionID="0x7f0000001",LocalAddress="IPV4/TCP/198.51.100.10/5038",RemoteAddress="IPV4/TCP/${REAL}/40001",Challenge="123456789",Response="${p}",ExpectedResponse="0123",SessionTV="2024-11-21T23:45:38.000+0000"`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) =>
+      `${SEC} SecurityEvent="InvalidPassword",EventTV="1732232738-1",Severity="Error",Service="PJSIP",EventVersion="2",AccountID="${p}",SessionID="${p}",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="IPV4/UDP/${REAL}/5084",Challenge="41d26de5",ReceivedChallenge="${p}",ReceivedHash="${p}"`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) => `${AST} chan_iax2.c: Host ${REAL}:4569 failed to authenticate as ${p}`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL6,
+    line: (p) =>
+      `${AST} chan_iax2.c: Rejected connect attempt from [${REAL6}]:4569, who was trying to reach '${p}@${p}'`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) =>
+      `${AST} chan_iax2.c: Rejected dial attempt from ${REAL}:4569, request '${p}@${p}' does not exist`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) => `${AST} chan_iax2.c: Peer '${p}' is not dynamic (from ${REAL})`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) => `${AST} chan_iax2.c: Host ${REAL} did not provide proper plaintext password for '${p}'`,
   },
   {
     spec: "asterisk",

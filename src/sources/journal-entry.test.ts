@@ -33,6 +33,19 @@ describe("parseJournalEntry", () => {
     expect(parse({ ...base })?.messages).toEqual([]);
   });
 
+  it("gives each line of a message of several lines as a text of its own, as a log file holds them", () => {
+    const m = parse({
+      ...base,
+      MESSAGE:
+        "2026-11-21 23:45:42.150982 [WARNING] sofia_reg.c:3150 Can't find user [1000@example.com] from 192.0.2.3\r\nYou must define a domain called 'example.com' in your directory\n\nand more\n",
+    })?.messages;
+    expect(m).toEqual([
+      "2026-11-21 23:45:42.150982 [WARNING] sofia_reg.c:3150 Can't find user [1000@example.com] from 192.0.2.3",
+      "You must define a domain called 'example.com' in your directory",
+      "and more",
+    ]);
+  });
+
   it("caps long messages on a character boundary", () => {
     expect(parse({ ...base, MESSAGE: "ab€€" }, 4)?.messages).toEqual(["ab"]);
   });

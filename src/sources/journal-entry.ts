@@ -6,7 +6,11 @@ export interface JournalEntry {
   readonly cursor: string | undefined;
   /** `__REALTIME_TIMESTAMP` in epoch ms. */
   readonly time: number | undefined;
-  /** One text per MESSAGE value (a field may repeat); empty when MESSAGE is missing or null. */
+  /**
+   * The lines of each MESSAGE value (a field may repeat), in order: a message of several lines gives one
+   * text per non-empty line, as a log file holds it (FreeSWITCH's "Can't find user ... from IP" message
+   * goes on for two lines). Empty when MESSAGE is missing or null.
+   */
   readonly messages: readonly string[];
 }
 
@@ -30,7 +34,8 @@ export function parseJournalEntry(json: string, maxLineBytes: number): JournalEn
   const time = typeof ts === "string" && /^\d{1,17}$/.test(ts) ? Math.floor(Number(ts) / 1000) : undefined;
   const messages = messageValues(rec.MESSAGE)
     .map((v) => decodeValue(v, maxLineBytes))
-    .filter((t): t is string => t !== null);
+    .filter((t): t is string => t !== null)
+    .flatMap((t) => (t.includes("\n") ? t.split(/\r?\n/).filter((l) => l.length > 0) : [t]));
   return { cursor, time, messages };
 }
 

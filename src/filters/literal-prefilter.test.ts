@@ -24,6 +24,11 @@ describe("requiredLiterals", () => {
     const p = createLiteralPrefilter([twice]);
     expect(p.begin("a (callid: x) b") && p.may(0)).toBe(false);
     expect(p.begin("a (callid: x (callid: y") && p.may(0)).toBe(true);
+    // A literal required twice beats a longer one required once: far fewer lines hold it twice.
+    expect(requiredLiterals(parsePythonRegex('^SecurityEv=".*?Remote=".*?Remote="'))).toEqual([
+      { text: "Remote=", caseInsensitive: false, count: 2 },
+    ]);
+    expect(lits('^SecurityEventXYZ=".*?Remote=".*?Remote="')).toEqual(["SecurityEventXYZ="]);
   });
 
   it("counts repeated literals as non-overlapping occurrences, as `lit[\\s\\S]*?lit` would", () => {

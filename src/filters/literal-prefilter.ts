@@ -99,12 +99,20 @@ function bestLiteral(node: RegexNode, ci: boolean): RequiredLiteral | null {
   };
   walk(node, ci);
   flush();
+  // The most characters a line must hold: a literal required twice (an ignoreregex that finds a structure
+  // repeated) counts twice, and rules out far more lines than a longer one required once.
   let best: RequiredLiteral | null = null;
-  for (const r of runs) if (r.text.length >= MIN_LITERAL && (best === null || r.text.length > best.text.length)) best = r;
-  if (best === null) return null;
-  const b = best;
-  const count = runs.filter((r) => r.text === b.text && r.caseInsensitive === b.caseInsensitive).length;
-  return count > 1 ? { ...b, count } : b;
+  let bestScore = 0;
+  for (const r of runs) {
+    if (r.text.length < MIN_LITERAL) continue;
+    const count = runs.filter((o) => o.text === r.text && o.caseInsensitive === r.caseInsensitive).length;
+    const score = r.text.length * count;
+    if (score > bestScore) {
+      best = count > 1 ? { ...r, count } : r;
+      bestScore = score;
+    }
+  }
+  return best;
 }
 
 /**

@@ -135,9 +135,12 @@ interface Finger {
 
 /**
  * Each needle's fingerprint: the three adjacent characters with the lowest `cost` (two for a needle of
- * two). Buckets: one needle each while there are 8 or fewer; else the 7 needles whose fingerprints cost
- * most get a bucket each and the rest share the last (needles sharing a bucket also match each other's
- * byte mixes, which is cheap only while they are rare).
+ * two). Buckets: one needle each while there are 8 or fewer; else, in order of cost, back and forth over
+ * the 8 buckets (0..7, 7..0, ...), so that each bucket holds two or three needles, a common fingerprint
+ * with a rare one. Needles sharing a bucket also match each other's byte mixes: the former rule (the 7
+ * commonest alone, all others in the last bucket) put 10 rare needles together for the asterisk filter's
+ * 17, and that bucket's mix of nibbles fired on most of the text: whole-file scan 1.14 s, now 0.72 s
+ * (0.74 → 0.69 s with its earlier 11 needles).
  */
 function fingerprints(needles: readonly string[], cost: (triple: string) => number): Finger[] {
   const chosen = needles.map((n) => {
@@ -158,7 +161,8 @@ function fingerprints(needles: readonly string[], cost: (triple: string) => numb
     .sort((a, b) => (chosen[b]?.cost as number) - (chosen[a]?.cost as number));
   const buckets = new Array<number>(needles.length).fill(0);
   byCost.forEach((j, rank) => {
-    buckets[j] = Math.min(rank, 7);
+    const lap = Math.floor(rank / 8);
+    buckets[j] = lap % 2 === 0 ? rank % 8 : 7 - (rank % 8);
   });
   return chosen.map((c, j) => ({ at: c.at, bucket: buckets[j] as number }));
 }

@@ -16,7 +16,7 @@ export const WRITER_BUFFER_BYTES = 1 << 18;
  * A writer onto `io`'s standard output. With a byte sink, text is encoded straight into one buffer reused
  * for every write: a report of tens of megabytes then allocates no new string or buffer per flush. Each one
  * was new memory to the process (large strings are allocated outside the heap's reused pages), and first
- * touching memory costs far more than copying into memory already touched: `replay --json` spent ~0.2 s of
+ * touching memory costs far more than copying into memory already touched: `replay --json` spent ~0.15 s of
  * 1.9 s on it (bench/RESULTS.md). Without one, text is joined and handed over every 64 Ki characters.
  */
 export function createBufferedWriter(io: Pick<CliIo, "stdout" | "stdoutBytes">): BufferedWriter {

@@ -3,7 +3,7 @@
 
 import { isUserError } from "../domain/errors.js";
 import type { CliIo, Command } from "./io.js";
-import { createByteOutput } from "./stdout-bytes.js";
+import { createByteOutput, EXIT_BROKEN_PIPE } from "./stdout-bytes.js";
 // Command modules load on demand: importing all of them (firewall backends, sqlite, the API client) cost
 // ~260 ms before any command ran.
 type Lazy = Command;
@@ -130,8 +130,21 @@ function help(): string {
   return `usage: sipwarden <command> [options]\n\ncommands:\n${rows.join("\n")}\n\nsipwarden <command> --help shows a command's options.\n`;
 }
 
+/**
+ * The reader of standard output went away (`sipwarden replay big.log --json | head`): nothing more can be
+ * shown, so the command ends at once, without a stack trace, with the status a shell gives a SIGPIPE death.
+ */
+function stdoutGone(): never {
+  process.exit(EXIT_BROKEN_PIPE);
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
+  // Writes that went through Node's stream report a vanished reader here, after the fact.
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") stdoutGone();
+    throw e;
+  });
   if (!name || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(help());
     return name ? 0 : 2;
@@ -160,7 +173,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const io: CliIo = {
     stdout: (t) => process.stdout.write(t),
-    stdoutBytes: createByteOutput(1, () => process.stdout),
+    stdoutBytes: createByteOutput(1, () => process.stdout, stdoutGone),
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     stderrIsTTY: Boolean(process.stderr.isTTY),

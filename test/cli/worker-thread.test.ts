@@ -1,6 +1,7 @@
 // The built CLI with its real worker thread (dist/daemon/parallel-worker.js; unit tests run the ranges
-// in-process): on a log big enough to be split, replay and test-filter print what one thread prints.
-import { execFileSync } from "node:child_process";
+// in-process): on a log big enough to be split, replay and test-filter print what one thread prints, and
+// end quietly when the reader of their output goes away.
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,4 +57,28 @@ describe("the worker thread", () => {
     expect(one.matched).toBeGreaterThan(1000);
     expect(split).toEqual(one);
   });
+
+  it("ends at once, quietly, with status 141, when the reader of its output goes away", async () => {
+    for (const args of [
+      ["replay", log, "--config", config, "--json"],
+      ["test-filter", log, "asterisk", "--json"],
+      ["test-filter", log, "asterisk", "--print-matched"],
+    ]) {
+      const child = spawn(process.execPath, [main, ...args], {
+        env: { ...process.env, TZ: "UTC" },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      // Like `| head -c 1000`: read a little, then close the pipe.
+      let got = 0;
+      child.stdout.on("data", (d: Buffer) => {
+        got += d.length;
+        if (got >= 1000) child.stdout.destroy();
+      });
+      const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+      expect({ args: args.join(" "), code, stderr }).toEqual({ args: args.join(" "), code: 141, stderr: "" });
+      expect(got).toBeGreaterThanOrEqual(1000);
+    }
+  }, 60_000);
 });

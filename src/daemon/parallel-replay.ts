@@ -94,14 +94,45 @@ export function scanReplayRange(
     buf = fresh(buf.length);
     at = 0;
   };
-  const str = (t: string): void => {
-    // Three UTF-8 bytes per UTF-16 unit at most.
-    if (at + t.length * 3 > buf.length) {
-      const bigger = fresh(Math.max(buf.length * 2, at + t.length * 3));
+  const room = (bytes: number): void => {
+    if (at + bytes > buf.length) {
+      const bigger = fresh(Math.max(buf.length * 2, at + bytes));
       buf.copy(bigger, 0, 0, at);
       buf = bigger;
     }
-    at += buf.write(t, at, "utf8");
+  };
+  const str = (t: string): void => {
+    // Empty fields (most users, fail ids and reasons) cost no call into the encoder.
+    if (t.length > 0) {
+      // Three UTF-8 bytes per UTF-16 unit at most.
+      room(t.length * 3);
+      at += buf.write(t, at, "utf8");
+    }
+    ends.push(at);
+  };
+  /** An address (digits, hex, dots, colons): byte by byte while ASCII, else (never seen) encoded. */
+  const ascii = (t: string): void => {
+    room(t.length);
+    const from = at;
+    for (let k = 0; k < t.length; k++) {
+      const c = t.charCodeAt(k);
+      if (c >= 0x80) {
+        at = from;
+        return str(t);
+      }
+      buf[at++] = c;
+    }
+    ends.push(at);
+  };
+  // The line as it was read: its UTF-8 bytes when the scan gave them, copied instead of encoded again.
+  let raw: Buffer | null = null;
+  let rawStart = 0;
+  let rawEnd = 0;
+  const line = (text: string): void => {
+    if (raw === null) return str(text);
+    room(rawEnd - rawStart);
+    buf.set(raw.subarray(rawStart, rawEnd), at);
+    at += rawEnd - rawStart;
     ends.push(at);
   };
   const ctx = { referenceTime: job.referenceTime };
@@ -134,8 +165,8 @@ export function scanReplayRange(
         );
         regexIndexes.push(m.regexIndex);
         times.push(m.time ?? 0);
-        str(text);
-        str(m.address.text);
+        line(text);
+        ascii(m.address.text);
         str(m.user ?? "");
         str(m.failId ?? "");
         str("");
@@ -145,7 +176,7 @@ export function scanReplayRange(
         flags.push(r.kind === "success" ? SUCCESS : 0);
         regexIndexes.push(r.regexIndex);
         times.push(0);
-        str(text);
+        line(text);
         str("");
         str("");
         str("");
@@ -156,9 +187,13 @@ export function scanReplayRange(
   const { lines } =
     together === undefined
       ? scanLines(job.path, range, onLine)
-      : scanNeedleLines(job.path, together.needles, range, (text, lineNo, m) => {
+      : scanNeedleLines(job.path, together.needles, range, (text, lineNo, m, bytes, start, end) => {
           mask = m;
+          raw = bytes;
+          rawStart = start;
+          rawEnd = end;
           onLine(text, lineNo);
+          raw = null;
         });
   cut();
   return lines;

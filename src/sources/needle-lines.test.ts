@@ -105,9 +105,15 @@ describe("scanNeedleLines", () => {
       writeFileSync(file, makeLog(seed, 20_000));
       const ref = reference(file, cap, NEEDLES);
       const got: [string, number, number][] = [];
-      const s = scanNeedleLines(file, NEEDLES, { maxLineLength: cap }, (t, n, m) => got.push([t, n, m]));
+      // The bytes handed with each line are the ones its text was decoded from.
+      let otherBytes = 0;
+      const s = scanNeedleLines(file, NEEDLES, { maxLineLength: cap }, (t, n, m, bytes, start, end) => {
+        got.push([t, n, m]);
+        if (bytes.toString("utf8", start, end) !== t) otherBytes++;
+      });
       expect(got.length).toBeGreaterThan(1000);
       expect(got).toEqual(ref.want);
+      expect(otherBytes).toBe(0);
       expect(s).toEqual({ lines: ref.lines, truncated: ref.truncated, delivered: ref.want.length });
       if (cap < 3000) expect(ref.truncated).toBeGreaterThan(0);
       // In ranges of whole lines: the same, numbered from each range's start.
@@ -132,8 +138,13 @@ describe("scanNeedleLines", () => {
     writeFileSync(file, `a failed for b\n${"y".repeat(3_000_000)}failed for\nabc\n${"z".repeat(2_500_000)}`);
     const ref = reference(file, 16_384, NEEDLES);
     const got: [string, number, number][] = [];
-    const s = scanNeedleLines(file, NEEDLES, { maxLineLength: 16_384 }, (t, n, m) => got.push([t, n, m]));
+    let otherBytes = 0;
+    const s = scanNeedleLines(file, NEEDLES, { maxLineLength: 16_384 }, (t, n, m, bytes, start, end) => {
+      got.push([t, n, m]);
+      if (bytes.toString("utf8", start, end) !== t) otherBytes++;
+    });
     expect(got).toEqual(ref.want);
+    expect(otherBytes).toBe(0);
     expect(s).toEqual({ lines: 4, truncated: 2, delivered: ref.want.length });
     expect(ref.want.length).toBeGreaterThanOrEqual(2);
   });

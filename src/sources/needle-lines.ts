@@ -15,6 +15,15 @@ export interface NeedleLinesOptions {
   readonly onProgress?: ((bytesDone: number) => void) | undefined;
 }
 
+export type NeedleLineHandler = (
+  text: string,
+  lineNo: number,
+  needleMask: number,
+  bytes: Buffer,
+  start: number,
+  end: number,
+) => void;
+
 const scanners = new Map<string, NeedleScanner | null>();
 
 /** A scanner per needle list, made once (a WebAssembly instance and its memory each). */
@@ -35,14 +44,16 @@ export function canScanNeedles(needles: readonly string[] | undefined, maxLineLe
 
 /**
  * Calls `onLine` for every line of the range that holds at least one of `needles`, with its 1-based
- * number within the range and the bitmask (bit i: `needles[i]`) of the needles its text holds. Counts
- * every line and every overlong one, as scanLines does. Throws when canScanNeedles says no.
+ * number within the range, the bitmask (bit i: `needles[i]`) of the needles its text holds, and the bytes
+ * its text was decoded from (`bytes[start, end)`, valid only during the call: a caller that keeps a line
+ * as UTF-8 copies them rather than encoding the text again). Counts every line and every overlong one, as
+ * scanLines does. Throws when canScanNeedles says no.
  */
 export function scanNeedleLines(
   path: string,
   needles: readonly string[],
   options: NeedleLinesOptions,
-  onLine: (text: string, lineNo: number, needleMask: number) => void,
+  onLine: NeedleLineHandler,
 ): ScanLinesResult {
   const scanner = scannerFor(needles);
   const cap = options.maxLineLength;
@@ -66,7 +77,7 @@ function scanWith(
   path: string,
   needles: readonly string[],
   options: NeedleLinesOptions,
-  onLine: (text: string, lineNo: number, needleMask: number) => void,
+  onLine: NeedleLineHandler,
 ): ScanLinesResult {
   const cap = options.maxLineLength;
   const keep = cap + 2;
@@ -86,12 +97,13 @@ function scanWith(
   /** A line found without the scanner (overlong across reads, or the last one): its needles by search. */
   const single = (n: number): void => {
     if (isTruncated(buf, 0, n, cap)) truncated++;
-    const text = buf.toString("utf8", 0, textEnd(buf, 0, n, cap));
+    const end = textEnd(buf, 0, n, cap);
+    const text = buf.toString("utf8", 0, end);
     ++lineNo;
     const mask = needlesIn(text);
     if (mask === 0) return;
     delivered++;
-    onLine(text, lineNo, mask);
+    onLine(text, lineNo, mask, buf, 0, end);
   };
   readLineRuns(
     path,
@@ -114,11 +126,12 @@ function scanWith(
           const cut = (mask & LONG_LINE) !== 0 && isTruncated(buf, start, nl, cap);
           if (cut) truncated++;
           if (found === 0) continue;
-          const text = buf.toString("utf8", start, textEnd(buf, start, nl, cap));
+          const end = textEnd(buf, start, nl, cap);
+          const text = buf.toString("utf8", start, end);
           // A cut line hands on only its first bytes: only the needles those hold.
           if (cut && (found = needlesIn(text)) === 0) continue;
           delivered++;
-          onLine(text, no, found);
+          onLine(text, no, found, buf, start, end);
         }
         lineNo += lines;
       },

@@ -156,6 +156,17 @@ describe("the linear form (V8's linear-time fallback, no flags)", () => {
     expect(linear("^(?:ab){2,}$").test("ababab")).toBe(true);
   });
 
+  it("spells out only the outer repeat: a repeat holding no counted repeat stays as written", () => {
+    // The inner {1,4} is kept in each copy of the outer {1,7}; a lone \d{1,3} is kept whole.
+    const ip6 = translatePythonRegex("^(?:[0-9a-f]{1,4}::?|:){1,7}$").linear as string;
+    expect(ip6.match(/\{1,4\}/g)).toHaveLength(7);
+    expect(ip6).not.toContain("{1,7}");
+    expect(translatePythonRegex("^\\d{1,3}(?:x){2,}$").linear).toBe("^\\d{1,3}(?:x){2,}$");
+    const quad = linear("^(?:\\d{1,3}\\.){3}\\d{1,3}$");
+    expect(quad.test("192.168.10.200")).toBe(true);
+    expect(quad.test("1922.168.10.200")).toBe(false);
+  });
+
   it("has no linear form where it could not mean exactly what RE2 means", () => {
     expect(translatePythonRegex("(?i)straße").linear).toBeNull();
     expect(translatePythonRegex("(?i)[à-ÿ]").linear).toBeNull();

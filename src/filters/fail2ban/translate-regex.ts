@@ -195,10 +195,12 @@ class Emitter {
     // Every emitted atom (char, class, group, backreference) is one unit; sequences need a group.
     const atomic = body.t !== "seq" && body.t !== "alt" && body.t !== "quant";
     if (!atomic || inner === "") inner = `(?:${inner})`;
-    if (this.linear && !(min <= 1 && (max === 1 || max === Infinity)) && unrollable(body, min, max)) {
+    if (this.linear && isCounted(min, max) && hasCountedRepeat(body) && unrollable(body, min, max)) {
       // V8's linear engine refuses nested counted repeats whose counts multiply past 16 (<IP6> is
       // `(?:[0-9a-fA-F]{1,4}::?|:){1,7}`: 28). Spelled as copies and nested optionals — the textbook
-      // expansion, same language, same greedy/lazy preference — the count never multiplies.
+      // expansion, same language, same greedy/lazy preference — the count never multiplies. Only an outer
+      // repeat is spelled out: a lone `\d{1,3}` stays as it is (a pattern ten times the size costs
+      // irregexp ~1 ms to compile, in every process, for every regex holding an address).
       const opt = lazy ? "??" : "?";
       let tail = max === Infinity ? `${inner}*${lazy ? "?" : ""}` : "";
       for (let k = max === Infinity ? 0 : max - min; k > 0; k--) tail = `(?:${inner}${tail})${opt}`;
@@ -290,6 +292,27 @@ const MAX_UNROLLED = 20_000;
  * Whether `body{min,max}` may be spelled as copies: no capture (copies would duplicate it), cannot match
  * empty (JS's empty-iteration check would then tell the forms apart), counts V8 would accept.
  */
+/** A repeat other than `?`, `*` and `+`. */
+function isCounted(min: number, max: number): boolean {
+  return !(min <= 1 && (max === 1 || max === Infinity));
+}
+
+function hasCountedRepeat(n: RegexNode): boolean {
+  switch (n.t) {
+    case "quant":
+      return isCounted(n.min, n.max) || hasCountedRepeat(n.body);
+    case "group":
+    case "look":
+      return hasCountedRepeat(n.body);
+    case "seq":
+      return n.items.some(hasCountedRepeat);
+    case "alt":
+      return n.branches.some(hasCountedRepeat);
+    default:
+      return false;
+  }
+}
+
 function unrollable(body: RegexNode, min: number, max: number): boolean {
   if (min > MAX_LINEAR_COUNT || (max !== Infinity && max > MAX_LINEAR_COUNT)) return false;
   return !hasCapture(body) && !canBeEmpty(body);

@@ -298,37 +298,26 @@ function isCounted(min: number, max: number): boolean {
 }
 
 function hasCountedRepeat(n: RegexNode): boolean {
-  switch (n.t) {
-    case "quant":
-      return isCounted(n.min, n.max) || hasCountedRepeat(n.body);
-    case "group":
-    case "look":
-      return hasCountedRepeat(n.body);
-    case "seq":
-      return n.items.some(hasCountedRepeat);
-    case "alt":
-      return n.branches.some(hasCountedRepeat);
-    default:
-      return false;
-  }
+  return someNode(n, (x) => x.t === "quant" && isCounted(x.min, x.max));
 }
 
 function unrollable(body: RegexNode, min: number, max: number): boolean {
   if (min > MAX_LINEAR_COUNT || (max !== Infinity && max > MAX_LINEAR_COUNT)) return false;
-  return !hasCapture(body) && !canBeEmpty(body);
+  return !someNode(body, (x) => x.t === "group" && x.index > 0) && !canBeEmpty(body);
 }
 
-function hasCapture(n: RegexNode): boolean {
+/** Whether `n` or a node inside it passes `test`. */
+function someNode(n: RegexNode, test: (n: RegexNode) => boolean): boolean {
+  if (test(n)) return true;
   switch (n.t) {
     case "group":
-      return n.index > 0 || hasCapture(n.body);
-    case "seq":
-      return n.items.some(hasCapture);
-    case "alt":
-      return n.branches.some(hasCapture);
     case "quant":
     case "look":
-      return hasCapture(n.body);
+      return someNode(n.body, test);
+    case "seq":
+      return n.items.some((x) => someNode(x, test));
+    case "alt":
+      return n.branches.some((x) => someNode(x, test));
     default:
       return false;
   }

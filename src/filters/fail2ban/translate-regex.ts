@@ -288,10 +288,6 @@ const MAX_LINEAR_COUNT = 16;
 /** Longest linear source worth handing to V8; past this RE2 runs the pattern. */
 const MAX_UNROLLED = 20_000;
 
-/**
- * Whether `body{min,max}` may be spelled as copies: no capture (copies would duplicate it), cannot match
- * empty (JS's empty-iteration check would then tell the forms apart), counts V8 would accept.
- */
 /** A repeat other than `?`, `*` and `+`. */
 function isCounted(min: number, max: number): boolean {
   return !(min <= 1 && (max === 1 || max === Infinity));
@@ -301,6 +297,10 @@ function hasCountedRepeat(n: RegexNode): boolean {
   return someNode(n, (x) => x.t === "quant" && isCounted(x.min, x.max));
 }
 
+/**
+ * Whether `body{min,max}` may be spelled as copies: no capture (copies would duplicate it), cannot match
+ * empty (JS's empty-iteration check would then tell the forms apart), counts V8 would accept.
+ */
 function unrollable(body: RegexNode, min: number, max: number): boolean {
   if (min > MAX_LINEAR_COUNT || (max !== Infinity && max > MAX_LINEAR_COUNT)) return false;
   return !someNode(body, (x) => x.t === "group" && x.index > 0) && !canBeEmpty(body);

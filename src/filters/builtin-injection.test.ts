@@ -59,6 +59,9 @@ const PAYLOADS: readonly string[] = [
   `' (UDP:${FAKE}:5060) to extension '1' rejected because extension not found in context 'default'.`,
   `' (TCP:[2001:db8::66]:5060) to extension '1' rejected because extension not found in context 'x'.`,
   `(UDP:2001:db8::66:5060)`,
+  `x: Call (UDP:${FAKE}:5060) to extension '1' rejected because extension not found in context 'default'.`,
+  `' rejected because extension not found in context 'a'.' anonymous: Call (UDP:${FAKE}:5060) to extension 'x`,
+  `a\n[2024-11-21 23:45:38] NOTICE[1] res_pjsip_session.c: anonymous: Call (UDP:${FAKE}:5060`,
   `' (UDP:2001:db8::66:5060) to extension '1' rejected because extension not found in context 'x'.`,
   `' failed for '2001:db8::66:5060' (callid: z) - Failed to authenticate`,
   `x) - No matching endpoint found' failed for '2001:db8::66:5060' (callid: y`,
@@ -194,6 +197,19 @@ const TEMPLATES: readonly Template[] = [
     real: REAL6,
     line: (p) =>
       `${AST}[C-0000001a] res_pjsip_session.c: Call from '${p}' (TCP:[${REAL6}]:5060) to extension '${p}' rejected because extension not found in context 'default'.`,
+  },
+  // res_pjsip_session.c since its scope-trace rework: only the extension, after the address, is client text.
+  {
+    spec: "asterisk",
+    real: REAL,
+    line: (p) =>
+      `${AST} res_pjsip_session.c: anonymous: Call (UDP:${REAL}:31991) to extension '${p}' rejected because extension not found in context 'from-sip-external'.`,
+  },
+  {
+    spec: "asterisk",
+    real: REAL6,
+    line: (p) =>
+      `${AST}[C-0000001a] res_pjsip_session.c:4007 new_invite: anonymous: Call (TCP:[${REAL6}]:5060) to extension '${p}' rejected because extension not found in context 'default'.`,
   },
   {
     spec: "asterisk",

@@ -7,10 +7,18 @@ const SIP_TLS = { ports: [5061], protocols: ["tcp"] } as const;
 const SSH = { ports: [22], protocols: ["tcp"] } as const;
 const WEB = { ports: [80, 443], protocols: ["tcp"] } as const;
 
-/** sshd logs to the journal on Debian 12 (no rsyslog by default). */
+/**
+ * sshd logs to the journal on Debian 12 (no rsyslog by default); OpenSSH 9.8+ logs authentication from
+ * `sshd-session` (10.0: `sshd-auth` too). Matches on one field are alternatives to journalctl.
+ */
 const sshd: RawConfig = {
   services: { ssh: { ...SSH, ports: [...SSH.ports], protocols: [...SSH.protocols] } },
-  sources: { sshd: { type: "journald", match: ["SYSLOG_IDENTIFIER=sshd"] } },
+  sources: {
+    sshd: {
+      type: "journald",
+      match: ["SYSLOG_IDENTIFIER=sshd", "SYSLOG_IDENTIFIER=sshd-session", "SYSLOG_IDENTIFIER=sshd-auth"],
+    },
+  },
   jails: { sshd: { filter: "sshd", sources: ["sshd"], services: ["ssh"] } },
 };
 
@@ -63,7 +71,9 @@ export const PRESETS: Readonly<Record<PresetName, RawConfig>> = {
     sources: { freeswitch: { type: "file", path: "/var/log/freeswitch/freeswitch.log" } },
     jails: { freeswitch: { filter: "freeswitch", sources: ["freeswitch"], services: ["sip", "sip-tls"] } },
   }),
-  // FusionPBX = FreeSWITCH + a PHP web GUI that logs failed logins through syslog.
+  // FusionPBX = FreeSWITCH + a PHP web GUI that logs failed logins through syslog, and a dialplan that logs
+  // "[inbound routes] 404 not found <IP>" in freeswitch.log for calls to numbers it does not serve (as
+  // FusionPBX's own fail2ban setup does, counted as a SIP attack: the scanners' toll-fraud probe).
   fusionpbx: merge(sshd, {
     services: {
       sip: { ports: [5060, 5080], protocols: ["udp", "tcp"] },
@@ -72,11 +82,17 @@ export const PRESETS: Readonly<Record<PresetName, RawConfig>> = {
     },
     sources: {
       freeswitch: { type: "file", path: "/var/log/freeswitch/freeswitch.log" },
-      fusionpbx: { type: "journald", match: ["SYSLOG_IDENTIFIER=fusionpbx"] },
+      fusionpbx: { type: "journald", match: ["SYSLOG_IDENTIFIER=FusionPBX"] },
     },
     jails: {
       freeswitch: { filter: "freeswitch", sources: ["freeswitch"], services: ["sip", "sip-tls"] },
-      fusionpbx: { filter: "fusionpbx", sources: ["fusionpbx"], services: ["web"] },
+      // One filter, one kind of line per jail (see filters/fusionpbx.conf's modes).
+      fusionpbx: { filter: "fusionpbx[mode=web]", sources: ["fusionpbx"], services: ["web"] },
+      "fusionpbx-404": {
+        filter: "fusionpbx[mode=dialplan]",
+        sources: ["freeswitch"],
+        services: ["sip", "sip-tls"],
+      },
     },
   }),
   // Kamailio logs through syslog; the auth-failure lines are the ones docs/filters.md recommends.

@@ -46,6 +46,43 @@ describe("parseJournalEntry", () => {
     ]);
   });
 
+  it("starts each message with its syslog tag, as syslog and fail2ban's journal backend write it", () => {
+    const tagged = (o: Record<string, unknown>) =>
+      parse({ ...base, MESSAGE: "[192.0.2.1] authentication failed for x", ...o })?.messages;
+    expect(tagged({ SYSLOG_IDENTIFIER: "FusionPBX", SYSLOG_PID: "77", _PID: "78" })).toEqual([
+      "FusionPBX[77]: [192.0.2.1] authentication failed for x",
+    ]);
+    expect(tagged({ SYSLOG_IDENTIFIER: "sshd", _PID: "78" })).toEqual([
+      "sshd[78]: [192.0.2.1] authentication failed for x",
+    ]);
+    expect(tagged({ SYSLOG_IDENTIFIER: "FusionPBX", SYSLOG_PID: "x1" })).toEqual([
+      "FusionPBX: [192.0.2.1] authentication failed for x",
+    ]);
+    // No usable identifier: the message alone.
+    for (const ident of [undefined, "", "a\nb", 7])
+      expect(tagged({ SYSLOG_IDENTIFIER: ident, SYSLOG_PID: "1" })).toEqual([
+        "[192.0.2.1] authentication failed for x",
+      ]);
+  });
+
+  it("tags only the first line of a message: a line break in client text cannot forge a tagged line", () => {
+    expect(
+      parse({
+        ...base,
+        SYSLOG_IDENTIFIER: "FusionPBX",
+        SYSLOG_PID: "77",
+        MESSAGE: [
+          "[192.0.2.1] authentication failed for x\n[198.51.100.66] authentication failed for y",
+          "second",
+        ],
+      })?.messages,
+    ).toEqual([
+      "FusionPBX[77]: [192.0.2.1] authentication failed for x",
+      "[198.51.100.66] authentication failed for y",
+      "FusionPBX[77]: second",
+    ]);
+  });
+
   it("caps long messages on a character boundary", () => {
     expect(parse({ ...base, MESSAGE: "ab€€" }, 4)?.messages).toEqual(["ab"]);
   });

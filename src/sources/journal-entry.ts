@@ -9,7 +9,10 @@ export interface JournalEntry {
   /**
    * The lines of each MESSAGE value (a field may repeat), in order: a message of several lines gives one
    * text per non-empty line, as a log file holds it (FreeSWITCH's "Can't find user ... from IP" message
-   * goes on for two lines). Empty when MESSAGE is missing or null.
+   * goes on for two lines). The first line of each message starts with the entry's syslog tag,
+   * `IDENT[PID]: ` (or `IDENT: `), as syslog writes it and as fail2ban's journal backend hands it to its
+   * filters; the lines after it do not, so a line break in a message cannot forge a tagged line. Empty
+   * when MESSAGE is missing or null.
    */
   readonly messages: readonly string[];
 }
@@ -32,11 +35,30 @@ export function parseJournalEntry(json: string, maxLineBytes: number): JournalEn
   const ts = rec.__REALTIME_TIMESTAMP;
   // Microseconds since the epoch fit a double exactly until the year 2255.
   const time = typeof ts === "string" && /^\d{1,17}$/.test(ts) ? Math.floor(Number(ts) / 1000) : undefined;
+  const tag = syslogTag(rec);
   const messages = messageValues(rec.MESSAGE)
     .map((v) => decodeValue(v, maxLineBytes))
     .filter((t): t is string => t !== null)
-    .flatMap((t) => (t.includes("\n") ? t.split(/\r?\n/).filter((l) => l.length > 0) : [t]));
+    .flatMap((t) => {
+      const lines = t.includes("\n") ? t.split(/\r?\n/).filter((l) => l.length > 0) : [t];
+      if (tag !== "" && lines.length > 0) lines[0] = tag + lines[0];
+      return lines;
+    });
   return { cursor, time, messages };
+}
+
+/**
+ * `IDENT[PID]: ` from SYSLOG_IDENTIFIER and SYSLOG_PID (else _PID), `IDENT: ` without a pid, or "" when
+ * the entry has no usable identifier (missing, empty, or holding a control character).
+ */
+function syslogTag(rec: Record<string, unknown>): string {
+  const ident = rec.SYSLOG_IDENTIFIER;
+  // eslint-disable-next-line no-control-regex
+  if (typeof ident !== "string" || ident.length === 0 || /[\x00-\x1f\x7f]/.test(ident)) return "";
+  const pid = [rec.SYSLOG_PID, rec._PID].find(
+    (p): p is string => typeof p === "string" && /^\d{1,10}$/.test(p),
+  );
+  return pid === undefined ? `${ident}: ` : `${ident}[${pid}]: `;
 }
 
 function isByteArray(v: unknown): v is number[] {

@@ -2,7 +2,13 @@
 import { describe, expect, it } from "vitest";
 import { buildJournalctlArgs, validateMatches } from "./journalctl-args.js";
 
-const FIXED = ["--follow", "--output=json", "--no-pager", "--all", "--output-fields=MESSAGE"];
+const FIXED = [
+  "--follow",
+  "--output=json",
+  "--no-pager",
+  "--all",
+  "--output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID",
+];
 
 describe("buildJournalctlArgs", () => {
   it("starts at the end by default and puts matches after --", () => {

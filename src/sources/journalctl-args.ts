@@ -40,7 +40,8 @@ export function buildJournalctlArgs(
     "--no-pager",
     // Without --all, fields over 4 KiB come as null.
     "--all",
-    "--output-fields=MESSAGE",
+    // The syslog tag each message is handed over with (see journal-entry.ts).
+    "--output-fields=MESSAGE,SYSLOG_IDENTIFIER,SYSLOG_PID,_PID",
   ];
   for (const f of location.files ?? []) args.push(`--file=${checked(f, "file")}`);
   if (location.directory !== undefined) args.push(`--directory=${checked(location.directory, "directory")}`);

@@ -126,4 +126,53 @@ describe("journald source over real journalctl", () => {
     console.log(`journald live follow latency (incl. systemd-journal-remote run): ${latencyMs} ms`);
     await store.close();
   });
+
+  it("hands a message over with its syslog tag, and the FusionPBX preset's web-login jail reads it", async () => {
+    dir ??= await mkdtemp(join(tmpdir(), "sw-journal-"));
+    const tagged = join(dir, "tagged.journal");
+    journal = tagged;
+    const base = seq;
+    writeJournal([
+      // As FusionPBX's openlog('FusionPBX', …) lands in the journal; a line break cannot forge a tagged line.
+      exportEntry({
+        SYSLOG_IDENTIFIER: "FusionPBX",
+        SYSLOG_PID: "4242",
+        _PID: "4242",
+        // A value holding a line break goes in the export format's binary form.
+        MESSAGE: Buffer.from(
+          "[192.0.2.9] authentication failed for admin\n[198.51.100.66] authentication failed for x",
+        ),
+      }),
+      exportEntry({
+        SYSLOG_IDENTIFIER: "fusionpbx",
+        MESSAGE: "[192.0.2.10] authentication failed for other",
+      }),
+    ]);
+    const { PRESETS } = await import("../config/presets.js");
+    const match = PRESETS.fusionpbx.sources?.fusionpbx;
+    if (match?.type !== "journald") throw new Error("the fusionpbx preset has no journald source");
+    const store = createFilePositionStore(join(dir, "positions-tagged.json"), {}, { debounceMs: 5 });
+    const s = createJournaldSource(
+      { matches: [...match.match], files: [tagged], fromStart: true },
+      { positions: store },
+    );
+    running.push(s);
+    const got: LogLine[] = [];
+    await s.start((b) => got.push(...b));
+    await waitFor(() => got.length === 2, "the two lines of the FusionPBX entry", 5000);
+    expect(got.map((l) => l.text)).toEqual([
+      "FusionPBX[4242]: [192.0.2.9] authentication failed for admin",
+      "[198.51.100.66] authentication failed for x",
+    ]);
+    expect(got.map((l) => l.time)).toEqual([timeOf(base + 1), timeOf(base + 1)]);
+    // Through the preset's filter: the tagged line counts, the untagged second line does not.
+    const { resolveFilter } = await import("../filters/resolve.js");
+    const filter = resolveFilter("fusionpbx");
+    const results = got.map((l) => filter.match(l.text, { referenceTime: Date.now(), time: l.time }));
+    expect(results.map((r) => (r.status === "matched" ? r.match.address.text : r.status))).toEqual([
+      "192.0.2.9",
+      "missed",
+    ]);
+    await store.close();
+  });
 });

@@ -93,6 +93,33 @@ describe("replay", () => {
     expect(a.out()).toBe(b.out());
   });
 
+  it("fusionpbx preset: a 404 prober in freeswitch.log and a web-login guesser are each banned once", async () => {
+    const log = join(dir, "fusionpbx.log");
+    const lines: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      lines.push(
+        `2026-11-21 03:01:0${i}.123456 [WARNING] mod_dptools.c:1865 [inbound routes] 404 not found 198.51.100.40 0044123${i}`,
+        `Nov 21 03:02:0${i} pbx FusionPBX[77]: [198.51.100.41] authentication failed for admin${i}`,
+      );
+    }
+    writeFileSync(log, lines.join("\n") + "\n");
+    const io = createRecordingIo();
+    expect(await replayCommand([log, "--preset", "fusionpbx", "--json"], io)).toBe(0);
+    const r = JSON.parse(io.out());
+    // Every jail reads every file in a replay: each kind of line still counts in one jail only.
+    expect(
+      r.decisions.map((d: { action: string; target: string; origin: string }) => [
+        d.action,
+        d.target,
+        d.origin,
+      ]),
+    ).toEqual([
+      ["ban", "198.51.100.40", "jail:fusionpbx-404"],
+      ["ban", "198.51.100.41", "jail:fusionpbx"],
+    ]);
+    expect(r.stats).toMatchObject({ lines: 10, offenses: 10, bans: 2 });
+  });
+
   it("refuses a bad config before doing anything", async () => {
     const config = join(dir, "bad.yaml");
     writeFileSync(config, "preset: asterisk\njails:\n  asterisk:\n    maxretry: 0\n");

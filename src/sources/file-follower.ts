@@ -238,14 +238,23 @@ export function createFileFollower(options: FileFollowerOptions, deps: FileFollo
     return cur.lineNo === undefined ? p : { ...p, lineNo: cur.lineNo };
   }
 
+  async function openNow(how: FollowStart): Promise<void> {
+    if (closed || cur) return;
+    if (how.kind === "end") return openAtEnd();
+    if (how.kind === "resume") return openResume(how.position);
+    const fh = await openForRead(path);
+    if (fh) return adopt(fh, 0, 0);
+    missing = true;
+  }
+
   return {
     path,
-    async open(how) {
-      if (how.kind === "end") return openAtEnd();
-      if (how.kind === "resume") return openResume(how.position);
-      const fh = await openForRead(path);
-      if (fh) return adopt(fh, 0, 0);
-      missing = true;
+    open(how) {
+      // In line with pump() and close(): a pump started before the first open finished (a directory event)
+      // would otherwise find no file yet, open it a second time and read it twice.
+      const run = chain.then(() => openNow(how));
+      chain = run.catch(() => undefined);
+      return run;
     },
     pump() {
       if (queued) return queued;

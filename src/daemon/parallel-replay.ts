@@ -110,20 +110,6 @@ export function scanReplayRange(
     }
     ends.push(at);
   };
-  /** An address (digits, hex, dots, colons): byte by byte while ASCII, else (never seen) encoded. */
-  const ascii = (t: string): void => {
-    room(t.length);
-    const from = at;
-    for (let k = 0; k < t.length; k++) {
-      const c = t.charCodeAt(k);
-      if (c >= 0x80) {
-        at = from;
-        return str(t);
-      }
-      buf[at++] = c;
-    }
-    ends.push(at);
-  };
   // The line as it was read: its UTF-8 bytes when the scan gave them, copied instead of encoded again.
   let raw: Buffer | null = null;
   let rawStart = 0;
@@ -166,7 +152,7 @@ export function scanReplayRange(
         regexIndexes.push(m.regexIndex);
         times.push(m.time ?? 0);
         line(text);
-        ascii(m.address.text);
+        str(m.address.text);
         str(m.user ?? "");
         str(m.failId ?? "");
         str("");

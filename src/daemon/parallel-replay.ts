@@ -71,8 +71,10 @@ export function scanReplayRange(
   // Each part gets a buffer of its own: it is transferred to the main thread with the part. A part is cut
   // only between lines (the main thread feeds a line once, with every jail's result), once it holds
   // partBytes; a line's fields that do not fit grow the buffer instead.
-  const fresh = (size: number): Buffer => Buffer.from(new ArrayBuffer(size));
-  let buf = fresh(partBytes + (partBytes >> 4));
+  // (Its size is fixed here: once a part is sent, the buffer it was cut from is detached, length 0.)
+  const size = partBytes + (partBytes >> 4);
+  const fresh = (bytes: number): Buffer => Buffer.from(new ArrayBuffer(bytes));
+  let buf = fresh(size);
   let at = 0;
   const cut = (): void => {
     emit({
@@ -91,7 +93,7 @@ export function scanReplayRange(
     regexIndexes = [];
     times = [];
     ends = [];
-    buf = fresh(buf.length);
+    buf = fresh(size);
     at = 0;
   };
   const room = (bytes: number): void => {

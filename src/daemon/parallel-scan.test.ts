@@ -14,6 +14,7 @@ import { readLines } from "../sources/read-lines.js";
 import { countNewlines, cutAtLines, scanLines } from "../sources/chunk-lines.js";
 import { packageRoot } from "./package-root.js";
 import { createInProcessRunner } from "./parallel-scan.js";
+import { scanReplayRange } from "./parallel-replay.js";
 import { replayFiles } from "./replay.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
@@ -110,6 +111,38 @@ describe("scanLines", () => {
       expect(truncated).toBe(r.truncated);
     }
   }
+});
+
+describe("scanReplayRange", () => {
+  it("cuts every part from a buffer of full size, also once the previous part's buffer was moved away", () => {
+    // A worker transfers each part's buffers to the main thread, which detaches them on its side.
+    const partBytes = 64 * 1024;
+    const sizes: number[] = [];
+    let entries = 0;
+    const lines = scanReplayRange(
+      [resolveFilter("asterisk")],
+      {
+        specs: ["asterisk"],
+        path: log,
+        from: 0,
+        to: statSync(log).size,
+        maxLineLength: 16_384,
+        referenceTime: Date.UTC(2024, 11, 1),
+      },
+      (part) => {
+        sizes.push(part.bytes.buffer.byteLength);
+        entries += part.count;
+        const moved = part.bytes.buffer as ArrayBuffer;
+        structuredClone(moved, { transfer: [moved] });
+        expect(part.bytes.buffer.byteLength).toBe(0);
+      },
+      partBytes,
+    );
+    expect(lines).toBe(120_004);
+    expect(entries).toBeGreaterThan(30_000);
+    expect(sizes.length).toBeGreaterThan(10);
+    expect(new Set(sizes)).toEqual(new Set([partBytes + (partBytes >> 4)]));
+  }, 60_000);
 });
 
 describe("split scans", () => {

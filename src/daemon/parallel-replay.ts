@@ -1,6 +1,6 @@
-// The filtering half of `sipwarden replay` for one byte range of a log (a worker's share): every line
-// through every jail's filter, keeping only what reaches the pipeline (matched and rejected results).
-// Detection stays on the main thread, fed these results in file order.
+// The filtering half of `sipwarden replay` for chunks of a log a worker claims: every line through every
+// jail's filter, keeping only what reaches the pipeline (matched and rejected results). Detection stays on
+// the main thread, fed these results in file order.
 
 import type { OffenseKind } from "../domain/offense.js";
 import type { Filter, FilterMatch, FilterResult, MatchContext } from "../filters/filter.js";
@@ -16,6 +16,119 @@ export interface ReplayJob {
   readonly to: number;
   readonly maxLineLength: number;
   readonly referenceTime: number;
+}
+
+/**
+ * A big log cut into chunks of whole lines, which the main thread and a worker claim one by one: the main
+ * thread feeds them to detection in order, scanning the ones it claims itself, and the worker scans the
+ * ones it claims ahead of it. The share each gets follows their speeds on this machine, not a fixed ratio.
+ */
+export interface ReplayChunksJob extends Omit<ReplayJob, "from" | "to"> {
+  /** Byte offsets: chunk `c` is `[bounds[c], bounds[c + 1])`, each starting a line. */
+  readonly bounds: readonly number[];
+  /**
+   * Shared between the threads, one cell per chunk (0 while unclaimed, then CLAIMED_BY_MAIN or
+   * CLAIMED_BY_WORKER), then one counting the chunks the main thread has fed to detection.
+   */
+  readonly claims: Int32Array;
+}
+
+/** What a worker hands over for a chunk it scanned: its line count and its parts. */
+export interface ReplayChunk {
+  readonly chunk: number;
+  readonly lines: number;
+  readonly parts: ReplayPart[];
+}
+
+/** Bytes of log per chunk: ~6k lines of a PBX log, ~10 ms of filtering. */
+export const CHUNK_BYTES = 1 << 20;
+
+/**
+ * How far past the chunks the main thread has fed a chunk may be claimed: what waits for detection stays
+ * bounded (~15 MB of parts), however long the log. (Without a bound, detection being the slower half,
+ * parts piled up: 294 MB peak on a 3M-line log against 168 MB on one thread.)
+ */
+export const CHUNKS_AHEAD = 32;
+
+export const CLAIMED_BY_MAIN = 1;
+export const CLAIMED_BY_WORKER = 2;
+
+/** Claims chunk `c` for `who` when no thread has; says whether it did. */
+export function claimChunk(claims: Int32Array, c: number, who: number): boolean {
+  return Atomics.compareExchange(claims, c, 0, who) === 0;
+}
+
+/** Chunks the main thread has fed to detection. */
+export function chunksFed(claims: Int32Array): number {
+  return Atomics.load(claims, claims.length - 1);
+}
+
+/** Counts one more chunk fed (main thread) and wakes a worker waiting to claim. */
+export function chunkFed(claims: Int32Array): void {
+  Atomics.add(claims, claims.length - 1, 1);
+  Atomics.notify(claims, claims.length - 1);
+}
+
+/** claimForWorker's answers when it claimed nothing. */
+export const WAIT = -1;
+export const DONE = -2;
+
+/**
+ * Chunks past the one the main thread is feeding that a worker leaves to it: the main thread scans these
+ * itself rather than wait for the worker to finish a chunk it has only begun.
+ */
+export const WORKER_LEAD = 4;
+
+/**
+ * Claims for a worker the first chunk nobody has claimed from WORKER_LEAD to CHUNKS_AHEAD past the chunks
+ * fed: the main thread takes chunks from the front, scanning them itself as it feeds them, and finds the
+ * worker's ready when it gets there. WAIT when none is free now but some lie past that window (more come
+ * free as the main thread feeds), DONE when none is left the worker may claim.
+ */
+export function claimForWorker(claims: Int32Array): number {
+  const n = claims.length - 1;
+  const fed = chunksFed(claims);
+  const top = Math.min(n, fed + CHUNKS_AHEAD);
+  for (let c = fed + WORKER_LEAD; c < top; c++) if (claimChunk(claims, c, CLAIMED_BY_WORKER)) return c;
+  return top < n ? WAIT : DONE;
+}
+
+/**
+ * A worker's share of a chunked replay: claims chunks (claimForWorker) until none is left, scanning each
+ * and handing it to `emit`; blocks the thread while the main thread has yet to feed enough to free one.
+ * `reuse` gives buffers of parts the main thread has read (see scanReplayRange).
+ */
+export function scanWorkerChunks(
+  filters: readonly Filter[],
+  job: ReplayChunksJob,
+  emit: (chunk: ReplayChunk) => void,
+  reuse?: () => ArrayBuffer | undefined,
+  options: { readonly partBytes?: number } = {},
+): void {
+  const { claims } = job;
+  const n = claims.length - 1;
+  for (;;) {
+    const fed = chunksFed(claims);
+    const c = claimForWorker(claims);
+    if (c === DONE) return;
+    // Woken by chunkFed; the timeout only reads the count again (the thread is terminated when the main
+    // one gives up).
+    if (c === WAIT) Atomics.wait(claims, n, fed, 1000);
+    else emit(scanReplayChunk(filters, job, c, reuse === undefined ? options : { ...options, reuse }));
+  }
+}
+
+/** Scans chunk `c` (claimed by the caller) into parts. */
+export function scanReplayChunk(
+  filters: readonly Filter[],
+  job: ReplayChunksJob,
+  c: number,
+  options: { readonly partBytes?: number; readonly reuse?: () => ArrayBuffer | undefined } = {},
+): ReplayChunk {
+  const parts: ReplayPart[] = [];
+  const range = { ...job, from: job.bounds[c] as number, to: job.bounds[c + 1] as number };
+  const lines = scanReplayRange(filters, range, (p) => parts.push(p), options.partBytes, options.reuse);
+  return { chunk: c, lines, parts };
 }
 
 /**
@@ -61,6 +174,7 @@ export function scanReplayRange(
   job: ReplayJob,
   emit: (part: ReplayPart) => void,
   partBytes = PART_BYTES,
+  reuse: () => ArrayBuffer | undefined = () => undefined,
 ): number {
   let lineNos: number[] = [];
   let jails: number[] = [];
@@ -71,12 +185,19 @@ export function scanReplayRange(
   // Each part gets a buffer of its own: it is transferred to the main thread with the part. A part is cut
   // only between lines (the main thread feeds a line once, with every jail's result), once it holds
   // partBytes; a line's fields that do not fit grow the buffer instead.
-  // (Its size is fixed here: once a part is sent, the buffer it was cut from is detached, length 0.)
+  // (Its size is fixed here: once a part is sent, the buffer it was cut from is detached, length 0.) A
+  // buffer handed back by `reuse` (a part's, once read) is taken before a new one: memory the process has
+  // touched costs nothing to write again, where new memory costs a page fault per 4 KiB.
   const size = partBytes + (partBytes >> 4);
   const fresh = (bytes: number): Buffer => Buffer.from(new ArrayBuffer(bytes));
-  let buf = fresh(size);
+  const next = (): Buffer => {
+    for (let b = reuse(); b !== undefined; b = reuse()) if (b.byteLength === size) return Buffer.from(b);
+    return fresh(size);
+  };
+  let buf = next();
   let at = 0;
-  const cut = (): void => {
+  /** Hands over the part; unless it is the `last`, the next one starts in another buffer. */
+  const cut = (last = false): void => {
     emit({
       count: lineNos.length,
       lineNo: Int32Array.from(lineNos),
@@ -93,7 +214,7 @@ export function scanReplayRange(
     regexIndexes = [];
     times = [];
     ends = [];
-    buf = fresh(size);
+    if (!last) buf = next();
     at = 0;
   };
   const room = (bytes: number): void => {
@@ -183,7 +304,7 @@ export function scanReplayRange(
           onLine(text, lineNo);
           raw = null;
         });
-  cut();
+  cut(true);
   return lines;
 }
 

@@ -14,7 +14,20 @@ import { readLines } from "../sources/read-lines.js";
 import { countNewlines, cutAtLines, scanLines } from "../sources/chunk-lines.js";
 import { packageRoot } from "./package-root.js";
 import { createInProcessRunner } from "./parallel-scan.js";
-import { scanReplayRange } from "./parallel-replay.js";
+import {
+  CHUNKS_AHEAD,
+  chunkFed,
+  chunksFed,
+  claimChunk,
+  CLAIMED_BY_MAIN,
+  CLAIMED_BY_WORKER,
+  claimForWorker,
+  DONE,
+  scanReplayRange,
+  WAIT,
+  WORKER_LEAD,
+} from "./parallel-replay.js";
+import type { RangeRunner } from "./worker-runner.js";
 import { replayFiles } from "./replay.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
@@ -261,28 +274,91 @@ describe("split scans", () => {
 
   it("replay makes the same decisions, with the same line numbers, on one thread and split", async () => {
     const config = loadConfigText("preset: asterisk\nallowlist:\n  - 192.168.0.0/16\n", "test.yaml");
+    // Who scanned each chunk of each file, as the claims were left.
+    let owners: number[][] = [];
     const run = async (
-      parallel: boolean,
-      partBytes?: number,
+      runner?: RangeRunner,
+      chunkBytes?: number,
     ): Promise<{ decisions: string[]; stats: unknown }> => {
+      owners = [];
+      const watched: RangeRunner | undefined =
+        runner === undefined
+          ? undefined
+          : {
+              ...runner,
+              replay: async (job, onChunk) => {
+                await runner.replay(job, onChunk);
+                owners.push(Array.from(job.claims.subarray(0, -1)));
+              },
+            };
       const decisions: string[] = [];
       const stats = await replayFiles(
         [log, log],
         config,
         Date.UTC(2024, 11, 1),
         (d) => decisions.push(JSON.stringify(decisionToJson(d))),
-        { parallel, ...(parallel ? { runner: createInProcessRunner(partBytes) } : {}) },
+        {
+          parallel: watched !== undefined,
+          ...(watched === undefined ? {} : { runner: watched }),
+          ...(chunkBytes === undefined ? {} : { chunkBytes }),
+        },
       );
       return { decisions, stats };
     };
-    const one = await run(false);
-    const two = await run(true);
-    // Parts of 100 bytes: cut after nearly every line, each buffer grown for the line's fields.
-    const tiny = await run(true, 100);
+    const one = await run();
     expect(one.decisions.length).toBeGreaterThan(100);
-    expect(tiny).toEqual(one);
     expect(one.decisions.some((d) => d.includes('"lineNo":1'))).toBe(true);
-    expect(two).toEqual(one);
     expect(one.stats).toMatchObject({ lines: 240_008 });
+
+    // The worker's own claims: every chunk from WORKER_LEAD on; the main thread scans the first ones.
+    expect(await run(createInProcessRunner())).toEqual(one);
+    expect(owners).toHaveLength(2);
+    for (const o of owners) {
+      expect(o.length).toBeGreaterThan(WORKER_LEAD + 5);
+      expect(o).toEqual(o.map((_, c) => (c < WORKER_LEAD ? CLAIMED_BY_MAIN : CLAIMED_BY_WORKER)));
+    }
+    // Every other chunk of 256 KiB, in parts of 100 bytes (cut after nearly every line, each buffer grown
+    // for the line's fields).
+    expect(
+      await run(
+        createInProcessRunner(100, (c) => c % 2 === 1),
+        256 * 1024,
+      ),
+    ).toEqual(one);
+    for (const o of owners) {
+      expect(o.length).toBeGreaterThan(60);
+      expect(o).toEqual(o.map((_, c) => (c % 2 === 1 ? CLAIMED_BY_WORKER : CLAIMED_BY_MAIN)));
+    }
+    // The worker claims every chunk: this thread only feeds.
+    expect(await run(createInProcessRunner(undefined, () => true))).toEqual(one);
+    for (const o of owners) expect(new Set(o)).toEqual(new Set([CLAIMED_BY_WORKER]));
   }, 60_000);
+
+  it("a worker claims chunks from WORKER_LEAD to CHUNKS_AHEAD past those fed, waits for more, then is done", () => {
+    const n = CHUNKS_AHEAD + 6;
+    const claims = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
+    const take = (): number[] => {
+      const got: number[] = [];
+      for (let c = claimForWorker(claims); c >= 0 && got.length <= n; c = claimForWorker(claims)) got.push(c);
+      return got;
+    };
+    const from = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, k) => a + k);
+    // The main thread has the first chunk, and one further on.
+    expect(claimChunk(claims, 0, CLAIMED_BY_MAIN)).toBe(true);
+    expect(claimChunk(claims, WORKER_LEAD + 1, CLAIMED_BY_MAIN)).toBe(true);
+    expect(claimChunk(claims, WORKER_LEAD + 1, CLAIMED_BY_WORKER)).toBe(false);
+    expect(take()).toEqual(from(WORKER_LEAD, CHUNKS_AHEAD).filter((c) => c !== WORKER_LEAD + 1));
+    expect(claimForWorker(claims)).toBe(WAIT);
+    // Each chunk fed frees one more.
+    chunkFed(claims);
+    expect(chunksFed(claims)).toBe(1);
+    expect(take()).toEqual([CHUNKS_AHEAD]);
+    expect(claimForWorker(claims)).toBe(WAIT);
+    for (let k = 0; k < 5; k++) chunkFed(claims);
+    // The window now reaches the last chunk: once those are claimed, the worker is done.
+    expect(take()).toEqual(from(CHUNKS_AHEAD + 1, n));
+    expect(claimForWorker(claims)).toBe(DONE);
+    // Chunks between the ones fed and WORKER_LEAD past them are left to the main thread.
+    expect(Array.from(claims.subarray(1, WORKER_LEAD))).toEqual(new Array(WORKER_LEAD - 1).fill(0));
+  });
 });

@@ -1,12 +1,20 @@
-// Worker thread for big offline scans (see parallel-scan.ts): scans one byte range and posts the compact
-// result. Filters are resolved here from the same specs the main thread resolved.
+// Worker thread for big offline scans (see parallel-scan.ts): scans one byte range (test-filter) or the
+// chunks it claims (replay) and posts the compact results. Filters are resolved here from the same specs
+// the main thread resolved.
 
-import { parentPort } from "node:worker_threads";
+import { parentPort, receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import { resolveFilter } from "../filters/resolve.js";
-import { scanReplayRange, type ReplayJob, type ReplayPart } from "./parallel-replay.js";
+import {
+  scanWorkerChunks,
+  type ReplayChunk,
+  type ReplayChunksJob,
+  type ReplayPart,
+} from "./parallel-replay.js";
 import { runTestFilterJob, type TestFilterJob } from "./parallel-test-filter.js";
 
-type Message = { kind: "test-filter"; job: TestFilterJob } | { kind: "replay"; job: ReplayJob };
+type Message =
+  | { kind: "test-filter"; job: TestFilterJob }
+  | { kind: "replay"; job: ReplayChunksJob; returns: MessagePort };
 
 parentPort?.on("message", (m: Message) => {
   try {
@@ -19,13 +27,17 @@ parentPort?.on("message", (m: Message) => {
       );
       return;
     }
-    const value = scanReplayRange(
+    const { returns } = m;
+    scanWorkerChunks(
       m.job.specs.map((s) => resolveFilter(s)),
       m.job,
-      // Each part as it fills, its buffers moved rather than copied; the answer is the range's lines.
-      (part: ReplayPart) => parentPort?.postMessage({ part }, transferOf(part)),
+      // Each chunk once scanned, its parts' buffers moved rather than copied.
+      (chunk: ReplayChunk) => parentPort?.postMessage({ chunk }, chunk.parts.flatMap(transferOf)),
+      // Buffers of parts the main thread has read, taken as parts are cut (never waited for).
+      () => receiveMessageOnPort(returns)?.message as ArrayBuffer | undefined,
     );
-    parentPort?.postMessage({ ok: true, value });
+    returns.close();
+    parentPort?.postMessage({ ok: true, value: null });
   } catch (e) {
     parentPort?.postMessage({ ok: false, error: (e as Error)?.stack ?? String(e) });
   }

@@ -10,18 +10,21 @@ import { scanNeedleLines } from "../sources/needle-lines.js";
 import { jailNeedles } from "./jail-needles.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
-import { MISSED, partResult, partText, receivedPart, type ReplayPart } from "./parallel-replay.js";
+import {
+  CHUNK_BYTES,
+  chunkFed,
+  claimChunk,
+  CLAIMED_BY_MAIN,
+  MISSED,
+  partResult,
+  partText,
+  receivedPart,
+  type ReplayChunk,
+} from "./parallel-replay.js";
 import { createWorkerRunner, PARALLEL_MIN_BYTES, type RangeRunner } from "./worker-runner.js";
 
 const EXPIRE_EVERY_LINES = 100_000;
 const MAX_LINE_LENGTH = 16_384;
-
-/**
- * Share of a split file this thread filters itself: it also runs detection for every line, on its own
- * share as it goes and on the worker's parts as they arrive (measured on two cores over the benchmark log:
- * 0.35 best of 0.15–0.52; 1.11 s against 1.20 s on one thread).
- */
-export const REPLAY_MAIN_SHARE = 0.35;
 
 export interface ReplayStats {
   lines: number;
@@ -34,23 +37,27 @@ export interface ReplayStats {
 
 export interface ReplayOptions {
   /**
-   * Scans the second part of the file on another thread (default: only when `runner` is given; tests run
-   * ranges in-process). The CLI asks for it on big logs (wantsParallel): ~8% faster on two cores, for
-   * ~50 MB more memory.
+   * Shares the filtering of a big file with another thread (default: only when `runner` is given; tests
+   * run chunks in-process). The CLI asks for it on big logs (wantsParallel): on the two cores of
+   * bench/RESULTS.md, ~5% faster than the former fixed split and as fast as one thread, for ~35 MB more
+   * memory than one thread, which stays so however long the log.
    */
   readonly parallel?: boolean;
   /** The thread to use (closed by the caller), already started or not; tests run ranges in-process. */
   readonly runner?: RangeRunner;
+  /** Bytes per chunk of a split file (default CHUNK_BYTES; tests cut small files into many). */
+  readonly chunkBytes?: number;
 }
 
 /**
  * Runs every enabled jail over every file, in the order given. Decisions are handed to `onDecision` as
  * they are made and not kept, so memory stays flat however long the log.
  *
- * The lines of a big file's second part are filtered by a worker thread, and only the lines some filter
- * matched (or rejected) come back, fed to the pipeline in file order after the first part's, with the
- * worker's results in place of the filters'. Detection itself always runs here, in order, so decisions
- * are those of a line-by-line replay.
+ * A big file is cut into chunks of whole lines (ReplayChunksJob) that this thread and a worker claim: this
+ * thread feeds them to the pipeline in file order, filtering the ones it claims as it goes; the worker
+ * filters the ones it claims a few chunks ahead, and only the lines some filter matched (or rejected)
+ * come back, fed in their turn with the worker's results in place of the filters'. Detection always runs
+ * here, in order, so decisions are those of a line-by-line replay.
  */
 export async function replayFiles(
   paths: readonly string[],
@@ -135,87 +142,100 @@ export async function replayFiles(
           onDecision(d);
         }
       };
-      const size = statSync(path).size;
-      // Split only when asked to, and only files worth a worker (its start-up and memory; see
-      // ReplayOptions.parallel).
-      const split =
-        canSplit && (options.parallel ?? options.runner !== undefined) && size >= PARALLEL_MIN_BYTES
-          ? cutAtLines(path, size, [REPLAY_MAIN_SHARE])
-          : [0, size];
-      const mainTo = split[1] as number;
-      // The worker's parts, as they arrive (while this thread scans its own share, they wait in the port).
-      const parts: ReplayPart[] = [];
-      let wake: (() => void) | null = null;
-      let rest: Promise<number> | null = null;
-      if (mainTo < size) {
-        runner ??= createWorkerRunner();
-        rest = runner.replay(
-          {
-            specs,
-            path,
-            from: mainTo,
-            to: size,
-            maxLineLength: MAX_LINE_LENGTH,
-            referenceTime,
-          },
-          (part) => {
-            parts.push(part);
-            wake?.();
-          },
-        );
-        // A failed worker surfaces when awaited; until then, no unhandled rejection.
-        rest.catch(() => undefined);
-      }
+      // Lines of the file before the chunk being fed.
+      let base = 0;
+      /** Scans [from, to) on this thread, feeding detection as it goes. */
+      const scanHere = (from: number, to: number): void => {
+        const at = base;
+        const scan = { maxLineLength: MAX_LINE_LENGTH, from, to };
+        const { lines, delivered } =
+          together === undefined
+            ? scanLines(path, { ...scan, prefilter }, (text, lineNo) => fed(text, at + lineNo))
+            : scanNeedleLines(path, together.needles, scan, (text, lineNo, mask) => {
+                lineNeedles = mask;
+                fed(text, at + lineNo);
+                lineNeedles = undefined;
+              });
+        skipped += lines - delivered;
+        base += lines;
+      };
+      /** Feeds a chunk a filter run elsewhere scanned: its entries in place of the filters' results. */
+      const feedChunk = (chunk: ReplayChunk): void => {
+        let given = 0;
+        for (const part of chunk.parts) {
+          const p = receivedPart(part);
+          const n = p.count;
+          for (let i = 0; i < n;) {
+            const rel = p.lineNo[i] as number;
+            const lineNo = base + rel;
+            expireThrough(lineNo - 1);
+            preset.fill(MISSED);
+            const text = partText(p, i);
+            for (; i < n && p.lineNo[i] === rel; i++) preset[p.jail[i] as number] = partResult(p, i);
+            feed(text, lineNo);
+            given++;
+            expireThrough(lineNo);
+          }
+        }
+        preset.fill(null);
+        skipped += chunk.lines - given;
+        base += chunk.lines;
+      };
       // Lines no filter would look at are skipped: the expiry due after them runs before the next one fed.
       const fed = (text: string, lineNo: number): void => {
         expireThrough(lineNo - 1);
         feed(text, lineNo);
         expireThrough(lineNo);
       };
-      const scan = { maxLineLength: MAX_LINE_LENGTH, to: rest === null ? Infinity : mainTo };
-      const { lines, delivered } =
-        together === undefined
-          ? scanLines(path, { ...scan, prefilter }, fed)
-          : scanNeedleLines(path, together.needles, scan, (text, lineNo, mask) => {
-              lineNeedles = mask;
-              fed(text, lineNo);
-              lineNeedles = undefined;
-            });
-      skipped += lines - delivered;
-      let total = lines;
-      if (rest !== null) {
-        let fed = 0;
-        // Every part is handed over before the range's line count settles `rest` (one message queue).
-        let rangeLines: number | null = null;
-        const ended = rest.then((n) => {
-          rangeLines = n;
+      const size = statSync(path).size;
+      // Split only when asked to, and only files worth a worker (its start-up and memory; see
+      // ReplayOptions.parallel). Unsplit, the file is read to its end, however far it has grown.
+      if (!(canSplit && (options.parallel ?? options.runner !== undefined) && size >= PARALLEL_MIN_BYTES))
+        scanHere(0, Infinity);
+      else {
+        const chunkBytes = options.chunkBytes ?? CHUNK_BYTES;
+        const n = Math.max(2, Math.ceil(size / chunkBytes));
+        const bounds = cutAtLines(
+          path,
+          size,
+          Array.from({ length: n - 1 }, (_, k) => (k + 1) / n),
+        );
+        const claims = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
+        const job = { specs, path, bounds, claims, maxLineLength: MAX_LINE_LENGTH, referenceTime };
+        // The worker's chunks as they arrive (while this thread scans, they wait in the port).
+        const ready = new Map<number, { chunk: ReplayChunk; done: () => void }>();
+        let wake: (() => void) | null = null;
+        runner ??= createWorkerRunner();
+        let workerDone = false;
+        const rest = runner.replay(job, (chunk, done) => {
+          ready.set(chunk.chunk, { chunk, done });
+          wake?.();
         });
-        for (;;) {
-          for (let part = parts.shift(); part !== undefined; part = parts.shift()) {
-            const p = receivedPart(part);
-            const n = p.count;
-            for (let i = 0; i < n;) {
-              const rel = p.lineNo[i] as number;
-              const lineNo = lines + rel;
-              expireThrough(lineNo - 1);
-              preset.fill(MISSED);
-              const text = partText(p, i);
-              for (; i < n && p.lineNo[i] === rel; i++) preset[p.jail[i] as number] = partResult(p, i);
-              feed(text, lineNo);
-              fed++;
-              expireThrough(lineNo);
+        // A failed worker surfaces when awaited; until then, no unhandled rejection.
+        rest.then(
+          () => (workerDone = true),
+          () => undefined,
+        );
+        for (let c = 0; c < n; c++) {
+          if (claimChunk(claims, c, CLAIMED_BY_MAIN)) scanHere(bounds[c] as number, bounds[c + 1] as number);
+          else {
+            // The worker's, claimed ahead of this thread: usually there already.
+            while (!ready.has(c)) {
+              if (workerDone) throw new Error(`replay: the worker ended without chunk ${c} of ${path}`);
+              // Resolves on the next chunk or the end (rejects when the worker failed).
+              await Promise.race([rest, new Promise<void>((r) => (wake = r))]);
+              wake = null;
             }
+            const got = ready.get(c) as { chunk: ReplayChunk; done: () => void };
+            ready.delete(c);
+            feedChunk(got.chunk);
+            got.done();
           }
-          if (rangeLines !== null) break;
-          // Resolves on the next part or the end (rejects when the worker failed).
-          await Promise.race([ended, new Promise<void>((r) => (wake = r))]);
-          wake = null;
+          chunkFed(claims);
         }
-        skipped += (rangeLines as number) - fed;
-        total += rangeLines as number;
+        await rest;
       }
-      expireThrough(total);
-      preset.fill(null);
+      expireThrough(base);
     }
   } finally {
     if (options.runner === undefined) runner?.close();

@@ -2,8 +2,8 @@
 // the scanning code and its imports, so that a command can start the thread before loading them.
 
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
-import type { ReplayJob, ReplayPart } from "./parallel-replay.js";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import type { ReplayChunk, ReplayChunksJob } from "./parallel-replay.js";
 import type { TestFilterJob, TestFilterWorkerPart } from "./parallel-test-filter.js";
 
 /** Smaller logs are scanned on one thread: a worker costs its start-up (~100 ms of module loading). */
@@ -19,10 +19,11 @@ export const MAIN_SHARE = 0.52;
 export interface RangeRunner {
   testFilter(job: TestFilterJob): Promise<TestFilterWorkerPart>;
   /**
-   * Hands the range's parts to `onPart` in order as the worker finds them; resolves with the range's line
-   * count once the last part was handed over.
+   * Scans the chunks the worker claims (see ReplayChunksJob), handing each to `onChunk` as it is done;
+   * resolves once no chunk is left to claim and every claimed one was handed over. `done` says the chunk's
+   * parts were read (their fields decoded into strings of their own): their buffers go back to the worker.
    */
-  replay(job: ReplayJob, onPart: (part: ReplayPart) => void): Promise<number>;
+  replay(job: ReplayChunksJob, onChunk: (chunk: ReplayChunk, done: () => void) => void): Promise<void>;
   close(): void;
 }
 
@@ -41,7 +42,7 @@ export function createWorkerRunner(startNow = false): RangeRunner {
   let pending: {
     resolve: (v: unknown) => void;
     reject: (e: unknown) => void;
-    onPart?: (part: ReplayPart) => void;
+    onChunk?: (chunk: ReplayChunk) => void;
   } | null = null;
   const start = (): Worker => {
     if (worker !== null) return worker;
@@ -50,9 +51,9 @@ export function createWorkerRunner(startNow = false): RangeRunner {
     const w = new Worker(new URL("./parallel-worker.js", import.meta.url), {
       resourceLimits: { maxYoungGenerationSizeMb: 8 },
     });
-    w.on("message", (m: { ok: boolean; value?: unknown; error?: string } | { part: ReplayPart }) => {
-      if ("part" in m) {
-        pending?.onPart?.(m.part);
+    w.on("message", (m: { ok: boolean; value?: unknown; error?: string } | { chunk: ReplayChunk }) => {
+      if ("chunk" in m) {
+        pending?.onChunk?.(m.chunk);
         return;
       }
       const p = pending;
@@ -75,15 +76,36 @@ export function createWorkerRunner(startNow = false): RangeRunner {
     return w;
   };
   if (startNow) start();
-  const run = <T>(job: unknown, onPart?: (part: ReplayPart) => void): Promise<T> =>
+  const run = <T>(
+    job: unknown,
+    onChunk?: (chunk: ReplayChunk) => void,
+    transfer: readonly MessagePort[] = [],
+  ): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (pending !== null) throw new Error("one job at a time");
-      pending = { resolve: resolve as (v: unknown) => void, reject, ...(onPart ? { onPart } : {}) };
-      start().postMessage(job);
+      pending = { resolve: resolve as (v: unknown) => void, reject, ...(onChunk ? { onChunk } : {}) };
+      start().postMessage(job, transfer);
     });
   return {
     testFilter: (job) => run<TestFilterWorkerPart>({ kind: "test-filter", job }),
-    replay: (job, onPart) => run<number>({ kind: "replay", job }, onPart),
+    replay: (job, onChunk) => {
+      // Read parts' buffers go back on a channel of their own, which the worker polls as it cuts parts.
+      const { port1, port2 } = new MessageChannel();
+      const answer = run<void>(
+        { kind: "replay", job, returns: port2 },
+        (chunk) =>
+          onChunk(chunk, () => {
+            for (const part of chunk.parts) {
+              const b = part.bytes.buffer;
+              if (b instanceof ArrayBuffer && b.byteLength > 0) port1.postMessage(b, [b]);
+            }
+          }),
+        [port2],
+      );
+      const closed = (): void => port1.close();
+      answer.then(closed, closed);
+      return answer;
+    },
     close() {
       const w = worker;
       worker = null;

@@ -1,6 +1,7 @@
 // The built CLI with its real worker thread (dist/daemon/parallel-worker.js; unit tests run the ranges
 // in-process): on a log big enough to be split, replay and test-filter print what one thread prints, and
-// end quietly when the reader of their output goes away.
+// end quietly when the reader of their output goes away. The log has more chunks than a worker may claim
+// ahead of the main thread, so that replay's worker waits for the main thread at times.
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PARALLEL_MIN_BYTES } from "../../src/daemon/worker-runner.js";
 import { packageRoot } from "../../src/daemon/package-root.js";
+import { CHUNK_BYTES, CHUNKS_AHEAD } from "../../src/daemon/parallel-replay.js";
 
 const root = packageRoot();
 const main = join(root, "dist", "cli", "main.js");
@@ -20,13 +22,13 @@ beforeAll(() => {
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
   execFileSync(process.execPath, [
     join(root, "bench", "generate-asterisk-log.mjs"),
-    ...["--lines", "80000", "--seed", "11", "--out", log, "--attack-ratio", "0.3"],
+    ...["--lines", "220000", "--seed", "11", "--out", log, "--attack-ratio", "0.3"],
   ]);
   writeFileSync(
     config,
     "preset: asterisk\njails:\n  sshd:\n    enabled: false\nallowlist:\n  - 192.168.0.0/16\n",
   );
-});
+}, 60_000);
 
 /** The CLI's stdout; `threads` "1" keeps it on one thread. */
 function cli(args: string[], threads?: "1"): string {
@@ -37,8 +39,9 @@ function cli(args: string[], threads?: "1"): string {
 }
 
 describe("the worker thread", () => {
-  it("is used: the log is past the split threshold", () => {
+  it("is used: the log is past the split threshold, and has more chunks than a worker may claim ahead", () => {
     expect(statSync(log).size).toBeGreaterThan(PARALLEL_MIN_BYTES);
+    expect(statSync(log).size).toBeGreaterThan((CHUNKS_AHEAD + 4) * CHUNK_BYTES);
   });
 
   it("replay --json: the same decisions, line numbers and stats as on one thread", () => {
@@ -46,7 +49,7 @@ describe("the worker thread", () => {
     const split = JSON.parse(cli(args));
     const one = JSON.parse(cli(args, "1"));
     expect(one.decisions.length).toBeGreaterThan(100);
-    expect(one.stats.lines).toBe(80_000);
+    expect(one.stats.lines).toBe(220_000);
     expect(split).toEqual(one);
   });
 

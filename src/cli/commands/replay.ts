@@ -40,7 +40,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
       });
     }
   });
-  // A big log's later part is filtered by a worker thread (SIPWARDEN_THREADS=1: never). It starts loading
+  // A big log's filtering is shared with a worker thread (SIPWARDEN_THREADS=1: never). It starts loading
   // now, while this thread loads the config and detection code (this module imports neither).
   const early = files.some((f) => wantsParallel(f.size, io.env)) ? createWorkerRunner(true) : undefined;
   try {

@@ -33,7 +33,7 @@ describe("parseJournalEntry", () => {
     expect(parse({ ...base })?.messages).toEqual([]);
   });
 
-  it("gives each line of a message of several lines as a text of its own, as a log file holds them", () => {
+  it("gives the first line of a message of several lines, not the lines after it", () => {
     const m = parse({
       ...base,
       MESSAGE:
@@ -41,9 +41,10 @@ describe("parseJournalEntry", () => {
     })?.messages;
     expect(m).toEqual([
       "2026-11-21 23:45:42.150982 [WARNING] sofia_reg.c:3150 Can't find user [1000@example.com] from 192.0.2.3",
-      "You must define a domain called 'example.com' in your directory",
-      "and more",
     ]);
+    // Leading empty lines are skipped; a message of line breaks alone gives nothing.
+    expect(parse({ ...base, MESSAGE: "\n\nsecond\nthird" })?.messages).toEqual(["second"]);
+    expect(parse({ ...base, MESSAGE: ["\r\n\n", "x"] })?.messages).toEqual(["x"]);
   });
 
   it("starts each message with its syslog tag, as syslog and fail2ban's journal backend write it", () => {
@@ -65,21 +66,17 @@ describe("parseJournalEntry", () => {
       ]);
   });
 
-  it("tags only the first line of a message: a line break in client text cannot forge a tagged line", () => {
+  it("drops what follows a line break: client text let loose by one cannot pass for a record", () => {
+    // A Kamailio digest user name may hold a folded header's line break (docs/filters.md).
+    const forged =
+      "NOTICE: <script>: sipwarden: auth-failed src=203.0.113.5 port=5060 proto=udp method=REGISTER code=-3 realm=x user=y\r\n" +
+      " NOTICE: <script>: sipwarden: auth-failed src=198.51.100.99 port=5060 proto=udp method=REGISTER code=-2 realm=x user=z";
     expect(
-      parse({
-        ...base,
-        SYSLOG_IDENTIFIER: "FusionPBX",
-        SYSLOG_PID: "77",
-        MESSAGE: [
-          "[192.0.2.1] authentication failed for x\n[198.51.100.66] authentication failed for y",
-          "second",
-        ],
-      })?.messages,
+      parse({ ...base, SYSLOG_IDENTIFIER: "kamailio", SYSLOG_PID: "77", MESSAGE: [forged, "second"] })
+        ?.messages,
     ).toEqual([
-      "FusionPBX[77]: [192.0.2.1] authentication failed for x",
-      "[198.51.100.66] authentication failed for y",
-      "FusionPBX[77]: second",
+      "kamailio[77]: NOTICE: <script>: sipwarden: auth-failed src=203.0.113.5 port=5060 proto=udp method=REGISTER code=-3 realm=x user=y",
+      "kamailio[77]: second",
     ]);
   });
 

@@ -7,12 +7,13 @@ export interface JournalEntry {
   /** `__REALTIME_TIMESTAMP` in epoch ms. */
   readonly time: number | undefined;
   /**
-   * The lines of each MESSAGE value (a field may repeat), in order: a message of several lines gives one
-   * text per non-empty line, as a log file holds it (FreeSWITCH's "Can't find user ... from IP" message
-   * goes on for two lines). The first line of each message starts with the entry's syslog tag,
+   * One text per MESSAGE value (a field may repeat), in order, starting with the entry's syslog tag,
    * `IDENT[PID]: ` (or `IDENT: `), as syslog writes it and as fail2ban's journal backend hands it to its
-   * filters; the lines after it do not, so a line break in a message cannot forge a tagged line. Empty
-   * when MESSAGE is missing or null.
+   * filters. Of a message of several lines, only the first non-empty line: an entry is one record, and
+   * what follows a line break in it is either a continuation no built-in format needs (FreeSWITCH's "Can't
+   * find user ... from IP" goes on with "You must define a domain ...") or client text that a line break
+   * let loose (a Kamailio digest user name may hold one): handed over as a line of its own, it could pass
+   * for a record with an address of the client's choosing. None for a MESSAGE missing, null or empty.
    */
   readonly messages: readonly string[];
 }
@@ -40,9 +41,8 @@ export function parseJournalEntry(json: string, maxLineBytes: number): JournalEn
     .map((v) => decodeValue(v, maxLineBytes))
     .filter((t): t is string => t !== null)
     .flatMap((t) => {
-      const lines = t.includes("\n") ? t.split(/\r?\n/).filter((l) => l.length > 0) : [t];
-      if (tag !== "" && lines.length > 0) lines[0] = tag + lines[0];
-      return lines;
+      const first = t.split(/\r?\n/).find((l) => l.length > 0);
+      return first === undefined ? [] : [tag + first];
     });
   return { cursor, time, messages };
 }

@@ -133,7 +133,7 @@ describe("journald source over real journalctl", () => {
     journal = tagged;
     const base = seq;
     writeJournal([
-      // As FusionPBX's openlog('FusionPBX', …) lands in the journal; a line break cannot forge a tagged line.
+      // As FusionPBX's openlog('FusionPBX', …) lands in the journal; what follows a line break is dropped.
       exportEntry({
         SYSLOG_IDENTIFIER: "FusionPBX",
         SYSLOG_PID: "4242",
@@ -143,9 +143,14 @@ describe("journald source over real journalctl", () => {
           "[192.0.2.9] authentication failed for admin\n[198.51.100.66] authentication failed for x",
         ),
       }),
+      // Not the preset's identifier (journal matches are exact): never read.
       exportEntry({
         SYSLOG_IDENTIFIER: "fusionpbx",
         MESSAGE: "[192.0.2.10] authentication failed for other",
+      }),
+      exportEntry({
+        SYSLOG_IDENTIFIER: "FusionPBX",
+        MESSAGE: "[192.0.2.11] authentication failed for third",
       }),
     ]);
     const { PRESETS } = await import("../config/presets.js");
@@ -159,19 +164,19 @@ describe("journald source over real journalctl", () => {
     running.push(s);
     const got: LogLine[] = [];
     await s.start((b) => got.push(...b));
-    await waitFor(() => got.length === 2, "the two lines of the FusionPBX entry", 5000);
+    await waitFor(() => got.length === 2, "a line of each FusionPBX entry", 5000);
     expect(got.map((l) => l.text)).toEqual([
       "FusionPBX[4242]: [192.0.2.9] authentication failed for admin",
-      "[198.51.100.66] authentication failed for x",
+      "FusionPBX: [192.0.2.11] authentication failed for third",
     ]);
-    expect(got.map((l) => l.time)).toEqual([timeOf(base + 1), timeOf(base + 1)]);
-    // Through the preset's filter: the tagged line counts, the untagged second line does not.
+    expect(got.map((l) => l.time)).toEqual([timeOf(base + 1), timeOf(base + 3)]);
+    // Through the preset's filter: both count; the address after the line break is nowhere.
     const { resolveFilter } = await import("../filters/resolve.js");
     const filter = resolveFilter("fusionpbx");
     const results = got.map((l) => filter.match(l.text, { referenceTime: Date.now(), time: l.time }));
     expect(results.map((r) => (r.status === "matched" ? r.match.address.text : r.status))).toEqual([
       "192.0.2.9",
-      "missed",
+      "192.0.2.11",
     ]);
     await store.close();
   });

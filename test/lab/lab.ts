@@ -161,15 +161,16 @@ ${users}
     $var(sw_rc) = $retcode;
     # pv_auth_check knows no user table; an unknown user with credentials is what auth_check calls -3.
     if ($var(sw_rc) == -2 && $var(pw) == "") $var(sw_rc) = -3;
-    if ($var(sw_rc) == -2 || $var(sw_rc) == -3 || $var(sw_rc) == -8) {
-      xlog("L_NOTICE", "sipwarden: auth-failed src=$si port=$sp proto=$pr method=$rm code=$var(sw_rc) realm=$fd user=$au\\n");
+    # The lines docs/filters.md recommends.
+    if ($var(sw_rc) == -2 || $var(sw_rc) == -3) {
+      xlog("L_NOTICE", "sipwarden: auth-failed src=$si port=$sp proto=$pr method=$rm code=$var(sw_rc) realm=$fd user=$(au{s.escape.user})\\n");
       xlog("L_NOTICE", "lab: auth-failed t=$TV(Sn) src=$si port=$sp user=$au\\n");
     }
     auth_challenge("$fd", "0");
     exit;
   }
   if (!save("location")) { sl_reply_error(); exit; }
-  xlog("L_NOTICE", "sipwarden: register-ok src=$si port=$sp proto=$pr realm=$fd user=$au\\n");
+  xlog("L_NOTICE", "sipwarden: register-ok src=$si port=$sp proto=$pr realm=$fd user=$(au{s.escape.user})\\n");
   exit;
 }
 `;

@@ -35,6 +35,10 @@ const PAYLOADS: readonly string[] = [
   `x@y] from ${FAKE}`,
   `from ${FAKE}`,
   ` from ${FAKE} port 22 ssh2`,
+  ` from ${FAKE} port 1 ssh2: RSA SHA256:x`,
+  `h" from ${FAKE} port 1 ssh2: RSA SHA256:x, client user "a", client host "b`,
+  `x: y from ${FAKE} port 1 ssh2`,
+  `x from ${FAKE} port 1 ssh2: RSA SHA256:abc, client user "a`,
   `x ${FAKE} port 22 [preauth]`,
   ` rhost=${FAKE}`,
   `::ffff:${FAKE}`,
@@ -320,6 +324,31 @@ const TEMPLATES: readonly Template[] = [
     real: REAL,
     line: (p) =>
       `Nov 21 23:45:38 pbx sshd[1234]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=${REAL}  user=${p}`,
+  },
+  // Hostbased: the client's user and host names follow the key, in quotes.
+  {
+    spec: "sshd",
+    real: REAL,
+    line: (p) =>
+      `Nov 21 23:45:38 pbx sshd[1234]: Failed hostbased for root from ${REAL} port 2222 ssh2: ED25519 SHA256:Zq3AbCdEf+/x, client user "root", client host "${p}"`,
+  },
+  {
+    spec: "sshd",
+    real: REAL,
+    line: (p) =>
+      `Nov 21 23:45:38 pbx sshd[1234]: Failed hostbased for invalid user ${p} from ${REAL} port 2222 ssh2: ED25519 SHA256:Zq3AbCdEf+/x, client user "${p}", client host "${p}"`,
+  },
+  {
+    spec: "sshd",
+    real: REAL,
+    line: (p) =>
+      `Nov 21 23:45:38 pbx sshd[1234]: Accepted hostbased for root from ${REAL} port 2222 ssh2: ED25519 SHA256:Zq3AbCdEf+/x, client user "${p}", client host "h"`,
+  },
+  {
+    spec: "sshd",
+    real: REAL,
+    line: (p) =>
+      `Nov 21 23:45:38 pbx sshd[1234]: Failed publickey for invalid user ${p} from ${REAL} port 2222 ssh2: RSA SHA256:Zq3AbCdEf+/x`,
   },
   // Older and other OpenSSH forms: the user name before the address, the client's text after it.
   { spec: "sshd", real: REAL, line: (p) => `Nov 21 23:45:38 pbx sshd[1234]: Failed password for invalid user ${p} from ${REAL} port 2222` },

@@ -22,6 +22,8 @@ export interface TestFilterOptions {
    */
   readonly parallel?: boolean;
   readonly runner?: RangeRunner;
+  /** The log's name in the report (default `logPath`; a decompressed copy is read by another path). */
+  readonly name?: string;
 }
 
 /** The report of `filter` over the log at `logPath`; exported for tests (`spec` is what workers load). */
@@ -37,6 +39,7 @@ export async function runTestFilter(
   options: TestFilterOptions = {},
 ): Promise<number> {
   const out = createBufferedWriter(io);
+  const name = options.name ?? logPath;
   let firstMatch = true;
   const json = Boolean(flags.json);
   const progress = showsProgress(flags, size, io) ? createProgressBar(io.stderr, size) : null;
@@ -44,8 +47,7 @@ export async function runTestFilter(
   const bounds = parallel ? cutAtLines(logPath, size, [MAIN_SHARE]) : [0, size];
   const mainTo = bounds[1] as number;
 
-  if (json)
-    out.write(`{"filter":${JSON.stringify(filter.name)},"file":${JSON.stringify(logPath)},"matches":[`);
+  if (json) out.write(`{"filter":${JSON.stringify(filter.name)},"file":${JSON.stringify(name)},"matches":[`);
   const writeMatch = (lineNo: number, tail: string): void => {
     out.write(`${firstMatch ? "" : ","}{"line":${lineNo}${tail}`);
     firstMatch = false;
@@ -108,7 +110,7 @@ export async function runTestFilter(
     out.write(`\n${title}: ${total} total\n`);
     list.forEach((re, i) => out.write(`|  ${String(i + 1).padStart(2)}) [${hits[i]}] ${re}\n`));
   };
-  out.write(`\nRunning tests\n=============\n\nUse   filter : ${filter.name}\nUse log file : ${logPath}\n`);
+  out.write(`\nRunning tests\n=============\n\nUse   filter : ${filter.name}\nUse log file : ${name}\n`);
   out.write(`\nResults\n=======\n`);
   section("Failregex", filter.failregex, failHits);
   if (filter.successregex.length > 0) section("Successregex", filter.successregex, successHits);

@@ -47,6 +47,9 @@ export interface ReplayOptions {
   readonly runner?: RangeRunner;
   /** Bytes per chunk of a split file (default CHUNK_BYTES; tests cut small files into many). */
   readonly chunkBytes?: number;
+  /** Per path, the name decisions give as the evidence's source (default the path: a decompressed copy
+   * is read by another). */
+  readonly names?: readonly string[];
 }
 
 /**
@@ -123,7 +126,8 @@ export async function replayFiles(
   let skipped = 0;
   let runner: RangeRunner | null = options.runner ?? null;
   try {
-    for (const path of paths) {
+    for (const [fileIndex, path] of paths.entries()) {
+      const source = options.names?.[fileIndex] ?? path;
       // Expiry runs every EXPIRE_EVERY_LINES lines of a file, after the line, as the line-by-line replay did.
       let expiredThrough = 0;
       const expireThrough = (lineNo: number): void => {
@@ -133,7 +137,7 @@ export async function replayFiles(
         }
       };
       const feed = (text: string, lineNo: number): void => {
-        const ds = pipeline.processLine(path, { source: path, text, lineNo });
+        const ds = pipeline.processLine(source, { source, text, lineNo });
         for (const d of ds) {
           if (d.action === "ban") {
             bans++;

@@ -3,7 +3,8 @@
 // end quietly when the reader of their output goes away. The log has more chunks than a worker may claim
 // ahead of the main thread, so that replay's worker waits for the main thread at times.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -51,6 +52,19 @@ describe("the worker thread", () => {
     expect(one.decisions.length).toBeGreaterThan(100);
     expect(one.stats.lines).toBe(220_000);
     expect(split).toEqual(one);
+  });
+
+  it("reads a gzip log split too: the worker opens the decompressed copy by its /proc/self/fd path", () => {
+    const gz = join(dir, "asterisk.log.gz");
+    writeFileSync(gz, gzipSync(readFileSync(log)));
+    const plain = JSON.parse(cli(["replay", log, "--config", config, "--json"]));
+    const packed = JSON.parse(cli(["replay", gz, "--config", config, "--json"]));
+    expect(packed.files).toEqual([gz]);
+    expect(JSON.stringify(packed.decisions)).toBe(JSON.stringify(plain.decisions).replaceAll(log, gz));
+    expect(packed.stats).toEqual(plain.stats);
+    expect(cli(["test-filter", gz, "asterisk", "--json"])).toBe(
+      cli(["test-filter", log, "asterisk", "--json"]).replace(JSON.stringify(log), JSON.stringify(gz)),
+    );
   });
 
   it("test-filter: the same report, and the same matches with --json, as on one thread", () => {

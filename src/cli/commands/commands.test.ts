@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -41,6 +42,21 @@ describe("test-filter", () => {
     expect(await testFilterCommand([demo, "asterisk", "--print-missed"], io)).toBe(0);
     expect(io.out()).toMatch(/^Lines: 192 lines, 0 ignored, 42 matched, 150 missed$/m);
     expect(io.out()).toMatch(/Executing \[/);
+  });
+
+  it("reads a gzip log (a rotated one) as its text, naming the file it was given", async () => {
+    const gz = join(dir, "full.2.gz");
+    writeFileSync(gz, gzipSync(readFileSync(demo)));
+    for (const flags of [[], ["--json"]]) {
+      const plain = createRecordingIo();
+      const packed = createRecordingIo();
+      expect(await testFilterCommand([demo, "asterisk", ...flags], plain)).toBe(0);
+      expect(await testFilterCommand([gz, "asterisk", ...flags], packed)).toBe(0);
+      expect(packed.out()).toBe(plain.out().replace(demo, gz));
+      expect(packed.out()).toContain(
+        flags.length > 0 ? `"file":${JSON.stringify(gz)}` : `Use log file : ${gz}`,
+      );
+    }
   });
 
   it("bad usage is a one-line user error", async () => {
@@ -118,6 +134,41 @@ describe("replay", () => {
       ["ban", "198.51.100.41", "jail:fusionpbx"],
     ]);
     expect(r.stats).toMatchObject({ lines: 10, offenses: 10, bans: 2 });
+  });
+
+  it("replays rotated logs oldest first, a gzip one through a copy, naming each in the evidence", async () => {
+    const lines = readFileSync(demo, "utf8").split("\n");
+    const half = lines.length >> 1;
+    // Rotated as logrotate leaves it: the older half compressed, the live log newer.
+    const older = join(dir, "full.1.gz");
+    const live = join(dir, "full");
+    writeFileSync(older, gzipSync(lines.slice(0, half).join("\n") + "\n"));
+    writeFileSync(live, lines.slice(half).join("\n"));
+    const day = 86_400;
+    const now = Date.now() / 1000;
+    utimesSync(older, now - day, now - day);
+    utimesSync(live, now, now);
+    const whole = createRecordingIo();
+    const rotated = createRecordingIo();
+    expect(await replayCommand([demo, "--preset", "asterisk", "--json"], whole)).toBe(0);
+    // As the shell expands full*: the live log first.
+    expect(await replayCommand([live, older, "--preset", "asterisk", "--json"], rotated)).toBe(0);
+    const w = JSON.parse(whole.out());
+    const r = JSON.parse(rotated.out());
+    expect(r.files).toEqual([older, live]);
+    const brief = (d: { action: string; target: string; durationMs: number; at: string }) =>
+      [d.action, d.target, d.durationMs, d.at].join(" ");
+    expect(r.decisions.map(brief)).toEqual(w.decisions.map(brief));
+    expect(r.decisions.length).toBeGreaterThan(3);
+    const sources = new Set(
+      r.decisions.flatMap((d: { evidence: { source: string }[] }) => d.evidence.map((e) => e.source)),
+    );
+    expect(sources).toEqual(new Set([older, live]));
+    const text = createRecordingIo();
+    expect(await replayCommand([live, older, "--preset", "asterisk"], text)).toBe(0);
+    expect(text.out().split("\n")[0]).toBe(
+      `# preset asterisk; jails: sshd, asterisk; files, oldest first: ${older}, ${live}`,
+    );
   });
 
   it("refuses a bad config before doing anything", async () => {

@@ -1,6 +1,5 @@
 // `sipwarden replay <log>...`: the real detection pipeline over logs on event time, printing its decisions.
 
-import { statSync } from "node:fs";
 import type { Config } from "../../config/config.js";
 import type { replayFiles as ReplayFiles } from "../../daemon/replay.js";
 import { UserError } from "../../domain/errors.js";
@@ -10,6 +9,7 @@ import { createBufferedWriter } from "../buffered-writer.js";
 import { CONFIG_OPTIONS } from "../config-options.js";
 import { decisionToJson, formatDecisionLine } from "../decision-format.js";
 import type { CliIo } from "../io.js";
+import { openForScan, type ScanFile } from "../../sources/compressed-log.js";
 
 const USAGE = "sipwarden replay <log>... [--config FILE | --preset NAME] [--json]";
 
@@ -30,16 +30,16 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
   }
   if (positionals.length === 0)
     throw new UserError("SW_USAGE", `replay: name at least one log (usage: ${USAGE})`);
-  const files = positionals.map((p) => {
-    try {
-      const st = statSync(p);
-      return { path: p, mtime: st.mtimeMs, size: st.size };
-    } catch (e) {
-      throw new UserError("SW_SOURCE", `cannot read log: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-        file: p,
-      });
-    }
-  });
+  // Gzip logs (rotated ones) are read through decompressed copies. Replayed oldest first, by modification
+  // time: `full*` names the live log before its rotations.
+  const files: ScanFile[] = [];
+  try {
+    for (const p of positionals) files.push(await openForScan(p));
+  } catch (e) {
+    for (const f of files) f.close();
+    throw e;
+  }
+  files.sort((a, b) => a.mtime - b.mtime);
   // A big log's filtering is shared with a worker thread (SIPWARDEN_THREADS=1: never). It starts loading
   // now, while this thread loads the config and detection code (this module imports neither).
   const early = files.some((f) => wantsParallel(f.size, io.env)) ? createWorkerRunner(true) : undefined;
@@ -52,6 +52,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     return await replayAndPrint(replayFiles, config, how, files, values.json === true, io, early);
   } finally {
     early?.close();
+    for (const f of files) f.close();
   }
 }
 
@@ -59,7 +60,7 @@ async function replayAndPrint(
   replayFiles: typeof ReplayFiles,
   config: Config,
   how: string,
-  files: readonly { path: string; mtime: number }[],
+  files: readonly ScanFile[],
   json: boolean,
   io: CliIo,
   runner: RangeRunner | undefined,
@@ -67,8 +68,12 @@ async function replayAndPrint(
   const out = createBufferedWriter(io);
   const jails = config.jails.map((j) => j.name);
   let first = true;
-  if (json) out.write(`{"config":${JSON.stringify(how)},"jails":${JSON.stringify(jails)},"decisions":[`);
-  else out.write(`# ${how}; jails: ${jails.join(", ")}\n`);
+  const names = files.map((f) => f.name);
+  if (json)
+    out.write(
+      `{"config":${JSON.stringify(how)},"jails":${JSON.stringify(jails)},"files":${JSON.stringify(names)},"decisions":[`,
+    );
+  else out.write(`# ${how}; jails: ${jails.join(", ")}; files, oldest first: ${names.join(", ")}\n`);
   const stats = await replayFiles(
     files.map((f) => f.path),
     config,
@@ -79,7 +84,7 @@ async function replayAndPrint(
           first = false;
         }
       : (d) => out.write(formatDecisionLine(d)),
-    runner === undefined ? { parallel: false } : { parallel: true, runner },
+    { names, ...(runner === undefined ? { parallel: false } : { parallel: true, runner }) },
   );
   if (json) out.write(`],"stats":${JSON.stringify(stats)}}\n`);
   else

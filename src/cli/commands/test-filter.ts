@@ -1,8 +1,8 @@
 // `sipwarden test-filter <log> <filter>`: fail2ban-regex's job, faster, with a --json report for tools.
 
-import { statSync } from "node:fs";
 import { UserError } from "../../domain/errors.js";
 import { createWorkerRunner, wantsParallel } from "../../daemon/worker-runner.js";
+import { openForScan } from "../../sources/compressed-log.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
@@ -33,31 +33,24 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
   const maxLineLength = values["max-line-length"] ? Number(values["max-line-length"]) : 16_384;
   if (!Number.isInteger(maxLineLength) || maxLineLength < 64)
     throw new UserError("SW_USAGE", "test-filter: --max-line-length takes a whole number ≥ 64");
-  let size: number;
-  let mtime: number;
-  try {
-    const st = statSync(logPath);
-    size = st.size;
-    mtime = st.mtimeMs;
-  } catch (e) {
-    throw new UserError("SW_SOURCE", `cannot read log: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-      file: logPath,
-    });
-  }
+  // A gzip log (a rotated one) is read through a decompressed copy.
+  const log = await openForScan(logPath);
   // A big log's worker starts loading now, while this thread loads the scanning code and compiles the
   // filter (this module imports neither, so that the thread starts ~40 ms sooner).
-  const early = splitsByDefault(values, size, io) ? createWorkerRunner(true) : undefined;
+  const early = splitsByDefault(values, log.size, io) ? createWorkerRunner(true) : undefined;
   try {
     const [{ resolveFilter }, { runTestFilter }] = await Promise.all([
       import("../../filters/resolve.js"),
       import("../test-filter-report.js"),
     ]);
     const filter = resolveFilter(spec);
-    return await runTestFilter(filter, spec, logPath, size, mtime, maxLineLength, values, io, {
+    return await runTestFilter(filter, spec, log.path, log.size, log.mtime, maxLineLength, values, io, {
       ...(early === undefined ? {} : { runner: early }),
+      name: log.name,
     });
   } finally {
     early?.close();
+    log.close();
   }
 }
 

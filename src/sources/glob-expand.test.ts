@@ -35,6 +35,22 @@ describe("expandGlob", () => {
     ]);
   });
 
+  it("leaves out the compressed rotations a glob such as full* also names", async () => {
+    for (const f of [
+      "full",
+      "full.1",
+      "full.2.gz",
+      "full.3.xz",
+      "full.4.bz2",
+      "full.5.zst",
+      "full-20261201.gz",
+    ])
+      await writeFile(join(dir, f), "");
+    expect(await expandGlob(`${dir}/full*`)).toEqual([`${dir}/full`, `${dir}/full.1`]);
+    // Even when asked for by name: a tail never reads them (the offline tools take them as files).
+    expect(await expandGlob(`${dir}/*.gz`)).toEqual([]);
+  });
+
   it("returns nothing for a missing base and the path itself for a plain path", async () => {
     expect(await expandGlob(`${dir}/nope/*.log`)).toEqual([]);
     expect(await expandGlob(`${dir}/plain.log`)).toEqual([`${dir}/plain.log`]);

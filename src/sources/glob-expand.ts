@@ -18,7 +18,16 @@ export function planGlob(pattern: string): GlobPlan {
   return { base: scan.isGlob ? scan.base || "." : pattern, isGlob: scan.isGlob };
 }
 
-/** Regular files (symlinks followed) matching `pattern`, sorted. A missing base directory yields []. */
+/**
+ * Names a rotation compresses (logrotate's `compress`): never live logs, and not text. A glob such as
+ * `/var/log/asterisk/full*` leaves them out; `sipwarden replay` and `test-filter` read gzip ones.
+ */
+const COMPRESSED = /\.(?:gz|xz|bz2|zst|lz4|lzma|Z|zip)$/;
+
+/**
+ * Regular files (symlinks followed) matching `pattern`, sorted, but for compressed rotations (COMPRESSED).
+ * A missing base directory yields [].
+ */
 export async function expandGlob(pattern: string): Promise<string[]> {
   const scan = picomatch.scan(pattern);
   if (!scan.isGlob) return [pattern];
@@ -43,7 +52,7 @@ export async function expandGlob(pattern: string): Promise<string[]> {
         isFile = st?.isFile() ?? false;
         isDir = false; // never descend through links: avoids loops
       }
-      if (isFile && isMatch(full)) found.push(full);
+      if (isFile && isMatch(full) && !COMPRESSED.test(entry.name)) found.push(full);
       else if (isDir && depth < maxDepth) await walk(join(dir, entry.name), full, depth + 1);
     }
   }

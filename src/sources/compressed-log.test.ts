@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { UserError } from "../domain/errors.js";
+import { userErrorText } from "../domain/testing/user-error-text.js";
 import { compressionOf, openForScan } from "./compressed-log.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-gz-"));
@@ -20,17 +20,6 @@ function file(name: string, body: string | Buffer): string {
   const p = join(dir, name);
   writeFileSync(p, body);
   return p;
-}
-
-/** The UserError `p` rejects with. */
-async function rejection(p: Promise<unknown>): Promise<UserError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof UserError) return e;
-    throw e;
-  }
-  throw new Error("resolved, expected a UserError");
 }
 
 describe("compressionOf", () => {
@@ -89,15 +78,16 @@ describe("openForScan", () => {
   it("refuses, naming the file, a cut gzip stream, other compressions, a directory and a missing file", async () => {
     const gz = gzipSync(text);
     const cut = file("cut.gz", gz.subarray(0, gz.length >> 1));
-    const e1 = await rejection(openForScan(cut));
-    expect(e1.message).toMatch(/cannot decompress the gzip log: unexpected end of file/);
-    expect(e1.location).toEqual({ file: cut });
-    const xz = file("x.log.xz", Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 4]));
-    const e2 = await rejection(openForScan(xz));
-    expect(e2.message).toBe(
-      `the log is compressed with xz: sipwarden reads plain and gzip logs; decompress it first (xz -dk ${xz})`,
+    expect(await userErrorText(openForScan(cut))).toBe(
+      `${cut}: cannot decompress the gzip log: unexpected end of file [SW_SOURCE]`,
     );
-    expect((await rejection(openForScan(dir))).message).toMatch(/^not a regular file/);
-    expect((await rejection(openForScan(join(dir, "none.log")))).message).toBe("cannot read log: ENOENT");
+    const xz = file("x.log.xz", Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 4]));
+    expect(await userErrorText(openForScan(xz))).toBe(
+      `${xz}: the log is compressed with xz: sipwarden reads plain and gzip logs; decompress it first (xz -dk ${xz}) [SW_SOURCE]`,
+    );
+    expect(await userErrorText(openForScan(dir))).toMatch(/: not a regular file: /);
+    expect(await userErrorText(openForScan(join(dir, "none.log")))).toBe(
+      `${join(dir, "none.log")}: cannot read log: ENOENT [SW_SOURCE]`,
+    );
   });
 });

@@ -47,8 +47,10 @@ export interface ReplayOptions {
   readonly runner?: RangeRunner;
   /** Bytes per chunk of a split file (default CHUNK_BYTES; tests cut small files into many). */
   readonly chunkBytes?: number;
-  /** Per path, the name decisions give as the evidence's source (default the path: a decompressed copy
-   * is read by another). */
+  /**
+   * Per path, the name decisions give as the evidence's source (default the path itself; a decompressed
+   * copy is read by another path than the log's).
+   */
   readonly names?: readonly string[];
 }
 

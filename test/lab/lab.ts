@@ -351,7 +351,8 @@ firewall:
 `;
 }
 
-function kamailioModules(): string {
+/** The directory holding Kamailio's modules (where the Debian package puts them, or a build's). */
+export function kamailioModules(): string {
   const d = KAMAILIO_MODULE_DIRS.find((x) => existsSync(join(x, "auth.so")));
   if (!d) throw new Error("kamailio modules not found");
   return d;

@@ -8,6 +8,8 @@ export interface CliIo {
    */
   readonly stdoutBytes?: (bytes: Uint8Array) => void;
   readonly stderr: (text: string) => void;
+  /** Standard input, for commands that read a log from it (`-`); created only when asked for. */
+  readonly stdin?: () => AsyncIterable<Uint8Array>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stderrIsTTY: boolean;
   readonly now: () => number;

@@ -34,7 +34,7 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
       () => import("./commands/test-filter.js"),
       (m) => m.testFilterCommand,
     ),
-    summary: "test a filter against a log, like fail2ban-regex",
+    summary: "test a filter against a log (a file, - for stdin, or a pasted line), like fail2ban-regex",
   },
   replay: {
     run: lazy(
@@ -175,6 +175,7 @@ async function main(argv: readonly string[]): Promise<number> {
     stdout: (t) => process.stdout.write(t),
     stdoutBytes: createByteOutput(1, () => process.stdout, stdoutGone),
     stderr: (t) => process.stderr.write(t),
+    stdin: () => process.stdin,
     env: process.env,
     stderrIsTTY: Boolean(process.stderr.isTTY),
     now: () => Date.now(),

@@ -24,6 +24,8 @@ export interface TestFilterOptions {
   readonly runner?: RangeRunner;
   /** The log's name in the report (default `logPath`; a decompressed copy is read by another path). */
   readonly name?: string;
+  /** The log text itself, when it was given in place of a file (shown in the text report's head). */
+  readonly text?: string;
 }
 
 /** The report of `filter` over the log at `logPath`; exported for tests (`spec` is what workers load). */
@@ -110,7 +112,8 @@ export async function runTestFilter(
     out.write(`\n${title}: ${total} total\n`);
     list.forEach((re, i) => out.write(`|  ${String(i + 1).padStart(2)}) [${hits[i]}] ${re}\n`));
   };
-  out.write(`\nRunning tests\n=============\n\nUse   filter : ${filter.name}\nUse log file : ${name}\n`);
+  const use = options.text === undefined ? `Use log file : ${name}` : `Use log line : ${clip(options.text)}`;
+  out.write(`\nRunning tests\n=============\n\nUse   filter : ${filter.name}\n${use}\n`);
   out.write(`\nResults\n=======\n`);
   section("Failregex", filter.failregex, failHits);
   if (filter.successregex.length > 0) section("Successregex", filter.successregex, successHits);
@@ -142,4 +145,13 @@ function mergeParts(a: TestFilterPart, b: TestFilterPart): TestFilterPart {
     successHits: a.successHits.map((n, i) => n + (b.successHits[i] as number)),
     addresses,
   };
+}
+
+/** Log text for the report's head: line breaks shown as \n, at most 200 characters. */
+function clip(text: string): string {
+  const one = text
+    .replace(/\r?\n$/, "")
+    .replace(/\r/g, "\\r")
+    .replace(/\n/g, "\\n");
+  return one.length > 200 ? `${one.slice(0, 197)}...` : one;
 }

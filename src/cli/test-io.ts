@@ -11,11 +11,12 @@ export interface RecordingIo extends CliIo {
 
 /**
  * With `bytes`, the io also has a byte sink (as the real one does), whose bytes are decoded into the same
- * record; each call must hold whole UTF-8 characters.
+ * record; each call must hold whole UTF-8 characters. With `stdin`, standard input holds those bytes,
+ * delivered in pieces of at most 4 KiB, as a pipe does.
  */
 export function createRecordingIo(
   env: Record<string, string | undefined> = {},
-  { bytes = false }: { bytes?: boolean } = {},
+  { bytes = false, stdin }: { bytes?: boolean; stdin?: string | Uint8Array } = {},
 ): RecordingIo {
   let out = "";
   let err = "";
@@ -36,6 +37,7 @@ export function createRecordingIo(
     stderr: (t) => {
       err += t;
     },
+    ...(stdin === undefined ? {} : { stdin: () => pieces(Buffer.from(stdin)) }),
     env,
     stderrIsTTY: false,
     now: () => Date.UTC(2026, 10, 22),
@@ -52,4 +54,8 @@ export function createRecordingIo(
       else queued.push(sig);
     },
   };
+}
+
+async function* pieces(data: Buffer): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < data.length; at += 4096) yield data.subarray(at, at + 4096);
 }

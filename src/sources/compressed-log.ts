@@ -2,21 +2,12 @@
 // read a gzip log through a decompressed copy; other compressions get an error that names them, where
 // they would otherwise be read as lines of binary garbage that match nothing.
 
-import {
-  closeSync,
-  createReadStream,
-  fstatSync,
-  openSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { UserError } from "../domain/errors.js";
+import { createHiddenFile } from "./hidden-file.js";
 
 export type Compression = "gzip" | "xz" | "bzip2" | "zstd";
 
@@ -30,9 +21,10 @@ const MAGIC: readonly (readonly [Compression, readonly number[]])[] = [
   ["zstd", [0x28, 0xb5, 0x2f, 0xfd]],
 ];
 
+/** The command that decompresses a file of each kind (keeping it), or (`-c`) a pipe. */
 const DECOMPRESS_HINT: Record<Exclude<Compression, "gzip">, string> = {
-  xz: "xz -dk",
-  bzip2: "bzip2 -dk",
+  xz: "xz -d",
+  bzip2: "bzip2 -d",
   zstd: "zstd -d",
 };
 
@@ -71,12 +63,17 @@ export interface ScanFile {
 
 /**
  * Opens `name` for an offline scan. A gzip log (by its first bytes, whatever its name) is decompressed
- * into a file in `dir` (default the system's temporary directory) that is unlinked at once and kept open:
- * the scanners open it again as `/proc/self/fd/N`, and its space goes back when it is closed or the
- * process ends, however it ends. Throws UserError (with the file) when the log cannot be read, is not a
- * regular file, is compressed otherwise, or is not a whole gzip stream.
+ * into a hidden file in `dir` (default the system's temporary directory; see hidden-file.ts) that the
+ * scanners open as `/proc/self/fd/N`. Throws UserError (naming the file as `shown.label`, default `name`)
+ * when the log cannot be read, is not a regular file, is compressed otherwise, or is not a whole gzip
+ * stream. `shown.piped` says the log came through a pipe (standard input): hints then say so.
  */
-export async function openForScan(name: string, dir = tmpdir()): Promise<ScanFile> {
+export async function openForScan(
+  name: string,
+  dir = tmpdir(),
+  shown: { readonly label: string; readonly piped: boolean } = { label: name, piped: false },
+): Promise<ScanFile> {
+  const { label } = shown;
   let mtime: number;
   let size: number;
   let kind: Compression | null;
@@ -89,52 +86,33 @@ export async function openForScan(name: string, dir = tmpdir()): Promise<ScanFil
     kind = regular ? compressionOf(name) : null;
   } catch (e) {
     throw new UserError("SW_SOURCE", `cannot read log: ${(e as NodeJS.ErrnoException).code ?? e}`, {
-      file: name,
+      file: label,
     });
   }
   // Scans read by offset (and split a big log between threads): a pipe or a directory cannot be.
   if (!regular)
-    throw new UserError(
-      "SW_SOURCE",
-      "not a regular file: name a log file (save a pipe's output to one first)",
-      {
-        file: name,
-      },
-    );
-  if (kind === null) return { path: name, name, size, mtime, decompressed: false, close() {} };
+    throw new UserError("SW_SOURCE", "not a regular file: name a log file, or - to read standard input", {
+      file: label,
+    });
+  if (kind === null) return { path: name, name: label, size, mtime, decompressed: false, close() {} };
   if (kind !== "gzip")
     throw new UserError(
       "SW_SOURCE",
-      `the log is compressed with ${kind}: sipwarden reads plain and gzip logs; decompress it first (${DECOMPRESS_HINT[kind]} ${name})`,
-      { file: name },
+      `the log is compressed with ${kind}: sipwarden reads plain and gzip logs; decompress it first (${
+        shown.piped ? `pipe it through ${DECOMPRESS_HINT[kind]}c` : `${DECOMPRESS_HINT[kind]}k ${label}`
+      })`,
+      { file: label },
     );
-  const copy = join(dir, `sipwarden-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
-  // Created for this process alone (O_EXCL, mode 0600), then unlinked: nothing is left behind.
-  const fd = openSync(copy, "wx+", 0o600);
-  unlinkSync(copy);
-  let open = true;
-  const close = (): void => {
-    if (!open) return;
-    open = false;
-    closeSync(fd);
-  };
+  const copy = createHiddenFile(dir);
   try {
     await pipeline(createReadStream(name), createGunzip(), async (text: AsyncIterable<Buffer>) => {
-      for await (const chunk of text)
-        for (let at = 0; at < chunk.length;) at += writeSync(fd, chunk, at, chunk.length - at);
+      for await (const chunk of text) copy.write(chunk);
     });
   } catch (e) {
-    close();
+    copy.close();
     throw new UserError("SW_SOURCE", `cannot decompress the gzip log: ${(e as Error).message}`, {
-      file: name,
+      file: label,
     });
   }
-  return {
-    path: `/proc/self/fd/${fd}`,
-    name,
-    size: fstatSync(fd).size,
-    mtime,
-    decompressed: true,
-    close,
-  };
+  return { path: copy.path, name: label, size: copy.size(), mtime, decompressed: true, close: copy.close };
 }

@@ -31,12 +31,17 @@ beforeAll(() => {
   );
 }, 60_000);
 
-/** The CLI's stdout; `threads` "1" keeps it on one thread. */
-function cli(args: string[], threads?: "1"): string {
+/** The CLI's stdout; `threads` "1" keeps it on one thread; `input` is written to its stdin (a pipe). */
+function cli(args: string[], threads?: "1", input?: Buffer): string {
   const env: NodeJS.ProcessEnv = { ...process.env, TZ: "UTC" };
   if (threads === undefined) delete env.SIPWARDEN_THREADS;
   else env.SIPWARDEN_THREADS = threads;
-  return execFileSync(process.execPath, [main, ...args], { env, maxBuffer: 1 << 28, encoding: "utf8" });
+  return execFileSync(process.execPath, [main, ...args], {
+    env,
+    maxBuffer: 1 << 28,
+    encoding: "utf8",
+    ...(input === undefined ? {} : { input }),
+  });
 }
 
 describe("the worker thread", () => {
@@ -65,6 +70,22 @@ describe("the worker thread", () => {
     expect(cli(["test-filter", gz, "asterisk", "--json"])).toBe(
       cli(["test-filter", log, "asterisk", "--json"]).replace(JSON.stringify(log), JSON.stringify(gz)),
     );
+  });
+
+  it("reads a big log from a pipe (-) split too: the worker opens the copy of standard input", () => {
+    const bytes = readFileSync(log);
+    const file = cli(["test-filter", log, "asterisk", "--json"]);
+    expect(cli(["test-filter", "-", "asterisk", "--json"], undefined, bytes)).toBe(
+      file.replace(JSON.stringify(log), JSON.stringify("-")),
+    );
+    // Year-less dates: a file's reference is its modification time, a pipe's is now; both are today.
+    const plain = JSON.parse(cli(["replay", log, "--config", config, "--json"]));
+    const piped = JSON.parse(cli(["replay", "-", "--config", config, "--json"], undefined, gzipSync(bytes)));
+    expect(piped.files).toEqual(["-"]);
+    expect(JSON.stringify(piped.decisions)).toBe(
+      JSON.stringify(plain.decisions).replaceAll(JSON.stringify(log), JSON.stringify("-")),
+    );
+    expect(piped.stats).toEqual(plain.stats);
   });
 
   it("test-filter: the same report, and the same matches with --json, as on one thread", () => {

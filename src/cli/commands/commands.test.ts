@@ -59,6 +59,49 @@ describe("test-filter", () => {
     }
   });
 
+  it("reads a log line given in place of a file, as fail2ban-regex does", async () => {
+    const line =
+      "[Nov 21 23:45:38] NOTICE[12345] chan_sip.c: Registration from '\"100\" <sip:100@10.1.2.3:5060>' failed for '192.0.2.77:5060' - Wrong password";
+    const io = createRecordingIo();
+    expect(await testFilterCommand([line, "asterisk"], io)).toBe(0);
+    expect(io.out()).toContain(`Use log line : ${line}\n`);
+    expect(io.out()).toContain("\n|  192.0.2.77 1\n");
+    expect(io.out()).toMatch(/^Lines: 1 lines, 0 ignored, 1 matched, 0 missed$/m);
+    const json = createRecordingIo();
+    expect(await testFilterCommand([`${line}\nnot a failure`, "asterisk", "--json"], json)).toBe(0);
+    // A year-less date takes its year from now (the io's 2026-11-22).
+    expect(JSON.parse(json.out())).toMatchObject({
+      file: "(command line)",
+      lines: 2,
+      matched: 1,
+      missed: 1,
+      matches: [{ line: 1, address: "192.0.2.77", time: "2026-11-21T23:45:38.000Z", kind: "failure" }],
+    });
+    // A path that names no file is still an error, not an empty report.
+    expect(
+      await userErrorText(testFilterCommand([join(dir, "mesages"), "asterisk"], createRecordingIo())),
+    ).toMatch(/mesages: cannot read log: ENOENT \[SW_SOURCE\]$/);
+  });
+
+  it("reads standard input for -, as it reads the same log from a file", async () => {
+    // The file dated as the io's now, which is the reference time for standard input.
+    const copy = join(dir, "demo-now.log");
+    writeFileSync(copy, readFileSync(demo));
+    const now = Date.UTC(2026, 10, 22) / 1000;
+    utimesSync(copy, now, now);
+    for (const flags of [[], ["--json"], ["--print-missed"]]) {
+      const file = createRecordingIo();
+      const piped = createRecordingIo({}, { stdin: readFileSync(demo) });
+      expect(await testFilterCommand([copy, "asterisk", ...flags], file)).toBe(0);
+      expect(await testFilterCommand(["-", "asterisk", ...flags], piped)).toBe(0);
+      const named = flags.includes("--json") ? JSON.stringify(copy) : `Use log file : ${copy}`;
+      expect(file.out()).toContain(named);
+      expect(piped.out()).toBe(
+        file.out().replace(named, flags.includes("--json") ? '"-"' : "Use log file : -"),
+      );
+    }
+  });
+
   it("bad usage is a one-line user error", async () => {
     expect(await userErrorText(testFilterCommand([demo], createRecordingIo()))).toMatch(
       /expected <log> <filter>/,
@@ -169,6 +212,30 @@ describe("replay", () => {
     expect(text.out().split("\n")[0]).toBe(
       `# preset asterisk; jails: sshd, asterisk; files, oldest first: ${older}, ${live}`,
     );
+  });
+
+  it("reads standard input for - (dated now), once", async () => {
+    const copy = join(dir, "demo-stdin.log");
+    writeFileSync(copy, readFileSync(demo));
+    const now = Date.UTC(2026, 10, 22) / 1000;
+    utimesSync(copy, now, now);
+    const file = createRecordingIo();
+    const piped = createRecordingIo({}, { stdin: readFileSync(demo) });
+    expect(await replayCommand([copy, "--preset", "asterisk", "--json"], file)).toBe(0);
+    expect(await replayCommand(["-", "--preset", "asterisk", "--json"], piped)).toBe(0);
+    const f = JSON.parse(file.out());
+    const p = JSON.parse(piped.out());
+    expect(p.files).toEqual(["-"]);
+    expect(f.decisions.length).toBeGreaterThan(3);
+    expect(JSON.stringify(p.decisions)).toBe(
+      JSON.stringify(f.decisions).replaceAll(JSON.stringify(copy), '"-"'),
+    );
+    expect(p.stats).toEqual(f.stats);
+    expect(
+      await userErrorText(
+        replayCommand(["-", "-", "--preset", "asterisk"], createRecordingIo({}, { stdin: "" })),
+      ),
+    ).toBe("replay: standard input (-) can be read only once [SW_USAGE]");
   });
 
   it("refuses a bad config before doing anything", async () => {

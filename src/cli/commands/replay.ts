@@ -9,9 +9,10 @@ import { createBufferedWriter } from "../buffered-writer.js";
 import { CONFIG_OPTIONS } from "../config-options.js";
 import { decisionToJson, formatDecisionLine } from "../decision-format.js";
 import type { CliIo } from "../io.js";
-import { openForScan, type ScanFile } from "../../sources/compressed-log.js";
+import type { ScanFile } from "../../sources/compressed-log.js";
+import { openLogArgument, STDIN_NAME } from "../../sources/log-argument.js";
 
-const USAGE = "sipwarden replay <log>... [--config FILE | --preset NAME] [--json]";
+const USAGE = "sipwarden replay <log|->... [--config FILE | --preset NAME] [--json]";
 
 export async function replayCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -30,11 +31,13 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
   }
   if (positionals.length === 0)
     throw new UserError("SW_USAGE", `replay: name at least one log (usage: ${USAGE})`);
-  // Gzip logs (rotated ones) are read through decompressed copies. Replayed oldest first, by modification
-  // time: `full*` names the live log before its rotations.
+  if (positionals.filter((p) => p === STDIN_NAME).length > 1)
+    throw new UserError("SW_USAGE", "replay: standard input (-) can be read only once");
+  // Gzip logs (rotated ones) are read through decompressed copies, standard input (-) through a copy
+  // dated now. Replayed oldest first, by modification time: `full*` names the live log before its rotations.
   const files: ScanFile[] = [];
   try {
-    for (const p of positionals) files.push(await openForScan(p));
+    for (const p of positionals) files.push(await openLogArgument(p, { stdin: io.stdin, now: io.now() }));
   } catch (e) {
     for (const f of files) f.close();
     throw e;

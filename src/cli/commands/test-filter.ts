@@ -2,12 +2,12 @@
 
 import { UserError } from "../../domain/errors.js";
 import { createWorkerRunner, wantsParallel } from "../../daemon/worker-runner.js";
-import { openForScan } from "../../sources/compressed-log.js";
+import { openLogArgument } from "../../sources/log-argument.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE =
-  "sipwarden test-filter <log> <filter|file|name[mode=...]> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress]";
+  "sipwarden test-filter <log|-|line> <filter|file|name[mode=...]> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress]";
 
 export async function testFilterCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -33,8 +33,8 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
   const maxLineLength = values["max-line-length"] ? Number(values["max-line-length"]) : 16_384;
   if (!Number.isInteger(maxLineLength) || maxLineLength < 64)
     throw new UserError("SW_USAGE", "test-filter: --max-line-length takes a whole number ≥ 64");
-  // A gzip log (a rotated one) is read through a decompressed copy.
-  const log = await openForScan(logPath);
+  // A gzip log (a rotated one) is read through a decompressed copy; `-` and a pasted line through copies.
+  const log = await openLogArgument(logPath, { stdin: io.stdin, text: true, now: io.now() });
   // A big log's worker starts loading now, while this thread loads the scanning code and compiles the
   // filter (this module imports neither, so that the thread starts ~40 ms sooner).
   const early = splitsByDefault(values, log.size, io) ? createWorkerRunner(true) : undefined;
@@ -47,6 +47,7 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
     return await runTestFilter(filter, spec, log.path, log.size, log.mtime, maxLineLength, values, io, {
       ...(early === undefined ? {} : { runner: early }),
       name: log.name,
+      ...(log.kind === "text" ? { text: logPath } : {}),
     });
   } finally {
     early?.close();

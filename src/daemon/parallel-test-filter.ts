@@ -3,7 +3,7 @@
 
 import { createIsoFormatter } from "../domain/iso-time.js";
 import type { Filter } from "../filters/filter.js";
-import { resolveFilter } from "../filters/resolve.js";
+import { resolveFilterOrRegex } from "../filters/resolve.js";
 import { countNewlines, scanLines } from "../sources/chunk-lines.js";
 import { canScanNeedles, scanNeedleLines } from "../sources/needle-lines.js";
 
@@ -131,7 +131,7 @@ export interface TestFilterWorkerPart extends TestFilterPart {
 export const JSON_CHUNK_BYTES = 1 << 20;
 
 export function runTestFilterJob(job: TestFilterJob, chunkBytes = JSON_CHUNK_BYTES): TestFilterWorkerPart {
-  const filter = resolveFilter(job.spec);
+  const filter = resolveFilterOrRegex(job.spec);
   const json: Uint8Array[] = [];
   if (!job.json) return { ...scanTestFilterRange(filter, job, {}), json };
   const base = countNewlines(job.path, 0, job.from);

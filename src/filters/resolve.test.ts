@@ -5,7 +5,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../domain/errors.js";
-import { BUILTIN_FILTER_DIR, listBuiltinFilters, parseFilterSpec, resolveFilter } from "./resolve.js";
+import { userErrorText } from "../domain/testing/user-error-text.js";
+import {
+  BUILTIN_FILTER_DIR,
+  INLINE_FILTER_NAME,
+  listBuiltinFilters,
+  parseFilterSpec,
+  resolveFilter,
+  resolveFilterOrRegex,
+} from "./resolve.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-resolve-"));
 writeFileSync(
@@ -45,6 +53,37 @@ describe("resolveFilter", () => {
     const names = listBuiltinFilters().filter((n) => n !== "common");
     if (names.length > 0) expect(e?.message).toContain(names[0]);
     expect(() => resolveFilter("./nope/x.conf")).toThrow(/no filter file/);
+  });
+});
+
+describe("resolveFilterOrRegex (test-filter's argument)", () => {
+  const ctx = { referenceTime: Date.UTC(2026, 10, 22) };
+  const refusal = (spec: string): Promise<string> =>
+    userErrorText(Promise.resolve().then(() => resolveFilterOrRegex(spec)));
+
+  it("takes a failregex in place of a filter, as fail2ban-regex does, told apart by its host tag", () => {
+    const f = resolveFilterOrRegex("Registration from '.*' failed for '<HOST>(?::\\d+)?' - Wrong password");
+    expect(f.name).toBe(INLINE_FILTER_NAME);
+    expect(f.failregex).toEqual(["Registration from '.*' failed for '<HOST>(?::\\d+)?' - Wrong password"]);
+    const r = f.match(
+      "[Nov 21 23:45:38] NOTICE[1] chan_sip.c: Registration from '<sip:1@x>' failed for '192.0.2.9:5060' - Wrong password",
+      ctx,
+    );
+    expect(r).toMatchObject({ status: "matched", match: { address: { text: "192.0.2.9" } } });
+    expect(resolveFilterOrRegex("session opened for <F-ID>\\S+</F-ID>").failregex).toHaveLength(1);
+  });
+
+  it("still reads names and paths, and says a regex needs <HOST> when a name is unknown", async () => {
+    expect(resolveFilterOrRegex("mine[mode=ddos]", { searchDirs: [dir] }).failregex).toEqual(["^ddos <HOST>$"]);
+    expect(await refusal("failed for")).toMatch(
+      /^no filter named "failed for"; .*; or give a failregex, with <HOST> where the address is \[SW_FILTER_NOT_FOUND\]$/,
+    );
+    expect(await refusal("failed (for <HOST>")).toMatch(
+      /^failregex: failregex #1 "failed \(for <HOST>": .*\[SW_FILTER_REGEX\]$/,
+    );
+    expect(await refusal("<SKIPLINES>from <HOST>")).toMatch(
+      /SKIPLINES.*\[SW_FILTER_REGEX\]$/,
+    );
   });
 });
 

@@ -5,6 +5,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../domain/errors.js";
 import { loadFilterFile } from "./fail2ban/load.js";
+import { createRegexFilter } from "./fail2ban/regex-filter.js";
+import { capturesFailureId } from "./fail2ban/tags.js";
 import type { Filter } from "./filter.js";
 
 /**
@@ -72,6 +74,35 @@ export function resolveFilter(spec: string, opts: ResolveFilterOptions = {}): Fi
     searchDirs,
     name: looksLikePath ? undefined : target,
   });
+}
+
+/** How a failregex given in place of a filter is named in reports. */
+export const INLINE_FILTER_NAME = "(command line)";
+
+/**
+ * test-filter's filter argument: a spec as resolveFilter takes it or, as fail2ban-regex takes it, a
+ * failregex itself. The two are told apart by the tag naming the failure's host (`<HOST>`, `<ADDR>`,
+ * `<F-ID>`, …), which a failregex needs and no filter name or path holds.
+ */
+export function resolveFilterOrRegex(spec: string, opts: ResolveFilterOptions = {}): Filter {
+  let inline: boolean;
+  try {
+    inline = capturesFailureId(spec);
+  } catch {
+    inline = true; // a tag only a regex holds (<SKIPLINES>): the regex compiler says what is wrong
+  }
+  if (inline)
+    return createRegexFilter({
+      name: INLINE_FILTER_NAME,
+      failregex: [{ text: spec, location: { key: "failregex" } }],
+    });
+  try {
+    return resolveFilter(spec, opts);
+  } catch (e) {
+    if (e instanceof UserError && e.code === "SW_FILTER_NOT_FOUND")
+      throw new UserError(e.code, `${e.message}; or give a failregex, with <HOST> where the address is`, e.location);
+    throw e;
+  }
 }
 
 function isFile(p: string): boolean {

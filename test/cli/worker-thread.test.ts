@@ -94,6 +94,11 @@ describe("the worker thread", () => {
     const one = JSON.parse(cli(["test-filter", log, "asterisk", "--json"], "1"));
     expect(one.matched).toBeGreaterThan(1000);
     expect(split).toEqual(one);
+    // A failregex given in place of a filter reaches the worker as it was written.
+    const regex = "failed for '<HOST>:\\d+'";
+    const inline = cli(["test-filter", log, regex, "--json"]);
+    expect(JSON.parse(inline).matched).toBeGreaterThan(1000);
+    expect(inline).toBe(cli(["test-filter", log, regex, "--json"], "1"));
   });
 
   it("ends at once, quietly, with status 141, when the reader of its output goes away", async () => {

@@ -83,6 +83,21 @@ describe("test-filter", () => {
     ).toMatch(/mesages: cannot read log: ENOENT \[SW_SOURCE\]$/);
   });
 
+  it("takes a failregex in place of a filter, as fail2ban-regex does", async () => {
+    const regex = "failed for '<HOST>:\\d+'";
+    const io = createRecordingIo();
+    expect(await testFilterCommand([demo, regex, "--json"], io)).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r).toMatchObject({ filter: "(command line)", failregex: [{ regex, hits: r.matched }] });
+    // The demo's chan_sip and pjsip failures (the built-in filter also reads AMI and others).
+    expect(r.matched).toBeGreaterThan(20);
+    expect(r.matches[0]).toMatchObject({ line: 3, address: "198.51.100.7" });
+    const text = createRecordingIo();
+    expect(await testFilterCommand([demo, regex], text)).toBe(0);
+    expect(text.out()).toContain(`Use   filter : (command line)\n`);
+    expect(text.out()).toContain(`|   1) [${r.matched}] ${regex}\n`);
+  });
+
   it("reads standard input for -, as it reads the same log from a file", async () => {
     // The file dated as the io's now, which is the reference time for standard input.
     const copy = join(dir, "demo-now.log");

@@ -7,7 +7,7 @@ import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE =
-  "sipwarden test-filter <log|-|line> <filter|file|name[mode=...]> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress]";
+  "sipwarden test-filter <log|-|line> <filter|file|name[mode=...]|failregex> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress]";
 
 export async function testFilterCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -39,11 +39,11 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
   // filter (this module imports neither, so that the thread starts ~40 ms sooner).
   const early = splitsByDefault(values, log.size, io) ? createWorkerRunner(true) : undefined;
   try {
-    const [{ resolveFilter }, { runTestFilter }] = await Promise.all([
+    const [{ resolveFilterOrRegex }, { runTestFilter }] = await Promise.all([
       import("../../filters/resolve.js"),
       import("../test-filter-report.js"),
     ]);
-    const filter = resolveFilter(spec);
+    const filter = resolveFilterOrRegex(spec);
     return await runTestFilter(filter, spec, log.path, log.size, log.mtime, maxLineLength, values, io, {
       ...(early === undefined ? {} : { runner: early }),
       name: log.name,

@@ -16,7 +16,7 @@ import { DatePatternError } from "../date/date-pattern.js";
 import type { Filter, FilterCounters, FilterMatch, FilterResult, MatchContext } from "../filter.js";
 import { createLiteralPrefilter, lineNeedles, type RequiredLiteral } from "../literal-prefilter.js";
 import { RegexSyntaxError } from "./python-regex.js";
-import { expandFail2banTags, FAILURE_ID_GROUPS } from "./tags.js";
+import { capturesFailureId, expandFail2banTags, FAILURE_ID_GROUPS } from "./tags.js";
 import { regexFacts } from "./regex-facts.js";
 
 /** One regex as written in the filter (after interpolation), with where it was written. */
@@ -58,7 +58,7 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
   const ignoreSources = def.ignoreregex ?? [];
   const successSources = def.successregex ?? [];
   const prefRule = def.prefregex ? compileRule(def.prefregex, "prefregex", sandbox) : null;
-  const prefHasId = prefRule !== null && hasFailureId(def.prefregex as RegexSource);
+  const prefHasId = prefRule !== null && capturesFailureId((def.prefregex as RegexSource).text);
   const fail = def.failregex.map((s, i) => compileRule(s, `failregex #${i + 1}`, sandbox, prefHasId));
   const success = successSources.map((s, i) => compileRule(s, `successregex #${i + 1}`, sandbox, prefHasId));
   const ignore = ignoreSources.map((s, i) => compileRule(s, `ignoreregex #${i + 1}`, sandbox));
@@ -262,11 +262,6 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
 
 function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
-}
-
-function hasFailureId(source: RegexSource): boolean {
-  const expanded = expandFail2banTags(source.text);
-  return FAILURE_ID_GROUPS.some((g) => expanded.includes(`(?P<${g}>`));
 }
 
 function compileRule(

@@ -39,6 +39,12 @@ const GROUP_NAME: Readonly<Record<string, string>> = { id: "fid", port: "fport" 
 /** Group names a failregex (or its prefregex) must capture so that a failure has an identity. */
 export const FAILURE_ID_GROUPS = ["fid", "ip4", "ip6", "dns", "mlfid"] as const;
 
+/** Whether a regex, tags as written, captures a failure's identity (`<HOST>`, `<ADDR>`, `<F-ID>`, …). */
+export function capturesFailureId(regex: string): boolean {
+  const expanded = expandFail2banTags(regex);
+  return FAILURE_ID_GROUPS.some((g) => expanded.includes(`(?P<${g}>`));
+}
+
 /**
  * Replaces tags the way fail2ban does, textually and before the regex is parsed. A closing `</F-X>` for a
  * tag that was never opened, and unknown tags, stay as written (they are then ordinary characters).

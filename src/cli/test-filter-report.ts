@@ -4,8 +4,10 @@
 import type { Filter } from "../filters/filter.js";
 import { cutAtLines } from "../sources/chunk-lines.js";
 import {
+  createTestFilterTally,
   scanTestFilterRange,
   type TestFilterPart,
+  type TestFilterSinks,
   type TestFilterWorkerPart,
 } from "../daemon/parallel-test-filter.js";
 import { createWorkerRunner, MAIN_SHARE, type RangeRunner } from "../daemon/worker-runner.js";
@@ -24,8 +26,13 @@ export interface TestFilterOptions {
   readonly runner?: RangeRunner;
   /** The log's name in the report (default `logPath`; a decompressed copy is read by another path). */
   readonly name?: string;
-  /** The log text itself, when it was given in place of a file (shown in the text report's head). */
-  readonly text?: string;
+  /** What the text report's head says was read, when not `Use log file : <name>`. */
+  readonly head?: string;
+  /**
+   * Lines to test instead of the file's (the journal's messages, with their entries' times): `logPath`
+   * and `size` are then unused, and `name` names them.
+   */
+  readonly lines?: AsyncIterable<{ readonly text: string; readonly time: number | undefined }>;
 }
 
 /** The report of `filter` over the log at `logPath`; exported for tests (`spec` is what workers load). */
@@ -44,8 +51,12 @@ export async function runTestFilter(
   const name = options.name ?? logPath;
   let firstMatch = true;
   const json = Boolean(flags.json);
-  const progress = showsProgress(flags, size, io) ? createProgressBar(io.stderr, size) : null;
-  const parallel = options.parallel ?? (options.runner !== undefined || splitsByDefault(flags, size, io));
+  const lines = options.lines;
+  const progress =
+    lines === undefined && showsProgress(flags, size, io) ? createProgressBar(io.stderr, size) : null;
+  const parallel =
+    lines === undefined &&
+    (options.parallel ?? (options.runner !== undefined || splitsByDefault(flags, size, io)));
   const bounds = parallel ? cutAtLines(logPath, size, [MAIN_SHARE]) : [0, size];
   const mainTo = bounds[1] as number;
 
@@ -63,25 +74,23 @@ export async function runTestFilter(
     // A failed worker surfaces when awaited; until then, no unhandled rejection.
     rest.catch(() => undefined);
   }
+  const sinks: TestFilterSinks = {
+    ...(json ? { onJsonMatch: writeMatch } : {}),
+    ...(!json && flags["print-matched"] ? { onMatchedText: (n, text) => out.write(`${n}: ${text}\n`) } : {}),
+    ...(!json && flags["print-missed"]
+      ? {
+          onMissedText: (n, text, why) =>
+            out.write(why === undefined ? `${n}: ${text}\n` : `${n} (not an IP: ${why}): ${text}\n`),
+        }
+      : {}),
+    ...(progress ? { onProgress: (done) => progress.update(done) } : {}),
+  };
   let part: TestFilterPart;
   try {
-    part = scanTestFilterRange(
-      filter,
-      { ...range, from: 0, to: rest === null ? Infinity : mainTo },
-      {
-        ...(json ? { onJsonMatch: writeMatch } : {}),
-        ...(!json && flags["print-matched"]
-          ? { onMatchedText: (n, text) => out.write(`${n}: ${text}\n`) }
-          : {}),
-        ...(!json && flags["print-missed"]
-          ? {
-              onMissedText: (n, text, why) =>
-                out.write(why === undefined ? `${n}: ${text}\n` : `${n} (not an IP: ${why}): ${text}\n`),
-            }
-          : {}),
-        ...(progress ? { onProgress: (done) => progress.update(done) } : {}),
-      },
-    );
+    part =
+      lines === undefined
+        ? scanTestFilterRange(filter, { ...range, from: 0, to: rest === null ? Infinity : mainTo }, sinks)
+        : await tallyLines(filter, lines, referenceTime, sinks);
     if (rest !== null) {
       const more = await rest;
       for (const chunk of more.json) {
@@ -95,12 +104,12 @@ export async function runTestFilter(
     if (options.runner === undefined) runner?.close();
   }
   progress?.done();
-  const { lines, truncated, matched, ignored, rejected, missed, addresses } = part;
+  const { truncated, matched, ignored, rejected, missed, addresses } = part;
   const failHits = part.failHits;
   const successHits = part.successHits;
   if (json) {
     out.write(
-      `],"lines":${lines},"matched":${matched},"ignored":${ignored},"missed":${missed + rejected},"rejected":${rejected},"truncated":${truncated},` +
+      `],"lines":${part.lines},"matched":${matched},"ignored":${ignored},"missed":${missed + rejected},"rejected":${rejected},"truncated":${truncated},` +
         `"addresses":${addresses.size},"failregex":${JSON.stringify(filter.failregex.map((regex, i) => ({ regex, hits: failHits[i] })))},` +
         `"successregex":${JSON.stringify(filter.successregex.map((regex, i) => ({ regex, hits: successHits[i] })))}}\n`,
     );
@@ -112,8 +121,8 @@ export async function runTestFilter(
     out.write(`\n${title}: ${total} total\n`);
     list.forEach((re, i) => out.write(`|  ${String(i + 1).padStart(2)}) [${hits[i]}] ${re}\n`));
   };
-  const use = options.text === undefined ? `Use log file : ${name}` : `Use log line : ${clip(options.text)}`;
-  out.write(`\nRunning tests\n=============\n\nUse   filter : ${filter.name}\n${use}\n`);
+  const head = options.head ?? `Use log file : ${name}`;
+  out.write(`\nRunning tests\n=============\n\nUse   filter : ${filter.name}\n${head}\n`);
   out.write(`\nResults\n=======\n`);
   section("Failregex", filter.failregex, failHits);
   if (filter.successregex.length > 0) section("Successregex", filter.successregex, successHits);
@@ -125,9 +134,25 @@ export async function runTestFilter(
   if (rejected > 0)
     out.write(`\nRejected: ${rejected} lines matched but captured no IP address (never resolved)\n`);
   if (truncated > 0) out.write(`Truncated: ${truncated} lines longer than ${maxLineLength} bytes were cut\n`);
-  out.write(`\nLines: ${lines} lines, ${ignored} ignored, ${matched} matched, ${missed + rejected} missed\n`);
+  out.write(
+    `\nLines: ${part.lines} lines, ${ignored} ignored, ${matched} matched, ${missed + rejected} missed\n`,
+  );
   out.flush();
   return 0;
+}
+
+/** Every line through the filter, numbered from 1 (none is skipped: there are no needles to scan for). */
+async function tallyLines(
+  filter: Filter,
+  lines: AsyncIterable<{ readonly text: string; readonly time: number | undefined }>,
+  referenceTime: number,
+  sinks: TestFilterSinks,
+): Promise<TestFilterPart> {
+  const { part, onLine } = createTestFilterTally(filter, referenceTime, sinks);
+  let n = 0;
+  for await (const line of lines) onLine(line.text, ++n, undefined, line.time);
+  part.lines = n;
+  return part;
 }
 
 /** `a` then `b` (the range after it): counts added, addresses in order of first sight over both. */
@@ -145,13 +170,4 @@ function mergeParts(a: TestFilterPart, b: TestFilterPart): TestFilterPart {
     successHits: a.successHits.map((n, i) => n + (b.successHits[i] as number)),
     addresses,
   };
-}
-
-/** Log text for the report's head: line breaks shown as \n, at most 200 characters. */
-function clip(text: string): string {
-  const one = text
-    .replace(/\r?\n$/, "")
-    .replace(/\r/g, "\\r")
-    .replace(/\n/g, "\\n");
-  return one.length > 200 ? `${one.slice(0, 197)}...` : one;
 }

@@ -40,11 +40,21 @@ export interface TestFilterSinks {
   readonly onProgress?: (bytesDone: number) => void;
 }
 
-export function scanTestFilterRange(
+/** Counts lines one by one into a part, and hands matches and misses to the sinks. */
+export interface TestFilterTally {
+  readonly part: TestFilterPart;
+  /**
+   * One line: `needles`, the bitmask of the filter's needles it holds when a needle scan found it;
+   * `time`, the event time its transport gave (journald), else its date is read from the text.
+   */
+  onLine(text: string, lineNo: number, needles: number | undefined, time: number | undefined): void;
+}
+
+export function createTestFilterTally(
   filter: Filter,
-  range: TestFilterRange,
-  sinks: TestFilterSinks,
-): TestFilterPart {
+  referenceTime: number,
+  sinks: Omit<TestFilterSinks, "onProgress">,
+): TestFilterTally {
   const part: TestFilterPart = {
     lines: 0,
     truncated: 0,
@@ -58,11 +68,21 @@ export function scanTestFilterRange(
   };
   const { onJsonMatch, onMatchedText, onMissedText } = sinks;
   const iso = createIsoFormatter();
-  // `needles` is set per line when the scan searched the line for the filter's needles.
-  const ctx = { referenceTime: range.referenceTime, needles: undefined as number | undefined };
-  const cap = range.maxLineLength;
+  // One context for every line, of one shape: a filter only reads it.
+  const ctx = {
+    referenceTime,
+    needles: undefined as number | undefined,
+    time: undefined as number | undefined,
+  };
   const { failHits, successHits, addresses } = part;
-  const onLine = (text: string, lineNo: number): void => {
+  const onLine = (
+    text: string,
+    lineNo: number,
+    needles: number | undefined,
+    time: number | undefined,
+  ): void => {
+    ctx.needles = needles;
+    ctx.time = time;
     const r = filter.match(text, ctx);
     switch (r.status) {
       case "matched": {
@@ -91,20 +111,30 @@ export function scanTestFilterRange(
         break;
     }
   };
+  return { part, onLine };
+}
+
+export function scanTestFilterRange(
+  filter: Filter,
+  range: TestFilterRange,
+  sinks: TestFilterSinks,
+): TestFilterPart {
+  const { part, onLine } = createTestFilterTally(filter, range.referenceTime, sinks);
+  const { onMissedText } = sinks;
+  const cap = range.maxLineLength;
   const scan = { maxLineLength: cap, from: range.from, to: range.to, onProgress: sinks.onProgress };
   // Lines the filter cannot match are misses, counted without being matched, unless printed: found by
   // the needle scan when the filter has needles, else by the filter's first look at each line.
   const needles = filter.lineNeedles;
   const { lines, truncated, delivered } =
     onMissedText === undefined && needles !== undefined && canScanNeedles(needles, cap)
-      ? scanNeedleLines(range.path, needles, scan, (text, lineNo, mask) => {
-          ctx.needles = mask;
-          onLine(text, lineNo);
-        })
+      ? scanNeedleLines(range.path, needles, scan, (text, lineNo, mask) =>
+          onLine(text, lineNo, mask, undefined),
+        )
       : scanLines(
           range.path,
           { ...scan, prefilter: onMissedText === undefined ? filter.mayMatch?.bind(filter) : undefined },
-          onLine,
+          (text, lineNo) => onLine(text, lineNo, undefined, undefined),
         );
   part.lines = lines;
   part.truncated = truncated;

@@ -40,6 +40,12 @@ describe("buildJournalctlArgs", () => {
     expect(buildJournalctlArgs([], {}, { kind: "all" }).slice(-2)).toEqual(["--no-tail", "--"]);
   });
 
+  it("reads once, without --follow, when told (test-filter's systemd-journal)", () => {
+    expect(
+      buildJournalctlArgs(["A=1"], { files: ["/tmp/a.journal"] }, { kind: "all" }, { follow: false }),
+    ).toEqual([...FIXED.slice(1), "--file=/tmp/a.journal", "--no-tail", "--", "A=1"]);
+  });
+
   it("rejects matches that are not FIELD=value", () => {
     for (const bad of ["-f", "--output=cat", "unit=x", "_SYSTEMD_UNIT", "1X=y", "A=b\nc", " A=b", "A B=c"]) {
       expect(() => validateMatches([bad]), bad).toThrow(/invalid journald match/);

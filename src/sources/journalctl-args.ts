@@ -28,14 +28,16 @@ export function validateMatches(matches: readonly string[]): void {
   }
 }
 
+/** Without `follow`, journalctl prints what the journal holds and exits (a one-shot read). */
 export function buildJournalctlArgs(
   matches: readonly string[],
   location: JournalctlLocation,
   start: JournalctlStart,
+  { follow = true }: { readonly follow?: boolean } = {},
 ): string[] {
   validateMatches(matches);
   const args = [
-    "--follow",
+    ...(follow ? ["--follow"] : []),
     "--output=json",
     "--no-pager",
     // Without --all, fields over 4 KiB come as null.

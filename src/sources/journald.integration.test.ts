@@ -1,6 +1,4 @@
 // Runs the journald source over real journal files built with systemd-journal-remote and read by real journalctl.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,58 +6,22 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LogLine } from "../domain/log-line.js";
 import { createFilePositionStore } from "./file-position-store.js";
 import { createJournaldSource, type JournaldSource } from "./journald.js";
+import { exportEntry, requireJournalRemote, timeOf, writeJournal } from "./testing/journal-export.js";
 import { waitFor } from "./testing/wait-for.js";
 
-const JOURNAL_REMOTE = [
-  "/lib/systemd/systemd-journal-remote",
-  "/usr/lib/systemd/systemd-journal-remote",
-].find((p) => existsSync(p));
-const BOOT_ID = "0123456789abcdef0123456789abcdef";
 const UNIT = "freeswitch.service";
-const T0 = 1_700_000_000_000_000; // µs
 
 let dir: string;
 let journal: string;
 let seq = 0;
 const running: JournaldSource[] = [];
 
-/** One entry in journal export format; binary values use the length-prefixed form. */
-function exportEntry(fields: Record<string, string | Buffer>): Buffer {
-  seq++;
-  const parts: Buffer[] = [];
-  const all: Record<string, string | Buffer> = {
-    __REALTIME_TIMESTAMP: String(T0 + seq * 1_000_000),
-    __MONOTONIC_TIMESTAMP: String(seq * 1_000_000),
-    _BOOT_ID: BOOT_ID,
-    ...fields,
-  };
-  for (const [k, v] of Object.entries(all)) {
-    if (typeof v === "string") parts.push(Buffer.from(`${k}=${v}\n`));
-    else {
-      const len = Buffer.alloc(8);
-      len.writeBigUInt64LE(BigInt(v.length));
-      parts.push(Buffer.from(`${k}\n`), len, v, Buffer.from("\n"));
-    }
-  }
-  parts.push(Buffer.from("\n"));
-  return Buffer.concat(parts);
-}
+/** The next entry, numbered in write order across the file's tests. */
+const entry = (fields: Record<string, string | Buffer>): Buffer => exportEntry(++seq, fields);
+const write = (entries: Buffer[]): void => writeJournal(journal, entries);
 
-/** Appends entries to the journal file (systemd-journal-remote appends when the file exists). */
-function writeJournal(entries: Buffer[]): void {
-  const r = spawnSync(JOURNAL_REMOTE as string, [`--output=${journal}`, "-"], {
-    input: Buffer.concat(entries),
-  });
-  if (r.status !== 0) throw new Error(`systemd-journal-remote failed: ${r.stderr.toString()}`);
-}
-
-const timeOf = (n: number): number => Math.floor((T0 + n * 1_000_000) / 1000);
-
-beforeAll(() => {
-  // Never skip: without the real tool this test would prove nothing.
-  if (!JOURNAL_REMOTE)
-    throw new Error("systemd-journal-remote is not installed (apt-get install systemd-journal-remote)");
-});
+// Never skip: without the real tool this test would prove nothing.
+beforeAll(() => void requireJournalRemote());
 
 describe("journald source over real journalctl", () => {
   afterEach(async () => {
@@ -74,11 +36,11 @@ describe("journald source over real journalctl", () => {
     journal = join(dir, "pbx.journal");
     const store = createFilePositionStore(join(dir, "positions.json"), {}, { debounceMs: 5 });
     const base = seq;
-    writeJournal([
-      exportEntry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "Registration failed for '192.0.2.1:5060'" }),
-      exportEntry({ _SYSTEMD_UNIT: "other.service", MESSAGE: "not for us" }),
-      exportEntry({ _SYSTEMD_UNIT: UNIT, MESSAGE: Buffer.from([0x62, 0x69, 0x6e, 0xff, 0x01]) }),
-      exportEntry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "third\n" }),
+    write([
+      entry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "Registration failed for '192.0.2.1:5060'" }),
+      entry({ _SYSTEMD_UNIT: "other.service", MESSAGE: "not for us" }),
+      entry({ _SYSTEMD_UNIT: UNIT, MESSAGE: Buffer.from([0x62, 0x69, 0x6e, 0xff, 0x01]) }),
+      entry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "third\n" }),
     ]);
 
     const make = (fromStart: boolean) => {
@@ -106,9 +68,9 @@ describe("journald source over real journalctl", () => {
     expect(saved?.cursor).toMatch(/^s=[0-9a-f]+;i=4;/);
 
     // Written while stopped: a restart with the saved cursor delivers only these.
-    writeJournal([
-      exportEntry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "while stopped 1" }),
-      exportEntry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "while stopped 2" }),
+    write([
+      entry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "while stopped 1" }),
+      entry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "while stopped 2" }),
     ]);
     const got2: LogLine[] = [];
     const second = make(false);
@@ -117,7 +79,7 @@ describe("journald source over real journalctl", () => {
 
     // Written while running: journalctl --follow picks it up from the file.
     const sent = Date.now();
-    writeJournal([exportEntry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "live" })]);
+    write([entry({ _SYSTEMD_UNIT: UNIT, MESSAGE: "live" })]);
     await waitFor(() => got2.length === 3, "live entry", 5000);
     const latencyMs = Date.now() - sent;
     expect(got2.map((l) => l.text)).toEqual(["while stopped 1", "while stopped 2", "live"]);
@@ -132,9 +94,9 @@ describe("journald source over real journalctl", () => {
     const tagged = join(dir, "tagged.journal");
     journal = tagged;
     const base = seq;
-    writeJournal([
+    write([
       // As FusionPBX's openlog('FusionPBX', …) lands in the journal; what follows a line break is dropped.
-      exportEntry({
+      entry({
         SYSLOG_IDENTIFIER: "FusionPBX",
         SYSLOG_PID: "4242",
         _PID: "4242",
@@ -144,11 +106,11 @@ describe("journald source over real journalctl", () => {
         ),
       }),
       // Not the preset's identifier (journal matches are exact): never read.
-      exportEntry({
+      entry({
         SYSLOG_IDENTIFIER: "fusionpbx",
         MESSAGE: "[192.0.2.10] authentication failed for other",
       }),
-      exportEntry({
+      entry({
         SYSLOG_IDENTIFIER: "FusionPBX",
         MESSAGE: "[192.0.2.11] authentication failed for third",
       }),

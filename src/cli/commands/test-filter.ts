@@ -3,11 +3,12 @@
 import { UserError } from "../../domain/errors.js";
 import { createWorkerRunner, wantsParallel } from "../../daemon/worker-runner.js";
 import { openLogArgument } from "../../sources/log-argument.js";
+import { journalLocation, journalMatches, namesJournal } from "../journal-argument.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE =
-  "sipwarden test-filter <log|-|line> <filter|file|name[mode=...]|failregex> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress]";
+  "sipwarden test-filter <log|-|line|systemd-journal[journalpath=DIR]> <filter|file|name[mode=...]|failregex> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress] [--journalmatch M]";
 
 export async function testFilterCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -18,6 +19,7 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
       "print-matched": { type: "boolean" },
       "print-missed": { type: "boolean" },
       "max-line-length": { type: "string" },
+      journalmatch: { type: "string" },
       progress: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -33,6 +35,12 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
   const maxLineLength = values["max-line-length"] ? Number(values["max-line-length"]) : 16_384;
   if (!Number.isInteger(maxLineLength) || maxLineLength < 64)
     throw new UserError("SW_USAGE", "test-filter: --max-line-length takes a whole number ≥ 64");
+  if (namesJournal(logPath)) return testJournal(logPath, spec, maxLineLength, values, io);
+  if (values.journalmatch !== undefined)
+    throw new UserError(
+      "SW_USAGE",
+      "test-filter: --journalmatch is for systemd-journal, the journal as the log",
+    );
   // A gzip log (a rotated one) is read through a decompressed copy; `-` and a pasted line through copies.
   const log = await openLogArgument(logPath, { stdin: io.stdin, text: true, now: io.now() });
   // A big log's worker starts loading now, while this thread loads the scanning code and compiles the
@@ -47,12 +55,46 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
     return await runTestFilter(filter, spec, log.path, log.size, log.mtime, maxLineLength, values, io, {
       ...(early === undefined ? {} : { runner: early }),
       name: log.name,
-      ...(log.kind === "text" ? { text: logPath } : {}),
+      ...(log.kind === "text" ? { head: `Use log line : ${clip(logPath)}` } : {}),
     });
   } finally {
     early?.close();
     log.close();
   }
+}
+
+/** `systemd-journal`: the journal's messages, each with its entry's time, as the daemon's journald source reads them. */
+async function testJournal(
+  arg: string,
+  spec: string,
+  maxLineLength: number,
+  values: Flags,
+  io: CliIo,
+): Promise<number> {
+  const location = journalLocation(arg);
+  const [{ resolveFilterOrRegex }, { runTestFilter }, { readJournal }] = await Promise.all([
+    import("../../filters/resolve.js"),
+    import("../test-filter-report.js"),
+    import("../../sources/journal-read.js"),
+  ]);
+  const filter = resolveFilterOrRegex(spec);
+  const matches = journalMatches(values.journalmatch ?? filter.journalmatch);
+  const lines = readJournal({ matches, ...location, maxLineBytes: maxLineLength });
+  const shown = matches.length > 0 ? `journal match ${matches.join(" ")}` : "the whole journal";
+  return runTestFilter(filter, spec, arg, 0, io.now(), maxLineLength, values, io, {
+    lines,
+    name: arg,
+    head: `Use log file : ${arg} (${shown})`,
+  });
+}
+
+/** Log text for the report's head: line breaks shown as \n, at most 200 characters. */
+function clip(text: string): string {
+  const one = text
+    .replace(/\r?\n$/, "")
+    .replace(/\r/g, "\\r")
+    .replace(/\n/g, "\\n");
+  return one.length > 200 ? `${one.slice(0, 197)}...` : one;
 }
 
 /** Whether a log of `size` bytes is split with a worker unless told otherwise: big, and nothing printed per line. */
@@ -69,6 +111,7 @@ export function showsProgress(flags: Flags, size: number, io: CliIo): boolean {
 /** The command's flags the report half reads too. */
 export interface Flags {
   json?: boolean;
+  journalmatch?: string;
   "print-matched"?: boolean;
   "print-missed"?: boolean;
   progress?: boolean;

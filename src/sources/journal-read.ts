@@ -1,0 +1,81 @@
+// Reads the journal once, to its end (test-filter's `systemd-journal`): journalctl without --follow, its
+// entries handed over as the journald source hands them to the daemon (journal-entry.ts).
+
+import { spawn as nodeSpawn } from "node:child_process";
+import { UserError } from "../domain/errors.js";
+import { parseJournalEntry } from "./journal-entry.js";
+import { buildJournalctlArgs, type JournalctlLocation } from "./journalctl-args.js";
+import type { SpawnFn } from "./journald.js";
+import { createLineSplitter } from "./line-splitter.js";
+
+export interface JournalReadOptions extends JournalctlLocation {
+  /** journalctl matches, `FIELD=value` or `+`; validated strictly. None: the whole journal. */
+  readonly matches: readonly string[];
+  /** Messages longer than this keep their first bytes. */
+  readonly maxLineBytes: number;
+  /** Program to run; default `journalctl` from PATH. */
+  readonly journalctl?: string;
+  readonly spawn?: SpawnFn;
+}
+
+/** One message: its text (`IDENT[PID]: message`) and the entry's time (epoch ms) when it has one. */
+export interface JournalLine {
+  readonly text: string;
+  readonly time: number | undefined;
+}
+
+/** The JSON of one entry is cut here (and then fails to parse, as in the journald source). */
+const MAX_JSON_LINE_BYTES = 4 * 1024 * 1024;
+const STDERR_KEPT = 5;
+
+const defaultSpawn: SpawnFn = (command, args, options) => nodeSpawn(command, [...args], options);
+
+/**
+ * Yields every message of the matching entries, oldest first. Throws UserError when journalctl cannot
+ * be run or ends with an error (with the last lines it wrote to stderr). Breaking out of the loop stops
+ * journalctl.
+ */
+export async function* readJournal(options: JournalReadOptions): AsyncGenerator<JournalLine> {
+  const args = buildJournalctlArgs(options.matches, options, { kind: "all" }, { follow: false });
+  const spawn = options.spawn ?? defaultSpawn;
+  const program = options.journalctl ?? "journalctl";
+  const proc = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const stderr: string[] = [];
+  proc.stderr?.on("data", (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      stderr.push(line.slice(0, 500));
+      if (stderr.length > STDERR_KEPT) stderr.shift();
+    }
+  });
+  let failure: Error | null = null;
+  proc.once("error", (e) => (failure = e));
+  const exited = new Promise<number | null>((resolve) => {
+    proc.once("exit", (code) => resolve(code));
+    proc.once("error", () => resolve(null));
+  });
+  const splitter = createLineSplitter({ maxLineBytes: MAX_JSON_LINE_BYTES });
+  let finished = false;
+  try {
+    if (proc.stdout !== null)
+      for await (const chunk of proc.stdout as AsyncIterable<Buffer>)
+        for (const l of splitter.push(chunk)) {
+          const e = parseJournalEntry(l.text, options.maxLineBytes);
+          for (const text of e?.messages ?? []) yield { text, time: e?.time };
+        }
+    const code = await exited;
+    finished = true;
+    if (failure !== null)
+      throw new UserError(
+        "SW_SOURCE",
+        `cannot run ${program}: ${(failure as NodeJS.ErrnoException).code ?? (failure as Error).message}`,
+      );
+    if (code !== 0)
+      throw new UserError(
+        "SW_SOURCE",
+        `${program} ended with status ${code}${stderr.length > 0 ? `: ${stderr.join(" / ")}` : ""}`,
+      );
+  } finally {
+    if (!finished) proc.kill("SIGTERM");
+  }
+}

@@ -1,0 +1,106 @@
+// `sipwarden test-filter systemd-journal …`, as fail2ban-regex reads the journal: real journalctl over a
+// journal file built with systemd-journal-remote.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testFilterCommand } from "../../src/cli/commands/test-filter.js";
+import { createRecordingIo } from "../../src/cli/test-io.js";
+import { userErrorText } from "../../src/domain/testing/user-error-text.js";
+import { exportEntry, requireJournalRemote, writeJournal } from "../../src/sources/testing/journal-export.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-tf-journal-"));
+const journal = join(dir, "pbx.journal");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const SSHD = { _SYSTEMD_UNIT: "ssh.service", _COMM: "sshd", SYSLOG_IDENTIFIER: "sshd", SYSLOG_PID: "812" };
+const FS = { _SYSTEMD_UNIT: "freeswitch.service", SYSLOG_IDENTIFIER: "freeswitch", SYSLOG_PID: "900" };
+
+beforeAll(() => {
+  requireJournalRemote();
+  writeJournal(journal, [
+    exportEntry(1, {
+      ...SSHD,
+      MESSAGE: "Failed password for invalid user admin from 192.0.2.1 port 4001 ssh2",
+    }),
+    exportEntry(2, {
+      ...SSHD,
+      MESSAGE: "Accepted publickey for ops from 192.0.2.50 port 4002 ssh2: ED25519 SHA256:abc",
+    }),
+    // Another unit: the sshd filter's journalmatch leaves it out.
+    exportEntry(3, {
+      _SYSTEMD_UNIT: "cron.service",
+      _COMM: "cron",
+      MESSAGE: "Failed password for root from 198.51.100.3 port 1 ssh2",
+    }),
+    exportEntry(4, { ...SSHD, MESSAGE: "Failed password for root from 2001:db8::4 port 4004 ssh2" }),
+    // FreeSWITCH's own date after the syslog tag is not a line-start date: the entry's time counts, as in the daemon.
+    exportEntry(5, {
+      ...FS,
+      MESSAGE:
+        "2024-11-21 23:45:38.123456 [WARNING] sofia_reg.c:1842 SIP auth failure (REGISTER) on sofia profile 'internal' for [1000@example.com] from ip 203.0.113.5",
+    }),
+  ]);
+});
+
+describe("test-filter systemd-journal (as fail2ban-regex reads the journal)", () => {
+  const arg = `systemd-journal[journalfiles=${journal}]`;
+
+  it("reads the entries the filter's journalmatch names, dated by the journal", async () => {
+    const io = createRecordingIo();
+    expect(await testFilterCommand([arg, "sshd", "--json"], io)).toBe(0);
+    expect(JSON.parse(io.out())).toMatchObject({
+      filter: "sshd",
+      file: arg,
+      lines: 3,
+      matched: 3,
+      missed: 0,
+      matches: [
+        { line: 1, address: "192.0.2.1", time: "2023-11-14T22:13:21.000Z", user: "admin", kind: "failure" },
+        { line: 2, address: "192.0.2.50", time: "2023-11-14T22:13:22.000Z", user: "ops", kind: "success" },
+        { line: 3, address: "2001:db8::4", time: "2023-11-14T22:13:24.000Z", user: "root", kind: "failure" },
+      ],
+    });
+    const text = createRecordingIo();
+    expect(await testFilterCommand([arg, "sshd"], text)).toBe(0);
+    expect(text.out()).toContain(
+      `Use log file : ${arg} (journal match _SYSTEMD_UNIT=ssh.service + _COMM=sshd + _COMM=sshd-session + _COMM=sshd-auth)\n`,
+    );
+    expect(text.out()).toMatch(/^Lines: 3 lines, 0 ignored, 3 matched, 0 missed$/m);
+  });
+
+  it("takes --journalmatch; a FreeSWITCH line counts at its entry's time, as in the daemon", async () => {
+    const io = createRecordingIo();
+    expect(
+      await testFilterCommand(
+        [arg, "freeswitch", "--json", "--journalmatch", "SYSLOG_IDENTIFIER=freeswitch"],
+        io,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(io.out())).toMatchObject({
+      lines: 1,
+      matches: [{ line: 1, address: "203.0.113.5", time: "2023-11-14T22:13:25.000Z" }],
+    });
+    // An entry without a syslog tag: its message as it is.
+    const cron = createRecordingIo();
+    expect(
+      await testFilterCommand([arg, "sshd", "--journalmatch", "_COMM=cron", "--print-matched"], cron),
+    ).toBe(0);
+    expect(cron.out().split("\n")[0]).toBe("1: Failed password for root from 198.51.100.3 port 1 ssh2");
+    expect(
+      await userErrorText(
+        testFilterCommand([arg, "sshd", "--journalmatch", "not a match"], createRecordingIo()),
+      ),
+    ).toMatch(/invalid journald match "not".*\[SW_SOURCE\]$/);
+    expect(
+      await userErrorText(testFilterCommand(["systemd-journal[flags=1]", "sshd"], createRecordingIo())),
+    ).toBe(
+      'test-filter: systemd-journal takes journalpath=DIR or journalfiles=FILE..., not "flags" [SW_USAGE]',
+    );
+    expect(
+      await userErrorText(
+        testFilterCommand([journal, "sshd", "--journalmatch", "_COMM=sshd"], createRecordingIo()),
+      ),
+    ).toMatch(/--journalmatch is for systemd-journal/);
+  });
+});

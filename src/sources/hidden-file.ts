@@ -3,6 +3,7 @@
 
 import { closeSync, fstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { UserError } from "../domain/errors.js";
 
 export interface HiddenFile {
   /** `/proc/self/fd/N`: opens the file again, in this process and its worker threads only. */
@@ -18,11 +19,20 @@ export interface HiddenFile {
 /**
  * Creates the file in `dir` for this process alone (O_EXCL, mode 0600) and unlinks it at once: it stays
  * reachable through its descriptor, and its space goes back when it is closed or the process ends,
- * however it ends, so nothing is ever left behind.
+ * however it ends, so nothing is ever left behind. Throws UserError when `dir` cannot hold it.
  */
 export function createHiddenFile(dir: string): HiddenFile {
   const name = join(dir, `sipwarden-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.log`);
-  const fd = openSync(name, "wx+", 0o600);
+  let fd: number;
+  try {
+    fd = openSync(name, "wx+", 0o600);
+  } catch (e) {
+    throw new UserError(
+      "SW_SOURCE",
+      `cannot create a scratch copy in it: ${(e as NodeJS.ErrnoException).code ?? e} (set TMPDIR to a writable directory)`,
+      { file: dir },
+    );
+  }
   unlinkSync(name);
   let open = true;
   return {

@@ -55,7 +55,16 @@ export interface ReplayOptions {
 }
 
 /**
- * Runs every enabled jail over every file, in the order given. Decisions are handed to `onDecision` as
+ * Lines read elsewhere (the journal's messages), each with the time its transport gave: replayed in their
+ * order, numbered from 1, under `name` as the evidence's source.
+ */
+export interface ReplayLines {
+  readonly name: string;
+  readonly lines: AsyncIterable<{ readonly text: string; readonly time: number | undefined }>;
+}
+
+/**
+ * Runs every enabled jail over every file (or lines), in the order given. Decisions are handed to `onDecision` as
  * they are made and not kept, so memory stays flat however long the log.
  *
  * A big file is cut into chunks of whole lines (ReplayChunksJob) that this thread and a worker claim: this
@@ -65,7 +74,7 @@ export interface ReplayOptions {
  * here, in order, so decisions are those of a line-by-line replay.
  */
 export async function replayFiles(
-  paths: readonly string[],
+  paths: readonly (string | ReplayLines)[],
   config: Config,
   referenceTime: number,
   onDecision: (d: Decision) => void,
@@ -127,8 +136,29 @@ export async function replayFiles(
   // Lines never fed to the pipeline: no filter of a worker matched them, or no filter wanted them.
   let skipped = 0;
   let runner: RangeRunner | null = options.runner ?? null;
+  const feedLine = (source: string, text: string, lineNo: number, time: number | undefined): void => {
+    const line = time === undefined ? { source, text, lineNo } : { source, text, lineNo, time };
+    for (const d of pipeline.processLine(source, line)) {
+      if (d.action === "ban") {
+        bans++;
+        banned.add(d.target);
+      } else spares++;
+      onDecision(d);
+    }
+  };
   try {
-    for (const [fileIndex, path] of paths.entries()) {
+    for (const [fileIndex, input] of paths.entries()) {
+      if (typeof input !== "string") {
+        const source = input.name;
+        let n = 0;
+        // Expiry after every EXPIRE_EVERY_LINES lines, as for a file.
+        for await (const { text, time } of input.lines) {
+          feedLine(source, text, ++n, time);
+          if (n % EXPIRE_EVERY_LINES === 0 && lastTime > 0) stages.detector.expire(lastTime);
+        }
+        continue;
+      }
+      const path = input;
       const source = options.names?.[fileIndex] ?? path;
       // Expiry runs every EXPIRE_EVERY_LINES lines of a file, after the line, as the line-by-line replay did.
       let expiredThrough = 0;
@@ -138,16 +168,7 @@ export async function replayFiles(
           if (lastTime > 0) stages.detector.expire(lastTime);
         }
       };
-      const feed = (text: string, lineNo: number): void => {
-        const ds = pipeline.processLine(source, { source, text, lineNo });
-        for (const d of ds) {
-          if (d.action === "ban") {
-            bans++;
-            banned.add(d.target);
-          } else spares++;
-          onDecision(d);
-        }
-      };
+      const feed = (text: string, lineNo: number): void => feedLine(source, text, lineNo, undefined);
       // Lines of the file before the chunk being fed.
       let base = 0;
       /** Scans [from, to) on this thread, feeding detection as it goes. */

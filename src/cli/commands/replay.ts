@@ -1,7 +1,7 @@
 // `sipwarden replay <log>...`: the real detection pipeline over logs on event time, printing its decisions.
 
 import type { Config } from "../../config/config.js";
-import type { replayFiles as ReplayFiles } from "../../daemon/replay.js";
+import type { replayFiles as ReplayFiles, ReplayLines } from "../../daemon/replay.js";
 import { UserError } from "../../domain/errors.js";
 import { createWorkerRunner, wantsParallel, type RangeRunner } from "../../daemon/worker-runner.js";
 import { parseCommandArgs } from "../args.js";
@@ -11,8 +11,10 @@ import { decisionToJson, formatDecisionLine } from "../decision-format.js";
 import type { CliIo } from "../io.js";
 import type { ScanFile } from "../../sources/compressed-log.js";
 import { openLogArgument, STDIN_NAME } from "../../sources/log-argument.js";
+import { journalLocation, journalMatches, namesJournal } from "../journal-argument.js";
 
-const USAGE = "sipwarden replay <log|->... [--config FILE | --preset NAME] [--json]";
+const USAGE =
+  "sipwarden replay <log|->... | systemd-journal[journalpath=DIR] [--journalmatch M] [--config FILE | --preset NAME] [--json]";
 
 export async function replayCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -21,6 +23,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
     {
       ...CONFIG_OPTIONS,
       json: { type: "boolean" },
+      journalmatch: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     { min: 0, max: 10_000, usage: USAGE },
@@ -31,6 +34,13 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
   }
   if (positionals.length === 0)
     throw new UserError("SW_USAGE", `replay: name at least one log (usage: ${USAGE})`);
+  if (positionals.some(namesJournal)) {
+    if (positionals.length > 1)
+      throw new UserError("SW_USAGE", "replay: systemd-journal is replayed on its own, without files");
+    return replayJournal(positionals[0] as string, values, io);
+  }
+  if (values.journalmatch !== undefined)
+    throw new UserError("SW_USAGE", "replay: --journalmatch is for systemd-journal, the journal as the log");
   if (positionals.filter((p) => p === STDIN_NAME).length > 1)
     throw new UserError("SW_USAGE", "replay: standard input (-) can be read only once");
   // Gzip logs (rotated ones) are read through decompressed copies, standard input (-) through a copy
@@ -52,18 +62,65 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
       import("../../daemon/replay.js"),
     ]);
     const { config, how } = chooseConfig(values, io.env, "asterisk");
-    return await replayAndPrint(replayFiles, config, how, files, values.json === true, io, early);
+    const inputs = {
+      paths: files.map((f) => f.path),
+      names: files.map((f) => f.name),
+      referenceTime: Math.max(...files.map((f) => f.mtime)),
+    };
+    return await replayAndPrint(replayFiles, config, how, inputs, values.json === true, io, early);
   } finally {
     early?.close();
     for (const f of files) f.close();
   }
 }
 
+/**
+ * `systemd-journal`: the journal read once through `--journalmatch`, or else through the config's journald
+ * sources' matches (any of them), each message at its entry's time; as for files, every jail reads it.
+ */
+async function replayJournal(
+  arg: string,
+  values: { journalmatch?: string; json?: boolean; config?: string; preset?: string },
+  io: CliIo,
+): Promise<number> {
+  const location = journalLocation(arg);
+  const [{ chooseConfig }, { replayFiles }, { readJournal }] = await Promise.all([
+    import("../config-arg.js"),
+    import("../../daemon/replay.js"),
+    import("../../sources/journal-read.js"),
+  ]);
+  const { config, how } = chooseConfig(values, io.env, "asterisk");
+  const matches =
+    values.journalmatch !== undefined
+      ? journalMatches(values.journalmatch)
+      : Object.values(config.sources)
+          .flatMap((s) => (s.type === "journald" ? [s.match] : []))
+          .flatMap((m, i) => (i === 0 ? [...m] : ["+", ...m]));
+  if (matches.length === 0)
+    throw new UserError(
+      "SW_USAGE",
+      `replay: ${how} has no journald source to take matches from: give --journalmatch "FIELD=value ..."`,
+    );
+  const journal: ReplayLines = {
+    name: arg,
+    lines: readJournal({ matches, ...location, maxLineBytes: 16_384 }),
+  };
+  const read = `journal: ${arg} (journal match ${matches.join(" ")})`;
+  const inputs = { paths: [journal], names: [arg], referenceTime: io.now(), read };
+  return replayAndPrint(replayFiles, config, how, inputs, values.json === true, io, undefined);
+}
+
 async function replayAndPrint(
   replayFiles: typeof ReplayFiles,
   config: Config,
   how: string,
-  files: readonly ScanFile[],
+  inputs: {
+    readonly paths: readonly (string | ReplayLines)[];
+    readonly names: readonly string[];
+    readonly referenceTime: number;
+    /** What the text output's head says was read (default: the files, oldest first). */
+    readonly read?: string;
+  },
   json: boolean,
   io: CliIo,
   runner: RangeRunner | undefined,
@@ -71,16 +128,19 @@ async function replayAndPrint(
   const out = createBufferedWriter(io);
   const jails = config.jails.map((j) => j.name);
   let first = true;
-  const names = files.map((f) => f.name);
+  const { names } = inputs;
   if (json)
     out.write(
       `{"config":${JSON.stringify(how)},"jails":${JSON.stringify(jails)},"files":${JSON.stringify(names)},"decisions":[`,
     );
-  else out.write(`# ${how}; jails: ${jails.join(", ")}; files, oldest first: ${names.join(", ")}\n`);
+  else
+    out.write(
+      `# ${how}; jails: ${jails.join(", ")}; ${inputs.read ?? `files, oldest first: ${names.join(", ")}`}\n`,
+    );
   const stats = await replayFiles(
-    files.map((f) => f.path),
+    inputs.paths,
     config,
-    Math.max(...files.map((f) => f.mtime)),
+    inputs.referenceTime,
     json
       ? (d) => {
           out.write((first ? "" : ",") + JSON.stringify(decisionToJson(d)));

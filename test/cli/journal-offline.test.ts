@@ -1,9 +1,11 @@
-// `sipwarden test-filter systemd-journal …`, as fail2ban-regex reads the journal: real journalctl over a
-// journal file built with systemd-journal-remote.
+// `sipwarden test-filter systemd-journal …` (as fail2ban-regex reads the journal) and `sipwarden replay
+// systemd-journal`: real journalctl over journal files built with systemd-journal-remote.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { replayCommand } from "../../src/cli/commands/replay.js";
 import { testFilterCommand } from "../../src/cli/commands/test-filter.js";
 import { createRecordingIo } from "../../src/cli/test-io.js";
 import { userErrorText } from "../../src/domain/testing/user-error-text.js";
@@ -100,6 +102,84 @@ describe("test-filter systemd-journal (as fail2ban-regex reads the journal)", ()
     expect(
       await userErrorText(
         testFilterCommand([journal, "sshd", "--journalmatch", "_COMM=sshd"], createRecordingIo()),
+      ),
+    ).toMatch(/--journalmatch is for systemd-journal/);
+  });
+});
+
+describe("replay systemd-journal", () => {
+  const attacks = join(dir, "attacks.journal");
+  const arg = `systemd-journal[journalfiles=${attacks}]`;
+  beforeAll(() => {
+    const entries: Buffer[] = [];
+    for (let i = 0; i < 5; i++) {
+      entries.push(
+        exportEntry(10 + 3 * i, {
+          SYSLOG_IDENTIFIER: "sshd",
+          SYSLOG_PID: "812",
+          MESSAGE: `Failed password for invalid user u${i} from 192.0.2.20 port ${4000 + i} ssh2`,
+        }),
+        exportEntry(11 + 3 * i, {
+          SYSLOG_IDENTIFIER: "FusionPBX",
+          SYSLOG_PID: "77",
+          MESSAGE: `[198.51.100.41] authentication failed for admin${i}`,
+        }),
+        // No source of the preset names cron (nor would the sshd filter read "cron: Failed password …").
+        exportEntry(12 + 3 * i, {
+          SYSLOG_IDENTIFIER: "cron",
+          _COMM: "cron",
+          MESSAGE: `Failed password for root from 203.0.113.99 port ${5000 + i} ssh2`,
+        }),
+      );
+    }
+    writeJournal(attacks, entries);
+  });
+
+  const brief = (d: { action: string; target: string; origin: string; at: string }): string =>
+    [d.action, d.target, d.origin, d.at].join(" ");
+
+  it("reads the entries the config's journald sources name, each at its entry's time", async () => {
+    const io = createRecordingIo();
+    expect(await replayCommand([arg, "--preset", "fusionpbx", "--json"], io)).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(r.files).toEqual([arg]);
+    expect(r.decisions.map(brief)).toEqual([
+      "ban 192.0.2.20 jail:sshd 2023-11-14T22:13:42Z",
+      "ban 198.51.100.41 jail:fusionpbx 2023-11-14T22:13:43Z",
+    ]);
+    expect(r.decisions[0].evidence[0]).toEqual({
+      time: "2023-11-14T22:13:30Z",
+      source: arg,
+      lineNo: 1,
+      line: "sshd[812]: Failed password for invalid user u0 from 192.0.2.20 port 4000 ssh2",
+    });
+    expect(r.stats).toMatchObject({ lines: 10, offenses: 10, bans: 2 });
+    const text = createRecordingIo();
+    expect(await replayCommand([arg, "--preset", "fusionpbx"], text)).toBe(0);
+    expect(text.out().split("\n")[0]).toBe(
+      `# preset fusionpbx; jails: sshd, freeswitch, fusionpbx, fusionpbx-404; journal: ${arg} (journal match SYSLOG_IDENTIFIER=sshd SYSLOG_IDENTIFIER=sshd-session SYSLOG_IDENTIFIER=sshd-auth + SYSLOG_IDENTIFIER=FusionPBX)`,
+    );
+  });
+
+  it("takes --journalmatch instead (only sshd here: no FusionPBX ban), and is replayed alone", async () => {
+    const io = createRecordingIo();
+    expect(
+      await replayCommand(
+        [arg, "--preset", "fusionpbx", "--journalmatch", "SYSLOG_IDENTIFIER=sshd", "--json"],
+        io,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(io.out()).decisions.map(brief)).toEqual([
+      "ban 192.0.2.20 jail:sshd 2023-11-14T22:13:42Z",
+    ]);
+    const log = join(dir, "some.log");
+    writeFileSync(log, "nothing\n");
+    expect(await userErrorText(replayCommand([arg, log, "--preset", "fusionpbx"], createRecordingIo()))).toBe(
+      "replay: systemd-journal is replayed on its own, without files [SW_USAGE]",
+    );
+    expect(
+      await userErrorText(
+        replayCommand([log, "--journalmatch", "_COMM=cron", "--preset", "fusionpbx"], createRecordingIo()),
       ),
     ).toMatch(/--journalmatch is for systemd-journal/);
   });

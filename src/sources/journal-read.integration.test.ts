@@ -6,40 +6,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userErrorText } from "../domain/testing/user-error-text.js";
 import { readJournal, type JournalLine } from "./journal-read.js";
-import { exportEntry, requireJournalRemote, timeOf, writeJournal } from "./testing/journal-export.js";
+import { pbxJournalEntries, requireJournalRemote, timeOf, writeJournal } from "./testing/journal-export.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-journal-read-"));
 const journal = join(dir, "pbx.journal");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const SSHD = { _SYSTEMD_UNIT: "ssh.service", _COMM: "sshd", SYSLOG_IDENTIFIER: "sshd", SYSLOG_PID: "812" };
-const FS = { _SYSTEMD_UNIT: "freeswitch.service", SYSLOG_IDENTIFIER: "freeswitch", SYSLOG_PID: "900" };
-
 beforeAll(() => {
   requireJournalRemote();
-  writeJournal(journal, [
-    exportEntry(1, {
-      ...SSHD,
-      MESSAGE: "Failed password for invalid user admin from 192.0.2.1 port 4001 ssh2",
-    }),
-    exportEntry(2, {
-      ...SSHD,
-      MESSAGE: "Accepted publickey for ops from 192.0.2.50 port 4002 ssh2: ED25519 SHA256:abc",
-    }),
-    // Another unit: the sshd filter's journalmatch leaves it out.
-    exportEntry(3, {
-      _SYSTEMD_UNIT: "cron.service",
-      _COMM: "cron",
-      MESSAGE: "Failed password for root from 198.51.100.3 port 1 ssh2",
-    }),
-    exportEntry(4, { ...SSHD, MESSAGE: "Failed password for root from 2001:db8::4 port 4004 ssh2" }),
-    // FreeSWITCH's own date in the text wins over the entry's time, as in the daemon.
-    exportEntry(5, {
-      ...FS,
-      MESSAGE:
-        "2024-11-21 23:45:38.123456 [WARNING] sofia_reg.c:1842 SIP auth failure (REGISTER) on sofia profile 'internal' for [1000@example.com] from ip 203.0.113.5",
-    }),
-  ]);
+  writeJournal(journal, pbxJournalEntries());
 });
 
 async function all(lines: AsyncIterable<JournalLine>): Promise<JournalLine[]> {

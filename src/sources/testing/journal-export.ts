@@ -48,3 +48,36 @@ export function writeJournal(path: string, entries: Buffer[]): void {
   const r = spawnSync(requireJournalRemote(), [`--output=${path}`, "-"], { input: Buffer.concat(entries) });
   if (r.status !== 0) throw new Error(`systemd-journal-remote failed: ${r.stderr.toString()}`);
 }
+
+/**
+ * A small PBX host's journal, entries 1 to 5: sshd failures (IPv4 and IPv6) and a success, a cron entry
+ * without a syslog tag, and a FreeSWITCH line whose own date follows its tag.
+ */
+export function pbxJournalEntries(): Buffer[] {
+  const sshd = { _SYSTEMD_UNIT: "ssh.service", _COMM: "sshd", SYSLOG_IDENTIFIER: "sshd", SYSLOG_PID: "812" };
+  return [
+    exportEntry(1, {
+      ...sshd,
+      MESSAGE: "Failed password for invalid user admin from 192.0.2.1 port 4001 ssh2",
+    }),
+    exportEntry(2, {
+      ...sshd,
+      MESSAGE: "Accepted publickey for ops from 192.0.2.50 port 4002 ssh2: ED25519 SHA256:abc",
+    }),
+    // Another unit: the sshd filter's journalmatch leaves it out.
+    exportEntry(3, {
+      _SYSTEMD_UNIT: "cron.service",
+      _COMM: "cron",
+      MESSAGE: "Failed password for root from 198.51.100.3 port 1 ssh2",
+    }),
+    exportEntry(4, { ...sshd, MESSAGE: "Failed password for root from 2001:db8::4 port 4004 ssh2" }),
+    // FreeSWITCH's own date after the syslog tag is not a line-start date: the entry's time counts.
+    exportEntry(5, {
+      _SYSTEMD_UNIT: "freeswitch.service",
+      SYSLOG_IDENTIFIER: "freeswitch",
+      SYSLOG_PID: "900",
+      MESSAGE:
+        "2024-11-21 23:45:38.123456 [WARNING] sofia_reg.c:1842 SIP auth failure (REGISTER) on sofia profile 'internal' for [1000@example.com] from ip 203.0.113.5",
+    }),
+  ];
+}

@@ -11,6 +11,8 @@ import { createLineSplitter } from "./line-splitter.js";
 export interface JournalReadOptions extends JournalctlLocation {
   /** journalctl matches, `FIELD=value` or `+`; validated strictly. None: the whole journal. */
   readonly matches: readonly string[];
+  /** Only entries from this time on (journalctl's `--since` syntax: `-1d`, `2026-12-01 10:00`, `today`). */
+  readonly since?: string | undefined;
   /** Messages longer than this keep their first bytes. */
   readonly maxLineBytes: number;
   /** Program to run; default `journalctl` from PATH. */
@@ -36,7 +38,9 @@ const defaultSpawn: SpawnFn = (command, args, options) => nodeSpawn(command, [..
  * journalctl.
  */
 export async function* readJournal(options: JournalReadOptions): AsyncGenerator<JournalLine> {
-  const args = buildJournalctlArgs(options.matches, options, { kind: "all" }, { follow: false });
+  const start =
+    options.since === undefined ? { kind: "all" as const } : { kind: "since" as const, since: options.since };
+  const args = buildJournalctlArgs(options.matches, options, start, { follow: false });
   const spawn = options.spawn ?? defaultSpawn;
   const program = options.journalctl ?? "journalctl";
   const proc = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -42,6 +42,12 @@ describe("test-filter systemd-journal (as fail2ban-regex reads the journal)", ()
         { line: 3, address: "2001:db8::4", time: "2023-11-14T22:13:24.000Z", user: "root", kind: "failure" },
       ],
     });
+    const since = createRecordingIo();
+    expect(await testFilterCommand([arg, "sshd", "--json", "--since", "@1700000004"], since)).toBe(0);
+    expect(JSON.parse(since.out())).toMatchObject({
+      lines: 1,
+      matches: [{ line: 1, address: "2001:db8::4" }],
+    });
     const text = createRecordingIo();
     expect(await testFilterCommand([arg, "sshd"], text)).toBe(0);
     expect(text.out()).toContain(
@@ -82,7 +88,7 @@ describe("test-filter systemd-journal (as fail2ban-regex reads the journal)", ()
       await userErrorText(
         testFilterCommand([journal, "sshd", "--journalmatch", "_COMM=sshd"], createRecordingIo()),
       ),
-    ).toMatch(/--journalmatch is for systemd-journal/);
+    ).toMatch(/--journalmatch and --since are for systemd-journal/);
   });
 });
 
@@ -151,6 +157,14 @@ describe("replay systemd-journal", () => {
     expect(JSON.parse(io.out()).decisions.map(brief)).toEqual([
       "ban 192.0.2.20 jail:sshd 2023-11-14T22:13:42Z",
     ]);
+    // --since: the sshd failures from u2 on (entries 16, 19, 22 of 10-24) are too few to ban.
+    const since = createRecordingIo();
+    expect(
+      await replayCommand([arg, "--preset", "fusionpbx", "--since", "@1700000016", "--json"], since),
+    ).toBe(0);
+    const s = JSON.parse(since.out());
+    expect(s.stats).toMatchObject({ lines: 6, offenses: 6, bans: 0 });
+    expect(s.decisions).toEqual([]);
     const log = join(dir, "some.log");
     writeFileSync(log, "nothing\n");
     expect(await userErrorText(replayCommand([arg, log, "--preset", "fusionpbx"], createRecordingIo()))).toBe(
@@ -160,6 +174,6 @@ describe("replay systemd-journal", () => {
       await userErrorText(
         replayCommand([log, "--journalmatch", "_COMM=cron", "--preset", "fusionpbx"], createRecordingIo()),
       ),
-    ).toMatch(/--journalmatch is for systemd-journal/);
+    ).toMatch(/--journalmatch and --since are for systemd-journal/);
   });
 });

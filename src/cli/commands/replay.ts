@@ -14,7 +14,7 @@ import { openLogArgument, STDIN_NAME } from "../../sources/log-argument.js";
 import { journalLocation, journalMatches, namesJournal } from "../journal-argument.js";
 
 const USAGE =
-  "sipwarden replay <log|->... | systemd-journal[journalpath=DIR] [--journalmatch M] [--config FILE | --preset NAME] [--json]";
+  "sipwarden replay <log|->... | systemd-journal[journalpath=DIR] [--journalmatch M] [--since TIME] [--config FILE | --preset NAME] [--json]";
 
 export async function replayCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -24,6 +24,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
       ...CONFIG_OPTIONS,
       json: { type: "boolean" },
       journalmatch: { type: "string" },
+      since: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     { min: 0, max: 10_000, usage: USAGE },
@@ -39,8 +40,11 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
       throw new UserError("SW_USAGE", "replay: systemd-journal is replayed on its own, without files");
     return replayJournal(positionals[0] as string, values, io);
   }
-  if (values.journalmatch !== undefined)
-    throw new UserError("SW_USAGE", "replay: --journalmatch is for systemd-journal, the journal as the log");
+  if (values.journalmatch !== undefined || values.since !== undefined)
+    throw new UserError(
+      "SW_USAGE",
+      "replay: --journalmatch and --since are for systemd-journal, the journal as the log",
+    );
   if (positionals.filter((p) => p === STDIN_NAME).length > 1)
     throw new UserError("SW_USAGE", "replay: standard input (-) can be read only once");
   // Gzip logs (rotated ones) are read through decompressed copies, standard input (-) through a copy
@@ -80,7 +84,7 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
  */
 async function replayJournal(
   arg: string,
-  values: { journalmatch?: string; json?: boolean; config?: string; preset?: string },
+  values: { journalmatch?: string; since?: string; json?: boolean; config?: string; preset?: string },
   io: CliIo,
 ): Promise<number> {
   const location = journalLocation(arg);
@@ -101,11 +105,10 @@ async function replayJournal(
       "SW_USAGE",
       `replay: ${how} has no journald source to take matches from: give --journalmatch "FIELD=value ..."`,
     );
-  const journal: ReplayLines = {
-    name: arg,
-    lines: readJournal({ matches, ...location, maxLineBytes: 16_384 }),
-  };
-  const read = `journal: ${arg} (journal match ${matches.join(" ")})`;
+  const lines = readJournal({ matches, ...location, since: values.since, maxLineBytes: 16_384 });
+  const journal: ReplayLines = { name: arg, lines };
+  const since = values.since === undefined ? "" : `, since ${values.since}`;
+  const read = `journal: ${arg} (journal match ${matches.join(" ")}${since})`;
   const inputs = { paths: [journal], names: [arg], referenceTime: io.now(), read };
   return replayAndPrint(replayFiles, config, how, inputs, values.json === true, io, undefined);
 }

@@ -8,7 +8,7 @@ import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE =
-  "sipwarden test-filter <log|-|line|systemd-journal[journalpath=DIR]> <filter|file|name[mode=...]|failregex> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress] [--journalmatch M]";
+  "sipwarden test-filter <log|-|line|systemd-journal[journalpath=DIR]> <filter|file|name[mode=...]|failregex> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress] [--journalmatch M] [--since TIME]";
 
 export async function testFilterCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -20,6 +20,7 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
       "print-missed": { type: "boolean" },
       "max-line-length": { type: "string" },
       journalmatch: { type: "string" },
+      since: { type: "string" },
       progress: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -36,10 +37,10 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
   if (!Number.isInteger(maxLineLength) || maxLineLength < 64)
     throw new UserError("SW_USAGE", "test-filter: --max-line-length takes a whole number ≥ 64");
   if (namesJournal(logPath)) return testJournal(logPath, spec, maxLineLength, values, io);
-  if (values.journalmatch !== undefined)
+  if (values.journalmatch !== undefined || values.since !== undefined)
     throw new UserError(
       "SW_USAGE",
-      "test-filter: --journalmatch is for systemd-journal, the journal as the log",
+      "test-filter: --journalmatch and --since are for systemd-journal, the journal as the log",
     );
   // A gzip log (a rotated one) is read through a decompressed copy; `-` and a pasted line through copies.
   const log = await openLogArgument(logPath, { stdin: io.stdin, text: true, now: io.now() });
@@ -79,8 +80,11 @@ async function testJournal(
   ]);
   const filter = resolveFilterOrRegex(spec);
   const matches = journalMatches(values.journalmatch ?? filter.journalmatch);
-  const lines = readJournal({ matches, ...location, maxLineBytes: maxLineLength });
-  const shown = matches.length > 0 ? `journal match ${matches.join(" ")}` : "the whole journal";
+  const lines = readJournal({ matches, ...location, since: values.since, maxLineBytes: maxLineLength });
+  const shown = [
+    matches.length > 0 ? `journal match ${matches.join(" ")}` : "the whole journal",
+    ...(values.since === undefined ? [] : [`since ${values.since}`]),
+  ].join(", ");
   return runTestFilter(filter, spec, arg, 0, io.now(), maxLineLength, values, io, {
     lines,
     name: arg,
@@ -112,6 +116,7 @@ export function showsProgress(flags: Flags, size: number, io: CliIo): boolean {
 export interface Flags {
   json?: boolean;
   journalmatch?: string;
+  since?: string;
   "print-matched"?: boolean;
   "print-missed"?: boolean;
   progress?: boolean;

@@ -69,7 +69,7 @@ async function testJournal(
   arg: string,
   spec: string,
   maxLineLength: number,
-  values: Flags,
+  values: Flags & { journalmatch?: string; since?: string },
   io: CliIo,
 ): Promise<number> {
   const location = journalLocation(arg);
@@ -115,8 +115,6 @@ export function showsProgress(flags: Flags, size: number, io: CliIo): boolean {
 /** The command's flags the report half reads too. */
 export interface Flags {
   json?: boolean;
-  journalmatch?: string;
-  since?: string;
   "print-matched"?: boolean;
   "print-missed"?: boolean;
   progress?: boolean;

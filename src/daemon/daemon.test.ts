@@ -33,7 +33,67 @@ function config(log: string, maxretry = 3) {
 const quiet = pino({ enabled: false });
 const run = async () => ({ code: 0, stdout: "", stderr: "" });
 
+/** A pino logger whose records land in `records`. */
+function recordingLog(records: Record<string, unknown>[]) {
+  return pino(
+    {},
+    { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+}
+
 describe("daemon (dry-run firewall)", () => {
+  it("a log in another time zone: warned about, and read right with the filter's logtimezone", async () => {
+    const log = join(dir, "zoned");
+    writeFileSync(log, "");
+    // As a container logging in UTC-2 writes it: its clock reads two hours behind ours (tests run in UTC).
+    const behind = (ip: string, n: number): string =>
+      failure(ip, n).replace(
+        /^\[[^\]]+\]/,
+        `[${new Date(Date.now() - 2 * 3_600_000).toISOString().slice(0, 19).replace("T", " ")}]`,
+      );
+    let shift = 0;
+    const clock = { now: () => Date.now() + shift };
+    const records: Record<string, unknown>[] = [];
+    const seen: StoredDecision[] = [];
+    const deps = { clock, log: recordingLog(records), run, onDecision: (d: StoredDecision) => seen.push(d) };
+    const zoned = (filter: string) =>
+      loadConfigText(
+        [
+          `state_dir: ${join(dir, `state-zoned-${filter.length}`)}`,
+          "sources:",
+          `  pbx: { type: file, path: ${log} }`,
+          "jails:",
+          `  asterisk: { filter: "${filter}", sources: [pbx], maxretry: 2, bantime: 1h }`,
+        ].join("\n"),
+        "zoned.yaml",
+      );
+    let daemon = await startDaemon(zoned("asterisk"), { backend: "dry-run" }, deps);
+    try {
+      shift = 61_000; // past the start-up catch-up
+      appendFileSync(log, behind("203.0.113.80", 1) + behind("203.0.113.80", 2));
+      await waitFor(() => seen.length === 1, "the ban");
+      // Dated two hours back, a one-hour ban is over before it reaches the kernel: hence the warning.
+      expect(await daemon.backend.listBans()).toEqual([]);
+      const warning = records.find((r) => r.skewMinutes !== undefined);
+      expect(warning).toMatchObject({ level: 40, jail: "asterisk", skewMinutes: -121 });
+      expect(String(warning?.msg)).toMatch(/logtimezone/);
+    } finally {
+      await daemon.stop();
+    }
+    shift = 0;
+    records.length = 0;
+    daemon = await startDaemon(zoned("asterisk[logtimezone=-0200]"), { backend: "dry-run" }, deps);
+    try {
+      shift = 61_000;
+      appendFileSync(log, behind("203.0.113.81", 1) + behind("203.0.113.81", 2));
+      await waitFor(() => seen.length === 2, "the second ban");
+      expect((await daemon.backend.listBans()).map((b) => b.target)).toEqual(["203.0.113.81"]);
+      expect(records.filter((r) => r.skewMinutes !== undefined)).toEqual([]);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it("bans from the log, spares the allowlist, restores after a restart without re-reading or skipping lines", async () => {
     const log = join(dir, "full");
     writeFileSync(log, failure("198.51.100.9", 1).repeat(10)); // present before the first start: not counted

@@ -30,6 +30,7 @@ import { createFirewallBackend, preparePolicy, type BackendChoice } from "./comp
 import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
+import { createSkewWatch } from "./time-skew.js";
 
 export interface DaemonDeps {
   readonly clock: Clock;
@@ -309,6 +310,12 @@ export async function startDaemon(
         ...(b.lastEvidence ? { lastEvidence: b.lastEvidence } : {}),
       })),
     );
+    const checkSkew = createSkewWatch(clock, ({ jail, skewMinutes, line }) =>
+      log.warn(
+        { jail, skewMinutes, line },
+        "a matched line is dated far from the clock: if the log is written in another time zone, give its filter a logtimezone (filter: name[logtimezone=UTC]); bans last from a line's own time",
+      ),
+    );
     const pipeline = createDetectionPipeline({
       jails: next.jails,
       detector: next.detector,
@@ -316,6 +323,7 @@ export async function startDaemon(
       onOffense: (jail, offense) => {
         if (offense.kind === "success") successes.handle(offense);
         else countersOf(jail).failures++;
+        checkSkew(jail, offense);
       },
     });
     const onEvent = (e: SourceEvent): void =>

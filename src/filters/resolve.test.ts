@@ -87,6 +87,36 @@ describe("resolveFilterOrRegex (test-filter's argument)", () => {
   });
 });
 
+describe("logtimezone (a log's dates in another zone than the host's)", () => {
+  const line =
+    "[Nov 21 23:45:38] NOTICE[1] chan_sip.c: Registration from '<sip:1@x>' failed for '192.0.2.9:5060' - Wrong password";
+  const timeOf = (spec: string): number | null | undefined => {
+    const r = resolveFilter(spec).match(line, { referenceTime: Date.UTC(2026, 11, 7) });
+    return r.status === "matched" ? r.match.time : undefined;
+  };
+
+  it("reads dates without a zone in the zone a filter parameter or the filter file names", () => {
+    // Tests run with TZ=UTC: local time is UTC.
+    expect(timeOf("asterisk")).toBe(Date.UTC(2026, 10, 21, 23, 45, 38));
+    expect(timeOf("asterisk[logtimezone=-0500]")).toBe(Date.UTC(2026, 10, 22, 4, 45, 38));
+    expect(timeOf("asterisk[logtimezone=UTC+2]")).toBe(Date.UTC(2026, 10, 21, 21, 45, 38));
+    const file = join(dir, "zoned.conf");
+    writeFileSync(file, "[INCLUDES]\nbefore = asterisk.conf\n[Init]\nlogtimezone = +0100\n");
+    expect(timeOf(file)).toBe(Date.UTC(2026, 10, 21, 22, 45, 38));
+  });
+
+  it("refuses a zone it cannot place, where it was written", () => {
+    expect(() => resolveFilter("asterisk[logtimezone=Europe/Berlin]")).toThrow(
+      expect.objectContaining({ code: "SW_FILTER_SYNTAX", message: expect.stringMatching(/^"Europe\/Berlin" is not a zone/) }),
+    );
+    const file = join(dir, "badzone.conf");
+    writeFileSync(file, "[Definition]\nfailregex = ^from <HOST>$\n[Init]\nlogtimezone = CET\n");
+    expect(() => resolveFilter(file)).toThrow(
+      expect.objectContaining({ location: expect.objectContaining({ file, line: 4, key: "logtimezone" }) }),
+    );
+  });
+});
+
 describe("parseFilterSpec", () => {
   it("splits parameters, with quoted values holding commas", () => {
     expect(parseFilterSpec("sshd")).toEqual({ target: "sshd", vars: {} });

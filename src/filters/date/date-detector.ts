@@ -56,7 +56,12 @@ const NAMED_ALIASES: Readonly<Record<string, string>> = {
  * absent. Throws DatePatternError for patterns that cannot be used. User patterns run through the bounded
  * engine; the defaults are ours and known to be linear, so they run as plain RegExps for speed.
  */
-export function createDateDetector(datepattern: string | undefined, sandbox: BacktrackSandbox): DateDetector {
+export function createDateDetector(
+  datepattern: string | undefined,
+  sandbox: BacktrackSandbox,
+  /** Minutes east of UTC of dates that carry no zone (the filter's logtimezone); null: local time. */
+  zone: number | null = null,
+): DateDetector {
   const lines = (datepattern ?? "")
     .split("\n")
     .map((l) => l.trim())
@@ -73,7 +78,7 @@ export function createDateDetector(datepattern: string | undefined, sandbox: Bac
     return withDefaultDates(line).map((p) => userTemplate(p, sandbox));
   };
   const templates = lines.length === 0 ? templatesFor("{DEFAULT}") : lines.flatMap(templatesFor);
-  return createDetector(templates);
+  return createDetector(templates, zone);
 }
 
 const LN_BEG = "{^LN-BEG}";
@@ -128,7 +133,7 @@ function userTemplate(pattern: string, sandbox: BacktrackSandbox): Template {
   return { name: pattern, find: (line) => re.exec(line) };
 }
 
-function createDetector(templates: readonly Template[]): DateDetector {
+function createDetector(templates: readonly Template[], zone: number | null): DateDetector {
   // Most lines of a file share one format: the last template that won is tried first.
   let last: Template | null = null;
   // Most lines also share their date with the line before (a busy PBX logs many lines a second). When
@@ -152,7 +157,7 @@ function createDetector(templates: readonly Template[]): DateDetector {
   const toDate = (found: { start: number; end: number; hit: RegexHit }, ref: number): DateHit => ({
     start: found.start,
     end: found.end,
-    time: found.end === found.start ? null : timeFromFields(found.hit.groups, ref),
+    time: found.end === found.start ? null : timeFromFields(found.hit.groups, ref, zone),
   });
   const remember = (t: Template, found: { start: number; end: number; hit: RegexHit }, date: DateHit, ref: number): void => {
     // Only a match the `last` shortcut below would accept again (start <= 2) may be replayed.

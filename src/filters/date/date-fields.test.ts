@@ -37,6 +37,24 @@ describe("timeFromFields", () => {
     expect(timeFromFields(f({ y: "24", m: "1", d: "1", S: "60", f: "5" }), ref)).toBe(Date.UTC(2024, 0, 1, 0, 0, 59, 500));
   });
 
+  it("reads a date without a zone in the filter's logtimezone, its own zone still first", () => {
+    const ref = Date.UTC(2030, 0, 1);
+    const date = { Y: "2026", m: "12", d: "7", H: "9", M: "0", S: "0" };
+    expect(timeFromFields(f(date), ref, 120)).toBe(Date.UTC(2026, 11, 7, 7));
+    expect(timeFromFields(f(date), ref, -300)).toBe(Date.UTC(2026, 11, 7, 14));
+    expect(timeFromFields(f({ ...date, z: "+0000" }), ref, -300)).toBe(Date.UTC(2026, 11, 7, 9));
+  });
+
+  it("takes the reference's day and year in the logtimezone for bare times and year-less dates", () => {
+    // 00:30 UTC on New Year is still 19:30 on Dec 31 five hours west.
+    const ref = Date.UTC(2027, 0, 1, 0, 30);
+    expect(timeFromFields(f({ H: "19", M: "0", S: "0" }), ref, -300)).toBe(Date.UTC(2027, 0, 1, 0));
+    expect(timeFromFields(f({ H: "23", M: "0", S: "0" }), ref, -300)).toBe(Date.UTC(2026, 11, 31, 4));
+    expect(timeFromFields(f({ b: "Dec", d: "31", H: "19", M: "0", S: "0" }), ref, -300)).toBe(Date.UTC(2027, 0, 1, 0));
+    // Two hours east it is already 02:30 on Jan 1: a line stamped 02:00 that day.
+    expect(timeFromFields(f({ b: "Jan", d: "1", H: "2", M: "0", S: "0" }), ref, 120)).toBe(Date.UTC(2027, 0, 1, 0));
+  });
+
   it("returns null for dates that do not exist", () => {
     expect(timeFromFields(f({ Y: "2023", m: "2", d: "29" }), Date.UTC(2030, 0, 1))).toBeNull();
   });

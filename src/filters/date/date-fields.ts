@@ -18,8 +18,12 @@ const KEY: Readonly<Record<string, string>> = Object.fromEntries(
 );
 const field = (g: Groups, name: string): string | undefined => g[KEY[name] as string];
 
-/** Returns epoch ms, or null when the captured fields do not name a real moment (Feb 30, hour 25). */
-export function timeFromFields(g: Groups, referenceTime: number): number | null {
+/**
+ * Returns epoch ms, or null when the captured fields do not name a real moment (Feb 30, hour 25). A date
+ * without a zone of its own is in `zone` (minutes east of UTC: the filter's logtimezone), or in local time
+ * when that is null.
+ */
+export function timeFromFields(g: Groups, referenceTime: number, zone: number | null = null): number | null {
   const epoch = field(g, "s");
   if (epoch !== undefined) return Math.round(Number(epoch) * 1000);
   const epochMs = field(g, "L");
@@ -41,7 +45,7 @@ export function timeFromFields(g: Groups, referenceTime: number): number | null 
   const second = Math.min(numberOf(field(g, "S")) ?? 0, 59); // leap seconds fold onto :59
   const frac = field(g, "f");
   const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000);
-  const offsetMin = zoneOffsetMinutes(field(g, "z") ?? field(g, "Z"));
+  const offsetMin = zoneOffsetMinutes(field(g, "z") ?? field(g, "Z")) ?? zone;
 
   let year = numberOf(field(g, "Y"));
   const yy = numberOf(field(g, "y"));
@@ -55,12 +59,12 @@ export function timeFromFields(g: Groups, referenceTime: number): number | null 
 
   // Only a time of day: the reference day, or the day before when that time has not come yet.
   if (month === undefined && day === undefined && doy === undefined) {
-    const ref = new Date(referenceTime);
-    const today = build(ref.getFullYear(), ref.getMonth(), ref.getDate());
+    const ref = calendarDay(referenceTime, offsetMin);
+    const today = build(ref.year, ref.month, ref.day);
     if (today === null) return null;
     if (today <= referenceTime + YEAR_TOLERANCE_MS / 24) return today;
-    const y = new Date(referenceTime - 86_400_000);
-    return build(y.getFullYear(), y.getMonth(), y.getDate());
+    const y = calendarDay(referenceTime - 86_400_000, offsetMin);
+    return build(y.year, y.month, y.day);
   }
 
   let mo = month;
@@ -72,21 +76,38 @@ export function timeFromFields(g: Groups, referenceTime: number): number | null 
       return build(y, d.getUTCMonth(), d.getUTCDate());
     };
     if (year !== undefined) return at(year);
-    return inferYear(referenceTime, at);
+    return inferYear(referenceTime, offsetMin, at);
   }
   mo ??= 0;
   day ??= 1;
   const m0 = mo;
   const d0 = day;
   if (year !== undefined) return build(year, m0, d0);
-  return inferYear(referenceTime, (y) => build(y, m0, d0));
+  return inferYear(referenceTime, offsetMin, (y) => build(y, m0, d0));
 }
 
-/** The latest year whose date is not after the reference (plus tolerance); Feb 29 looks back to a leap year. */
-function inferYear(referenceTime: number, at: (year: number) => number | null): number | null {
-  const ref = new Date(referenceTime);
+/** The calendar day of `time` in the zone `offsetMin` minutes east of UTC, or in local time for null. */
+function calendarDay(time: number, offsetMin: number | null): { year: number; month: number; day: number } {
+  if (offsetMin === null) {
+    const d = new Date(time);
+    return { year: d.getFullYear(), month: d.getMonth(), day: d.getDate() };
+  }
+  const d = new Date(time + offsetMin * 60_000);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate() };
+}
+
+/**
+ * The latest year whose date is not after the reference (plus tolerance); Feb 29 looks back to a leap year.
+ * The reference's own year and day are read in the dates' zone.
+ */
+function inferYear(
+  referenceTime: number,
+  offsetMin: number | null,
+  at: (year: number) => number | null,
+): number | null {
+  const ref = calendarDay(referenceTime, offsetMin);
   // Next year only matters on the last day of the year (a line stamped just after midnight).
-  const start = ref.getMonth() === 11 && ref.getDate() === 31 ? ref.getFullYear() + 1 : ref.getFullYear();
+  const start = ref.month === 11 && ref.day === 31 ? ref.year + 1 : ref.year;
   for (let y = start; y >= start - 9; y--) {
     const t = at(y);
     if (t !== null && t <= referenceTime + YEAR_TOLERANCE_MS) return t;

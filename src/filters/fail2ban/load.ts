@@ -39,6 +39,8 @@ export function loadFilterFile(path: string, opts: LoadFilterOptions = {}): Filt
   const prefregex = single(options, "prefregex");
   const datepattern = single(options, "datepattern");
   const journalmatch = options.get(DEF, "journalmatch")?.trim();
+  // fail2ban takes it from the jail; here from the filter's parameters (`asterisk[logtimezone=UTC]`) or file.
+  const logtimezone = single(options, "logtimezone");
   return createRegexFilter({
     name,
     failregex,
@@ -47,6 +49,7 @@ export function loadFilterFile(path: string, opts: LoadFilterOptions = {}): Filt
     ...(prefregex === undefined ? {} : { prefregex }),
     ...(datepattern === undefined ? {} : { datepattern }),
     ...(journalmatch ? { journalmatch } : {}),
+    ...(logtimezone === undefined ? {} : { logtimezone }),
     ...(opts.regexTimeoutMs === undefined ? {} : { regexTimeoutMs: opts.regexTimeoutMs }),
   });
 }

@@ -13,6 +13,7 @@ import {
 } from "../bounded-regex.js";
 import { createDateDetector, type DateDetector } from "../date/date-detector.js";
 import { DatePatternError } from "../date/date-pattern.js";
+import { LogTimezoneError, parseLogTimezone } from "../date/log-timezone.js";
 import type { Filter, FilterCounters, FilterMatch, FilterResult, MatchContext } from "../filter.js";
 import { createLiteralPrefilter, lineNeedles, type RequiredLiteral } from "../literal-prefilter.js";
 import { RegexSyntaxError } from "./python-regex.js";
@@ -37,6 +38,8 @@ export interface RegexFilterDefinition {
   readonly journalmatch?: string;
   /** Time budget per line for a regex only a backtracking engine can run (default 25 ms). */
   readonly regexTimeoutMs?: number;
+  /** fail2ban's `logtimezone`: the zone of dates that carry none (default: local time). */
+  readonly logtimezone?: RegexSource;
 }
 
 interface Rule {
@@ -62,9 +65,18 @@ export function createRegexFilter(def: RegexFilterDefinition): Filter {
   const fail = def.failregex.map((s, i) => compileRule(s, `failregex #${i + 1}`, sandbox, prefHasId));
   const success = successSources.map((s, i) => compileRule(s, `successregex #${i + 1}`, sandbox, prefHasId));
   const ignore = ignoreSources.map((s, i) => compileRule(s, `ignoreregex #${i + 1}`, sandbox));
+  let zone: number | null = null;
+  if (def.logtimezone !== undefined) {
+    try {
+      zone = parseLogTimezone(def.logtimezone.text);
+    } catch (e) {
+      if (!(e instanceof LogTimezoneError)) throw e;
+      throw new UserError("SW_FILTER_SYNTAX", e.message, { ...def.logtimezone.location, key: "logtimezone" });
+    }
+  }
   let dates: DateDetector;
   try {
-    dates = createDateDetector(def.datepattern?.text, sandbox);
+    dates = createDateDetector(def.datepattern?.text, sandbox, zone);
   } catch (e) {
     if (e instanceof DatePatternError || e instanceof RegexSyntaxError || e instanceof SyntaxError) {
       throw new UserError("SW_FILTER_REGEX", `datepattern: ${e.message}`, def.datepattern?.location ?? {});

@@ -1,6 +1,5 @@
-// test-filter's `systemd-journal` log argument, as fail2ban-regex takes it: the journal read once, with
-// the filter's journalmatch (or --journalmatch), from the system journal or from
-// `systemd-journal[journalpath=DIR]` / `systemd-journal[journalfiles=FILE FILE]`.
+// The offline tools' `systemd-journal` log argument, as fail2ban-regex takes it: the journal read once,
+// from the system journal or from `systemd-journal[journalpath=DIR]` / `systemd-journal[journalfiles=F F]`.
 
 import { UserError } from "../domain/errors.js";
 import { parseFilterSpec } from "../filters/resolve.js";
@@ -19,7 +18,7 @@ export function journalLocation(arg: string): JournalctlLocation {
   try {
     vars = parseFilterSpec(arg).vars;
   } catch {
-    throw new UserError("SW_USAGE", `test-filter: cannot read the options of ${JSON.stringify(arg)}`);
+    throw new UserError("SW_USAGE", `cannot read the options of ${JSON.stringify(arg)}`);
   }
   const location: { files?: string[]; directory?: string } = {};
   for (const [key, value] of Object.entries(vars)) {
@@ -28,7 +27,7 @@ export function journalLocation(arg: string): JournalctlLocation {
     else
       throw new UserError(
         "SW_USAGE",
-        `test-filter: ${JOURNAL_ARGUMENT} takes journalpath=DIR or journalfiles=FILE..., not ${JSON.stringify(key)}`,
+        `${JOURNAL_ARGUMENT} takes journalpath=DIR or journalfiles=FILE..., not ${JSON.stringify(key)}`,
       );
   }
   return location;

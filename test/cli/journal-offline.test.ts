@@ -82,7 +82,7 @@ describe("test-filter systemd-journal (as fail2ban-regex reads the journal)", ()
     expect(
       await userErrorText(testFilterCommand(["systemd-journal[flags=1]", "sshd"], createRecordingIo())),
     ).toBe(
-      'test-filter: systemd-journal takes journalpath=DIR or journalfiles=FILE..., not "flags" [SW_USAGE]',
+      'systemd-journal takes journalpath=DIR or journalfiles=FILE..., not "flags" [SW_USAGE]',
     );
     expect(
       await userErrorText(

@@ -81,9 +81,7 @@ describe("test-filter systemd-journal (as fail2ban-regex reads the journal)", ()
     ).toMatch(/invalid journald match "not".*\[SW_SOURCE\]$/);
     expect(
       await userErrorText(testFilterCommand(["systemd-journal[flags=1]", "sshd"], createRecordingIo())),
-    ).toBe(
-      'systemd-journal takes journalpath=DIR or journalfiles=FILE..., not "flags" [SW_USAGE]',
-    );
+    ).toBe('systemd-journal takes journalpath=DIR or journalfiles=FILE..., not "flags" [SW_USAGE]');
     expect(
       await userErrorText(
         testFilterCommand([journal, "sshd", "--journalmatch", "_COMM=sshd"], createRecordingIo()),

@@ -69,6 +69,37 @@ describe("config loading", () => {
     expect(e.message).toMatch(/duration/);
   });
 
+  it("logtimezone, in defaults or on a jail, becomes the filter's parameter; the filter's own wins", () => {
+    const c = loadConfigText(
+      [
+        "preset: asterisk",
+        'defaults: { logtimezone: "+0100" }',
+        "jails:",
+        '  sshd: { filter: "sshd[mode=ddos]", logtimezone: UTC }',
+        '  mine: { filter: "asterisk[logtimezone=-0500]", sources: [asterisk] }',
+      ].join("\n"),
+      "tz.yaml",
+    );
+    expect(Object.fromEntries(c.jails.map((j) => [j.name, j.filter]))).toEqual({
+      sshd: "sshd[mode=ddos, logtimezone=UTC]",
+      asterisk: "asterisk[logtimezone=+0100]",
+      mine: "asterisk[logtimezone=-0500]",
+    });
+  });
+
+  it("a logtimezone that is no fixed offset, or an unquoted one YAML read as a number, names the key", () => {
+    const named = configRejection("preset: asterisk\njails:\n  asterisk:\n    logtimezone: Europe/Paris\n");
+    expect(named.location).toMatchObject({ line: 4, key: "jails.asterisk.logtimezone" });
+    expect(named.message).toMatch(
+      /^"Europe\/Paris" is not a zone sipwarden can place: give UTC or a fixed offset/,
+    );
+    const number = configRejection("preset: asterisk\ndefaults:\n  logtimezone: +0100\n");
+    expect(number.location).toMatchObject({ line: 3, key: "defaults.logtimezone" });
+    expect(number.message).toBe(
+      'expected a zone in quotes: YAML reads an unquoted offset as the number 100 (write logtimezone: "+0100")',
+    );
+  });
+
   it("a jail reading an unknown source is refused", () => {
     const e = configRejection("preset: asterisk\njails:\n  asterisk:\n    sources: [nope]\n");
     expect(e.location).toMatchObject({ line: 4, key: "jails.asterisk.sources.0" });

@@ -1,7 +1,8 @@
 // Normalization: preset ⊕ user file → one explicit Config with defaults filled in and durations in ms.
 
 import type { BanScope, PortRange } from "../domain/decision.js";
-import { UserError } from "../domain/errors.js";
+import { UserError, type ErrorLocation } from "../domain/errors.js";
+import { LogTimezoneError, parseLogTimezone } from "../domain/zone-offset.js";
 import type { Config, JailConfig, ServiceConfig, SourceConfig } from "./config.js";
 import { normalizeFirewall } from "./normalize-firewall.js";
 import { PRESETS } from "./presets.js";
@@ -169,9 +170,11 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
         ports: picked.flatMap((s) => s.ports),
       };
     }
+    const zone = j.logtimezone ?? d.logtimezone;
+    const zoneAt = j.logtimezone === undefined ? ["defaults", "logtimezone"] : [...path, "logtimezone"];
     jails.push({
       name,
-      filter: j.filter,
+      filter: zone === undefined ? j.filter : withLogTimezone(j.filter, zone, deps.locate(zoneAt)),
       sources: [...j.sources],
       maxretry: j.maxretry ?? defMaxretry,
       findtimeMs: deps.duration(j.findtime, [...path, "findtime"]) ?? defFindtime,
@@ -214,4 +217,29 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
     registrations: normalizeRegistrations(raw.registrations, deps),
     locate: deps.locate,
   };
+}
+
+/**
+ * The filter spec with `logtimezone` among its parameters (`asterisk` → `asterisk[logtimezone=UTC]`),
+ * so that every place that loads the filter from its spec (worker threads too) reads the zone. A zone the
+ * spec already names wins: it is the more specific.
+ */
+function withLogTimezone(spec: string, zone: string | number, at: ErrorLocation): string {
+  if (typeof zone === "number")
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      `expected a zone in quotes: YAML reads an unquoted offset as the number ${zone} (write logtimezone: "+0100")`,
+      at,
+    );
+  try {
+    parseLogTimezone(zone);
+  } catch (e) {
+    if (e instanceof LogTimezoneError) throw new UserError("SW_CONFIG_INVALID", e.message, at);
+    throw e;
+  }
+  if (/[[,]\s*logtimezone\s*=/i.test(spec)) return spec;
+  const value = zone.trim();
+  return spec.endsWith("]") && spec.includes("[")
+    ? `${spec.slice(0, -1)}, logtimezone=${value}]`
+    : `${spec}[logtimezone=${value}]`;
 }

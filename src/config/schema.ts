@@ -42,6 +42,11 @@ export const jailSchema = z
     enabled: z.boolean().optional(),
     /** Built-in filter name, a fail2ban filter file path, or `name[mode=…]`. */
     filter: z.string().min(1).optional(),
+    /**
+     * Zone of the log's dates that carry none (UTC or a fixed offset): the filter's `logtimezone`. A
+     * number is YAML's reading of an unquoted offset (`+0100` is 100): refused in normalize, with a hint.
+     */
+    logtimezone: z.union([z.string().min(1), z.number()]).optional(),
     sources: z.array(z.string().min(1)).min(1).optional(),
     maxretry: z.number().int().min(1).max(1_000_000).optional(),
     findtime: duration.optional(),
@@ -66,6 +71,7 @@ export const configSchema = z
         findtime: duration.optional(),
         bantime: z.union([duration, z.literal("permanent")]).optional(),
         scope: z.enum(["all", "service"]).optional(),
+        logtimezone: z.union([z.string().min(1), z.number()]).optional(),
       })
       .strict()
       .optional(),

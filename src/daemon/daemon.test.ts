@@ -56,18 +56,18 @@ describe("daemon (dry-run firewall)", () => {
     const records: Record<string, unknown>[] = [];
     const seen: StoredDecision[] = [];
     const deps = { clock, log: recordingLog(records), run, onDecision: (d: StoredDecision) => seen.push(d) };
-    const zoned = (filter: string) =>
+    const zoned = (extra: string) =>
       loadConfigText(
         [
-          `state_dir: ${join(dir, `state-zoned-${filter.length}`)}`,
+          `state_dir: ${join(dir, `state-zoned-${extra.length}`)}`,
           "sources:",
           `  pbx: { type: file, path: ${log} }`,
           "jails:",
-          `  asterisk: { filter: "${filter}", sources: [pbx], maxretry: 2, bantime: 1h }`,
+          `  asterisk: { filter: asterisk, sources: [pbx], maxretry: 2, bantime: 1h${extra} }`,
         ].join("\n"),
         "zoned.yaml",
       );
-    let daemon = await startDaemon(zoned("asterisk"), { backend: "dry-run" }, deps);
+    let daemon = await startDaemon(zoned(""), { backend: "dry-run" }, deps);
     try {
       shift = 61_000; // past the start-up catch-up
       appendFileSync(log, behind("203.0.113.80", 1) + behind("203.0.113.80", 2));
@@ -82,7 +82,7 @@ describe("daemon (dry-run firewall)", () => {
     }
     shift = 0;
     records.length = 0;
-    daemon = await startDaemon(zoned("asterisk[logtimezone=-0200]"), { backend: "dry-run" }, deps);
+    daemon = await startDaemon(zoned(', logtimezone: "-0200"'), { backend: "dry-run" }, deps);
     try {
       shift = 61_000;
       appendFileSync(log, behind("203.0.113.81", 1) + behind("203.0.113.81", 2));

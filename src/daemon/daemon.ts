@@ -313,7 +313,7 @@ export async function startDaemon(
     const checkSkew = createSkewWatch(clock, ({ jail, skewMinutes, line }) =>
       log.warn(
         { jail, skewMinutes, line },
-        "a matched line is dated far from the clock: if the log is written in another time zone, give its filter a logtimezone (filter: name[logtimezone=UTC]); bans last from a line's own time",
+        "a matched line is dated far from the clock: if the log is written in another time zone, set the jail's logtimezone (UTC or an offset such as +0100); bans last from a line's own time",
       ),
     );
     const pipeline = createDetectionPipeline({

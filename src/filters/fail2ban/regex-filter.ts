@@ -13,7 +13,7 @@ import {
 } from "../bounded-regex.js";
 import { createDateDetector, type DateDetector } from "../date/date-detector.js";
 import { DatePatternError } from "../date/date-pattern.js";
-import { LogTimezoneError, parseLogTimezone } from "../date/log-timezone.js";
+import { LogTimezoneError, parseLogTimezone } from "../../domain/zone-offset.js";
 import type { Filter, FilterCounters, FilterMatch, FilterResult, MatchContext } from "../filter.js";
 import { createLiteralPrefilter, lineNeedles, type RequiredLiteral } from "../literal-prefilter.js";
 import { RegexSyntaxError } from "./python-regex.js";

@@ -1,5 +1,5 @@
-// fail2ban's `logtimezone`: the zone of a log's dates that carry none (a PBX in a container logging in UTC
-// on a host set to local time), as a fixed offset.
+// A log's time zone as fail2ban's `logtimezone` gives it (UTC or a fixed offset): the zone of dates that
+// carry none, such as a PBX in a container logging in UTC on a host set to local time.
 
 /** Thrown for a value that is not a zone sipwarden can place. */
 export class LogTimezoneError extends Error {}

@@ -1,6 +1,6 @@
 // fail2ban's logtimezone values: UTC and fixed offsets, in the spellings fail2ban takes.
 import { describe, expect, it } from "vitest";
-import { parseLogTimezone } from "./log-timezone.js";
+import { parseLogTimezone } from "./zone-offset.js";
 
 describe("parseLogTimezone", () => {
   it("reads UTC and fixed offsets as minutes east of UTC", () => {
@@ -20,6 +20,8 @@ describe("parseLogTimezone", () => {
 
   it("refuses zone names, out-of-range offsets and anything else, saying what it takes", () => {
     for (const bad of ["Europe/Berlin", "CET", "+25", "+0160", "+1430", "UTC+", "0100", "", "local"])
-      expect(() => parseLogTimezone(bad), bad).toThrow(/is not a zone sipwarden can place: give UTC or a fixed offset/);
+      expect(() => parseLogTimezone(bad), bad).toThrow(
+        /is not a zone sipwarden can place: give UTC or a fixed offset/,
+      );
   });
 });

@@ -1,11 +1,10 @@
 // Reads the journal once, to its end (test-filter's `systemd-journal`): journalctl without --follow, its
 // entries handed over as the journald source hands them to the daemon (journal-entry.ts).
 
-import { spawn as nodeSpawn } from "node:child_process";
 import { UserError } from "../domain/errors.js";
 import { parseJournalEntry } from "./journal-entry.js";
 import { buildJournalctlArgs, type JournalctlLocation } from "./journalctl-args.js";
-import type { SpawnFn } from "./journald.js";
+import { keepStderrTail, MAX_JSON_LINE_BYTES, spawnDirect, type SpawnFn } from "./journald.js";
 import { createLineSplitter } from "./line-splitter.js";
 
 export interface JournalReadOptions extends JournalctlLocation {
@@ -26,12 +25,6 @@ export interface JournalLine {
   readonly time: number | undefined;
 }
 
-/** The JSON of one entry is cut here (and then fails to parse, as in the journald source). */
-const MAX_JSON_LINE_BYTES = 4 * 1024 * 1024;
-const STDERR_KEPT = 5;
-
-const defaultSpawn: SpawnFn = (command, args, options) => nodeSpawn(command, [...args], options);
-
 /**
  * Yields every message of the matching entries, oldest first. Throws UserError when journalctl cannot
  * be run or ends with an error (with the last lines it wrote to stderr). Breaking out of the loop stops
@@ -41,17 +34,10 @@ export async function* readJournal(options: JournalReadOptions): AsyncGenerator<
   const start =
     options.since === undefined ? { kind: "all" as const } : { kind: "since" as const, since: options.since };
   const args = buildJournalctlArgs(options.matches, options, start, { follow: false });
-  const spawn = options.spawn ?? defaultSpawn;
+  const spawn = options.spawn ?? spawnDirect;
   const program = options.journalctl ?? "journalctl";
   const proc = spawn(program, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const stderr: string[] = [];
-  proc.stderr?.on("data", (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (line.trim() === "") continue;
-      stderr.push(line.slice(0, 500));
-      if (stderr.length > STDERR_KEPT) stderr.shift();
-    }
-  });
+  const stderr = keepStderrTail(proc);
   let failure: Error | null = null;
   proc.once("error", (e) => (failure = e));
   const exited = new Promise<number | null>((resolve) => {

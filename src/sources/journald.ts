@@ -75,17 +75,31 @@ const DEFAULT_RESTART: RestartPolicy = {
 };
 
 /** A JSON line longer than this is cut and then fails to parse; it is counted, never buffered whole. */
-const MAX_JSON_LINE_BYTES = 4 * 1024 * 1024;
+export const MAX_JSON_LINE_BYTES = 4 * 1024 * 1024;
 const STDERR_LINES_KEPT = 5;
 
-const defaultSpawn: SpawnFn = (command, args, options) => nodeSpawn(command, [...args], options);
+/** The last few non-empty lines a process writes to stderr (each cut to 500 characters), kept as they come. */
+export function keepStderrTail(proc: SpawnedProcess): string[] {
+  const tail: string[] = [];
+  proc.stderr?.on("data", (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      tail.push(line.slice(0, 500));
+      if (tail.length > STDERR_LINES_KEPT) tail.shift();
+    }
+  });
+  return tail;
+}
+
+/** Runs the program directly (never through a shell). */
+export const spawnDirect: SpawnFn = (command, args, options) => nodeSpawn(command, [...args], options);
 
 export function createJournaldSource(options: JournaldOptions, deps: JournaldDeps): JournaldSource {
   validateMatches(options.matches);
   const id = options.id ?? `journald:${options.matches.join(",") || "*"}`;
   const policy: RestartPolicy = { ...DEFAULT_RESTART, ...options.restart };
   const maxLineBytes = options.maxLineBytes ?? 16 * 1024;
-  const spawn = deps.spawn ?? defaultSpawn;
+  const spawn = deps.spawn ?? spawnDirect;
   const clock = deps.clock ?? systemClock;
   const log = (deps.log ?? pino({ enabled: false })).child({ module: "journald", source: id });
   const counters = { lines: 0, entries: 0, skipped: 0, parseErrors: 0, exits: 0, restarts: 0, gaveUp: 0 };
@@ -160,7 +174,6 @@ export function createJournaldSource(options: JournaldOptions, deps: JournaldDep
     launches++;
     const startedAt = clock.now();
     const splitter = createLineSplitter({ maxLineBytes: MAX_JSON_LINE_BYTES });
-    const stderr: string[] = [];
     let delivered = false;
     let spawned = false;
     let ended = false;
@@ -176,13 +189,7 @@ export function createJournaldSource(options: JournaldOptions, deps: JournaldDep
       if (!running || child !== current) return;
       if (handle(splitter.push(chunk))) delivered = true;
     });
-    proc.stderr?.on("data", (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n")) {
-        if (line.trim() === "") continue;
-        stderr.push(line.slice(0, 500));
-        if (stderr.length > STDERR_LINES_KEPT) stderr.shift();
-      }
-    });
+    const stderr = keepStderrTail(proc);
 
     const end = (code: number | null, signal: NodeJS.Signals | null, err?: Error): void => {
       if (ended) return;

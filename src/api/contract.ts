@@ -82,12 +82,15 @@ export interface BanView {
   readonly evidence: readonly EvidenceView[];
 }
 
-export type ReasonKind = "decision" | "allowlist" | "feed" | "registration" | "trusted-zone";
+export type ReasonKind = "decision" | "allowlist" | "feed" | "restriction" | "registration" | "trusted-zone";
 
 /** One thing that bears on whether an address is blocked. */
 export interface ExplainReason {
   readonly kind: ReasonKind;
-  /** Who says so: `jail:asterisk`, `feed:voipbl`, `manual`, `config`, `/etc/sipwarden/allow.txt:3`, `ami`. */
+  /**
+   * Who says so: `jail:asterisk`, `feed:voipbl`, `manual`, `config`, `/etc/sipwarden/allow.txt:3`, `ami`,
+   * `restriction:countries`.
+   */
   readonly origin: string;
   /** One human sentence: the decision's reason, the allowlist entry that matched, ... */
   readonly detail: string;
@@ -121,7 +124,8 @@ export interface ExplainResult {
   readonly address: string;
   /**
    * `allowed`: an allowlist entry or trusted zone matches; it wins over every ban and feed.
-   * `blocked`: a ban or feed entry in force covers the address. `not-blocked`: neither.
+   * `blocked`: a ban or feed entry in force covers the address, or it is outside a restriction (a country
+   * allow-list) of some services. `not-blocked`: none of these.
    */
   readonly verdict: Verdict;
   /** What decides the verdict first (allow entries when allowed, bans when blocked), then the rest. */

@@ -1,7 +1,7 @@
 // Composes the answer to "why is this address blocked (or not)?" from facts the daemon looks up; pure.
 
 import type { IpAddress } from "../domain/address.js";
-import type { ExplainReason, ExplainResult, Verdict } from "./contract.js";
+import type { ExplainReason, ExplainResult, ScopeView, Verdict } from "./contract.js";
 import { isoOrNull, toEvidenceView, toHistoryEntry, type DecisionRecord } from "./views.js";
 
 /** An allowlist entry matching the address (config, file, resolved name, or a runtime allow). */
@@ -20,7 +20,18 @@ export interface FeedFact {
   readonly feed: string;
   /** The IP/CIDR of the list that covers the address. */
   readonly entry: string;
+  readonly scope?: ScopeView;
   readonly expiresAt?: number | null;
+}
+
+/** Services open only to some sources (a country allow-list) whose lists do not hold the address. */
+export interface RestrictionFact {
+  /** The restriction's name (`countries`). */
+  readonly restriction: string;
+  readonly services: readonly string[];
+  /** Its lists' labels (country codes). */
+  readonly lists: readonly string[];
+  readonly scope: ScopeView;
 }
 
 /** A live registration from the address: it spares the address from one account's failures. */
@@ -45,6 +56,7 @@ export interface ExplainFacts {
   readonly past: readonly DecisionRecord[];
   readonly allow: readonly AllowFact[];
   readonly feeds?: readonly FeedFact[];
+  readonly restrictions?: readonly RestrictionFact[];
   readonly registrations?: readonly RegistrationFact[];
   readonly trustedZones?: readonly TrustedZoneFact[];
 }
@@ -79,7 +91,14 @@ export function explainAddress(facts: ExplainFacts): ExplainResult {
     origin: `feed:${f.feed}`,
     detail: `listed by feed ${f.feed} (${f.entry})`,
     target: f.entry,
+    ...(f.scope === undefined ? {} : { scope: f.scope }),
     ...(f.expiresAt === undefined ? {} : { expiresAt: isoOrNull(f.expiresAt) }),
+  }));
+  const restrictions = (facts.restrictions ?? []).map((r): ExplainReason => ({
+    kind: "restriction",
+    origin: `restriction:${r.restriction}`,
+    detail: `${r.services.join(", ")} ${r.services.length > 1 ? "are" : "is"} open only to ${r.restriction} ${r.lists.join(", ")}, and no list of theirs holds this address`,
+    scope: r.scope,
   }));
   const registrations = (facts.registrations ?? []).map((r): ExplainReason => ({
     kind: "registration",
@@ -88,12 +107,12 @@ export function explainAddress(facts: ExplainFacts): ExplainResult {
   }));
   // Allow entries and trusted zones win over every ban and feed, in the kernel as here.
   const allowed = trusted.length + allow.length > 0;
-  const blocked = bans.length + feeds.length > 0;
+  const blocked = bans.length + feeds.length + restrictions.length > 0;
   const verdict: Verdict = allowed ? "allowed" : blocked ? "blocked" : "not-blocked";
   return {
     address: facts.address.text,
     verdict,
-    because: [...trusted, ...allow, ...bans, ...feeds, ...registrations],
+    because: [...trusted, ...allow, ...bans, ...feeds, ...restrictions, ...registrations],
     history: facts.past.map(toHistoryEntry),
   };
 }

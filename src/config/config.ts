@@ -79,6 +79,15 @@ export interface FirewallConfig {
     readonly scope: "sip" | "all";
   }[];
   readonly bans: { readonly scopes: readonly ("all" | "sip")[] };
+  /** Internet services open only to sources in these countries (`firewall.countries`), or null. */
+  readonly countries: {
+    /** Lower-case ISO 3166-1 alpha-2 codes, without duplicates. */
+    readonly allow: readonly string[];
+    /** Services from `open` that only these countries reach. */
+    readonly services: readonly string[];
+    /** Path templates with `{cc}` where the country code goes; each country reads every template's file. */
+    readonly files: readonly string[];
+  } | null;
 }
 
 export interface Config {

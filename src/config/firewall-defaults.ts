@@ -89,4 +89,6 @@ export const FIREWALL_DEFAULTS = {
   scannerBanMs: 3_600_000,
   scannerUserAgents: KNOWN_SCANNER_USER_AGENTS,
   banScopes: ["all", "sip"] as const,
+  /** One file per country, `{cc}` its lower-case code: ipdeny.com's `<cc>.zone` layout. */
+  countryFiles: ["/var/lib/sipwarden/countries/{cc}.zone"],
 };

@@ -9,7 +9,7 @@ type Rule = { readonly name: string; check(config: Config): void };
 type Path = readonly (string | number)[];
 
 /** Set names the renderers and the ban-set compiler use; a blocklist must not take one. */
-const RESERVED_SET_NAMES = /^(allow|trap|siprate|synrate|ban|sipban|svcban\d+|bogons)$/;
+const RESERVED_SET_NAMES = /^(allow|trap|siprate|synrate|ban|sipban|svcban\d+|bogons|manual|countries)$/;
 /** What `checkSipInspection` accepts inside the kernel's string match (no quote, no backslash). */
 const PATTERN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 const DOMAIN = /^(?=.{3,100}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
@@ -174,6 +174,49 @@ export const FIREWALL_RULES: readonly Rule[] = [
       for (const b of config.firewall.blocklists)
         if (RESERVED_SET_NAMES.test(b.name))
           fail(config, `"${b.name}" is a set name sipwarden uses itself`, ["firewall", "blocklists", b.name]);
+    },
+  },
+  {
+    name: "firewall-countries-consistent",
+    check(config) {
+      const fw = config.firewall;
+      const c = fw.countries;
+      const path = ["firewall", "countries"];
+      if (!c) return;
+      knownServices(config, c.services, [...path, "services"]);
+      if (c.services.length === 0)
+        fail(config, "no SIP service is open to the internet: list the services to restrict", path);
+      c.services.forEach((n, i) => {
+        if (!fw.open.includes(n))
+          fail(config, `"${n}" is not open to the internet (firewall.open): there is nothing to restrict`, [
+            ...path,
+            "services",
+            i,
+          ]);
+      });
+      // A port of a restricted service also open through another service would stay open to everyone.
+      const restricted = c.services.map((n) => fw.services[n]).filter((s): s is ServiceConfig => !!s);
+      const others = fw.open
+        .filter((n) => !c.services.includes(n))
+        .map((n) => fw.services[n])
+        .filter((s): s is ServiceConfig => !!s);
+      for (const proto of ["tcp", "udp", "sctp"] as const) {
+        const hit = overlap(portsByProtocol(restricted, proto), portsByProtocol(others, proto));
+        if (hit)
+          fail(
+            config,
+            `${proto}/${hit.from === hit.to ? hit.from : `${hit.from}-${hit.to}`} is also the port of a service open to every country`,
+            [...path, "services"],
+          );
+      }
+      c.files.forEach((f, i) => {
+        if (!f.includes("{cc}") || !f.startsWith("/"))
+          fail(config, `"${f}" must be an absolute path with {cc} where the country code goes`, [
+            ...path,
+            "files",
+            i,
+          ]);
+      });
     },
   },
   {

@@ -169,6 +169,17 @@ export const firewallSchema = z
         z.object({ file: z.string().min(1), scope: z.enum(["sip", "all"]).optional() }).strict(),
       )
       .optional(),
+    /** Internet services open only to sources in these countries, from per-country CIDR lists (ipdeny's zone files). */
+    countries: z
+      .object({
+        allow: z
+          .array(z.string().regex(/^[A-Za-z]{2}$/, "a two-letter country code (ISO 3166-1 alpha-2, e.g. de)"))
+          .min(1),
+        services: z.array(z.string().min(1)).min(1).optional(),
+        files: z.array(z.string().min(1)).min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Ban sets besides the jails' own scopes: `all` (recidive, manual, scanner bans) and `sip`. */
     bans: z
       .object({ scopes: z.array(z.enum(["all", "sip"])).optional() })

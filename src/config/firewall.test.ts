@@ -116,4 +116,74 @@ describe("WAN interfaces and the SYN rate", () => {
       loadConfigText("firewall:\n  wan: { interfaces: [wan0, eth1.100] }\n", "x").firewall.wan.interfaces,
     ).toEqual(["wan0", "eth1.100"]);
   });
+  describe("countries", () => {
+    it("narrows the open SIP services by default, under any name (FreeSWITCH's sip-internal is 5060)", () => {
+      const a = loadConfigText("preset: asterisk\nfirewall:\n  countries: { allow: [DE, at, de] }\n", "x");
+      expect(a.firewall.countries).toEqual({
+        allow: ["de", "at"],
+        services: ["sip", "sip-tls"],
+        files: ["/var/lib/sipwarden/countries/{cc}.zone"],
+      });
+      const f = loadConfigText("preset: freeswitch\nfirewall:\n  countries: { allow: [ch] }\n", "x");
+      expect(f.firewall.countries?.services).toEqual(["sip-internal", "sip-internal-tls"]);
+      expect(loadConfigText("preset: asterisk\n", "x").firewall.countries).toBeNull();
+    });
+
+    it("takes the services and file templates given", () => {
+      const c = loadConfigText(
+        "preset: asterisk\nfirewall:\n  countries:\n    allow: [fr]\n    services: [sip, rtp]\n" +
+          '    files:\n      - /srv/ipdeny/v4/{cc}.zone\n      - "/srv/ipdeny/v6/{cc}.zone"\n',
+        "x",
+      );
+      expect(c.firewall.countries).toEqual({
+        allow: ["fr"],
+        services: ["sip", "rtp"],
+        files: ["/srv/ipdeny/v4/{cc}.zone", "/srv/ipdeny/v6/{cc}.zone"],
+      });
+    });
+
+    it("refuses a code that is not two letters, at the entry", () => {
+      const e = configRejection("preset: asterisk\nfirewall:\n  countries:\n    allow: [de, deu]\n");
+      expect(e.location).toMatchObject({ line: 4, key: "firewall.countries.allow.1" });
+      expect(e.message).toMatch(/two-letter country code/);
+    });
+
+    it("refuses a service that is not open to the internet: nothing to restrict", () => {
+      const e = configRejection(
+        "preset: asterisk\nfirewall:\n  countries:\n    allow: [de]\n    services: [sip, ami]\n",
+      );
+      expect(e.location).toMatchObject({ line: 5, key: "firewall.countries.services.1" });
+      expect(e.message).toMatch(/"ami" is not open to the internet/);
+    });
+
+    it("refuses a restricted port that another open service leaves open to all", () => {
+      const e = configRejection(
+        "preset: asterisk\nfirewall:\n  services: { sip-alt: { ports: [5060], protocols: [udp] } }\n" +
+          "  open: [ssh, sip, sip-alt]\n  countries:\n    allow: [de]\n    services: [sip]\n",
+      );
+      expect(e.location).toMatchObject({ key: "firewall.countries.services" });
+      expect(e.message).toMatch(/udp\/5060 is also the port of a service open to every country/);
+    });
+
+    it("refuses a file template without {cc}, and no open SIP service to narrow", () => {
+      const e = configRejection(
+        "preset: asterisk\nfirewall:\n  countries:\n    allow: [de]\n    files: [/srv/de.zone]\n",
+      );
+      expect(e.location).toMatchObject({ line: 5, key: "firewall.countries.files.0" });
+      expect(e.message).toMatch(/absolute path with \{cc\}/);
+      const none = configRejection(
+        "preset: asterisk\nfirewall:\n  open: [ssh]\n  countries: { allow: [de] }\n",
+      );
+      expect(none.location).toMatchObject({ line: 4, key: "firewall.countries" });
+      expect(none.message).toMatch(/no SIP service is open/);
+    });
+  });
+
+  it("refuses blocklist names sipwarden's own sets use, the daemon's network-ban list and countries included", () => {
+    for (const name of ["manual", "countries", "ban", "svcban2"]) {
+      const e = configRejection(`firewall:\n  blocklists:\n    ${name}: { file: /x.txt }\n`);
+      expect(e.location).toMatchObject({ line: 3, key: `firewall.blocklists.${name}` });
+      expect(e.message).toMatch(/a set name sipwarden uses itself/);
+    }
+  });
 });

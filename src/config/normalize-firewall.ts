@@ -38,6 +38,30 @@ function catalogue(
   return out;
 }
 
+/** Whether two services share a protocol and a port. */
+function sharePort(a: ServiceConfig, b: ServiceConfig): boolean {
+  return (
+    a.protocols.some((p) => b.protocols.includes(p)) &&
+    a.ports.some((x) => b.ports.some((y) => x.from <= y.to && y.from <= x.to))
+  );
+}
+
+/**
+ * The open services that carry SIP: those sharing a port with a SIP service (FreeSWITCH's `sip-internal` is
+ * 5060 under another name). What scanners and fraudsters call, so what a country allow-list narrows by default.
+ */
+function sipFacing(
+  open: readonly string[],
+  sip: readonly string[],
+  services: Readonly<Record<string, ServiceConfig>>,
+): string[] {
+  const sipServices = sip.map((n) => services[n]).filter((s): s is ServiceConfig => s !== undefined);
+  return open.filter((n) => {
+    const s = services[n];
+    return s !== undefined && sipServices.some((x) => sharePort(s, x));
+  });
+}
+
 export function normalizeFirewall(
   raw: RawFirewall | undefined,
   preset: PresetName | null,
@@ -103,13 +127,14 @@ export function normalizeFirewall(
                 FIREWALL_DEFAULTS.scannerBanMs),
         };
 
+  const open = [...(f.open ?? d.open)];
   return {
     backend: f.backend ?? FIREWALL_DEFAULTS.backend,
     families: [...(f.families ?? FIREWALL_DEFAULTS.families)],
     wan: { interfaces: [...(f.wan?.interfaces ?? [])], dropBogons: f.wan?.drop_bogons ?? false },
     services,
     sipServices: [...(f.sip_services ?? d.sipServices)],
-    open: [...(f.open ?? d.open)],
+    open,
     zones,
     icmp: {
       v4: [...(f.icmp?.v4 ?? FIREWALL_DEFAULTS.icmpV4)],
@@ -142,5 +167,12 @@ export function normalizeFirewall(
       scope: b.scope ?? "sip",
     })),
     bans: { scopes: [...new Set(f.bans?.scopes ?? FIREWALL_DEFAULTS.banScopes)] },
+    countries: f.countries
+      ? {
+          allow: [...new Set(f.countries.allow.map((c) => c.toLowerCase()))],
+          services: [...(f.countries.services ?? sipFacing(open, f.sip_services ?? d.sipServices, services))],
+          files: [...(f.countries.files ?? FIREWALL_DEFAULTS.countryFiles)],
+        }
+      : null,
   };
 }

@@ -6,6 +6,7 @@ import type { Clock } from "../domain/clock.js";
 import { loadBlocklists, formatBlocklistProblem } from "../enforce/blocklist-file.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
 import { compileNotes, compilePolicy } from "../enforce/compile-policy.js";
+import { loadCountryLists } from "../enforce/country-lists.js";
 import { checkPolicy } from "../enforce/policy-check.js";
 import { checkSipInspection } from "../enforce/sip-inspection.js";
 import { UserError } from "../domain/errors.js";
@@ -45,7 +46,7 @@ const MANUAL_BLOCKLIST = "manual";
 
 export interface PreparedFirewall {
   readonly policy: FirewallPolicy;
-  /** Non-fatal: bad blocklist lines (file:line), unreadable lists, what the IR cannot express. */
+  /** Non-fatal: bad list lines (file:line), unreadable lists, a country restriction left out, what the IR cannot express. */
   readonly warnings: readonly string[];
 }
 
@@ -57,10 +58,12 @@ export async function preparePolicy(
   config: Config,
   extras: PolicyExtras = { allow: [], blockedNetworks: [] },
 ): Promise<PreparedFirewall> {
-  const loaded = await loadBlocklists(config.firewall.blocklists, (file) => readFile(file, "utf8"));
+  const read = (file: string): Promise<string> => readFile(file, "utf8");
+  const loaded = await loadBlocklists(config.firewall.blocklists, read);
+  const countries = await loadCountryLists(config.firewall.countries, config.firewall.families, read);
   const compiled = compilePolicy(
     { ...config, allowlist: [...config.allowlist, ...extras.allow] },
-    { blocklists: loaded.entries },
+    { blocklists: loaded.entries, countries: countries.restriction },
   );
   const policy: FirewallPolicy =
     extras.blockedNetworks.length === 0
@@ -82,5 +85,12 @@ export async function preparePolicy(
       problems.map((p) => `${p.path}: ${p.message}`).join("; "),
       config.locate(["firewall"]),
     );
-  return { policy, warnings: [...loaded.problems.map(formatBlocklistProblem), ...compileNotes(config)] };
+  return {
+    policy,
+    warnings: [
+      ...loaded.problems.map(formatBlocklistProblem),
+      ...countries.warnings,
+      ...compileNotes(config),
+    ],
+  };
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -85,6 +85,58 @@ describe("daemon control services (dry-run firewall)", () => {
       ]);
       expect(status.counts.activeBans).toBe(0);
       expect(status.sources[0]).toMatchObject({ id: log, lines: 2 });
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it("explains a blocklist entry and a country restriction from the policy it applied, and follows a reload", async () => {
+    const lists = join(dir, "lists");
+    mkdirSync(lists, { recursive: true });
+    writeFileSync(join(lists, "voipbl.txt"), "# VoIPBL\n45.134.26.0/24\n");
+    writeFileSync(join(lists, "de.zone"), "2.160.0.0/12\n2001:67c::/32\n");
+    const yaml = (countries: string) =>
+      [
+        `state_dir: ${join(dir, "state-lists")}`,
+        "preset: asterisk",
+        "allowlist: [198.51.100.7]",
+        "firewall:",
+        `  blocklists: { voipbl: { file: ${join(lists, "voipbl.txt")} } }`,
+        `  countries: { allow: [${countries}], files: ["${lists}/{cc}.zone"] }`,
+      ].join("\n");
+    const run = async () => ({ code: 0, stdout: "", stderr: "" });
+    const daemon = await startDaemon(
+      loadConfigText(yaml("de"), "lists.yaml"),
+      { backend: "dry-run" },
+      { clock: systemClock, log: pino({ enabled: false }), run },
+    );
+    const services = createDaemonServices(
+      daemon,
+      { version: "test", defaultBanMs: 60_000 },
+      { clock: systemClock },
+    );
+    try {
+      const listed = await services.explain(parseIp("45.134.26.9")!);
+      expect(listed.verdict).toBe("blocked");
+      expect(listed.because.map((b) => [b.kind, b.origin, b.target ?? null])).toEqual([
+        ["feed", "feed:voipbl", "45.134.26.0/24"],
+        ["restriction", "restriction:countries", null],
+      ]);
+      expect((await services.explain(parseIp("2.161.0.1")!)).verdict).toBe("not-blocked");
+      expect((await services.explain(parseIp("2001:67c::9")!)).verdict).toBe("not-blocked");
+      // A customer abroad allowed by hand: the allowlist wins over the restriction, in the kernel as here.
+      const abroad = await services.explain(parseIp("198.51.100.7")!);
+      expect(abroad.verdict).toBe("allowed");
+
+      // Austria's file is missing: the restriction is left out (open to all), not closed to Austria.
+      await daemon.reload(loadConfigText(yaml("de, at"), "lists.yaml"));
+      expect(daemon.policy()?.restrictions).toBeUndefined();
+      expect((await services.explain(parseIp("8.8.8.8")!)).verdict).toBe("not-blocked");
+      writeFileSync(join(lists, "at.zone"), "77.116.0.0/14\n");
+      await daemon.reload(loadConfigText(yaml("de, at"), "lists.yaml"));
+      expect(daemon.policy()?.restrictions?.[0]?.lists.map((l) => l.label)).toEqual(["de", "at"]);
+      expect((await services.explain(parseIp("8.8.8.8")!)).verdict).toBe("blocked");
+      expect((await services.explain(parseIp("77.116.3.3")!)).verdict).toBe("not-blocked");
     } finally {
       await daemon.stop();
     }

@@ -13,6 +13,7 @@ import { toBanView } from "../api/views.js";
 import { cidrContains, cidrCovers, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { Daemon } from "./daemon.js";
+import { policyFacts } from "./policy-facts.js";
 
 export interface DaemonServicesOptions {
   readonly version: string;
@@ -163,11 +164,14 @@ export function createDaemonServices(
                 detail: `${regs.length} live registration${regs.length > 1 ? "s" : ""}: ${regs.map((r) => r.user).join(", ")}`,
               },
             ];
+      const { feeds, restrictions } = policyFacts(daemon.policy(), address);
       return explainAddress({
         address,
         active: lookup.active,
         past: lookup.past,
         allow,
+        feeds,
+        restrictions,
         registrations,
         trustedZones: zones,
       });

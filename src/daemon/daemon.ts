@@ -67,6 +67,8 @@ export interface Daemon {
   /** The detection stages in use (replaced on reload). */
   detection(): DetectionStages;
   config(): Config;
+  /** The firewall policy last applied (blocklists and country lists as read then). */
+  policy(): FirewallPolicy | null;
   /** Records and enforces decisions made outside detection (manual bans, feeds, fleet). */
   decide(decisions: readonly Decision[]): Promise<StoredDecision[]>;
   /** Re-reads nothing itself: takes a validated config, swaps detection and policy, keeps every ban. */
@@ -412,6 +414,7 @@ export async function startDaemon(
     applyPolicy: () => applyPolicy(config),
     detection: () => stages,
     config: () => config,
+    policy: () => lastPolicy,
     decide(decisions) {
       return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));
     },

@@ -11,6 +11,7 @@ import type {
   Icmpv6Type,
   Service,
   ServicePort,
+  SourceRestriction,
 } from "./policy.js";
 
 /** The slice of the config the firewall needs: its section, the jails' ban scopes, the allowlist. */
@@ -19,6 +20,8 @@ export type PolicyConfig = Pick<Config, "firewall" | "jails" | "allowlist" | "re
 export interface CompileInputs {
   /** Blocklist contents by name (see `loadBlocklists`); a missing name compiles to an empty set. */
   readonly blocklists?: ReadonlyMap<string, readonly string[]>;
+  /** The country restriction as read from its files (see `loadCountryLists`); absent or null: none. */
+  readonly countries?: SourceRestriction | null;
 }
 
 /** The bogon lists live with the IR (the renderers use them); re-exported for existing importers. */
@@ -135,7 +138,12 @@ export function compilePolicy(config: PolicyConfig, inputs: CompileInputs = {}):
     scope: b.scope === "all" ? { kind: "all" } : sipScope,
     entries: [...(inputs.blocklists?.get(b.name) ?? [])],
   }));
-  return { ...core, banSets: banSets(config, sipScope), blocklists };
+  return {
+    ...core,
+    banSets: banSets(config, sipScope),
+    blocklists,
+    ...(inputs.countries ? { restrictions: [inputs.countries] } : {}),
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { cidrContains, parseCidr, parseIp } from "../domain/address.js";
 import type { IpAddress } from "../domain/address.js";
 import type { BanScope } from "../domain/decision.js";
 import type { BanRecord } from "./firewall-backend.js";
-import { portsOf } from "./policy.js";
+import { internetServices, portsOf, restrictionEntries } from "./policy.js";
 import type { FirewallPolicy, ServicePort } from "./policy.js";
 
 /** The session `sshd` describes in `SSH_CONNECTION`: "client_ip client_port server_ip server_port". */
@@ -52,8 +52,9 @@ function scopeCovers(scope: BanScope, port: number): boolean {
 /**
  * Evaluates a new TCP connection (a plain SYN) from the session's client to its server port against the
  * policy, in the renderers' order: family, allowlist (which skips bans), trap/bans/blocklists, zones, the
- * scan trap's bait, the internet services, default drop. The live session itself would survive through
- * conntrack, but the next login would not: that is the lockout this refuses.
+ * scan trap's bait, the internet services (a restricted one for its networks only), default drop. The live
+ * session itself would survive through conntrack, but the next login would not: that is the lockout this
+ * refuses.
  */
 export function evaluateSsh(
   policy: FirewallPolicy,
@@ -80,7 +81,14 @@ export function evaluateSsh(
   const trap = policy.protections.portScanTrap;
   if (!allowed && trap && portIn(trap.bait, port))
     return { accepted: false, because: "port-scan trap bait port" };
-  if (portIn(portsOf(policy, policy.internet.services), port))
+  const internet = internetServices(policy);
+  if (portIn(portsOf(policy, internet.open), port))
     return { accepted: true, because: "open to the internet" };
+  for (const { restriction: r, services } of internet.restricted) {
+    if (!portIn(portsOf(policy, services), port)) continue;
+    if (allowed || inList(restrictionEntries(r), client))
+      return { accepted: true, because: `open to the internet (${r.name})` };
+    return { accepted: false, because: `open only to ${r.name}: ${r.lists.map((l) => l.label).join(", ")}` };
+  }
   return { accepted: false, because: "default drop" };
 }

@@ -2,7 +2,7 @@
 import { parseCidr } from "../domain/address.js";
 import type { BanScope, PortRange } from "../domain/decision.js";
 import type { FirewallPolicy, ServicePort } from "./policy.js";
-import { portsOf, sameScope } from "./policy.js";
+import { internetServices, portsOf, sameScope } from "./policy.js";
 
 /** One broken rule: `path` points into the IR (`zones[1].sources[0]`), `message` says what is wrong. */
 export interface PolicyProblem {
@@ -135,6 +135,40 @@ export function checkPolicy(policy: FirewallPolicy): PolicyProblem[] {
       if (!parseCidr(e))
         out.push({ path: `blocklists[${i}].entries[${j}]`, message: `not a CIDR: ${JSON.stringify(e)}` });
     });
+  });
+
+  const narrowed = new Set<string>();
+  (policy.restrictions ?? []).forEach((r, i) => {
+    const path = `restrictions[${i}]`;
+    claimSet(r.name, `${path}.name`);
+    known(r.services, `${path}.services`);
+    r.services.forEach((s, j) => {
+      if (!policy.internet.services.includes(s))
+        out.push({ path: `${path}.services[${j}]`, message: `${s} is not open to the internet` });
+      else if (narrowed.has(s))
+        out.push({ path: `${path}.services[${j}]`, message: `${s} is restricted twice` });
+      narrowed.add(s);
+    });
+    r.lists.forEach((l, j) => {
+      if (!NAME.test(l.label))
+        out.push({ path: `${path}.lists[${j}].label`, message: `bad label ${JSON.stringify(l.label)}` });
+      l.entries.forEach((e, k) => {
+        if (!parseCidr(e))
+          out.push({
+            path: `${path}.lists[${j}].entries[${k}]`,
+            message: `not a CIDR: ${JSON.stringify(e)}`,
+          });
+      });
+    });
+  });
+  // A port both open and restricted would be accepted by the open rule: the restriction would do nothing.
+  const split = internetServices(policy);
+  split.restricted.forEach(({ services }, i) => {
+    if (overlaps(portsOf(policy, services), portsOf(policy, split.open)))
+      out.push({
+        path: `restrictions[${i}].services`,
+        message: "shares a port with an internet service it does not restrict",
+      });
   });
 
   const p = policy.protections;

@@ -43,6 +43,21 @@ export interface BlocklistSpec {
   readonly entries: readonly string[];
 }
 
+/**
+ * Internet services opened only to some sources (a country allow-list): a new connection to one of
+ * `services` from a source outside `lists` meets the default drop, unless the source is allowlisted or a
+ * zone member. Conntrack still accepts replies to the host's own flows (a carrier abroad answering the
+ * PBX's REGISTER), so the restriction sits with the internet's accept rules, after conntrack.
+ */
+export interface SourceRestriction {
+  /** Set base name; the sets are `<name>4` and `<name>6`. */
+  readonly name: string;
+  /** Names from `internet.services`. */
+  readonly services: readonly string[];
+  /** Where the networks come from (a country code and its CIDRs); the kernel set is their union. */
+  readonly lists: readonly { readonly label: string; readonly entries: readonly string[] }[];
+}
+
 /** ICMP types by their nft names; a closed list so a typo fails typecheck, not the kernel. */
 export type Icmpv4Type =
   | "echo-request"
@@ -172,6 +187,8 @@ export interface FirewallPolicy {
   readonly allowlist: readonly string[];
   readonly banSets: readonly BanSetSpec[];
   readonly blocklists: readonly BlocklistSpec[];
+  /** Internet services open only to listed sources (country allow-lists); absent or empty: none. */
+  readonly restrictions?: readonly SourceRestriction[];
   readonly protections: Protections;
   /** WAN interfaces and the bogon drop on them; absent: no interface is WAN, nothing is dropped as a bogon. */
   readonly wan?: WanPolicy;
@@ -216,6 +233,30 @@ export function dropsBogons(policy: FirewallPolicy): boolean {
   return policy.wan !== undefined && policy.wan.bogons && policy.wan.interfaces.length > 0;
 }
 
+/** Every network a restriction lets in (its lists' union, in list order). */
+export function restrictionEntries(r: SourceRestriction): string[] {
+  return r.lists.flatMap((l) => l.entries);
+}
+
+/**
+ * The internet's services split by restriction: `open` to every source, and per restriction the services it
+ * narrows (only those the internet is offered at all).
+ */
+export function internetServices(policy: FirewallPolicy): {
+  open: string[];
+  restricted: { restriction: SourceRestriction; services: string[] }[];
+} {
+  const restrictions = policy.restrictions ?? [];
+  const narrowed = new Set(restrictions.flatMap((r) => r.services));
+  return {
+    open: policy.internet.services.filter((s) => !narrowed.has(s)),
+    restricted: restrictions.map((restriction) => ({
+      restriction,
+      services: restriction.services.filter((s) => policy.internet.services.includes(s)),
+    })),
+  };
+}
+
 /** Looks a service up by name in the policy's catalogue. */
 export function findService(policy: FirewallPolicy, name: string): Service | undefined {
   return policy.services.find((s) => s.name === name);
@@ -231,7 +272,12 @@ export function portsOf(policy: FirewallPolicy, names: readonly string[]): Servi
  * uses it for "ban only from SIP", and a ban set with exactly this scope enforces it.
  */
 export function sipBanScope(policy: FirewallPolicy): BanScope {
-  const sp = portsOf(policy, policy.sipServices);
+  return servicesScope(policy, policy.sipServices);
+}
+
+/** The named services' ports as one scope (protocols × merged port ranges). */
+export function servicesScope(policy: FirewallPolicy, names: readonly string[]): BanScope {
+  const sp = portsOf(policy, names);
   const protocols = [...new Set(sp.map((p) => p.protocol))].sort();
   const ports = mergePortRanges(sp.flatMap((p) => p.ports));
   return { kind: "service", protocols, ports };

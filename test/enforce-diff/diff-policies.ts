@@ -224,6 +224,32 @@ function ipv6Only(): Scenario {
   return { name: "ipv6-only", policy, bans: bansFor(policy) };
 }
 
+/**
+ * The public Asterisk with SIP and SIP-TLS open only to two "countries": half the strangers' range, a corner
+ * of the office's /24 that the office reaches anyway, and some blocklisted and banned sources (the drops
+ * before conntrack still win). RTP and the web stay open to every source.
+ */
+function countries(): Scenario {
+  const base = asteriskPublic().policy;
+  const policy: FirewallPolicy = {
+    ...base,
+    restrictions: [
+      {
+        name: "countries",
+        services: ["sip", "sip-tls"],
+        lists: [
+          { label: "xa", entries: ["10.79.128.0/18", "fd79::64:2000/115"] },
+          {
+            label: "xb",
+            entries: ["10.79.100.0/24", "10.79.1.0/28", "10.79.4.0/29", "10.79.5.0/24", "fd79::4:0/124"],
+          },
+        ],
+      },
+    ],
+  };
+  return { name: "countries", policy, bans: bansFor(policy) };
+}
+
 export function scenarios(): Scenario[] {
-  return [asteriskPublic(), lockedDown(), ipv6Only()];
+  return [asteriskPublic(), lockedDown(), ipv6Only(), countries()];
 }

@@ -64,6 +64,14 @@ describe.each(Object.keys(BACKENDS))("differential: %s backend against evaluateP
     "%s policy",
     async (_name, scenario, index) => {
       const plan = planTraffic(scenario, 0x5eed + index, SIZES);
+      // A restriction must meet traffic on both sides of it, or the kernel's agreement proves nothing.
+      for (const r of scenario.policy.restrictions ?? []) {
+        const rules = plan.phases.flatMap((p) => p.expected.map((v) => v.rule));
+        expect(rules.filter((x) => x === `restricted:${r.name}`).length).toBeGreaterThan(20);
+        expect(
+          rules.filter((x) => x.endsWith(`:${r.name}`) && x.startsWith("internet:")).length,
+        ).toBeGreaterThan(20);
+      }
       const lab = await createDiffLab(plan.sources);
       labs.add(lab);
       try {

@@ -95,6 +95,24 @@ export function planTraffic(scenario: Scenario, seed: number, sizes: PlanSizes):
   }
   const phases: Phase[] = [{ name: "main", packets: main, expected: evaluateInOrder(scenario, state, main) }];
 
+  // Restricted services: every source knocks once per protocol, so each side of the lists gets traffic.
+  for (const r of policy.restrictions ?? []) {
+    const sp = portsOf(policy, r.services);
+    const udp = sp.find((x) => x.protocol === "udp")?.ports[0]?.from;
+    const tcp = sp.find((x) => x.protocol === "tcp")?.ports[0]?.to;
+    const knocks: WirePacket[] = all
+      .filter((s) => families.includes(s.family))
+      .flatMap((s) => [
+        ...(udp === undefined ? [] : [udpPacket(ctx, s, udp, 30)]),
+        ...(tcp === undefined ? [] : [tcpPacket(ctx, s, tcp, "S")]),
+      ]);
+    phases.push({
+      name: `restricted:${r.name}`,
+      packets: knocks,
+      expected: evaluateInOrder(scenario, state, knocks),
+    });
+  }
+
   const trap = policy.protections.portScanTrap;
   if (trap) {
     const probers = all.filter(

@@ -101,6 +101,25 @@ export function minimalPolicy(): FirewallPolicy {
 }
 
 /**
+ * FreePBX's policy with SIP and SIP-TLS open only to two countries' networks (as `firewall.countries` reads
+ * them); RTP and the web stay open to all.
+ */
+export function countriesPolicy(): FirewallPolicy {
+  return {
+    ...freepbxPolicy(),
+    restrictions: [
+      {
+        name: "countries",
+        services: ["sip", "sip-tls"],
+        lists: [
+          { label: "de", entries: ["2.160.0.0/12", "5.1.56.0/21", "2001:67c::/32"] },
+          { label: "at", entries: ["77.116.0.0/14", "5.1.60.0/22", "2a02:8388::/32"] },
+        ],
+      },
+    ],
+  };
+}
+/**
  * The fw ↔ peer labs' host policy: `office` may reach AMI (5038), `allowlist` is allowlisted, `blocklist`
  * is dropped; SIP and HTTP are open to the internet; 2323 is scan-trap bait; 8080 is closed.
  */

@@ -101,6 +101,10 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   lines.push(`  ban sets: ${policy.banSets.map((b) => `${b.name} (${banScopeText(b.scope)})`).join(", ")}`);
   for (const b of policy.blocklists)
     lines.push(`  blocklist ${b.name}: ${b.entries.length} entries on ${banScopeText(b.scope)}`);
+  for (const r of policy.restrictions ?? [])
+    lines.push(
+      `  ${r.services.join(", ")} open only to ${r.name}: ${r.lists.map((l) => `${l.label} (${l.entries.length} network${l.entries.length === 1 ? "" : "s"})`).join(", ")}`,
+    );
   for (const w of warnings) lines.push(`  warning: ${w}`);
   io.stdout(lines.join("\n") + "\nconfig OK\n\n" + renderRuleset(policy, kind));
   return 0;

@@ -253,12 +253,49 @@ describe("explain", () => {
       ].join("\n"),
     );
     expect((await cli(explainCommand, ["[2001:db8::1]"])).out).toBe(
-      "2001:db8::1 is NOT BLOCKED\n  no ban, feed entry or allowlist entry covers it\n",
+      "2001:db8::1 is NOT BLOCKED\n  no ban, feed entry, country restriction or allowlist entry covers it\n",
     );
   });
 });
 
 describe("formatExplain", () => {
+  it("prints a feed's scope and a country restriction as what blocks the address", () => {
+    const text = formatExplain(
+      {
+        address: "8.8.8.8",
+        verdict: "blocked",
+        because: [
+          {
+            kind: "feed",
+            origin: "feed:voipbl",
+            detail: "listed by feed voipbl (8.8.8.0/24)",
+            target: "8.8.8.0/24",
+            scope: { kind: "service", protocols: ["tcp", "udp"], ports: [{ from: 5060, to: 5061 }] },
+          },
+          {
+            kind: "restriction",
+            origin: "restriction:countries",
+            detail:
+              "sip, sip-tls are open only to countries de, at, and no list of theirs holds this address",
+            scope: { kind: "service", protocols: ["tcp", "udp"], ports: [{ from: 5060, to: 5061 }] },
+          },
+        ],
+        history: [],
+      },
+      NOW,
+    );
+    expect(text).toBe(
+      [
+        "8.8.8.8 is BLOCKED",
+        "  listed by feed:voipbl in 8.8.8.0/24 (tcp/udp 5060-5061)",
+        "    reason: listed by feed voipbl (8.8.8.0/24)",
+        "  outside the countries allowed (tcp/udp 5060-5061)",
+        "    reason: sip, sip-tls are open only to countries de, at, and no list of theirs holds this address",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("prints feeds, registrations, trusted zones and spares", () => {
     const text = formatExplain(
       {

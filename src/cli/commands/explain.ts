@@ -26,6 +26,7 @@ const HEADLINE: Readonly<Record<Verdict, string>> = {
 const HEAD: Readonly<Record<ReasonKind, (origin: string, target: string) => string>> = {
   decision: (o, t) => `ban by ${o} on ${t}`,
   feed: (o, t) => `listed by ${o} in ${t}`,
+  restriction: (o) => `outside ${o.replace(/^restriction:/, "the ")} allowed`,
   allowlist: (o, t) => `allowlist entry ${t} (${o})`,
   registration: (o) => `live registration (${o})`,
   "trusted-zone": (o, t) => `trusted zone ${t} (${o})`,
@@ -54,7 +55,8 @@ export async function explainCommand(args: readonly string[], io: CliIo): Promis
 
 export function formatExplain(r: ExplainResult, now: number): string {
   const lines = [`${r.address} ${HEADLINE[r.verdict]}`];
-  if (r.because.length === 0) lines.push("  no ban, feed entry or allowlist entry covers it");
+  if (r.because.length === 0)
+    lines.push("  no ban, feed entry, country restriction or allowlist entry covers it");
   for (const reason of r.because) lines.push(...reasonLines(reason, r.verdict, now));
   if (r.history.length > 0) {
     lines.push("history (newest first):");
@@ -64,7 +66,7 @@ export function formatExplain(r: ExplainResult, now: number): string {
 }
 
 function reasonLines(x: ExplainReason, verdict: Verdict, now: number): string[] {
-  const blocking = x.kind === "decision" || x.kind === "feed";
+  const blocking = x.kind === "decision" || x.kind === "feed" || x.kind === "restriction";
   let head = `  ${HEAD[x.kind](printable(x.origin), printable(x.target ?? "?"))}`;
   if (x.scope !== undefined) head += ` (${scopeText(x.scope)})`;
   if (x.expiresAt !== undefined) head += `, ${untilText(x.expiresAt, now)}`;

@@ -2,7 +2,15 @@
 import { cidrContains, parseCidr, parseIp } from "../../domain/address.js";
 import type { IpAddress } from "../../domain/address.js";
 import type { BanScope } from "../../domain/decision.js";
-import { BOGONS_V4, BOGONS_V6, dropsBogons, portsOf, sameScope } from "../policy.js";
+import {
+  BOGONS_V4,
+  BOGONS_V6,
+  dropsBogons,
+  internetServices,
+  portsOf,
+  restrictionEntries,
+  sameScope,
+} from "../policy.js";
 import type { AddressFamily, FirewallPolicy, Icmpv4Type, Icmpv6Type, ServicePort } from "../policy.js";
 import { ICMPV6_ND_TYPES } from "../policy.js";
 
@@ -144,7 +152,8 @@ function banRule(policy: FirewallPolicy, scope: BanScope): string {
  * 4. on-link IPv6 neighbour discovery is accepted; conntrack-invalid packets and the protections
  *    (bad TCP flags, NEW TCP without SYN, empty UDP) drop; established/related flows are accepted;
  * 5. the ICMP allow-list, DHCP replies, zone services; then, for sources that are not allowlisted, the
- *    port-scan bait and the SIP rate limit; then the internet services; everything else is dropped.
+ *    port-scan bait and the SIP rate limit; then the internet services (a restricted one only for allowlisted
+ *    sources and the restriction's networks); everything else is dropped.
  * Rate limits are not computed (they depend on earlier packets): see `FirewallState.sipRateExceeded` and
  * `synRateExceeded`. Bogon sources are dropped in step 3 when the packet came in on a WAN interface.
  */
@@ -233,7 +242,16 @@ export function evaluatePacket(policy: FirewallPolicy, state: FirewallState, pac
       return drop("sip-rate-limit");
   }
 
-  const service = serviceFor(policy, policy.internet.services, packet);
+  const internet = internetServices(policy);
+  const service = serviceFor(policy, internet.open, packet);
   if (service) return accept(`internet:${service}`);
+  for (const { restriction, services } of internet.restricted) {
+    const narrowed = serviceFor(policy, services, packet);
+    if (narrowed === undefined) continue;
+    if (allowlisted) return accept(`internet:${narrowed}:allowlisted`);
+    if (inAny(src, restrictionEntries(restriction)))
+      return accept(`internet:${narrowed}:${restriction.name}`);
+    return drop(`restricted:${restriction.name}`);
+  }
   return drop("default-drop");
 }

@@ -3,7 +3,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { freepbxPolicy, labPolicy, minimalPolicy } from "../../../test/enforce/policy-fixtures.js";
+import {
+  countriesPolicy,
+  freepbxPolicy,
+  labPolicy,
+  minimalPolicy,
+} from "../../../test/enforce/policy-fixtures.js";
 import { isEnforceError } from "../errors.js";
 import { portsOf } from "../policy.js";
 import type { FirewallPolicy } from "../policy.js";
@@ -45,6 +50,7 @@ const GOLDEN: readonly { name: string; policy: FirewallPolicy }[] = [
   { name: "minimal", policy: minimalPolicy() },
   { name: "lab", policy: labPolicy() },
   { name: "freepbx-sip", policy: sipPolicy() },
+  { name: "countries", policy: countriesPolicy() },
 ];
 
 describe("golden files (fresh host: no sets, no hooks)", () => {

@@ -4,7 +4,14 @@ import type { Cidr, IpFamily } from "../../domain/address.js";
 import type { BanScope } from "../../domain/decision.js";
 import { collapseCidrs } from "../cidr-set.js";
 import { EnforceError } from "../errors.js";
-import { BOGONS_V4, BOGONS_V6, dropsBogons, portsOf } from "../policy.js";
+import {
+  BOGONS_V4,
+  BOGONS_V6,
+  dropsBogons,
+  internetServices,
+  portsOf,
+  restrictionEntries,
+} from "../policy.js";
 import type { FirewallPolicy, Icmpv4Type, Icmpv6Type } from "../policy.js";
 import { checkPolicy } from "../policy-check.js";
 import { checkSipInspection, sipInspectionOf } from "../sip-inspection.js";
@@ -131,6 +138,8 @@ export function policySets(policy: FirewallPolicy): IpsetSpec[] {
     for (const b of policy.banSets) out.push({ kind: "timeout", name: ipsetName(b.name, f), family: f });
     for (const b of policy.blocklists)
       out.push({ kind: "net", name: ipsetName(b.name, f), family: f, entries: b.entries });
+    for (const r of policy.restrictions ?? [])
+      out.push({ kind: "net", name: ipsetName(r.name, f), family: f, entries: restrictionEntries(r) });
     if (policy.protections.portScanTrap) out.push({ kind: "timeout", name: ipsetName("trap", f), family: f });
     if (dropsBogons(policy))
       out.push({
@@ -215,8 +224,16 @@ function inputRules(policy: FirewallPolicy, f: IpFamily): string[] {
   }
   if (p.portScanTrap || p.sipRateLimit || p.synRateLimit)
     rules.push(`-m set ! --match-set ${ipsetName("allow", f)} src -j ${SCREEN_CHAIN}`);
-  for (const m of serviceMatches(portsOf(policy, policy.internet.services)))
+  const internet = internetServices(policy);
+  for (const m of serviceMatches(portsOf(policy, internet.open)))
     rules.push(`${m} -m comment --comment "internet" -j ACCEPT`);
+  // Restricted services: allowlisted sources (they win over every drop) and the listed networks only.
+  for (const { restriction: r, services } of internet.restricted)
+    for (const m of serviceMatches(portsOf(policy, services)))
+      rules.push(
+        `-m set --match-set ${ipsetName("allow", f)} src ${m} -m comment --comment "internet, allowlisted" -j ACCEPT`,
+        `-m set --match-set ${ipsetName(r.name, f)} src ${m} -m comment --comment "internet, ${r.name}" -j ACCEPT`,
+      );
   rules.push("-j DROP");
   return rules;
 }

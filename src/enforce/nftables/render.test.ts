@@ -3,7 +3,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { freepbxPolicy, labPolicy, minimalPolicy } from "../../../test/enforce/policy-fixtures.js";
+import {
+  countriesPolicy,
+  freepbxPolicy,
+  labPolicy,
+  minimalPolicy,
+} from "../../../test/enforce/policy-fixtures.js";
 import { isEnforceError } from "../errors.js";
 import type { FirewallPolicy } from "../policy.js";
 import type { CarriedState } from "./render.js";
@@ -15,6 +20,7 @@ const GOLDEN: readonly { name: string; policy: FirewallPolicy; state?: CarriedSt
   { name: "freepbx", policy: freepbxPolicy() },
   { name: "minimal", policy: minimalPolicy() },
   { name: "lab", policy: labPolicy() },
+  { name: "countries", policy: countriesPolicy() },
   {
     name: "carried-bans",
     policy: minimalPolicy(),

@@ -4,7 +4,16 @@ import type { Cidr, IpFamily } from "../../domain/address.js";
 import type { BanScope, PortRange, Protocol } from "../../domain/decision.js";
 import { collapseCidrs } from "../cidr-set.js";
 import { EnforceError } from "../errors.js";
-import { BOGONS_V4, BOGONS_V6, ICMPV6_ND_TYPES, dropsBogons, mergePortRanges, portsOf } from "../policy.js";
+import {
+  BOGONS_V4,
+  BOGONS_V6,
+  ICMPV6_ND_TYPES,
+  dropsBogons,
+  internetServices,
+  mergePortRanges,
+  portsOf,
+  restrictionEntries,
+} from "../policy.js";
 import type { FirewallPolicy, ServicePort } from "../policy.js";
 import { checkPolicy } from "../policy-check.js";
 
@@ -134,6 +143,10 @@ function renderSets(policy: FirewallPolicy, state: CarriedState): string[] {
     for (const f of [4, 6] as const)
       lines.push(...setBlock(setName(b.name, f), f, "interval", [], intervalItems(b.entries, f)));
   }
+  for (const r of policy.restrictions ?? []) {
+    for (const f of [4, 6] as const)
+      lines.push(...setBlock(setName(r.name, f), f, "interval", [], intervalItems(restrictionEntries(r), f)));
+  }
   if (dropsBogons(policy)) {
     lines.push(...setBlock(setName("bogons", 4), 4, "interval", [], intervalItems(BOGONS_V4, 4)));
     lines.push(...setBlock(setName("bogons", 6), 6, "interval", [], intervalItems(BOGONS_V6, 6)));
@@ -245,7 +258,18 @@ function renderInput(policy: FirewallPolicy): string[] {
   if (screened(policy))
     for (const f of [4, 6] as const)
       rules.push(`${addrKeyword(f)} saddr != @${setName("allow", f)} jump screen`);
-  rules.push(...acceptPorts("", portsOf(policy, policy.internet.services), ' comment "internet"'));
+  const internet = internetServices(policy);
+  rules.push(...acceptPorts("", portsOf(policy, internet.open), ' comment "internet"'));
+  // Restricted services: allowlisted sources (they win over every drop) and the listed networks only.
+  for (const { restriction: r, services } of internet.restricted) {
+    const sp = portsOf(policy, services);
+    for (const f of [4, 6] as const) {
+      if (!familyEnabled(policy, f)) continue;
+      const src = `${addrKeyword(f)} saddr`;
+      rules.push(...acceptPorts(`${src} @${setName("allow", f)} `, sp, ` comment "internet, allowlisted"`));
+      rules.push(...acceptPorts(`${src} @${setName(r.name, f)} `, sp, ` comment "internet, ${r.name}"`));
+    }
+  }
   return [
     "\tchain input {",
     "\t\ttype filter hook input priority filter; policy drop;",

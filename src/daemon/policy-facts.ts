@@ -1,0 +1,70 @@
+// What the applied firewall policy's own lists say about one address, for `explain`: the blocklists that hold
+// it, and the country restriction it falls outside of.
+
+import type { IpAddress } from "../domain/address.js";
+import type { RestrictionFact, FeedFact } from "../api/explain.js";
+import { internetServices, servicesScope, type FirewallPolicy } from "../enforce/policy.js";
+import { coveringTargets } from "../store/target-key.js";
+
+/** The daemon's own network-ban list rides in the policy as a blocklist; its bans are stored decisions. */
+const DECISION_LISTS = new Set(["manual"]);
+
+interface Indexed {
+  readonly blocklists: readonly { name: string; entries: ReadonlySet<string> }[];
+  readonly restrictions: readonly {
+    name: string;
+    lists: readonly { label: string; entries: ReadonlySet<string> }[];
+  }[];
+}
+
+// Entries are canonical (as the loaders parse them), so a list holds an address when it holds one of the
+// address's covering prefixes: at most 33 (129) lookups instead of a scan of a 100k-entry feed.
+const indexes = new WeakMap<FirewallPolicy, Indexed>();
+
+function indexOf(policy: FirewallPolicy): Indexed {
+  let ix = indexes.get(policy);
+  if (!ix) {
+    ix = {
+      blocklists: policy.blocklists
+        .filter((b) => !DECISION_LISTS.has(b.name))
+        .map((b) => ({ name: b.name, entries: new Set(b.entries) })),
+      restrictions: (policy.restrictions ?? []).map((r) => ({
+        name: r.name,
+        lists: r.lists.map((l) => ({ label: l.label, entries: new Set(l.entries) })),
+      })),
+    };
+    indexes.set(policy, ix);
+  }
+  return ix;
+}
+
+export interface PolicyFacts {
+  readonly feeds: FeedFact[];
+  readonly restrictions: RestrictionFact[];
+}
+
+/** Facts of `policy` about `address`; allowlisted addresses are the caller's to weigh (allow wins). */
+export function policyFacts(policy: FirewallPolicy | null, address: IpAddress): PolicyFacts {
+  if (policy === null) return { feeds: [], restrictions: [] };
+  const ix = indexOf(policy);
+  const covering = coveringTargets(address.text);
+  const hit = (set: ReadonlySet<string>): string | undefined => covering.find((k) => set.has(k));
+  const feeds: FeedFact[] = [];
+  policy.blocklists.forEach((b) => {
+    const list = ix.blocklists.find((x) => x.name === b.name);
+    const entry = list && hit(list.entries);
+    if (entry !== undefined) feeds.push({ feed: b.name, entry, scope: b.scope });
+  });
+  const restrictions: RestrictionFact[] = [];
+  for (const { restriction, services } of internetServices(policy).restricted) {
+    const lists = ix.restrictions.find((x) => x.name === restriction.name)?.lists ?? [];
+    if (services.length === 0 || lists.some((l) => hit(l.entries) !== undefined)) continue;
+    restrictions.push({
+      restriction: restriction.name,
+      services,
+      lists: restriction.lists.map((l) => l.label),
+      scope: servicesScope(policy, services),
+    });
+  }
+  return { feeds, restrictions };
+}

@@ -9,7 +9,7 @@ import { systemClock } from "../../src/domain/clock.js";
 import type { CommandRunner } from "../../src/enforce/command-runner.js";
 import type { FirewallBackend } from "../../src/enforce/firewall-backend.js";
 import { DEFAULT_IPTABLES_CONFIG, createIptablesBackend } from "../../src/enforce/iptables/backend.js";
-import { DEFAULT_NFT_CONFIG, createNftBackend } from "../../src/enforce/nftables/backend.js";
+import { DEFAULT_NFT_CONFIG, FAST_NFT_CONFIG, createNftBackend } from "../../src/enforce/nftables/backend.js";
 import { createDiffLab, requireDiffTools } from "./diff-lab.js";
 import type { Arrival, DiffLab } from "./diff-lab.js";
 import { scenarios } from "./diff-policies.js";
@@ -23,6 +23,9 @@ const log = { warn: (facts: object) => void warnings.push(facts) };
 
 const BACKENDS: Readonly<Record<string, (run: CommandRunner) => FirewallBackend>> = {
   nftables: (run) => createNftBackend(DEFAULT_NFT_CONFIG, { run, clock: systemClock, log }),
+  // Every blocklist and restriction in ipset, matched from iptables-nft chains beside the nft table.
+  "nftables with ipset offload": (run) =>
+    createNftBackend({ ...FAST_NFT_CONFIG, offloadBlocklistsAt: 1 }, { run, clock: systemClock, log }),
   iptables: (run) => createIptablesBackend(DEFAULT_IPTABLES_CONFIG, { run, clock: systemClock, log }),
 };
 

@@ -6,7 +6,8 @@
 //    nf_tables netlink socket (./netlink.ts) commits each batch as one kernel transaction in ~0.1 ms.
 // 2. Blocklists of `offloadBlocklistsAt` entries or more leave nf_tables for ipset hash:net sets matched
 //    from an iptables-nft raw chain (./blocklist-offload.ts), refreshed by an atomic swap, so the apply of a
-//    100k-entry feed takes ~0.3 s instead of ~2.5 s and every other nft transaction stays cheap.
+//    100k-entry feed takes ~0.3 s instead of ~2.5 s and every other nft transaction stays cheap. Country
+//    allow-lists of that size go the same way, matched from an iptables-nft filter chain.
 // 3. Conntrack cleanup of banned sources runs after the ban is in force, coalesced into one `conntrack -R`
 //    process; the raw-priority drop already stops their packets before conntrack sees them.
 // `createNftBackend` without those options keeps the plain nft-only behaviour (one `nft -f` per batch).
@@ -20,14 +21,17 @@ import type { PlannedBan } from "../ban-plan.js";
 import type { CommandRunner } from "../command-runner.js";
 import { EnforceError } from "../errors.js";
 import type { BackendHealth, BanEntry, BanRecord, FirewallBackend } from "../firewall-backend.js";
-import type { BanSetSpec, FirewallPolicy } from "../policy.js";
+import type { BanSetSpec, FirewallPolicy, SourceRestriction } from "../policy.js";
 import { sameScope } from "../policy.js";
 import { createSerialQueue } from "../serial-queue.js";
 import {
   OFFLOAD_CHAIN,
   OFFLOAD_SET_PREFIX,
+  RESTRICT_CHAIN,
   offloadSets,
   renderOffloadIpset,
+  renderRestrictionRules,
+  restrictionList,
   renderOffloadRules,
   splitBlocklists,
 } from "./blocklist-offload.js";
@@ -50,8 +54,9 @@ export interface NftBackendConfig {
   readonly nft: string;
   readonly conntrack: string;
   /**
-   * Blocklists with at least this many entries go to ipset hash:net sets matched from iptables-nft's raw
-   * table instead of an nft interval set (see blocklist-offload.ts). Absent: never.
+   * Blocklists (and source restrictions) with at least this many entries go to ipset hash:net sets matched
+   * from iptables-nft's raw (filter) table instead of an nft interval set (see blocklist-offload.ts).
+   * Absent: never.
    */
   readonly offloadBlocklistsAt?: number;
   /** Programs of the offload; needed only with `offloadBlocklistsAt`. */
@@ -257,10 +262,42 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
     }
   }
 
-  /** After a policy without large feeds: empty our raw chain and drop our sets (both only if present). */
-  async function clearOffload(): Promise<void> {
+  /** Replaces the filter chain's rules in both families and makes sure INPUT jumps to it. */
+  async function restrictionRules(
+    next: FirewallPolicy,
+    restricted: readonly SourceRestriction[],
+  ): Promise<void> {
+    // Nothing to restrict and no chain from an earlier apply: leave the filter table alone.
+    if (restricted.length === 0) {
+      const there = await deps.run(need(config.iptables), ["-w", "-t", "filter", "-S", RESTRICT_CHAIN]);
+      if (there.code !== 0) return;
+    }
+    for (const [restore, tables, f] of [
+      [config.iptablesRestore, config.iptables, 4],
+      [config.ip6tablesRestore, config.ip6tables, 6],
+    ] as const) {
+      await offloadRun(
+        need(restore),
+        ["--noflush", "-w"],
+        renderRestrictionRules(next, restricted, f),
+        `IPv${f} restriction rules`,
+      );
+      const has = await deps.run(need(tables), ["-w", "-t", "filter", "-C", "INPUT", "-j", RESTRICT_CHAIN]);
+      if (has.code !== 0)
+        await offloadRun(
+          need(tables),
+          ["-w", "-t", "filter", "-I", "INPUT", "1", "-j", RESTRICT_CHAIN],
+          "",
+          "jump",
+        );
+    }
+  }
+
+  /** After a policy without large lists: empty our chains and drop our sets (all only if present). */
+  async function clearOffload(next: FirewallPolicy): Promise<void> {
     const there = await deps.run(need(config.iptables), ["-w", "-t", "raw", "-S", OFFLOAD_CHAIN]);
     if (there.code === 0) await offloadRules([]);
+    await restrictionRules(next, []);
     const names = await deps.run(need(config.ipset), ["-n", "list"]);
     if (names.code === 0)
       for (const n of names.stdout.split("\n").filter((l) => l.startsWith(OFFLOAD_SET_PREFIX))) {
@@ -350,15 +387,17 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
   return {
     apply: (next) =>
       serial(async () => {
-        const { nft: inNft, offloaded } = splitBlocklists(next, offloadAt);
+        const { nft: inNft, offloaded, restricted } = splitBlocklists(next, offloadAt);
         renderNftScript(inNft); // validates before any listing, so a bad policy costs no process
-        const sets = offloadSets(next, offloaded); // validates the offloaded feeds' entries
-        for (const b of offloaded) checkOffloadName(b.name);
+        const lists = [...offloaded, ...restricted.map(restrictionList)];
+        const sets = offloadSets(next, lists); // validates the offloaded lists' entries
+        for (const b of lists) checkOffloadName(b.name);
         const script = renderNftScript(inNft, { elements: await carriedBans(next) });
         // Check first: a refused script never reaches the live ruleset, and the report names its line.
         await runScript(script, true, "ruleset");
-        if (offloaded.length > 0) {
-          // Feeds first (swapped in atomically), then their rules: never a moment without the list.
+        if (lists.length > 0) {
+          // Lists first (swapped in atomically), then their rules: never a moment without the list. The
+          // restriction's drops go in before the nft table that stops restricting in nf_tables.
           await offloadRun(
             need(config.ipset),
             ["-exist", "restore"],
@@ -366,11 +405,12 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
             "blocklist sets",
           );
           await offloadRules(offloaded);
+          await restrictionRules(next, restricted);
           offloadLive = true;
         }
         await runScript(script, false, "ruleset");
         policy = next;
-        if (offloaded.length === 0 && offloadLive !== false) await clearOffload();
+        if (lists.length === 0 && offloadLive !== false) await clearOffload(next);
       }),
 
     ban: async (entries: readonly BanEntry[]) => {

@@ -1,6 +1,6 @@
 // Pure parts of the ipset offload: member normalisation and the scripts.
 import { expect, it } from "vitest";
-import { labPolicy } from "../../../test/enforce/policy-fixtures.js";
+import { countriesPolicy, labPolicy } from "../../../test/enforce/policy-fixtures.js";
 import { sipBanScope } from "../policy.js";
 import { isEnforceError } from "../errors.js";
 import { parseConntrackFlows } from "./backend.js";
@@ -9,6 +9,8 @@ import {
   offloadSets,
   renderOffloadIpset,
   renderOffloadRules,
+  renderRestrictionRules,
+  restrictionList,
   splitBlocklists,
 } from "./blocklist-offload.js";
 
@@ -52,6 +54,34 @@ it("renders scoped drops after the allowlist return", () => {
     "-A SIPWARDEN-NFTBL -p udp -m multiport --dports 5060:5061 -m set --match-set swnft-voipbl4 src -j DROP",
     "COMMIT",
     "",
+  ]);
+});
+
+it("offloads a large restriction: out of the nft policy, its drops in a filter chain after the returns", () => {
+  const p = countriesPolicy();
+  const { nft, restricted } = splitBlocklists(p, 5);
+  expect(restricted.map((r) => r.name)).toEqual(["countries"]);
+  expect(nft.restrictions).toEqual([]);
+  expect(splitBlocklists(p, 7).restricted).toEqual([]);
+  expect(renderRestrictionRules(p, restricted, 6).split("\n")).toEqual([
+    "*filter",
+    ":SIPWARDEN-NFTRS - [0:0]",
+    "-A SIPWARDEN-NFTRS -i lo -j RETURN",
+    "-A SIPWARDEN-NFTRS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN",
+    "-A SIPWARDEN-NFTRS -m set --match-set swnft-allow6 src -j RETURN",
+    "-A SIPWARDEN-NFTRS -p tcp -m multiport --dports 5060:5061 -m set --match-set swnft-countries6 src -j RETURN",
+    "-A SIPWARDEN-NFTRS -p tcp -m multiport --dports 5060:5061 -j DROP",
+    "-A SIPWARDEN-NFTRS -p udp -m multiport --dports 5060 -m set --match-set swnft-countries6 src -j RETURN",
+    "-A SIPWARDEN-NFTRS -p udp -m multiport --dports 5060 -j DROP",
+    "COMMIT",
+    "",
+  ]);
+  // Nothing offloaded: the chain is declared empty, so an earlier apply's rules go.
+  expect(renderRestrictionRules(p, [], 4)).toBe("*filter\n:SIPWARDEN-NFTRS - [0:0]\nCOMMIT\n");
+  const sets = offloadSets(p, restricted.map(restrictionList));
+  expect(sets.map((s) => [s.name, s.members])).toContainEqual([
+    "swnft-countries6",
+    ["2001:67c::/32", "2a02:8388::/32"],
   ]);
 });
 

@@ -8,15 +8,22 @@
 //
 // The raw PREROUTING hook runs before conntrack like sipwarden's nft prerouting chain. Allowlisted sources
 // (zones and the allowlist) win here too: they live in a small hash:net set of their own, checked first.
+//
+// Large source restrictions (country allow-lists) leave nf_tables the same way, for the same reason: their
+// services are then accepted by the nft input chain as if open, and a chain of iptables-nft's filter table,
+// jumped to from INPUT, drops new connections to them from sources in neither the allow set nor the list.
+// Both base chains sit on the input hook; a packet must pass both, so the verdict is the nft-only one.
 import { parseCidr } from "../../domain/address.js";
 import type { IpFamily } from "../../domain/address.js";
 import type { BanScope } from "../../domain/decision.js";
 import { EnforceError } from "../errors.js";
-import type { BlocklistSpec, FirewallPolicy } from "../policy.js";
-import { mergePortRanges } from "../policy.js";
+import type { BlocklistSpec, FirewallPolicy, SourceRestriction } from "../policy.js";
+import { internetServices, mergePortRanges, portsOf, restrictionEntries } from "../policy.js";
 
 /** The iptables-nft chain in the raw table, jumped to from PREROUTING. */
 export const OFFLOAD_CHAIN = "SIPWARDEN-NFTBL";
+/** The iptables-nft chain in the filter table, jumped to from INPUT: offloaded restrictions. */
+export const RESTRICT_CHAIN = "SIPWARDEN-NFTRS";
 /** Prefix of the ipsets this module owns (the iptables backend's are `sw-`/`swsip-`). */
 export const OFFLOAD_SET_PREFIX = "swnft-";
 /** Room for the largest feeds; hash:net allocates only what it holds. */
@@ -26,17 +33,32 @@ export function offloadSetName(base: string, family: IpFamily): string {
   return `${OFFLOAD_SET_PREFIX}${base}${family}`;
 }
 
-/** Splits the policy: blocklists with at least `threshold` entries go to ipset, the rest stay in nft. */
+/**
+ * Splits the policy: blocklists and restrictions with at least `threshold` entries go to ipset, the rest
+ * stay in nft. An offloaded restriction leaves the nft policy, whose input chain then opens its services.
+ */
 export function splitBlocklists(
   policy: FirewallPolicy,
   threshold: number,
-): { nft: FirewallPolicy; offloaded: BlocklistSpec[] } {
+): { nft: FirewallPolicy; offloaded: BlocklistSpec[]; restricted: SourceRestriction[] } {
   const offloaded = policy.blocklists.filter((b) => b.entries.length >= threshold);
-  if (offloaded.length === 0) return { nft: policy, offloaded };
+  const restrictions = policy.restrictions ?? [];
+  const restricted = restrictions.filter((r) => restrictionEntries(r).length >= threshold);
+  if (offloaded.length === 0 && restricted.length === 0) return { nft: policy, offloaded, restricted };
   return {
-    nft: { ...policy, blocklists: policy.blocklists.filter((b) => !offloaded.includes(b)) },
+    nft: {
+      ...policy,
+      blocklists: policy.blocklists.filter((b) => !offloaded.includes(b)),
+      restrictions: restrictions.filter((r) => !restricted.includes(r)),
+    },
     offloaded,
+    restricted,
   };
+}
+
+/** An offloaded restriction's networks as a list for `offloadSets` (its scope is not used there). */
+export function restrictionList(r: SourceRestriction): BlocklistSpec {
+  return { name: r.name, scope: { kind: "all" }, entries: restrictionEntries(r) };
 }
 
 interface Span4 {
@@ -155,6 +177,45 @@ export function renderOffloadIpset(sets: ReturnType<typeof offloadSets>): string
     lines.push(`swap ${tmp} ${s.name}`, `destroy ${tmp}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The `iptables-restore --noflush` script of the filter chain for one family: established and related
+ * traffic, loopback and allowlisted sources return, then each restriction's listed sources return from
+ * its services' ports and the other new connections to them drop. Empty restrictions: an empty chain.
+ */
+export function renderRestrictionRules(
+  policy: FirewallPolicy,
+  restricted: readonly SourceRestriction[],
+  family: IpFamily,
+): string {
+  const rules: string[] = [];
+  const narrowed = internetServices(policy).restricted.filter((x) => restricted.includes(x.restriction));
+  if (narrowed.length > 0)
+    rules.push(
+      `-A ${RESTRICT_CHAIN} -i lo -j RETURN`,
+      `-A ${RESTRICT_CHAIN} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN`,
+      `-A ${RESTRICT_CHAIN} -m set --match-set ${offloadSetName("allow", family)} src -j RETURN`,
+    );
+  for (const { restriction: r, services } of narrowed) {
+    if (services.length === 0) continue;
+    const set = offloadSetName(r.name, family);
+    // Per protocol: a scope's protocols × ports would also take udp/5061 for sip-tls's tcp/5061.
+    const sp = portsOf(policy, services);
+    const protocols = [...new Set(sp.map((x) => x.protocol))].sort();
+    const matches = protocols.flatMap((protocol) =>
+      scopeMatches({
+        kind: "service",
+        protocols: [protocol],
+        ports: sp.filter((x) => x.protocol === protocol).flatMap((x) => x.ports),
+      }),
+    );
+    for (const m of matches) {
+      rules.push(`-A ${RESTRICT_CHAIN} ${m}-m set --match-set ${set} src -j RETURN`);
+      rules.push(`-A ${RESTRICT_CHAIN} ${m}-j DROP`);
+    }
+  }
+  return ["*filter", `:${RESTRICT_CHAIN} - [0:0]`, ...rules, "COMMIT", ""].join("\n");
 }
 
 function scopeMatches(scope: BanScope): string[] {

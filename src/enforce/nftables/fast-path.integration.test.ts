@@ -9,7 +9,7 @@ import { systemClock } from "../../domain/clock.js";
 import type { FirewallBackend } from "../firewall-backend.js";
 import { sipBanScope } from "../policy.js";
 import { FAST_NFT_CONFIG, openNftBackend } from "./backend.js";
-import { OFFLOAD_CHAIN } from "./blocklist-offload.js";
+import { OFFLOAD_CHAIN, RESTRICT_CHAIN } from "./blocklist-offload.js";
 
 const SIP = sipBanScope(labPolicy());
 const ALL = { kind: "all" } as const;
@@ -80,6 +80,29 @@ describe("fast path packets", () => {
     const withAllow = { ...labPolicy(), allowlist: [...labPolicy().allowlist, "10.77.0.130"] };
     await fw.apply(withAllow);
     expect(await l.tcp("10.77.0.130", FW_V4, 80)).toBe("open");
+  });
+
+  it("restricts SIP to a list from an iptables-nft filter chain, and a policy without it removes it", async () => {
+    const l = theLab();
+    const restricted = {
+      ...labPolicy(),
+      restrictions: [
+        { name: "countries", services: ["sip"], lists: [{ label: "xa", entries: ["10.77.0.2"] }] },
+      ],
+    };
+    await fw.apply(restricted);
+    const filter = await l.fwRun("iptables", ["-t", "filter", "-S"]);
+    expect(filter.stdout).toContain(`-A INPUT -j ${RESTRICT_CHAIN}`);
+    const table = await l.fwRun("nft", ["list", "table", "inet", "sipwarden"]);
+    expect(table.stdout).not.toContain("countries4");
+    expect(await l.tcp("10.77.0.2", FW_V4, 5060)).toBe("open");
+    expect(await l.tcp("10.77.0.3", FW_V4, 5060)).toBe("timeout");
+    expect(await l.tcp("10.77.0.3", FW_V4, 80)).toBe("open");
+    await fw.apply({ ...labPolicy(), blocklists: [] });
+    expect(await l.tcp("10.77.0.3", FW_V4, 5060)).toBe("open");
+    const chain = await l.fwRun("iptables", ["-t", "filter", "-S", RESTRICT_CHAIN]);
+    expect(chain.stdout.trim()).toBe(`-N ${RESTRICT_CHAIN}`);
+    expect((await l.fwRun("ipset", ["-n", "list"])).stdout).not.toContain("swnft-");
   });
 
   it("a policy without the feed removes its rules", async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Config } from "../config/config.js";
 import { loadConfigText } from "../config/load.js";
 import { parseCidr, parseIp } from "../domain/address.js";
 import { systemClock } from "../domain/clock.js";
@@ -16,6 +17,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
 const failure = (ip: string): string =>
   `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '${ip}:5060' (callid: x) - Failed to authenticate\n`;
+
+/** A daemon on the dry-run firewall (no kernel state) and its control services. */
+async function start(config: Config) {
+  const run = async () => ({ code: 0, stdout: "", stderr: "" });
+  const daemon = await startDaemon(
+    config,
+    { backend: "dry-run" },
+    { clock: systemClock, log: pino({ enabled: false }), run },
+  );
+  const services = createDaemonServices(
+    daemon,
+    { version: "test", defaultBanMs: 60_000 },
+    { clock: systemClock },
+  );
+  return { daemon, services };
+}
 
 describe("daemon control services (dry-run firewall)", () => {
   it("bans and unbans by hand, explains why, and lets an allow entry lift a ban", async () => {
@@ -32,17 +49,7 @@ describe("daemon control services (dry-run firewall)", () => {
       ].join("\n"),
       "ctl.yaml",
     );
-    const run = async () => ({ code: 0, stdout: "", stderr: "" });
-    const daemon = await startDaemon(
-      config,
-      { backend: "dry-run" },
-      { clock: systemClock, log: pino({ enabled: false }), run },
-    );
-    const services = createDaemonServices(
-      daemon,
-      { version: "test", defaultBanMs: 60_000 },
-      { clock: systemClock },
-    );
+    const { daemon, services } = await start(config);
     try {
       appendFileSync(log, failure("203.0.113.8").repeat(2));
       await waitFor(async () => (await services.listBans()).length === 1, "a jail ban");
@@ -104,17 +111,7 @@ describe("daemon control services (dry-run firewall)", () => {
         `  blocklists: { voipbl: { file: ${join(lists, "voipbl.txt")} } }`,
         `  countries: { allow: [${countries}], files: ["${lists}/{cc}.zone"] }`,
       ].join("\n");
-    const run = async () => ({ code: 0, stdout: "", stderr: "" });
-    const daemon = await startDaemon(
-      loadConfigText(yaml("de"), "lists.yaml"),
-      { backend: "dry-run" },
-      { clock: systemClock, log: pino({ enabled: false }), run },
-    );
-    const services = createDaemonServices(
-      daemon,
-      { version: "test", defaultBanMs: 60_000 },
-      { clock: systemClock },
-    );
+    const { daemon, services } = await start(loadConfigText(yaml("de"), "lists.yaml"));
     try {
       const listed = await services.explain(parseIp("45.134.26.9")!);
       expect(listed.verdict).toBe("blocked");

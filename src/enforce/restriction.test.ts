@@ -1,17 +1,15 @@
-// A country restriction in the IR: what checkPolicy refuses, what the evaluator and the SSH lockout check
-// make of it, and what `explain` learns from the applied policy (the kernel side is the differential test's).
+// A country restriction in the IR: what checkPolicy refuses, what the SSH lockout check makes of it, and what
+// `explain` learns from the applied policy (the evaluator's tests and the differential test hold the rest).
 import { describe, expect, it } from "vitest";
 import { countriesPolicy } from "../../test/enforce/policy-fixtures.js";
 import { explainAddress } from "../api/explain.js";
 import { policyFacts } from "../daemon/policy-facts.js";
 import { parseIp, type IpAddress } from "../domain/address.js";
-import { evaluatePacket, type Packet } from "./evaluate/evaluate-packet.js";
 import { evaluateSsh } from "./lockout.js";
 import { checkPolicy } from "./policy-check.js";
 import type { FirewallPolicy } from "./policy.js";
 
 const POLICY = countriesPolicy();
-const CLEAN = { bans: [], trapped: [] };
 
 function ip(text: string): IpAddress {
   const a = parseIp(text);
@@ -19,36 +17,7 @@ function ip(text: string): IpAddress {
   return a;
 }
 
-function udp(src: string, dport: number, ctState: Packet["ctState"] = "new"): Packet {
-  const v6 = src.includes(":");
-  return {
-    family: v6 ? "ipv6" : "ipv4",
-    src,
-    dst: v6 ? "2001:db8::1" : "203.0.113.1",
-    protocol: "udp",
-    sport: 5060,
-    dport,
-    ctState,
-    payloadLength: 300,
-  };
-}
-
 describe("a country restriction", () => {
-  it("lets SIP in from the listed networks, the allowlist and zones; others meet a drop that names it", () => {
-    const verdict = (src: string, port = 5060, ct: Packet["ctState"] = "new") =>
-      evaluatePacket(POLICY, CLEAN, udp(src, port, ct));
-    expect(verdict("2.161.3.4")).toEqual({ verdict: "accept", rule: "internet:sip:countries" });
-    expect(verdict("2a02:8388::7")).toEqual({ verdict: "accept", rule: "internet:sip:countries" });
-    expect(verdict("8.8.8.8")).toEqual({ verdict: "drop", rule: "restricted:countries" });
-    expect(verdict("2001:4860::8")).toEqual({ verdict: "drop", rule: "restricted:countries" });
-    // The allowlist (a customer abroad, allowed by hand) and the trunk pass; RTP stays open to all.
-    expect(verdict("198.51.100.7")).toEqual({ verdict: "accept", rule: "internet:sip:allowlisted" });
-    expect(verdict("203.0.113.10").verdict).toBe("accept");
-    expect(verdict("8.8.8.8", 12_000)).toEqual({ verdict: "accept", rule: "internet:rtp" });
-    // A carrier abroad answering the PBX's own REGISTER: conntrack's, not the restriction's.
-    expect(verdict("8.8.8.8", 5060, "established")).toEqual({ verdict: "accept", rule: "ct-established" });
-  });
-
   it("refuses SSH from outside the countries when SSH is restricted: the lockout check sees it", () => {
     const policy: FirewallPolicy = {
       ...POLICY,

@@ -1,6 +1,6 @@
 // Table-driven checks of the policy evaluator: each documented precedence rule, one row per case.
 import { describe, expect, it } from "vitest";
-import { freepbxPolicy, minimalPolicy } from "../../../test/enforce/policy-fixtures.js";
+import { countriesPolicy, freepbxPolicy, minimalPolicy } from "../../../test/enforce/policy-fixtures.js";
 import type { BanScope } from "../../domain/decision.js";
 import type { FirewallPolicy } from "../policy.js";
 import { sipBanScope } from "../policy.js";
@@ -389,5 +389,24 @@ describe("WAN bogons and the SYN rate", () => {
         },
       ).rule,
     ).toBe("ct-established");
+  });
+});
+
+describe("a country restriction", () => {
+  const policy = countriesPolicy();
+  const verdict = (src: string, port = 5060, ct: Packet["ctState"] = "new") =>
+    evaluatePacket(policy, CLEAN, udp(src, port, 300, ct, 5060));
+
+  it("lets SIP in from the listed networks, the allowlist and zones; others meet a drop that names it", () => {
+    expect(verdict("2.161.3.4")).toEqual({ verdict: "accept", rule: "internet:sip:countries" });
+    expect(verdict("2a02:8388::7")).toEqual({ verdict: "accept", rule: "internet:sip:countries" });
+    expect(verdict("8.8.8.8")).toEqual({ verdict: "drop", rule: "restricted:countries" });
+    expect(verdict("2001:4860::8")).toEqual({ verdict: "drop", rule: "restricted:countries" });
+    // The allowlist (a customer abroad, allowed by hand) and the trunk pass; RTP stays open to all.
+    expect(verdict(ALLOWED)).toEqual({ verdict: "accept", rule: "internet:sip:allowlisted" });
+    expect(verdict(TRUNK).verdict).toBe("accept");
+    expect(verdict("8.8.8.8", 12_000)).toEqual({ verdict: "accept", rule: "internet:rtp" });
+    // A carrier abroad answering the PBX's own REGISTER: conntrack's, not the restriction's.
+    expect(verdict("8.8.8.8", 5060, "established")).toEqual({ verdict: "accept", rule: "ct-established" });
   });
 });

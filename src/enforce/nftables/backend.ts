@@ -238,59 +238,54 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
       );
   }
 
-  /** Replaces the raw chain's rules in both families and makes sure PREROUTING jumps to it. */
-  async function offloadRules(lists: Parameters<typeof renderOffloadRules>[0]): Promise<void> {
+  /**
+   * Replaces one of our iptables-nft chains in both families (`render` gives a family's restore script,
+   * which declares the chain and so flushes it) and makes sure `hook` jumps to it.
+   */
+  async function installChain(
+    hook: { table: "raw" | "filter"; from: "PREROUTING" | "INPUT"; chain: string },
+    render: (family: 4 | 6) => string,
+    what: string,
+  ): Promise<void> {
     for (const [restore, tables, f] of [
       [config.iptablesRestore, config.iptables, 4],
       [config.ip6tablesRestore, config.ip6tables, 6],
     ] as const) {
-      await offloadRun(
-        need(restore),
-        ["--noflush", "-w"],
-        renderOffloadRules(lists, f),
-        `IPv${f} blocklist rules`,
-      );
-      const jump = ["-w", "-t", "raw", "PREROUTING", "-j", OFFLOAD_CHAIN];
-      const has = await deps.run(need(tables), ["-w", "-t", "raw", "-C", ...jump.slice(3)]);
+      await offloadRun(need(restore), ["--noflush", "-w"], render(f), `IPv${f} ${what}`);
+      const jump = [hook.from, "-j", hook.chain];
+      const has = await deps.run(need(tables), ["-w", "-t", hook.table, "-C", ...jump]);
       if (has.code !== 0)
         await offloadRun(
           need(tables),
-          ["-w", "-t", "raw", "-I", "PREROUTING", "1", "-j", OFFLOAD_CHAIN],
+          ["-w", "-t", hook.table, "-I", hook.from, "1", "-j", hook.chain],
           "",
           "jump",
         );
     }
   }
 
-  /** Replaces the filter chain's rules in both families and makes sure INPUT jumps to it. */
+  /** Replaces the raw chain's rules (the offloaded blocklists' drops). */
+  const offloadRules = (lists: Parameters<typeof renderOffloadRules>[0]): Promise<void> =>
+    installChain(
+      { table: "raw", from: "PREROUTING", chain: OFFLOAD_CHAIN },
+      (f) => renderOffloadRules(lists, f),
+      "blocklist rules",
+    );
+
+  /** Replaces the filter chain's rules (the offloaded restrictions' drops); none and no chain: nothing. */
   async function restrictionRules(
     next: FirewallPolicy,
     restricted: readonly SourceRestriction[],
   ): Promise<void> {
-    // Nothing to restrict and no chain from an earlier apply: leave the filter table alone.
     if (restricted.length === 0) {
       const there = await deps.run(need(config.iptables), ["-w", "-t", "filter", "-S", RESTRICT_CHAIN]);
       if (there.code !== 0) return;
     }
-    for (const [restore, tables, f] of [
-      [config.iptablesRestore, config.iptables, 4],
-      [config.ip6tablesRestore, config.ip6tables, 6],
-    ] as const) {
-      await offloadRun(
-        need(restore),
-        ["--noflush", "-w"],
-        renderRestrictionRules(next, restricted, f),
-        `IPv${f} restriction rules`,
-      );
-      const has = await deps.run(need(tables), ["-w", "-t", "filter", "-C", "INPUT", "-j", RESTRICT_CHAIN]);
-      if (has.code !== 0)
-        await offloadRun(
-          need(tables),
-          ["-w", "-t", "filter", "-I", "INPUT", "1", "-j", RESTRICT_CHAIN],
-          "",
-          "jump",
-        );
-    }
+    await installChain(
+      { table: "filter", from: "INPUT", chain: RESTRICT_CHAIN },
+      (f) => renderRestrictionRules(next, restricted, f),
+      "restriction rules",
+    );
   }
 
   /** After a policy without large lists: empty our chains and drop our sets (all only if present). */

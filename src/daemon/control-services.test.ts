@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -23,7 +23,7 @@ async function start(config: Config) {
   const run = async () => ({ code: 0, stdout: "", stderr: "" });
   const daemon = await startDaemon(
     config,
-    { backend: "dry-run" },
+    { backend: "dry-run", listPollMs: 50 },
     { clock: systemClock, log: pino({ enabled: false }), run },
   );
   const services = createDaemonServices(
@@ -134,6 +134,14 @@ describe("daemon control services (dry-run firewall)", () => {
       expect(daemon.policy()?.restrictions?.[0]?.lists.map((l) => l.label)).toEqual(["de", "at"]);
       expect((await services.explain(parseIp("8.8.8.8")!)).verdict).toBe("blocked");
       expect((await services.explain(parseIp("77.116.3.3")!)).verdict).toBe("not-blocked");
+
+      // A cron job replaces the feed: the daemon applies it again by itself, no reload.
+      writeFileSync(join(lists, "voipbl.new"), "45.134.26.0/24\n8.8.8.0/24\n");
+      renameSync(join(lists, "voipbl.new"), join(lists, "voipbl.txt"));
+      await waitFor(
+        async () => (await services.explain(parseIp("8.8.8.8")!)).because.some((b) => b.kind === "feed"),
+        "the replaced feed applied",
+      );
     } finally {
       await daemon.stop();
     }

@@ -27,6 +27,7 @@ import { createJournaldSource } from "../sources/journald.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
+import { createListWatch, listFingerprint, policyListFiles } from "./list-files.js";
 import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
@@ -43,6 +44,8 @@ export interface DaemonDeps {
 export interface DaemonOptions {
   /** Overrides `firewall.backend`; `dry-run` touches no kernel state. */
   readonly backend?: BackendChoice;
+  /** How often the list files (blocklists, country lists) are checked for a replacement; default a minute. */
+  readonly listPollMs?: number;
 }
 
 export interface JailCounters {
@@ -77,6 +80,7 @@ export interface Daemon {
 }
 
 const HOUSEKEEPING_MS = 60_000;
+const LIST_POLL_MS = 60_000;
 const GUARD_INTERVAL_MS = 10_000;
 /** ipset counts whole seconds and treats 0 as "forever": never hand a backend less than a second. */
 const MIN_TIMEOUT_MS = 1000;
@@ -189,11 +193,15 @@ export async function startDaemon(
   };
   let appliedNetworks = "";
   let lastPolicy: FirewallPolicy | null = null;
+  const lists = createListWatch("");
   const applyPolicy = async (cfg: Config): Promise<void> => {
     appliedNetworks = blockedNetworks(clock.now()).join(",");
+    // Taken before the files are read: a list replaced meanwhile differs from it at the next poll.
+    const fingerprint = await listFingerprint(policyListFiles(cfg));
     const policy = await policyNow(cfg);
     await backend.apply(policy);
     lastPolicy = policy;
+    lists.applied(fingerprint);
   };
   const kernelBans = (now: number): BanEntry[] => [
     ...planRestore(
@@ -393,6 +401,14 @@ export async function startDaemon(
     store.expire(now);
     reconcile().catch((e: unknown) => log.error({ err: e }, "reconcile failed"));
   }, HOUSEKEEPING_MS);
+  // A cron job replacing voipbl.txt or a country list takes effect without a reload, once it has settled.
+  const listPoll = setInterval(() => {
+    void (async () => {
+      if (!lists.poll(await listFingerprint(policyListFiles(config)))) return;
+      log.info({ files: policyListFiles(config) }, "list files replaced: applying the firewall policy again");
+      await applyPolicy(config);
+    })().catch((e: unknown) => log.error({ err: e }, "list files replaced: apply failed"));
+  }, options.listPollMs ?? LIST_POLL_MS);
   const refresh = setInterval(() => {
     stages.allowlist.refresh().catch((e: unknown) => log.warn({ err: e }, "allowlist refresh failed"));
   }, config.allowlistRefreshMs);
@@ -429,6 +445,7 @@ export async function startDaemon(
       guard?.stop();
       await Promise.all(providers.map((p) => p.stop()));
       clearInterval(housekeeping);
+      clearInterval(listPoll);
       clearInterval(refresh);
       await stopDetection();
       await flushing;

@@ -77,6 +77,9 @@ export interface FirewallConfig {
     readonly name: string;
     readonly file: string;
     readonly scope: "sip" | "all";
+    /** Downloaded into `file` by the daemon every `refreshMs`; null: the file is someone else's job. */
+    readonly url: string | null;
+    readonly refreshMs: number;
   }[];
   readonly bans: { readonly scopes: readonly ("all" | "sip")[] };
   /** Internet services open only to sources in these countries (`firewall.countries`), or null. */
@@ -87,6 +90,9 @@ export interface FirewallConfig {
     readonly services: readonly string[];
     /** Path templates with `{cc}` where the country code goes; each country reads every template's file. */
     readonly files: readonly string[];
+    /** URL templates the daemon downloads `files` from, index for index; empty: none. */
+    readonly urls: readonly string[];
+    readonly refreshMs: number;
   } | null;
 }
 

@@ -91,4 +91,6 @@ export const FIREWALL_DEFAULTS = {
   banScopes: ["all", "sip"] as const,
   /** One file per country, `{cc}` its lower-case code: ipdeny.com's `<cc>.zone` layout. */
   countryFiles: ["/var/lib/sipwarden/countries/{cc}.zone"],
+  /** How often a list with a URL is downloaded again: VoIPBL asks for no more than every few hours. */
+  listRefreshMs: 4 * 3_600_000,
 };

@@ -14,6 +14,22 @@ const RESERVED_SET_NAMES = /^(allow|trap|siprate|synrate|ban|sipban|svcban\d+|bo
 const PATTERN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 const DOMAIN = /^(?=.{3,100}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
 
+/** Lists are not worth fetching more often, and feeds ask for restraint. */
+const MIN_REFRESH_MS = 15 * 60_000;
+
+/** Why a list URL cannot be fetched, or null: http or https, a host, no credentials. */
+function listUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url.replaceAll("{cc}", "xx"));
+  } catch {
+    return "is not a URL";
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") return "must be an http:// or https:// URL";
+  if (u.username !== "" || u.password !== "") return "must not carry a user name or password";
+  return null;
+}
+
 function fail(config: Config, message: string, path: Path): never {
   throw new UserError("SW_CONFIG_INVALID", message, config.locate(path));
 }
@@ -177,6 +193,18 @@ export const FIREWALL_RULES: readonly Rule[] = [
     },
   },
   {
+    name: "firewall-blocklist-downloads",
+    check(config) {
+      for (const b of config.firewall.blocklists) {
+        const path = ["firewall", "blocklists", b.name];
+        const problem = b.url === null ? null : listUrlProblem(b.url);
+        if (problem) fail(config, `"${b.url}" ${problem}`, [...path, "url"]);
+        if (b.url !== null && b.refreshMs < MIN_REFRESH_MS)
+          fail(config, "at least 15m", [...path, "refresh"]);
+      }
+    },
+  },
+  {
     name: "firewall-countries-consistent",
     check(config) {
       const fw = config.firewall;
@@ -209,6 +237,17 @@ export const FIREWALL_RULES: readonly Rule[] = [
             [...path, "services"],
           );
       }
+      if (c.urls.length > 0 && c.urls.length !== c.files.length)
+        fail(config, `one URL per file template: ${c.files.length} files, ${c.urls.length} URLs`, [
+          ...path,
+          "urls",
+        ]);
+      c.urls.forEach((u, i) => {
+        const problem =
+          listUrlProblem(u) ?? (u.includes("{cc}") ? null : "must hold {cc} where the country code goes");
+        if (problem) fail(config, `"${u}" ${problem}`, [...path, "urls", i]);
+      });
+      if (c.refreshMs < MIN_REFRESH_MS) fail(config, "at least 15m", [...path, "refresh"]);
       c.files.forEach((f, i) => {
         if (!f.includes("{cc}") || !f.startsWith("/"))
           fail(config, `"${f}" must be an absolute path with {cc} where the country code goes`, [

@@ -166,7 +166,15 @@ export const firewallSchema = z
     blocklists: z
       .record(
         z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, "lower case letters, digits and _, at most 16"),
-        z.object({ file: z.string().min(1), scope: z.enum(["sip", "all"]).optional() }).strict(),
+        z
+          .object({
+            file: z.string().min(1),
+            scope: z.enum(["sip", "all"]).optional(),
+            /** Where the daemon downloads the list from into `file` (VoIPBL: http://www.voipbl.org/update/). */
+            url: z.string().min(1).optional(),
+            refresh: duration.optional(),
+          })
+          .strict(),
       )
       .optional(),
     /** Internet services open only to sources in these countries, from per-country CIDR lists (ipdeny's zone files). */
@@ -177,6 +185,9 @@ export const firewallSchema = z
           .min(1),
         services: z.array(z.string().min(1)).min(1).optional(),
         files: z.array(z.string().min(1)).min(1).optional(),
+        /** Where the daemon downloads each `files` entry from, in the same order, `{cc}` in each. */
+        urls: z.array(z.string().min(1)).min(1).optional(),
+        refresh: duration.optional(),
       })
       .strict()
       .optional(),

@@ -123,6 +123,8 @@ describe("WAN interfaces and the SYN rate", () => {
         allow: ["de", "at"],
         services: ["sip", "sip-tls"],
         files: ["/var/lib/sipwarden/countries/{cc}.zone"],
+        urls: [],
+        refreshMs: 4 * 3_600_000,
       });
       const f = loadConfigText("preset: freeswitch\nfirewall:\n  countries: { allow: [ch] }\n", "x");
       expect(f.firewall.countries?.services).toEqual(["sip-internal", "sip-internal-tls"]);
@@ -139,6 +141,8 @@ describe("WAN interfaces and the SYN rate", () => {
         allow: ["fr"],
         services: ["sip", "rtp"],
         files: ["/srv/ipdeny/v4/{cc}.zone", "/srv/ipdeny/v6/{cc}.zone"],
+        urls: [],
+        refreshMs: 4 * 3_600_000,
       });
     });
 
@@ -176,6 +180,35 @@ describe("WAN interfaces and the SYN rate", () => {
       );
       expect(none.location).toMatchObject({ line: 4, key: "firewall.countries" });
       expect(none.message).toMatch(/no SIP service is open/);
+    });
+  });
+
+  it("checks list downloads: http(s) URLs without credentials, one per country file, refreshed at most every 15m", () => {
+    const bad = (yaml: string) => configRejection(`preset: asterisk\nfirewall:\n${yaml}`);
+    expect(bad("  blocklists:\n    voipbl: { file: /x.txt, url: ftp://voipbl.org/update }\n")).toMatchObject({
+      location: { line: 4, key: "firewall.blocklists.voipbl.url" },
+      message: expect.stringMatching(/must be an http:\/\/ or https:\/\/ URL/),
+    });
+    expect(
+      bad('  blocklists:\n    voipbl: { file: /x.txt, url: "https://u:p@x.example/" }\n').message,
+    ).toMatch(/must not carry a user name or password/);
+    expect(
+      bad('  blocklists:\n    voipbl: { file: /x.txt, url: "http://x.example/", refresh: 5m }\n'),
+    ).toMatchObject({
+      location: { key: "firewall.blocklists.voipbl.refresh" },
+      message: "at least 15m",
+    });
+    expect(
+      bad(
+        '  countries:\n    allow: [de]\n    urls: ["https://x.example/{cc}.zone", "https://x.example/v6/{cc}.zone"]\n',
+      ),
+    ).toMatchObject({
+      location: { line: 5, key: "firewall.countries.urls" },
+      message: expect.stringMatching(/one URL per file/),
+    });
+    expect(bad('  countries:\n    allow: [de]\n    urls: ["https://x.example/de.zone"]\n')).toMatchObject({
+      location: { key: "firewall.countries.urls.0" },
+      message: expect.stringMatching(/must hold \{cc\}/),
     });
   });
 

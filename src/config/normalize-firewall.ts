@@ -165,6 +165,10 @@ export function normalizeFirewall(
       name,
       file: b.file,
       scope: b.scope ?? "sip",
+      url: b.url ?? null,
+      refreshMs:
+        deps.duration(b.refresh, ["firewall", "blocklists", name, "refresh"]) ??
+        FIREWALL_DEFAULTS.listRefreshMs,
     })),
     bans: { scopes: [...new Set(f.bans?.scopes ?? FIREWALL_DEFAULTS.banScopes)] },
     countries: f.countries
@@ -172,6 +176,10 @@ export function normalizeFirewall(
           allow: [...new Set(f.countries.allow.map((c) => c.toLowerCase()))],
           services: [...(f.countries.services ?? sipFacing(open, f.sip_services ?? d.sipServices, services))],
           files: [...(f.countries.files ?? FIREWALL_DEFAULTS.countryFiles)],
+          urls: [...(f.countries.urls ?? [])],
+          refreshMs:
+            deps.duration(f.countries.refresh, ["firewall", "countries", "refresh"]) ??
+            FIREWALL_DEFAULTS.listRefreshMs,
         }
       : null,
   };

@@ -1,4 +1,14 @@
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -144,6 +154,38 @@ describe("daemon control services (dry-run firewall)", () => {
       );
     } finally {
       await daemon.stop();
+    }
+  });
+
+  it("downloads a blocklist with a URL at start and applies it without a reload", async () => {
+    const server = createServer((_req, res) => void res.writeHead(200).end("# feed\n203.0.113.0/24\n"));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    const file = join(dir, "feeds", "voipbl.txt");
+    const { daemon, services } = await start(
+      loadConfigText(
+        [
+          `state_dir: ${join(dir, "state-feed")}`,
+          "preset: asterisk",
+          "firewall:",
+          `  blocklists: { voipbl: { file: ${file}, url: "http://127.0.0.1:${port}/update/" } }`,
+        ].join("\n"),
+        "feed.yaml",
+      ),
+    );
+    try {
+      await waitFor(
+        async () => (await services.explain(parseIp("203.0.113.9")!)).verdict === "blocked",
+        "the downloaded feed applied",
+      );
+      expect(readFileSync(file, "utf8")).toBe("# feed\n203.0.113.0/24\n");
+      expect(daemon.policy()?.blocklists).toEqual([
+        expect.objectContaining({ name: "voipbl", entries: ["203.0.113.0/24"] }),
+      ]);
+    } finally {
+      await daemon.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

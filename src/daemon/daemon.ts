@@ -27,6 +27,7 @@ import { createJournaldSource } from "../sources/journald.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
+import { listDownloads, startListDownloader } from "./list-fetch.js";
 import { createListWatch, listFingerprint, policyListFiles } from "./list-files.js";
 import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
@@ -409,6 +410,15 @@ export async function startDaemon(
       await applyPolicy(config);
     })().catch((e: unknown) => log.error({ err: e }, "list files replaced: apply failed"));
   }, options.listPollMs ?? LIST_POLL_MS);
+  // Lists with a URL: downloaded when missing or old, then every refresh period; a new one is applied at once.
+  const startDownloads = (cfg: Config) =>
+    startListDownloader(listDownloads(cfg), {
+      now: Date.now, // compared with file times
+      log,
+      replaced: () => applyPolicy(config),
+      ...(options.listPollMs === undefined ? {} : { checkMs: options.listPollMs }),
+    });
+  let downloads = startDownloads(config);
   const refresh = setInterval(() => {
     stages.allowlist.refresh().catch((e: unknown) => log.warn({ err: e }, "allowlist refresh failed"));
   }, config.allowlistRefreshMs);
@@ -438,6 +448,8 @@ export async function startDaemon(
       await applyPolicy(next);
       await stopDetection();
       config = next;
+      downloads.stop();
+      downloads = startDownloads(next);
       await startDetection(next);
       log.info({ jails: next.jails.map((j) => j.name) }, "config reloaded");
     },
@@ -446,6 +458,7 @@ export async function startDaemon(
       await Promise.all(providers.map((p) => p.stop()));
       clearInterval(housekeeping);
       clearInterval(listPoll);
+      downloads.stop();
       clearInterval(refresh);
       await stopDetection();
       await flushing;

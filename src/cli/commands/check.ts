@@ -99,8 +99,11 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
       `  ${z.kind === "network" ? "zone" : "host"} ${z.name}: ${z.sources.join(", ")} → ${z.services.join(", ")}`,
     );
   lines.push(`  ban sets: ${policy.banSets.map((b) => `${b.name} (${banScopeText(b.scope)})`).join(", ")}`);
-  for (const b of policy.blocklists)
-    lines.push(`  blocklist ${b.name}: ${b.entries.length} entries on ${banScopeText(b.scope)}`);
+  for (const b of policy.blocklists) {
+    const from = fw.blocklists.find((x) => x.name === b.name);
+    const fetched = from?.url ? `, downloaded from ${from.url} every ${formatDuration(from.refreshMs)}` : "";
+    lines.push(`  blocklist ${b.name}: ${b.entries.length} entries on ${banScopeText(b.scope)}${fetched}`);
+  }
   for (const r of policy.restrictions ?? [])
     lines.push(
       `  ${r.services.join(", ")} open only to ${r.name}: ${r.lists.map((l) => `${l.label} (${l.entries.length} network${l.entries.length === 1 ? "" : "s"})`).join(", ")}`,

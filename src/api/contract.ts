@@ -50,6 +50,20 @@ export interface SourceView {
   readonly lastLineAt: string | null;
 }
 
+/** A list the firewall policy loaded: a blocklist or the country restriction. */
+export interface ListView {
+  /** `blocklist voipbl`, `countries de, at`. */
+  readonly name: string;
+  /** Networks in force now (0 for a restriction left out). */
+  readonly networks: number;
+  /** Where the daemon downloads it from (the first URL for countries), or null. */
+  readonly url: string | null;
+  /** ISO time of the last download that replaced or confirmed the file, or null. */
+  readonly downloadedAt: string | null;
+  /** Why the last download failed, or null when it did not. */
+  readonly downloadError: string | null;
+}
+
 export interface Status {
   readonly version: string;
   readonly uptimeS: number;
@@ -64,6 +78,9 @@ export interface Status {
     /** Allowlist entries (config, files, resolved names, runtime allows). */
     readonly allowlist: number;
   };
+  readonly lists: readonly ListView[];
+  /** What the last firewall apply warned about: bad list lines, unreadable lists, a restriction left out. */
+  readonly firewallNotes: readonly string[];
 }
 
 /** `jail:<name>`, `feed:<name>`, `fleet:<node>` or `manual`. */

@@ -3,7 +3,7 @@
 import { cidrContains, cidrCovers, parseCidr, type Cidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
-import type { BackendView, JailView, SourceView } from "./contract.js";
+import type { BackendView, JailView, ListView, SourceView } from "./contract.js";
 import { explainAddress, type AllowFact } from "./explain.js";
 import { manualBanDecision } from "./manual-ban.js";
 import { ControlRefusal, type ControlServices } from "./services.js";
@@ -19,6 +19,8 @@ export interface MemoryServicesOptions {
   readonly backend?: BackendView;
   readonly jails?: readonly JailView[];
   readonly sources?: readonly SourceView[];
+  readonly lists?: readonly ListView[];
+  readonly firewallNotes?: readonly string[];
 }
 
 export interface MemoryControlServices extends ControlServices {
@@ -87,6 +89,8 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
           spares: records.filter((d) => d.action === "spare").length,
           allowlist: liveAllows(now).length,
         },
+        lists: [...(options.lists ?? [])],
+        firewallNotes: [...(options.firewallNotes ?? [])],
       };
     },
 

@@ -138,6 +138,14 @@ describe("daemon control services (dry-run firewall)", () => {
       // Austria's file is missing: the restriction is left out (open to all), not closed to Austria.
       await daemon.reload(loadConfigText(yaml("de, at"), "lists.yaml"));
       expect(daemon.policy()?.restrictions).toBeUndefined();
+      const status = await services.status();
+      expect(status.lists.map((l) => [l.name, l.networks])).toEqual([
+        ["blocklist voipbl", 1],
+        ["countries de, at", 0],
+      ]);
+      expect(status.firewallNotes).toEqual([
+        expect.stringContaining("firewall.countries: no networks for at"),
+      ]);
       expect((await services.explain(parseIp("8.8.8.8")!)).verdict).toBe("not-blocked");
       writeFileSync(join(lists, "at.zone"), "77.116.0.0/14\n");
       await daemon.reload(loadConfigText(yaml("de, at"), "lists.yaml"));
@@ -181,6 +189,15 @@ describe("daemon control services (dry-run firewall)", () => {
       expect(readFileSync(file, "utf8")).toBe("# feed\n203.0.113.0/24\n");
       expect(daemon.policy()?.blocklists).toEqual([
         expect.objectContaining({ name: "voipbl", entries: ["203.0.113.0/24"] }),
+      ]);
+      expect((await services.status()).lists).toEqual([
+        {
+          name: "blocklist voipbl",
+          networks: 1,
+          url: `http://127.0.0.1:${port}/update/`,
+          downloadedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          downloadError: null,
+        },
       ]);
     } finally {
       await daemon.stop();

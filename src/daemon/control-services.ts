@@ -1,6 +1,6 @@
 // The daemon's side of the control API: status, bans, manual ban/unban, run-time allows and explain.
 
-import type { Status } from "../api/contract.js";
+import type { ListView, Status } from "../api/contract.js";
 import {
   explainAddress,
   type AllowFact,
@@ -14,6 +14,8 @@ import { cidrContains, cidrCovers, parseCidr, type Cidr, type IpAddress } from "
 import type { Clock } from "../domain/clock.js";
 import type { Daemon } from "./daemon.js";
 import { policyFacts } from "./policy-facts.js";
+import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
+import { restrictionEntries } from "../enforce/policy.js";
 
 export interface DaemonServicesOptions {
   readonly version: string;
@@ -22,6 +24,41 @@ export interface DaemonServicesOptions {
 }
 
 const asAddress = (c: Cidr): IpAddress => ({ family: c.family, text: c.network });
+
+/** The lists the applied policy holds, as configured, with their download state. */
+function listViews(daemon: Daemon): ListView[] {
+  const fw = daemon.config().firewall;
+  const policy = daemon.policy();
+  const iso = (t: number | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
+  const views: ListView[] = fw.blocklists.map((b) => {
+    const d = b.url === null ? undefined : daemon.download(b.file);
+    return {
+      name: `blocklist ${b.name}`,
+      networks: policy?.blocklists.find((x) => x.name === b.name)?.entries.length ?? 0,
+      url: b.url,
+      downloadedAt: iso(d?.okAt),
+      downloadError: d?.error ?? null,
+    };
+  });
+  const c = fw.countries;
+  if (c) {
+    const restriction = policy?.restrictions?.find((r) => r.name === COUNTRY_RESTRICTION);
+    // The oldest success and the first failure over every country file the daemon downloads.
+    const states =
+      c.urls.length === 0
+        ? []
+        : c.allow.flatMap((cc) => c.files.map((f) => daemon.download(f.replaceAll("{cc}", cc))));
+    const oks = states.map((s) => s?.okAt ?? null);
+    views.push({
+      name: `countries ${c.allow.join(", ")}`,
+      networks: restriction ? restrictionEntries(restriction).length : 0,
+      url: c.urls[0] ?? null,
+      downloadedAt: oks.length === 0 || oks.includes(null) ? null : iso(Math.min(...(oks as number[]))),
+      downloadError: states.find((s) => s?.error)?.error ?? null,
+    });
+  }
+  return views;
+}
 
 export function createDaemonServices(
   daemon: Daemon,
@@ -76,6 +113,8 @@ export function createDaemonServices(
           spares: stats.decisions.spares,
           allowlist: detection.allowlist.size() + daemon.allows.list(now).length,
         },
+        lists: listViews(daemon),
+        firewallNotes: [...daemon.policyNotes()],
       };
     },
 

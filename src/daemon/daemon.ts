@@ -27,7 +27,7 @@ import { createJournaldSource } from "../sources/journald.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
-import { listDownloads, startListDownloader } from "./list-fetch.js";
+import { listDownloads, startListDownloader, type DownloadStatus } from "./list-fetch.js";
 import { createListWatch, listFingerprint, policyListFiles } from "./list-files.js";
 import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
@@ -73,6 +73,10 @@ export interface Daemon {
   config(): Config;
   /** The firewall policy last applied (blocklists and country lists as read then). */
   policy(): FirewallPolicy | null;
+  /** What the last apply warned about (bad list lines, unreadable lists, a restriction left out). */
+  policyNotes(): readonly string[];
+  /** The downloads of one list file (absent: not downloaded by the daemon, or not tried yet). */
+  download(file: string): DownloadStatus | undefined;
   /** Records and enforces decisions made outside detection (manual bans, feeds, fleet). */
   decide(decisions: readonly Decision[]): Promise<StoredDecision[]>;
   /** Re-reads nothing itself: takes a validated config, swaps detection and policy, keeps every ban. */
@@ -183,6 +187,7 @@ export async function startDaemon(
       .activeDecisions(now)
       .filter((d) => isNetwork(d.target))
       .map((d) => d.target);
+  let notes: readonly string[] = [];
   const policyNow = async (cfg: Config) => {
     const now = clock.now();
     const { policy, warnings } = await preparePolicy(cfg, {
@@ -190,6 +195,7 @@ export async function startDaemon(
       blockedNetworks: blockedNetworks(now),
     });
     for (const w of warnings) log.warn({ warning: w }, "firewall policy note");
+    notes = warnings;
     return policy;
   };
   let appliedNetworks = "";
@@ -441,6 +447,8 @@ export async function startDaemon(
     detection: () => stages,
     config: () => config,
     policy: () => lastPolicy,
+    policyNotes: () => notes,
+    download: (file) => downloads.status(file),
     decide(decisions) {
       return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));
     },

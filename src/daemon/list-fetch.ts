@@ -121,6 +121,12 @@ async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array |
   return Buffer.concat(chunks);
 }
 
+/** The last downloads of one file: when one last succeeded (epoch ms), and the last one's error. */
+export interface DownloadStatus {
+  readonly okAt: number | null;
+  readonly error: string | null;
+}
+
 /** A failed download is tried again this soon (or at its refresh period, if shorter). */
 const RETRY_MS = 15 * 60_000;
 
@@ -145,10 +151,11 @@ export interface ListDownloaderDeps {
 export function startListDownloader(
   downloads: readonly ListDownload[],
   deps: ListDownloaderDeps,
-): { stop(): void; check(): Promise<void> } {
+): { stop(): void; check(): Promise<void>; status(file: string): DownloadStatus | undefined } {
   const fetchOne = deps.fetch ?? ((d: ListDownload) => fetchList(d));
   /** When each file was last tried, or is taken to have been (its mtime at start). */
   const tried = new Map<string, number>();
+  const outcomes = new Map<string, DownloadStatus>();
   let stopped = false;
   let round: Promise<void> = Promise.resolve();
 
@@ -163,6 +170,13 @@ export function startListDownloader(
       const now = deps.now();
       if (now - (tried.get(d.file) as number) < d.refreshMs) continue;
       const outcome = await fetchOne(d);
+      const before = outcomes.get(d.file);
+      outcomes.set(
+        d.file,
+        outcome.kind === "failed"
+          ? { okAt: before?.okAt ?? null, error: outcome.why }
+          : { okAt: now, error: null },
+      );
       if (outcome.kind === "failed") {
         tried.set(d.file, now - d.refreshMs + Math.min(RETRY_MS, d.refreshMs));
         deps.log.warn(
@@ -192,5 +206,6 @@ export function startListDownloader(
     },
     /** Runs a round now (after the one in progress); resolves when it is done. */
     check,
+    status: (file) => outcomes.get(file),
   };
 }

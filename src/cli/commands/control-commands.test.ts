@@ -42,6 +42,26 @@ beforeEach(async () => {
       { id: "/var/log/asterisk/full", lines: 12345, errors: 0, lastLineAt: "2026-11-21T23:59:58.000Z" },
       { id: "journald:kamailio", lines: 0, errors: 1, lastLineAt: null },
     ],
+    lists: [
+      {
+        name: "blocklist voipbl",
+        networks: 81234,
+        url: "http://www.voipbl.org/update/",
+        downloadedAt: "2026-11-21T20:00:00.000Z",
+        downloadError: "HTTP 503",
+      },
+      { name: "blocklist mine", networks: 3, url: null, downloadedAt: null, downloadError: null },
+      {
+        name: "countries de, at",
+        networks: 0,
+        url: "https://www.ipdeny.com/ipblocks/data/aggregated/{cc}-aggregated.zone",
+        downloadedAt: null,
+        downloadError: "ENOTFOUND",
+      },
+    ],
+    firewallNotes: [
+      "firewall.countries: no networks for at (cannot read /var/lib/sipwarden/countries/at.zone (ENOENT))",
+    ],
   });
   clock.set(NOW);
   server = await startApiServer(
@@ -83,7 +103,7 @@ function jailBan(target: string, at: number, ms: number, line: string): Decision
 }
 
 describe("status", () => {
-  it("shows version, uptime, backend, counts, jails and sources", async () => {
+  it("shows version, uptime, backend, counts, jails, sources, lists and firewall notes", async () => {
     const r = await cli(statusCommand, []);
     expect(r.code).toBe(0);
     expect(r.out).toBe(
@@ -98,6 +118,12 @@ describe("status", () => {
         "  ID                      LINES  ERRORS  LAST LINE",
         "  /var/log/asterisk/full  12345  0       2026-11-21T23:59:58Z",
         "  journald:kamailio       0      1       -",
+        "lists:",
+        "  NAME              NETWORKS  DOWNLOADED                                 FROM",
+        "  blocklist voipbl  81234     2026-11-21T20:00:00Z (last try: HTTP 503)  http://www.voipbl.org/update/",
+        "  blocklist mine    3         -                                          file",
+        "  countries de, at  0         never (last try: ENOTFOUND)                https://www.ipdeny.com/ipblocks/data/aggregated/{cc}-aggregated.zone",
+        "firewall note: firewall.countries: no networks for at (cannot read /var/lib/sipwarden/countries/at.zone (ENOENT))",
         "",
       ].join("\n"),
     );

@@ -1,4 +1,4 @@
-// `sipwarden status`: what the running daemon is doing — backend health, jails, sources, counts.
+// `sipwarden status`: what the running daemon is doing — backend health, jails, sources, counts, lists.
 
 import type { Status } from "../../api/contract.js";
 import { formatDuration } from "../../domain/duration.js";
@@ -47,5 +47,23 @@ export function formatStatus(s: Status): string {
       ],
       "  ",
     );
+  if (s.lists.length > 0)
+    out +=
+      "lists:\n" +
+      table(
+        [
+          ["NAME", "NETWORKS", "DOWNLOADED", "FROM"],
+          ...s.lists.map((l) => [
+            printable(l.name),
+            `${l.networks}`,
+            l.url === null
+              ? "-"
+              : `${l.downloadedAt === null ? "never" : shortTime(l.downloadedAt)}${l.downloadError === null ? "" : ` (last try: ${printable(l.downloadError)})`}`,
+            l.url === null ? "file" : printable(l.url),
+          ]),
+        ],
+        "  ",
+      );
+  for (const n of s.firewallNotes) out += `firewall note: ${printable(n)}\n`;
   return out;
 }

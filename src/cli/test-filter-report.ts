@@ -33,6 +33,8 @@ export interface TestFilterOptions {
    * and `size` are then unused, and `name` names them.
    */
   readonly lines?: AsyncIterable<{ readonly text: string; readonly time: number | undefined }>;
+  /** The IGNOREREGEX argument `filter` was built with, for the worker to build the same. */
+  readonly ignoreregex?: string;
 }
 
 /** The report of `filter` over the log at `logPath`; exported for tests (`spec` is what workers load). */
@@ -70,7 +72,14 @@ export async function runTestFilter(
   let rest: Promise<TestFilterWorkerPart> | null = null;
   if (mainTo < size) {
     runner = options.runner ?? createWorkerRunner();
-    rest = runner.testFilter({ ...range, from: mainTo, to: size, spec, json });
+    rest = runner.testFilter({
+      ...range,
+      from: mainTo,
+      to: size,
+      spec,
+      json,
+      ...(options.ignoreregex === undefined ? {} : { ignoreregex: options.ignoreregex }),
+    });
     // A failed worker surfaces when awaited; until then, no unhandled rejection.
     rest.catch(() => undefined);
   }
@@ -111,7 +120,8 @@ export async function runTestFilter(
     out.write(
       `],"lines":${part.lines},"matched":${matched},"ignored":${ignored},"missed":${missed + rejected},"rejected":${rejected},"truncated":${truncated},` +
         `"addresses":${addresses.size},"failregex":${JSON.stringify(filter.failregex.map((regex, i) => ({ regex, hits: failHits[i] })))},` +
-        `"successregex":${JSON.stringify(filter.successregex.map((regex, i) => ({ regex, hits: successHits[i] })))}}\n`,
+        `"successregex":${JSON.stringify(filter.successregex.map((regex, i) => ({ regex, hits: successHits[i] })))},` +
+        `"ignoreregex":${JSON.stringify(filter.ignoreregex.map((regex, i) => ({ regex, hits: part.ignoreHits[i] })))}}\n`,
     );
     out.flush();
     return 0;
@@ -126,8 +136,7 @@ export async function runTestFilter(
   out.write(`\nResults\n=======\n`);
   section("Failregex", filter.failregex, failHits);
   if (filter.successregex.length > 0) section("Successregex", filter.successregex, successHits);
-  out.write(`\nIgnoreregex: ${ignored} total\n`);
-  filter.ignoreregex.forEach((re, i) => out.write(`|  ${String(i + 1).padStart(2)}) ${re}\n`));
+  section("Ignoreregex", filter.ignoreregex, part.ignoreHits);
   const top = [...addresses.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
   out.write(`\nAddresses: ${addresses.size} distinct\n`);
   for (const [addr, n] of top) out.write(`|  ${addr} ${n}\n`);
@@ -168,6 +177,7 @@ function mergeParts(a: TestFilterPart, b: TestFilterPart): TestFilterPart {
     missed: a.missed + b.missed,
     failHits: a.failHits.map((n, i) => n + (b.failHits[i] as number)),
     successHits: a.successHits.map((n, i) => n + (b.successHits[i] as number)),
+    ignoreHits: a.ignoreHits.map((n, i) => n + (b.ignoreHits[i] as number)),
     addresses,
   };
 }

@@ -25,6 +25,7 @@ export interface TestFilterPart {
   missed: number;
   failHits: number[];
   successHits: number[];
+  ignoreHits: number[];
   addresses: Map<string, number>;
 }
 
@@ -64,6 +65,7 @@ export function createTestFilterTally(
     missed: 0,
     failHits: new Array<number>(filter.failregex.length).fill(0),
     successHits: new Array<number>(filter.successregex.length).fill(0),
+    ignoreHits: new Array<number>(filter.ignoreregex.length).fill(0),
     addresses: new Map(),
   };
   const { onJsonMatch, onMatchedText, onMissedText } = sinks;
@@ -100,6 +102,7 @@ export function createTestFilterTally(
       }
       case "ignored":
         part.ignored++;
+        if (r.ignoreIndex !== undefined) part.ignoreHits[r.ignoreIndex]! += 1;
         break;
       case "rejected":
         part.rejected++;
@@ -144,6 +147,8 @@ export function scanTestFilterRange(
 
 export interface TestFilterJob extends TestFilterRange {
   readonly spec: string;
+  /** test-filter's IGNOREREGEX argument, when given. */
+  readonly ignoreregex?: string;
   readonly json: boolean;
 }
 
@@ -161,7 +166,10 @@ export interface TestFilterWorkerPart extends TestFilterPart {
 export const JSON_CHUNK_BYTES = 1 << 20;
 
 export function runTestFilterJob(job: TestFilterJob, chunkBytes = JSON_CHUNK_BYTES): TestFilterWorkerPart {
-  const filter = resolveFilterOrRegex(job.spec);
+  const filter = resolveFilterOrRegex(
+    job.spec,
+    job.ignoreregex === undefined ? {} : { ignoreregex: job.ignoreregex },
+  );
   const json: Uint8Array[] = [];
   if (!job.json) return { ...scanTestFilterRange(filter, job, {}), json };
   const base = countNewlines(job.path, 0, job.from);

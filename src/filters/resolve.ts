@@ -38,6 +38,13 @@ export function listBuiltinFilters(): string[] {
 export interface ResolveFilterOptions {
   /** Directories searched (before the built-ins) for names and for `[INCLUDES]`. */
   readonly searchDirs?: readonly string[];
+  /** An ignoreregex added to the filter's own (fail2ban-regex's third argument). */
+  readonly ignoreregex?: string;
+}
+
+/** The `ignoreregex` option as the filter's extra ignore regexes, located at the command line. */
+function extraIgnore(opts: ResolveFilterOptions): { text: string; location: { key: string } }[] {
+  return opts.ignoreregex === undefined ? [] : [{ text: opts.ignoreregex, location: { key: "ignoreregex" } }];
 }
 
 /**
@@ -73,6 +80,7 @@ export function resolveFilter(spec: string, opts: ResolveFilterOptions = {}): Fi
     vars,
     searchDirs,
     name: looksLikePath ? undefined : target,
+    extraIgnoreregex: extraIgnore(opts),
   });
 }
 
@@ -95,6 +103,7 @@ export function resolveFilterOrRegex(spec: string, opts: ResolveFilterOptions = 
     return createRegexFilter({
       name: INLINE_FILTER_NAME,
       failregex: [{ text: spec, location: { key: "failregex" } }],
+      ignoreregex: extraIgnore(opts),
     });
   try {
     return resolveFilter(spec, opts);

@@ -99,6 +99,10 @@ describe("the worker thread", () => {
     const inline = cli(["test-filter", log, regex, "--json"]);
     expect(JSON.parse(inline).matched).toBeGreaterThan(1000);
     expect(inline).toBe(cli(["test-filter", log, regex, "--json"], "1"));
+    // So does an ignoreregex (fail2ban-regex's third argument).
+    const ignoring = cli(["test-filter", log, "asterisk", "Wrong password", "--json"]);
+    expect(JSON.parse(ignoring).ignored).toBeGreaterThan(100);
+    expect(ignoring).toBe(cli(["test-filter", log, "asterisk", "Wrong password", "--json"], "1"));
   });
 
   it("ends at once, quietly, with status 141, when the reader of its output goes away", async () => {

@@ -98,6 +98,31 @@ describe("test-filter", () => {
     expect(text.out()).toContain(`|   1) [${r.matched}] ${regex}\n`);
   });
 
+  it("takes an ignoreregex as a third argument, as fail2ban-regex does, after a filter or a failregex", async () => {
+    const base = createRecordingIo();
+    expect(await testFilterCommand([demo, "asterisk", "--json"], base)).toBe(0);
+    const all = JSON.parse(base.out());
+    for (const spec of ["asterisk", "failed for '<HOST>:\\d+'"]) {
+      const io = createRecordingIo();
+      expect(await testFilterCommand([demo, spec, "198\\.51\\.100\\.7", "--json"], io)).toBe(0);
+      const r = JSON.parse(io.out());
+      expect(r.ignored).toBeGreaterThan(0);
+      // After the filter's own ignoreregexes (the built-in filter has some), with its own count.
+      const hits: { regex: string; hits: number }[] = r.ignoreregex;
+      expect(hits.at(-1)).toEqual({ regex: "198\\.51\\.100\\.7", hits: expect.any(Number) });
+      expect(hits.at(-1)!.hits).toBeGreaterThan(0);
+      expect(hits.reduce((n, h) => n + h.hits, 0)).toBe(r.ignored);
+      expect(r.matches.some((m: { address: string }) => m.address === "198.51.100.7")).toBe(false);
+      if (spec === "asterisk") expect(r.matched + r.ignored).toBe(all.matched);
+    }
+    const text = createRecordingIo();
+    expect(await testFilterCommand([demo, "asterisk", "198\\.51\\.100\\.7"], text)).toBe(0);
+    expect(text.out()).toMatch(/Ignoreregex: \d+ total/);
+    expect(await userErrorText(testFilterCommand([demo, "asterisk", "x", "y"], createRecordingIo()))).toMatch(
+      /Unexpected argument|too many|usage/i,
+    );
+  });
+
   it("reads standard input for -, as it reads the same log from a file", async () => {
     // The file dated as the io's now, which is the reference time for standard input.
     const copy = join(dir, "demo-now.log");

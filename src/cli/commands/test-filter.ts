@@ -8,7 +8,7 @@ import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE =
-  "sipwarden test-filter <log|-|line|systemd-journal[journalpath=DIR]> <filter|file|name[mode=...]|failregex> [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress] [--journalmatch M] [--since TIME]";
+  "sipwarden test-filter <log|-|line|systemd-journal[journalpath=DIR]> <filter|file|name[mode=...]|failregex> [ignoreregex] [--json] [--print-matched] [--print-missed] [--max-line-length N] [--progress] [--journalmatch M] [--since TIME]";
 
 export async function testFilterCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -24,19 +24,21 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
       progress: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
-    { min: 0, max: 2, usage: USAGE },
+    { min: 0, max: 3, usage: USAGE },
   );
   if (values.help) {
     io.stdout(`usage: ${USAGE}\n`);
     return 0;
   }
-  if (positionals.length !== 2)
+  if (positionals.length < 2)
     throw new UserError("SW_USAGE", `test-filter: expected <log> <filter> (usage: ${USAGE})`);
-  const [logPath, spec] = positionals as [string, string];
+  const [logPath, spec, ignoreregex] = positionals as [string, string, string | undefined];
+  // As fail2ban-regex's IGNOREREGEX: a regex, added to the filter's own ignoreregex.
+  const resolveOpts = ignoreregex === undefined ? {} : { ignoreregex };
   const maxLineLength = values["max-line-length"] ? Number(values["max-line-length"]) : 16_384;
   if (!Number.isInteger(maxLineLength) || maxLineLength < 64)
     throw new UserError("SW_USAGE", "test-filter: --max-line-length takes a whole number ≥ 64");
-  if (namesJournal(logPath)) return testJournal(logPath, spec, maxLineLength, values, io);
+  if (namesJournal(logPath)) return testJournal(logPath, spec, resolveOpts, maxLineLength, values, io);
   if (values.journalmatch !== undefined || values.since !== undefined)
     throw new UserError(
       "SW_USAGE",
@@ -52,8 +54,9 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
       import("../../filters/resolve.js"),
       import("../test-filter-report.js"),
     ]);
-    const filter = resolveFilterOrRegex(spec);
+    const filter = resolveFilterOrRegex(spec, resolveOpts);
     return await runTestFilter(filter, spec, log.path, log.size, log.mtime, maxLineLength, values, io, {
+      ...resolveOpts,
       ...(early === undefined ? {} : { runner: early }),
       name: log.name,
       ...(log.kind === "text" ? { head: `Use log line : ${clip(logPath)}` } : {}),
@@ -68,6 +71,7 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
 async function testJournal(
   arg: string,
   spec: string,
+  resolveOpts: { ignoreregex?: string },
   maxLineLength: number,
   values: Flags & { journalmatch?: string; since?: string },
   io: CliIo,
@@ -78,7 +82,7 @@ async function testJournal(
     import("../test-filter-report.js"),
     import("../../sources/journal-read.js"),
   ]);
-  const filter = resolveFilterOrRegex(spec);
+  const filter = resolveFilterOrRegex(spec, resolveOpts);
   const matches = journalMatches(values.journalmatch ?? filter.journalmatch);
   const lines = readJournal({ matches, ...location, since: values.since, maxLineBytes: maxLineLength });
   const shown = [

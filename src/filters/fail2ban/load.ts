@@ -17,6 +17,8 @@ export interface LoadFilterOptions {
   readonly name?: string;
   /** Time budget per line for regexes that need a backtracking engine. */
   readonly regexTimeoutMs?: number;
+  /** Ignore regexes added after the file's own (fail2ban-regex's IGNOREREGEX argument). */
+  readonly extraIgnoreregex?: readonly RegexSource[];
 }
 
 const DEF = "Definition";
@@ -44,7 +46,7 @@ export function loadFilterFile(path: string, opts: LoadFilterOptions = {}): Filt
   return createRegexFilter({
     name,
     failregex,
-    ignoreregex: regexList(options, "ignoreregex"),
+    ignoreregex: [...regexList(options, "ignoreregex"), ...(opts.extraIgnoreregex ?? [])],
     successregex: regexList(options, "successregex"),
     ...(prefregex === undefined ? {} : { prefregex }),
     ...(datepattern === undefined ? {} : { datepattern }),

@@ -108,6 +108,11 @@ export interface Config {
   readonly sources: Readonly<Record<string, SourceConfig>>;
   /** Enabled jails only, in config order. */
   readonly jails: readonly JailConfig[];
+  /**
+   * IPv6 failures also count per network of this length (`defaults.ipv6_prefix`); when several addresses of
+   * one network reach a jail's maxretry together, the network is banned. 128: per address only.
+   */
+  readonly ipv6Prefix: number;
   readonly escalation: {
     readonly enabled: boolean;
     readonly factor: number;

@@ -9,7 +9,8 @@ type Rule = { readonly name: string; check(config: Config): void };
 type Path = readonly (string | number)[];
 
 /** Set names the renderers and the ban-set compiler use; a blocklist must not take one. */
-const RESERVED_SET_NAMES = /^(allow|trap|siprate|synrate|ban|sipban|svcban\d+|bogons|manual|countries)$/;
+const RESERVED_SET_NAMES =
+  /^(allow|trap|siprate|synrate|ban|sipban|svcban\d+|bogons|manual|netban\d+|countries)$/;
 /** What `checkSipInspection` accepts inside the kernel's string match (no quote, no backslash). */
 const PATTERN = /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 const DOMAIN = /^(?=.{3,100}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;

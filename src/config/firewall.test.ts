@@ -213,10 +213,17 @@ describe("WAN interfaces and the SYN rate", () => {
   });
 
   it("refuses blocklist names sipwarden's own sets use, the daemon's network-ban list and countries included", () => {
-    for (const name of ["manual", "countries", "ban", "svcban2"]) {
+    for (const name of ["manual", "netban3", "countries", "ban", "svcban2"]) {
       const e = configRejection(`firewall:\n  blocklists:\n    ${name}: { file: /x.txt }\n`);
       expect(e.location).toMatchObject({ line: 3, key: `firewall.blocklists.${name}` });
       expect(e.message).toMatch(/a set name sipwarden uses itself/);
     }
+  });
+
+  it("takes defaults.ipv6_prefix for IPv6 network bans (128, per address, when absent) and checks its range", () => {
+    expect(loadConfigText("preset: asterisk\n", "x").ipv6Prefix).toBe(128);
+    expect(loadConfigText("preset: asterisk\ndefaults: { ipv6_prefix: 64 }\n", "x").ipv6Prefix).toBe(64);
+    const e = configRejection("preset: asterisk\ndefaults:\n  ipv6_prefix: 16\n");
+    expect(e.location).toMatchObject({ line: 3, key: "defaults.ipv6_prefix" });
   });
 });

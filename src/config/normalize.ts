@@ -196,6 +196,7 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
     services,
     sources,
     jails,
+    ipv6Prefix: raw.defaults?.ipv6_prefix ?? 128,
     escalation: {
       enabled: e.enabled ?? DEFAULTS.escalation.enabled,
       factor: e.factor ?? DEFAULTS.escalation.factor,

@@ -72,6 +72,8 @@ export const configSchema = z
         bantime: z.union([duration, z.literal("permanent")]).optional(),
         scope: z.enum(["all", "service"]).optional(),
         logtimezone: z.union([z.string().min(1), z.number()]).optional(),
+        /** IPv6 failures also count per network of this prefix length, which is banned whole; 128: off. */
+        ipv6_prefix: z.number().int().min(32).max(128).optional(),
       })
       .strict()
       .optional(),

@@ -5,8 +5,7 @@ import { readFile } from "node:fs/promises";
 import type { Config } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
 import { isUserError, UserError } from "../domain/errors.js";
-import type { IpAddress } from "../domain/address.js";
-import { createAllowlist, type Allowlist, type AllowMatch } from "../detect/allowlist.js";
+import { createAllowlist, type Allowlist } from "../detect/allowlist.js";
 import { createDetector, type Detector } from "../detect/detector.js";
 import type { RegistrationJudge, RegistrationView } from "../detect/registration-view.js";
 import type { Filter } from "../filters/filter.js";
@@ -47,13 +46,17 @@ export interface DetectionDeps {
   readonly registrations?: RegistrationView;
   readonly registrationJudge?: RegistrationJudge;
   /** Entries added at run time; checked before the config's allowlist. */
-  readonly extraAllow?: (address: IpAddress) => AllowMatch | null;
+  readonly extraAllow?: Pick<Allowlist, "match" | "overlapping">;
 }
 
 /** The config allowlist with run-time entries in front: both spare an address, the run-time one says so. */
 function withExtra(base: Allowlist, extra: DetectionDeps["extraAllow"]): Allowlist {
   if (!extra) return base;
-  return { ...base, match: (address) => extra(address) ?? base.match(address) };
+  return {
+    ...base,
+    match: (address) => extra.match(address) ?? base.match(address),
+    overlapping: (network) => extra.overlapping(network) ?? base.overlapping(network),
+  };
 }
 
 export async function composeDetection(config: Config, deps: DetectionDeps): Promise<DetectionStages> {
@@ -82,6 +85,7 @@ export async function composeDetection(config: Config, deps: DetectionDeps): Pro
       })),
       escalation: config.escalation,
       recidive: config.recidive,
+      ipv6Prefix: config.ipv6Prefix,
     },
     {
       allowlist,

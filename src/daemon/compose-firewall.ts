@@ -14,7 +14,8 @@ import type { FirewallBackend } from "../enforce/firewall-backend.js";
 import { createIptablesBackend, DEFAULT_IPTABLES_CONFIG } from "../enforce/iptables/backend.js";
 import { createMemoryBackend } from "../enforce/memory/backend.js";
 import { createFastNftBackend } from "../enforce/nftables/backend.js";
-import type { FirewallPolicy } from "../enforce/policy.js";
+import { sameScope, type BlocklistSpec, type FirewallPolicy } from "../enforce/policy.js";
+import type { BanScope } from "../domain/decision.js";
 import { withSipInspection } from "../enforce/with-sip-inspection.js";
 
 export interface FirewallDeps {
@@ -38,11 +39,38 @@ export function createFirewallBackend(choice: BackendChoice, deps: FirewallDeps)
 export interface PolicyExtras {
   /** `sipwarden allow` entries (IP/CIDR): allowlisted in the kernel like the config's. */
   readonly allow: readonly string[];
-  /** Manual bans of whole networks: ban sets hold single addresses, so these go in an interval set. */
-  readonly blockedNetworks: readonly string[];
+  /**
+   * Bans of whole networks (by hand, or an IPv6 network by a jail), with the ports each covers: ban sets
+   * hold single addresses, so these go in interval sets, one per scope.
+   */
+  readonly blockedNetworks: readonly { readonly target: string; readonly scope: BanScope }[];
 }
 
+/** The all-ports network bans' list; the config refuses it, and `netban<N>`, as blocklist names. */
 const MANUAL_BLOCKLIST = "manual";
+const NETBAN_PREFIX = "netban";
+const NETBAN_LIST = /^netban\d+$/;
+
+/** Whether a policy blocklist holds the daemon's network bans (stored decisions), not a feed. */
+export function isNetworkBanList(name: string): boolean {
+  return name === MANUAL_BLOCKLIST || NETBAN_LIST.test(name);
+}
+
+/** Network bans as interval lists: `manual` for all ports, `netban1`, `netban2`… per other scope. */
+function networkBanLists(bans: PolicyExtras["blockedNetworks"]): BlocklistSpec[] {
+  const lists: { scope: BanScope; entries: string[] }[] = [];
+  for (const b of bans) {
+    const list = lists.find((l) => sameScope(l.scope, b.scope));
+    if (list) list.entries.push(b.target);
+    else lists.push({ scope: b.scope, entries: [b.target] });
+  }
+  let n = 0;
+  return lists.map((l) => ({
+    name: l.scope.kind === "all" ? MANUAL_BLOCKLIST : `${NETBAN_PREFIX}${++n}`,
+    scope: l.scope,
+    entries: l.entries,
+  }));
+}
 
 export interface PreparedFirewall {
   readonly policy: FirewallPolicy;
@@ -68,13 +96,7 @@ export async function preparePolicy(
   const policy: FirewallPolicy =
     extras.blockedNetworks.length === 0
       ? compiled
-      : {
-          ...compiled,
-          blocklists: [
-            ...compiled.blocklists,
-            { name: MANUAL_BLOCKLIST, scope: { kind: "all" }, entries: [...extras.blockedNetworks] },
-          ],
-        };
+      : { ...compiled, blocklists: [...compiled.blocklists, ...networkBanLists(extras.blockedNetworks)] };
   const problems = [
     ...checkPolicy(policy),
     ...(policy.sipInspection ? checkSipInspection(policy.sipInspection, policy) : []),

@@ -205,4 +205,39 @@ describe("daemon control services (dry-run firewall)", () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
+
+  it("bans an IPv6 network whose addresses fail together, on the jail's ports, in a list of its own", async () => {
+    const log = join(dir, "full6");
+    writeFileSync(log, "");
+    const { daemon, services } = await start(
+      loadConfigText(
+        [
+          `state_dir: ${join(dir, "state6")}`,
+          "preset: asterisk",
+          "defaults: { ipv6_prefix: 64, scope: service }",
+          "sources:",
+          `  pbx: { type: file, path: ${log} }`,
+          "jails:",
+          "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
+        ].join("\n"),
+        "v6.yaml",
+      ),
+    );
+    try {
+      for (const host of ["a", "b", "c"]) appendFileSync(log, failure(`[2001:db8:77:1::${host}]`));
+      await waitFor(async () => (await services.listBans()).length === 1, "the network ban");
+      const [ban] = await services.listBans();
+      expect(ban).toMatchObject({ target: "2001:db8:77:1::/64", origin: "jail:asterisk" });
+      expect(ban?.scope).toEqual(daemon.config().jails.find((j) => j.name === "asterisk")?.scope);
+      await waitFor(async () => (daemon.policy()?.blocklists.length ?? 0) > 0, "the policy's network list");
+      expect(daemon.policy()?.blocklists).toEqual([
+        { name: "netban1", scope: ban?.scope, entries: ["2001:db8:77:1::/64"] },
+      ]);
+      const why = await services.explain(parseIp("2001:db8:77:1::ffff")!);
+      expect(why.verdict).toBe("blocked");
+      expect(why.because.map((b) => [b.kind, b.target])).toEqual([["decision", "2001:db8:77:1::/64"]]);
+    } finally {
+      await daemon.stop();
+    }
+  });
 });

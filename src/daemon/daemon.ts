@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
-import { banScopeText, type Decision } from "../domain/decision.js";
+import { banScopeText, type BanScope, type Decision } from "../domain/decision.js";
 import { UserError } from "../domain/errors.js";
 import type { RememberedBan } from "../detect/detector.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
@@ -30,6 +30,8 @@ import { createFirewallBackend, preparePolicy, type BackendChoice } from "./comp
 import { listDownloads, startListDownloader, type DownloadStatus } from "./list-fetch.js";
 import { createListWatch, listFingerprint, policyListFiles } from "./list-files.js";
 import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
+import { cidrCovers, type Cidr } from "../domain/address.js";
+import type { AllowMatch } from "../detect/allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 import { createSkewWatch } from "./time-skew.js";
@@ -99,6 +101,11 @@ function banEntryOf(d: Decision, now: number): BanEntry | null {
   if (d.expiresAt === null) return { target: d.target, timeoutMs: null, scope: d.scope };
   const left = d.expiresAt - now;
   return left <= 0 ? null : { target: d.target, timeoutMs: Math.max(MIN_TIMEOUT_MS, left), scope: d.scope };
+}
+
+/** A `sipwarden allow` entry as the detection allowlist reports a match. */
+function byHand(a: { readonly cidr: Cidr } | null): AllowMatch | null {
+  return a ? { entry: a.cidr.text, via: "cidr", detail: "allowed by hand" } : null;
 }
 
 /** The configured live-registration providers, started; each retries on its own and never blocks start-up. */
@@ -182,11 +189,13 @@ export async function startDaemon(
     return c;
   };
   /** Network bans in force: ban sets hold addresses, so these ride in the policy's interval set. */
-  const blockedNetworks = (now: number): string[] =>
+  const blockedNetworks = (now: number): { target: string; scope: BanScope }[] =>
     store
       .activeDecisions(now)
       .filter((d) => isNetwork(d.target))
-      .map((d) => d.target);
+      .map((d) => ({ target: d.target, scope: d.scope }));
+  /** What the applied policy's network lists were built from, to tell when they must be rebuilt. */
+  const networksKey = (now: number): string => JSON.stringify(blockedNetworks(now));
   let notes: readonly string[] = [];
   const policyNow = async (cfg: Config) => {
     const now = clock.now();
@@ -202,7 +211,7 @@ export async function startDaemon(
   let lastPolicy: FirewallPolicy | null = null;
   const lists = createListWatch("");
   const applyPolicy = async (cfg: Config): Promise<void> => {
-    appliedNetworks = blockedNetworks(clock.now()).join(",");
+    appliedNetworks = networksKey(clock.now());
     // Taken before the files are read: a list replaced meanwhile differs from it at the next poll.
     const fingerprint = await listFingerprint(policyListFiles(cfg));
     const policy = await policyNow(cfg);
@@ -306,9 +315,14 @@ export async function startDaemon(
   async function startDetection(cfg: Config): Promise<void> {
     const next = await composeDetection(cfg, {
       clock,
-      extraAllow: (address) => {
-        const a = allows.match(address, clock.now());
-        return a ? { entry: a.cidr.text, via: "cidr", detail: "allowed by hand" } : null;
+      extraAllow: {
+        match: (address) => byHand(allows.match(address, clock.now())),
+        overlapping: (network) =>
+          byHand(
+            allows
+              .list(clock.now())
+              .find((a) => cidrCovers(a.cidr, network) || cidrCovers(network, a.cidr)) ?? null,
+          ),
       },
       registrations: registry,
       registrationJudge: createRegistrationPolicy(
@@ -391,7 +405,7 @@ export async function startDaemon(
    */
   async function reconcile(): Promise<void> {
     const now = clock.now();
-    if (blockedNetworks(now).join(",") !== appliedNetworks) await applyPolicy(config);
+    if (networksKey(now) !== appliedNetworks) await applyPolicy(config);
     const inKernel = new Set((await backend.listBans()).map((b) => b.target));
     const missing = kernelBans(now).filter((e) => !inKernel.has(e.target));
     if (missing.length > 0) {

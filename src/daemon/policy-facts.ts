@@ -5,9 +5,8 @@ import type { IpAddress } from "../domain/address.js";
 import type { RestrictionFact, FeedFact } from "../api/explain.js";
 import { internetServices, servicesScope, type FirewallPolicy } from "../enforce/policy.js";
 import { coveringTargets } from "../store/target-key.js";
-
-/** The daemon's own network-ban list rides in the policy as a blocklist; its bans are stored decisions. */
-const DECISION_LISTS = new Set(["manual"]);
+// The daemon's network bans ride in the policy as blocklists; they are stored decisions, explained as such.
+import { isNetworkBanList } from "./compose-firewall.js";
 
 interface Indexed {
   readonly blocklists: readonly { name: string; entries: ReadonlySet<string> }[];
@@ -26,7 +25,7 @@ function indexOf(policy: FirewallPolicy): Indexed {
   if (!ix) {
     ix = {
       blocklists: policy.blocklists
-        .filter((b) => !DECISION_LISTS.has(b.name))
+        .filter((b) => !isNetworkBanList(b.name))
         .map((b) => ({ name: b.name, entries: new Set(b.entries) })),
       restrictions: (policy.restrictions ?? []).map((r) => ({
         name: r.name,

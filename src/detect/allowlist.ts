@@ -34,6 +34,8 @@ export interface AllowlistProblem {
 
 export interface Allowlist {
   match(address: IpAddress): AllowMatch | null;
+  /** An entry sharing an address with `network` (containing it or inside it), or null. */
+  overlapping(network: Cidr): AllowMatch | null;
   /**
    * Re-reads files and re-resolves names, then swaps the whole table at once. A file that cannot be read
    * or a name that does not resolve keeps its last good contents and is reported in `problems()`.
@@ -180,6 +182,7 @@ export async function createAllowlist(entries: readonly string[], deps: Allowlis
 
   return {
     match: (address) => table.lookup(address),
+    overlapping: (network) => table.overlapping(network),
     refresh: () => {
       inFlight ??= load(false).finally(() => {
         inFlight = null;

@@ -24,8 +24,11 @@ export function describeFailures(
   findtimeMs: number,
   filter: string,
   newest?: Evidence,
+  /** The network whose addresses failed together, for a network ban. */
+  network?: string,
 ): string {
-  const head = `${count} ${count === 1 ? "failure" : "failures"} in ${formatDuration(findtimeMs)} (${filter})`;
+  const from = network === undefined ? "" : ` from addresses of ${network}`;
+  const head = `${count} ${count === 1 ? "failure" : "failures"} in ${formatDuration(findtimeMs)} (${filter})${from}`;
   return newest ? `${head}: ${quoteLineTail(newest.line)}` : head;
 }
 

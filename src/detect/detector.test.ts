@@ -32,6 +32,7 @@ const spec = (over: Partial<DetectorSpec> = {}): DetectorSpec => ({
 
 const noAllowlist: Allowlist = {
   match: () => null,
+  overlapping: () => null,
   refresh: async () => undefined,
   problems: () => [],
   size: () => 0,
@@ -231,7 +232,7 @@ describe("createDetector: protection", () => {
   });
 
   it("spares an address with a live registration, and the allowlist wins over it", () => {
-    const registrations = { isRegistered: () => ({ user: "1001" }) };
+    const registrations = { isRegistered: () => ({ user: "1001" }), registeredIn: () => null };
     const d = createDetector(spec({ jails: [jail({ maxretry: 1 })] }), {
       allowlist: noAllowlist,
       registrations,
@@ -365,5 +366,82 @@ describe("registration judge and restore", () => {
     expect(d.handle("asterisk", failure("198.51.100.4", 30_000))).toEqual([]);
     const [b] = d.handle("asterisk", failure("198.51.100.4", 120_000));
     expect(b).toMatchObject({ action: "ban", priorBans: 1, durationMs: 120_000 });
+  });
+});
+
+describe("createDetector: IPv6 networks (ipv6Prefix)", () => {
+  const NET = "2001:db8:1:2::/64";
+  /** One failure each from `n` addresses of NET, a minute apart. */
+  const rotating = (d: ReturnType<typeof createDetector>, n: number, from = 1, start = 0): Decision[] =>
+    Array.from({ length: n }, (_, i) =>
+      d.handle("asterisk", fail(`2001:db8:1:2::${(from + i).toString(16)}`, start + i * MIN)),
+    ).flat();
+
+  it("bans the network when its addresses together reach maxretry, and counts nothing more from it", () => {
+    const d = createDetector(spec({ ipv6Prefix: 64 }), { allowlist: noAllowlist });
+    const [ban, ...rest] = rotating(d, 5);
+    expect(rest).toEqual([]);
+    expect(ban).toMatchObject({
+      action: "ban",
+      target: NET,
+      origin: "jail:asterisk",
+      scope: SIP,
+      at: 4 * MIN,
+    });
+    expect(ban?.reason).toMatch(/^5 failures in 10m \(asterisk\) from addresses of 2001:db8:1:2::\/64: /);
+    expect(ban?.evidence).toHaveLength(5);
+    // Another address of the banned network: log lag, not a new attack.
+    expect(rotating(d, 3, 0x100, 5 * MIN)).toEqual([]);
+    expect(d.stats().offenses.whileBanned).toBe(3);
+    // Another network of the same /48 counts on its own.
+    expect(d.handle("asterisk", fail("2001:db8:1:3::1", 6 * MIN))).toEqual([]);
+  });
+
+  it("counts per address only by default, and an address failing alone is banned alone", () => {
+    expect(rotating(createDetector(spec(), { allowlist: noAllowlist }), 5)).toEqual([]);
+    const d = createDetector(spec({ ipv6Prefix: 64 }), { allowlist: noAllowlist });
+    const alone = feed(
+      d,
+      "2001:db8:1:2::7",
+      [0, 1, 2, 3, 4].map((m) => m * MIN),
+    );
+    expect(alone.map((x) => [x.action, x.target])).toEqual([["ban", "2001:db8:1:2::7"]]);
+    // IPv4 is never grouped.
+    const v4 = createDetector(spec({ ipv6Prefix: 64 }), { allowlist: noAllowlist });
+    expect(
+      [1, 2, 3, 4, 5].flatMap((i) => [...v4.handle("asterisk", fail(`203.0.113.${i}`, i * MIN))]),
+    ).toEqual([]);
+  });
+
+  it("spares a network holding an allowlisted or registered address; its addresses still count alone", () => {
+    const allowlist: Allowlist = {
+      ...noAllowlist,
+      overlapping: (n) =>
+        n.text === NET ? { entry: "2001:db8:1:2::99", via: "ip", detail: "config" } : null,
+    };
+    const d = createDetector(spec({ ipv6Prefix: 64 }), { allowlist });
+    const spared = rotating(d, 5);
+    expect(spared.map((x) => [x.action, x.target])).toEqual([["spare", NET]]);
+    expect(spared[0]?.reason).toMatch(
+      /^the network holds allowlisted 2001:db8:1:2::99 \(config\): 5 failures in 10m \(asterisk\) from addresses of/,
+    );
+    const alone = feed(
+      d,
+      "2001:db8:1:2::7",
+      [10, 11, 12, 13, 14].map((m) => m * MIN),
+    );
+    expect(alone.map((x) => [x.action, x.target])).toEqual([["ban", "2001:db8:1:2::7"]]);
+
+    const registrations = {
+      isRegistered: () => null,
+      registeredIn: (n: { text: string }) =>
+        n.text === NET ? { user: "1001", address: "2001:db8:1:2::50" } : null,
+    };
+    const r = createDetector(spec({ ipv6Prefix: 64 }), { allowlist: noAllowlist, registrations });
+    const [spare] = rotating(r, 5);
+    expect(spare).toMatchObject({ action: "spare", target: NET });
+    expect(spare?.reason).toMatch(
+      /^the network holds 2001:db8:1:2::50, with a live registration \(user 1001\): /,
+    );
   });
 });

@@ -1,6 +1,6 @@
 // The detection core: offenses in, ban or spare decisions out, computed from event time alone.
 
-import type { IpAddress } from "../domain/address.js";
+import { parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
 import type { BanScope, Decision } from "../domain/decision.js";
 import type { Evidence, Offense } from "../domain/offense.js";
 import type { Allowlist } from "./allowlist.js";
@@ -73,6 +73,8 @@ export interface Detector {
 interface Jail {
   readonly spec: JailSpec;
   readonly window: FailureWindow;
+  /** The same failures counted per IPv6 network (`ipv6Prefix`), keyed by the network's text. */
+  readonly networks: FailureWindow;
 }
 
 const ALL_PORTS: BanScope = { kind: "all" };
@@ -84,8 +86,14 @@ const ALL_PORTS: BanScope = { kind: "all" };
 export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector {
   checkSpec(spec);
   const jails = new Map<string, Jail>(
-    spec.jails.map((j) => [j.name, { spec: j, window: createFailureWindow(j) }] as const),
+    spec.jails.map(
+      (j) => [j.name, { spec: j, window: createFailureWindow(j), networks: createFailureWindow(j) }] as const,
+    ),
   );
+  const v6Prefix = spec.ipv6Prefix ?? 128;
+  /** The network an IPv6 address counts in besides itself, or null (IPv4, or networks off). */
+  const networkOf = (address: IpAddress): Cidr | null =>
+    address.family === 6 && v6Prefix < 128 ? parseCidr(`${address.text}/${v6Prefix}`) : null;
   const memoryMs = Math.max(spec.escalation.memoryMs, spec.recidive.enabled ? spec.recidive.findtimeMs : 0);
   const ledger: BanLedger = createBanLedger(memoryMs);
   const counts = { total: 0, successes: 0, late: 0, whileBanned: 0, bans: 0, spares: 0, recidiveBans: 0 };
@@ -100,8 +108,12 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     }
     const address = offense.address.text;
     const time = offense.time;
+    const network = networkOf(offense.address);
     // Checked before counting: failures seen while banned are log lag, not a new attack.
-    if (ledger.coveringBan(address, jailName, time)) {
+    if (
+      ledger.coveringBan(address, jailName, time) ||
+      (network !== null && ledger.coveringBan(network.text, jailName, time))
+    ) {
       counts.whileBanned++;
       return [];
     }
@@ -109,7 +121,11 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     if (verdict && verdict.kind !== "unregistered") return judged(jail.spec, offense, verdict);
     const result = jail.window.add(address, time, offense.evidence);
     if (result.status === "late") counts.late++;
-    if (result.status !== "full") return [];
+    // The address on its own first: a network is banned only for failures spread over its addresses.
+    const spread = network === null ? null : jail.networks.add(network.text, time, offense.evidence);
+    if (result.status !== "full")
+      return spread?.status === "full" ? networkDecision(jail, network as Cidr, spread.evidence) : [];
+    if (network !== null) jail.networks.clear(network.text);
 
     const { spec: js } = jail;
     const evidence = capEvidence(result.evidence);
@@ -126,7 +142,30 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     }
 
     const reason = describeFailures(result.evidence.length, js.findtimeMs, js.filter, newest);
-    return banOf(js, offense.address, at, priorBans, reason, evidence, newest);
+    return banOf(js, address, at, priorBans, reason, evidence, newest);
+  }
+
+  /**
+   * Several addresses of one IPv6 network reached the jail's maxretry together: the network is banned, unless
+   * it holds an allowlisted or registered address (then it is a spare, and each address still counts alone).
+   */
+  function networkDecision(jail: Jail, network: Cidr, counted: readonly Evidence[]): readonly Decision[] {
+    const js = jail.spec;
+    const evidence = capEvidence(counted);
+    const newest = counted[counted.length - 1];
+    const at = newest ? newest.time : 0;
+    const priorBans = ledger.bansWithin(network.text, at, spec.escalation.memoryMs).length;
+    const head = describeFailures(counted.length, js.findtimeMs, js.filter, undefined, network.text);
+    const allowed = deps.allowlist.overlapping(network);
+    const registered = allowed ? null : deps.registrations?.registeredIn(network, at);
+    if (allowed || registered) {
+      const why = allowed
+        ? `the network holds allowlisted ${allowed.entry} (${allowed.detail})`
+        : `the network holds ${registered?.address}, with a live registration${registered?.user ? ` (user ${registered.user})` : ""}`;
+      return spareOf(js, network.text, at, priorBans, describeSpare(why, head), evidence);
+    }
+    const reason = describeFailures(counted.length, js.findtimeMs, js.filter, newest, network.text);
+    return banOf(js, network.text, at, priorBans, reason, evidence, newest);
   }
 
   /** Counts and returns a jail spare: the ban an allowlist entry or a registration kept from happening. */
@@ -158,7 +197,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
   /** Records and returns a jail ban (escalated), followed by a recidive ban when that is due. */
   function banOf(
     js: JailSpec,
-    address: IpAddress,
+    target: string,
     at: number,
     priorBans: number,
     reason: string,
@@ -168,7 +207,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     const durationMs = computeBanDuration(js.bantimeMs, priorBans, spec.escalation);
     const ban: Decision = {
       action: "ban",
-      target: address.text,
+      target,
       origin: `jail:${js.name}`,
       reason,
       scope: js.scope,
@@ -179,7 +218,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       priorBans,
       evidence,
     };
-    ledger.record(address.text, {
+    ledger.record(target, {
       jail: js.name,
       at,
       expiresAt: ban.expiresAt,
@@ -187,7 +226,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       lastEvidence: newest,
     });
     counts.bans++;
-    const recidive = checkRecidive(address, at, priorBans + 1);
+    const recidive = checkRecidive(target, at, priorBans + 1);
     return recidive ? [ban, recidive] : [ban];
   }
 
@@ -208,7 +247,15 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
         : verdict.reason;
       return spareOf(js, offense.address.text, at, priorBans, reason, evidence);
     }
-    return banOf(js, offense.address, at, priorBans, verdict.reason, evidence, evidence[evidence.length - 1]);
+    return banOf(
+      js,
+      offense.address.text,
+      at,
+      priorBans,
+      verdict.reason,
+      evidence,
+      evidence[evidence.length - 1],
+    );
   }
 
   function restore(bans: readonly RememberedBan[]): void {
@@ -236,10 +283,9 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
    * Counts jail bans (not recidive ones) since the later of `time - findtime` and the last recidive ban,
    * so one recidive ban is not re-triggered by the same jail bans once it expires.
    */
-  function checkRecidive(address: IpAddress, time: number, priorBans: number): Decision | null {
+  function checkRecidive(key: string, time: number, priorBans: number): Decision | null {
     const rs = spec.recidive;
     if (!rs.enabled) return null;
-    const key = address.text;
     const lastRecidive = ledger
       .bansWithin(key, time, rs.findtimeMs, (j) => j === RECIDIVE_JAIL)
       .reduce((latest, b) => Math.max(latest, b.at), -Infinity);

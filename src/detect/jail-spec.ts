@@ -40,6 +40,12 @@ export interface RecidiveSpec {
 
 export interface DetectorSpec {
   readonly jails: readonly JailSpec[];
+  /**
+   * IPv6 failures also count per network of this prefix length (an attacker's /64 hands out addresses
+   * freely): when several addresses of one network reach a jail's maxretry together, the network is banned.
+   * Absent or 128: per address only.
+   */
+  readonly ipv6Prefix?: number;
   readonly escalation: EscalationSpec;
   readonly recidive: RecidiveSpec;
 }

@@ -21,6 +21,19 @@ describe("createPrefixSet", () => {
     expect(set.lookup(ip("fe80::1"))).toBe("::/0");
   });
 
+  it("finds an entry overlapping a network: one containing it, or one inside it", () => {
+    const set = createPrefixSet<string>();
+    for (const c of ["10.0.0.0/8", "192.0.2.7", "2001:db8:1:2::99", "2001:db8:ff00::/40"])
+      set.add(cidr(c), c);
+    expect(set.overlapping(cidr("10.9.0.0/16"))).toBe("10.0.0.0/8");
+    expect(set.overlapping(cidr("192.0.2.0/24"))).toBe("192.0.2.7");
+    expect(set.overlapping(cidr("192.0.3.0/24"))).toBeNull();
+    expect(set.overlapping(cidr("2001:db8:1:2::/64"))).toBe("2001:db8:1:2::99");
+    expect(set.overlapping(cidr("2001:db8:1:3::/64"))).toBeNull();
+    expect(set.overlapping(cidr("2001:db8:ff12:3::/64"))).toBe("2001:db8:ff00::/40");
+    expect(set.overlapping(cidr("2001:db8::/32"))).toBe("2001:db8:1:2::99");
+  });
+
   it("keeps the first value for a repeated prefix", () => {
     const set = createPrefixSet<number>();
     set.add(cidr("192.0.2.0/24"), 1);

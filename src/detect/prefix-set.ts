@@ -8,6 +8,11 @@ export interface PrefixSet<T> {
   add(cidr: Cidr, value: T): void;
   /** The value of the longest prefix containing `address`, or null. */
   lookup(address: IpAddress): T | null;
+  /**
+   * The value of a prefix sharing an address with `network`: one containing it, else one inside it (the
+   * latter by a scan of the longer prefixes of its family: for the rare network question, not per line).
+   */
+  overlapping(network: Cidr): T | null;
   readonly size: number;
 }
 
@@ -71,13 +76,39 @@ export function createPrefixSet<T>(): PrefixSet<T> {
     return null;
   }
 
+  function overlapping(network: Cidr): T | null {
+    const { prefix, network: text } = network;
+    return network.family === 4
+      ? overlapIn(v4, v4Lengths, maskV4(v4Number(text), prefix), prefix, maskV4)
+      : overlapIn(v6, v6Lengths, maskV6(v6Number(text), prefix), prefix, maskV6);
+  }
+
   return {
     add,
     lookup,
+    overlapping,
     get size() {
       return size;
     },
   };
+}
+
+/** An entry of `tables` containing the masked network `n` of length `prefix`, or inside it. */
+function overlapIn<K, T>(
+  tables: ReadonlyMap<number, ReadonlyMap<K, T>>,
+  lengths: readonly number[],
+  n: K,
+  prefix: number,
+  mask: (key: K, len: number) => K,
+): T | null {
+  for (const len of lengths) {
+    const table = tables.get(len) as ReadonlyMap<K, T>;
+    if (len <= prefix) {
+      const hit = table.get(mask(n, len));
+      if (hit !== undefined) return hit;
+    } else for (const [key, value] of table) if (mask(key, prefix) === n) return value;
+  }
+  return null;
 }
 
 function v4Number(text: string): number {

@@ -1,6 +1,6 @@
 // Read-only view of live SIP registrations, so an address with registered phones is spared, not banned.
 
-import type { IpAddress } from "../domain/address.js";
+import type { Cidr, IpAddress } from "../domain/address.js";
 import type { Evidence, Offense } from "../domain/offense.js";
 
 /**
@@ -9,6 +9,8 @@ import type { Evidence, Offense } from "../domain/offense.js";
  */
 export interface RegistrationView {
   isRegistered(address: IpAddress, at: number): { readonly user?: string } | null;
+  /** A live registration from an address inside `network` at `at`, naming that address; or null. */
+  registeredIn(network: Cidr, at: number): { readonly user?: string; readonly address: string } | null;
 }
 
 /** What a registration-aware policy says about one failure (src/registrations implements it). */

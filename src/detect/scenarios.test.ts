@@ -117,6 +117,7 @@ async function run(scenario: string): Promise<Decision[]> {
       );
       return r ? { user: r.user } : null;
     },
+    registeredIn: () => null,
   };
   const detector = createDetector(toDetectorSpec(spec), { allowlist, registrations });
   const decisions: Decision[] = [];

@@ -1,6 +1,6 @@
 // Unit tests of the registration table: expiry, many users per address, per-source dumps, removal, bounds.
 import { describe, expect, it } from "vitest";
-import { parseIp, type IpAddress } from "../domain/address.js";
+import { parseCidr, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
 import { createManualClock } from "../domain/clock.js";
 import type { RegistrationView } from "../detect/registration-view.js";
 import { createRegistry } from "./registry.js";
@@ -21,6 +21,20 @@ describe("registry", () => {
     registry.upsert({ source: "kamailio", address: "203.0.113.5", user: "alice", expiresAt: T0 + 60_000 });
     expect(view.isRegistered(ip("203.0.113.5"), T0)).toMatchObject({ user: "alice" });
     expect(view.isRegistered(ip("203.0.113.6"), T0)).toBeNull();
+  });
+
+  it("answers whether a network holds a live registration, and from which address", () => {
+    const { registry } = setup();
+    registry.upsert({
+      source: "kamailio",
+      address: "2001:db8:1:2::50",
+      user: "1001",
+      expiresAt: T0 + 60_000,
+    });
+    const net = parseCidr("2001:db8:1:2::/64") as Cidr;
+    expect(registry.registeredIn(net, T0)).toMatchObject({ user: "1001", address: "2001:db8:1:2::50" });
+    expect(registry.registeredIn(parseCidr("2001:db8:1:3::/64") as Cidr, T0)).toBeNull();
+    expect(registry.registeredIn(net, T0 + 60_000)).toBeNull(); // expired by then
   });
 
   it("holds many users behind one address and names the freshest first", () => {

@@ -1,6 +1,6 @@
 // The live registration table: who is registered from which address, fed by PBX providers, asked by detection.
 
-import { parseIp, type IpAddress } from "../domain/address.js";
+import { cidrContains, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 
 /** One contact binding as a provider reported it. */
@@ -55,6 +55,8 @@ export interface Registry {
    * Structural, so this stage does not import `detect/`.
    */
   isRegistered(address: IpAddress, at: number): RegistrationMatch | null;
+  /** A live binding from an address inside `network` at `at` (a scan: for rare network questions). */
+  registeredIn(network: Cidr, at: number): (RegistrationMatch & { readonly address: string }) | null;
   /** Adds or refreshes one binding; false when refused (see `RegistryStats.rejected`). */
   upsert(input: RegistrationInput): boolean;
   /** Removes the matching bindings of one source; returns how many. */
@@ -157,17 +159,29 @@ export function createRegistry(deps: RegistryDeps): Registry {
     return out;
   }
 
+  function isRegistered(address: IpAddress, at: number): RegistrationMatch | null {
+    const set = byAddress.get(address.text);
+    if (!set) return null;
+    const found = live(set, at);
+    if (found.length === 0) return null;
+    // Latest expiry first: the most recently refreshed phone is the best name to report.
+    found.sort((a, b) => b.expiresAt - a.expiresAt);
+    const users = [...new Set(found.map((e) => e.user))];
+    const sources = [...new Set(found.map((e) => e.source))];
+    return { user: users[0] as string, users, sources };
+  }
+
   return {
-    isRegistered(address, at) {
-      const set = byAddress.get(address.text);
-      if (!set) return null;
-      const found = live(set, at);
-      if (found.length === 0) return null;
-      // Latest expiry first: the most recently refreshed phone is the best name to report.
-      found.sort((a, b) => b.expiresAt - a.expiresAt);
-      const users = [...new Set(found.map((e) => e.user))];
-      const sources = [...new Set(found.map((e) => e.source))];
-      return { user: users[0] as string, users, sources };
+    isRegistered,
+
+    registeredIn(network, at) {
+      for (const [text, set] of byAddress) {
+        const address = parseIp(text);
+        if (!address || !cidrContains(network, address) || live(set, at).length === 0) continue;
+        const match = isRegistered(address, at);
+        if (match) return { ...match, address: text };
+      }
+      return null;
     },
 
     upsert(input) {

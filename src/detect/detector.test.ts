@@ -254,11 +254,29 @@ describe("createDetector: memory and determinism", () => {
     const d = createDetector(spec({ jails: [jail({ maxretry: 2 })] }), { allowlist: noAllowlist });
     feed(d, "203.0.113.1", [0]);
     feed(d, "203.0.113.2", [0, MIN]);
-    expect(d.stats().tracked).toEqual({ addresses: 1, failures: 1, bannedAddresses: 1, bans: 1 });
+    expect(d.stats().tracked).toEqual({
+      addresses: 1,
+      failures: 1,
+      networks: 0,
+      bannedAddresses: 1,
+      bans: 1,
+    });
     d.expire(11 * MIN);
-    expect(d.stats().tracked).toEqual({ addresses: 0, failures: 0, bannedAddresses: 1, bans: 1 });
+    expect(d.stats().tracked).toEqual({
+      addresses: 0,
+      failures: 0,
+      networks: 0,
+      bannedAddresses: 1,
+      bans: 1,
+    });
     d.expire(31 * DAY);
-    expect(d.stats().tracked).toEqual({ addresses: 0, failures: 0, bannedAddresses: 0, bans: 0 });
+    expect(d.stats().tracked).toEqual({
+      addresses: 0,
+      failures: 0,
+      networks: 0,
+      bannedAddresses: 0,
+      bans: 0,
+    });
   });
 
   it("keeps a permanent ban however old", () => {
@@ -395,6 +413,16 @@ describe("createDetector: IPv6 networks (ipv6Prefix)", () => {
     expect(d.stats().offenses.whileBanned).toBe(3);
     // Another network of the same /48 counts on its own.
     expect(d.handle("asterisk", fail("2001:db8:1:3::1", 6 * MIN))).toEqual([]);
+  });
+
+  it("forgets a network's failures past findtime, as an address's", () => {
+    const d = createDetector(spec({ ipv6Prefix: 64 }), { allowlist: noAllowlist });
+    rotating(d, 4);
+    // Each failure is held twice: under its address and under its network.
+    expect(d.stats().tracked).toMatchObject({ addresses: 4, failures: 4, networks: 1 });
+    d.expire(60 * MIN);
+    expect(d.stats().tracked).toMatchObject({ addresses: 0, failures: 0, networks: 0 });
+    expect(rotating(d, 4, 0x10, 61 * MIN)).toEqual([]);
   });
 
   it("counts per address only by default, and an address failing alone is banned alone", () => {

@@ -46,6 +46,8 @@ export interface DetectorStats {
   readonly tracked: {
     readonly addresses: number;
     readonly failures: number;
+    /** IPv6 networks whose failures are held besides their addresses' (`ipv6Prefix`). */
+    readonly networks: number;
     readonly bannedAddresses: number;
     readonly bans: number;
   };
@@ -316,7 +318,10 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
   }
 
   function expire(now: number): void {
-    for (const jail of jails.values()) jail.window.expire(now);
+    for (const jail of jails.values()) {
+      jail.window.expire(now);
+      jail.networks.expire(now);
+    }
     ledger.expire(now);
     deps.registrationJudge?.expire(now);
   }
@@ -340,7 +345,13 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
         whileBanned: counts.whileBanned,
       },
       decisions: { bans: counts.bans, spares: counts.spares, recidiveBans: counts.recidiveBans },
-      tracked: { addresses, failures, bannedAddresses: remembered.addresses, bans: remembered.bans },
+      tracked: {
+        addresses,
+        failures,
+        networks: [...jails.values()].reduce((n, j) => n + j.networks.size().addresses, 0),
+        bannedAddresses: remembered.addresses,
+        bans: remembered.bans,
+      },
       jails: perJail,
     };
   }

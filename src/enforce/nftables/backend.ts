@@ -105,6 +105,8 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
   const offloadAt = config.offloadBlocklistsAt ?? Number.POSITIVE_INFINITY;
   /** Whether our raw chain may hold rules: unknown (null) until the first apply looked. */
   let offloadLive: boolean | null = Number.isFinite(offloadAt) ? null : false;
+  /** The iptables-nft chains the last apply relied on, for `health` to look for. */
+  let offloadHooks: { table: "raw" | "filter"; from: string; chain: string }[] = [];
 
   const requirePolicy = (): FirewallPolicy => {
     if (!policy) throw new EnforceError("SW_ENFORCE_STATE", "no policy applied yet");
@@ -300,6 +302,31 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
         if (r.code !== 0) deps.log.warn({ set: n, stderr: r.stderr.trim() }, "ipset destroy failed");
       }
     offloadLive = false;
+    offloadHooks = [];
+  }
+
+  /**
+   * What is missing of the offload the last apply set up (an `iptables -F`, another tool's
+   * `iptables-restore`, `ipset destroy`), in words; null when whole or when nothing is offloaded.
+   */
+  async function offloadMissing(): Promise<string | null> {
+    for (const hook of offloadHooks)
+      for (const tool of [config.iptables, config.ip6tables]) {
+        const t = need(tool);
+        const jump = await deps.run(t, ["-w", "-t", hook.table, "-C", hook.from, "-j", hook.chain]);
+        if (jump.code !== 0) return `${t} ${hook.table} ${hook.from} no longer jumps to ${hook.chain}`;
+        const rules = await deps.run(t, ["-w", "-t", hook.table, "-S", hook.chain]);
+        if (rules.code !== 0 || !rules.stdout.includes(`-A ${hook.chain} `))
+          return `${t} ${hook.table} chain ${hook.chain} missing or emptied`;
+      }
+    if (offloadHooks.length > 0) {
+      const sets = await deps.run(need(config.ipset), ["-n", "list"]);
+      const names = sets.stdout.split("\n").map((l) => l.trim());
+      for (const f of [4, 6] as const)
+        if (!names.includes(`${OFFLOAD_SET_PREFIX}allow${f}`))
+          return `ipset ${OFFLOAD_SET_PREFIX}allow${f} missing`;
+    }
+    return null;
   }
 
   let pendingConntrack: PlannedBan[] = [];
@@ -402,6 +429,12 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
           await offloadRules(offloaded);
           await restrictionRules(next, restricted);
           offloadLive = true;
+          offloadHooks = [
+            { table: "raw", from: "PREROUTING", chain: OFFLOAD_CHAIN },
+            ...(restricted.length > 0
+              ? [{ table: "filter" as const, from: "INPUT", chain: RESTRICT_CHAIN }]
+              : []),
+          ];
         }
         await runScript(script, false, "ruleset");
         policy = next;
@@ -460,7 +493,12 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
         if (chain.code !== 0)
           return { ok: false, detail: `${v}; table ${TABLE_FAMILY} ${TABLE_NAME} missing` };
         if (!policy) return { ok: false, detail: `${v}; table present but not applied by this process` };
-        return { ok: true, detail: `${v}; table ${TABLE_FAMILY} ${TABLE_NAME} present` };
+        const lost = await offloadMissing();
+        if (lost !== null) return { ok: false, detail: `${v}; ${lost}` };
+        return {
+          ok: true,
+          detail: `${v}; table ${TABLE_FAMILY} ${TABLE_NAME} present${offloadHooks.length > 0 ? ", large lists in ipset" : ""}`,
+        };
       }),
   };
 }

@@ -105,6 +105,36 @@ describe("fast path packets", () => {
     expect((await l.fwRun("ipset", ["-n", "list"])).stdout).not.toContain("swnft-");
   });
 
+  it("health sees an offload chain flushed or its jump deleted; an apply mends it", async () => {
+    const l = theLab();
+    const restricted = {
+      ...labPolicy(),
+      restrictions: [
+        { name: "countries", services: ["sip"], lists: [{ label: "xa", entries: ["10.77.0.2"] }] },
+      ],
+    };
+    await fw.apply(restricted);
+    expect(await fw.health()).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining("large lists in ipset"),
+    });
+    const breakages: [string, string[], RegExp][] = [
+      ["iptables", ["-w", "-t", "raw", "-F", OFFLOAD_CHAIN], /raw chain SIPWARDEN-NFTBL missing or emptied/],
+      ["ip6tables", ["-w", "-t", "filter", "-D", "INPUT", "-j", RESTRICT_CHAIN], /INPUT no longer jumps/],
+    ];
+    for (const [tool, args, said] of breakages) {
+      const r = await l.fwRun(tool, args);
+      expect(r.code, r.stderr).toBe(0);
+      const h = await fw.health();
+      expect(h.ok).toBe(false);
+      expect(h.detail).toMatch(said);
+      await fw.apply(restricted);
+      expect(await fw.health()).toMatchObject({ ok: true });
+    }
+    // The blocklist drops again after the mend.
+    expect(await l.tcp("10.77.0.130", FW_V4, 80)).toBe("timeout");
+  });
+
   it("a policy without the feed removes its rules", async () => {
     const l = theLab();
     await fw.apply({ ...labPolicy(), blocklists: [] });

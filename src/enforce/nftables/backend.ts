@@ -290,17 +290,23 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
     );
   }
 
+  /** Destroys our ipsets that `unused` picks (no rule refers to them any more). */
+  async function destroyOffloadSets(unused: (name: string) => boolean): Promise<void> {
+    const names = await deps.run(need(config.ipset), ["-n", "list"]);
+    if (names.code !== 0) return;
+    for (const n of names.stdout.split("\n").map((l) => l.trim())) {
+      if (!n.startsWith(OFFLOAD_SET_PREFIX) || !unused(n)) continue;
+      const r = await deps.run(need(config.ipset), ["destroy", n]);
+      if (r.code !== 0) deps.log.warn({ set: n, stderr: r.stderr.trim() }, "ipset destroy failed");
+    }
+  }
+
   /** After a policy without large lists: empty our chains and drop our sets (all only if present). */
   async function clearOffload(next: FirewallPolicy): Promise<void> {
     const there = await deps.run(need(config.iptables), ["-w", "-t", "raw", "-S", OFFLOAD_CHAIN]);
     if (there.code === 0) await offloadRules([]);
     await restrictionRules(next, []);
-    const names = await deps.run(need(config.ipset), ["-n", "list"]);
-    if (names.code === 0)
-      for (const n of names.stdout.split("\n").filter((l) => l.startsWith(OFFLOAD_SET_PREFIX))) {
-        const r = await deps.run(need(config.ipset), ["destroy", n.trim()]);
-        if (r.code !== 0) deps.log.warn({ set: n, stderr: r.stderr.trim() }, "ipset destroy failed");
-      }
+    await destroyOffloadSets(() => true);
     offloadLive = false;
     offloadHooks = [];
   }
@@ -428,6 +434,7 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
           );
           await offloadRules(offloaded);
           await restrictionRules(next, restricted);
+          await destroyOffloadSets((n) => !sets.some((s) => s.name === n));
           offloadLive = true;
           offloadHooks = [
             { table: "raw", from: "PREROUTING", chain: OFFLOAD_CHAIN },

@@ -98,6 +98,13 @@ describe("fast path packets", () => {
     expect(await l.tcp("10.77.0.2", FW_V4, 5060)).toBe("open");
     expect(await l.tcp("10.77.0.3", FW_V4, 5060)).toBe("timeout");
     expect(await l.tcp("10.77.0.3", FW_V4, 80)).toBe("open");
+    // The blocklist stays offloaded, the restriction goes: its sets go with it.
+    await fw.apply(labPolicy());
+    expect(await l.tcp("10.77.0.3", FW_V4, 5060)).toBe("open");
+    const left = (await l.fwRun("ipset", ["-n", "list"])).stdout;
+    expect(left).toContain("swnft-block4");
+    expect(left).not.toContain("swnft-countries");
+    await fw.apply(restricted);
     await fw.apply({ ...labPolicy(), blocklists: [] });
     expect(await l.tcp("10.77.0.3", FW_V4, 5060)).toBe("open");
     const chain = await l.fwRun("iptables", ["-t", "filter", "-S", RESTRICT_CHAIN]);

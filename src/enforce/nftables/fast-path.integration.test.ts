@@ -7,7 +7,7 @@ import type { Lab } from "../../../test/enforce/netns.js";
 import { labPolicy } from "../../../test/enforce/policy-fixtures.js";
 import { systemClock } from "../../domain/clock.js";
 import type { FirewallBackend } from "../firewall-backend.js";
-import { sipBanScope } from "../policy.js";
+import { sipBanScope, type FirewallPolicy } from "../policy.js";
 import { FAST_NFT_CONFIG, openNftBackend } from "./backend.js";
 import { OFFLOAD_CHAIN, RESTRICT_CHAIN } from "./blocklist-offload.js";
 
@@ -55,6 +55,16 @@ describeBackendContract("nftables fast path (netlink + ipset offload)", async ()
   now: systemClock.now,
 }));
 
+/** The lab policy with SIP open only to 10.77.0.2 (a one-address "country"), offloaded at threshold 1. */
+function restrictedLabPolicy(): FirewallPolicy {
+  return {
+    ...labPolicy(),
+    restrictions: [
+      { name: "countries", services: ["sip"], lists: [{ label: "xa", entries: ["10.77.0.2"] }] },
+    ],
+  };
+}
+
 describe("fast path packets", () => {
   let fw: FirewallBackend;
   beforeEach(async () => {
@@ -84,12 +94,7 @@ describe("fast path packets", () => {
 
   it("restricts SIP to a list from an iptables-nft filter chain, and a policy without it removes it", async () => {
     const l = theLab();
-    const restricted = {
-      ...labPolicy(),
-      restrictions: [
-        { name: "countries", services: ["sip"], lists: [{ label: "xa", entries: ["10.77.0.2"] }] },
-      ],
-    };
+    const restricted = restrictedLabPolicy();
     await fw.apply(restricted);
     const filter = await l.fwRun("iptables", ["-t", "filter", "-S"]);
     expect(filter.stdout).toContain(`-A INPUT -j ${RESTRICT_CHAIN}`);
@@ -114,12 +119,7 @@ describe("fast path packets", () => {
 
   it("health sees an offload chain flushed or its jump deleted; an apply mends it", async () => {
     const l = theLab();
-    const restricted = {
-      ...labPolicy(),
-      restrictions: [
-        { name: "countries", services: ["sip"], lists: [{ label: "xa", entries: ["10.77.0.2"] }] },
-      ],
-    };
+    const restricted = restrictedLabPolicy();
     await fw.apply(restricted);
     expect(await fw.health()).toMatchObject({
       ok: true,

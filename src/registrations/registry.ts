@@ -175,9 +175,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
     isRegistered,
 
     registeredIn(network, at) {
-      for (const [text, set] of byAddress) {
+      for (const text of byAddress.keys()) {
         const address = parseIp(text);
-        if (!address || !cidrContains(network, address) || live(set, at).length === 0) continue;
+        if (!address || !cidrContains(network, address)) continue;
         const match = isRegistered(address, at);
         if (match) return { ...match, address: text };
       }

@@ -40,8 +40,8 @@ export interface PolicyExtras {
   /** `sipwarden allow` entries (IP/CIDR): allowlisted in the kernel like the config's. */
   readonly allow: readonly string[];
   /**
-   * Bans of whole networks (by hand, or an IPv6 network by a jail), with the ports each covers: ban sets
-   * hold single addresses, so these go in interval sets, one per scope.
+   * Bans of networks the ban sets cannot hold (any but an IPv6 network of `ipv6_prefix`: by hand, or left
+   * from another prefix), with the ports each covers: these go in interval sets, one per scope.
    */
   readonly blockedNetworks: readonly { readonly target: string; readonly scope: BanScope }[];
 }

@@ -206,7 +206,7 @@ describe("daemon control services (dry-run firewall)", () => {
     }
   });
 
-  it("bans an IPv6 network whose addresses fail together, on the jail's ports, in a list of its own", async () => {
+  it("bans an IPv6 network whose addresses fail together in the ban set of the jail's ports; other networks in lists", async () => {
     const log = join(dir, "full6");
     writeFileSync(log, "");
     const { daemon, services } = await start(
@@ -229,13 +229,26 @@ describe("daemon control services (dry-run firewall)", () => {
       const [ban] = await services.listBans();
       expect(ban).toMatchObject({ target: "2001:db8:77:1::/64", origin: "jail:asterisk" });
       expect(ban?.scope).toEqual(daemon.config().jails.find((j) => j.name === "asterisk")?.scope);
-      await waitFor(async () => (daemon.policy()?.blocklists.length ?? 0) > 0, "the policy's network list");
-      expect(daemon.policy()?.blocklists).toEqual([
-        { name: "netban1", scope: ban?.scope, entries: ["2001:db8:77:1::/64"] },
-      ]);
+      // A /64 of the config's ipv6_prefix is a ban set member with its own timeout: no policy re-apply.
+      await waitFor(async () => (await daemon.backend.listBans()).length === 1, "the kernel's network ban");
+      const [inKernel] = await daemon.backend.listBans();
+      expect(inKernel).toMatchObject({ target: "2001:db8:77:1::/64", scope: ban?.scope });
+      expect(inKernel?.expiresAt).not.toBeNull();
+      expect(daemon.policy()?.networkBanPrefix6).toBe(64);
+      expect(daemon.policy()?.blocklists).toEqual([]);
       const why = await services.explain(parseIp("2001:db8:77:1::ffff")!);
       expect(why.verdict).toBe("blocked");
       expect(why.because.map((b) => [b.kind, b.target])).toEqual([["decision", "2001:db8:77:1::/64"]]);
+      // A network of another length (a /48 by hand) can only be an interval list entry.
+      await services.ban({ target: parseCidr("2001:db8:99::/48")!, forMs: null, reason: undefined });
+      expect(daemon.policy()?.blocklists).toEqual([
+        { name: "manual", scope: { kind: "all" }, entries: ["2001:db8:99::/48"] },
+      ]);
+      expect((await daemon.backend.listBans()).map((b) => b.target)).toEqual(["2001:db8:77:1::/64"]);
+      // Lifting the /64 takes it out of the ban set; the /48 stays listed.
+      await services.unban(parseCidr("2001:db8:77:1::/64")!);
+      expect(await daemon.backend.listBans()).toEqual([]);
+      expect(daemon.policy()?.blocklists.map((b) => b.entries)).toEqual([["2001:db8:99::/48"]]);
     } finally {
       await daemon.stop();
     }

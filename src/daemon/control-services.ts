@@ -79,9 +79,9 @@ export function createDaemonServices(
   }
 
   async function lift(targets: readonly string[]): Promise<void> {
-    const hosts = targets.filter((t) => !t.includes("/"));
-    if (hosts.length > 0) await daemon.backend.unban(hosts);
-    if (hosts.length !== targets.length) await daemon.applyPolicy();
+    const members = targets.filter((t) => daemon.inBanSets(t));
+    if (members.length > 0) await daemon.backend.unban(members);
+    if (members.length !== targets.length) await daemon.applyPolicy();
   }
 
   return {
@@ -154,8 +154,8 @@ export function createDaemonServices(
         daemon.store.removeDecision({ target: t, now, endedBy: "allow" }),
       );
       if (ended.length > 0) {
-        const hosts = ended.map((d) => d.target).filter((t) => !t.includes("/"));
-        if (hosts.length > 0) await daemon.backend.unban(hosts);
+        const members = ended.map((d) => d.target).filter((t) => daemon.inBanSets(t));
+        if (members.length > 0) await daemon.backend.unban(members);
       }
       // The kernel's allow set gets the new entry (and loses network bans it lifted) in one apply.
       await daemon.applyPolicy();

@@ -10,6 +10,7 @@ import { UserError } from "../domain/errors.js";
 import type { RememberedBan } from "../detect/detector.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
 import type { BanEntry, FirewallBackend } from "../enforce/firewall-backend.js";
+import { isBanSetNetwork } from "../enforce/ban-plan.js";
 import type { FirewallPolicy } from "../enforce/policy.js";
 import { createIptablesProbe, createNftProbe, createRulesetGuard } from "../enforce/ruleset-guard.js";
 import { createAmiProvider } from "../registrations/ami-provider.js";
@@ -70,6 +71,11 @@ export interface Daemon {
   lastLineAt(sourceId: string): string | null;
   /** Rebuilds and applies the policy (after run-time allows or network bans changed); bans are kept. */
   applyPolicy(): Promise<void>;
+  /**
+   * Whether a ban on `target` lives in the kernel's ban sets (`backend.ban`/`unban`), or in the policy's
+   * network lists (`applyPolicy`): an address or an IPv6 network of `ipv6_prefix`, or any other network.
+   */
+  inBanSets(target: string): boolean;
   /** The detection stages in use (replaced on reload). */
   detection(): DetectionStages;
   config(): Config;
@@ -95,9 +101,18 @@ const MIN_TIMEOUT_MS = 1000;
 /** Stored targets are canonical: a host address never carries a prefix, a network always does. */
 const isNetwork = (target: string): boolean => target.includes("/");
 
+/**
+ * Whether a ban on `target` is a member of the kernel's ban sets (an address, or an IPv6 network of the
+ * config's `ipv6_prefix`, see `FirewallPolicy.networkBanPrefix6`) rather than an entry of the policy's
+ * network lists, which only a re-apply changes.
+ */
+function inBanSets(config: Config, target: string): boolean {
+  return !isNetwork(target) || (config.ipv6Prefix < 128 && isBanSetNetwork(config.ipv6Prefix, target));
+}
+
 /** The kernel entry for a stored ban, or null when it is already over (an old log line replayed). */
-function banEntryOf(d: Decision, now: number): BanEntry | null {
-  if (d.action !== "ban" || isNetwork(d.target)) return null;
+function banEntryOf(config: Config, d: Decision, now: number): BanEntry | null {
+  if (d.action !== "ban" || !inBanSets(config, d.target)) return null;
   if (d.expiresAt === null) return { target: d.target, timeoutMs: null, scope: d.scope };
   const left = d.expiresAt - now;
   return left <= 0 ? null : { target: d.target, timeoutMs: Math.max(MIN_TIMEOUT_MS, left), scope: d.scope };
@@ -188,11 +203,11 @@ export async function startDaemon(
     if (!c) counters.set(jail, (c = { failures: 0, bans: 0 }));
     return c;
   };
-  /** Network bans in force: ban sets hold addresses, so these ride in the policy's interval set. */
+  /** Network bans in force that ban sets cannot hold: these ride in the policy's interval sets. */
   const blockedNetworks = (now: number): { target: string; scope: BanScope }[] =>
     store
       .activeDecisions(now)
-      .filter((d) => isNetwork(d.target))
+      .filter((d) => !inBanSets(config, d.target))
       .map((d) => ({ target: d.target, scope: d.scope }));
   /** What the applied policy's network lists were built from, to tell when they must be rebuilt. */
   const networksKey = (now: number): string => JSON.stringify(blockedNetworks(now));
@@ -221,7 +236,7 @@ export async function startDaemon(
   };
   const kernelBans = (now: number): BanEntry[] => [
     ...planRestore(
-      store.activeDecisions(now).filter((d) => !isNetwork(d.target)),
+      store.activeDecisions(now).filter((d) => inBanSets(config, d.target)),
       now,
     ).entries,
   ];
@@ -265,14 +280,14 @@ export async function startDaemon(
     const now = clock.now();
     for (const d of stored)
       if (d.action === "ban" && d.origin.startsWith("jail:")) countersOf(d.origin.slice(5)).bans++;
-    if (stored.some((d) => d.action === "ban" && isNetwork(d.target))) {
+    if (stored.some((d) => d.action === "ban" && !inBanSets(config, d.target))) {
       try {
         await applyPolicy(config);
       } catch (e) {
         log.error({ err: e }, "network ban: policy re-apply failed");
       }
     }
-    const entries = stored.flatMap((d) => banEntryOf(d, now) ?? []);
+    const entries = stored.flatMap((d) => banEntryOf(config, d, now) ?? []);
     if (entries.length > 0) {
       try {
         await backend.ban(entries);
@@ -458,6 +473,7 @@ export async function startDaemon(
       return t === undefined ? null : new Date(t).toISOString();
     },
     applyPolicy: () => applyPolicy(config),
+    inBanSets: (target) => inBanSets(config, target),
     detection: () => stages,
     config: () => config,
     policy: () => lastPolicy,
@@ -467,9 +483,15 @@ export async function startDaemon(
       return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));
     },
     async reload(next) {
+      const prefixChanged = next.ipv6Prefix !== config.ipv6Prefix;
       await applyPolicy(next);
       await stopDetection();
       config = next;
+      // Network bans that move from the lists into the ban sets (the apply carried none of another prefix).
+      if (prefixChanged) {
+        const networks = kernelBans(clock.now()).filter((e) => isNetwork(e.target));
+        if (networks.length > 0) await backend.ban(networks);
+      }
       downloads.stop();
       downloads = startDownloads(next);
       await startDetection(next);

@@ -112,3 +112,10 @@ export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
   const n = ipaddr.parse(cidr.network);
   return (a as IPv4).match(n as IPv4, cidr.prefix);
 }
+
+/** The IPv6 netmask of a prefix length, canonical (`64` → `ffff:ffff:ffff:ffff::`). */
+export function ipv6Netmask(prefix: number): string {
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > 128)
+    throw new RangeError(`bad IPv6 prefix ${prefix}`);
+  return (ipaddr.IPv6.subnetMaskFromPrefixLength(prefix) as IPv6).toRFC5952String();
+}

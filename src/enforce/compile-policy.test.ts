@@ -110,6 +110,12 @@ describe("compilePolicy", () => {
       emptyUdp: false,
     });
   });
+
+  it("gives the ban sets IPv6 network sets of defaults.ipv6_prefix, none at 128", () => {
+    expect(compilePolicy(loadConfigText("preset: asterisk\n", "x")).networkBanPrefix6).toBeUndefined();
+    const p = compilePolicy(loadConfigText("preset: asterisk\ndefaults: { ipv6_prefix: 64 }\n", "x"));
+    expect(p.networkBanPrefix6).toBe(64);
+  });
 });
 
 describe("lockout evaluator", () => {

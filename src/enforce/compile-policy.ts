@@ -15,7 +15,7 @@ import type {
 } from "./policy.js";
 
 /** The slice of the config the firewall needs: its section, the jails' ban scopes, the allowlist. */
-export type PolicyConfig = Pick<Config, "firewall" | "jails" | "allowlist" | "recidive">;
+export type PolicyConfig = Pick<Config, "firewall" | "jails" | "allowlist" | "recidive" | "ipv6Prefix">;
 
 export interface CompileInputs {
   /** Blocklist contents by name (see `loadBlocklists`); a missing name compiles to an empty set. */
@@ -141,6 +141,8 @@ export function compilePolicy(config: PolicyConfig, inputs: CompileInputs = {}):
   return {
     ...core,
     banSets: banSets(config, sipScope),
+    // Jails ban IPv6 networks of this one length: ban sets hold them, as fast as addresses.
+    ...(config.ipv6Prefix < 128 ? { networkBanPrefix6: config.ipv6Prefix } : {}),
     blocklists,
     ...(inputs.countries ? { restrictions: [inputs.countries] } : {}),
   };

@@ -3,7 +3,10 @@ import type { BanScope } from "../domain/decision.js";
 import type { FirewallPolicy } from "./policy.js";
 
 export interface BanEntry {
-  /** A single IPv4/IPv6 address (validated again by every backend before it reaches the kernel). */
+  /**
+   * A single IPv4/IPv6 address, or an IPv6 network of the policy's `networkBanPrefix6` (validated again by
+   * every backend before it reaches the kernel).
+   */
   readonly target: string;
   /** Lifetime of the ban in the kernel; null = until unbanned. The kernel expires it even if we are down. */
   readonly timeoutMs: number | null;
@@ -12,7 +15,7 @@ export interface BanEntry {
 }
 
 export interface BanRecord {
-  /** Canonical address text. */
+  /** Canonical address text, or `network/prefix` for a network ban. */
   readonly target: string;
   readonly scope: BanScope;
   /** Epoch ms at which the kernel drops the ban, or null when it has no timeout. */

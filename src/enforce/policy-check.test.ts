@@ -80,3 +80,9 @@ it("derives the SIP scope and compares scopes by content", () => {
     { from: 30, to: 30 },
   ]);
 });
+
+it("takes an IPv6 network ban prefix only below 128", () => {
+  expect(checkPolicy({ ...labPolicy(), networkBanPrefix6: 64 })).toEqual([]);
+  for (const bad of [0, 128, 64.5])
+    expect(paths({ ...labPolicy(), networkBanPrefix6: bad })).toEqual(["networkBanPrefix6"]);
+});

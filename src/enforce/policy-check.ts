@@ -120,6 +120,12 @@ export function checkPolicy(policy: FirewallPolicy): PolicyProblem[] {
     else if (setNames.has(name)) out.push({ path, message: `duplicate set name ${name}` });
     setNames.add(name);
   };
+  const netPrefix = policy.networkBanPrefix6;
+  if (netPrefix !== undefined && (!Number.isInteger(netPrefix) || netPrefix < 1 || netPrefix > 127))
+    out.push({
+      path: "networkBanPrefix6",
+      message: `not an IPv6 network prefix length below 128: ${netPrefix}`,
+    });
   policy.banSets.forEach((b, i) => {
     claimSet(b.name, `banSets[${i}].name`);
     checkScope(b.scope, `banSets[${i}].scope`, out);

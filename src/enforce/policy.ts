@@ -186,6 +186,13 @@ export interface FirewallPolicy {
   /** Extra sources that win over every ban (registered endpoints, admin's home); they open no port. */
   readonly allowlist: readonly string[];
   readonly banSets: readonly BanSetSpec[];
+  /**
+   * Prefix length of the IPv6 networks a jail bans (`defaults.ipv6_prefix`, below 128): each ban set then
+   * has a third kernel set, `<name>6net`, of such networks with their own timeouts, matched on the source
+   * masked to this length, so a network ban is as fast and as self-expiring as an address ban. Absent:
+   * network bans only go in interval lists (`blocklists`), rebuilt with the policy.
+   */
+  readonly networkBanPrefix6?: number;
   readonly blocklists: readonly BlocklistSpec[];
   /** Internet services open only to listed sources (country allow-lists); absent or empty: none. */
   readonly restrictions?: readonly SourceRestriction[];
@@ -231,6 +238,14 @@ export const DEFAULT_ICMP: IcmpPolicy = {
 /** Whether the policy drops bogon sources, i.e. has the flag and at least one WAN interface to do it on. */
 export function dropsBogons(policy: FirewallPolicy): boolean {
   return policy.wan !== undefined && policy.wan.bogons && policy.wan.interfaces.length > 0;
+}
+
+/**
+ * Base name of a ban set's IPv6 network set (see `FirewallPolicy.networkBanPrefix6`). It ends in a letter
+ * where every other policy set name ends in its family's digit, so no blocklist name can take it.
+ */
+export function networkBanSetBase(banSet: string): string {
+  return `${banSet}6net`;
 }
 
 /** Every network a restriction lets in (its lists' union, in list order). */

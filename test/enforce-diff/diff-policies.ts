@@ -16,6 +16,7 @@ export type SourceRole =
   | "allowlisted-blocklisted"
   | "banned"
   | "sip-banned"
+  | "net-banned"
   | "voipbl"
   | "droplist"
   | "droplist-edge"
@@ -71,6 +72,11 @@ export const PLAN6: readonly Source[] = [
   ...["fd79::6:1", "fd79::6:33"].map((a) => ({ address: a, role: "droplist" as const })),
   { address: "fd79::6:100", role: "droplist-edge" as const },
   ...range("fd79::7:", 1, 8, true).map((a) => ({ address: a, role: "trap-victim" as const })),
+  // Inside fd79::8:0/120, which the IPv6-only policy bans on the SIP ports as one network.
+  ...[...range("fd79::8:", 1, 6, true), "fd79::8:fe", "fd79::8:ff"].map((a) => ({
+    address: a,
+    role: "net-banned" as const,
+  })),
 ].map((s) => ({ ...s, family: "ipv6" as const }));
 
 const OFFICE = ["10.79.1.0/24", "fd79::1:0/112"];
@@ -215,13 +221,20 @@ function ipv6Only(): Scenario {
     internet: { services: ["sip", "rtp"] },
     allowlist: ["fd79::3:5", "fd79::3:80/124"],
     banSets: banSets(b),
+    // Network bans of /120 ride in the ban sets, matched on the masked source.
+    networkBanPrefix6: 120,
     blocklists: [{ name: "voipbl", scope: sipBanScope(b), entries: VOIPBL }],
     protections: {
       ...b.protections,
       portScanTrap: { bait: [{ protocol: "tcp", ports: [{ from: 23, to: 23 }] }], timeoutMs: 600_000 },
     },
   };
-  return { name: "ipv6-only", policy, bans: bansFor(policy) };
+  const networks: BanEntry[] = [
+    { target: "fd79::8:0/120", timeoutMs: 600_000, scope: sipBanScope(policy) },
+    // Covers the allowlisted fd79::3:5 and fd79::3:80/124: allow entries still win.
+    { target: "fd79::3:0/120", timeoutMs: 600_000, scope: ALL },
+  ];
+  return { name: "ipv6-only", policy, bans: [...bansFor(policy), ...networks] };
 }
 
 /**

@@ -12,7 +12,7 @@ import { DEFAULT_IPTABLES_CONFIG, createIptablesBackend } from "../../src/enforc
 import { DEFAULT_NFT_CONFIG, FAST_NFT_CONFIG, createNftBackend } from "../../src/enforce/nftables/backend.js";
 import { createDiffLab, requireDiffTools } from "./diff-lab.js";
 import type { Arrival, DiffLab } from "./diff-lab.js";
-import { scenarios } from "./diff-policies.js";
+import { PLAN6, scenarios } from "./diff-policies.js";
 import { describePacket, identifiedByTag } from "./packet-gen.js";
 import type { WirePacket } from "./packet-gen.js";
 import { planTraffic } from "./traffic-plan.js";
@@ -74,6 +74,15 @@ describe.each(Object.keys(BACKENDS))("differential: %s backend against evaluateP
         expect(
           rules.filter((x) => x.endsWith(`:${r.name}`) && x.startsWith("internet:")).length,
         ).toBeGreaterThan(20);
+      }
+      // Network bans (the masked lookup) must meet traffic they drop and traffic of theirs the scope spares.
+      if (scenario.policy.networkBanPrefix6 !== undefined) {
+        const netBanned = new Set(PLAN6.filter((s) => s.role === "net-banned").map((s) => s.address));
+        const seen = plan.phases.flatMap((p) =>
+          p.packets.flatMap((pk, i) => (netBanned.has(pk.src) && p.expected[i] ? [p.expected[i]] : [])),
+        );
+        expect(seen.filter((v) => v.rule.startsWith("ban:")).length).toBeGreaterThan(5);
+        expect(seen.filter((v) => v.verdict === "accept").length).toBeGreaterThan(5);
       }
       const lab = await createDiffLab(plan.sources);
       labs.add(lab);

@@ -80,6 +80,44 @@ export function describeBackendContract(name: string, fresh: () => Promise<Contr
       expect((await backend.listBans()).map((b) => b.target)).toEqual(["192.0.2.3"]);
     });
 
+    it("holds IPv6 networks of the policy's ban prefix like addresses, and refuses other networks", async () => {
+      const { backend, now } = await fresh();
+      await backend.apply({ ...labPolicy(), networkBanPrefix6: 64 });
+      const t0 = now();
+      await backend.ban([
+        { target: "2001:DB8:5:6::/64", timeoutMs: 60_000, scope: { kind: "all" } },
+        { target: "2001:db8:5:7::/64", timeoutMs: null, scope: sip },
+        { target: "2001:db8:5:6::9", timeoutMs: null, scope: sip },
+      ]);
+      const listed = async (): Promise<[string, string, number | null][]> =>
+        (await backend.listBans())
+          .map((b): [string, string, number | null] => [b.target, b.scope.kind, b.expiresAt])
+          .sort((a, b) => a[0].localeCompare(b[0]));
+      const bans = await listed();
+      expect(bans.map(([t, k]) => [t, k])).toEqual([
+        ["2001:db8:5:6::/64", "all"],
+        ["2001:db8:5:6::9", "service"],
+        ["2001:db8:5:7::/64", "service"],
+      ]);
+      expect(bans[0]?.[2]).toBeGreaterThan(t0 + 55_000);
+      expect(bans[0]?.[2]).toBeLessThanOrEqual(now() + 60_000);
+      expect(bans[2]?.[2]).toBeNull();
+      // Other lengths, host bits set, IPv4 networks: not ban set members.
+      for (const target of ["2001:db8:5::/48", "2001:db8:5:6::1/64", "192.0.2.0/24", "2001:db8:5:6::/63"])
+        await rejects(
+          backend.ban([{ target, timeoutMs: 1000, scope: { kind: "all" } }]),
+          "SW_ENFORCE_TARGET",
+        );
+      await backend.apply({ ...labPolicy(), networkBanPrefix6: 64 });
+      expect((await listed()).map(([t]) => t)).toEqual([
+        "2001:db8:5:6::/64",
+        "2001:db8:5:6::9",
+        "2001:db8:5:7::/64",
+      ]);
+      await backend.unban(["2001:db8:5:6::/64", "2001:db8:5:8::/64"]);
+      expect((await listed()).map(([t]) => t)).toEqual(["2001:db8:5:6::9", "2001:db8:5:7::/64"]);
+    });
+
     it("rejects bad targets, CIDRs and unknown scopes without applying any of the batch", async () => {
       const { backend } = await fresh();
       await backend.apply(minimalPolicy());
@@ -89,6 +127,8 @@ export function describeBackendContract(name: string, fresh: () => Promise<Contr
         "SW_ENFORCE_TARGET",
       );
       await rejects(backend.ban([ok, { ...ok, target: "10.0.0.0/8" }]), "SW_ENFORCE_TARGET");
+      // Without a network ban prefix in the policy, no network is a ban set member.
+      await rejects(backend.ban([ok, { ...ok, target: "2001:db8::/64" }]), "SW_ENFORCE_TARGET");
       await rejects(backend.ban([ok, { ...ok, target: "example.com" }]), "SW_ENFORCE_TARGET");
       await rejects(backend.ban([ok, { ...ok, scope: sip }]), "SW_ENFORCE_SCOPE");
       await rejects(backend.unban(["1.2.3"]), "SW_ENFORCE_TARGET");

@@ -1,5 +1,6 @@
 // The fw ↔ peer lab over one veth: a protected host "fw" with the traffic listener, and a "peer" with many
 // source addresses sending to it. The nftables and iptables packet tests each build one on their own subnet.
+import type { ChildProcess, SpawnOptions } from "node:child_process";
 import type { CommandRunner } from "./netns.js";
 import { buildLab, labId } from "./netns.js";
 import type { ArrivalEvent, TrafficSender } from "./traffic.js";
@@ -24,6 +25,8 @@ export interface PeerLab extends TrafficSender {
   readonly fwRun: CommandRunner;
   /** Runs a program inside the peer namespace (attack tools, SIPp). */
   readonly peerRun: CommandRunner;
+  /** Starts a long-running program inside the fw namespace (a daemon); destroy() kills it. */
+  fwSpawn(cmd: string, args: readonly string[], options?: SpawnOptions): ChildProcess;
   /** Everything the fw listener has reported so far, oldest first. */
   readonly arrivals: ArrivalEvent[];
   destroy(): Promise<void>;
@@ -43,6 +46,7 @@ export function createPeerLab(spec: PeerLabSpec): Promise<PeerLab> {
       peer,
       fwRun: ns.run(fw),
       peerRun,
+      fwSpawn: (cmd, args, options) => ns.spawn(fw, cmd, args, options),
       arrivals,
       ...trafficSender(peerRun, arrivals),
       destroy: ns.destroy,

@@ -99,6 +99,8 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
       `  ${z.kind === "network" ? "zone" : "host"} ${z.name}: ${z.sources.join(", ")} → ${z.services.join(", ")}`,
     );
   lines.push(`  ban sets: ${policy.banSets.map((b) => `${b.name} (${banScopeText(b.scope)})`).join(", ")}`);
+  if (policy.networkBanPrefix6 !== undefined)
+    lines.push(`  IPv6 network bans: /${policy.networkBanPrefix6} networks in each ban set`);
   for (const b of policy.blocklists) {
     const from = fw.blocklists.find((x) => x.name === b.name);
     const fetched = from?.url ? `, downloaded from ${from.url} every ${formatDuration(from.refreshMs)}` : "";

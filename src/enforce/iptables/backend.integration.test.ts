@@ -158,6 +158,22 @@ describe("iptables backend with real packets", () => {
     expect(await lab.tcp("fd78::3", FW_V6, 80)).toBe("open");
   });
 
+  it("bans an IPv6 network in a hash:net set: every address of it, none outside, until it expires", async () => {
+    // fd78::2 and fd78::3 share fd78::2/127; fd78::4 does not.
+    await fw.apply({ ...iptLabPolicy(), networkBanPrefix6: 127 });
+    await fw.ban([{ target: "fd78::2/127", timeoutMs: 1_500, scope: { kind: "all" } }]);
+    expect(await lab.tcp("fd78::2", FW_V6, 80)).toBe("timeout");
+    expect(await lab.udpArrives("fd78::3", FW_V6, 5060, undefined, 300)).toBe(false);
+    expect(await lab.tcp("fd78::4", FW_V6, 80)).toBe("open");
+    const saved = await lab.fwRun("ipset", ["save", "sw-ban6net"]);
+    expect(saved.stdout).toMatch(/^create sw-ban6net hash:net family inet6 /m);
+    expect(saved.stdout).toMatch(/^add sw-ban6net fd78::2\/127 timeout [12]$/m);
+    let reached = false;
+    for (let i = 0; i < 20 && !reached; i++)
+      reached = await lab.udpArrives("fd78::3", FW_V6, 5060, undefined, 300);
+    expect(reached).toBe(true);
+  });
+
   it("drops blocklisted networks and refreshes the list by swapping it", async () => {
     expect(await lab.tcp("10.78.0.130", FW_V4, 80)).toBe("timeout");
     const p = iptLabPolicy();

@@ -1,12 +1,11 @@
 // iptables + ipset firewall backend: pure scripts fed to ipset/iptables-restore through an injected runner.
-import type { IpFamily } from "../../domain/address.js";
 import type { Clock } from "../../domain/clock.js";
-import { planBans, validateTarget } from "../ban-plan.js";
-import type { PlannedBan } from "../ban-plan.js";
+import { memberTarget, planBans, validateTarget } from "../ban-plan.js";
+import type { BanMember, PlannedBan } from "../ban-plan.js";
 import type { CommandRunner } from "../command-runner.js";
 import { EnforceError } from "../errors.js";
 import type { BackendHealth, BanEntry, BanRecord, FirewallBackend } from "../firewall-backend.js";
-import type { FirewallPolicy } from "../policy.js";
+import type { BanSetSpec, FirewallPolicy } from "../policy.js";
 import { sameScope } from "../policy.js";
 import { createSerialQueue } from "../serial-queue.js";
 import type { IpsetMember } from "./ipset-script.js";
@@ -17,10 +16,16 @@ import {
   RAW_CHAIN,
   assertRenderable,
   ipsetName,
+  networkIpsetName,
   policySets,
   renderIpsetScripts,
   renderIptablesScript,
 } from "./render.js";
+
+/** The ipset that holds a member of ban set `spec`: its family's, or its IPv6 networks' (hash:net). */
+function banIpset(m: BanMember & { readonly spec: BanSetSpec }): string {
+  return m.prefix === undefined ? ipsetName(m.spec.name, m.family) : networkIpsetName(m.spec.name);
+}
 
 export interface IptablesBackendConfig {
   /** Program names or absolute paths; the runner resolves them (tests prefix `ip netns exec`). */
@@ -128,6 +133,9 @@ export function createIptablesBackend(
       for (const f of [4, 6] as const)
         for (const m of await readSet(ipsetName(from.name, f), existing))
           out.push({ ...m, set: ipsetName(spec.name, f) });
+      if (next.networkBanPrefix6 !== undefined && policy.networkBanPrefix6 === next.networkBanPrefix6)
+        for (const m of await readSet(networkIpsetName(from.name), existing))
+          out.push({ ...m, set: networkIpsetName(spec.name) });
     }
     return out;
   }
@@ -167,7 +175,8 @@ export function createIptablesBackend(
     }
     const family = p.family === 4 ? "ipv4" : "ipv6";
     for (const extra of filters) {
-      const r = await deps.run(config.conntrack, ["-D", "-f", family, "-s", p.address, ...extra]);
+      // conntrack takes a network after -s as well (conntrack-tools ≥ 1.4.5).
+      const r = await deps.run(config.conntrack, ["-D", "-f", family, "-s", memberTarget(p), ...extra]);
       if (r.code !== 0 && r.code !== 1)
         deps.log.warn(
           { address: p.address, code: r.code, stderr: r.stderr.trim() },
@@ -220,11 +229,7 @@ export function createIptablesBackend(
         const planned = planBans(requirePolicy(), entries);
         if (planned.length === 0) return;
         const batch = renderIpsetBanBatch(
-          planned.map((p) => ({
-            set: ipsetName(p.spec.name, p.family),
-            address: p.address,
-            timeoutMs: p.timeoutMs,
-          })),
+          planned.map((p) => ({ set: banIpset(p), address: memberTarget(p), timeoutMs: p.timeoutMs })),
         );
         // One process for the whole batch: ipset restore buffers until EOF, so lines arrive together anyway.
         await restore(config.ipset, ["-exist", "restore"], batch, "ban batch");
@@ -235,8 +240,8 @@ export function createIptablesBackend(
       serial(async () => {
         const current = requirePolicy();
         const members = targets.flatMap((t) => {
-          const { family, address } = validateTarget(t);
-          return current.banSets.map((b) => ({ set: ipsetName(b.name, family), address }));
+          const m = validateTarget(t, current);
+          return current.banSets.map((b) => ({ set: banIpset({ ...m, spec: b }), address: memberTarget(m) }));
         });
         if (members.length === 0) return;
         await restore(config.ipset, ["-exist", "restore"], renderIpsetUnbanBatch(members), "unban batch");
@@ -248,8 +253,12 @@ export function createIptablesBackend(
         const now = deps.clock.now();
         const out: BanRecord[] = [];
         for (const spec of current.banSets)
-          for (const f of [4, 6] as const as readonly IpFamily[])
-            for (const m of await readSet(ipsetName(spec.name, f)))
+          for (const set of [
+            ipsetName(spec.name, 4),
+            ipsetName(spec.name, 6),
+            ...(current.networkBanPrefix6 === undefined ? [] : [networkIpsetName(spec.name)]),
+          ])
+            for (const m of await readSet(set))
               out.push({
                 target: m.address,
                 scope: spec.scope,

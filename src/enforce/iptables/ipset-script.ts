@@ -16,7 +16,13 @@ export type IpsetSpec =
       readonly family: IpFamily;
       readonly entries: readonly string[];
     }
-  | { readonly kind: "timeout"; readonly name: string; readonly family: IpFamily };
+  | {
+      readonly kind: "timeout";
+      readonly name: string;
+      readonly family: IpFamily;
+      /** Members are networks (hash:net), e.g. a ban set's IPv6 network bans; else addresses (hash:ip). */
+      readonly networks?: boolean;
+    };
 
 /** A member to put into a timeout set while preparing, e.g. a ban carried from a renamed set. */
 export interface IpsetMember {
@@ -96,7 +102,7 @@ export function renderIpsetPhases(
       if (!existing.has(s.name)) {
         // Default timeout 0: members without their own timeout never expire; every add names its own.
         prepare.push(
-          `create ${s.name} hash:ip family ${inetFamily(s.family)} maxelem ${TIMEOUT_SET_MAXELEM} timeout 0`,
+          `create ${s.name} ${s.networks ? "hash:net" : "hash:ip"} family ${inetFamily(s.family)} maxelem ${TIMEOUT_SET_MAXELEM} timeout 0`,
         );
         discard.push(`destroy ${s.name}`);
       }

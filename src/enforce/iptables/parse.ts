@@ -1,5 +1,5 @@
 // Parses what iptables-save, ipset and the restore tools print: hook jumps, set members, failing lines.
-import { parseIp } from "../../domain/address.js";
+import { parseCidr } from "../../domain/address.js";
 import type { ScriptLocation } from "../errors.js";
 import type { Hook, HookCounts } from "./render.js";
 import { hookKey } from "./render.js";
@@ -23,6 +23,7 @@ export function countHooks(saveText: string, hooks: readonly Hook[]): HookCounts
 
 export interface IpsetSavedMember {
   readonly set: string;
+  /** Canonical address, or `network/prefix` for a member of a hash:net set. */
   readonly address: string;
   /** Seconds left; null when the member has no timeout. */
   readonly timeoutS: number | null;
@@ -34,7 +35,8 @@ export function parseIpsetSave(text: string): IpsetSavedMember[] {
   for (const line of text.split("\n")) {
     const w = line.trim().split(/\s+/);
     if (w[0] !== "add" || w[1] === undefined || w[2] === undefined) continue;
-    const ip = parseIp(w[2]);
+    // A hash:net member is a network (`2001:db8:1:2::/64`); a hash:ip member an address.
+    const ip = parseCidr(w[2], false);
     if (!ip) continue;
     const t = w.indexOf("timeout");
     const secs = t > 0 ? Number(w[t + 1]) : NaN;

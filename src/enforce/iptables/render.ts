@@ -9,6 +9,7 @@ import {
   BOGONS_V6,
   dropsBogons,
   internetServices,
+  networkBanSetBase,
   portsOf,
   restrictionEntries,
 } from "../policy.js";
@@ -66,6 +67,11 @@ export type HookCounts = Readonly<Record<string, number>>;
 /** Full ipset name of a policy set: `sw-<base><family>`. */
 export function ipsetName(base: string, family: IpFamily): string {
   return `sw-${base}${family}`;
+}
+
+/** Full ipset name of a ban set's IPv6 network bans (`sw-ban6net`, hash:net), when the policy has them. */
+export function networkIpsetName(banSet: string): string {
+  return `sw-${networkBanSetBase(banSet)}`;
 }
 
 const ICMPV4: Readonly<Record<Icmpv4Type, number>> = {
@@ -135,7 +141,11 @@ export function policySets(policy: FirewallPolicy): IpsetSpec[] {
   const out: IpsetSpec[] = [];
   for (const f of [4, 6] as const) {
     out.push({ kind: "net", name: ipsetName("allow", f), family: f, entries: allowSources(policy) });
-    for (const b of policy.banSets) out.push({ kind: "timeout", name: ipsetName(b.name, f), family: f });
+    for (const b of policy.banSets) {
+      out.push({ kind: "timeout", name: ipsetName(b.name, f), family: f });
+      if (f === 6 && policy.networkBanPrefix6 !== undefined)
+        out.push({ kind: "timeout", name: networkIpsetName(b.name), family: 6, networks: true });
+    }
     for (const b of policy.blocklists)
       out.push({ kind: "net", name: ipsetName(b.name, f), family: f, entries: b.entries });
     for (const r of policy.restrictions ?? [])
@@ -180,7 +190,13 @@ function rawRules(policy: FirewallPolicy, f: IpFamily): string[] {
     for (const i of policy.wan?.interfaces ?? [])
       rules.push(`-i ${i} -m set --match-set ${ipsetName("bogons", f)} src -j DROP`);
   if (policy.protections.portScanTrap) rules.push(`-m set --match-set ${ipsetName("trap", f)} src -j DROP`);
-  for (const b of [...policy.banSets, ...policy.blocklists])
+  for (const b of policy.banSets)
+    for (const m of scopeMatches(b.scope)) {
+      rules.push(`${m}-m set --match-set ${ipsetName(b.name, f)} src -j DROP`);
+      if (f === 6 && policy.networkBanPrefix6 !== undefined)
+        rules.push(`${m}-m set --match-set ${networkIpsetName(b.name)} src -j DROP`);
+    }
+  for (const b of policy.blocklists)
     for (const m of scopeMatches(b.scope))
       rules.push(`${m}-m set --match-set ${ipsetName(b.name, f)} src -j DROP`);
   return rules;

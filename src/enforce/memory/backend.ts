@@ -1,6 +1,6 @@
 // In-memory firewall backend: same contract and refusals as the kernel ones, for dry runs and other tests.
 import type { Clock } from "../../domain/clock.js";
-import { planBans, validateTarget } from "../ban-plan.js";
+import { isBanSetNetwork, memberTarget, planBans, validateTarget } from "../ban-plan.js";
 import { EnforceError } from "../errors.js";
 import type { BackendHealth, BanEntry, BanRecord, FirewallBackend } from "../firewall-backend.js";
 import type { FirewallPolicy } from "../policy.js";
@@ -39,10 +39,12 @@ export function createMemoryBackend(_config: Record<string, never>, deps: Memory
           "SW_ENFORCE_POLICY",
           `invalid firewall policy: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
         );
-      // Like the kernel backend: bans survive when the new policy still has a set with their scope.
+      // Like the kernel backend: bans survive when the new policy still has a set with their scope (and,
+      // for a network, its prefix).
       for (const [k, b] of bans) {
         const spec = next.banSets.find((s) => sameScope(s.scope, b.scope));
-        if (!spec) bans.delete(k);
+        const network = b.target.includes("/");
+        if (!spec || (network && !isBanSetNetwork(next.networkBanPrefix6, b.target))) bans.delete(k);
         else bans.set(k, { ...b, set: spec.name });
       }
       policy = next;
@@ -51,15 +53,15 @@ export function createMemoryBackend(_config: Record<string, never>, deps: Memory
       const planned = planBans(requirePolicy(), entries);
       const now = deps.clock.now();
       for (const p of planned)
-        bans.set(`${p.spec.name}|${p.address}`, {
+        bans.set(`${p.spec.name}|${memberTarget(p)}`, {
           set: p.spec.name,
-          target: p.address,
+          target: memberTarget(p),
           scope: p.spec.scope,
           expiresAt: p.timeoutMs === null ? null : now + p.timeoutMs,
         });
     },
     async unban(targets) {
-      const addresses = targets.map((t) => validateTarget(t).address);
+      const addresses = targets.map((t) => memberTarget(validateTarget(t, policy)));
       for (const [k, b] of bans) if (addresses.includes(b.target)) bans.delete(k);
     },
     async listBans() {

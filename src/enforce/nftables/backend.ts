@@ -14,10 +14,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseIp } from "../../domain/address.js";
+import { cidrContains, parseCidr, parseIp } from "../../domain/address.js";
+import type { Cidr } from "../../domain/address.js";
 import type { Clock } from "../../domain/clock.js";
-import { planBans, validateTarget } from "../ban-plan.js";
-import type { PlannedBan } from "../ban-plan.js";
+import { memberTarget, planBans, validateTarget } from "../ban-plan.js";
+import type { BanMember, PlannedBan } from "../ban-plan.js";
 import type { CommandRunner } from "../command-runner.js";
 import { EnforceError } from "../errors.js";
 import type { BackendHealth, BanEntry, BanRecord, FirewallBackend } from "../firewall-backend.js";
@@ -42,12 +43,19 @@ import type { ListedMember } from "./parse.js";
 import {
   TABLE_FAMILY,
   TABLE_NAME,
+  banSetMembers,
+  networkSetName,
   renderNftBanBatch,
   renderNftScript,
   renderNftUnbanBatch,
   setName,
 } from "./render.js";
 import type { SetElement } from "./render.js";
+
+/** The kernel set that holds a member of ban set `spec`: its family's, or its IPv6 networks'. */
+function kernelSet(m: BanMember & { readonly spec: BanSetSpec }): string {
+  return m.prefix === undefined ? setName(m.spec.name, m.family) : networkSetName(m.spec.name);
+}
 
 export interface NftBackendConfig {
   /** Program names or absolute paths; the runner resolves them (tests prefix `ip netns exec`). */
@@ -157,6 +165,10 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
       for (const f of [4, 6] as const)
         for (const m of await readSet(setName(from.name, f)))
           out.push({ set: setName(spec.name, f), address: m.address, timeoutMs: m.expiresMs });
+      // Network bans only while their prefix holds; after a restart the daemon puts them back itself.
+      if (next.networkBanPrefix6 !== undefined && policy?.networkBanPrefix6 === next.networkBanPrefix6)
+        for (const m of await readSet(networkSetName(from.name)))
+          out.push({ set: networkSetName(spec.name), address: m.address, timeoutMs: m.expiresMs });
     }
     return out;
   }
@@ -179,7 +191,8 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
       }
     }
     for (const extra of filters) {
-      const r = await deps.run(config.conntrack, ["-D", "-s", p.address, ...extra]);
+      // conntrack takes a network after -s as well (conntrack-tools ≥ 1.4.5).
+      const r = await deps.run(config.conntrack, ["-D", "-s", memberTarget(p), ...extra]);
       if (r.code !== 0 && r.code !== 1)
         deps.log.warn(
           { address: p.address, code: r.code, stderr: r.stderr.trim() },
@@ -205,7 +218,7 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
   }
 
   const banElements = (list: readonly PlannedBan[]): SetElement[] =>
-    list.map((p) => ({ set: setName(p.spec.name, p.family), address: p.address, timeoutMs: p.timeoutMs }));
+    list.map((p) => ({ set: kernelSet(p), address: p.address, timeoutMs: p.timeoutMs }));
 
   function need(program: string | undefined): string {
     if (!program)
@@ -365,22 +378,30 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
     const lines = new Set<string>();
     for (const family of [4, 6] as const) {
       const bySource = new Map<string, PlannedBan[]>();
-      for (const p of batch)
-        if (p.family === family) bySource.set(p.address, [...(bySource.get(p.address) ?? []), p]);
-      if (bySource.size === 0) continue;
+      const networks: { cidr: Cidr; p: PlannedBan }[] = [];
+      for (const p of batch) {
+        if (p.family !== family) continue;
+        if (p.prefix === undefined) bySource.set(p.address, [...(bySource.get(p.address) ?? []), p]);
+        else networks.push({ cidr: parseCidr(memberTarget(p)) as Cidr, p });
+      }
+      if (bySource.size === 0 && networks.length === 0) continue;
       const fam = family === 4 ? "ipv4" : "ipv6";
       const listed = await deps.run(config.conntrack, ["-L", "-f", fam]);
       if (listed.code !== 0) throw new Error(`conntrack -L exit ${listed.code}: ${listed.stderr.trim()}`);
       for (const flow of parseConntrackFlows(listed.stdout)) {
-        for (const p of bySource.get(flow.src) ?? []) {
+        const banned = bySource.get(flow.src) ?? [];
+        const src = networks.length === 0 ? null : parseIp(flow.src);
+        if (src !== null) for (const n of networks) if (cidrContains(n.cidr, src)) banned.push(n.p);
+        for (const p of banned) {
+          // The flow's own source: a network ban covers many.
           const scope = p.spec.scope;
-          if (scope.kind === "all") lines.add(`-D -f ${fam} -s ${p.address}`);
+          if (scope.kind === "all") lines.add(`-D -f ${fam} -s ${flow.src}`);
           else if (
             flow.dport !== null &&
             scope.protocols.some((x) => x === flow.proto) &&
             scope.ports.some((r) => flow.dport !== null && flow.dport >= r.from && flow.dport <= r.to)
           )
-            lines.add(`-D -f ${fam} -s ${p.address} -p ${flow.proto} --dport ${flow.dport}`);
+            lines.add(`-D -f ${fam} -s ${flow.src} -p ${flow.proto} --dport ${flow.dport}`);
         }
       }
     }
@@ -402,10 +423,10 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
     const now = deps.clock.now();
     const out: BanRecord[] = [];
     for (const spec of current.banSets)
-      for (const f of [4, 6] as const)
-        for (const m of await readSet(setName(spec.name, f)))
+      for (const { set, prefix } of banSetMembers(current, spec.name))
+        for (const m of await readSet(set))
           out.push({
-            target: m.address,
+            target: prefix === undefined ? m.address : `${m.address}/${prefix}`,
             scope: spec.scope,
             expiresAt: m.expiresMs === null ? null : now + m.expiresMs,
           });
@@ -463,14 +484,7 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
       return serial(async () => {
         const planned = planBans(requirePolicy(), entries);
         if (planned.length === 0) return;
-        const script = renderNftBanBatch(
-          planned.map((p) => ({
-            set: setName(p.spec.name, p.family),
-            address: p.address,
-            timeoutMs: p.timeoutMs,
-          })),
-        );
-        await runScript(script, false, "ban batch");
+        await runScript(renderNftBanBatch(banElements(planned)), false, "ban batch");
         for (const p of planned) await flushConntrack(p);
       });
     },
@@ -479,8 +493,8 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
       serial(async () => {
         const current = requirePolicy();
         const members = targets.flatMap((t) => {
-          const { family, address } = validateTarget(t);
-          return current.banSets.map((b) => ({ set: setName(b.name, family), address }));
+          const m = validateTarget(t, current);
+          return current.banSets.map((b) => ({ set: kernelSet({ ...m, spec: b }), address: m.address }));
         });
         if (members.length === 0) return;
         const channel = usableChannel();

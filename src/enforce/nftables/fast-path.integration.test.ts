@@ -2,7 +2,7 @@
 // the lab's blocklist offloaded to ipset (threshold 1), so both mechanisms meet the contract and the kernel.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { describeBackendContract } from "../../../test/enforce/backend-contract.js";
-import { FW_V4, createLab, requireLabTools, waitUntil } from "../../../test/enforce/netns.js";
+import { FW_V4, FW_V6, createLab, requireLabTools, waitUntil } from "../../../test/enforce/netns.js";
 import type { Lab } from "../../../test/enforce/netns.js";
 import { labPolicy } from "../../../test/enforce/policy-fixtures.js";
 import { systemClock } from "../../domain/clock.js";
@@ -166,6 +166,26 @@ describe("fast path packets", () => {
     const after = await l.fwRun("conntrack", ["-L", "-s", "10.77.0.3"]);
     expect(warnings).toEqual([]);
     expect(after.stdout).not.toContain("dport=5060");
+  });
+
+  it("an IPv6 network ban drops every address of the network at once, none outside, until it expires", async () => {
+    const l = theLab();
+    // fd77::2 and fd77::3 share fd77::2/127; fd77::4 does not.
+    await fw.apply({ ...labPolicy(), networkBanPrefix6: 127 });
+    expect(await l.udpArrives("fd77::3", FW_V6, 5060)).toBe(true);
+    await fw.ban([{ target: "fd77::2/127", timeoutMs: 1_500, scope: SIP }]);
+    expect(await l.udpArrives("fd77::3", FW_V6, 5060, undefined, 300)).toBe(false);
+    expect(await l.udpArrives("fd77::2", FW_V6, 5060, undefined, 300)).toBe(false);
+    expect(await l.udpArrives("fd77::4", FW_V6, 5060)).toBe(true);
+    // On the SIP scope only: the banned network still reaches the web.
+    expect(await l.tcp("fd77::2", FW_V6, 80)).toBe("open");
+    const table = await l.fwRun("nft", ["list", "chain", "inet", "sipwarden", "prerouting"]);
+    expect(table.stdout).toMatch(/ip6 saddr & ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe == @sipban6net drop/);
+    let reached = false;
+    for (let i = 0; i < 20 && !reached; i++)
+      reached = await l.udpArrives("fd77::3", FW_V6, 5060, undefined, 300);
+    expect(reached).toBe(true);
+    expect(warnings).toEqual([]);
   });
 
   it("a ban expires by its kernel timeout and unban removes at once", async () => {

@@ -1,5 +1,5 @@
 // Pure rendering of the policy IR and of ban batches into nft scripts for the `inet sipwarden` table.
-import { parseCidr } from "../../domain/address.js";
+import { ipv6Netmask, parseCidr } from "../../domain/address.js";
 import type { Cidr, IpFamily } from "../../domain/address.js";
 import type { BanScope, PortRange, Protocol } from "../../domain/decision.js";
 import { collapseCidrs } from "../cidr-set.js";
@@ -11,6 +11,7 @@ import {
   dropsBogons,
   internetServices,
   mergePortRanges,
+  networkBanSetBase,
   portsOf,
   restrictionEntries,
 } from "../policy.js";
@@ -40,6 +41,25 @@ const NO_STATE: CarriedState = { elements: [] };
 
 export function setName(base: string, family: IpFamily): string {
   return `${base}${family}`;
+}
+
+/** The kernel set of a ban set's IPv6 network bans (`ban6net`), when the policy has them. */
+export function networkSetName(banSet: string): string {
+  return networkBanSetBase(banSet);
+}
+
+/** Every kernel set of one ban set: its addresses per family, then its IPv6 networks when the policy bans them. */
+export function banSetMembers(
+  policy: FirewallPolicy,
+  banSet: string,
+): { set: string; family: IpFamily; prefix?: number }[] {
+  const out: { set: string; family: IpFamily; prefix?: number }[] = [
+    { set: setName(banSet, 4), family: 4 },
+    { set: setName(banSet, 6), family: 6 },
+  ];
+  const prefix = policy.networkBanPrefix6;
+  if (prefix !== undefined) out.push({ set: networkSetName(banSet), family: 6, prefix });
+  return out;
 }
 
 function addrKeyword(family: IpFamily): "ip" | "ip6" {
@@ -131,8 +151,7 @@ function renderSets(policy: FirewallPolicy, state: CarriedState): string[] {
   for (const f of [4, 6] as const)
     lines.push(...setBlock(setName("allow", f), f, "interval", [], intervalItems(allowSources, f)));
   for (const b of policy.banSets) {
-    for (const f of [4, 6] as const) {
-      const name = setName(b.name, f);
+    for (const { set: name, family: f } of banSetMembers(policy, b.name)) {
       const items = state.elements
         .filter((e) => e.set === name)
         .map((e) => (e.timeoutMs === null ? e.address : `${e.address} timeout ${nftDuration(e.timeoutMs)}`));
@@ -196,7 +215,17 @@ function renderPrerouting(policy: FirewallPolicy): string[] {
   }
   if (policy.protections.portScanTrap)
     for (const f of [4, 6] as const) rules.push(`${addrKeyword(f)} saddr @${setName("trap", f)} drop`);
-  for (const b of [...policy.banSets, ...policy.blocklists])
+  const netPrefix = policy.networkBanPrefix6;
+  for (const b of policy.banSets) {
+    for (const f of [4, 6] as const)
+      rules.push(`${scopeMatch(b.scope)}${addrKeyword(f)} saddr @${setName(b.name, f)} drop`);
+    // A network ban set holds first addresses: the source, masked to the ban's prefix, is looked up.
+    if (netPrefix !== undefined)
+      rules.push(
+        `${scopeMatch(b.scope)}ip6 saddr & ${ipv6Netmask(netPrefix)} @${networkSetName(b.name)} drop`,
+      );
+  }
+  for (const b of policy.blocklists)
     for (const f of [4, 6] as const)
       rules.push(`${scopeMatch(b.scope)}${addrKeyword(f)} saddr @${setName(b.name, f)} drop`);
   return [

@@ -1,0 +1,123 @@
+// `sipwarden run` on nftables in a namespace: IPv6 attackers rotating through one /64 are banned as the
+// network, in the kernel's ban set within milliseconds of the line that decides it, and only that network.
+import type { ChildProcess } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireLabTools, waitUntil } from "../../test/enforce/netns.js";
+import type { PeerLab } from "../../test/netns/peer-lab.js";
+import { createPeerLab } from "../../test/netns/peer-lab.js";
+import { packageRoot } from "./package-root.js";
+
+const FW = "fd80::1";
+/** Three addresses of fd80:0:0:1::/64 (the attack), one of fd80:0:0:2::/64 (a neighbour network). */
+const ATTACKERS = ["fd80:0:0:1::a", "fd80:0:0:1::b", "fd80:0:0:1::c"];
+const ROTATED = "fd80:0:0:1::99";
+const NEIGHBOUR = "fd80:0:0:2::a";
+
+const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
+const failure = (ip: string): string =>
+  `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '[${ip}]:5060' (callid: x) - Failed to authenticate\n`;
+
+let lab: PeerLab | undefined;
+let dir = "";
+let daemon: ChildProcess | undefined;
+let stderr = "";
+const decisions: { action: string; target: string; at: number }[] = [];
+
+function theLab(): PeerLab {
+  if (!lab) throw new Error("lab was not created");
+  return lab;
+}
+
+beforeAll(async () => {
+  await requireLabTools();
+  const main = join(packageRoot(), "dist", "cli", "main.js");
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  lab = await createPeerLab({
+    prefix: "sw-n6",
+    fw: ["10.80.0.1/24", `${FW}/48`],
+    peer: [...ATTACKERS, ROTATED, NEIGHBOUR].map((a) => `${a}/48`),
+    timeoutMs: 15_000,
+    listen: { tcp: [80], udp: [5060] },
+  });
+  dir = mkdtempSync(join(tmpdir(), "sw-n6-"));
+  const log = join(dir, "full");
+  writeFileSync(log, "");
+  const config = join(dir, "sipwarden.yaml");
+  writeFileSync(
+    config,
+    [
+      `state_dir: ${join(dir, "state")}`,
+      `api: { socket: ${join(dir, "api.sock")} }`,
+      "preset: asterisk",
+      "defaults: { ipv6_prefix: 64, scope: service }",
+      "sources:",
+      `  pbx: { type: file, path: ${log} }`,
+      "jails:",
+      "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3, findtime: 1m, bantime: 10m }",
+      "firewall:",
+      "  backend: nftables",
+      "  families: [ipv4, ipv6]",
+      "  open: [sip, http]",
+      "  sip_inspection: false",
+      "",
+    ].join("\n"),
+  );
+  daemon = theLab().fwSpawn(process.execPath, [main, "run", "--config", config, "--json"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  daemon.stderr!.on("data", (c: Buffer) => (stderr = (stderr + c.toString("utf8")).slice(-65_536)));
+  createInterface({ input: daemon.stdout! }).on("line", (line) => {
+    try {
+      const d = JSON.parse(line) as { action?: string; target?: string };
+      if (d.action && d.target) decisions.push({ action: d.action, target: d.target, at: Date.now() });
+    } catch {
+      /* not a decision line */
+    }
+  });
+  const up = await waitUntil(() => /"msg":"watching"/.test(stderr) || daemon?.exitCode !== null, 20_000);
+  if (!up || daemon.exitCode !== null) throw new Error(`sipwarden did not start: ${stderr.slice(-2000)}`);
+});
+
+afterAll(async () => {
+  if (daemon && daemon.exitCode === null) {
+    const exited = new Promise((r) => daemon?.once("exit", r));
+    daemon.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  }
+  await lab?.destroy();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("sipwarden run: an IPv6 /64 banned as one network on the fast path", () => {
+  it("bans the network at its third address's failure, in the kernel's ban set; the rotated address and the neighbour network are told apart", async () => {
+    const l = theLab();
+    const log = join(dir, "full");
+    expect(await l.udpArrives(ROTATED, FW, 5060)).toBe(true);
+    for (const a of ATTACKERS) appendFileSync(log, failure(a));
+    const written = Date.now();
+    const banned = await waitUntil(
+      () => decisions.some((d) => d.action === "ban" && d.target === "fd80:0:0:1::/64"),
+      5_000,
+    );
+    expect(banned, stderr.slice(-2000)).toBe(true);
+    // In the jail's ban set for networks: the decision line is printed once the kernel has it.
+    const table = await l.fwRun("nft", ["list", "table", "inet", "sipwarden"]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/set \w+6net \{[^}]*elements = \{ fd80:0:0:1:: timeout (10m|9m5\d)/);
+    const decidedIn = (decisions.find((d) => d.target === "fd80:0:0:1::/64")?.at ?? Infinity) - written;
+    expect(decidedIn).toBeLessThan(5_000);
+    // No address ban, no policy list: the network alone.
+    expect(decisions.filter((d) => d.action === "ban").map((d) => d.target)).toEqual(["fd80:0:0:1::/64"]);
+    expect(table.stdout).not.toMatch(/set (manual|netban\d+)6/);
+    // An address of the network never seen in the log is cut on the SIP ports, not elsewhere; the
+    // neighbour /64 passes.
+    expect(await l.udpArrives(ROTATED, FW, 5060, undefined, 300)).toBe(false);
+    expect(await l.tcp(ROTATED, FW, 80)).toBe("open");
+    expect(await l.udpArrives(NEIGHBOUR, FW, 5060)).toBe(true);
+    expect(daemon?.exitCode).toBeNull();
+  });
+});

@@ -184,6 +184,8 @@ export function spawnInNs(name, ns, cmd, args, where) {
 // The namespace lab
 
 export const FW_ADDR = "10.78.0.1";
+/** The protected host's IPv6 address; peers' IPv6 addresses are in fd78::/16 too. */
+export const FW_ADDR6 = "fd78::1";
 
 /**
  * Attacker address number i (0-based) in the peer namespace: 10.78.1.1, 10.78.1.2, … (10.78.0.0/16).
@@ -223,7 +225,11 @@ export async function createLab(opts) {
       peer,
     ]);
     await must("ip", ["-n", fw, "addr", "add", `${FW_ADDR}/16`, "dev", "veth0"]);
-    const batch = (opts.peerAddrs ?? []).map((a) => `addr add ${a}/16 dev veth0\n`).join("");
+    // nodad: usable at once, not after duplicate address detection's second or two.
+    await must("ip", ["-n", fw, "addr", "add", `${FW_ADDR6}/16`, "dev", "veth0", "nodad"]);
+    const batch = (opts.peerAddrs ?? [])
+      .map((a) => `addr add ${a}/16 dev veth0${a.includes(":") ? " nodad" : ""}\n`)
+      .join("");
     await must("ip", ["-n", peer, "-batch", "-"], { stdin: batch });
     await must("ip", ["-n", fw, "link", "set", "veth0", "up"]);
     await must("ip", ["-n", peer, "link", "set", "veth0", "up"]);
@@ -239,9 +245,9 @@ const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
 export const asteriskDate = (d) =>
   `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 
-/** @param {string} ip @param {string} date from asteriskDate @param {number} [ext] */
+/** chan_sip writes an IPv6 peer in brackets. @param {string} ip @param {string} date from asteriskDate @param {number} [ext] */
 export const failureLine = (ip, date, ext = 100) =>
-  `[${date}] NOTICE[2345] chan_sip.c: Registration from '"${ext}" <sip:${ext}@${FW_ADDR}:5060>' failed for '${ip}:5060' - Wrong password\n`;
+  `[${date}] NOTICE[2345] chan_sip.c: Registration from '"${ext}" <sip:${ext}@${FW_ADDR}:5060>' failed for '${ip.includes(":") ? `[${ip}]` : ip}:5060' - Wrong password\n`;
 
 // ---------------------------------------------------------------------------------------------------
 // The daemons
@@ -265,7 +271,8 @@ export const failureLine = (ip, date, ext = 100) =>
 /**
  * `sipwarden run --config <tmp>.yaml` in `ns`: the asterisk preset, one jail on the log, bans on all ports
  * (the `ban4` set at raw priority), nftables backend.
- * @param {{ ns: string, dir: string, log: string, t: Thresholds, cpuProf?: boolean, nodeArgs?: string[] }} o
+ * With `ipv6Prefix`, IPv6 failures also count per network of that length (`defaults.ipv6_prefix`).
+ * @param {{ ns: string, dir: string, log: string, t: Thresholds, cpuProf?: boolean, nodeArgs?: string[], ipv6Prefix?: number }} o
  * @returns {Tool}
  */
 export function startSipwarden(o) {
@@ -276,6 +283,7 @@ export function startSipwarden(o) {
       "preset: asterisk",
       `state_dir: ${join(o.dir, "sw-state")}`,
       "log_level: warn",
+      ...(o.ipv6Prefix === undefined ? [] : [`defaults: { ipv6_prefix: ${o.ipv6Prefix} }`]),
       "sources:",
       `  asterisk: { type: file, path: ${o.log} }`,
       "jails:",

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * UDP probe agent for bench/daemon-ban-latency.mjs; runs inside a namespace (`ip netns exec <ns> node …`).
+ * UDP probe agent for bench/daemon-ban-latency.mjs and bench/ipv6-rotation.mjs (IPv4 and IPv6); runs inside a namespace (`ip netns exec <ns> node …`).
  *
  *   node daemon-probe.mjs listen <port>   — in the protected namespace: counts probes per trial
  *   node daemon-probe.mjs send            — in the peer namespace: sends probes from a given source address
@@ -29,8 +29,11 @@ const [mode, portArg] = process.argv.slice(2);
 if (mode === "listen") {
   /** @type {Map<number, { count: number, lastSeq: number, lastAt: number }>} */
   const trials = new Map();
-  const sock = dgram.createSocket({ type: "udp4", recvBufferSize: 1 << 20 });
-  sock.on("message", (msg, rinfo) => {
+  // One socket per family (the IPv6 one IPv6-only), the same handler: probes come from either.
+  const sock4 = dgram.createSocket({ type: "udp4", recvBufferSize: 1 << 20 });
+  const sock6 = dgram.createSocket({ type: "udp6", ipv6Only: true, recvBufferSize: 1 << 20 });
+  /** @param {dgram.Socket} sock @param {Buffer} msg @param {dgram.RemoteInfo} rinfo */
+  const onProbe = (sock, msg, rinfo) => {
     const at = monoMs();
     // A reply makes the flow ESTABLISHED in conntrack, as a SIP server's answer would: otherwise every probe
     // is a NEW flow and the protected host's per-source rate limit (sipwarden's default ruleset) drops them.
@@ -46,8 +49,10 @@ if (mode === "listen") {
       t.lastSeq = seq;
       t.lastAt = at;
     }
-  });
-  sock.bind(Number(portArg), () => reply({ ready: true }));
+  };
+  sock4.on("message", (msg, rinfo) => onProbe(sock4, msg, rinfo));
+  sock6.on("message", (msg, rinfo) => onProbe(sock6, msg, rinfo));
+  sock4.bind(Number(portArg), () => sock6.bind(Number(portArg), () => reply({ ready: true })));
   createInterface({ input: process.stdin }).on("line", (line) => {
     /** @type {{ cmd: string, trial: number }} */
     const c = JSON.parse(line);
@@ -62,7 +67,7 @@ if (mode === "listen") {
     /** @type {{ cmd: string, trial: number, src?: string, dst?: string, port?: number, intervalMs?: number, max?: number, seqs?: number[] }} */
     const c = JSON.parse(line);
     if (c.cmd === "start") {
-      const sock = dgram.createSocket("udp4");
+      const sock = dgram.createSocket(c.src?.includes(":") ? "udp6" : "udp4");
       /** @type {number[]} */
       const times = [];
       const max = c.max ?? 10_000;

@@ -174,6 +174,19 @@ describe("iptables backend with real packets", () => {
     expect(reached).toBe(true);
   });
 
+  it("after a restart with another IPv6 prefix, networks of the old length leave the network ban set", async () => {
+    await fw.apply({ ...iptLabPolicy(), networkBanPrefix6: 64 });
+    await fw.ban([{ target: "2001:db8:7:1::/64", timeoutMs: 600_000, scope: { kind: "all" } }]);
+    const restarted = createIptablesBackend(DEFAULT_IPTABLES_CONFIG, {
+      run: lab.fwRun,
+      clock: systemClock,
+      log,
+    });
+    await restarted.apply({ ...iptLabPolicy(), networkBanPrefix6: 56 });
+    await restarted.ban([{ target: "2001:db8:7::/56", timeoutMs: 600_000, scope: { kind: "all" } }]);
+    expect((await restarted.listBans()).map((b) => b.target)).toEqual(["2001:db8:7::/56"]);
+  });
+
   it("drops blocklisted networks and refreshes the list by swapping it", async () => {
     expect(await lab.tcp("10.78.0.130", FW_V4, 80)).toBe("timeout");
     const p = iptLabPolicy();

@@ -219,6 +219,25 @@ export function createIptablesBackend(
       [...existing].filter((n) => OWN_SET.test(n) && !keep.has(n)),
       "no longer in the policy",
     );
+    await dropOtherPrefixes(next, existing);
+  }
+
+  /**
+   * A network ban set kept from before a change of prefix (a restart with another `ipv6_prefix`) may hold
+   * networks of the old length, which hash:net would go on matching: they leave it (the daemon puts such
+   * networks in the policy's lists), so that an unban of one of them does not leave it in force here.
+   */
+  async function dropOtherPrefixes(next: FirewallPolicy, existing: ReadonlySet<string>): Promise<void> {
+    const prefix = next.networkBanPrefix6;
+    if (prefix === undefined) return;
+    const stale: { set: string; address: string }[] = [];
+    for (const b of next.banSets) {
+      const name = networkIpsetName(b.name);
+      for (const m of await readSet(name, existing))
+        if (!m.address.endsWith(`/${prefix}`)) stale.push({ set: name, address: m.address });
+    }
+    if (stale.length > 0)
+      await restore(config.ipset, ["-exist", "restore"], renderIpsetUnbanBatch(stale), "stale network bans");
   }
 
   return {

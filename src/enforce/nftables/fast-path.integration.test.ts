@@ -173,6 +173,7 @@ describe("fast path packets", () => {
     // fd77::2 and fd77::3 share fd77::2/127; fd77::4 does not.
     await fw.apply({ ...labPolicy(), networkBanPrefix6: 127 });
     expect(await l.udpArrives("fd77::3", FW_V6, 5060)).toBe(true);
+    expect((await l.fwRun("conntrack", ["-L", "-f", "ipv6"])).stdout).toMatch(/src=fd77::3 .*dport=5060/);
     await fw.ban([{ target: "fd77::2/127", timeoutMs: 1_500, scope: SIP }]);
     expect(await l.udpArrives("fd77::3", FW_V6, 5060, undefined, 300)).toBe(false);
     expect(await l.udpArrives("fd77::2", FW_V6, 5060, undefined, 300)).toBe(false);
@@ -181,6 +182,10 @@ describe("fast path packets", () => {
     expect(await l.tcp("fd77::2", FW_V6, 80)).toBe("open");
     const table = await l.fwRun("nft", ["list", "chain", "inet", "sipwarden", "prerouting"]);
     expect(table.stdout).toMatch(/ip6 saddr & ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe == @sipban6net drop/);
+    // The network's SIP flows left conntrack after the ban (fd77::3's from before it), fd77::4's stayed.
+    const flows = await l.fwRun("conntrack", ["-L", "-f", "ipv6"]);
+    expect(flows.stdout).not.toMatch(/src=fd77::3 .*dport=5060/);
+    expect(flows.stdout).toMatch(/src=fd77::4 .*dport=5060/);
     let reached = false;
     for (let i = 0; i < 20 && !reached; i++)
       reached = await l.udpArrives("fd77::3", FW_V6, 5060, undefined, 300);

@@ -308,6 +308,25 @@ describe("control API", () => {
     expect((await get(`bearer ${TOKEN}`)).status).toBe(200);
   });
 
+  it("serves the status as Prometheus metrics at /metrics, behind the token like the rest", async () => {
+    const { app, services } = setup({ token: TOKEN });
+    services.record([jailBan("198.51.100.7", T0, 600_000)]);
+    expect((await inject(app, { method: "GET", url: "/metrics" })).status).toBe(401);
+    const r = await inject(app, {
+      method: "GET",
+      url: "/metrics",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers["content-type"]).toBe("text/plain; version=0.0.4; charset=utf-8");
+    expect(r.text).toContain('sipwarden_info{version="1.2.3",backend="memory"} 1');
+    expect(r.text).toContain("sipwarden_bans_active 1");
+    expect(
+      (await inject(app, { method: "POST", url: "/metrics", headers: { authorization: `Bearer ${TOKEN}` } }))
+        .status,
+    ).toBe(405);
+  });
+
   it("refuses a short token at construction", () => {
     const services = createMemoryControlServices({ clock: createManualClock(T0) });
     expect(() => createApiApp(services, { log: quietLog(), token: "short" })).toThrow(

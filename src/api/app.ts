@@ -6,7 +6,8 @@ import { parseCidr, parseIp, type Cidr } from "../domain/address.js";
 import { isUserError } from "../domain/errors.js";
 import { withBearerToken } from "./bearer-auth.js";
 import type { AllowCreated, BanCreated, BanList, BanRemoved, ExplainResult, Status } from "./contract.js";
-import { HttpProblem, sendJson, sendProblem, type ApiHandler, type ApiLog } from "./http-json.js";
+import { HttpProblem, sendJson, sendProblem, sendText, type ApiHandler, type ApiLog } from "./http-json.js";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 import { isControlRefusal, type ControlServices } from "./services.js";
 
 export interface ApiAppOptions {
@@ -33,7 +34,10 @@ const BanBody = z.strictObject({
 });
 const AllowBody = z.strictObject({ target, forMs });
 
-type Reply = { readonly status: number; readonly body: unknown };
+/** A JSON answer, or a text one (the Prometheus metrics). */
+type Reply =
+  | { readonly status: number; readonly body: unknown }
+  | { readonly status: number; readonly text: string; readonly contentType: string };
 
 interface RouteContext {
   readonly req: IncomingMessage;
@@ -110,6 +114,17 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
       },
     },
     {
+      // Where Prometheus looks by default; through the TCP listener it needs the API token too.
+      method: "GET",
+      path: /^\/metrics$/,
+      name: "metrics",
+      run: async () => ({
+        status: 200,
+        text: renderMetrics(await services.status()),
+        contentType: METRICS_CONTENT_TYPE,
+      }),
+    },
+    {
       method: "GET",
       path: /^\/v1\/explain\/(.+)$/,
       name: "explain",
@@ -154,7 +169,10 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
 
   const app: ApiHandler = (req, res) => {
     handle(req).then(
-      (reply) => sendJson(res, reply.status, reply.body),
+      (reply) =>
+        "text" in reply
+          ? sendText(res, reply.status, reply.contentType, reply.text)
+          : sendJson(res, reply.status, reply.body),
       (e: unknown) => {
         if (res.headersSent) {
           res.destroy();

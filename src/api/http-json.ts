@@ -1,4 +1,4 @@
-// JSON responses and the one error shape every non-2xx answer of the control API has.
+// JSON (and text) responses and the one error shape every non-2xx answer of the control API has.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ApiError, ApiErrorCode } from "./contract.js";
@@ -33,9 +33,18 @@ export function sendJson(
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
-  const text = JSON.stringify(body);
+  sendText(res, status, "application/json; charset=utf-8", JSON.stringify(body), headers);
+}
+
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  text: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
+    "content-type": contentType,
     "content-length": String(Buffer.byteLength(text)),
     // Answers describe live state and may name attackers: never cached, never sniffed as HTML.
     "cache-control": "no-store",

@@ -1,0 +1,63 @@
+// The metrics text: every family with HELP and TYPE, label values escaped, absent samples left out.
+import { expect, it } from "vitest";
+import type { Status } from "./contract.js";
+import { renderMetrics } from "./metrics.js";
+
+const status: Status = {
+  version: "1.2.3",
+  uptimeS: 42,
+  backend: { name: "nftables", ok: false, detail: "table missing" },
+  jails: [{ name: "asterisk", filter: "asterisk", failures: 17, bans: 3, tracked: 5 }],
+  sources: [
+    { id: "/var/log/asterisk/full", lines: 1000, errors: 1, lastLineAt: "2026-12-07T08:00:00.000Z" },
+    { id: 'journald:SYSLOG_IDENTIFIER="ss\\hd"\nx', lines: 0, errors: 0, lastLineAt: null },
+  ],
+  counts: { activeBans: 4, spares: 2, allowlist: 7 },
+  lists: [
+    {
+      name: "blocklist voipbl",
+      networks: 61234,
+      url: "http://x/",
+      downloadedAt: "2026-12-07T07:00:00Z",
+      downloadError: null,
+    },
+    { name: "countries de, at", networks: 0, url: null, downloadedAt: null, downloadError: null },
+  ],
+  firewallNotes: ["countries: no networks for xx"],
+};
+
+it("renders the status as Prometheus text with escaped labels", () => {
+  const text = renderMetrics(status);
+  const lines = text.trimEnd().split("\n");
+  expect(lines).toContain('sipwarden_info{version="1.2.3",backend="nftables"} 1');
+  expect(lines).toContain('sipwarden_backend_ok{backend="nftables"} 0');
+  expect(lines).toContain("# TYPE sipwarden_jail_bans_total counter");
+  expect(lines).toContain('sipwarden_jail_bans_total{jail="asterisk",filter="asterisk"} 3');
+  expect(lines).toContain('sipwarden_jail_failures_total{jail="asterisk",filter="asterisk"} 17');
+  expect(lines).toContain('sipwarden_source_lines_total{source="/var/log/asterisk/full"} 1000');
+  expect(lines).toContain(
+    'sipwarden_source_lines_total{source="journald:SYSLOG_IDENTIFIER=\\"ss\\\\hd\\"\\nx"} 0',
+  );
+  expect(lines).toContain(
+    'sipwarden_source_last_line_timestamp_seconds{source="/var/log/asterisk/full"} 1796630400',
+  );
+  // A source that never delivered a line has no timestamp sample at all.
+  expect(lines.filter((l) => l.startsWith("sipwarden_source_last_line_timestamp_seconds{"))).toHaveLength(1);
+  expect(lines).toContain("sipwarden_bans_active 4");
+  expect(lines).toContain('sipwarden_list_networks{list="blocklist voipbl"} 61234');
+  expect(lines).toContain('sipwarden_list_download_ok{list="blocklist voipbl"} 1');
+  expect(lines.filter((l) => l.startsWith("sipwarden_list_download_ok{"))).toHaveLength(1);
+  expect(lines).toContain("sipwarden_firewall_notes 1");
+  // Every sample's family was introduced by HELP and TYPE first.
+  const typed = new Set(lines.filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]));
+  for (const l of lines.filter((x) => !x.startsWith("#")))
+    expect(typed.has(/^[a-z_]+/.exec(l)?.[0]), l).toBe(true);
+  expect(text.endsWith("\n")).toBe(true);
+});
+
+it("leaves out the families without samples", () => {
+  const text = renderMetrics({ ...status, jails: [], lists: [] });
+  expect(text).not.toContain("sipwarden_jail_");
+  expect(text).not.toContain("sipwarden_list_");
+  expect(text).toContain("sipwarden_uptime_seconds 42");
+});

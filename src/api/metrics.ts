@@ -1,0 +1,160 @@
+// The daemon's status as Prometheus metrics (text exposition format 0.0.4), for `GET /metrics`.
+
+import type { Status } from "./contract.js";
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Kind = "counter" | "gauge";
+
+interface Family {
+  readonly name: string;
+  readonly kind: Kind;
+  readonly help: string;
+  readonly samples: readonly { readonly labels: Readonly<Record<string, string>>; readonly value: number }[];
+}
+
+/** A label value as the format quotes it: backslash, double quote and line feed escaped. */
+function labelValue(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function sampleLine(name: string, labels: Readonly<Record<string, string>>, value: number): string {
+  const keys = Object.keys(labels);
+  const set =
+    keys.length === 0 ? "" : `{${keys.map((k) => `${k}="${labelValue(labels[k] as string)}"`).join(",")}}`;
+  const v = Number.isFinite(value)
+    ? String(value)
+    : Number.isNaN(value)
+      ? "NaN"
+      : value > 0
+        ? "+Inf"
+        : "-Inf";
+  return `${name}${set} ${v}`;
+}
+
+/** Seconds since the epoch of an ISO time, or null. */
+function epochSeconds(iso: string | null): number | null {
+  if (iso === null) return null;
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? ms / 1000 : null;
+}
+
+/**
+ * Every metric, from one status snapshot. Counters are the daemon's since its start (a restart resets
+ * them, which Prometheus's rate() expects); a family with no sample (no jail, no list) is left out.
+ */
+export function renderMetrics(status: Status): string {
+  const families: Family[] = [
+    {
+      name: "sipwarden_info",
+      kind: "gauge",
+      help: "The running daemon: version and firewall backend (always 1).",
+      samples: [{ labels: { version: status.version, backend: status.backend.name }, value: 1 }],
+    },
+    {
+      name: "sipwarden_uptime_seconds",
+      kind: "gauge",
+      help: "Seconds since the daemon started.",
+      samples: [{ labels: {}, value: status.uptimeS }],
+    },
+    {
+      name: "sipwarden_backend_ok",
+      kind: "gauge",
+      help: "1 when the firewall backend reports its ruleset in place, else 0 (alert on 0).",
+      samples: [{ labels: { backend: status.backend.name }, value: status.backend.ok ? 1 : 0 }],
+    },
+    {
+      name: "sipwarden_jail_failures_total",
+      kind: "counter",
+      help: "Failures a jail counted since the daemon started.",
+      samples: status.jails.map((j) => ({ labels: { jail: j.name, filter: j.filter }, value: j.failures })),
+    },
+    {
+      name: "sipwarden_jail_bans_total",
+      kind: "counter",
+      help: "Bans a jail issued since the daemon started.",
+      samples: status.jails.map((j) => ({ labels: { jail: j.name, filter: j.filter }, value: j.bans })),
+    },
+    {
+      name: "sipwarden_jail_tracked_addresses",
+      kind: "gauge",
+      help: "Addresses with failures inside a jail's find window now.",
+      samples: status.jails.map((j) => ({ labels: { jail: j.name, filter: j.filter }, value: j.tracked })),
+    },
+    {
+      name: "sipwarden_source_lines_total",
+      kind: "counter",
+      help: "Lines a log source delivered since the daemon started.",
+      samples: status.sources.map((s) => ({ labels: { source: s.id }, value: s.lines })),
+    },
+    {
+      name: "sipwarden_source_errors_total",
+      kind: "counter",
+      help: "Read errors of a log source since the daemon started.",
+      samples: status.sources.map((s) => ({ labels: { source: s.id }, value: s.errors })),
+    },
+    {
+      name: "sipwarden_source_last_line_timestamp_seconds",
+      kind: "gauge",
+      help: "When a log source last delivered a line (absent until it has): a silent PBX log shows here.",
+      samples: status.sources.flatMap((s) => {
+        const t = epochSeconds(s.lastLineAt);
+        return t === null ? [] : [{ labels: { source: s.id }, value: t }];
+      }),
+    },
+    {
+      name: "sipwarden_bans_active",
+      kind: "gauge",
+      help: "Bans in force, all origins.",
+      samples: [{ labels: {}, value: status.counts.activeBans }],
+    },
+    {
+      name: "sipwarden_spares",
+      kind: "gauge",
+      help: "Spare decisions retained: bans an allowlist entry or a live registration prevented.",
+      samples: [{ labels: {}, value: status.counts.spares }],
+    },
+    {
+      name: "sipwarden_allowlist_entries",
+      kind: "gauge",
+      help: "Allowlist entries (config, files, resolved names, runtime allows).",
+      samples: [{ labels: {}, value: status.counts.allowlist }],
+    },
+    {
+      name: "sipwarden_list_networks",
+      kind: "gauge",
+      help: "Networks of a blocklist or country list in force (0: a restriction left out).",
+      samples: status.lists.map((l) => ({ labels: { list: l.name }, value: l.networks })),
+    },
+    {
+      name: "sipwarden_list_download_ok",
+      kind: "gauge",
+      help: "For a downloaded list: 1 when its last download succeeded, 0 when it failed (alert on 0).",
+      samples: status.lists
+        .filter((l) => l.url !== null)
+        .map((l) => ({ labels: { list: l.name }, value: l.downloadError === null ? 1 : 0 })),
+    },
+    {
+      name: "sipwarden_list_downloaded_timestamp_seconds",
+      kind: "gauge",
+      help: "When a downloaded list was last replaced or confirmed by its source.",
+      samples: status.lists.flatMap((l) => {
+        const t = epochSeconds(l.downloadedAt);
+        return t === null ? [] : [{ labels: { list: l.name }, value: t }];
+      }),
+    },
+    {
+      name: "sipwarden_firewall_notes",
+      kind: "gauge",
+      help: "Warnings of the last firewall apply (bad list lines, unreadable lists, a restriction left out).",
+      samples: [{ labels: {}, value: status.firewallNotes.length }],
+    },
+  ];
+  const lines: string[] = [];
+  for (const f of families) {
+    if (f.samples.length === 0) continue;
+    lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.kind}`);
+    for (const s of f.samples) lines.push(sampleLine(f.name, s.labels, s.value));
+  }
+  return `${lines.join("\n")}\n`;
+}

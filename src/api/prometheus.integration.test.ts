@@ -1,0 +1,189 @@
+// A real Prometheus (Debian's) scrapes `sipwarden run`'s /metrics over the token-guarded TCP API, and
+// promtool accepts the exposition: the metrics work where a provider would use them. Loopback only.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageRoot } from "../daemon/package-root.js";
+import { pause, waitFor } from "../sources/testing/wait-for.js";
+
+const TOKEN = "metrics-token-0123456789abcdef";
+const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
+const failure = (ip: string): string =>
+  `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '${ip}:5060' (callid: x) - Failed to authenticate\n`;
+
+let dir = "";
+const children: ChildProcess[] = [];
+let daemonErr = "";
+let apiPort = 0;
+let promPort = 0;
+
+/** A TCP port free on loopback now (the kernel's pick, released at once). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function get(port: number, path: string, token?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+        timeout: 5000,
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+/** One instant query against Prometheus's HTTP API: the samples' labels and values. */
+async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+  const r = await get(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`);
+  if (r.status !== 200) return [];
+  const body = JSON.parse(r.text) as {
+    data?: { result?: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  return body.data?.result ?? [];
+}
+
+beforeAll(async () => {
+  for (const tool of ["/usr/bin/prometheus", "/usr/bin/promtool"])
+    if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install prometheus`);
+  const main = join(packageRoot(), "dist", "cli", "main.js");
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  dir = mkdtempSync(join(tmpdir(), "sw-prom-"));
+  apiPort = await freePort();
+  promPort = await freePort();
+  writeFileSync(join(dir, "full"), "");
+  writeFileSync(
+    join(dir, "sipwarden.yaml"),
+    [
+      `state_dir: ${join(dir, "state")}`,
+      `api: { socket: ${join(dir, "api.sock")}, tcp: { host: 127.0.0.1, port: ${apiPort}, token: ${TOKEN} } }`,
+      "sources:",
+      `  pbx: { type: file, path: ${join(dir, "full")} }`,
+      "jails:",
+      "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
+      "",
+    ].join("\n"),
+  );
+  const daemon = spawn(
+    process.execPath,
+    [main, "run", "--config", join(dir, "sipwarden.yaml"), "--backend", "dry-run"],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  children.push(daemon);
+  daemon.stderr!.on("data", (c: Buffer) => (daemonErr = (daemonErr + c.toString("utf8")).slice(-65_536)));
+  await waitFor(
+    () => /"msg":"watching"/.test(daemonErr) && /"msg":"api listening"/.test(daemonErr),
+    "sipwarden's API",
+    20_000,
+  );
+
+  writeFileSync(join(dir, "token"), TOKEN);
+  writeFileSync(
+    join(dir, "prometheus.yml"),
+    [
+      "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+      "scrape_configs:",
+      "  - job_name: sipwarden",
+      `    authorization: { type: Bearer, credentials_file: ${join(dir, "token")} }`,
+      `    static_configs: [{ targets: ["127.0.0.1:${apiPort}"] }]`,
+      // The same target without the token: the API must refuse it (up 0).
+      "  - job_name: no-token",
+      `    static_configs: [{ targets: ["127.0.0.1:${apiPort}"] }]`,
+      "",
+    ].join("\n"),
+  );
+  const prom = spawn(
+    "/usr/bin/prometheus",
+    [
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "tsdb")}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    { stdio: ["ignore", "ignore", "ignore"] },
+  );
+  children.push(prom);
+});
+
+afterAll(async () => {
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    const exited = new Promise((r) => c.once("exit", r));
+    c.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("Prometheus scrapes sipwarden's /metrics", () => {
+  it("promtool accepts the exposition; a ban shows up in Prometheus's queries; no token, no scrape", async () => {
+    for (const host of ["198.51.100.7", "198.51.100.8", "198.51.100.9"])
+      appendFileSync(join(dir, "full"), failure(host));
+    for (let i = 0; i < 3; i++) appendFileSync(join(dir, "full"), failure("203.0.113.9"));
+    const metrics = async () => (await get(apiPort, "/metrics", TOKEN)).text;
+    /** Polled over HTTP: a pause per try keeps the loop from hammering the servers. */
+    const slowly = (cond: () => Promise<boolean>) => async () => (await pause(100), await cond());
+    const banned = 'sipwarden_jail_bans_total{jail="asterisk",filter="asterisk"} 1';
+    await waitFor(
+      slowly(async () => (await metrics()).includes(banned)),
+      "the ban in /metrics",
+      10_000,
+    );
+    expect((await get(apiPort, "/metrics")).status).toBe(401);
+
+    const text = await metrics();
+    const lint = spawnSync("/usr/bin/promtool", ["check", "metrics"], {
+      input: text,
+      encoding: "utf8",
+      timeout: 15_000,
+    });
+    expect(lint.status, `${lint.stdout}${lint.stderr}`).toBe(0);
+
+    await waitFor(
+      slowly(async () => (await query('sipwarden_jail_bans_total{job="sipwarden"}')).length > 0),
+      "Prometheus's first scrape",
+      30_000,
+    );
+    const bans = await query('sipwarden_jail_bans_total{job="sipwarden"}');
+    expect(bans.map((s) => [s.metric.jail, s.value[1]])).toEqual([["asterisk", "1"]]);
+    const failures = await query('sipwarden_jail_failures_total{job="sipwarden"}');
+    expect(failures.map((s) => s.value[1])).toEqual(["6"]);
+    expect((await query('sipwarden_bans_active{job="sipwarden"}')).map((s) => s.value[1])).toEqual(["1"]);
+    // Each job scrapes on its own offset within the interval: wait for both.
+    await waitFor(
+      slowly(async () => (await query("up")).length === 2),
+      "both jobs scraped",
+      10_000,
+    );
+    const up = await query("up");
+    expect(Object.fromEntries(up.map((s) => [s.metric.job, s.value[1]]))).toEqual({
+      sipwarden: "1",
+      "no-token": "0",
+    });
+  });
+});

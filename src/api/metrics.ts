@@ -32,11 +32,13 @@ function sampleLine(name: string, labels: Readonly<Record<string, string>>, valu
   return `${name}${set} ${v}`;
 }
 
-/** Seconds since the epoch of an ISO time, or null. */
-function epochSeconds(iso: string | null): number | null {
-  if (iso === null) return null;
-  const ms = Date.parse(iso);
-  return Number.isFinite(ms) ? ms / 1000 : null;
+/** A timestamp sample (seconds since the epoch) of an ISO time, or none when there is no time. */
+function timeSample(
+  labels: Readonly<Record<string, string>>,
+  iso: string | null,
+): { labels: Readonly<Record<string, string>>; value: number }[] {
+  const ms = iso === null ? NaN : Date.parse(iso);
+  return Number.isFinite(ms) ? [{ labels, value: ms / 1000 }] : [];
 }
 
 /**
@@ -97,10 +99,7 @@ export function renderMetrics(status: Status): string {
       name: "sipwarden_source_last_line_timestamp_seconds",
       kind: "gauge",
       help: "When a log source last delivered a line (absent until it has): a silent PBX log shows here.",
-      samples: status.sources.flatMap((s) => {
-        const t = epochSeconds(s.lastLineAt);
-        return t === null ? [] : [{ labels: { source: s.id }, value: t }];
-      }),
+      samples: status.sources.flatMap((s) => timeSample({ source: s.id }, s.lastLineAt)),
     },
     {
       name: "sipwarden_bans_active",
@@ -138,10 +137,7 @@ export function renderMetrics(status: Status): string {
       name: "sipwarden_list_downloaded_timestamp_seconds",
       kind: "gauge",
       help: "When a downloaded list was last replaced or confirmed by its source.",
-      samples: status.lists.flatMap((l) => {
-        const t = epochSeconds(l.downloadedAt);
-        return t === null ? [] : [{ labels: { list: l.name }, value: t }];
-      }),
+      samples: status.lists.flatMap((l) => timeSample({ list: l.name }, l.downloadedAt)),
     },
     {
       name: "sipwarden_firewall_notes",

@@ -147,6 +147,22 @@ export interface Config {
     } | null;
     readonly esl: { readonly host: string; readonly port: number; readonly password: string } | null;
   };
+  /** Where decisions are told (mail, a program), or null for nowhere but the log. */
+  readonly notify: NotifyConfig | null;
   /** Where a config key was written, for errors raised later (e.g. a filter that fails to load). */
   locate(path: readonly (string | number)[]): ErrorLocation;
+}
+
+export interface NotifyConfig {
+  /** The decision actions told. */
+  readonly on: readonly ("ban" | "spare")[];
+  /** At most one notification per window (ms); 0: each decision batch at once. */
+  readonly batchMs: number;
+  readonly email: {
+    readonly to: readonly string[];
+    readonly from: string;
+    readonly sendmail: readonly string[];
+  } | null;
+  /** argv of a program given the batch as JSON on stdin. */
+  readonly command: readonly string[] | null;
 }

@@ -40,3 +40,33 @@ export const registrationsSchema = z
     esl: z.object({ host, port: port.optional(), password: secret }).strict().optional(),
   })
   .strict();
+
+/** A mail address as it may go into a header and an argv: no spaces, quotes, angle brackets or controls. */
+const mailbox = z
+  .string()
+  .regex(/^[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, "an e-mail address like admin@example.com");
+/** A program's absolute path, run without a shell. */
+const program = z.string().regex(/^\/[^\0]*$/, "an absolute path (run without a shell)");
+
+export const notifySchema = z
+  .object({
+    /** Which decisions are told: bans (default) and spares (bans a registration or allowlist prevented). */
+    on: z
+      .array(z.enum(["ban", "spare"]))
+      .min(1)
+      .optional(),
+    /** At most one notification per this window: the decisions of a flood arrive as one message. */
+    batch: duration.optional(),
+    /** A mail through the local MTA (`sendmail` argv; recipients are added after `--`). */
+    email: z
+      .object({
+        to: z.union([mailbox, z.array(mailbox).min(1).max(20)]),
+        from: mailbox.optional(),
+        sendmail: z.tuple([program]).rest(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    /** A program (argv, no shell) given the batch as one JSON object on stdin: webhooks via curl, chat bots. */
+    command: z.tuple([program]).rest(z.string()).optional(),
+  })
+  .strict();

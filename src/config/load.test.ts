@@ -134,3 +134,37 @@ describe("config loading", () => {
     expect(configRejection("preset: asterisk\npreset: kamailio\n").code).toBe("SW_CONFIG_PARSE");
   });
 });
+
+describe("notify", () => {
+  it("defaults to bans, a minute's window and /usr/sbin/sendmail; absent means no notifications", () => {
+    expect(loadConfigText("preset: asterisk\n", "x").notify).toBeNull();
+    const n = loadConfigText("preset: asterisk\nnotify:\n  email: { to: admin@example.com }\n", "x").notify;
+    expect(n).toMatchObject({
+      on: ["ban"],
+      batchMs: 60_000,
+      email: { to: ["admin@example.com"], sendmail: ["/usr/sbin/sendmail"] },
+      command: null,
+    });
+    expect(n?.email?.from).toMatch(/^sipwarden@/);
+  });
+
+  it("refuses what would reach a header or a shell, at its key", () => {
+    const cases: [string, RegExp, string][] = [
+      ["notify:\n  on: [ban]\n", /say where to notify/, "notify"],
+      ['notify:\n  email: { to: "a@b.com\\nBcc: x@y.com" }\n', /e-mail address/, "notify.email.to"],
+      ["notify:\n  email: { to: a@b.com, from: 'x <y@z.com>' }\n", /e-mail address/, "notify.email.from"],
+      ["notify:\n  command: [curl, https://x]\n", /absolute path/, "notify.command.0"],
+      [
+        "notify:\n  email: { to: a@b.com, sendmail: [sendmail] }\n",
+        /absolute path/,
+        "notify.email.sendmail.0",
+      ],
+      ["notify:\n  command: [/bin/true]\n  on: [unban]\n", /ban|spare/, "notify.on.0"],
+    ];
+    for (const [text, message, key] of cases) {
+      const e = configRejection(`preset: asterisk\n${text}`);
+      expect(e.message, text).toMatch(message);
+      expect(e.location.key, text).toBe(key);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 // Normalization: preset ⊕ user file → one explicit Config with defaults filled in and durations in ms.
 
+import { hostname } from "node:os";
 import type { BanScope, PortRange } from "../domain/decision.js";
 import { UserError, type ErrorLocation } from "../domain/errors.js";
 import { LogTimezoneError, parseLogTimezone } from "../domain/zone-offset.js";
@@ -31,6 +32,8 @@ export const DEFAULTS = {
   registeredMaxretry: 50,
   successLifetimeMs: 3_600_000,
   kamailioIntervalMs: 30_000,
+  /** A flood's bans arrive as one message a minute, not thousands. */
+  notifyBatchMs: 60_000,
 };
 
 function normalizeRegistrations(
@@ -61,6 +64,29 @@ function normalizeRegistrations(
         }
       : null,
     esl: r.esl ? { host: r.esl.host, port: r.esl.port ?? 8021, password: r.esl.password } : null,
+  };
+}
+
+function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config["notify"] {
+  if (raw === undefined) return null;
+  if (raw.email === undefined && raw.command === undefined)
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "say where to notify: email, command or both",
+      deps.locate(["notify"]),
+    );
+  const e = raw.email;
+  return {
+    on: [...new Set<"ban" | "spare">(raw.on ?? ["ban"])],
+    batchMs: deps.duration(raw.batch, ["notify", "batch"]) ?? DEFAULTS.notifyBatchMs,
+    email: e
+      ? {
+          to: typeof e.to === "string" ? [e.to] : [...e.to],
+          from: e.from ?? `sipwarden@${hostname()}`,
+          sendmail: [...(e.sendmail ?? ["/usr/sbin/sendmail"])],
+        }
+      : null,
+    command: raw.command ? [...raw.command] : null,
   };
 }
 
@@ -216,6 +242,7 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
       tcp: raw.api?.tcp ?? null,
     },
     registrations: normalizeRegistrations(raw.registrations, deps),
+    notify: normalizeNotify(raw.notify, deps),
     locate: deps.locate,
   };
 }

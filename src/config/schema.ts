@@ -1,7 +1,7 @@
 // The config file's schema: one zod schema for the whole YAML document, as the user writes it.
 
 import { z } from "zod";
-import { apiSchema, registrationsSchema } from "./daemon-schema.js";
+import { apiSchema, notifySchema, registrationsSchema } from "./daemon-schema.js";
 import { firewallSchema } from "./firewall-schema.js";
 
 const duration = z.union([z.number().nonnegative(), z.string().min(1)]);
@@ -101,6 +101,7 @@ export const configSchema = z
     firewall: firewallSchema.optional(),
     api: apiSchema.optional(),
     registrations: registrationsSchema.optional(),
+    notify: notifySchema.optional(),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 // The daemon's composition root: store, firewall, detection, registrations and sources wired into one loop.
 
 import { mkdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/config.js";
@@ -35,6 +36,7 @@ import { cidrCovers, type Cidr } from "../domain/address.js";
 import type { AllowMatch } from "../detect/allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
+import { createNotifier } from "./notify.js";
 import { createSkewWatch } from "./time-skew.js";
 
 export interface DaemonDeps {
@@ -266,6 +268,12 @@ export async function startDaemon(
     { registry },
   );
   const providers = startProviders(config, registry, deps);
+  const notifier = createNotifier(config.notify, {
+    run: deps.run,
+    log,
+    now: () => clock.now(),
+    host: hostname(),
+  });
 
   // Decisions are enforced in batches: everything decided while one batch is in the kernel goes next.
   let pending: { d: Decision; done?: (s: StoredDecision) => void }[] = [];
@@ -314,6 +322,8 @@ export async function startDaemon(
       deps.onDecision?.(d);
       batch[i]?.done?.(d);
     });
+    // Bans already over (an old line read late) are history, not news.
+    notifier.add(stored.filter((d) => d.action === "spare" || d.expiresAt === null || d.expiresAt > now));
   };
   const enqueue = (d: Decision, done?: (s: StoredDecision) => void): void => {
     pending.push(done ? { d, done } : { d });
@@ -487,6 +497,7 @@ export async function startDaemon(
       await applyPolicy(next);
       await stopDetection();
       config = next;
+      notifier.configure(next.notify);
       // Network bans that move from the lists into the ban sets (the apply carried none of another prefix).
       if (prefixChanged) {
         const networks = kernelBans(clock.now()).filter((e) => isNetwork(e.target));
@@ -506,6 +517,7 @@ export async function startDaemon(
       clearInterval(refresh);
       await stopDetection();
       await flushing;
+      await notifier.stop();
       store.close();
     },
   };

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runTestFilter } from "../cli/test-filter-report.js";
 import { createRecordingIo } from "../cli/test-io.js";
-import { decisionToJson } from "../cli/decision-format.js";
+import { decisionToJson } from "../domain/decision-format.js";
 import { loadConfigText } from "../config/load.js";
 import { resolveFilter } from "../filters/resolve.js";
 import { readLines } from "../sources/read-lines.js";

@@ -87,6 +87,15 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     `recidive: ${r.enabled ? `${r.maxretry} bans in ${formatDuration(r.findtimeMs)} → ${r.bantimeMs === null ? "permanent" : formatDuration(r.bantimeMs)} on all ports` : "off"}`,
   );
   lines.push(`allowlist: ${config.allowlist.length === 0 ? "(empty)" : config.allowlist.join(", ")}`);
+  const n = config.notify;
+  if (n) {
+    const via = [
+      ...(n.email ? [`mail to ${n.email.to.join(", ")} via ${n.email.sendmail.join(" ")}`] : []),
+      ...(n.command ? [`${n.command.join(" ")} (JSON on stdin)`] : []),
+    ];
+    const pace = n.batchMs === 0 ? "each batch at once" : `at most one per ${formatDuration(n.batchMs)}`;
+    lines.push(`notify: ${n.on.join(" and ")} → ${via.join("; ")}; ${pace}`);
+  }
   for (const p of stages.allowlist.problems()) lines.push(`  warning: ${p.where}: ${p.entry}: ${p.message}`);
   const kind = parseBackend(values.backend, config);
   const { policy, warnings } = await preparePolicy(config);

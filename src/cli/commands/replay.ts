@@ -7,7 +7,7 @@ import { createWorkerRunner, wantsParallel, type RangeRunner } from "../../daemo
 import { parseCommandArgs } from "../args.js";
 import { createBufferedWriter } from "../buffered-writer.js";
 import { CONFIG_OPTIONS } from "../config-options.js";
-import { decisionToJson, formatDecisionLine } from "../decision-format.js";
+import { decisionToJson, formatDecisionLine } from "../../domain/decision-format.js";
 import type { CliIo } from "../io.js";
 import type { ScanFile } from "../../sources/compressed-log.js";
 import { openLogArgument, STDIN_NAME } from "../../sources/log-argument.js";

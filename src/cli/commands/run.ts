@@ -15,7 +15,7 @@ import { isUserError, UserError } from "../../domain/errors.js";
 import { packageRoot, packageVersion } from "../../daemon/package-root.js";
 import { parseCommandArgs } from "../args.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
-import { decisionToJson, formatDecisionLine } from "../decision-format.js";
+import { decisionToJson, formatDecisionLine } from "../../domain/decision-format.js";
 import type { CliIo } from "../io.js";
 import { replayFiles } from "../../daemon/replay.js";
 

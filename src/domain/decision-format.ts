@@ -1,8 +1,8 @@
 // How decisions are printed: one aligned human line, or a JSON object with attacker text under fixed keys.
 
-import { banScopeText, type Decision } from "../domain/decision.js";
-import { formatDuration } from "../domain/duration.js";
-import { createIsoFormatter } from "../domain/iso-time.js";
+import { banScopeText, type Decision } from "./decision.js";
+import { formatDuration } from "./duration.js";
+import { createIsoFormatter } from "./iso-time.js";
 
 // A replay prints thousands of decisions, each with its evidence times.
 const iso = createIsoFormatter();

@@ -1,0 +1,94 @@
+// What a notification says: one JSON object for a program, or a plain-text mail for the local MTA.
+// Log lines are attacker-controlled: they only ever go in the body, clipped, with control characters escaped.
+
+import { decisionToJson, formatDecisionLine } from "../domain/decision-format.js";
+import type { Decision } from "../domain/decision.js";
+import { createIsoFormatter } from "../domain/iso-time.js";
+
+/** The decisions one notification tells, with how many more were left out of it. */
+export interface NotifyBatch {
+  /** This host's name (sanitized), so that a fleet's mails say which PBX. */
+  readonly host: string;
+  readonly decisions: readonly Decision[];
+  /** Decisions of the window not detailed (beyond the per-message cap). */
+  readonly omitted: number;
+}
+
+/** Evidence lines shown per decision in a mail. */
+const EVIDENCE_PER_DECISION = 3;
+/** A mail body line stays far below SMTP's 998 octets. */
+const MAX_LINE = 900;
+
+const iso = createIsoFormatter();
+
+/** A host name fit for a header: letters, digits, dots and dashes only. */
+export function headerSafeHost(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9.-]/g, "");
+  return safe === "" ? "localhost" : safe.slice(0, 64);
+}
+
+/** Control and bidi characters as visible escapes, and the line clipped: text from a log is data. */
+function printable(text: string): string {
+  const escaped = text.replace(/[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu, (c) => {
+    const code = c.codePointAt(0) ?? 0;
+    return code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+  return escaped.length > MAX_LINE ? `${escaped.slice(0, MAX_LINE - 1)}…` : escaped;
+}
+
+/** "3 bans, 1 spare" of the detailed decisions plus the omitted ones (counted as their action unknown). */
+export function batchSummary(batch: NotifyBatch): string {
+  const bans = batch.decisions.filter((d) => d.action === "ban").length;
+  const spares = batch.decisions.length - bans;
+  const parts = [
+    ...(bans > 0 ? [`${bans} ban${bans === 1 ? "" : "s"}`] : []),
+    ...(spares > 0 ? [`${spares} spare${spares === 1 ? "" : "s"}`] : []),
+    ...(batch.omitted > 0 ? [`${batch.omitted} more`] : []),
+  ];
+  return parts.join(", ");
+}
+
+/** The batch for a program's stdin: one JSON object and a line feed. */
+export function notificationJson(batch: NotifyBatch): string {
+  return `${JSON.stringify({ host: batch.host, decisions: batch.decisions.map(decisionToJson), omitted: batch.omitted })}\n`;
+}
+
+/**
+ * A complete RFC 5322 message (headers, blank line, body) for `sendmail -oi -f <from> -- <to>…`. Headers
+ * hold only validated addresses, the host name and counts; every decision line is in the body.
+ */
+export function notificationMail(
+  batch: NotifyBatch,
+  mail: { readonly to: readonly string[]; readonly from: string },
+  now: number,
+): string {
+  const summary = batchSummary(batch);
+  const headers = [
+    `From: sipwarden <${mail.from}>`,
+    `To: ${mail.to.join(", ")}`,
+    `Subject: [sipwarden] ${batch.host}: ${summary}`,
+    `Date: ${new Date(now).toUTCString().replace(/GMT$/, "+0000")}`,
+    "MIME-Version: 1.0",
+    "Content-Type: text/plain; charset=utf-8",
+    "Content-Transfer-Encoding: 8bit",
+    "Auto-Submitted: auto-generated",
+  ];
+  const body = [`sipwarden on ${batch.host}: ${summary}.`, ""];
+  for (const d of batch.decisions) {
+    body.push(printable(formatDecisionLine(d).trimEnd()));
+    for (const e of d.evidence.slice(-EVIDENCE_PER_DECISION)) {
+      const where = e.lineNo === undefined ? e.source : `${e.source}:${e.lineNo}`;
+      body.push(printable(`    ${iso(e.time, true)} ${where}  ${e.line}`));
+    }
+    if (d.evidence.length > EVIDENCE_PER_DECISION)
+      body.push(
+        `    (${d.evidence.length - EVIDENCE_PER_DECISION} earlier lines: sipwarden explain ${d.target})`,
+      );
+  }
+  if (batch.omitted > 0)
+    body.push("", `… and ${batch.omitted} more: \`sipwarden bans\` lists every ban in force.`);
+  // Local line ends: sendmail programs take a message as text and write CRLF on the wire themselves.
+  return `${headers.join("\n")}\n\n${body.join("\n")}\n`;
+}

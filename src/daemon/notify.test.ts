@@ -1,0 +1,190 @@
+// Notifications: what the mail and the JSON say, and how decisions are paced into windows. The programs
+// here record their input; src/daemon/notify.integration.test.ts runs a real MTA and a real program.
+import { describe, expect, it } from "vitest";
+import type { NotifyConfig } from "../config/config.js";
+import type { Decision } from "../domain/decision.js";
+import type { CommandRunner } from "../enforce/command-runner.js";
+import { pause, waitFor } from "../sources/testing/wait-for.js";
+import { createNotifier } from "./notify.js";
+import { headerSafeHost, notificationJson, notificationMail } from "./notify-format.js";
+
+const T0 = Date.UTC(2026, 11, 7, 8, 0, 0);
+
+function ban(
+  target: string,
+  line = "NOTICE[1] chan_sip.c: Registration from '\"x\"' failed for '203.0.113.7:5060' - Wrong password",
+): Decision {
+  return {
+    action: "ban",
+    target,
+    origin: "jail:asterisk",
+    reason: "5 failures in 10m (asterisk)",
+    scope: { kind: "all" },
+    at: T0,
+    durationMs: 3_600_000,
+    expiresAt: T0 + 3_600_000,
+    priorBans: 0,
+    evidence: [{ time: T0 - 1000, source: "/var/log/asterisk/full", lineNo: 42, line }],
+  };
+}
+
+const spare = (target: string): Decision => ({
+  ...ban(target),
+  action: "spare",
+  durationMs: 0,
+  expiresAt: null,
+});
+
+describe("notification text", () => {
+  it("a mail whose headers hold only addresses, the host and counts, with log text escaped in the body", () => {
+    const hostile = "x\u001b[2J\rSubject: owned\u202e evil";
+    const mail = notificationMail(
+      {
+        host: headerSafeHost("pbx-1.example\nBcc: x"),
+        decisions: [ban("203.0.113.7", hostile), spare("198.51.100.9")],
+        omitted: 3,
+      },
+      { to: ["admin@example.com", "ops@example.com"], from: "sipwarden@pbx.example.com" },
+      T0,
+    );
+    const cut = mail.indexOf("\n\n");
+    const [head, body] = [mail.slice(0, cut), mail.slice(cut + 2)];
+    expect(head.split("\n")).toEqual([
+      "From: sipwarden <sipwarden@pbx.example.com>",
+      "To: admin@example.com, ops@example.com",
+      "Subject: [sipwarden] pbx-1.exampleBccx: 1 ban, 1 spare, 3 more",
+      "Date: Mon, 07 Dec 2026 08:00:00 +0000",
+      "MIME-Version: 1.0",
+      "Content-Type: text/plain; charset=utf-8",
+      "Content-Transfer-Encoding: 8bit",
+      "Auto-Submitted: auto-generated",
+    ]);
+    expect(body).toContain("BAN    203.0.113.7");
+    expect(body).toContain("SPARE  198.51.100.9");
+    expect(body).toContain("/var/log/asterisk/full:42  x\\x1b[2J\\x0dSubject: owned\\u202e evil");
+    expect(body).toContain("… and 3 more");
+    // No line break or control character came through from the log line.
+    expect(body.split("\n").every((l) => !/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/.test(l))).toBe(true);
+  });
+
+  it("one JSON object for a program, evidence and all", () => {
+    const out = notificationJson({ host: "pbx1", decisions: [ban("203.0.113.7")], omitted: 0 });
+    expect(out.endsWith("\n")).toBe(true);
+    const v = JSON.parse(out) as {
+      host: string;
+      omitted: number;
+      decisions: { action: string; target: string; evidence: { line: string }[] }[];
+    };
+    expect(v.host).toBe("pbx1");
+    expect(v.omitted).toBe(0);
+    expect(v.decisions.map((d) => [d.action, d.target])).toEqual([["ban", "203.0.113.7"]]);
+    expect(v.decisions[0]?.evidence[0]?.line).toContain("failed for '203.0.113.7:5060'");
+  });
+});
+
+function recorder(code = 0) {
+  const calls: { cmd: string; args: readonly string[]; stdin: string; at: number }[] = [];
+  const run: CommandRunner = async (cmd, args, stdin) => {
+    calls.push({ cmd, args, stdin: stdin ?? "", at: Date.now() });
+    return { code, stdout: "", stderr: code === 0 ? "" : "relay refused" };
+  };
+  return { calls, run };
+}
+
+function quiet() {
+  const entries: { level: string; facts: object; msg: string }[] = [];
+  return {
+    entries,
+    info: (facts: object, msg: string) => void entries.push({ level: "info", facts, msg }),
+    warn: (facts: object, msg: string) => void entries.push({ level: "warn", facts, msg }),
+  };
+}
+
+const config = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
+  on: ["ban"],
+  batchMs: 300,
+  email: { to: ["admin@example.com"], from: "sipwarden@pbx", sendmail: ["/usr/sbin/sendmail", "-X"] },
+  command: ["/usr/local/bin/hook", "--json"],
+  ...over,
+});
+
+describe("notification pacing", () => {
+  it("tells the first ban at once, holds the rest of the window for one notification, and skips spares", async () => {
+    const { calls, run } = recorder();
+    const log = quiet();
+    const n = createNotifier(config(), { run, log, now: Date.now, host: "pbx1" });
+    const start = Date.now();
+    n.add([ban("203.0.113.1"), spare("198.51.100.1")]);
+    await waitFor(() => calls.length === 2, "the first notification");
+    expect(calls.map((c) => [c.cmd, ...c.args])).toEqual([
+      ["/usr/sbin/sendmail", "-X", "-oi", "-f", "sipwarden@pbx", "--", "admin@example.com"],
+      ["/usr/local/bin/hook", "--json"],
+    ]);
+    expect(calls[0]?.stdin).toContain("Subject: [sipwarden] pbx1: 1 ban\n");
+    n.add([ban("203.0.113.2")]);
+    n.add([ban("203.0.113.3")]);
+    await pause(100);
+    expect(calls).toHaveLength(2);
+    await waitFor(() => calls.length === 4, "the window's notification", 2000);
+    expect(calls[2]!.at - start).toBeGreaterThanOrEqual(290);
+    expect(JSON.parse(calls[3]!.stdin).decisions.map((d: { target: string }) => d.target)).toEqual([
+      "203.0.113.2",
+      "203.0.113.3",
+    ]);
+    expect(log.entries.filter((e) => e.msg === "notified")).toHaveLength(4);
+    await n.stop();
+  });
+
+  it("a flood is one notification: 50 detailed, the rest counted", async () => {
+    const { calls, run } = recorder();
+    const n = createNotifier(config({ email: null, batchMs: 0 }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+    });
+    n.add(Array.from({ length: 1200 }, (_, i) => ban(`198.18.${i >> 8}.${i & 255}`)));
+    await waitFor(() => calls.length === 1, "the notification");
+    const v = JSON.parse(calls[0]!.stdin) as { decisions: unknown[]; omitted: number };
+    expect([v.decisions.length, v.omitted]).toEqual([50, 1150]);
+    await n.stop();
+  });
+
+  it("stop sends what the window held; a failing program is logged, never thrown; null config tells nothing", async () => {
+    const { calls, run } = recorder(1);
+    const log = quiet();
+    const n = createNotifier(config({ email: null, batchMs: 60_000 }), {
+      run,
+      log,
+      now: Date.now,
+      host: "pbx1",
+    });
+    n.add([ban("203.0.113.1")]);
+    await waitFor(() => calls.length === 1, "the first notification");
+    n.add([ban("203.0.113.2")]);
+    await n.stop();
+    expect(calls).toHaveLength(2);
+    expect(log.entries.filter((e) => e.level === "warn").map((e) => e.facts)).toEqual([
+      { via: "command", code: 1, stderr: "relay refused" },
+      { via: "command", code: 1, stderr: "relay refused" },
+    ]);
+    const off = createNotifier(null, { run, log, now: Date.now, host: "pbx1" });
+    off.add([ban("203.0.113.3")]);
+    await off.stop();
+    expect(calls).toHaveLength(2);
+  });
+
+  it("spares too when asked", async () => {
+    const { calls, run } = recorder();
+    const n = createNotifier(config({ on: ["ban", "spare"], email: null, batchMs: 0 }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+    });
+    n.add([spare("198.51.100.1")]);
+    await waitFor(() => calls.length === 1, "the notification");
+    expect(JSON.parse(calls[0]!.stdin).decisions[0].action).toBe("spare");
+    await n.stop();
+  });
+});

@@ -1,0 +1,128 @@
+// Tells the admin about decisions: a mail through the local MTA and/or a program given JSON on stdin,
+// at most one notification per window so that a flood of bans is one message, never blocking the daemon.
+
+import type { NotifyConfig } from "../config/config.js";
+import type { Decision } from "../domain/decision.js";
+import type { CommandRunner } from "../enforce/command-runner.js";
+import { headerSafeHost, notificationJson, notificationMail, type NotifyBatch } from "./notify-format.js";
+
+/** Decisions detailed in one notification; the rest are counted. */
+const MAX_DETAILED = 50;
+/** Decisions held between two notifications (a flood beyond this is counted, not kept). */
+const MAX_PENDING = 1000;
+
+export interface NotifierDeps {
+  readonly run: CommandRunner;
+  readonly log: {
+    info(facts: object, msg: string): void;
+    warn(facts: object, msg: string): void;
+  };
+  readonly now: () => number;
+  readonly host: string;
+}
+
+export interface Notifier {
+  /** Decisions just stored and enforced; those the config tells about are sent now or at the window's end. */
+  add(decisions: readonly Decision[]): void;
+  /** A reloaded config (null: notify no more; what is pending is dropped). */
+  configure(config: NotifyConfig | null): void;
+  /** Sends what is pending and waits for the sends in flight (each bounded by the runner's timeout). */
+  stop(): Promise<void>;
+}
+
+export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps): Notifier {
+  let config = initial;
+  const host = headerSafeHost(deps.host);
+  let pending: Decision[] = [];
+  let overflow = 0;
+  let lastSentAt = -Infinity;
+  let timer: NodeJS.Timeout | null = null;
+  let sending: Promise<void> | null = null;
+  let stopping = false;
+
+  async function deliver(cfg: NotifyConfig, batch: NotifyBatch): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    const told = (what: string, r: { code: number; stderr: string }): void => {
+      if (r.code === 0)
+        deps.log.info({ via: what, decisions: batch.decisions.length + batch.omitted }, "notified");
+      else
+        deps.log.warn(
+          { via: what, code: r.code, stderr: r.stderr.trim().slice(-500) },
+          "notification failed",
+        );
+    };
+    if (cfg.email) {
+      const [program, ...args] = cfg.email.sendmail as [string, ...string[]];
+      const message = notificationMail(batch, cfg.email, deps.now());
+      jobs.push(
+        deps
+          .run(program, [...args, "-oi", "-f", cfg.email.from, "--", ...cfg.email.to], message)
+          .then((r) => told("email", r)),
+      );
+    }
+    if (cfg.command) {
+      const [program, ...args] = cfg.command as [string, ...string[]];
+      jobs.push(deps.run(program, args, notificationJson(batch)).then((r) => told("command", r)));
+    }
+    await Promise.all(jobs);
+  }
+
+  /** Sends the pending decisions (one notification), then, if more came meanwhile, schedules the next. */
+  function sendNow(): void {
+    timer = null;
+    const cfg = config;
+    if (cfg === null || pending.length === 0 || sending !== null) return;
+    const taken = pending;
+    const omitted = overflow + Math.max(0, taken.length - MAX_DETAILED);
+    pending = [];
+    overflow = 0;
+    lastSentAt = deps.now();
+    sending = deliver(cfg, { host, decisions: taken.slice(0, MAX_DETAILED), omitted })
+      .catch((e: unknown) => deps.log.warn({ err: e }, "notification failed"))
+      .finally(() => {
+        sending = null;
+        schedule();
+      });
+  }
+
+  function schedule(): void {
+    if (stopping || config === null || pending.length === 0 || timer !== null || sending !== null) return;
+    const wait = lastSentAt + config.batchMs - deps.now();
+    if (wait <= 0) sendNow();
+    else timer = setTimeout(sendNow, wait);
+  }
+
+  return {
+    add(decisions) {
+      const cfg = config;
+      if (cfg === null) return;
+      for (const d of decisions) {
+        if (!cfg.on.includes(d.action)) continue;
+        if (pending.length < MAX_PENDING) pending.push(d);
+        else overflow++;
+      }
+      schedule();
+    },
+    configure(next) {
+      config = next;
+      if (next === null) {
+        if (timer !== null) clearTimeout(timer);
+        timer = null;
+        pending = [];
+        overflow = 0;
+      }
+    },
+    async stop() {
+      stopping = true;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      await sending;
+      // What the window held back goes now: the daemon is going away.
+      if (pending.length > 0) {
+        sendNow();
+        await sending;
+      }
+      config = null;
+    },
+  };
+}

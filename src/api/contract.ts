@@ -81,6 +81,19 @@ export interface Status {
   readonly lists: readonly ListView[];
   /** What the last firewall apply warned about: bad list lines, unreadable lists, a restriction left out. */
   readonly firewallNotes: readonly string[];
+  /** Notifications per way (`email`, `command`) since the daemon started; empty when none is configured. */
+  readonly notifications?: readonly NotificationView[];
+}
+
+export interface NotificationView {
+  /** `email` or `command`. */
+  readonly via: string;
+  readonly sent: number;
+  readonly failed: number;
+  /** ISO time of the last attempt, or null. */
+  readonly lastAt: string | null;
+  /** Why the last attempt failed (the program's exit and stderr), or null when it worked. */
+  readonly lastError: string | null;
 }
 
 /** `jail:<name>`, `feed:<name>`, `fleet:<node>` or `manual`. */

@@ -24,6 +24,7 @@ const status: Status = {
     { name: "countries de, at", networks: 0, url: null, downloadedAt: null, downloadError: null },
   ],
   firewallNotes: ["countries: no networks for xx"],
+  notifications: [{ via: "email", sent: 4, failed: 1, lastAt: null, lastError: "exit 75" }],
 };
 
 it("renders the status as Prometheus text with escaped labels", () => {
@@ -48,6 +49,8 @@ it("renders the status as Prometheus text with escaped labels", () => {
   expect(lines).toContain('sipwarden_list_download_ok{list="blocklist voipbl"} 1');
   expect(lines.filter((l) => l.startsWith("sipwarden_list_download_ok{"))).toHaveLength(1);
   expect(lines).toContain("sipwarden_firewall_notes 1");
+  expect(lines).toContain('sipwarden_notifications_total{via="email",result="sent"} 4');
+  expect(lines).toContain('sipwarden_notifications_total{via="email",result="failed"} 1');
   // Every sample's family was introduced by HELP and TYPE first.
   const typed = new Set(lines.filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]));
   for (const l of lines.filter((x) => !x.startsWith("#")))

@@ -140,6 +140,15 @@ export function renderMetrics(status: Status): string {
       samples: status.lists.flatMap((l) => timeSample({ list: l.name }, l.downloadedAt)),
     },
     {
+      name: "sipwarden_notifications_total",
+      kind: "counter",
+      help: "Notifications per way (email, command) and result since the daemon started (alert on failed).",
+      samples: (status.notifications ?? []).flatMap((n) => [
+        { labels: { via: n.via, result: "sent" }, value: n.sent },
+        { labels: { via: n.via, result: "failed" }, value: n.failed },
+      ]),
+    },
+    {
       name: "sipwarden_firewall_notes",
       kind: "gauge",
       help: "Warnings of the last firewall apply (bad list lines, unreadable lists, a restriction left out).",

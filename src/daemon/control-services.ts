@@ -115,6 +115,9 @@ export function createDaemonServices(
         },
         lists: listViews(daemon),
         firewallNotes: [...daemon.policyNotes()],
+        notifications: daemon
+          .notifications()
+          .map((n) => ({ ...n, lastAt: n.lastAt === null ? null : new Date(n.lastAt).toISOString() })),
       };
     },
 

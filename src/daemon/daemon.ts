@@ -36,7 +36,7 @@ import { cidrCovers, type Cidr } from "../domain/address.js";
 import type { AllowMatch } from "../detect/allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
-import { createNotifier } from "./notify.js";
+import { createNotifier, type NotifyStats } from "./notify.js";
 import { createSkewWatch } from "./time-skew.js";
 
 export interface DaemonDeps {
@@ -85,6 +85,8 @@ export interface Daemon {
   policy(): FirewallPolicy | null;
   /** What the last apply warned about (bad list lines, unreadable lists, a restriction left out). */
   policyNotes(): readonly string[];
+  /** How the configured notifications have fared since the start. */
+  notifications(): NotifyStats[];
   /** The downloads of one list file (absent: not downloaded by the daemon, or not tried yet). */
   download(file: string): DownloadStatus | undefined;
   /** Records and enforces decisions made outside detection (manual bans, feeds, fleet). */
@@ -488,6 +490,7 @@ export async function startDaemon(
     config: () => config,
     policy: () => lastPolicy,
     policyNotes: () => notes,
+    notifications: () => notifier.stats(),
     download: (file) => downloads.status(file),
     decide(decisions) {
       return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));

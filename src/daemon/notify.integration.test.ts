@@ -1,6 +1,6 @@
 // `sipwarden run` tells its bans through real programs: a mail through msmtp (a sendmail) to a real SMTP
 // server (aiosmtpd, storing a maildir), and the JSON to a program on stdin (tee). Loopback only.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
@@ -171,5 +171,13 @@ describe("notifications through real programs", () => {
       ["203.0.113.8", "203.0.113.9"],
     ]);
     expect(daemonErr).not.toContain("notification failed");
+    // The admin's view: `sipwarden status` over the API socket.
+    const status = spawnSync(
+      process.execPath,
+      [join(packageRoot(), "dist", "cli", "main.js"), "status", "--socket", join(dir, "api.sock")],
+      { encoding: "utf8", timeout: 15_000 },
+    );
+    expect(status.stdout).toMatch(/^notify by email: 2 sent, 0 failed, last /m);
+    expect(status.stdout).toMatch(/^notify by command: 2 sent, 0 failed, last /m);
   });
 });

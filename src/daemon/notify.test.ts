@@ -133,6 +133,10 @@ describe("notification pacing", () => {
       "203.0.113.3",
     ]);
     expect(log.entries.filter((e) => e.msg === "notified")).toHaveLength(4);
+    expect(n.stats().map((s) => [s.via, s.sent, s.failed, s.lastError])).toEqual([
+      ["email", 2, 0, null],
+      ["command", 2, 0, null],
+    ]);
     await n.stop();
   });
 
@@ -169,6 +173,8 @@ describe("notification pacing", () => {
       { via: "command", code: 1, stderr: "relay refused" },
       { via: "command", code: 1, stderr: "relay refused" },
     ]);
+    expect(n.stats()).toEqual([]); // stopped: nothing configured any more
+
     const off = createNotifier(null, { run, log, now: Date.now, host: "pbx1" });
     off.add([ban("203.0.113.3")]);
     await off.stop();

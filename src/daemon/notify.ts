@@ -21,7 +21,18 @@ export interface NotifierDeps {
   readonly host: string;
 }
 
+/** How one way of notifying has fared since the start. */
+export interface NotifyStats {
+  readonly via: "email" | "command";
+  readonly sent: number;
+  readonly failed: number;
+  readonly lastAt: number | null;
+  readonly lastError: string | null;
+}
+
 export interface Notifier {
+  /** Per configured way, in config order (email, command). */
+  stats(): NotifyStats[];
   /** Decisions just stored and enforced; those the config tells about are sent now or at the window's end. */
   add(decisions: readonly Decision[]): void;
   /** A reloaded config (null: notify no more; what is pending is dropped). */
@@ -39,10 +50,27 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
   let timer: NodeJS.Timeout | null = null;
   let sending: Promise<void> | null = null;
   let stopping = false;
+  const tally = new Map<
+    NotifyStats["via"],
+    { sent: number; failed: number; lastAt: number | null; lastError: string | null }
+  >();
+  const count = (via: NotifyStats["via"], r: { code: number; stderr: string }): void => {
+    const t = tally.get(via) ?? { sent: 0, failed: 0, lastAt: null, lastError: null };
+    t.lastAt = deps.now();
+    if (r.code === 0) {
+      t.sent++;
+      t.lastError = null;
+    } else {
+      t.failed++;
+      t.lastError = `exit ${r.code}${r.stderr.trim() === "" ? "" : `: ${r.stderr.trim().slice(-200)}`}`;
+    }
+    tally.set(via, t);
+  };
 
   async function deliver(cfg: NotifyConfig, batch: NotifyBatch): Promise<void> {
     const jobs: Promise<void>[] = [];
-    const told = (what: string, r: { code: number; stderr: string }): void => {
+    const told = (what: NotifyStats["via"], r: { code: number; stderr: string }): void => {
+      count(what, r);
       if (r.code === 0)
         deps.log.info({ via: what, decisions: batch.decisions.length + batch.omitted }, "notified");
       else
@@ -93,6 +121,16 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
   }
 
   return {
+    stats() {
+      const ways: NotifyStats["via"][] = [
+        ...(config?.email ? (["email"] as const) : []),
+        ...(config?.command ? (["command"] as const) : []),
+      ];
+      return ways.map((via) => ({
+        via,
+        ...(tally.get(via) ?? { sent: 0, failed: 0, lastAt: null, lastError: null }),
+      }));
+    },
     add(decisions) {
       const cfg = config;
       if (cfg === null) return;

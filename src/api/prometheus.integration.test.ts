@@ -1,37 +1,22 @@
 // A real Prometheus (Debian's) scrapes `sipwarden run`'s /metrics over the token-guarded TCP API, and
 // promtool accepts the exposition: the metrics work where a provider would use them. Loopback only.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../daemon/package-root.js";
 import { pause, waitFor } from "../sources/testing/wait-for.js";
+import { childProcesses, freePort, pjsipFailure } from "../../test/loopback-processes.js";
 
 const TOKEN = "metrics-token-0123456789abcdef";
-const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
-const failure = (ip: string): string =>
-  `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '${ip}:5060' (callid: x) - Failed to authenticate\n`;
 
 let dir = "";
-const children: ChildProcess[] = [];
+const children = childProcesses();
 let daemonErr = "";
 let apiPort = 0;
 let promPort = 0;
-
-/** A TCP port free on loopback now (the kernel's pick, released at once). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 function get(port: number, path: string, token?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -87,14 +72,13 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  const daemon = spawn(
+  const daemon = children.spawn(
     process.execPath,
     [main, "run", "--config", join(dir, "sipwarden.yaml"), "--backend", "dry-run"],
     {
       stdio: ["ignore", "ignore", "pipe"],
     },
   );
-  children.push(daemon);
   daemon.stderr!.on("data", (c: Buffer) => (daemonErr = (daemonErr + c.toString("utf8")).slice(-65_536)));
   await waitFor(
     () => /"msg":"watching"/.test(daemonErr) && /"msg":"api listening"/.test(daemonErr),
@@ -117,7 +101,7 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  const prom = spawn(
+  children.spawn(
     "/usr/bin/prometheus",
     [
       `--config.file=${join(dir, "prometheus.yml")}`,
@@ -126,25 +110,18 @@ beforeAll(async () => {
     ],
     { stdio: ["ignore", "ignore", "ignore"] },
   );
-  children.push(prom);
 });
 
 afterAll(async () => {
-  for (const c of children) {
-    if (c.exitCode !== null || c.signalCode !== null) continue;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  }
+  await children.stopAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("Prometheus scrapes sipwarden's /metrics", () => {
   it("promtool accepts the exposition; a ban shows up in Prometheus's queries; no token, no scrape", async () => {
     for (const host of ["198.51.100.7", "198.51.100.8", "198.51.100.9"])
-      appendFileSync(join(dir, "full"), failure(host));
-    for (let i = 0; i < 3; i++) appendFileSync(join(dir, "full"), failure("203.0.113.9"));
+      appendFileSync(join(dir, "full"), pjsipFailure(host));
+    for (let i = 0; i < 3; i++) appendFileSync(join(dir, "full"), pjsipFailure("203.0.113.9"));
     const metrics = async () => (await get(apiPort, "/metrics", TOKEN)).text;
     /** Polled over HTTP: a pause per try keeps the loop from hammering the servers. */
     const slowly = (cond: () => Promise<boolean>) => async () => (await pause(100), await cond());

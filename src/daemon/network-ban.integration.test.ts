@@ -10,16 +10,13 @@ import { requireLabTools, waitUntil } from "../../test/enforce/netns.js";
 import type { PeerLab } from "../../test/netns/peer-lab.js";
 import { createPeerLab } from "../../test/netns/peer-lab.js";
 import { packageRoot } from "./package-root.js";
+import { pjsipFailure } from "../../test/loopback-processes.js";
 
 const FW = "fd80::1";
 /** Three addresses of fd80:0:0:1::/64 (the attack), one of fd80:0:0:2::/64 (a neighbour network). */
 const ATTACKERS = ["fd80:0:0:1::a", "fd80:0:0:1::b", "fd80:0:0:1::c"];
 const ROTATED = "fd80:0:0:1::99";
 const NEIGHBOUR = "fd80:0:0:2::a";
-
-const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
-const failure = (ip: string): string =>
-  `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '[${ip}]:5060' (callid: x) - Failed to authenticate\n`;
 
 let lab: PeerLab | undefined;
 let dir = "";
@@ -97,7 +94,7 @@ describe("sipwarden run: an IPv6 /64 banned as one network on the fast path", ()
     const l = theLab();
     const log = join(dir, "full");
     expect(await l.udpArrives(ROTATED, FW, 5060)).toBe(true);
-    for (const a of ATTACKERS) appendFileSync(log, failure(a));
+    for (const a of ATTACKERS) appendFileSync(log, pjsipFailure(`[${a}]`));
     const written = Date.now();
     const banned = await waitUntil(
       () => decisions.some((d) => d.action === "ban" && d.target === "fd80:0:0:1::/64"),

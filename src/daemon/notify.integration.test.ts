@@ -1,6 +1,6 @@
 // `sipwarden run` tells its bans through real programs: a mail through msmtp (a sendmail) to a real SMTP
 // server (aiosmtpd, storing a maildir), and the JSON to a program on stdin (tee). Loopback only.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
@@ -11,39 +11,23 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "./package-root.js";
 import { waitFor } from "../sources/testing/wait-for.js";
+import { childProcesses, freePort, listening, pjsipFailure } from "../../test/loopback-processes.js";
 
 const PYTHON = "/usr/bin/python3";
 const MSMTP = "/usr/bin/msmtp";
-const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
-const failure = (ip: string, user: string): string =>
-  `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:${user}@pbx>' failed for '${ip}:5060' (callid: x) - Failed to authenticate\n`;
 
 let dir = "";
-const children: ChildProcess[] = [];
+const children = childProcesses();
 let daemonErr = "";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => (typeof a === "object" && a ? resolve(a.port) : reject(new Error("no port"))));
-    });
-  });
-}
-
-function start(cmd: string, args: readonly string[], onErr?: (s: string) => void): ChildProcess {
-  const child = spawn(cmd, [...args], { stdio: ["ignore", "ignore", "pipe"] });
-  children.push(child);
+function start(cmd: string, args: readonly string[], onErr?: (s: string) => void): void {
+  const child = children.spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
   child.stderr!.on("data", (c: Buffer) => onErr?.(c.toString("utf8")));
-  return child;
 }
 
 /** The messages the SMTP server stored, as text. */
@@ -72,16 +56,7 @@ beforeAll(async () => {
     "aiosmtpd.handlers.Mailbox",
     join(dir, "maildir"),
   ]);
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const s = createServer();
-        s.once("error", () => resolve(true)); // taken: the SMTP server listens
-        s.listen(smtpPort, "127.0.0.1", () => s.close(() => resolve(false)));
-      }),
-    "the SMTP server",
-    10_000,
-  );
+  await waitFor(() => listening(smtpPort), "the SMTP server", 10_000);
   const msmtprc = join(dir, "msmtprc");
   writeFileSync(
     msmtprc,
@@ -124,23 +99,17 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children.reverse()) {
-    if (c.exitCode !== null || c.signalCode !== null) continue;
-    const exited = new Promise((r) => c.once("exit", r));
-    c.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  }
+  await children.stopAll();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("notifications through real programs", () => {
   it("mails the first ban at once, the window's later bans in one more mail, and pipes the JSON to the hook", async () => {
     const log = join(dir, "full");
-    for (let i = 0; i < 3; i++) appendFileSync(log, failure("203.0.113.7", "1001\u001b[2J"));
+    for (let i = 0; i < 3; i++) appendFileSync(log, pjsipFailure("203.0.113.7", "1001\u001b[2J"));
     await waitFor(() => mails().length === 1, `the first mail (${daemonErr.slice(-1000)})`, 10_000);
     for (const ip of ["203.0.113.8", "203.0.113.9"])
-      for (let i = 0; i < 3; i++) appendFileSync(log, failure(ip, "1002"));
+      for (let i = 0; i < 3; i++) appendFileSync(log, pjsipFailure(ip, "1002"));
     await waitFor(() => mails().length === 2, "the window's mail", 10_000);
 
     const [first, second] = mails().sort((a, b) => a.length - b.length) as [string, string];

@@ -21,14 +21,13 @@
  * Namespaces, processes and temp dirs it creates are removed on exit, failure and Ctrl-C.
  */
 
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   FW_ADDR,
   asteriskDate,
   attackerAddr,
-  createLab,
   failureLine,
   fmt,
   machineNote,
@@ -37,10 +36,7 @@ import {
   readyByCanary,
   runBench,
   say,
-  startAgent,
-  startFail2ban,
-  startSipwarden,
-  tempDir,
+  startProbeBench,
   verdict,
   parseBenchArgs,
 } from "./lib/daemon-lab.mjs";
@@ -79,22 +75,15 @@ const intervalMs = Number(opt.interval);
 async function measureTool(name) {
   const canary = attackerAddr(trials);
   const addrs = Array.from({ length: trials }, (_, i) => attackerAddr(i));
-  const lab = await createLab({ peerAddrs: addrs });
-  const peer = /** @type {string} */ (lab.peer);
-  const dir = tempDir(`lat-${name}`);
-  const log = join(dir, "messages");
-  writeFileSync(log, "");
-  const listener = await startAgent(lab.fw, ["listen", "5060"]);
-  await listener.read();
-  const sender = await startAgent(peer, ["send"]);
   const prof = opt["cpu-prof"];
-  const tool =
-    name === "sipwarden"
-      ? startSipwarden({ ns: lab.fw, dir, log, t, cpuProf: prof !== undefined })
-      : startFail2ban({ ns: lab.fw, dir, log, t, backend: f2bBackend });
-  say(`  ${name}: ${tool.detail}`);
-  const fd = openSync(log, "a");
-  const write = (/** @type {string} */ s) => writeSync(fd, s);
+  const { lab, dir, listener, sender, tool, write, close } = await startProbeBench({
+    name,
+    tag: "lat",
+    peerAddrs: addrs,
+    t,
+    f2bBackend,
+    sipwarden: { cpuProf: prof !== undefined },
+  });
   /** @type {ToolResult} */
   const res = { name, detail: tool.detail, latencies: [], lower: [], failed: 0, gaps: [] };
   try {
@@ -154,7 +143,7 @@ async function measureTool(name) {
         say(`  ${name}: ${i + 1}/${trials} trials, p50 so far ${fmt(percentile(res.latencies, 50), 2)} ms`);
     }
   } finally {
-    closeSync(fd);
+    close();
     await tool.daemon.stop();
     if (prof && name === "sipwarden" && existsSync(join(dir, "prof"))) {
       mkdirSync(prof, { recursive: true });

@@ -22,14 +22,11 @@
  * Namespaces, processes and temp dirs it creates are removed on exit, failure and Ctrl-C.
  */
 
-import { closeSync, openSync, writeFileSync, writeSync } from "node:fs";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   FW_ADDR6,
   asteriskDate,
   attackerAddr,
-  createLab,
   failureLine,
   fmt,
   machineNote,
@@ -39,10 +36,7 @@ import {
   readyByCanary,
   runBench,
   say,
-  startAgent,
-  startFail2ban,
-  startSipwarden,
-  tempDir,
+  startProbeBench,
 } from "./lib/daemon-lab.mjs";
 
 /** A probe stream silent this long is cut. */
@@ -86,21 +80,14 @@ async function measureTool(name) {
       neighbourAddr(r),
       ...Array.from({ length: attempts }, (_, k) => attackAddr(r, k + 1)),
     );
-  const lab = await createLab({ peerAddrs });
-  const peer = /** @type {string} */ (lab.peer);
-  const dir = tempDir(`rot-${name}`);
-  const log = join(dir, "messages");
-  writeFileSync(log, "");
-  const listener = await startAgent(lab.fw, ["listen", "5060"]);
-  await listener.read();
-  const sender = await startAgent(peer, ["send"]);
-  const tool =
-    name === "sipwarden"
-      ? startSipwarden({ ns: lab.fw, dir, log, t, ipv6Prefix: 64 })
-      : startFail2ban({ ns: lab.fw, dir, log, t, backend: f2bBackend });
-  say(`  ${name}: ${tool.detail}`);
-  const fd = openSync(log, "a");
-  const write = (/** @type {string} */ s) => writeSync(fd, s);
+  const { lab, listener, sender, tool, write, close } = await startProbeBench({
+    name,
+    tag: "rot",
+    peerAddrs,
+    t,
+    f2bBackend,
+    sipwarden: { ipv6Prefix: 64 },
+  });
   /** @type {Round[]} */
   const results = [];
   let trialId = 10;
@@ -163,7 +150,7 @@ async function measureTool(name) {
       );
     }
   } finally {
-    closeSync(fd);
+    close();
     await tool.daemon.stop();
   }
   return { name, detail: tool.detail, results };

@@ -21,6 +21,7 @@ import {
   readdirSync,
   rmSync,
   writeFileSync,
+  writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -569,6 +570,38 @@ export async function startAgent(ns, args) {
     },
   };
   return agent;
+}
+
+/**
+ * The probe benchmarks' setup (ban latency, IPv6 rotation): a lab with `peerAddrs`, an empty log in a temp
+ * dir, the UDP listener in fw on 5060 and the sender in peer, and the daemon under test tailing the log
+ * (sipwarden with `sipwarden`'s extra options). `write` appends to the log; `close` closes it.
+ * @param {{ name: "sipwarden" | "fail2ban", tag: string, peerAddrs: readonly string[], t: Thresholds,
+ *   f2bBackend: string, sipwarden?: { cpuProf?: boolean, ipv6Prefix?: number } }} o
+ */
+export async function startProbeBench(o) {
+  const lab = await createLab({ peerAddrs: o.peerAddrs });
+  const dir = tempDir(`${o.tag}-${o.name}`);
+  const log = join(dir, "messages");
+  writeFileSync(log, "");
+  const listener = await startAgent(lab.fw, ["listen", "5060"]);
+  await listener.read();
+  const sender = await startAgent(/** @type {string} */ (lab.peer), ["send"]);
+  const tool =
+    o.name === "sipwarden"
+      ? startSipwarden({ ns: lab.fw, dir, log, t: o.t, ...o.sipwarden })
+      : startFail2ban({ ns: lab.fw, dir, log, t: o.t, backend: o.f2bBackend });
+  say(`  ${o.name}: ${tool.detail}`);
+  const fd = openSync(log, "a");
+  return {
+    lab,
+    dir,
+    listener,
+    sender,
+    tool,
+    write: (/** @type {string} */ s) => void writeSync(fd, s),
+    close: () => closeSync(fd),
+  };
 }
 
 /**

@@ -111,7 +111,7 @@ const isNetwork = (target: string): boolean => target.includes("/");
  * network lists, which only a re-apply changes.
  */
 function inBanSets(config: Config, target: string): boolean {
-  return !isNetwork(target) || (config.ipv6Prefix < 128 && isBanSetNetwork(config.ipv6Prefix, target));
+  return !isNetwork(target) || isBanSetNetwork(config.ipv6Prefix, target);
 }
 
 /** The kernel entry for a stored ban, or null when it is already over (an old log line replayed). */

@@ -389,7 +389,7 @@ export function createNftBackend(config: NftBackendConfig, deps: NftBackendDeps)
       const listed = await deps.run(config.conntrack, ["-L", "-f", fam]);
       if (listed.code !== 0) throw new Error(`conntrack -L exit ${listed.code}: ${listed.stderr.trim()}`);
       for (const flow of parseConntrackFlows(listed.stdout)) {
-        const banned = bySource.get(flow.src) ?? [];
+        const banned = [...(bySource.get(flow.src) ?? [])];
         const src = networks.length === 0 ? null : parseIp(flow.src);
         if (src !== null) for (const n of networks) if (cidrContains(n.cidr, src)) banned.push(n.p);
         for (const p of banned) {

@@ -83,6 +83,15 @@ export interface Status {
   readonly firewallNotes: readonly string[];
   /** Notifications per way (`email`, `command`) since the daemon started; empty when none is configured. */
   readonly notifications?: readonly NotificationView[];
+  /** Seconds from each ban decided to it in force in the kernel, since the daemon started. */
+  readonly banLatency?: HistogramView;
+}
+
+/** Cumulative buckets (`le` in seconds; the last is null for +Inf), their sum and count. */
+export interface HistogramView {
+  readonly buckets: readonly { readonly le: number | null; readonly count: number }[];
+  readonly sum: number;
+  readonly count: number;
 }
 
 export interface NotificationView {

@@ -25,6 +25,15 @@ const status: Status = {
   ],
   firewallNotes: ["countries: no networks for xx"],
   notifications: [{ via: "email", sent: 4, failed: 1, lastAt: null, lastError: "exit 75" }],
+  banLatency: {
+    buckets: [
+      { le: 0.005, count: 2 },
+      { le: 0.01, count: 3 },
+      { le: null, count: 3 },
+    ],
+    sum: 0.012,
+    count: 3,
+  },
 };
 
 it("renders the status as Prometheus text with escaped labels", () => {
@@ -51,10 +60,15 @@ it("renders the status as Prometheus text with escaped labels", () => {
   expect(lines).toContain("sipwarden_firewall_notes 1");
   expect(lines).toContain('sipwarden_notifications_total{via="email",result="sent"} 4');
   expect(lines).toContain('sipwarden_notifications_total{via="email",result="failed"} 1');
+  expect(lines).toContain("# TYPE sipwarden_ban_enforce_seconds histogram");
+  expect(lines).toContain('sipwarden_ban_enforce_seconds_bucket{le="0.005"} 2');
+  expect(lines).toContain('sipwarden_ban_enforce_seconds_bucket{le="+Inf"} 3');
+  expect(lines).toContain("sipwarden_ban_enforce_seconds_sum 0.012");
+  expect(lines).toContain("sipwarden_ban_enforce_seconds_count 3");
   // Every sample's family was introduced by HELP and TYPE first.
   const typed = new Set(lines.filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]));
   for (const l of lines.filter((x) => !x.startsWith("#")))
-    expect(typed.has(/^[a-z_]+/.exec(l)?.[0]), l).toBe(true);
+    expect(typed.has(/^[a-z_]+/.exec(l)?.[0]?.replace(/_(bucket|sum|count)$/, "")), l).toBe(true);
   expect(text.endsWith("\n")).toBe(true);
 });
 

@@ -161,5 +161,18 @@ export function renderMetrics(status: Status): string {
     lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.kind}`);
     for (const s of f.samples) lines.push(sampleLine(f.name, s.labels, s.value));
   }
+  const h = status.banLatency;
+  if (h !== undefined) {
+    const name = "sipwarden_ban_enforce_seconds";
+    lines.push(
+      `# HELP ${name} From a ban decided to the ban in force in the kernel (ban sets; a ban through a policy re-apply is not counted).`,
+      `# TYPE ${name} histogram`,
+      ...h.buckets.map((b) =>
+        sampleLine(`${name}_bucket`, { le: b.le === null ? "+Inf" : String(b.le) }, b.count),
+      ),
+      sampleLine(`${name}_sum`, {}, h.sum),
+      sampleLine(`${name}_count`, {}, h.count),
+    );
+  }
   return `${lines.join("\n")}\n`;
 }

@@ -151,6 +151,13 @@ describe("Prometheus scrapes sipwarden's /metrics", () => {
     const failures = await query('sipwarden_jail_failures_total{job="sipwarden"}');
     expect(failures.map((s) => s.value[1])).toEqual(["6"]);
     expect((await query('sipwarden_bans_active{job="sipwarden"}')).map((s) => s.value[1])).toEqual(["1"]);
+    const enforced = await query('sipwarden_ban_enforce_seconds_count{job="sipwarden"}');
+    expect(enforced.map((s) => s.value[1])).toEqual(["1"]);
+    // A histogram Prometheus can aggregate: the quantile comes back as a number of seconds.
+    const p99 = await query(
+      'histogram_quantile(0.99, sipwarden_ban_enforce_seconds_bucket{job="sipwarden"})',
+    );
+    expect(Number(p99[0]?.value[1])).toBeGreaterThan(0);
     // Each job scrapes on its own offset within the interval: wait for both.
     await waitFor(
       slowly(async () => (await query("up")).length === 2),

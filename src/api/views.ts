@@ -2,7 +2,8 @@
 
 import type { BanScope, Decision } from "../domain/decision.js";
 import type { Evidence } from "../domain/offense.js";
-import type { BanView, EvidenceView, HistoryEntry, ScopeView } from "./contract.js";
+import type { HistogramSnapshot } from "../domain/histogram.js";
+import type { BanView, EvidenceView, HistogramView, HistoryEntry, ScopeView } from "./contract.js";
 
 /** A decision with how it ended; the store's StoredDecision has this shape. */
 export interface DecisionRecord extends Decision {
@@ -30,6 +31,15 @@ export function toEvidenceView(e: Evidence): EvidenceView {
     source: e.source,
     ...(e.lineNo === undefined ? {} : { lineNo: e.lineNo }),
     line: e.line,
+  };
+}
+
+/** JSON has no Infinity: the +Inf bucket's bound is null. */
+export function toHistogramView(h: HistogramSnapshot): HistogramView {
+  return {
+    buckets: h.buckets.map((b) => ({ le: Number.isFinite(b.le) ? b.le : null, count: b.count })),
+    sum: h.sum,
+    count: h.count,
   };
 }
 

@@ -9,7 +9,7 @@ import {
 } from "../api/explain.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
 import { manualBanDecision } from "../api/manual-ban.js";
-import { toBanView } from "../api/views.js";
+import { toBanView, toHistogramView } from "../api/views.js";
 import { cidrContains, cidrCovers, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { Daemon } from "./daemon.js";
@@ -115,6 +115,7 @@ export function createDaemonServices(
         },
         lists: listViews(daemon),
         firewallNotes: [...daemon.policyNotes()],
+        banLatency: toHistogramView(daemon.banLatency()),
         notifications: daemon
           .notifications()
           .map((n) => ({ ...n, lastAt: n.lastAt === null ? null : new Date(n.lastAt).toISOString() })),

@@ -37,6 +37,7 @@ import type { AllowMatch } from "../detect/allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 import { createNotifier, type NotifyStats } from "./notify.js";
+import { createHistogram, type HistogramSnapshot } from "../domain/histogram.js";
 import { createSkewWatch } from "./time-skew.js";
 
 export interface DaemonDeps {
@@ -87,6 +88,8 @@ export interface Daemon {
   policyNotes(): readonly string[];
   /** How the configured notifications have fared since the start. */
   notifications(): NotifyStats[];
+  /** Seconds from a ban decided to the ban in force in the kernel, for every ban set ban since the start. */
+  banLatency(): HistogramSnapshot;
   /** The downloads of one list file (absent: not downloaded by the daemon, or not tried yet). */
   download(file: string): DownloadStatus | undefined;
   /** Records and enforces decisions made outside detection (manual bans, feeds, fleet). */
@@ -101,6 +104,8 @@ const LIST_POLL_MS = 60_000;
 const GUARD_INTERVAL_MS = 10_000;
 /** ipset counts whole seconds and treats 0 as "forever": never hand a backend less than a second. */
 const MIN_TIMEOUT_MS = 1000;
+/** Buckets of the decision → kernel histogram: the fast path lives in the first few. */
+const BAN_LATENCY_BOUNDS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /** Stored targets are canonical: a host address never carries a prefix, a network always does. */
 const isNetwork = (target: string): boolean => target.includes("/");
@@ -278,7 +283,9 @@ export async function startDaemon(
   });
 
   // Decisions are enforced in batches: everything decided while one batch is in the kernel goes next.
-  let pending: { d: Decision; done?: (s: StoredDecision) => void }[] = [];
+  let pending: { d: Decision; t: number; done?: (s: StoredDecision) => void }[] = [];
+  /** Decision taken → its ban in force in the kernel (seconds): what "bans within milliseconds" means here. */
+  const banLatency = createHistogram(BAN_LATENCY_BOUNDS_S);
   let flushing: Promise<void> = Promise.resolve();
   let flushScheduled = false;
   const flush = async (): Promise<void> => {
@@ -301,6 +308,10 @@ export async function startDaemon(
     if (entries.length > 0) {
       try {
         await backend.ban(entries);
+        const done = performance.now();
+        stored.forEach((d, i) => {
+          if (banEntryOf(config, d, now) !== null) banLatency.observe((done - (batch[i]?.t ?? done)) / 1000);
+        });
       } catch (e) {
         // The decisions are stored: the periodic reconcile re-applies them once the kernel accepts them.
         log.error({ err: e, count: entries.length }, "ban batch failed");
@@ -328,7 +339,8 @@ export async function startDaemon(
     notifier.add(stored.filter((d) => d.action === "spare" || d.expiresAt === null || d.expiresAt > now));
   };
   const enqueue = (d: Decision, done?: (s: StoredDecision) => void): void => {
-    pending.push(done ? { d, done } : { d });
+    const t = performance.now();
+    pending.push(done ? { d, t, done } : { d, t });
     if (!flushScheduled) {
       flushScheduled = true;
       flushing = flushing.then(flush, flush);
@@ -491,6 +503,7 @@ export async function startDaemon(
     policy: () => lastPolicy,
     policyNotes: () => notes,
     notifications: () => notifier.stats(),
+    banLatency: () => banLatency.snapshot(),
     download: (file) => downloads.status(file),
     decide(decisions) {
       return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));

@@ -1,6 +1,6 @@
 // `sipwarden run` on nftables in a namespace: IPv6 attackers rotating through one /64 are banned as the
 // network, in the kernel's ban set within milliseconds of the line that decides it, and only that network.
-import type { ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,5 +116,15 @@ describe("sipwarden run: an IPv6 /64 banned as one network on the fast path", ()
     expect(await l.tcp(ROTATED, FW, 80)).toBe("open");
     expect(await l.udpArrives(NEIGHBOUR, FW, 5060)).toBe(true);
     expect(daemon?.exitCode).toBeNull();
+    // The admin's view of how fast bans reached the kernel (the netlink fast path).
+    const status = spawnSync(
+      process.execPath,
+      [join(packageRoot(), "dist", "cli", "main.js"), "status", "--socket", join(dir, "api.sock")],
+      {
+        encoding: "utf8",
+        timeout: 15_000,
+      },
+    );
+    expect(status.stdout).toMatch(/^bans into the kernel: 1, half within [\d.]+ ms, 99% within [\d.]+ ms$/m);
   });
 });

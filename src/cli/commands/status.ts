@@ -64,6 +64,15 @@ export function formatStatus(s: Status): string {
         ],
         "  ",
       );
+  const h = s.banLatency;
+  if (h !== undefined && h.count > 0) {
+    const bound = (q: number): string => {
+      const want = Math.ceil(q * h.count);
+      const le = h.buckets.find((b) => b.count >= want)?.le;
+      return le === null || le === undefined ? "more" : `${le * 1000} ms`;
+    };
+    out += `bans into the kernel: ${h.count}, half within ${bound(0.5)}, 99% within ${bound(0.99)}\n`;
+  }
   for (const n of s.firewallNotes) out += `firewall note: ${printable(n)}\n`;
   for (const n of s.notifications ?? [])
     out +=

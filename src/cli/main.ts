@@ -71,6 +71,13 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     ),
     summary: "install and start the hardened systemd unit",
   },
+  "notify-test": {
+    run: lazy(
+      () => import("./commands/notify-test.js"),
+      (m) => m.notifyTestCommand,
+    ),
+    summary: "send one example notification as the config says, and report each way's result",
+  },
   status: {
     run: lazy(
       () => import("./commands/status.js"),

@@ -149,4 +149,38 @@ describe("notifications through real programs", () => {
     expect(status.stdout).toMatch(/^notify by email: 2 sent, 0 failed, last /m);
     expect(status.stdout).toMatch(/^notify by command: 2 sent, 0 failed, last /m);
   });
+
+  it("notify-test proves the setup: one example mail and hook call, or the way that failed and why", async () => {
+    const main = join(packageRoot(), "dist", "cli", "main.js");
+    const before = mails().length;
+    const ok = spawnSync(process.execPath, [main, "notify-test", "--config", join(dir, "sipwarden.yaml")], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect([ok.status, ok.stdout]).toEqual([0, "email: sent\ncommand: sent\n"]);
+    await waitFor(() => mails().length === before + 1, "the test mail", 10_000);
+    expect(mails().find((m) => m.includes("notify-test"))).toMatch(
+      /^Subject: \[sipwarden\] [A-Za-z0-9.-]+: 1 ban$/m,
+    );
+
+    // The same config with the MTA's relay closed: the mail fails, the exit status says so.
+    const closed = await freePort();
+    const rc = join(dir, "msmtprc-closed");
+    writeFileSync(
+      rc,
+      ["account default", "host 127.0.0.1", `port ${closed}`, "auth off", "tls off", ""].join("\n"),
+    );
+    chmodSync(rc, 0o600);
+    const broken = join(dir, "broken.yaml");
+    writeFileSync(
+      broken,
+      readFileSync(join(dir, "sipwarden.yaml"), "utf8").replace(join(dir, "msmtprc"), rc),
+    );
+    const bad = spawnSync(process.execPath, [main, "notify-test", "--config", broken], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/^email: FAILED \(exit \d+: .+\)\ncommand: sent\n$/s);
+  });
 });

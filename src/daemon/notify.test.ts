@@ -173,7 +173,9 @@ describe("notification pacing", () => {
       { via: "command", code: 1, stderr: "relay refused" },
       { via: "command", code: 1, stderr: "relay refused" },
     ]);
-    expect(n.stats()).toEqual([]); // stopped: nothing configured any more
+    expect(n.stats().map((s) => [s.via, s.sent, s.failed, s.lastError])).toEqual([
+      ["command", 0, 2, "exit 1: relay refused"],
+    ]);
 
     const off = createNotifier(null, { run, log, now: Date.now, host: "pbx1" });
     off.add([ban("203.0.113.3")]);

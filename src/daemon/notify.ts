@@ -31,7 +31,7 @@ export interface NotifyStats {
 }
 
 export interface Notifier {
-  /** Per configured way, in config order (email, command). */
+  /** Per way configured or tried, email first. */
   stats(): NotifyStats[];
   /** Decisions just stored and enforced; those the config tells about are sent now or at the window's end. */
   add(decisions: readonly Decision[]): void;
@@ -122,10 +122,10 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
 
   return {
     stats() {
-      const ways: NotifyStats["via"][] = [
-        ...(config?.email ? (["email"] as const) : []),
-        ...(config?.command ? (["command"] as const) : []),
-      ];
+      // The ways configured now, and those that have been tried (their counts outlive a reload or stop).
+      const ways = (["email", "command"] as const).filter(
+        (via) => tally.has(via) || (via === "email" ? config?.email : config?.command),
+      );
       return ways.map((via) => ({
         via,
         ...(tally.get(via) ?? { sent: 0, failed: 0, lastAt: null, lastError: null }),

@@ -161,7 +161,10 @@ export interface NotifyConfig {
   readonly email: {
     readonly to: readonly string[];
     readonly from: string;
-    readonly sendmail: readonly string[];
+    /** How the mail leaves: SMTP to the host's MTA (default 127.0.0.1:25), or a sendmail program. */
+    readonly via:
+      | { readonly kind: "smtp"; readonly host: string; readonly port: number }
+      | { readonly kind: "sendmail"; readonly argv: readonly string[] };
   } | null;
   /** argv of a program given the batch as JSON on stdin. */
   readonly command: readonly string[] | null;

@@ -62,6 +62,14 @@ export const notifySchema = z
       .object({
         to: z.union([mailbox, z.array(mailbox).min(1).max(20)]),
         from: mailbox.optional(),
+        /** The MTA's SMTP listener, `host:port` (default 127.0.0.1:25); or `sendmail`, a program instead. */
+        smtp: z
+          .string()
+          .regex(
+            /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/,
+            "host:port, e.g. 127.0.0.1:25 or [::1]:25",
+          )
+          .optional(),
         sendmail: z.tuple([program]).rest(z.string()).optional(),
       })
       .strict()

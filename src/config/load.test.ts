@@ -136,16 +136,23 @@ describe("config loading", () => {
 });
 
 describe("notify", () => {
-  it("defaults to bans, a minute's window and /usr/sbin/sendmail; absent means no notifications", () => {
+  it("defaults to bans, a minute's window and SMTP to 127.0.0.1:25; absent means no notifications", () => {
     expect(loadConfigText("preset: asterisk\n", "x").notify).toBeNull();
     const n = loadConfigText("preset: asterisk\nnotify:\n  email: { to: admin@example.com }\n", "x").notify;
     expect(n).toMatchObject({
       on: ["ban"],
       batchMs: 60_000,
-      email: { to: ["admin@example.com"], sendmail: ["/usr/sbin/sendmail"] },
+      email: { to: ["admin@example.com"], via: { kind: "smtp", host: "127.0.0.1", port: 25 } },
       command: null,
     });
     expect(n?.email?.from).toMatch(/^sipwarden@/);
+    const v6 = loadConfigText("notify:\n  email: { to: a@b.com, smtp: '[::1]:2525' }\n", "x").notify;
+    expect(v6?.email?.via).toEqual({ kind: "smtp", host: "::1", port: 2525 });
+    const sm = loadConfigText(
+      "notify:\n  email: { to: a@b.com, sendmail: [/usr/bin/msmtp, -t] }\n",
+      "x",
+    ).notify;
+    expect(sm?.email?.via).toEqual({ kind: "sendmail", argv: ["/usr/bin/msmtp", "-t"] });
   });
 
   it("refuses what would reach a header or a shell, at its key", () => {
@@ -160,6 +167,13 @@ describe("notify", () => {
         "notify.email.sendmail.0",
       ],
       ["notify:\n  command: [/bin/true]\n  on: [unban]\n", /ban|spare/, "notify.on.0"],
+      ["notify:\n  email: { to: a@b.com, smtp: 'mail server:25' }\n", /host:port/, "notify.email.smtp"],
+      ["notify:\n  email: { to: a@b.com, smtp: 'localhost:99999' }\n", /out of range/, "notify.email.smtp"],
+      [
+        "notify:\n  email: { to: a@b.com, smtp: 'localhost:25', sendmail: [/usr/sbin/sendmail] }\n",
+        /not both/,
+        "notify.email.sendmail",
+      ],
     ];
     for (const [text, message, key] of cases) {
       const e = configRejection(`preset: asterisk\n${text}`);

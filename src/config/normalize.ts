@@ -67,8 +67,31 @@ function normalizeRegistrations(
   };
 }
 
+/** `host:port` of the MTA (brackets around an IPv6 address), default 127.0.0.1:25. */
+function smtpTarget(
+  text: string | undefined,
+  deps: NormalizeDeps,
+): { kind: "smtp"; host: string; port: number } {
+  if (text === undefined) return { kind: "smtp", host: "127.0.0.1", port: 25 };
+  const cut = text.lastIndexOf(":");
+  const port = Number(text.slice(cut + 1));
+  if (!(port >= 1 && port <= 65535))
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      `port ${port} is out of range`,
+      deps.locate(["notify", "email", "smtp"]),
+    );
+  return { kind: "smtp", host: text.slice(0, cut).replace(/^\[(.*)\]$/, "$1"), port };
+}
+
 function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config["notify"] {
   if (raw === undefined) return null;
+  if (raw.email?.smtp !== undefined && raw.email.sendmail !== undefined)
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "give smtp or sendmail, not both",
+      deps.locate(["notify", "email", "sendmail"]),
+    );
   if (raw.email === undefined && raw.command === undefined)
     throw new UserError(
       "SW_CONFIG_INVALID",
@@ -83,7 +106,7 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
       ? {
           to: typeof e.to === "string" ? [e.to] : [...e.to],
           from: e.from ?? `sipwarden@${hostname()}`,
-          sendmail: [...(e.sendmail ?? ["/usr/sbin/sendmail"])],
+          via: e.sendmail ? { kind: "sendmail" as const, argv: [...e.sendmail] } : smtpTarget(e.smtp, deps),
         }
       : null,
     command: raw.command ? [...raw.command] : null,

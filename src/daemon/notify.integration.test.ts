@@ -1,5 +1,5 @@
-// `sipwarden run` tells its bans through real programs: a mail through msmtp (a sendmail) to a real SMTP
-// server (aiosmtpd, storing a maildir), and the JSON to a program on stdin (tee). Loopback only.
+// `sipwarden run` tells its bans through real programs: a mail over SMTP (or through msmtp, a sendmail) to a
+// real SMTP server (aiosmtpd, storing a maildir), and the JSON to a program on stdin (tee). Loopback only.
 import { spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
@@ -24,6 +24,7 @@ const MSMTP = "/usr/bin/msmtp";
 let dir = "";
 const children = childProcesses();
 let daemonErr = "";
+let smtpPort = 0;
 
 function start(cmd: string, args: readonly string[], onErr?: (s: string) => void): void {
   const child = children.spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -45,7 +46,7 @@ beforeAll(async () => {
   const main = join(packageRoot(), "dist", "cli", "main.js");
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
   dir = mkdtempSync(join(tmpdir(), "sw-notify-"));
-  const smtpPort = await freePort();
+  smtpPort = await freePort();
   start(PYTHON, [
     "-m",
     "aiosmtpd",
@@ -83,7 +84,7 @@ beforeAll(async () => {
       "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
       "notify:",
       "  batch: 1s",
-      `  email: { to: [admin@example.com, ops@example.com], from: sipwarden@pbx.test, sendmail: [${MSMTP}, -C, ${msmtprc}] }`,
+      `  email: { to: [admin@example.com, ops@example.com], from: sipwarden@pbx.test, smtp: "127.0.0.1:${smtpPort}" }`,
       `  command: [/usr/bin/tee, -a, ${join(dir, "hook.jsonl")}]`,
       "",
     ].join("\n"),
@@ -163,24 +164,31 @@ describe("notifications through real programs", () => {
       /^Subject: \[sipwarden\] [A-Za-z0-9.-]+: 1 ban$/m,
     );
 
-    // The same config with the MTA's relay closed: the mail fails, the exit status says so.
-    const closed = await freePort();
-    const rc = join(dir, "msmtprc-closed");
-    writeFileSync(
-      rc,
-      ["account default", "host 127.0.0.1", `port ${closed}`, "auth off", "tls off", ""].join("\n"),
-    );
-    chmodSync(rc, 0o600);
+    // The same config with nothing listening at the SMTP address: the mail fails, the exit status says so.
+    const config = readFileSync(join(dir, "sipwarden.yaml"), "utf8");
     const broken = join(dir, "broken.yaml");
-    writeFileSync(
-      broken,
-      readFileSync(join(dir, "sipwarden.yaml"), "utf8").replace(join(dir, "msmtprc"), rc),
-    );
+    writeFileSync(broken, config.replace(`127.0.0.1:${smtpPort}`, `127.0.0.1:${await freePort()}`));
     const bad = spawnSync(process.execPath, [main, "notify-test", "--config", broken], {
       encoding: "utf8",
       timeout: 30_000,
     });
     expect(bad.status).toBe(1);
-    expect(bad.stdout).toMatch(/^email: FAILED \(exit \d+: .+\)\ncommand: sent\n$/s);
+    expect(bad.stdout).toMatch(
+      /^email: FAILED \(exit 1: SMTP 127\.0\.0\.1:\d+: .*ECONNREFUSED.*\)\ncommand: sent\n$/s,
+    );
+
+    // A sendmail program instead (msmtp, relaying to the same server).
+    const viaSendmail = join(dir, "sendmail.yaml");
+    writeFileSync(
+      viaSendmail,
+      config.replace(`smtp: "127.0.0.1:${smtpPort}"`, `sendmail: [${MSMTP}, -C, ${join(dir, "msmtprc")}]`),
+    );
+    const count = mails().length;
+    const sent = spawnSync(process.execPath, [main, "notify-test", "--config", viaSendmail], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect([sent.status, sent.stdout]).toEqual([0, "email: sent\ncommand: sent\n"]);
+    await waitFor(() => mails().length === count + 1, "the mail through msmtp", 10_000);
   });
 });

@@ -104,7 +104,11 @@ function quiet() {
 const config = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
   on: ["ban"],
   batchMs: 300,
-  email: { to: ["admin@example.com"], from: "sipwarden@pbx", sendmail: ["/usr/sbin/sendmail", "-X"] },
+  email: {
+    to: ["admin@example.com"],
+    from: "sipwarden@pbx",
+    via: { kind: "sendmail", argv: ["/usr/sbin/sendmail", "-X"] },
+  },
   command: ["/usr/local/bin/hook", "--json"],
   ...over,
 });

@@ -5,6 +5,7 @@ import type { NotifyConfig } from "../config/config.js";
 import type { Decision } from "../domain/decision.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
 import { headerSafeHost, notificationJson, notificationMail, type NotifyBatch } from "./notify-format.js";
+import { sendSmtp } from "./smtp-send.js";
 
 /** Decisions detailed in one notification; the rest are counted. */
 const MAX_DETAILED = 50;
@@ -19,6 +20,8 @@ export interface NotifierDeps {
   };
   readonly now: () => number;
   readonly host: string;
+  /** Hands a mail to an SMTP server (the real client unless a test gives another). */
+  readonly smtp?: typeof sendSmtp;
 }
 
 /** How one way of notifying has fared since the start. */
@@ -79,14 +82,25 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
           "notification failed",
         );
     };
-    if (cfg.email) {
-      const [program, ...args] = cfg.email.sendmail as [string, ...string[]];
-      const message = notificationMail(batch, cfg.email, deps.now());
-      jobs.push(
-        deps
-          .run(program, [...args, "-oi", "-f", cfg.email.from, "--", ...cfg.email.to], message)
-          .then((r) => told("email", r)),
-      );
+    const email = cfg.email;
+    if (email) {
+      const message = notificationMail(batch, email, deps.now());
+      const via = email.via;
+      if (via.kind === "sendmail") {
+        const [program, ...args] = via.argv as [string, ...string[]];
+        jobs.push(
+          deps
+            .run(program, [...args, "-oi", "-f", email.from, "--", ...email.to], message)
+            .then((r) => told("email", r)),
+        );
+      } else
+        jobs.push(
+          (deps.smtp ?? sendSmtp)(via, { from: email.from, to: email.to, data: message, helo: host }).then(
+            () => told("email", { code: 0, stderr: "" }),
+            (e: unknown) =>
+              told("email", { code: 1, stderr: `SMTP ${via.host}:${via.port}: ${(e as Error).message}` }),
+          ),
+        );
     }
     if (cfg.command) {
       const [program, ...args] = cfg.command as [string, ...string[]];

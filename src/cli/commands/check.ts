@@ -90,7 +90,11 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   const n = config.notify;
   if (n) {
     const via = [
-      ...(n.email ? [`mail to ${n.email.to.join(", ")} via ${n.email.sendmail.join(" ")}`] : []),
+      ...(n.email
+        ? [
+            `mail to ${n.email.to.join(", ")} via ${n.email.via.kind === "smtp" ? `SMTP ${n.email.via.host}:${n.email.via.port}` : n.email.via.argv.join(" ")}`,
+          ]
+        : []),
       ...(n.command ? [`${n.command.join(" ")} (JSON on stdin)`] : []),
     ];
     const pace = n.batchMs === 0 ? "each batch at once" : `at most one per ${formatDuration(n.batchMs)}`;

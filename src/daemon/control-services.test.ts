@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { Config } from "../config/config.js";
 import { loadConfigText } from "../config/load.js";
 import { parseCidr, parseIp } from "../domain/address.js";
-import { systemClock } from "../domain/clock.js";
+import { createManualClock, systemClock } from "../domain/clock.js";
 import { waitFor } from "../sources/testing/wait-for.js";
 import { createDaemonServices } from "./control-services.js";
 import { startDaemon } from "./daemon.js";
@@ -45,6 +45,40 @@ async function start(config: Config) {
 }
 
 describe("daemon control services (dry-run firewall)", () => {
+  it("status shares one backend health check per 2 s among its requests (a Prometheus scrape queues no ban)", async () => {
+    const log = join(dir, "health");
+    writeFileSync(log, "");
+    const { daemon } = await start(
+      loadConfigText(
+        [
+          `state_dir: ${join(dir, "state-health")}`,
+          "sources:",
+          `  pbx: { type: file, path: ${log} }`,
+          "jails:",
+          "  asterisk: { filter: asterisk, sources: [pbx] }",
+        ].join("\n"),
+        "health.yaml",
+      ),
+    );
+    try {
+      let checks = 0;
+      const backend = daemon.backend as { health: typeof daemon.backend.health };
+      const real = backend.health.bind(daemon.backend);
+      backend.health = () => (checks++, real());
+      const clock = createManualClock(Date.now());
+      const services = createDaemonServices(daemon, { version: "test", defaultBanMs: 60_000 }, { clock });
+      await Promise.all([services.status(), services.status(), services.status()]);
+      clock.advance(1999);
+      await services.status();
+      expect(checks).toBe(1);
+      clock.advance(1);
+      expect((await services.status()).backend.ok).toBe(true);
+      expect(checks).toBe(2);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it("bans and unbans by hand, explains why, and lets an allow entry lift a ban", async () => {
     const log = join(dir, "full");
     writeFileSync(log, "");

@@ -12,6 +12,7 @@ import { manualBanDecision } from "../api/manual-ban.js";
 import { toBanView, toHistogramView } from "../api/views.js";
 import { cidrContains, cidrCovers, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
+import type { BackendHealth } from "../enforce/firewall-backend.js";
 import type { Daemon } from "./daemon.js";
 import { policyFacts } from "./policy-facts.js";
 import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
@@ -60,6 +61,9 @@ function listViews(daemon: Daemon): ListView[] {
   return views;
 }
 
+/** How long one backend health check answers status requests. */
+const HEALTH_TTL_MS = 2000;
+
 export function createDaemonServices(
   daemon: Daemon,
   options: DaemonServicesOptions,
@@ -84,10 +88,19 @@ export function createDaemonServices(
     if (members.length !== targets.length) await daemon.applyPolicy();
   }
 
+  // A health check runs kernel tools in the backend's queue, where bans wait behind it: status polled by
+  // Prometheus (or a dashboard) shares one check per HEALTH_TTL_MS instead of queueing one per request.
+  let health: { readonly at: number; readonly value: Promise<BackendHealth> } | null = null;
+  const backendHealth = (now: number): Promise<BackendHealth> => {
+    if (health === null || now - health.at >= HEALTH_TTL_MS || now < health.at)
+      health = { at: now, value: daemon.backend.health() };
+    return health.value;
+  };
+
   return {
     async status(): Promise<Status> {
       const now = clock.now();
-      const health = await daemon.backend.health();
+      const health = await backendHealth(now);
       const detection = daemon.detection();
       const stats = detection.detector.stats();
       const counters = daemon.jailCounters();

@@ -153,9 +153,11 @@ export interface Config {
   locate(path: readonly (string | number)[]): ErrorLocation;
 }
 
+export type NotifyTopic = "ban" | "spare" | "firewall";
+
 export interface NotifyConfig {
-  /** The decision actions told. */
-  readonly on: readonly ("ban" | "spare")[];
+  /** What is told: decisions of these actions, and `firewall` events (the ruleset restored). */
+  readonly on: readonly NotifyTopic[];
   /** At most one notification per window (ms); 0: each decision batch at once. */
   readonly batchMs: number;
   readonly email: {

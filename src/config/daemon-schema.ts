@@ -50,14 +50,17 @@ const program = z.string().regex(/^\/[^\0]*$/, "an absolute path (run without a 
 
 export const notifySchema = z
   .object({
-    /** Which decisions are told: bans (default) and spares (bans a registration or allowlist prevented). */
+    /**
+     * What is told: bans, spares (bans a registration or allowlist prevented), firewall (the ruleset found
+     * missing and put back, after a flush or another tool's reload). Default: ban and firewall.
+     */
     on: z
-      .array(z.enum(["ban", "spare"]))
+      .array(z.enum(["ban", "spare", "firewall"]))
       .min(1)
       .optional(),
     /** At most one notification per this window: the decisions of a flood arrive as one message. */
     batch: duration.optional(),
-    /** A mail through the local MTA (`sendmail` argv; recipients are added after `--`). */
+    /** A mail to the host's MTA over SMTP (`smtp`, default 127.0.0.1:25), or through a `sendmail` program. */
     email: z
       .object({
         to: z.union([mailbox, z.array(mailbox).min(1).max(20)]),

@@ -140,7 +140,7 @@ describe("notify", () => {
     expect(loadConfigText("preset: asterisk\n", "x").notify).toBeNull();
     const n = loadConfigText("preset: asterisk\nnotify:\n  email: { to: admin@example.com }\n", "x").notify;
     expect(n).toMatchObject({
-      on: ["ban"],
+      on: ["ban", "firewall"],
       batchMs: 60_000,
       email: { to: ["admin@example.com"], via: { kind: "smtp", host: "127.0.0.1", port: 25 } },
       command: null,

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import type { BanScope, PortRange } from "../domain/decision.js";
 import { UserError, type ErrorLocation } from "../domain/errors.js";
 import { LogTimezoneError, parseLogTimezone } from "../domain/zone-offset.js";
-import type { Config, JailConfig, ServiceConfig, SourceConfig } from "./config.js";
+import type { Config, JailConfig, NotifyTopic, ServiceConfig, SourceConfig } from "./config.js";
 import { normalizeFirewall } from "./normalize-firewall.js";
 import { PRESETS } from "./presets.js";
 import type { RawConfig, RawJail } from "./schema.js";
@@ -100,7 +100,7 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
     );
   const e = raw.email;
   return {
-    on: [...new Set<"ban" | "spare">(raw.on ?? ["ban"])],
+    on: [...new Set<NotifyTopic>(raw.on ?? ["ban", "firewall"])],
     batchMs: deps.duration(raw.batch, ["notify", "batch"]) ?? DEFAULTS.notifyBatchMs,
     email: e
       ? {

@@ -254,6 +254,12 @@ export async function startDaemon(
   const restored = kernelBans(clock.now());
   if (restored.length > 0) await backend.ban(restored);
   log.info({ backend: backendChoice, restored: restored.length }, "firewall applied");
+  const notifier = createNotifier(config.notify, {
+    run: deps.run,
+    log,
+    now: () => clock.now(),
+    host: hostname(),
+  });
   // Someone flushing the ruleset or reloading nftables/iptables must not open the host for long.
   const guard =
     backendChoice === "dry-run"
@@ -266,6 +272,12 @@ export async function startDaemon(
             bans: async () => kernelBans(clock.now()),
             probe: backendChoice === "iptables" ? createIptablesProbe(deps.run) : createNftProbe(deps.run),
             log,
+            onRestore: (r) =>
+              notifier.event(
+                r.outcome === "restored"
+                  ? `the ruleset was missing (${r.missing}); sipwarden restored it with ${r.bans} ban${r.bans === 1 ? "" : "s"}`
+                  : `the ruleset was missing (${r.missing}) and could not be restored: ${r.error ?? "unknown error"}`,
+              ),
           },
         );
 
@@ -275,12 +287,6 @@ export async function startDaemon(
     { registry },
   );
   const providers = startProviders(config, registry, deps);
-  const notifier = createNotifier(config.notify, {
-    run: deps.run,
-    log,
-    now: () => clock.now(),
-    host: hostname(),
-  });
 
   // Decisions are enforced in batches: everything decided while one batch is in the kernel goes next.
   let pending: { d: Decision; t: number; done?: (s: StoredDecision) => void }[] = [];

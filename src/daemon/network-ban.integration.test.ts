@@ -1,7 +1,7 @@
 // `sipwarden run` on nftables in a namespace: IPv6 attackers rotating through one /64 are banned as the
 // network, in the kernel's ban set within milliseconds of the line that decides it, and only that network.
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -60,6 +60,9 @@ beforeAll(async () => {
       "  families: [ipv4, ipv6]",
       "  open: [sip, http]",
       "  sip_inspection: false",
+      "notify:",
+      "  batch: 0",
+      `  command: [/usr/bin/tee, -a, ${join(dir, "hook.jsonl")}]`,
       "",
     ].join("\n"),
   );
@@ -126,5 +129,26 @@ describe("sipwarden run: an IPv6 /64 banned as one network on the fast path", ()
       },
     );
     expect(status.stdout).toMatch(/^bans into the kernel: 1, half within [\d.]+ ms, 99% within [\d.]+ ms$/m);
+  });
+
+  it("after `nft flush ruleset`, the guard puts the ruleset and the network ban back and tells the admin", async () => {
+    const l = theLab();
+    const hook = join(dir, "hook.jsonl");
+    const events = (): string[] =>
+      existsSync(hook)
+        ? readFileSync(hook, "utf8")
+            .trim()
+            .split("\n")
+            .flatMap((line) => (JSON.parse(line) as { events: { text: string }[] }).events.map((e) => e.text))
+        : [];
+    expect((await l.fwRun("nft", ["flush", "ruleset"])).code).toBe(0);
+    expect(await l.udpArrives(ROTATED, FW, 5060)).toBe(true);
+    // The guard checks every 10 s.
+    expect(await waitUntil(() => events().length > 0, 25_000)).toBe(true);
+    expect(events()[0]).toMatch(/^the ruleset was missing \(.+\); sipwarden restored it with 1 ban$/);
+    const table = await l.fwRun("nft", ["list", "table", "inet", "sipwarden"]);
+    expect(table.stdout).toMatch(/set \w+6net \{[^}]*elements = \{ fd80:0:0:1:: timeout/);
+    expect(await l.udpArrives(ROTATED, FW, 5060, undefined, 300)).toBe(false);
+    expect(await l.udpArrives(NEIGHBOUR, FW, 5060)).toBe(true);
   });
 });

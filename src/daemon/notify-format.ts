@@ -5,11 +5,19 @@ import { decisionToJson, formatDecisionLine } from "../domain/decision-format.js
 import type { Decision } from "../domain/decision.js";
 import { createIsoFormatter } from "../domain/iso-time.js";
 
+/** Something about the firewall itself, in one sentence of sipwarden's own words. */
+export interface NotifyEvent {
+  readonly at: number;
+  readonly text: string;
+}
+
 /** The decisions one notification tells, with how many more were left out of it. */
 export interface NotifyBatch {
   /** This host's name (sanitized), so that a fleet's mails say which PBX. */
   readonly host: string;
   readonly decisions: readonly Decision[];
+  /** Firewall events of the window (the ruleset found missing and restored), oldest first. */
+  readonly events?: readonly NotifyEvent[];
   /** Decisions of the window not detailed (beyond the per-message cap). */
   readonly omitted: number;
 }
@@ -42,7 +50,9 @@ function printable(text: string): string {
 export function batchSummary(batch: NotifyBatch): string {
   const bans = batch.decisions.filter((d) => d.action === "ban").length;
   const spares = batch.decisions.length - bans;
+  const events = batch.events?.length ?? 0;
   const parts = [
+    ...(events > 0 ? [events === 1 ? "firewall restored" : `${events} firewall events`] : []),
     ...(bans > 0 ? [`${bans} ban${bans === 1 ? "" : "s"}`] : []),
     ...(spares > 0 ? [`${spares} spare${spares === 1 ? "" : "s"}`] : []),
     ...(batch.omitted > 0 ? [`${batch.omitted} more`] : []),
@@ -52,7 +62,12 @@ export function batchSummary(batch: NotifyBatch): string {
 
 /** The batch for a program's stdin: one JSON object and a line feed. */
 export function notificationJson(batch: NotifyBatch): string {
-  return `${JSON.stringify({ host: batch.host, decisions: batch.decisions.map(decisionToJson), omitted: batch.omitted })}\n`;
+  return `${JSON.stringify({
+    host: batch.host,
+    events: (batch.events ?? []).map((e) => ({ at: iso(e.at, true), text: e.text })),
+    decisions: batch.decisions.map(decisionToJson),
+    omitted: batch.omitted,
+  })}\n`;
 }
 
 /**
@@ -76,6 +91,8 @@ export function notificationMail(
     "Auto-Submitted: auto-generated",
   ];
   const body = [`sipwarden on ${batch.host}: ${summary}.`, ""];
+  for (const e of batch.events ?? []) body.push(printable(`${iso(e.at, true)}  FIREWALL  ${e.text}`));
+  if ((batch.events?.length ?? 0) > 0) body.push("");
   for (const d of batch.decisions) {
     body.push(printable(formatDecisionLine(d).trimEnd()));
     for (const e of d.evidence.slice(-EVIDENCE_PER_DECISION)) {

@@ -187,6 +187,35 @@ describe("notification pacing", () => {
     expect(calls).toHaveLength(2);
   });
 
+  it("tells a firewall event (the ruleset restored) unless `on` leaves firewall out", async () => {
+    const { calls, run } = recorder();
+    const n = createNotifier(config({ on: ["ban", "firewall"], batchMs: 0 }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+    });
+    n.event("the ruleset was missing (table inet sipwarden missing); sipwarden restored it with 3 bans");
+    await waitFor(() => calls.length === 2, "the notification");
+    expect(calls[0]?.stdin).toContain("Subject: [sipwarden] pbx1: firewall restored\n");
+    expect(calls[0]?.stdin).toMatch(
+      /Z {2}FIREWALL {2}the ruleset was missing \(table inet sipwarden missing\); sipwarden restored it with 3 bans\n/,
+    );
+    expect(JSON.parse(calls[1]!.stdin).events.map((e: { text: string }) => e.text)).toEqual([
+      "the ruleset was missing (table inet sipwarden missing); sipwarden restored it with 3 bans",
+    ]);
+    await n.stop();
+    const quietOne = createNotifier(config({ on: ["ban"], batchMs: 0 }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+    });
+    quietOne.event("restored");
+    await quietOne.stop();
+    expect(calls).toHaveLength(2);
+  });
+
   it("spares too when asked", async () => {
     const { calls, run } = recorder();
     const n = createNotifier(config({ on: ["ban", "spare"], email: null, batchMs: 0 }), {

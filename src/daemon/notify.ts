@@ -4,7 +4,13 @@
 import type { NotifyConfig } from "../config/config.js";
 import type { Decision } from "../domain/decision.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
-import { headerSafeHost, notificationJson, notificationMail, type NotifyBatch } from "./notify-format.js";
+import {
+  headerSafeHost,
+  notificationJson,
+  notificationMail,
+  type NotifyBatch,
+  type NotifyEvent,
+} from "./notify-format.js";
 import { sendSmtp } from "./smtp-send.js";
 
 /** Decisions detailed in one notification; the rest are counted. */
@@ -38,6 +44,8 @@ export interface Notifier {
   stats(): NotifyStats[];
   /** Decisions just stored and enforced; those the config tells about are sent now or at the window's end. */
   add(decisions: readonly Decision[]): void;
+  /** A firewall event (the ruleset restored), told when the config's `on` has `firewall`. */
+  event(text: string): void;
   /** A reloaded config (null: notify no more; what is pending is dropped). */
   configure(config: NotifyConfig | null): void;
   /** Sends what is pending and waits for the sends in flight (each bounded by the runner's timeout). */
@@ -48,6 +56,7 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
   let config = initial;
   const host = headerSafeHost(deps.host);
   let pending: Decision[] = [];
+  let events: NotifyEvent[] = [];
   let overflow = 0;
   let lastSentAt = -Infinity;
   let timer: NodeJS.Timeout | null = null;
@@ -113,13 +122,15 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
   function sendNow(): void {
     timer = null;
     const cfg = config;
-    if (cfg === null || pending.length === 0 || sending !== null) return;
+    if (cfg === null || (pending.length === 0 && events.length === 0) || sending !== null) return;
     const taken = pending;
+    const eventsTaken = events;
     const omitted = overflow + Math.max(0, taken.length - MAX_DETAILED);
     pending = [];
+    events = [];
     overflow = 0;
     lastSentAt = deps.now();
-    sending = deliver(cfg, { host, decisions: taken.slice(0, MAX_DETAILED), omitted })
+    sending = deliver(cfg, { host, events: eventsTaken, decisions: taken.slice(0, MAX_DETAILED), omitted })
       .catch((e: unknown) => deps.log.warn({ err: e }, "notification failed"))
       .finally(() => {
         sending = null;
@@ -128,7 +139,8 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
   }
 
   function schedule(): void {
-    if (stopping || config === null || pending.length === 0 || timer !== null || sending !== null) return;
+    if (stopping || config === null || timer !== null || sending !== null) return;
+    if (pending.length === 0 && events.length === 0) return;
     const wait = lastSentAt + config.batchMs - deps.now();
     if (wait <= 0) sendNow();
     else timer = setTimeout(sendNow, wait);
@@ -155,12 +167,18 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
       }
       schedule();
     },
+    event(text) {
+      if (config === null || !config.on.includes("firewall")) return;
+      if (events.length < MAX_PENDING) events.push({ at: deps.now(), text });
+      schedule();
+    },
     configure(next) {
       config = next;
       if (next === null) {
         if (timer !== null) clearTimeout(timer);
         timer = null;
         pending = [];
+        events = [];
         overflow = 0;
       }
     },
@@ -170,7 +188,7 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
       timer = null;
       await sending;
       // What the window held back goes now: the daemon is going away.
-      if (pending.length > 0) {
+      if (pending.length > 0 || events.length > 0) {
         sendNow();
         await sending;
       }

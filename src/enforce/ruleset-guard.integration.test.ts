@@ -10,6 +10,7 @@ import { DEFAULT_IPTABLES_CONFIG, createIptablesBackend } from "./iptables/backe
 import { DEFAULT_NFT_CONFIG, createNftBackend } from "./nftables/backend.js";
 import type { FirewallPolicy } from "./policy.js";
 import { createIptablesProbe, createNftProbe, createRulesetGuard } from "./ruleset-guard.js";
+import type { RestoreReport } from "./ruleset-guard.js";
 import type { RulesetProbe } from "./ruleset-guard.js";
 import { withSipInspection } from "./with-sip-inspection.js";
 
@@ -60,7 +61,13 @@ async function exercise(backend: FirewallBackend, probe: RulesetProbe, wreck: st
   await backend.ban(await bans());
   expect(await lab.tcp(PEER_V4[0], FW_V4, 8080)).toBe("open");
   expect(await lab.tcp(banned, FW_V4, 8080)).toBe("timeout");
-  const guard = createRulesetGuard(backend, () => p, { intervalMs: INTERVAL_MS }, { bans, probe, log });
+  const reports: RestoreReport[] = [];
+  const guard = createRulesetGuard(
+    backend,
+    () => p,
+    { intervalMs: INTERVAL_MS },
+    { bans, probe, log, onRestore: (r) => reports.push(r) },
+  );
   try {
     expect(await guard.check()).toBe("ok");
     for (const cmd of wreck) expect((await lab.fwRun(cmd[0] as string, cmd.slice(1))).code).toBe(0);
@@ -72,6 +79,10 @@ async function exercise(backend: FirewallBackend, probe: RulesetProbe, wreck: st
     expect((await backend.listBans()).map((b) => b.target)).toContain(banned);
     expect(await lab.tcp(banned, FW_V4, 8080)).toBe("timeout");
     expect(await lab.tcp(PEER_V4[0], FW_V4, 8080)).toBe("open");
+    // The restore was reported once, with what was missing and the bans put back (for notifications).
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ outcome: "restored", bans: 1 });
+    expect(reports[0]?.missing).not.toBe("");
   } finally {
     guard.stop();
   }

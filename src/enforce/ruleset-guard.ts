@@ -19,6 +19,17 @@ export interface RulesetGuardDeps {
     warn(facts: object, message: string): void;
     info(facts: object, message: string): void;
   };
+  /** Told after each restore attempt: what was missing, and how it went (for notifications). */
+  readonly onRestore?: (report: RestoreReport) => void;
+}
+
+export interface RestoreReport {
+  /** What the check found missing, in words. */
+  readonly missing: string;
+  readonly outcome: "restored" | "failed";
+  /** Bans put back (restored), or the error (failed). */
+  readonly bans: number;
+  readonly error?: string;
 }
 
 export type GuardOutcome = "ok" | "restored" | "no-policy" | "failed";
@@ -54,9 +65,11 @@ export function createRulesetGuard(
       const bans = await deps.bans();
       if (bans.length > 0) await backend.ban(bans);
       deps.log.info({ bans: bans.length }, "sipwarden ruleset restored");
+      deps.onRestore?.({ missing, outcome: "restored", bans: bans.length });
       return "restored";
     } catch (e) {
       deps.log.warn({ error: (e as Error).message }, "sipwarden ruleset restore failed");
+      deps.onRestore?.({ missing, outcome: "failed", bans: 0, error: (e as Error).message });
       return "failed";
     }
   }

@@ -73,6 +73,8 @@ export interface Status {
   readonly counts: {
     /** Bans in force (all origins). */
     readonly activeBans: number;
+    /** The same per origin (`jail:asterisk`, `manual`, `feed:…`), by origin; absent from older daemons. */
+    readonly activeBansByOrigin?: readonly { readonly origin: OriginView; readonly count: number }[];
     /** Spare decisions retained (bans the allowlist or a registration prevented). */
     readonly spares: number;
     /** Allowlist entries (config, files, resolved names, runtime allows). */

@@ -12,7 +12,15 @@ const status: Status = {
     { id: "/var/log/asterisk/full", lines: 1000, errors: 1, lastLineAt: "2026-12-07T08:00:00.000Z" },
     { id: 'journald:SYSLOG_IDENTIFIER="ss\\hd"\nx', lines: 0, errors: 0, lastLineAt: null },
   ],
-  counts: { activeBans: 4, spares: 2, allowlist: 7 },
+  counts: {
+    activeBans: 4,
+    spares: 2,
+    allowlist: 7,
+    activeBansByOrigin: [
+      { origin: "jail:asterisk", count: 3 },
+      { origin: "manual", count: 1 },
+    ],
+  },
   lists: [
     {
       name: "blocklist voipbl",
@@ -54,6 +62,8 @@ it("renders the status as Prometheus text with escaped labels", () => {
   // A source that never delivered a line has no timestamp sample at all.
   expect(lines.filter((l) => l.startsWith("sipwarden_source_last_line_timestamp_seconds{"))).toHaveLength(1);
   expect(lines).toContain("sipwarden_bans_active 4");
+  expect(lines).toContain('sipwarden_bans_active_by_origin{origin="jail:asterisk"} 3');
+  expect(lines).toContain('sipwarden_bans_active_by_origin{origin="manual"} 1');
   expect(lines).toContain('sipwarden_list_networks{list="blocklist voipbl"} 61234');
   expect(lines).toContain('sipwarden_list_download_ok{list="blocklist voipbl"} 1');
   expect(lines.filter((l) => l.startsWith("sipwarden_list_download_ok{"))).toHaveLength(1);

@@ -108,6 +108,15 @@ export function renderMetrics(status: Status): string {
       samples: [{ labels: {}, value: status.counts.activeBans }],
     },
     {
+      name: "sipwarden_bans_active_by_origin",
+      kind: "gauge",
+      help: "Bans in force per origin (jail:<name>, manual, feed:<name>, fleet:<node>).",
+      samples: (status.counts.activeBansByOrigin ?? []).map((o) => ({
+        labels: { origin: o.origin },
+        value: o.count,
+      })),
+    },
+    {
       name: "sipwarden_spares",
       kind: "gauge",
       help: "Spare decisions retained: bans an allowlist entry or a live registration prevented.",

@@ -151,6 +151,8 @@ describe("Prometheus scrapes sipwarden's /metrics", () => {
     const failures = await query('sipwarden_jail_failures_total{job="sipwarden"}');
     expect(failures.map((s) => s.value[1])).toEqual(["6"]);
     expect((await query('sipwarden_bans_active{job="sipwarden"}')).map((s) => s.value[1])).toEqual(["1"]);
+    const byOrigin = await query('sipwarden_bans_active_by_origin{job="sipwarden"}');
+    expect(byOrigin.map((s) => [s.metric.origin, s.value[1]])).toEqual([["jail:asterisk", "1"]]);
     const enforced = await query('sipwarden_ban_enforce_seconds_count{job="sipwarden"}');
     expect(enforced.map((s) => s.value[1])).toEqual(["1"]);
     // A histogram Prometheus can aggregate: the quantile comes back as a number of seconds.

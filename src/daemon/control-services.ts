@@ -61,6 +61,15 @@ function listViews(daemon: Daemon): ListView[] {
   return views;
 }
 
+/** Decisions per origin, sorted by origin. */
+function countByOrigin(
+  decisions: readonly { readonly origin: string }[],
+): { origin: string; count: number }[] {
+  const counts = new Map<string, number>();
+  for (const d of decisions) counts.set(d.origin, (counts.get(d.origin) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([origin, count]) => ({ origin, count }));
+}
+
 /** How long one backend health check answers status requests. */
 const HEALTH_TTL_MS = 2000;
 
@@ -100,6 +109,7 @@ export function createDaemonServices(
   return {
     async status(): Promise<Status> {
       const now = clock.now();
+      const active = daemon.store.activeDecisions(now);
       const health = await backendHealth(now);
       const detection = daemon.detection();
       const stats = detection.detector.stats();
@@ -122,7 +132,8 @@ export function createDaemonServices(
           lastLineAt: daemon.lastLineAt(id),
         })),
         counts: {
-          activeBans: daemon.store.activeDecisions(now).length,
+          activeBans: active.length,
+          activeBansByOrigin: countByOrigin(active),
           spares: stats.decisions.spares,
           allowlist: detection.allowlist.size() + daemon.allows.list(now).length,
         },

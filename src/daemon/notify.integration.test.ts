@@ -147,6 +147,7 @@ describe("notifications through real programs", () => {
       [join(packageRoot(), "dist", "cli", "main.js"), "status", "--socket", join(dir, "api.sock")],
       { encoding: "utf8", timeout: 15_000 },
     );
+    expect(status.stdout).toMatch(/^bans in force: 3 \(jail:asterisk 3\), spared: 0/m);
     expect(status.stdout).toMatch(/^notify by email: 2 sent, 0 failed, last /m);
     expect(status.stdout).toMatch(/^notify by command: 2 sent, 0 failed, last /m);
   });

@@ -12,12 +12,18 @@ export const statusCommand = createApiViewCommand<Status>({
   format: formatStatus,
 });
 
+/** " (jail:asterisk 3, manual 1)", or nothing when there is no ban or no breakdown. */
+function byOrigin(s: Status): string {
+  const list = s.counts.activeBansByOrigin ?? [];
+  return list.length === 0 ? "" : ` (${list.map((o) => `${printable(o.origin)} ${o.count}`).join(", ")})`;
+}
+
 export function formatStatus(s: Status): string {
   const b = s.backend;
   let out =
     `sipwarden ${printable(s.version)}, up ${s.uptimeS > 0 ? formatDuration(s.uptimeS * 1000) : "0s"}\n` +
     `backend: ${printable(b.name)} ${b.ok ? "ok" : "PROBLEM"} (${printable(b.detail)})\n` +
-    `bans in force: ${s.counts.activeBans}, spared: ${s.counts.spares}, allowlist: ${plural(s.counts.allowlist, "entry", "entries")}\n`;
+    `bans in force: ${s.counts.activeBans}${byOrigin(s)}, spared: ${s.counts.spares}, allowlist: ${plural(s.counts.allowlist, "entry", "entries")}\n`;
   out += s.jails.length === 0 ? "jails: none\n" : "jails:\n";
   if (s.jails.length > 0)
     out += table(

@@ -29,6 +29,14 @@ const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void
     }
     res.writeHead(200, { "content-type": "text/plain" }).end(VOIPBL);
   },
+  // Answers only by ETag: If-Modified-Since alone always gets the list again.
+  "/tagged": (req, res) => {
+    if (req.headers["if-none-match"] === '"v1"') {
+      res.writeHead(304).end();
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/plain", etag: '"v1"' }).end(VOIPBL);
+  },
   "/broken": (_req, res) => void res.writeHead(500).end("oops"),
   "/html": (_req, res) =>
     void res
@@ -85,6 +93,16 @@ describe("fetchList", () => {
     // An old file gets the list again.
     utimesSync(d.file, new Date("2025-06-01T00:00:00Z"), new Date("2025-06-01T00:00:00Z"));
     expect((await fetchList(d)).kind).toBe("replaced");
+  });
+
+  it("asks again with the server's ETag, while the file is the one it wrote", async () => {
+    const d = download("/tagged", "tagged.txt");
+    expect(await fetchList(d)).toEqual({ kind: "replaced", networks: 3 });
+    expect(await fetchList(d)).toEqual({ kind: "unchanged" });
+    // The admin replaced the file: its ETag no longer stands for it, so the list comes again.
+    writeFileSync(d.file, "10.9.9.0/24\n");
+    expect(await fetchList(d)).toEqual({ kind: "replaced", networks: 3 });
+    expect(readFileSync(d.file, "utf8")).toBe(VOIPBL);
   });
 
   it("keeps the old list on an HTTP error, an HTML page, an oversized body, no answer or no server", async () => {

@@ -1,7 +1,7 @@
 // Downloads of list files (a blocklist's `url`, the country lists' `urls`): fetched into a temporary file,
 // checked to be a list of networks, renamed over the old one; anything else keeps the old list.
 
-import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Config } from "../config/config.js";
 import { parseBlocklist } from "../enforce/blocklist-file.js";
@@ -43,8 +43,26 @@ export type FetchOutcome =
   | { readonly kind: "unchanged" }
   | { readonly kind: "failed"; readonly why: string };
 
+/** Beside a downloaded file: the server's ETag for it, valid while the file keeps the mtime it was written with. */
+function etagFile(file: string): string {
+  return `${file}.etag`;
+}
+
+/** The ETag to send (If-None-Match), or null when none is known for the file as it is now. */
+async function knownEtag(file: string, mtimeMs: number): Promise<string | null> {
+  try {
+    const v = JSON.parse(await readFile(etagFile(file), "utf8")) as { etag?: unknown; mtimeMs?: unknown };
+    return typeof v.etag === "string" && v.mtimeMs === mtimeMs && /^(W\/)?"[^"\r\n]*"$/.test(v.etag)
+      ? v.etag
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Fetches `d.url` into `d.file`. Asks only for something newer than the file (If-Modified-Since), refuses
+ * Fetches `d.url` into `d.file`. Asks only for something newer than the file (If-Modified-Since, and
+ * If-None-Match with the ETag the server gave for it when the file is still the one written then), refuses
  * a body over `MAX_LIST_BYTES`, and keeps the old file unless the new one parses as a list: some networks,
  * and at most one line in ten that is not one (an HTML error page served with status 200 is not a list).
  */
@@ -55,8 +73,13 @@ export async function fetchList(
   const maxBytes = options.maxBytes ?? MAX_LIST_BYTES;
   const headers: Record<string, string> = { "user-agent": "sipwarden" };
   const old = await stat(d.file).catch(() => null);
-  if (old) headers["if-modified-since"] = new Date(old.mtimeMs).toUTCString();
+  if (old) {
+    headers["if-modified-since"] = new Date(old.mtimeMs).toUTCString();
+    const etag = await knownEtag(d.file, old.mtimeMs);
+    if (etag !== null) headers["if-none-match"] = etag;
+  }
   let text: string;
+  let etag: string | null;
   try {
     const res = await fetch(d.url, {
       headers,
@@ -68,6 +91,7 @@ export async function fetchList(
       await res.body?.cancel();
       return { kind: "failed", why: `HTTP ${res.status}` };
     }
+    etag = res.headers.get("etag");
     const body = await readCapped(res, maxBytes);
     if (body === null) return { kind: "failed", why: `larger than ${maxBytes} bytes` };
     text = new TextDecoder().decode(body);
@@ -88,6 +112,10 @@ export async function fetchList(
   try {
     await writeFile(tmp, text, { mode: 0o644 });
     await rename(tmp, d.file);
+    const written = await stat(d.file);
+    if (etag !== null && etag.length <= 256)
+      await writeFile(etagFile(d.file), JSON.stringify({ etag, mtimeMs: written.mtimeMs }), { mode: 0o644 });
+    else await rm(etagFile(d.file), { force: true });
   } catch (e) {
     await rm(tmp, { force: true });
     return {

@@ -72,10 +72,12 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   for (const s of Object.values(config.sources))
     lines.push(`  ${s.name}: ${s.type === "file" ? s.paths.join(", ") : `journald ${s.match.join(" ")}`}`);
   lines.push("jails:");
+  // IPv6 failures also count per network of this length, whose bans go in the ban sets' network sets.
+  const perNetwork = config.ipv6Prefix < 128 ? ` (per address, and per IPv6 /${config.ipv6Prefix})` : "";
   for (const j of config.jails) {
     const ban = j.bantimeMs === null ? "permanent" : formatDuration(j.bantimeMs);
     lines.push(
-      `  ${j.name}: filter ${j.filter}, ${j.maxretry} in ${formatDuration(j.findtimeMs)} → ban ${ban} on ${banScopeText(j.scope)}; reads ${j.sources.join(", ")}`,
+      `  ${j.name}: filter ${j.filter}, ${j.maxretry} in ${formatDuration(j.findtimeMs)}${perNetwork} → ban ${ban} on ${banScopeText(j.scope)}; reads ${j.sources.join(", ")}`,
     );
   }
   const e = config.escalation;

@@ -295,6 +295,18 @@ describe("check and run", () => {
     expect(io.out()).toMatch(/config OK/);
   });
 
+  it("check says when IPv6 failures also count per network, and where those bans go", async () => {
+    const config = join(dir, "v6.yaml");
+    writeFileSync(config, "preset: asterisk\ndefaults: { ipv6_prefix: 64 }\n");
+    const io = createRecordingIo();
+    expect(await checkCommand(["--config", config], io)).toBe(0);
+    expect(io.out()).toMatch(
+      /asterisk: filter asterisk, 5 in 10m \(per address, and per IPv6 \/64\) → ban 1h/,
+    );
+    expect(io.out()).toMatch(/^ {2}IPv6 network bans: \/64 networks in each ban set$/m);
+    expect(io.out()).toMatch(/ip6 saddr & ffff:ffff:ffff:ffff:: @sipban6net drop/);
+  });
+
   it("run --demo replays the bundled attack and prints its decisions", async () => {
     const io = createRecordingIo();
     expect(await runCommand(["--demo"], io)).toBe(0);

@@ -104,6 +104,8 @@ export interface Config {
   readonly logLevel: string;
   readonly allowlist: readonly string[];
   readonly allowlistRefreshMs: number;
+  /** The HTTP proxy list downloads go through, or null for direct. */
+  readonly httpProxy: string | null;
   readonly services: Readonly<Record<string, ServiceConfig>>;
   readonly sources: Readonly<Record<string, SourceConfig>>;
   /** Enabled jails only, in config order. */

@@ -182,3 +182,14 @@ describe("notify", () => {
     }
   });
 });
+
+describe("http_proxy", () => {
+  it("takes http://[user:password@]host:port, and says where a bad one is", () => {
+    expect(loadConfigText("http_proxy: http://proxy.example:3128\n", "x").httpProxy).toBe(
+      "http://proxy.example:3128",
+    );
+    expect(loadConfigText("preset: asterisk\n", "x").httpProxy).toBeNull();
+    const e = configRejection("preset: asterisk\nhttp_proxy: proxy.example:3128\n");
+    expect(e.location).toMatchObject({ line: 2, key: "http_proxy" });
+  });
+});

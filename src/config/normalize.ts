@@ -240,6 +240,7 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
     stateDir: raw.state_dir ?? DEFAULTS.stateDir,
     logLevel: raw.log_level ?? DEFAULTS.logLevel,
     allowlist: [...(raw.allowlist ?? [])],
+    httpProxy: raw.http_proxy ?? null,
     allowlistRefreshMs:
       deps.duration(raw.allowlist_refresh, ["allowlist_refresh"]) ?? DEFAULTS.allowlistRefreshMs,
     services,

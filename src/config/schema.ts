@@ -65,6 +65,14 @@ export const configSchema = z
     /** IPs, CIDRs, DNS names and `file:/path` lists that are never banned. */
     allowlist: z.array(z.string().min(1)).optional(),
     allowlist_refresh: duration.optional(),
+    /** An HTTP proxy for the list downloads (VoIPBL, country lists): `http://[user:password@]host:port`. */
+    http_proxy: z
+      .string()
+      .regex(
+        /^http:\/\/(?:[^\s@/]+@)?[A-Za-z0-9.-]+:\d{1,5}\/?$/,
+        "http://host:port (user:password@ allowed)",
+      )
+      .optional(),
     defaults: z
       .object({
         maxretry: z.number().int().min(1).max(1_000_000).optional(),

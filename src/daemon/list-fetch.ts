@@ -11,6 +11,8 @@ export interface ListDownload {
   readonly url: string;
   readonly file: string;
   readonly refreshMs: number;
+  /** The HTTP proxy to fetch through (`http_proxy`), absent for direct. */
+  readonly proxy?: string;
 }
 
 /** Every download the config asks for: blocklists with a URL, and each allowed country's URLs. */
@@ -19,6 +21,8 @@ export function listDownloads(config: Config): ListDownload[] {
   const out: ListDownload[] = fw.blocklists.flatMap((b) =>
     b.url === null ? [] : [{ url: b.url, file: b.file, refreshMs: b.refreshMs }],
   );
+  const withProxy = (d: ListDownload): ListDownload =>
+    config.httpProxy === null ? d : { ...d, proxy: config.httpProxy };
   const c = fw.countries;
   if (c)
     for (const cc of c.allow)
@@ -31,7 +35,19 @@ export function listDownloads(config: Config): ListDownload[] {
             refreshMs: c.refreshMs,
           });
       });
-  return out;
+  return out.map(withProxy);
+}
+
+/** Node's fetch has no proxy support: through a proxy, undici's own fetch with its ProxyAgent (one per URL). */
+const proxyAgents = new Map<string, unknown>();
+async function fetchVia(proxy: string | undefined): Promise<typeof fetch> {
+  if (proxy === undefined) return fetch;
+  const undici = await import("undici");
+  let agent = proxyAgents.get(proxy) as InstanceType<typeof undici.ProxyAgent> | undefined;
+  if (agent === undefined) proxyAgents.set(proxy, (agent = new undici.ProxyAgent(proxy)));
+  const through = agent;
+  return ((url: string, init: RequestInit) =>
+    undici.fetch(url, { ...(init as object), dispatcher: through })) as unknown as typeof fetch;
 }
 
 /** The largest list accepted (VoIPBL is ~1 MB; the largest country lists a few MB). */
@@ -81,7 +97,9 @@ export async function fetchList(
   let text: string;
   let etag: string | null;
   try {
-    const res = await fetch(d.url, {
+    const res = await (
+      await fetchVia(d.proxy)
+    )(d.url, {
       headers,
       redirect: "follow",
       signal: AbortSignal.timeout(options.timeoutMs ?? TIMEOUT_MS),

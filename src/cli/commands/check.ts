@@ -16,6 +16,11 @@ import { parseBackend } from "./apply.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import type { CliIo } from "../io.js";
 
+/** ", through proxy host:port" with any credentials left out, or nothing. */
+function throughProxy(proxy: string | null): string {
+  return proxy === null ? "" : `, through proxy ${new URL(proxy).host}`;
+}
+
 const USAGE = "sipwarden check [--config FILE | --preset NAME] [--backend nftables|iptables]";
 
 /**
@@ -118,7 +123,9 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     lines.push(`  IPv6 network bans: /${policy.networkBanPrefix6} networks in each ban set`);
   for (const b of policy.blocklists) {
     const from = fw.blocklists.find((x) => x.name === b.name);
-    const fetched = from?.url ? `, downloaded from ${from.url} every ${formatDuration(from.refreshMs)}` : "";
+    const fetched = from?.url
+      ? `, downloaded from ${from.url} every ${formatDuration(from.refreshMs)}${throughProxy(config.httpProxy)}`
+      : "";
     lines.push(`  blocklist ${b.name}: ${b.entries.length} entries on ${banScopeText(b.scope)}${fetched}`);
   }
   for (const r of policy.restrictions ?? [])

@@ -4,7 +4,8 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../domain/errors.js";
-import { loadFilterFile } from "./fail2ban/load.js";
+import { loadFilterFile, loadIgnoreregex } from "./fail2ban/load.js";
+import type { RegexSource } from "./fail2ban/regex-filter.js";
 import { createRegexFilter } from "./fail2ban/regex-filter.js";
 import { capturesFailureId } from "./fail2ban/tags.js";
 import type { Filter } from "./filter.js";
@@ -38,13 +39,24 @@ export function listBuiltinFilters(): string[] {
 export interface ResolveFilterOptions {
   /** Directories searched (before the built-ins) for names and for `[INCLUDES]`. */
   readonly searchDirs?: readonly string[];
-  /** An ignoreregex added to the filter's own (fail2ban-regex's third argument). */
+  /**
+   * Ignore regexes added to the filter's own (fail2ban-regex's third argument): a regex, or, as
+   * fail2ban-regex also takes, the path of a filter file whose `ignoreregex` lines are taken.
+   */
   readonly ignoreregex?: string;
 }
 
-/** The `ignoreregex` option as the filter's extra ignore regexes, located at the command line. */
-function extraIgnore(opts: ResolveFilterOptions): { text: string; location: { key: string } }[] {
-  return opts.ignoreregex === undefined ? [] : [{ text: opts.ignoreregex, location: { key: "ignoreregex" } }];
+/** The `ignoreregex` option as the filter's extra ignore regexes, located at the command line or in the file. */
+function extraIgnore(opts: ResolveFilterOptions): RegexSource[] {
+  const given = opts.ignoreregex;
+  if (given === undefined) return [];
+  if (isFile(given)) {
+    const lines = loadIgnoreregex(given, [...(opts.searchDirs ?? []), BUILTIN_FILTER_DIR]);
+    if (lines.length === 0)
+      throw new UserError("SW_FILTER_SYNTAX", `the filter file ${given} defines no ignoreregex`, { file: given });
+    return lines;
+  }
+  return [{ text: given, location: { key: "ignoreregex" } }];
 }
 
 /**

@@ -123,6 +123,26 @@ describe("test-filter", () => {
     );
   });
 
+  it("takes a filter file as IGNOREREGEX too, its ignoreregex lines (fail2ban-regex does the same)", async () => {
+    const file = join(dir, "ignore-lab.conf");
+    writeFileSync(
+      file,
+      "[Definition]\nignoreregex = 198\\.51\\.100\\.7\n              203\\.0\\.113\\.250\n",
+    );
+    const io = createRecordingIo();
+    expect(await testFilterCommand([demo, "asterisk", file, "--json"], io)).toBe(0);
+    const r = JSON.parse(io.out());
+    const hits: { regex: string; hits: number }[] = r.ignoreregex;
+    expect(hits.slice(-2).map((h) => h.regex)).toEqual(["198\\.51\\.100\\.7", "203\\.0\\.113\\.250"]);
+    expect(hits.at(-2)!.hits).toBeGreaterThan(0);
+    expect(r.matches.some((m: { address: string }) => m.address === "198.51.100.7")).toBe(false);
+    const empty = join(dir, "no-ignore.conf");
+    writeFileSync(empty, "[Definition]\nfailregex = x <HOST>\n");
+    expect(await userErrorText(testFilterCommand([demo, "asterisk", empty], createRecordingIo()))).toMatch(
+      /defines no ignoreregex/,
+    );
+  });
+
   it("reads standard input for -, as it reads the same log from a file", async () => {
     // The file dated as the io's now, which is the reference time for standard input.
     const copy = join(dir, "demo-now.log");

@@ -23,6 +23,15 @@ export interface LoadFilterOptions {
 
 const DEF = "Definition";
 
+/**
+ * The `ignoreregex` lines of a filter file (with its includes), each located in the file that wrote it:
+ * what fail2ban-regex takes from a file given as its IGNOREREGEX argument. The file need not have a failregex.
+ */
+export function loadIgnoreregex(path: string, searchDirs: readonly string[] = []): RegexSource[] {
+  const files = collectFiles(resolve(path), searchDirs, [], null);
+  return regexList(createOptionResolver(files, {}), "ignoreregex");
+}
+
 export function loadFilterFile(path: string, opts: LoadFilterOptions = {}): Filter {
   const file = resolve(path);
   const files = collectFiles(file, opts.searchDirs ?? [], [], null);

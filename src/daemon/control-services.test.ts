@@ -29,6 +29,28 @@ const failure = (ip: string): string =>
   `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '${ip}:5060' (callid: x) - Failed to authenticate\n`;
 
 /** A daemon on the dry-run firewall (no kernel state) and its control services. */
+/**
+ * A config whose one log source `pbx` is a new empty file read by the asterisk jail (`jail`: more of its
+ * options), with `extra` top-level lines; its state in its own directory.
+ */
+function pbxConfig(
+  name: string,
+  jail: string,
+  extra: readonly string[] = [],
+): { config: Config; log: string } {
+  const log = join(dir, `${name}.log`);
+  writeFileSync(log, "");
+  const text = [
+    `state_dir: ${join(dir, `state-${name}`)}`,
+    ...extra,
+    "sources:",
+    `  pbx: { type: file, path: ${log} }`,
+    "jails:",
+    `  asterisk: { filter: asterisk, sources: [pbx]${jail} }`,
+  ].join("\n");
+  return { config: loadConfigText(text, `${name}.yaml`), log };
+}
+
 async function start(config: Config) {
   const run = async () => ({ code: 0, stdout: "", stderr: "" });
   const daemon = await startDaemon(
@@ -46,20 +68,7 @@ async function start(config: Config) {
 
 describe("daemon control services (dry-run firewall)", () => {
   it("status shares one backend health check per 2 s among its requests (a Prometheus scrape queues no ban)", async () => {
-    const log = join(dir, "health");
-    writeFileSync(log, "");
-    const { daemon } = await start(
-      loadConfigText(
-        [
-          `state_dir: ${join(dir, "state-health")}`,
-          "sources:",
-          `  pbx: { type: file, path: ${log} }`,
-          "jails:",
-          "  asterisk: { filter: asterisk, sources: [pbx] }",
-        ].join("\n"),
-        "health.yaml",
-      ),
-    );
+    const { daemon } = await start(pbxConfig("health", "").config);
     try {
       let checks = 0;
       const backend = daemon.backend as { health: typeof daemon.backend.health };
@@ -80,19 +89,7 @@ describe("daemon control services (dry-run firewall)", () => {
   });
 
   it("bans and unbans by hand, explains why, and lets an allow entry lift a ban", async () => {
-    const log = join(dir, "full");
-    writeFileSync(log, "");
-    const config = loadConfigText(
-      [
-        `state_dir: ${join(dir, "state")}`,
-        "allowlist: [192.168.1.0/24]",
-        "sources:",
-        `  pbx: { type: file, path: ${log} }`,
-        "jails:",
-        "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 2 }",
-      ].join("\n"),
-      "ctl.yaml",
-    );
+    const { config, log } = pbxConfig("manual", ", maxretry: 2", ["allowlist: [192.168.1.0/24]"]);
     const { daemon, services } = await start(config);
     try {
       appendFileSync(log, failure("203.0.113.8").repeat(2));
@@ -241,22 +238,11 @@ describe("daemon control services (dry-run firewall)", () => {
   });
 
   it("bans an IPv6 network whose addresses fail together in the ban set of the jail's ports; other networks in lists", async () => {
-    const log = join(dir, "full6");
-    writeFileSync(log, "");
-    const { daemon, services } = await start(
-      loadConfigText(
-        [
-          `state_dir: ${join(dir, "state6")}`,
-          "preset: asterisk",
-          "defaults: { ipv6_prefix: 64, scope: service }",
-          "sources:",
-          `  pbx: { type: file, path: ${log} }`,
-          "jails:",
-          "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
-        ].join("\n"),
-        "v6.yaml",
-      ),
-    );
+    const { config, log } = pbxConfig("v6", ", maxretry: 3", [
+      "preset: asterisk",
+      "defaults: { ipv6_prefix: 64, scope: service }",
+    ]);
+    const { daemon, services } = await start(config);
     try {
       for (const host of ["a", "b", "c"]) appendFileSync(log, failure(`[2001:db8:77:1::${host}]`));
       await waitFor(async () => (await services.listBans()).length === 1, "the network ban");

@@ -157,6 +157,24 @@ export interface Config {
 
 export type NotifyTopic = "ban" | "spare" | "firewall";
 
+/** TLS to an SMTP server; `auto` is resolved per send (see smtp-send.ts). */
+export type SmtpTls = "auto" | "starttls" | "tls" | "none";
+
+/** An SMTP server to hand mail to: the host's MTA, or a provider's relay with a login. */
+export interface SmtpVia {
+  readonly kind: "smtp";
+  readonly host: string;
+  readonly port: number;
+  readonly tls: SmtpTls;
+  /** The login, if any: the password inline, or the file it is read from at each send (never kept). */
+  readonly auth:
+    | { readonly user: string; readonly password: string }
+    | { readonly user: string; readonly passwordFile: string }
+    | null;
+  /** PEM file of the CAs trusted for the server's certificate instead of the system's. */
+  readonly caFile: string | null;
+}
+
 export interface NotifyConfig {
   /** What is told: decisions of these actions, and `firewall` events (the ruleset restored). */
   readonly on: readonly NotifyTopic[];
@@ -166,9 +184,7 @@ export interface NotifyConfig {
     readonly to: readonly string[];
     readonly from: string;
     /** How the mail leaves: SMTP to the host's MTA (default 127.0.0.1:25), or a sendmail program. */
-    readonly via:
-      | { readonly kind: "smtp"; readonly host: string; readonly port: number }
-      | { readonly kind: "sendmail"; readonly argv: readonly string[] };
+    readonly via: SmtpVia | { readonly kind: "sendmail"; readonly argv: readonly string[] };
   } | null;
   /** argv of a program given the batch as JSON on stdin. */
   readonly command: readonly string[] | null;

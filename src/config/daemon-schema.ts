@@ -45,6 +45,8 @@ export const registrationsSchema = z
 const mailbox = z
   .string()
   .regex(/^[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, "an e-mail address like admin@example.com");
+/** A file's absolute path (the daemon's working directory is not the admin's). */
+const absolutePath = z.string().regex(/^\/[^\0]*$/, "an absolute path");
 /** A program's absolute path, run without a shell. */
 const program = z.string().regex(/^\/[^\0]*$/, "an absolute path (run without a shell)");
 
@@ -73,6 +75,23 @@ export const notifySchema = z
             "host:port, e.g. 127.0.0.1:25 or [::1]:25",
           )
           .optional(),
+        /**
+         * TLS to the SMTP server: `auto` (default: implicit TLS on port 465; none to a loopback relay;
+         * STARTTLS when offered elsewhere, required with smtp_auth), `starttls` (required), `tls` (implicit,
+         * port 465 style) or `none` (never, not even when offered).
+         */
+        smtp_tls: z.enum(["auto", "starttls", "tls", "none"]).optional(),
+        /** Log in to the SMTP server (a provider's relay): the password inline or, better, in a file. */
+        smtp_auth: z
+          .object({
+            user: secret,
+            password: secret.optional(),
+            password_file: absolutePath.optional(),
+          })
+          .strict()
+          .optional(),
+        /** PEM file of the CA(s) to trust for the SMTP server's certificate instead of the system's. */
+        smtp_ca: absolutePath.optional(),
         sendmail: z.tuple([program]).rest(z.string()).optional(),
       })
       .strict()

@@ -147,7 +147,35 @@ describe("notify", () => {
     });
     expect(n?.email?.from).toMatch(/^sipwarden@/);
     const v6 = loadConfigText("notify:\n  email: { to: a@b.com, smtp: '[::1]:2525' }\n", "x").notify;
-    expect(v6?.email?.via).toEqual({ kind: "smtp", host: "::1", port: 2525 });
+    expect(v6?.email?.via).toEqual({
+      kind: "smtp",
+      host: "::1",
+      port: 2525,
+      tls: "auto",
+      auth: null,
+      caFile: null,
+    });
+    const relay = loadConfigText(
+      [
+        "notify:",
+        "  email:",
+        "    to: a@b.com",
+        "    smtp: smtp.example.com:587",
+        "    smtp_tls: starttls",
+        "    smtp_auth: { user: alerts@example.com, password_file: /etc/sipwarden/smtp-password }",
+        "    smtp_ca: /etc/sipwarden/relay-ca.pem",
+        "",
+      ].join("\n"),
+      "x",
+    ).notify;
+    expect(relay?.email?.via).toEqual({
+      kind: "smtp",
+      host: "smtp.example.com",
+      port: 587,
+      tls: "starttls",
+      auth: { user: "alerts@example.com", passwordFile: "/etc/sipwarden/smtp-password" },
+      caFile: "/etc/sipwarden/relay-ca.pem",
+    });
     const sm = loadConfigText(
       "notify:\n  email: { to: a@b.com, sendmail: [/usr/bin/msmtp, -t] }\n",
       "x",
@@ -173,6 +201,32 @@ describe("notify", () => {
         "notify:\n  email: { to: a@b.com, smtp: 'localhost:25', sendmail: [/usr/sbin/sendmail] }\n",
         /not both/,
         "notify.email.sendmail",
+      ],
+      [
+        "notify:\n  email: { to: a@b.com, smtp: 'smtp.example.com:587', smtp_auth: { user: u } }\n",
+        /password or password_file/,
+        "notify.email.smtp_auth",
+      ],
+      [
+        "notify:\n  email: { to: a@b.com, smtp: 'mx:25', smtp_auth: { user: u, password: p, password_file: /f } }\n",
+        /one of them/,
+        "notify.email.smtp_auth",
+      ],
+      [
+        "notify:\n  email: { to: a@b.com, smtp: 'smtp.example.com:25', smtp_tls: none, smtp_auth: { user: u, password: p } }\n",
+        /clear text/,
+        "notify.email.smtp_tls",
+      ],
+      ["notify:\n  email: { to: a@b.com, smtp_tls: ssl }\n", /auto|starttls/, "notify.email.smtp_tls"],
+      [
+        "notify:\n  email: { to: a@b.com, smtp_auth: { user: u, password_file: smtp.pw } }\n",
+        /absolute path/,
+        "notify.email.smtp_auth.password_file",
+      ],
+      [
+        "notify:\n  email: { to: a@b.com, sendmail: [/usr/sbin/sendmail], smtp_ca: /etc/ca.pem }\n",
+        /for smtp/,
+        "notify.email.smtp_ca",
       ],
     ];
     for (const [text, message, key] of cases) {

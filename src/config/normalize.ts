@@ -4,7 +4,8 @@ import { hostname } from "node:os";
 import type { BanScope, PortRange } from "../domain/decision.js";
 import { UserError, type ErrorLocation } from "../domain/errors.js";
 import { LogTimezoneError, parseLogTimezone } from "../domain/zone-offset.js";
-import type { Config, JailConfig, NotifyTopic, ServiceConfig, SourceConfig } from "./config.js";
+import { isLoopbackHost } from "../domain/address.js";
+import type { Config, JailConfig, NotifyTopic, ServiceConfig, SmtpVia, SourceConfig } from "./config.js";
 import { normalizeFirewall } from "./normalize-firewall.js";
 import { PRESETS } from "./presets.js";
 import type { RawConfig, RawJail } from "./schema.js";
@@ -67,21 +68,46 @@ function normalizeRegistrations(
   };
 }
 
-/** `host:port` of the MTA (brackets around an IPv6 address), default 127.0.0.1:25. */
-function smtpTarget(
-  text: string | undefined,
-  deps: NormalizeDeps,
-): { kind: "smtp"; host: string; port: number } {
-  if (text === undefined) return { kind: "smtp", host: "127.0.0.1", port: 25 };
-  const cut = text.lastIndexOf(":");
-  const port = Number(text.slice(cut + 1));
-  if (!(port >= 1 && port <= 65535))
+/** The SMTP server (`host:port`, brackets around an IPv6 address; default 127.0.0.1:25), its TLS and login. */
+function smtpVia(e: NonNullable<NonNullable<RawConfig["notify"]>["email"]>, deps: NormalizeDeps): SmtpVia {
+  const at = (key: string): ErrorLocation => deps.locate(["notify", "email", key]);
+  const text = e.smtp;
+  let host = "127.0.0.1";
+  let port = 25;
+  if (text !== undefined) {
+    const cut = text.lastIndexOf(":");
+    port = Number(text.slice(cut + 1));
+    if (!(port >= 1 && port <= 65535))
+      throw new UserError("SW_CONFIG_INVALID", `port ${port} is out of range`, at("smtp"));
+    host = text.slice(0, cut).replace(/^\[(.*)\]$/, "$1");
+  }
+  const tls = e.smtp_tls ?? "auto";
+  const a = e.smtp_auth;
+  if (a !== undefined && (a.password === undefined) === (a.password_file === undefined))
     throw new UserError(
       "SW_CONFIG_INVALID",
-      `port ${port} is out of range`,
-      deps.locate(["notify", "email", "smtp"]),
+      "give the password or password_file (a file holding it), one of them",
+      deps.locate(["notify", "email", "smtp_auth"]),
     );
-  return { kind: "smtp", host: text.slice(0, cut).replace(/^\[(.*)\]$/, "$1"), port };
+  if (a !== undefined && tls === "none" && !isLoopbackHost(host))
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      `smtp_tls: none would send the SMTP password to ${host} in clear text; use starttls or tls`,
+      at("smtp_tls"),
+    );
+  return {
+    kind: "smtp",
+    host,
+    port,
+    tls,
+    auth:
+      a === undefined
+        ? null
+        : a.password !== undefined
+          ? { user: a.user, password: a.password }
+          : { user: a.user, passwordFile: a.password_file as string },
+    caFile: e.smtp_ca ?? null,
+  };
 }
 
 function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config["notify"] {
@@ -99,6 +125,14 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
       deps.locate(["notify"]),
     );
   const e = raw.email;
+  if (e?.sendmail !== undefined)
+    for (const key of ["smtp_tls", "smtp_auth", "smtp_ca"] as const)
+      if (e[key] !== undefined)
+        throw new UserError(
+          "SW_CONFIG_INVALID",
+          `${key} is for smtp; a sendmail program has its own settings`,
+          deps.locate(["notify", "email", key]),
+        );
   return {
     on: [...new Set<NotifyTopic>(raw.on ?? ["ban", "firewall"])],
     batchMs: deps.duration(raw.batch, ["notify", "batch"]) ?? DEFAULTS.notifyBatchMs,
@@ -106,7 +140,7 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
       ? {
           to: typeof e.to === "string" ? [e.to] : [...e.to],
           from: e.from ?? `sipwarden@${hostname()}`,
-          via: e.sendmail ? { kind: "sendmail" as const, argv: [...e.sendmail] } : smtpTarget(e.smtp, deps),
+          via: e.sendmail ? { kind: "sendmail" as const, argv: [...e.sendmail] } : smtpVia(e, deps),
         }
       : null,
     command: raw.command ? [...raw.command] : null,

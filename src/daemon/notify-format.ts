@@ -1,4 +1,4 @@
-// What a notification says: one JSON object for a program, or a plain-text mail for the local MTA.
+// What a notification says: one JSON object for a program, or a plain-text mail.
 // Log lines are attacker-controlled: they only ever go in the body, clipped, with control characters escaped.
 
 import { decisionToJson, formatDecisionLine } from "../domain/decision-format.js";

@@ -1,18 +1,17 @@
-// Hands one message to an SMTP server (the host's own MTA, usually 127.0.0.1:25): the way mail leaves a
-// daemon whose hardened unit forbids what sendmail programs need (setgid postdrop, a writable spool).
-// Plain SMTP without TLS or AUTH: meant for the local relay, which then delivers as it is configured to.
+// Hands one message to an SMTP server through nodemailer's SMTP transport: the host's own MTA (usually
+// 127.0.0.1:25, the way mail leaves a daemon whose hardened unit forbids what sendmail programs need), or a
+// provider's relay with STARTTLS or implicit TLS and a login. Certificates are always verified; a password
+// never crosses the network in clear text.
 
-import { connect, type Socket } from "node:net";
-
-export interface SmtpTarget {
-  readonly host: string;
-  readonly port: number;
-}
+import { readFileSync } from "node:fs";
+import { createTransport } from "nodemailer";
+import type { SmtpVia } from "../config/config.js";
+import { isLoopbackHost } from "../domain/address.js";
 
 export interface SmtpMessage {
   readonly from: string;
   readonly to: readonly string[];
-  /** Headers, a blank line and the body, with "\n" line ends; no line may hold a CR or a bare LF. */
+  /** Headers, a blank line and the body, with "\n" line ends. */
   readonly data: string;
   /** Our name in EHLO. */
   readonly helo: string;
@@ -26,80 +25,120 @@ export class SmtpError extends Error {
   }
 }
 
-/** The message body as DATA carries it: CRLF line ends, lines starting with "." doubled, ".\r\n" at the end. */
-export function smtpData(data: string): string {
-  const lines = data.replace(/\n$/, "").split("\n");
-  return `${lines.map((l) => (l.startsWith(".") ? `.${l}` : l)).join("\r\n")}\r\n.\r\n`;
+/** How a send treats TLS, `auto` resolved: what the transport is told to do. */
+export interface SmtpTlsPlan {
+  /** TLS from the first byte (SMTPS, port 465). */
+  readonly implicit: boolean;
+  /** STARTTLS or fail: never a word of the session, let alone a password, in clear. */
+  readonly requireStartTls: boolean;
+  /** Never STARTTLS, even when offered. */
+  readonly ignoreStartTls: boolean;
+}
+
+/**
+ * `auto`: implicit TLS on port 465; a loopback relay in clear (the mail does not leave the host there, and a
+ * local MTA's certificate is often the distribution's self-signed one); elsewhere STARTTLS when the server
+ * offers it, and required when there is a password to send.
+ */
+export function planSmtpTls(via: Pick<SmtpVia, "host" | "port" | "tls" | "auth">): SmtpTlsPlan {
+  const loopback = isLoopbackHost(via.host);
+  switch (via.tls) {
+    case "tls":
+      return { implicit: true, requireStartTls: false, ignoreStartTls: false };
+    case "starttls":
+      return { implicit: false, requireStartTls: true, ignoreStartTls: false };
+    case "none":
+      return { implicit: false, requireStartTls: false, ignoreStartTls: true };
+    case "auto":
+      if (via.port === 465) return { implicit: true, requireStartTls: false, ignoreStartTls: false };
+      if (loopback) return { implicit: false, requireStartTls: false, ignoreStartTls: true };
+      return { implicit: false, requireStartTls: via.auth !== null, ignoreStartTls: false };
+  }
+}
+
+/** A file a send needs could not be read; `key` is its config key under notify.email. */
+export class SmtpFileError extends SmtpError {
+  constructor(
+    message: string,
+    readonly key: readonly ["smtp_auth", "password_file"] | readonly ["smtp_ca"],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The login's password (inline, or the first line of its file) and the CA file's PEM, read at each send:
+ * a rotated password needs no reload.
+ */
+export function readSmtpFiles(via: Pick<SmtpVia, "auth" | "caFile">): { pass?: string; ca?: string } {
+  const read = (file: string, what: string, key: SmtpFileError["key"]): string => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (e) {
+      throw new SmtpFileError(
+        `cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
+        key,
+      );
+    }
+  };
+  const out: { pass?: string; ca?: string } = {};
+  const auth = via.auth;
+  if (auth !== null) {
+    if ("password" in auth) out.pass = auth.password;
+    else {
+      const key = ["smtp_auth", "password_file"] as const;
+      out.pass = read(auth.passwordFile, "password file", key).split(/\r?\n/, 1)[0] ?? "";
+      if (out.pass === "") throw new SmtpFileError(`the password file ${auth.passwordFile} is empty`, key);
+    }
+  }
+  if (via.caFile !== null) out.ca = read(via.caFile, "CA file", ["smtp_ca"]);
+  return out;
 }
 
 /** Sends the message; resolves when the server accepted it for delivery (250 after DATA). */
-export function sendSmtp(target: SmtpTarget, msg: SmtpMessage, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket: Socket = connect({ host: target.host, port: target.port });
-    let buffered = "";
-    let waiting: ((reply: { code: number; text: string }) => void) | null = null;
-    let done = false;
-    const finish = (e?: Error): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      if (e) {
-        socket.destroy();
-        reject(e);
-        return;
-      }
-      // Accepted: QUIT is on its way; the server closes, or we do shortly.
-      setTimeout(() => socket.destroy(), 5000).unref();
-      resolve();
-    };
-    const timer = setTimeout(
-      () => finish(new SmtpError(`no answer from ${target.host}:${target.port} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    socket.setEncoding("utf8");
-    socket.on("error", (e) => finish(new SmtpError(`${target.host}:${target.port}: ${e.message}`)));
-    socket.on("close", () => finish(new SmtpError(`${target.host}:${target.port} closed the connection`)));
-    // A reply is one or more lines "NNN-text", ending with "NNN text".
-    socket.on("data", (chunk: string) => {
-      buffered += chunk;
-      if (buffered.length > 65_536) return finish(new SmtpError("reply too long"));
-      for (;;) {
-        const lines = buffered.split("\r\n");
-        const last = lines.findIndex((l) => /^\d{3}(?: |$)/.test(l));
-        if (last < 0) return;
-        const replyLines = lines.slice(0, last + 1);
-        buffered = lines.slice(last + 1).join("\r\n");
-        const code = Number(replyLines[last]?.slice(0, 3));
-        const text = replyLines.map((l) => l.slice(4)).join(" ");
-        const w = waiting;
-        waiting = null;
-        w?.({ code, text });
-      }
-    });
-    const reply = (): Promise<{ code: number; text: string }> => new Promise((r) => (waiting = r));
-    const step = async (line: string | null, ok: (code: number) => boolean, what: string) => {
-      const r = reply();
-      if (line !== null) socket.write(line);
-      const got = await r;
-      if (!ok(got.code)) throw new SmtpError(`${what} refused: ${got.code} ${got.text}`.slice(0, 300));
-      return got;
-    };
-    void (async () => {
-      await step(null, (c) => c === 220, "connection");
-      const ehlo = await step(`EHLO ${msg.helo}\r\n`, (c) => c === 250 || c >= 500, "EHLO");
-      const eightBit = ehlo.code === 250 && /\b8BITMIME\b/i.test(ehlo.text);
-      if (ehlo.code !== 250) await step(`HELO ${msg.helo}\r\n`, (c) => c === 250, "HELO");
-      await step(
-        `MAIL FROM:<${msg.from}>${eightBit ? " BODY=8BITMIME" : ""}\r\n`,
-        (c) => c === 250,
-        "MAIL FROM",
-      );
-      for (const to of msg.to)
-        await step(`RCPT TO:<${to}>\r\n`, (c) => c === 250 || c === 251, `RCPT TO ${to}`);
-      await step("DATA\r\n", (c) => c === 354, "DATA");
-      await step(smtpData(msg.data), (c) => c === 250, "the message");
-      socket.end("QUIT\r\n");
-      finish();
-    })().catch((e: unknown) => finish(e instanceof Error ? e : new SmtpError(String(e))));
+export async function sendSmtp(via: SmtpVia, msg: SmtpMessage, timeoutMs = 30_000): Promise<void> {
+  const plan = planSmtpTls(via);
+  const { pass, ca } = readSmtpFiles(via);
+  const transport = createTransport({
+    host: via.host,
+    port: via.port,
+    secure: plan.implicit,
+    requireTLS: plan.requireStartTls,
+    ignoreTLS: plan.ignoreStartTls,
+    ...(via.auth === null ? {} : { auth: { user: via.auth.user, pass } }),
+    tls: {
+      minVersion: "TLSv1.2",
+      rejectUnauthorized: true,
+      ...(ca === undefined ? {} : { ca }),
+    },
+    name: msg.helo,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+    // The message is ours, complete: nothing in it is a file or URL for the transport to fetch.
+    disableFileAccess: true,
+    disableUrlAccess: true,
+    logger: false,
   });
+  try {
+    // The body is 8-bit text (UTF-8 from the logs): BODY=8BITMIME when the server offers it.
+    await transport.sendMail({
+      envelope: { from: msg.from, to: [...msg.to], use8BitMime: true },
+      raw: msg.data,
+    });
+  } catch (e) {
+    throw new SmtpError(errorText(e));
+  } finally {
+    transport.close();
+  }
+}
+
+/** The transport's error as one line: its message, with the server's reply when it has one. */
+function errorText(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const { response } = e as Error & { response?: string };
+  const text =
+    response !== undefined && !e.message.includes(response) ? `${e.message}: ${response}` : e.message;
+  const hint = /certificate/i.test(text) ? " (smtp_ca: a PEM file of the CA to trust for this server)" : "";
+  return `${text.replace(/\s+/g, " ").slice(0, 300)}${hint}`;
 }

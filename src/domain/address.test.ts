@@ -1,6 +1,6 @@
 // Address parsing: the dotted-quad check against the regex it spells out, and parseIp's accepted forms.
 import { describe, expect, it } from "vitest";
-import { isDottedQuad, parseIp } from "./address.js";
+import { isDottedQuad, isLoopbackHost, parseIp } from "./address.js";
 
 const STRICT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
@@ -63,5 +63,30 @@ describe("parseIp", () => {
       "0x7f.0.0.1",
     ])
       expect(parseIp(bad), bad).toBeNull();
+  });
+});
+
+describe("isLoopbackHost", () => {
+  it("takes localhost, 127/8 and ::1 as this machine, every other name or address as remote", () => {
+    for (const h of [
+      "localhost",
+      "LOCALHOST.",
+      "mail.localhost",
+      "127.0.0.1",
+      "127.1.2.3",
+      "::1",
+      "::ffff:127.0.0.1",
+    ])
+      expect(isLoopbackHost(h), h).toBe(true);
+    for (const h of [
+      "smtp.example.com",
+      "localhost.example.com",
+      "10.0.0.1",
+      "128.0.0.1",
+      "::2",
+      "0.0.0.0",
+      "127.0.0.1.nip.io",
+    ])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 });

@@ -119,3 +119,15 @@ export function ipv6Netmask(prefix: number): string {
     throw new RangeError(`bad IPv6 prefix ${prefix}`);
   return (ipaddr.IPv6.subnetMaskFromPrefixLength(prefix) as IPv6).toRFC5952String();
 }
+
+/**
+ * Whether a host name or address stays on this machine: `localhost` (and names under it, RFC 6761),
+ * 127.0.0.0/8, ::1. Any other name is taken as remote, whatever it resolves to.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  const ip = parseIp(h);
+  if (ip === null) return false;
+  return ip.family === 4 ? ip.text.startsWith("127.") : ip.text === "::1";
+}

@@ -1,6 +1,9 @@
 // `sipwarden check`: validates the config (schema, rules, filters, allowlist) and shows what it sets up.
 
+import type { Config, SmtpVia } from "../../config/config.js";
+import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
 import { banScopeText } from "../../domain/decision.js";
+import { UserError } from "../../domain/errors.js";
 import { formatDuration } from "../../domain/duration.js";
 import { systemClock } from "../../domain/clock.js";
 import { composeDetection } from "../../daemon/compose-detection.js";
@@ -19,6 +22,33 @@ import type { CliIo } from "../io.js";
 /** ", through proxy host:port" with any credentials left out, or nothing. */
 function throughProxy(proxy: string | null): string {
   return proxy === null ? "" : `, through proxy ${new URL(proxy).host}`;
+}
+
+/**
+ * "SMTP host:port (STARTTLS, login user)": how mail leaves, its password never shown. The password and CA
+ * files are read now, so that an unreadable one is an error of `check` rather than of the first ban's mail.
+ */
+function smtpText(via: SmtpVia, config: Config): string {
+  const plan = planSmtpTls(via);
+  const tls = plan.implicit
+    ? "TLS"
+    : plan.requireStartTls
+      ? "STARTTLS required"
+      : plan.ignoreStartTls
+        ? "no TLS"
+        : "STARTTLS when offered";
+  try {
+    readSmtpFiles(via);
+  } catch (e) {
+    if (!(e instanceof SmtpFileError)) throw e;
+    throw new UserError("SW_CONFIG_INVALID", e.message, config.locate(["notify", "email", ...e.key]));
+  }
+  const extras = [
+    tls,
+    ...(via.caFile === null ? [] : [`CA ${via.caFile}`]),
+    ...(via.auth === null ? [] : [`login ${via.auth.user}`]),
+  ];
+  return `SMTP ${via.host}:${via.port} (${extras.join(", ")})`;
 }
 
 const USAGE = "sipwarden check [--config FILE | --preset NAME] [--backend nftables|iptables]";
@@ -99,7 +129,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     const via = [
       ...(n.email
         ? [
-            `mail to ${n.email.to.join(", ")} via ${n.email.via.kind === "smtp" ? `SMTP ${n.email.via.host}:${n.email.via.port}` : n.email.via.argv.join(" ")}`,
+            `mail to ${n.email.to.join(", ")} via ${n.email.via.kind === "smtp" ? smtpText(n.email.via, config) : n.email.via.argv.join(" ")}`,
           ]
         : []),
       ...(n.command ? [`${n.command.join(" ")} (JSON on stdin)`] : []),

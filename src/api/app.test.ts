@@ -334,3 +334,64 @@ describe("control API", () => {
     );
   });
 });
+
+describe("POST /v1/bans/import", () => {
+  const ban = (target: string, over: Record<string, unknown> = {}) => ({
+    target,
+    at: new Date(T0 - 600_000).toISOString(),
+    expiresAt: new Date(T0 + 3_000_000).toISOString(),
+    reason: "imported from fail2ban: jail asterisk",
+    priorBans: 2,
+    evidence: [{ source: "fail2ban:asterisk", line: "NOTICE[1] … failed for '203.0.113.5:5060'" }],
+    ...over,
+  });
+
+  it("takes bans over for the time they have left, and says which it left out and why", async () => {
+    const { app, services } = setup({ allowlist: ["192.168.1.0/24"] });
+    const r = await inject(app, {
+      method: "POST",
+      url: "/v1/bans/import",
+      body: {
+        bans: [
+          ban("203.0.113.5"),
+          ban("192.168.1.9"),
+          ban("198.51.100.0/24", { expiresAt: null }),
+          ban("203.0.113.6", { expiresAt: new Date(T0 - 1).toISOString() }),
+        ],
+      },
+    });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({
+      imported: 2,
+      skipped: [
+        { target: "192.168.1.9", why: "spared: 192.168.1.0/24 (allowlisted in the config)" },
+        { target: "203.0.113.6", why: "its ban is over" },
+      ],
+    });
+    const bans = await services.listBans();
+    expect(bans.map((b) => [b.target, b.origin, b.expiresAt, b.evidence[0]?.source])).toEqual([
+      ["203.0.113.5", "manual", new Date(T0 + 3_000_000).toISOString(), "fail2ban:asterisk"],
+      ["198.51.100.0/24", "manual", null, "fail2ban:asterisk"],
+    ]);
+  });
+
+  it("refuses a malformed request whole, before the services see it", async () => {
+    const { app, calls } = setup();
+    const cases: [unknown, RegExp][] = [
+      [{ bans: [] }, /bans/],
+      [{ bans: [ban("203.0.113.5", { target: "example.com" })] }, /not an IP address or CIDR/],
+      [{ bans: [ban("0.0.0.0/4")] }, /wider than \/8/],
+      [{ bans: [ban("203.0.113.5", { expiresAt: new Date(T0 - 700_000).toISOString() })] }, /before its at/],
+      [{ bans: [ban("203.0.113.5", { reason: "x\u001b[2J" })] }, /control characters/],
+      [{ bans: [ban("203.0.113.5", { at: "yesterday" })] }, /bans\.0\.at/],
+      [{ bans: [ban("203.0.113.5", { priorBans: -1 })] }, /bans\.0\.priorBans/],
+      [{ bans: Array.from({ length: 2001 }, () => ban("203.0.113.5")) }, /bans/],
+    ];
+    for (const [body, message] of cases) {
+      const r = await inject(app, { method: "POST", url: "/v1/bans/import", body });
+      expect(r.status, JSON.stringify(body).slice(0, 200)).toBe(400);
+      expect(r.json.error.message).toMatch(message);
+    }
+    expect(calls).toEqual([]);
+  });
+});

@@ -5,7 +5,16 @@ import { z } from "zod";
 import { parseCidr, parseIp, type Cidr } from "../domain/address.js";
 import { isUserError } from "../domain/errors.js";
 import { withBearerToken } from "./bearer-auth.js";
-import type { AllowCreated, BanCreated, BanList, BanRemoved, ExplainResult, Status } from "./contract.js";
+import type {
+  AllowCreated,
+  BanCreated,
+  BanList,
+  BanRemoved,
+  ExplainResult,
+  ImportBansResult,
+  Status,
+} from "./contract.js";
+import { MAX_IMPORT_BANS, MAX_IMPORT_EVIDENCE } from "./contract.js";
 import { HttpProblem, sendJson, sendProblem, sendText, type ApiHandler, type ApiLog } from "./http-json.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 import { isControlRefusal, type ControlServices } from "./services.js";
@@ -19,6 +28,9 @@ export interface ApiAppOptions {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** An import request: up to MAX_IMPORT_BANS bans with their evidence lines. */
+const MAX_IMPORT_BODY_BYTES = 8 * 1024 * 1024;
+
 /** Ten years: longer is "permanent" (null), and keeps expiry arithmetic far from overflow. */
 const MAX_FOR_MS = 10 * 365 * 86_400_000;
 /** Wider networks than these would cut off a large part of the internet, the admin included. */
@@ -33,6 +45,26 @@ const BanBody = z.strictObject({
   reason: z.string().min(1).max(200).regex(noControlChars, "must not contain control characters").optional(),
 });
 const AllowBody = z.strictObject({ target, forMs });
+const oneLine = z.string().min(1).max(200).regex(noControlChars, "must not contain control characters");
+const isoTime = z.iso.datetime({ offset: true });
+const ImportBody = z.strictObject({
+  bans: z
+    .array(
+      z.strictObject({
+        target,
+        at: isoTime,
+        expiresAt: isoTime.nullable(),
+        reason: oneLine,
+        priorBans: z.number().int().min(0).max(1_000_000),
+        // Log lines: attacker text, kept as evidence is (escaped wherever it is shown).
+        evidence: z
+          .array(z.strictObject({ source: oneLine, line: z.string().max(16_384) }))
+          .max(MAX_IMPORT_EVIDENCE),
+      }),
+    )
+    .min(1)
+    .max(MAX_IMPORT_BANS),
+});
 
 /** A JSON answer, or a text one (the Prometheus metrics). */
 type Reply =
@@ -83,6 +115,34 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
           "manual ban",
         );
         return { status: 201, body: { ban } satisfies BanCreated };
+      },
+    },
+    {
+      method: "POST",
+      path: /^\/v1\/bans\/import$/,
+      name: "import-bans",
+      run: async ({ req }) => {
+        const body = validate(ImportBody, await readJsonBody(req, Math.max(maxBody, MAX_IMPORT_BODY_BYTES)));
+        const bans = body.bans.map((b, i) => {
+          const at = Date.parse(b.at);
+          const expiresAt = b.expiresAt === null ? null : Date.parse(b.expiresAt);
+          if (expiresAt !== null && expiresAt < at)
+            throw new HttpProblem(400, "bad-request", `bans.${i}.expiresAt: before its at`);
+          return {
+            target: bannableTarget(b.target, "ban"),
+            at,
+            expiresAt,
+            reason: b.reason,
+            priorBans: b.priorBans,
+            evidence: b.evidence.map((e) => ({ time: at, source: e.source, line: e.line })),
+          };
+        });
+        const result = await services.importBans(bans);
+        log.info(
+          { asked: bans.length, imported: result.imported, skipped: result.skipped.length },
+          "bans imported",
+        );
+        return ok<ImportBansResult>(result);
       },
     },
     {

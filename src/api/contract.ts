@@ -229,3 +229,34 @@ export type ApiErrorCode =
 export interface ApiError {
   readonly error: { readonly code: ApiErrorCode; readonly message: string };
 }
+
+/** One ban another tool enforces (fail2ban's database), taken over as it stands. */
+export interface ImportedBanRequest {
+  /** IP or CIDR. */
+  readonly target: string;
+  /** ISO time the other tool banned it. */
+  readonly at: string;
+  /** ISO time its ban ends, or null when permanent. */
+  readonly expiresAt: string | null;
+  /** One sentence: where it comes from (`fail2ban jail asterisk`). */
+  readonly reason: string;
+  /** Bans of the target before this one, by the other tool's count (escalation goes on from there). */
+  readonly priorBans: number;
+  /** The log lines the other tool kept for it, oldest first. */
+  readonly evidence: readonly { readonly source: string; readonly line: string }[];
+}
+
+/** Bans per import request, and evidence lines per ban. */
+export const MAX_IMPORT_BANS = 2000;
+export const MAX_IMPORT_EVIDENCE = 10;
+
+/** POST /v1/bans/import */
+export interface ImportBansRequest {
+  readonly bans: readonly ImportedBanRequest[];
+}
+
+/** POST /v1/bans/import (200): how many were taken over, and each one left out with why. */
+export interface ImportBansResult {
+  readonly imported: number;
+  readonly skipped: readonly { readonly target: string; readonly why: string }[];
+}

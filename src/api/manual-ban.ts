@@ -1,7 +1,10 @@
-// The decision a manual ban records: every port, origin `manual`, for the asked length or the default.
+// The decisions a manual ban and an imported one record: every port, origin `manual`, for the asked length
+// or the default; an import for the time the other tool's ban has left.
 
+import type { Cidr } from "../domain/address.js";
 import type { Decision } from "../domain/decision.js";
-import type { ControlBan } from "./services.js";
+import type { ImportBansResult } from "./contract.js";
+import type { ControlBan, ControlImport } from "./services.js";
 
 /** `priorBans`: earlier bans of the target, as the caller counts them. */
 export function manualBanDecision(
@@ -23,4 +26,72 @@ export function manualBanDecision(
     priorBans,
     evidence: [],
   };
+}
+
+/** What the daemon knows about a target an import names. */
+export interface ImportFacts {
+  /** The allow entry that covers it (allow wins over every ban), or null. */
+  protector(target: Cidr): string | null;
+  /** The registered customer at this address (a NAT'd office fail2ban banned), or null. */
+  registered(target: Cidr): string | null;
+  /** The end of the longest ban in force on exactly this target: a time, null (permanent), or undefined (none). */
+  bannedUntil(target: Cidr): number | null | undefined;
+}
+
+/** Per target, the end of its longest ban among `decisions` (null: permanent): ImportFacts.bannedUntil's table. */
+export function banEnds(decisions: readonly Decision[]): Map<string, number | null> {
+  const ends = new Map<string, number | null>();
+  for (const d of decisions) {
+    if (d.action !== "ban") continue;
+    const seen = ends.get(d.target);
+    if (seen === null) continue;
+    ends.set(
+      d.target,
+      d.expiresAt === null || seen === undefined ? d.expiresAt : Math.max(seen, d.expiresAt),
+    );
+  }
+  return ends;
+}
+
+/** The decisions an import records, and each ban left out with why; one per target (the longest). */
+export function importedBanDecisions(
+  bans: readonly ControlImport[],
+  now: number,
+  facts: ImportFacts,
+): { decisions: Decision[]; skipped: ImportBansResult["skipped"] } {
+  const skipped: { target: string; why: string }[] = [];
+  const chosen = new Map<string, ControlImport>();
+  /** Whether a ban ending at `a` outlasts one ending at `b` (null: permanent, which nothing outlasts). */
+  const longer = (a: number | null, b: number | null): boolean => b !== null && (a === null || a > b);
+  for (const b of bans) {
+    const target = b.target.text;
+    const why =
+      b.expiresAt !== null && b.expiresAt <= now
+        ? "its ban is over"
+        : (facts.protector(b.target) ?? facts.registered(b.target));
+    if (why !== null) {
+      skipped.push({ target, why: why === "its ban is over" ? why : `spared: ${why}` });
+      continue;
+    }
+    const until = facts.bannedUntil(b.target);
+    if (until !== undefined && !longer(b.expiresAt, until)) {
+      skipped.push({ target, why: "already banned as long or longer" });
+      continue;
+    }
+    const seen = chosen.get(target);
+    if (seen === undefined || longer(b.expiresAt, seen.expiresAt)) chosen.set(target, b);
+  }
+  const decisions = [...chosen.values()].map((b): Decision => ({
+    action: "ban",
+    target: b.target.text,
+    origin: "manual",
+    reason: b.reason,
+    scope: { kind: "all" },
+    at: b.at,
+    durationMs: b.expiresAt === null ? 0 : b.expiresAt - b.at,
+    expiresAt: b.expiresAt,
+    priorBans: b.priorBans,
+    evidence: b.evidence,
+  }));
+  return { decisions, skipped };
 }

@@ -5,7 +5,7 @@ import type { Clock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
 import type { BackendView, JailView, ListView, SourceView } from "./contract.js";
 import { explainAddress, type AllowFact } from "./explain.js";
-import { manualBanDecision } from "./manual-ban.js";
+import { banEnds, importedBanDecisions, manualBanDecision } from "./manual-ban.js";
 import { ControlRefusal, type ControlServices } from "./services.js";
 import { isoOrNull, toBanView, type DecisionRecord } from "./views.js";
 
@@ -119,6 +119,23 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       };
       records.push(decision);
       return toBanView(decision);
+    },
+
+    async importBans(bans) {
+      const now = clock.now();
+      const until = banEnds(records.filter((d) => isActive(d, now)));
+      const { decisions, skipped } = importedBanDecisions(bans, now, {
+        protector: (target) => {
+          const a = liveAllows(now).find((x) => overlaps(x.cidr, target));
+          return a
+            ? `${a.cidr.text} (${a.origin === "config" ? "allowlisted in the config" : "allowed by hand"})`
+            : null;
+        },
+        registered: () => null,
+        bannedUntil: (target) => until.get(target.text),
+      });
+      for (const d of decisions) records.push({ ...d, endedAt: null, endedBy: null });
+      return { imported: decisions.length, skipped };
     },
 
     async unban(target) {

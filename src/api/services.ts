@@ -1,7 +1,8 @@
 // What the daemon provides to the control API; the API validates every request before calling these.
 
 import type { Cidr, IpAddress } from "../domain/address.js";
-import type { AllowCreated, BanView, ExplainResult, Status } from "./contract.js";
+import type { Evidence } from "../domain/offense.js";
+import type { AllowCreated, BanView, ExplainResult, ImportBansResult, Status } from "./contract.js";
 
 /** A manual ban, validated: the target parsed and canonical, the length checked. */
 export interface ControlBan {
@@ -9,6 +10,16 @@ export interface ControlBan {
   /** ms; null: permanent; undefined: the daemon's default length for manual bans. */
   readonly forMs: number | null | undefined;
   readonly reason: string | undefined;
+}
+
+/** A ban another tool enforces, validated: taken over as a `manual` ban for the time it has left. */
+export interface ControlImport {
+  readonly target: Cidr;
+  readonly at: number;
+  readonly expiresAt: number | null;
+  readonly reason: string;
+  readonly priorBans: number;
+  readonly evidence: readonly Evidence[];
 }
 
 /** A runtime allowlist entry, validated. */
@@ -28,6 +39,11 @@ export interface ControlServices {
   listBans(): Promise<BanView[]>;
   /** Records a `manual` ban and enforces it; replaces a manual ban already on exactly this target. */
   ban(request: ControlBan): Promise<BanView>;
+  /**
+   * Takes over bans another tool enforces (migration from fail2ban), without telling the notifier: each
+   * one not allowlisted, not a registered customer's address, not over, and not already banned as long.
+   */
+  importBans(bans: readonly ControlImport[]): Promise<ImportBansResult>;
   /** Ends the bans in force on exactly `target`; returns those ended (empty: nothing was banned there). */
   unban(target: Cidr): Promise<BanView[]>;
   /** Adds a runtime allowlist entry and lifts the bans in force that it covers. */

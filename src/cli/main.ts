@@ -120,6 +120,13 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     ),
     summary: "why an IP is blocked or not: decision, feed, allowlist, evidence, expiry",
   },
+  "import-fail2ban": {
+    run: lazy(
+      () => import("./commands/import-fail2ban.js"),
+      (m) => m.importFail2banCommand,
+    ),
+    summary: "take over the bans fail2ban enforces (its database), for the time they have left",
+  },
 };
 
 /** Internal commands: dispatched, not listed in the help. */

@@ -138,6 +138,54 @@ describe("daemon control services (dry-run firewall)", () => {
     }
   });
 
+  it("imports bans another tool enforced: in the kernel, not for a registered customer or an allowed network", async () => {
+    const { config } = pbxConfig("import", "", ["allowlist: [192.168.1.0/24]"]);
+    const { daemon, services } = await start(config);
+    try {
+      const now = Date.now();
+      daemon.registry.upsert({
+        source: "kamailio",
+        address: "198.51.100.20",
+        user: "office",
+        expiresAt: now + 600_000,
+      });
+      const imported = (target: string, expiresAt: number | null) => ({
+        target: parseCidr(target)!,
+        at: now - 60_000,
+        expiresAt,
+        reason: "imported from fail2ban: jail asterisk",
+        priorBans: 1,
+        evidence: [{ time: now - 60_000, source: "fail2ban:asterisk", line: `failed for '${target}:5060'` }],
+      });
+      const r = await services.importBans([
+        imported("203.0.113.5", now + 3_540_000),
+        imported("203.0.113.5", null),
+        imported("198.51.100.20", now + 3_540_000),
+        imported("192.168.1.9", null),
+      ]);
+      expect(r).toEqual({
+        imported: 1,
+        skipped: [
+          { target: "198.51.100.20", why: "spared: a registered customer's address (office)" },
+          { target: "192.168.1.9", why: "spared: 192.168.1.0/24 (config)" },
+        ],
+      });
+      expect(await daemon.backend.listBans()).toEqual([
+        expect.objectContaining({ target: "203.0.113.5", expiresAt: null }),
+      ]);
+      const [ban] = await services.listBans();
+      expect(ban).toMatchObject({
+        origin: "manual",
+        expiresAt: null,
+        evidence: [{ source: "fail2ban:asterisk" }],
+      });
+      // Escalation goes on from fail2ban's count.
+      expect(daemon.store.activeDecisions(Date.now())[0]?.priorBans).toBe(1);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it("explains a blocklist entry and a country restriction from the policy it applied, and follows a reload", async () => {
     const lists = join(dir, "lists");
     mkdirSync(lists, { recursive: true });

@@ -8,7 +8,7 @@ import {
   type TrustedZoneFact,
 } from "../api/explain.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
-import { manualBanDecision } from "../api/manual-ban.js";
+import { banEnds, importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
 import { toBanView, toHistogramView } from "../api/views.js";
 import { cidrContains, cidrCovers, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
@@ -163,6 +163,24 @@ export function createDaemonServices(
       const decision = manualBanDecision(request, now, options.defaultBanMs, 0);
       const [stored] = await daemon.decide([decision]);
       return toBanView(stored!);
+    },
+
+    async importBans(bans) {
+      const now = clock.now();
+      const until = banEnds(daemon.store.activeDecisions(now));
+      const { decisions, skipped } = importedBanDecisions(bans, now, {
+        protector,
+        registered(target) {
+          const host = target.prefix === (target.family === 4 ? 32 : 128);
+          const r = host
+            ? daemon.registry.isRegistered(asAddress(target), now)
+            : daemon.registry.registeredIn(target, now);
+          return r ? `a registered customer's address${r.user === undefined ? "" : ` (${r.user})`}` : null;
+        },
+        bannedUntil: (target) => until.get(target.text),
+      });
+      if (decisions.length > 0) await daemon.decide(decisions, { notify: false });
+      return { imported: decisions.length, skipped };
     },
 
     async unban(target) {

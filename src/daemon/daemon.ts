@@ -92,8 +92,11 @@ export interface Daemon {
   banLatency(): HistogramSnapshot;
   /** The downloads of one list file (absent: not downloaded by the daemon, or not tried yet). */
   download(file: string): DownloadStatus | undefined;
-  /** Records and enforces decisions made outside detection (manual bans, feeds, fleet). */
-  decide(decisions: readonly Decision[]): Promise<StoredDecision[]>;
+  /**
+   * Records and enforces decisions made outside detection (manual bans, feeds, fleet, imports); `notify:
+   * false` keeps them out of the notifications (bans taken over from fail2ban are not news).
+   */
+  decide(decisions: readonly Decision[], options?: { readonly notify?: boolean }): Promise<StoredDecision[]>;
   /** Re-reads nothing itself: takes a validated config, swaps detection and policy, keeps every ban. */
   reload(config: Config): Promise<void>;
   stop(): Promise<void>;
@@ -289,7 +292,7 @@ export async function startDaemon(
   const providers = startProviders(config, registry, deps);
 
   // Decisions are enforced in batches: everything decided while one batch is in the kernel goes next.
-  let pending: { d: Decision; t: number; done?: (s: StoredDecision) => void }[] = [];
+  let pending: { d: Decision; t: number; done?: (s: StoredDecision) => void; quiet?: true }[] = [];
   /** Decision taken → its ban in force in the kernel (seconds): what "bans within milliseconds" means here. */
   const banLatency = createHistogram(BAN_LATENCY_BOUNDS_S);
   let flushing: Promise<void> = Promise.resolve();
@@ -342,11 +345,16 @@ export async function startDaemon(
       batch[i]?.done?.(d);
     });
     // Bans already over (an old line read late) are history, not news.
-    notifier.add(stored.filter((d) => d.action === "spare" || d.expiresAt === null || d.expiresAt > now));
+    notifier.add(
+      stored.filter(
+        (d, i) =>
+          batch[i]?.quiet !== true && (d.action === "spare" || d.expiresAt === null || d.expiresAt > now),
+      ),
+    );
   };
-  const enqueue = (d: Decision, done?: (s: StoredDecision) => void): void => {
+  const enqueue = (d: Decision, done?: (s: StoredDecision) => void, quiet = false): void => {
     const t = performance.now();
-    pending.push(done ? { d, t, done } : { d, t });
+    pending.push({ d, t, ...(done ? { done } : {}), ...(quiet ? { quiet: true as const } : {}) });
     if (!flushScheduled) {
       flushScheduled = true;
       flushing = flushing.then(flush, flush);
@@ -511,8 +519,11 @@ export async function startDaemon(
     notifications: () => notifier.stats(),
     banLatency: () => banLatency.snapshot(),
     download: (file) => downloads.status(file),
-    decide(decisions) {
-      return Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve))));
+    decide(decisions, options) {
+      const quiet = options?.notify === false;
+      return Promise.all(
+        decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve, quiet))),
+      );
     },
     async reload(next) {
       const prefixChanged = next.ipv6Prefix !== config.ipv6Prefix;

@@ -127,6 +127,13 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     ),
     summary: "take over the bans fail2ban enforces (its database), for the time they have left",
   },
+  "convert-fail2ban": {
+    run: lazy(
+      () => import("./commands/convert-fail2ban.js"),
+      (m) => m.convertFail2banCommand,
+    ),
+    summary: "draft a sipwarden config from fail2ban's jails (jail.conf, jail.d, jail.local)",
+  },
 };
 
 /** Internal commands: dispatched, not listed in the help. */

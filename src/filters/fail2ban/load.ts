@@ -115,7 +115,7 @@ function regexList(options: OptionResolver, key: string): RegexSource[] {
  * Reading order, as fail2ban builds it: each file's `before` includes, the file, its `after` includes, then
  * the `.local` beside a `.conf` (an admin's override). Files already in the chain are skipped (loops).
  */
-function collectFiles(
+export function collectFiles(
   path: string,
   searchDirs: readonly string[],
   chain: readonly string[],

@@ -1,6 +1,5 @@
 // `sipwarden run` on nftables in a namespace: IPv6 attackers rotating through one /64 are banned as the
 // network, in the kernel's ban set within milliseconds of the line that decides it, and only that network.
-import { spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireLabTools, waitUntil } from "../../test/enforce/netns.js";
 import type { PeerLab } from "../../test/netns/peer-lab.js";
 import { createPeerLab } from "../../test/netns/peer-lab.js";
-import { packageRoot } from "./package-root.js";
+import { startLabDaemon, type LabDaemon } from "../../test/netns/lab-daemon.js";
+import { builtCli, sipwarden } from "../../test/sipwarden-cli.js";
 import { pjsipFailure } from "../../test/loopback-processes.js";
 
 const FW = "fd80::1";
@@ -20,8 +20,7 @@ const NEIGHBOUR = "fd80:0:0:2::a";
 
 let lab: PeerLab | undefined;
 let dir = "";
-let daemon: ChildProcess | undefined;
-let stderr = "";
+let daemon: LabDaemon | undefined;
 const decisions: { action: string; target: string; at: number }[] = [];
 
 function theLab(): PeerLab {
@@ -31,8 +30,7 @@ function theLab(): PeerLab {
 
 beforeAll(async () => {
   await requireLabTools();
-  const main = join(packageRoot(), "dist", "cli", "main.js");
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  builtCli();
   lab = await createPeerLab({
     prefix: "sw-n6",
     fw: ["10.80.0.1/24", `${FW}/48`],
@@ -66,11 +64,8 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  daemon = theLab().fwSpawn(process.execPath, [main, "run", "--config", config, "--json"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  daemon.stderr!.on("data", (c: Buffer) => (stderr = (stderr + c.toString("utf8")).slice(-65_536)));
-  createInterface({ input: daemon.stdout! }).on("line", (line) => {
+  daemon = await startLabDaemon(theLab(), config, ["--json"], "pipe");
+  createInterface({ input: daemon.child.stdout! }).on("line", (line) => {
     try {
       const d = JSON.parse(line) as { action?: string; target?: string };
       if (d.action && d.target) decisions.push({ action: d.action, target: d.target, at: Date.now() });
@@ -78,16 +73,10 @@ beforeAll(async () => {
       /* not a decision line */
     }
   });
-  const up = await waitUntil(() => /"msg":"watching"/.test(stderr) || daemon?.exitCode !== null, 20_000);
-  if (!up || daemon.exitCode !== null) throw new Error(`sipwarden did not start: ${stderr.slice(-2000)}`);
 });
 
 afterAll(async () => {
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((r) => daemon?.once("exit", r));
-    daemon.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  }
+  await daemon?.stop();
   await lab?.destroy();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -103,7 +92,7 @@ describe("sipwarden run: an IPv6 /64 banned as one network on the fast path", ()
       () => decisions.some((d) => d.action === "ban" && d.target === "fd80:0:0:1::/64"),
       5_000,
     );
-    expect(banned, stderr.slice(-2000)).toBe(true);
+    expect(banned, daemon?.stderr().slice(-2000)).toBe(true);
     // In the jail's ban set for networks: the decision line is printed once the kernel has it.
     const table = await l.fwRun("nft", ["list", "table", "inet", "sipwarden"]);
     expect(table.code, table.stderr).toBe(0);
@@ -118,16 +107,9 @@ describe("sipwarden run: an IPv6 /64 banned as one network on the fast path", ()
     expect(await l.udpArrives(ROTATED, FW, 5060, undefined, 300)).toBe(false);
     expect(await l.tcp(ROTATED, FW, 80)).toBe("open");
     expect(await l.udpArrives(NEIGHBOUR, FW, 5060)).toBe(true);
-    expect(daemon?.exitCode).toBeNull();
+    expect(daemon?.child.exitCode).toBeNull();
     // The admin's view of how fast bans reached the kernel (the netlink fast path).
-    const status = spawnSync(
-      process.execPath,
-      [join(packageRoot(), "dist", "cli", "main.js"), "status", "--socket", join(dir, "api.sock")],
-      {
-        encoding: "utf8",
-        timeout: 15_000,
-      },
-    );
+    const status = sipwarden("status", "--socket", join(dir, "api.sock"));
     expect(status.stdout).toMatch(/^bans into the kernel: 1, half within [\d.]+ ms, 99% within [\d.]+ ms$/m);
   });
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "./package-root.js";
 import { waitFor } from "../sources/testing/wait-for.js";
 import { childProcesses, freePort, listening } from "../../test/loopback-processes.js";
+import { builtCli, sipwarden } from "../../test/sipwarden-cli.js";
 
 const PYTHON = "/usr/bin/python3";
 const OPENSSL = "/usr/bin/openssl";
@@ -69,22 +70,13 @@ function config(name: string, smtp: string, extra: string): string {
   return file;
 }
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(packageRoot(), "dist", "cli", "main.js"), ...args], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 beforeAll(async () => {
   for (const tool of [PYTHON, OPENSSL])
     if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install python3 openssl`);
   const probe = spawnSync(PYTHON, ["-c", "import aiosmtpd"]);
   if (probe.status !== 0)
     throw new Error(`${PYTHON} cannot import aiosmtpd: apt-get install python3-aiosmtpd`);
-  const main = join(packageRoot(), "dist", "cli", "main.js");
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  builtCli();
   dir = mkdtempSync(join(tmpdir(), "sw-relay-"));
   writeFileSync(join(dir, "full"), "");
   // The relay's certificate, for 127.0.0.1 and localhost, self-signed: trusted only through smtp_ca.
@@ -149,14 +141,14 @@ describe("mail through a relay with TLS and a login", () => {
       `127.0.0.1:${servers.starttls.port}`,
       withFile(`, smtp_tls: starttls, smtp_ca: ${join(dir, "cert.pem")}${login}`),
     );
-    const checked = cli("check", "--config", file);
+    const checked = sipwarden("check", "--config", file);
     expect(checked.status, checked.stderr).toBe(0);
     expect(checked.stdout).toContain(
       `mail to admin@example.com via SMTP 127.0.0.1:${servers.starttls.port} (STARTTLS required, CA ${join(dir, "cert.pem")}, login ${USER})`,
     );
     expect(checked.stdout).not.toContain(PASSWORD);
 
-    const sent = cli("notify-test", "--config", file);
+    const sent = sipwarden("notify-test", "--config", file);
     expect([sent.status, sent.stdout]).toEqual([0, "email: sent\n"]);
     await waitFor(() => mails("starttls").length === 1, "the mail in the relay's maildir", 10_000);
     expect(mails("starttls")[0]).toMatch(/^Subject: \[sipwarden\] [A-Za-z0-9.-]+: 1 ban$/m);
@@ -176,7 +168,7 @@ describe("mail through a relay with TLS and a login", () => {
       `localhost:${servers.tls.port}`,
       withFile(`, smtp_tls: tls, smtp_ca: ${join(dir, "cert.pem")}${login}`),
     );
-    const sent = cli("notify-test", "--config", file);
+    const sent = sipwarden("notify-test", "--config", file);
     expect([sent.status, sent.stdout]).toEqual([0, "email: sent\n"]);
     await waitFor(() => mails("tls").length === 1, "the mail over SMTPS", 10_000);
     expect(events("tls").map((e) => [e.event, e.user, e.tls])).toEqual([
@@ -194,7 +186,7 @@ describe("mail through a relay with TLS and a login", () => {
       `127.0.0.1:${servers.starttls.port}`,
       withFile(`, smtp_tls: starttls, smtp_ca: ${join(dir, "cert.pem")}${login}`),
     );
-    const bad = cli("notify-test", "--config", file);
+    const bad = sipwarden("notify-test", "--config", file);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/^email: FAILED \(exit 1: SMTP 127\.0\.0\.1:\d+: .*535.*\)\n$/);
     expect(bad.stdout).not.toContain("not the password");
@@ -203,7 +195,7 @@ describe("mail through a relay with TLS and a login", () => {
     expect(mails("starttls").length).toBe(before);
 
     writeFileSync(join(dir, "password"), `${PASSWORD}\n`);
-    const good = cli("notify-test", "--config", file);
+    const good = sipwarden("notify-test", "--config", file);
     expect([good.status, good.stdout]).toEqual([0, "email: sent\n"]);
     await waitFor(() => mails("starttls").length === before + 1, "the mail after the fix", 10_000);
   });
@@ -215,7 +207,7 @@ describe("mail through a relay with TLS and a login", () => {
       `127.0.0.1:${servers.starttls.port}`,
       withFile(`, smtp_tls: starttls${login}`),
     );
-    const bad = cli("notify-test", "--config", file);
+    const bad = sipwarden("notify-test", "--config", file);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(
       /^email: FAILED \(exit 1: SMTP 127\.0\.0\.1:\d+: .*self[- ]signed certificate \(smtp_ca: .*\)\)\n$/,
@@ -229,7 +221,7 @@ describe("mail through a relay with TLS and a login", () => {
       `127.0.0.1:${servers.plainAuth.port}`,
       withFile(`, smtp_tls: starttls${login}`),
     );
-    const bad = cli("notify-test", "--config", file);
+    const bad = sipwarden("notify-test", "--config", file);
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/^email: FAILED \(exit 1: SMTP 127\.0\.0\.1:\d+: .*STARTTLS.*\)\n$/);
     expect(events("plainAuth")).toEqual([]);
@@ -242,7 +234,7 @@ describe("mail through a relay with TLS and a login", () => {
       `127.0.0.1:${servers.starttls.port}`,
       `, smtp_tls: starttls, smtp_auth: { user: ${USER}, password_file: ${join(dir, "missing")} }`,
     );
-    const checked = cli("check", "--config", file);
+    const checked = sipwarden("check", "--config", file);
     expect(checked.status).not.toBe(0);
     expect(checked.stderr).toContain("notify.email.smtp_auth.password_file");
     expect(checked.stderr).toContain(`cannot read the password file ${join(dir, "missing")}: ENOENT`);

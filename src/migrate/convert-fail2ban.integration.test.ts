@@ -8,23 +8,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { packageRoot } from "../daemon/package-root.js";
 import { fail2banSeconds } from "./fail2ban-convert.js";
 import { readFail2banJails } from "./fail2ban-jails.js";
+import { builtCli, sipwarden } from "../../test/sipwarden-cli.js";
 
 const F2B_CLIENT = "/usr/bin/fail2ban-client";
 const STOCK = "/etc/fail2ban";
 
 let dir = "";
 let conf = "";
-
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(packageRoot(), "dist", "cli", "main.js"), ...args], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** fail2ban's view: per jail it would start, the backend and the settings it dumps (`['set', jail, key, value...]`). */
 function fail2banDump(): Map<string, { backend: string; settings: Map<string, string[]> }> {
@@ -53,7 +45,7 @@ function fail2banDump(): Map<string, { backend: string; settings: Map<string, st
 beforeAll(() => {
   for (const f of [F2B_CLIENT, join(STOCK, "jail.conf"), join(STOCK, "paths-debian.conf")])
     if (!existsSync(f)) throw new Error(`${f} is missing: apt-get install fail2ban`);
-  if (!existsSync(join(packageRoot(), "dist", "cli", "main.js"))) throw new Error("run npm run build first");
+  builtCli();
   dir = mkdtempSync(join(tmpdir(), "sw-f2c-"));
   conf = join(dir, "fail2ban");
   // Debian's files as installed; an admin's overrides on top (fail2ban.conf's paths moved into the test's directory).
@@ -126,7 +118,7 @@ describe("convert-fail2ban on Debian's fail2ban configuration", () => {
   });
 
   it("prints a draft that sipwarden check accepts, and notes what it carried differently", () => {
-    const r = cli("convert-fail2ban", conf);
+    const r = sipwarden("convert-fail2ban", conf);
     expect(r.status, r.stderr).toBe(0);
     const draft = parse(r.stdout) as Record<string, unknown>;
     expect(draft).toMatchObject({
@@ -158,21 +150,21 @@ describe("convert-fail2ban on Debian's fail2ban configuration", () => {
     expect(r.stdout).toMatch(/^# - recidive: sipwarden counts its own bans/m);
 
     const out = join(dir, "sipwarden.yaml");
-    expect(cli("convert-fail2ban", conf, "--out", out).status).toBe(0);
-    const checked = cli("check", "--config", out);
+    expect(sipwarden("convert-fail2ban", conf, "--out", out).status).toBe(0);
+    const checked = sipwarden("check", "--config", out);
     expect(checked.status, checked.stderr).toBe(0);
     expect(checked.stdout).toMatch(
       /^ {2}asterisk: filter asterisk, 4 in 2h → ban 1h30m on all ports; reads asterisk$/m,
     );
     expect(checked.stdout).toMatch(/^recidive: 5 bans in 1d → permanent on all ports$/m);
     // An existing file is not overwritten.
-    const again = cli("convert-fail2ban", conf, "--out", out);
+    const again = sipwarden("convert-fail2ban", conf, "--out", out);
     expect(again.status).not.toBe(0);
     expect(again.stderr).toContain(`${out} exists: not overwritten`);
   });
 
   it("says so when the directory holds no fail2ban configuration", () => {
-    const r = cli("convert-fail2ban", join(dir, "log"));
+    const r = sipwarden("convert-fail2ban", join(dir, "log"));
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("no fail2ban configuration in");
   });

@@ -3,7 +3,7 @@
 // force to `sipwarden run` on nftables in a namespace, which drops the attackers' packets at once, for the
 // time fail2ban's bans have left, with fail2ban's log lines as evidence; an allowlisted address and a ban
 // already over are left out, and saying so. Loopback and the test's own namespaces only.
-import { spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   appendFileSync,
   copyFileSync,
@@ -18,10 +18,11 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BanList, ExplainResult } from "../api/contract.js";
-import { packageRoot } from "../daemon/package-root.js";
 import { requireLabTools, waitUntil } from "../../test/enforce/netns.js";
+import { startLabDaemon, type LabDaemon } from "../../test/netns/lab-daemon.js";
 import { createPeerLab, type PeerLab } from "../../test/netns/peer-lab.js";
 import { pjsipFailure } from "../../test/loopback-processes.js";
+import { builtCli, sipwarden } from "../../test/sipwarden-cli.js";
 
 const F2B_SERVER = "/usr/bin/fail2ban-server";
 const F2B_CLIENT = "/usr/bin/fail2ban-client";
@@ -36,8 +37,7 @@ const BYSTANDER = "10.82.0.20";
 
 let lab: PeerLab | undefined;
 let dir = "";
-let daemon: ChildProcess | undefined;
-let stderr = "";
+let daemon: LabDaemon | undefined;
 
 function theLab(): PeerLab {
   if (!lab) throw new Error("lab was not created");
@@ -49,14 +49,6 @@ function f2b(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(packageRoot(), "dist", "cli", "main.js"), ...args], {
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
 const db = (): string => join(dir, "fail2ban.sqlite3");
 const socket = (): string => join(dir, "api.sock");
 
@@ -64,8 +56,7 @@ beforeAll(async () => {
   await requireLabTools();
   for (const tool of [F2B_SERVER, F2B_CLIENT, join(STOCK_FILTERS, "asterisk.conf")])
     if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install fail2ban`);
-  const main = join(packageRoot(), "dist", "cli", "main.js");
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+  builtCli();
   dir = mkdtempSync(join(tmpdir(), "sw-f2i-"));
   const log = join(dir, "full");
   writeFileSync(log, "");
@@ -169,20 +160,11 @@ beforeAll(async () => {
     ].join("\n"),
   );
   writeFileSync(join(dir, "sipwarden-full"), "");
-  daemon = theLab().fwSpawn(process.execPath, [main, "run", "--config", config], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  daemon.stderr!.on("data", (c: Buffer) => (stderr = (stderr + c.toString("utf8")).slice(-65_536)));
-  const up = await waitUntil(() => /"msg":"watching"/.test(stderr) || daemon?.exitCode !== null, 20_000);
-  if (!up || daemon.exitCode !== null) throw new Error(`sipwarden did not start: ${stderr.slice(-2000)}`);
+  daemon = await startLabDaemon(theLab(), config);
 }, 120_000);
 
 afterAll(async () => {
-  if (daemon && daemon.exitCode === null) {
-    const exited = new Promise((r) => daemon?.once("exit", r));
-    daemon.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  }
+  await daemon?.stop();
   await lab?.destroy();
   if (dir) {
     // fail2ban is stopped in beforeAll; a failed start may have left it running.
@@ -193,7 +175,7 @@ afterAll(async () => {
 
 describe("sipwarden import-fail2ban", () => {
   it("--dry-run lists fail2ban's bans in force, per jail, and sends nothing", () => {
-    const r = cli("import-fail2ban", db(), "--dry-run", "--socket", socket());
+    const r = sipwarden("import-fail2ban", db(), "--dry-run", "--socket", socket());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(
       new RegExp(
@@ -206,14 +188,14 @@ describe("sipwarden import-fail2ban", () => {
     );
     expect(r.stdout).not.toContain(OVER);
     expect(r.stdout).toMatch(/dry run: nothing sent to the daemon\n$/);
-    const bans = JSON.parse(cli("bans", "--json", "--socket", socket()).stdout) as BanList;
+    const bans = JSON.parse(sipwarden("bans", "--json", "--socket", socket()).stdout) as BanList;
     expect(bans.bans).toEqual([]);
   });
 
   it("takes the bans over: in the kernel at once, for the time they had left, with fail2ban's lines as evidence", async () => {
     const l = theLab();
     expect(await l.udpArrives(HOUR_BAN, FW, 5060)).toBe(true);
-    const r = cli("import-fail2ban", db(), "--socket", socket());
+    const r = sipwarden("import-fail2ban", db(), "--socket", socket());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("imported 2 bans; 1 left out:\n");
     expect(r.stdout).toMatch(
@@ -223,7 +205,7 @@ describe("sipwarden import-fail2ban", () => {
       ),
     );
 
-    const bans = (JSON.parse(cli("bans", "--json", "--socket", socket()).stdout) as BanList).bans;
+    const bans = (JSON.parse(sipwarden("bans", "--json", "--socket", socket()).stdout) as BanList).bans;
     expect(bans.map((b) => b.target).sort()).toEqual([HOUR_BAN, BOTH].sort());
     const hour = bans.find((b) => b.target === HOUR_BAN)!;
     expect(hour.origin).toBe("manual");
@@ -248,28 +230,30 @@ describe("sipwarden import-fail2ban", () => {
     expect(await l.udpArrives(BYSTANDER, FW, 5060)).toBe(true);
 
     // "Why is this IP blocked?" has fail2ban's answer, the attacker's text escaped.
-    const why = JSON.parse(cli("explain", BOTH, "--json", "--socket", socket()).stdout) as ExplainResult;
+    const why = JSON.parse(
+      sipwarden("explain", BOTH, "--json", "--socket", socket()).stdout,
+    ) as ExplainResult;
     expect(why.verdict).toBe("blocked");
     expect(why.because[0]?.detail).toMatch(/^imported from fail2ban: jail asterisk-forever/);
-    const text = cli("explain", BOTH, "--socket", socket()).stdout;
+    const text = sipwarden("explain", BOTH, "--socket", socket()).stdout;
     expect(text).toContain('evil\\"5');
     // Taken over, not news: no notification for imported bans.
     expect(existsSync(join(dir, "hook.jsonl"))).toBe(false);
   });
 
   it("a second import changes nothing: each ban is already there as long", () => {
-    const r = cli("import-fail2ban", db(), "--socket", socket());
+    const r = sipwarden("import-fail2ban", db(), "--socket", socket());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("imported 0 bans; 4 left out:\n");
     expect(r.stdout.match(/already banned as long or longer/g)).toHaveLength(3);
-    const bans = (JSON.parse(cli("bans", "--json", "--socket", socket()).stdout) as BanList).bans;
+    const bans = (JSON.parse(sipwarden("bans", "--json", "--socket", socket()).stdout) as BanList).bans;
     expect(bans).toHaveLength(2);
   });
 
   it("--jail takes only the jails named; a file that is not fail2ban's database is refused and says why", () => {
-    const only = cli("import-fail2ban", db(), "--jail", "asterisk-forever", "--dry-run");
+    const only = sipwarden("import-fail2ban", db(), "--jail", "asterisk-forever", "--dry-run");
     expect(only.stdout).toMatch(/: 1 ban in force \(asterisk-forever 1\), 0 over$/m);
-    const bad = cli("import-fail2ban", join(dir, "sipwarden.yaml"), "--dry-run");
+    const bad = sipwarden("import-fail2ban", join(dir, "sipwarden.yaml"), "--dry-run");
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/is not an SQLite database/);
   });

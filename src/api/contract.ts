@@ -97,10 +97,12 @@ export interface HistogramView {
 }
 
 export interface NotificationView {
-  /** `email` or `command`. */
+  /** `email`, `command`, or `abuseipdb` (reports of jail bans). */
   readonly via: string;
   readonly sent: number;
   readonly failed: number;
+  /** Reports only: bans not reported (a private address, the same one within 15 minutes, the day's quota). */
+  readonly skipped?: number;
   /** ISO time of the last attempt, or null. */
   readonly lastAt: string | null;
   /** Why the last attempt failed (the program's exit and stderr), or null when it worked. */

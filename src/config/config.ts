@@ -151,11 +151,24 @@ export interface Config {
   };
   /** Where decisions are told (mail, a program), or null for nowhere but the log. */
   readonly notify: NotifyConfig | null;
+  /** Where jail bans are reported (AbuseIPDB), or null for nowhere. */
+  readonly report: ReportConfig | null;
   /** Where a config key was written, for errors raised later (e.g. a filter that fails to load). */
   locate(path: readonly (string | number)[]): ErrorLocation;
 }
 
 export type NotifyTopic = "ban" | "spare" | "firewall";
+
+export interface ReportConfig {
+  readonly abuseipdb: {
+    /** The API key inline, or the file it is read from at each report (never kept). */
+    readonly key: { readonly inline: string } | { readonly file: string };
+    /** Categories of every report, or null: by the jail's filter (sshd: 18, 22; else 8, 18). */
+    readonly categories: readonly number[] | null;
+    readonly maxPerDay: number;
+    readonly url: string;
+  };
+}
 
 /** TLS to an SMTP server; `auto` is resolved per send (see smtp-send.ts). */
 export type SmtpTls = "auto" | "starttls" | "tls" | "none";

@@ -100,3 +100,28 @@ export const notifySchema = z
     command: z.tuple([program]).rest(z.string()).optional(),
   })
   .strict();
+
+/** AbuseIPDB's categories (https://www.abuseipdb.com/categories): 1 to 23. */
+const abuseCategory = z.number().int().min(1).max(23);
+
+export const reportSchema = z
+  .object({
+    /**
+     * Reports each ban a jail decides to AbuseIPDB (the community's list of attackers), as fail2ban's
+     * abuseipdb action does: the address, categories and a one-line reason without log text.
+     */
+    abuseipdb: z
+      .object({
+        /** The API key inline, or (better) `key_file`, a file holding it. */
+        key: secret.optional(),
+        key_file: absolutePath.optional(),
+        /** Categories of every report; default: 18, 22 (brute force, SSH) for sshd jails, 8, 18 (VoIP fraud, brute force) else. */
+        categories: z.array(abuseCategory).min(1).max(23).optional(),
+        /** Reports per UTC day at most (the free plan allows 1000). */
+        max_per_day: z.number().int().min(1).max(1_000_000).optional(),
+        /** The report endpoint (a mirror, or a relay in front of it). */
+        url: z.string().url().optional(),
+      })
+      .strict(),
+  })
+  .strict();

@@ -237,6 +237,34 @@ describe("notify", () => {
   });
 });
 
+describe("report", () => {
+  it("takes an AbuseIPDB key or key file, with defaults; refuses both, neither, and unknown categories", () => {
+    expect(loadConfigText("preset: asterisk\n", "x").report).toBeNull();
+    expect(
+      loadConfigText("report:\n  abuseipdb: { key_file: /etc/sipwarden/abuseipdb.key }\n", "x").report,
+    ).toEqual({
+      abuseipdb: {
+        key: { file: "/etc/sipwarden/abuseipdb.key" },
+        categories: null,
+        maxPerDay: 1000,
+        url: "https://api.abuseipdb.com/api/v2/report",
+      },
+    });
+    const cases: [string, RegExp, string][] = [
+      ["report:\n  abuseipdb: {}\n", /key or key_file/, "report.abuseipdb"],
+      ["report:\n  abuseipdb: { key: k, key_file: /k }\n", /one of them/, "report.abuseipdb"],
+      ["report:\n  abuseipdb: { key: k, categories: [99] }\n", /23/, "report.abuseipdb.categories.0"],
+      ["report:\n  abuseipdb: { key_file: abuse.key }\n", /absolute path/, "report.abuseipdb.key_file"],
+      ["report:\n  abuseipdb: { key: k, url: 'not a url' }\n", /URL/i, "report.abuseipdb.url"],
+    ];
+    for (const [text, message, key] of cases) {
+      const e = configRejection(`preset: asterisk\n${text}`);
+      expect(e.message, text).toMatch(message);
+      expect(e.location.key, text).toBe(key);
+    }
+  });
+});
+
 describe("http_proxy", () => {
   it("takes http://[user:password@]host:port, and says where a bad one is", () => {
     expect(loadConfigText("http_proxy: http://proxy.example:3128\n", "x").httpProxy).toBe(

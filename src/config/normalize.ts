@@ -35,6 +35,9 @@ export const DEFAULTS = {
   kamailioIntervalMs: 30_000,
   /** A flood's bans arrive as one message a minute, not thousands. */
   notifyBatchMs: 60_000,
+  /** AbuseIPDB's free plan: 1000 reports a day. */
+  abuseipdbPerDay: 1000,
+  abuseipdbUrl: "https://api.abuseipdb.com/api/v2/report",
 };
 
 function normalizeRegistrations(
@@ -107,6 +110,25 @@ function smtpVia(e: NonNullable<NonNullable<RawConfig["notify"]>["email"]>, deps
           ? { user: a.user, password: a.password }
           : { user: a.user, passwordFile: a.password_file as string },
     caFile: e.smtp_ca ?? null,
+  };
+}
+
+function normalizeReport(raw: RawConfig["report"], deps: NormalizeDeps): Config["report"] {
+  const a = raw?.abuseipdb;
+  if (a === undefined) return null;
+  if ((a.key === undefined) === (a.key_file === undefined))
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "give the API key or key_file (a file holding it), one of them",
+      deps.locate(["report", "abuseipdb"]),
+    );
+  return {
+    abuseipdb: {
+      key: a.key !== undefined ? { inline: a.key } : { file: a.key_file as string },
+      categories: a.categories ? [...new Set(a.categories)] : null,
+      maxPerDay: a.max_per_day ?? DEFAULTS.abuseipdbPerDay,
+      url: a.url ?? DEFAULTS.abuseipdbUrl,
+    },
   };
 }
 
@@ -301,6 +323,7 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
     },
     registrations: normalizeRegistrations(raw.registrations, deps),
     notify: normalizeNotify(raw.notify, deps),
+    report: normalizeReport(raw.report, deps),
     locate: deps.locate,
   };
 }

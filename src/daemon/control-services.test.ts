@@ -186,6 +186,43 @@ describe("daemon control services (dry-run firewall)", () => {
     }
   });
 
+  it("reports its jail bans to AbuseIPDB (a stand-in on loopback), not the manual ones, and shows how it fares", async () => {
+    const forms: Record<string, string>[] = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString("utf8")));
+      req.on("end", () => {
+        forms.push({ ...Object.fromEntries(new URLSearchParams(body)), key: String(req.headers.key) });
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2/report`;
+    const { config, log } = pbxConfig("report", ", maxretry: 2", [
+      `report: { abuseipdb: { key: inline-key, url: "${url}" } }`,
+    ]);
+    const { daemon, services } = await start(config);
+    try {
+      appendFileSync(log, failure("45.83.64.1").repeat(2));
+      await services.ban({ target: parseCidr("45.83.64.2")!, forMs: undefined, reason: "by hand" });
+      await waitFor(() => forms.length === 1, "the report");
+      expect(forms[0]).toMatchObject({ ip: "45.83.64.1", categories: "8,18", key: "inline-key" });
+      expect(forms[0]?.comment).toMatch(/^2 failures in 10m \(asterisk\) \(sipwarden\)$/);
+      // Counted once the service's answer is read.
+      await waitFor(
+        async () => (await services.status()).notifications?.[0]?.sent === 1,
+        "the report counted",
+      );
+      const status = await services.status();
+      expect(status.notifications).toEqual([
+        { via: "abuseipdb", sent: 1, failed: 0, skipped: 0, lastAt: expect.any(String), lastError: null },
+      ]);
+    } finally {
+      await daemon.stop();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it("explains a blocklist entry and a country restriction from the policy it applied, and follows a reload", async () => {
     const lists = join(dir, "lists");
     mkdirSync(lists, { recursive: true });

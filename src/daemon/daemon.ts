@@ -36,6 +36,8 @@ import { cidrCovers, type Cidr } from "../domain/address.js";
 import type { AllowMatch } from "../detect/allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
+import { createAbuseReporter } from "./abuse-report.js";
+import { fetchVia } from "./list-fetch.js";
 import { createNotifier, type NotifyStats } from "./notify.js";
 import { createHistogram, type HistogramSnapshot } from "../domain/histogram.js";
 import { createSkewWatch } from "./time-skew.js";
@@ -263,6 +265,11 @@ export async function startDaemon(
     now: () => clock.now(),
     host: hostname(),
   });
+  const reporter = createAbuseReporter(config.report, {
+    fetch: () => fetchVia(config.httpProxy ?? undefined),
+    now: () => clock.now(),
+    log,
+  });
   // Someone flushing the ruleset or reloading nftables/iptables must not open the host for long.
   const guard =
     backendChoice === "dry-run"
@@ -345,12 +352,12 @@ export async function startDaemon(
       batch[i]?.done?.(d);
     });
     // Bans already over (an old line read late) are history, not news.
-    notifier.add(
-      stored.filter(
-        (d, i) =>
-          batch[i]?.quiet !== true && (d.action === "spare" || d.expiresAt === null || d.expiresAt > now),
-      ),
+    const news = stored.filter(
+      (d, i) =>
+        batch[i]?.quiet !== true && (d.action === "spare" || d.expiresAt === null || d.expiresAt > now),
     );
+    notifier.add(news);
+    reporter.add(news, config);
   };
   const enqueue = (d: Decision, done?: (s: StoredDecision) => void, quiet = false): void => {
     const t = performance.now();
@@ -516,7 +523,7 @@ export async function startDaemon(
     config: () => config,
     policy: () => lastPolicy,
     policyNotes: () => notes,
-    notifications: () => notifier.stats(),
+    notifications: () => [...notifier.stats(), ...reporter.stats()],
     banLatency: () => banLatency.snapshot(),
     download: (file) => downloads.status(file),
     decide(decisions, options) {
@@ -531,6 +538,7 @@ export async function startDaemon(
       await stopDetection();
       config = next;
       notifier.configure(next.notify);
+      reporter.configure(next.report);
       // Network bans that move from the lists into the ban sets (the apply carried none of another prefix).
       if (prefixChanged) {
         const networks = kernelBans(clock.now()).filter((e) => isNetwork(e.target));
@@ -551,6 +559,7 @@ export async function startDaemon(
       await stopDetection();
       await flushing;
       await notifier.stop();
+      await reporter.stop();
       store.close();
     },
   };

@@ -40,7 +40,7 @@ export function listDownloads(config: Config): ListDownload[] {
 
 /** Node's fetch has no proxy support: through a proxy, undici's own fetch with its ProxyAgent (one per URL). */
 const proxyAgents = new Map<string, unknown>();
-async function fetchVia(proxy: string | undefined): Promise<typeof fetch> {
+export async function fetchVia(proxy: string | undefined): Promise<typeof fetch> {
   if (proxy === undefined) return fetch;
   const undici = await import("undici");
   let agent = proxyAgents.get(proxy) as InstanceType<typeof undici.ProxyAgent> | undefined;

@@ -32,12 +32,16 @@ export interface NotifierDeps {
 
 /** How one way of notifying has fared since the start. */
 export interface NotifyStats {
-  readonly via: "email" | "command";
+  /** `email`, `command`, or `abuseipdb` (reports, see abuse-report.ts). */
+  readonly via: "email" | "command" | "abuseipdb";
   readonly sent: number;
   readonly failed: number;
   readonly lastAt: number | null;
   readonly lastError: string | null;
 }
+
+/** The ways this module tells: a mail, a program. */
+type Way = "email" | "command";
 
 export interface Notifier {
   /** Per way configured or tried, email first. */
@@ -63,10 +67,10 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
   let sending: Promise<void> | null = null;
   let stopping = false;
   const tally = new Map<
-    NotifyStats["via"],
+    Way,
     { sent: number; failed: number; lastAt: number | null; lastError: string | null }
   >();
-  const count = (via: NotifyStats["via"], r: { code: number; stderr: string }): void => {
+  const count = (via: Way, r: { code: number; stderr: string }): void => {
     const t = tally.get(via) ?? { sent: 0, failed: 0, lastAt: null, lastError: null };
     t.lastAt = deps.now();
     if (r.code === 0) {
@@ -81,7 +85,7 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
 
   async function deliver(cfg: NotifyConfig, batch: NotifyBatch): Promise<void> {
     const jobs: Promise<void>[] = [];
-    const told = (what: NotifyStats["via"], r: { code: number; stderr: string }): void => {
+    const told = (what: Way, r: { code: number; stderr: string }): void => {
       count(what, r);
       if (r.code === 0)
         deps.log.info({ via: what, decisions: batch.decisions.length + batch.omitted }, "notified");

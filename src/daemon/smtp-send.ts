@@ -127,16 +127,20 @@ export async function sendSmtp(via: SmtpVia, msg: SmtpMessage, timeoutMs = 30_00
       raw: msg.data,
     });
   } catch (e) {
-    throw new SmtpError(errorText(e));
+    throw new SmtpError(errorText(e, timeoutMs));
   } finally {
     transport.close();
   }
 }
 
-/** The transport's error as one line: its message, with the server's reply when it has one. */
-function errorText(e: unknown): string {
+/**
+ * The transport's error as one line: its message, with the server's reply when it has one. Its timeouts
+ * (connect, greeting, idle socket: whichever fires first) say the same thing: no answer in time.
+ */
+function errorText(e: unknown, timeoutMs: number): string {
   if (!(e instanceof Error)) return String(e);
-  const { response } = e as Error & { response?: string };
+  const { response, code } = e as Error & { response?: string; code?: string };
+  if (code === "ETIMEDOUT") return `no answer within ${timeoutMs} ms (${e.message})`;
   const text =
     response !== undefined && !e.message.includes(response) ? `${e.message}: ${response}` : e.message;
   const hint = /certificate/i.test(text) ? " (smtp_ca: a PEM file of the CA to trust for this server)" : "";

@@ -47,7 +47,7 @@ describe("convertFail2banJails", () => {
             filter: "asterisk",
             maxretry: "many",
             bantime: "1d",
-            action: "iptables-allports",
+            action: 'iptables-allports\nabuseipdb[abuseipdb_apikey="k", abuseipdb_category="8"]',
           }),
           jail({ name: "nginx-http-auth", filter: "no-such-filter" }),
           jail({
@@ -91,6 +91,7 @@ describe("convertFail2banJails", () => {
         /^jail nginx-http-auth: no filter sipwarden can load for "no-such-filter"; the jail is left out$/,
       ),
       expect.stringMatching(/^recidive: sipwarden counts its own bans/),
+      expect.stringMatching(/^jails asterisk-udp reported to AbuseIPDB: sipwarden's report/),
       expect.stringMatching(
         /^bantime\.increment: fail2ban's own formula, multipliers or factor are not carried/,
       ),

@@ -203,6 +203,11 @@ export function convertFail2banJails(read: Fail2banJailConfig, dir: string): Fai
         `jail ${jail.name}: fail2ban banned on port ${jail.port} only; sipwarden bans on every port (scope: all), which stops a scanner on all services; scope: service keeps a ban to the jail's services`,
       );
   }
+  const reporting = enabled.filter((j) => /\babuseipdb\b/i.test(j.action ?? ""));
+  if (reporting.length > 0)
+    notes.push(
+      `jails ${reporting.map((j) => j.name).join(", ")} reported to AbuseIPDB: sipwarden's report: { abuseipdb: { key_file: … } } reports every jail's bans (the key is not copied here)`,
+    );
   if (!enabled.some((j) => j.name === "recidive"))
     notes.push(
       "fail2ban had no recidive jail: sipwarden's own stays on (5 bans in 1d → 1w); recidive: { enabled: false } turns it off",

@@ -1,5 +1,6 @@
 // `sipwarden check`: validates the config (schema, rules, filters, allowlist) and shows what it sets up.
 
+import { readFileSync } from "node:fs";
 import type { Config, SmtpVia } from "../../config/config.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
 import { banScopeText } from "../../domain/decision.js";
@@ -136,6 +137,26 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     ];
     const pace = n.batchMs === 0 ? "each batch at once" : `at most one per ${formatDuration(n.batchMs)}`;
     lines.push(`notify: ${n.on.join(" and ")} → ${via.join("; ")}; ${pace}`);
+  }
+  const report = config.report?.abuseipdb;
+  if (report) {
+    if ("file" in report.key) {
+      try {
+        if (readFileSync(report.key.file, "utf8").trim() === "") throw new Error("empty");
+      } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        throw new UserError(
+          "SW_CONFIG_INVALID",
+          `cannot read the key file ${report.key.file}: ${why}`,
+          config.locate(["report", "abuseipdb", "key_file"]),
+        );
+      }
+    }
+    const categories =
+      report.categories === null ? "by jail (sshd 18,22; else 8,18)" : report.categories.join(",");
+    lines.push(
+      `report: jail bans of public addresses to ${new URL(report.url).host} (categories ${categories}), at most ${report.maxPerDay} a day`,
+    );
   }
   for (const p of stages.allowlist.problems()) lines.push(`  warning: ${p.where}: ${p.entry}: ${p.message}`);
   const kind = parseBackend(values.backend, config);

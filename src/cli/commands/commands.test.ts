@@ -327,6 +327,23 @@ describe("check and run", () => {
     expect(io.out()).toMatch(/ip6 saddr & ffff:ffff:ffff:ffff:: @sipban6net drop/);
   });
 
+  it("check shows where bans are reported, and refuses an unreadable key file at its key", async () => {
+    const key = join(dir, "abuseipdb.key");
+    writeFileSync(key, "secret-key\n");
+    const config = join(dir, "report.yaml");
+    writeFileSync(config, `preset: asterisk\nreport:\n  abuseipdb: { key_file: ${key}, max_per_day: 500 }\n`);
+    const io = createRecordingIo();
+    expect(await checkCommand(["--config", config], io)).toBe(0);
+    expect(io.out()).toMatch(
+      /^report: jail bans of public addresses to api\.abuseipdb\.com \(categories by jail \(sshd 18,22; else 8,18\)\), at most 500 a day$/m,
+    );
+    expect(io.out()).not.toContain("secret-key");
+    writeFileSync(config, `preset: asterisk\nreport:\n  abuseipdb: { key_file: ${join(dir, "nokey")} }\n`);
+    expect(await userErrorText(checkCommand(["--config", config], createRecordingIo()))).toMatch(
+      /report\.yaml:3:\d+: report\.abuseipdb\.key_file: cannot read the key file .*nokey: ENOENT/,
+    );
+  });
+
   it("run --demo replays the bundled attack and prints its decisions", async () => {
     const io = createRecordingIo();
     expect(await runCommand(["--demo"], io)).toBe(0);

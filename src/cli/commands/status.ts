@@ -82,7 +82,8 @@ export function formatStatus(s: Status): string {
   for (const n of s.firewallNotes) out += `firewall note: ${printable(n)}\n`;
   for (const n of s.notifications ?? [])
     out +=
-      `notify by ${printable(n.via)}: ${n.sent} sent, ${n.failed} failed` +
+      `${n.via === "abuseipdb" ? "report to" : "notify by"} ${printable(n.via)}: ${n.sent} sent, ${n.failed} failed` +
+      `${n.skipped === undefined ? "" : `, ${n.skipped} not reported`}` +
       `${n.lastAt === null ? "" : `, last ${shortTime(n.lastAt)}`}${n.lastError === null ? "" : ` (last failure: ${printable(n.lastError)})`}\n`;
   return out;
 }

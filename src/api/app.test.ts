@@ -357,6 +357,10 @@ describe("POST /v1/bans/import", () => {
           ban("192.168.1.9"),
           ban("198.51.100.0/24", { expiresAt: null }),
           ban("203.0.113.6", { expiresAt: new Date(T0 - 1).toISOString() }),
+          ban("203.0.113.7", {
+            at: new Date(T0 + 3_600_000).toISOString(),
+            expiresAt: new Date(T0 + 7_200_000).toISOString(),
+          }),
         ],
       },
     });
@@ -366,6 +370,7 @@ describe("POST /v1/bans/import", () => {
       skipped: [
         { target: "192.168.1.9", why: "spared: 192.168.1.0/24 (allowlisted in the config)" },
         { target: "203.0.113.6", why: "its ban is over" },
+        { target: "203.0.113.7", why: "its ban starts in the future (the other host's clock?)" },
       ],
     });
     const bans = await services.listBans();

@@ -5,16 +5,17 @@ import { z } from "zod";
 import { parseCidr, parseIp, type Cidr } from "../domain/address.js";
 import { isUserError } from "../domain/errors.js";
 import { withBearerToken } from "./bearer-auth.js";
-import type {
-  AllowCreated,
-  BanCreated,
-  BanList,
-  BanRemoved,
-  ExplainResult,
-  ImportBansResult,
-  Status,
+import {
+  MAX_IMPORT_BANS,
+  MAX_IMPORT_EVIDENCE,
+  type AllowCreated,
+  type BanCreated,
+  type BanList,
+  type BanRemoved,
+  type ExplainResult,
+  type ImportBansResult,
+  type Status,
 } from "./contract.js";
-import { MAX_IMPORT_BANS, MAX_IMPORT_EVIDENCE } from "./contract.js";
 import { HttpProblem, sendJson, sendProblem, sendText, type ApiHandler, type ApiLog } from "./http-json.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
 import { isControlRefusal, type ControlServices } from "./services.js";

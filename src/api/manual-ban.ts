@@ -28,6 +28,9 @@ export function manualBanDecision(
   };
 }
 
+/** How far ahead of this host's clock an imported ban may start (clocks differ by a little). */
+const FUTURE_SLACK_MS = 60_000;
+
 /** What the daemon knows about a target an import names. */
 export interface ImportFacts {
   /** The allow entry that covers it (allow wins over every ban), or null. */
@@ -65,12 +68,20 @@ export function importedBanDecisions(
   const longer = (a: number | null, b: number | null): boolean => b !== null && (a === null || a > b);
   for (const b of bans) {
     const target = b.target.text;
-    const why =
-      b.expiresAt !== null && b.expiresAt <= now
-        ? "its ban is over"
-        : (facts.protector(b.target) ?? facts.registered(b.target));
-    if (why !== null) {
-      skipped.push({ target, why: why === "its ban is over" ? why : `spared: ${why}` });
+    // A ban dated after now (a clock ahead, a bad row) would be kept as if decided then.
+    const wrong =
+      b.at > now + FUTURE_SLACK_MS
+        ? "its ban starts in the future (the other host's clock?)"
+        : b.expiresAt !== null && b.expiresAt <= now
+          ? "its ban is over"
+          : null;
+    if (wrong !== null) {
+      skipped.push({ target, why: wrong });
+      continue;
+    }
+    const spared = facts.protector(b.target) ?? facts.registered(b.target);
+    if (spared !== null) {
+      skipped.push({ target, why: `spared: ${spared}` });
       continue;
     }
     const until = facts.bannedUntil(b.target);

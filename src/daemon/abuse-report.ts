@@ -4,12 +4,12 @@
 // and this PBX's addresses). Reports leave one at a time, in the background; a failure is counted and
 // logged, never holds up a ban, and is not retried.
 
-import { readFileSync } from "node:fs";
 import type { Config, ReportConfig } from "../config/config.js";
 import { parseFilterSpec } from "../filters/resolve.js";
 import ipaddr from "../domain/ipaddr.js";
 import type { Decision } from "../domain/decision.js";
 import { parseIp } from "../domain/address.js";
+import { ConfigFileError, readSecretLine } from "../domain/secret-file.js";
 import type { NotifyStats } from "./notify.js";
 
 /** AbuseIPDB refuses a second report of one address by one reporter within 15 minutes. */
@@ -60,6 +60,14 @@ export function reportComment(reason: string): string {
   return `${head.replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").slice(0, 200)} (sipwarden)`;
 }
 
+/** The API key: inline, or the first line of its file (read at each report, trimmed). */
+export function reportKey(r: ReportConfig["abuseipdb"]): string {
+  if ("inline" in r.key) return r.key.inline;
+  const key = readSecretLine(r.key.file, "key file").trim();
+  if (key === "") throw new ConfigFileError(`the key file ${r.key.file} is empty`);
+  return key;
+}
+
 export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseReporterDeps): AbuseReporter {
   let report = initial?.abuseipdb ?? null;
   const queue: { ip: string; categories: number[]; comment: string; at: number }[] = [];
@@ -77,9 +85,7 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
   };
 
   async function send(r: ReportConfig["abuseipdb"], item: (typeof queue)[number]): Promise<void> {
-    const key =
-      "inline" in r.key ? r.key.inline : readFileSync(r.key.file, "utf8").split(/\r?\n/, 1)[0]?.trim();
-    if (!key) throw new Error(`the key file ${"file" in r.key ? r.key.file : ""} is empty`);
+    const key = reportKey(r);
     const body = new URLSearchParams({
       ip: item.ip,
       categories: item.categories.join(","),

@@ -3,10 +3,10 @@
 // provider's relay with STARTTLS or implicit TLS and a login. Certificates are always verified; a password
 // never crosses the network in clear text.
 
-import { readFileSync } from "node:fs";
 import { createTransport } from "nodemailer";
 import type { SmtpVia } from "../config/config.js";
 import { isLoopbackHost } from "../domain/address.js";
+import { ConfigFileError, readConfigFile, readSecretLine } from "../domain/secret-file.js";
 
 export interface SmtpMessage {
   readonly from: string;
@@ -71,27 +71,25 @@ export class SmtpFileError extends SmtpError {
  * a rotated password needs no reload.
  */
 export function readSmtpFiles(via: Pick<SmtpVia, "auth" | "caFile">): { pass?: string; ca?: string } {
-  const read = (file: string, what: string, key: SmtpFileError["key"]): string => {
+  const at = <T>(key: SmtpFileError["key"], read: () => T): T => {
     try {
-      return readFileSync(file, "utf8");
+      return read();
     } catch (e) {
-      throw new SmtpFileError(
-        `cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`,
-        key,
-      );
+      if (e instanceof ConfigFileError) throw new SmtpFileError(e.message, key);
+      throw e;
     }
   };
   const out: { pass?: string; ca?: string } = {};
   const auth = via.auth;
-  if (auth !== null) {
-    if ("password" in auth) out.pass = auth.password;
-    else {
-      const key = ["smtp_auth", "password_file"] as const;
-      out.pass = read(auth.passwordFile, "password file", key).split(/\r?\n/, 1)[0] ?? "";
-      if (out.pass === "") throw new SmtpFileError(`the password file ${auth.passwordFile} is empty`, key);
-    }
+  if (auth !== null)
+    out.pass =
+      "password" in auth
+        ? auth.password
+        : at(["smtp_auth", "password_file"], () => readSecretLine(auth.passwordFile, "password file"));
+  if (via.caFile !== null) {
+    const file = via.caFile;
+    out.ca = at(["smtp_ca"], () => readConfigFile(file, "CA file"));
   }
-  if (via.caFile !== null) out.ca = read(via.caFile, "CA file", ["smtp_ca"]);
   return out;
 }
 

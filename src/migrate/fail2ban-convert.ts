@@ -11,6 +11,7 @@ import { parseCidr } from "../domain/address.js";
 import { PRESETS } from "../config/presets.js";
 import type { RawConfig, RawJail, RawSource } from "../config/schema.js";
 import { listBuiltinFilters, parseFilterSpec, resolveFilter } from "../filters/resolve.js";
+import type { Filter } from "../filters/filter.js";
 import type { Fail2banJail, Fail2banJailConfig } from "./fail2ban-jails.js";
 
 export interface Fail2banConversion {
@@ -87,7 +88,11 @@ function keyOf(name: string): string {
  * The sipwarden filter spec for a fail2ban `filter = name[params]`: the built-in of that name with the
  * same parameters (a default `mode=normal` dropped), if it loads; else fail2ban's filter file, if it loads.
  */
-function filterSpec(jail: Fail2banJail, dir: string, notes: string[]): string | null {
+function filterSpec(
+  jail: Fail2banJail,
+  dir: string,
+  notes: string[],
+): { readonly spec: string; readonly filter: Filter } | null {
   const { target, vars } = parseFilterSpec(jail.filter);
   const params = Object.entries(vars).filter(([k, v]) => !(k === "mode" && v === "normal"));
   const suffix = params.length === 0 ? "" : `[${params.map(([k, v]) => `${k}=${v}`).join(", ")}]`;
@@ -98,8 +103,7 @@ function filterSpec(jail: Fail2banJail, dir: string, notes: string[]): string | 
   const errors: string[] = [];
   for (const spec of candidates) {
     try {
-      resolveFilter(spec);
-      return spec;
+      return { spec, filter: resolveFilter(spec) };
     } catch (e) {
       errors.push(`${spec}: ${(e as Error).message}`);
     }
@@ -111,7 +115,11 @@ function filterSpec(jail: Fail2banJail, dir: string, notes: string[]): string | 
 }
 
 /** The journal matches for a systemd-backend jail: a preset's source for the same built-in filter, else the filter's journalmatch. */
-function journalSource(spec: string, jail: Fail2banJail, notes: string[]): RawSource | null {
+function journalSource(
+  { spec, filter }: { readonly spec: string; readonly filter: Filter },
+  jail: Fail2banJail,
+  notes: string[],
+): RawSource | null {
   const name = parseFilterSpec(spec).target;
   for (const preset of Object.values(PRESETS))
     for (const j of Object.values(preset.jails ?? {}))
@@ -119,7 +127,7 @@ function journalSource(spec: string, jail: Fail2banJail, notes: string[]): RawSo
         const s = preset.sources?.[j.sources[0] as string];
         if (s?.type === "journald") return s;
       }
-  const groups = (resolveFilter(spec).journalmatch ?? "")
+  const groups = (filter.journalmatch ?? "")
     .split(/\s+\+\s+/)
     .map((g) => g.split(/\s+/).filter((m) => m !== ""))
     .filter((g) => g.length > 0);
@@ -168,10 +176,11 @@ export function convertFail2banJails(read: Fail2banJailConfig, dir: string): Fai
       );
       continue;
     }
-    const spec = filterSpec(jail, dir, notes);
-    if (spec === null) continue;
+    const loaded = filterSpec(jail, dir, notes);
+    if (loaded === null) continue;
+    const { spec } = loaded;
     let source: RawSource | null;
-    if (/^systemd$/i.test(jail.backend)) source = journalSource(spec, jail, notes);
+    if (/^systemd$/i.test(jail.backend)) source = journalSource(loaded, jail, notes);
     else if (jail.logpath.length === 0) {
       notes.push(`jail ${jail.name}: no logpath; the jail is left out`);
       source = null;

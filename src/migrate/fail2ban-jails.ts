@@ -60,19 +60,15 @@ export function readFail2banJails(dir: string = FAIL2BAN_DIR): Fail2banJailConfi
       .sort()
       .map((f) => join(d, f));
   };
-  // collectFiles adds the .local beside a .conf: jail.local after jail.conf's includes, before jail.d's.
-  const paths = [...(existsSync(main) ? [main] : []), ...inDir(".conf")];
-  const files: IniFile[] = [];
-  for (const p of paths) files.push(...collectFiles(p, [dir], [], null));
-  if (!existsSync(main)) files.push(...collectFiles(local, [dir], [], null));
-  for (const p of inDir(".local"))
-    if (!files.some((f) => f.path === p)) files.push(...collectFiles(p, [dir], [], null));
-  // jail.conf's .local is read after jail.conf; fail2ban reads it after jail.d/*.conf: move it there.
-  const ordered = [
-    ...files.filter((f) => f.path !== local && !f.path.endsWith(".local")),
-    ...files.filter((f) => f.path === local),
-    ...files.filter((f) => f.path !== local && f.path.endsWith(".local")),
+  // fail2ban's order: jail.conf, jail.d/*.conf, jail.local, jail.d/*.local, each with its includes (and
+  // their .local files); the .local beside a top-level .conf comes in its own place, not right after it.
+  const paths = [
+    ...(existsSync(main) ? [main] : []),
+    ...inDir(".conf"),
+    ...(existsSync(local) ? [local] : []),
+    ...inDir(".local"),
   ];
+  const ordered = paths.flatMap((p) => collectFiles(p, [dir], [], null, false));
   const names: string[] = [];
   for (const f of ordered)
     for (const section of f.sections.keys())

@@ -1,8 +1,9 @@
 // `sipwarden check`: validates the config (schema, rules, filters, allowlist) and shows what it sets up.
 
-import { readFileSync } from "node:fs";
 import type { Config, SmtpVia } from "../../config/config.js";
+import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
+import { ConfigFileError } from "../../domain/secret-file.js";
 import { banScopeText } from "../../domain/decision.js";
 import { UserError } from "../../domain/errors.js";
 import { formatDuration } from "../../domain/duration.js";
@@ -140,17 +141,11 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   }
   const report = config.report?.abuseipdb;
   if (report) {
-    if ("file" in report.key) {
-      try {
-        if (readFileSync(report.key.file, "utf8").trim() === "") throw new Error("empty");
-      } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-        throw new UserError(
-          "SW_CONFIG_INVALID",
-          `cannot read the key file ${report.key.file}: ${why}`,
-          config.locate(["report", "abuseipdb", "key_file"]),
-        );
-      }
+    try {
+      reportKey(report);
+    } catch (e) {
+      if (!(e instanceof ConfigFileError)) throw e;
+      throw new UserError("SW_CONFIG_INVALID", e.message, config.locate(["report", "abuseipdb", "key_file"]));
     }
     const categories =
       report.categories === null ? "by jail (sshd 18,22; else 8,18)" : report.categories.join(",");

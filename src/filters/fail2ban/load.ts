@@ -120,6 +120,8 @@ export function collectFiles(
   searchDirs: readonly string[],
   chain: readonly string[],
   includedFrom: ErrorLocation | null,
+  /** Whether the `.local` beside `path` follows it (not when the caller reads it in an order of its own). */
+  withLocal = true,
 ): IniFile[] {
   if (chain.includes(path)) return [];
   let text: string;
@@ -149,7 +151,7 @@ export function collectFiles(
     return out;
   };
   const files = [...expand("before"), ini, ...expand("after")];
-  if (path.endsWith(".conf")) {
+  if (withLocal && path.endsWith(".conf")) {
     const local = path.slice(0, -".conf".length) + ".local";
     if (existsSync(local) && !files.some((f) => f.path === local)) files.push(...collectFiles(local, searchDirs, inner, null));
   }

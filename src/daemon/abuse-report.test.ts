@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { loadConfigText } from "../config/load.js";
 import type { Decision } from "../domain/decision.js";
 import { waitFor } from "../sources/testing/wait-for.js";
-import { createAbuseReporter, reportable, reportComment } from "./abuse-report.js";
+import { createAbuseReporter, quotaResumesAt, reportable, reportComment } from "./abuse-report.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-abuse-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,9 +24,13 @@ afterEach(async () => {
   server = null;
 });
 
-/** A stand-in answering each report with `status` and `body`; returns its URL and what it received. */
-async function standIn(status = 200, body = '{"data":{"abuseConfidenceScore":100}}') {
+/**
+ * A stand-in answering each report with `status`, `body` and `headers` (as `answer` holds them when the
+ * report arrives); returns its URL, what it received and the answer to change.
+ */
+async function standIn(status = 200, body = '{"data":{"abuseConfidenceScore":100}}', headers = {}) {
   const received: Received[] = [];
+  const answer = { status, body, headers: headers as Record<string, string> };
   server = createServer((req, res) => {
     let text = "";
     req.on("data", (c: Buffer) => (text += c.toString("utf8")));
@@ -35,12 +39,18 @@ async function standIn(status = 200, body = '{"data":{"abuseConfidenceScore":100
         key: req.headers.key as string | undefined,
         form: Object.fromEntries(new URLSearchParams(text)),
       });
-      res.writeHead(status, { "content-type": "application/json" }).end(body);
+      res
+        .writeHead(answer.status, { ...answer.headers, "content-type": "application/json" })
+        .end(answer.body);
     });
   });
   await new Promise<void>((r) => server!.listen(0, "127.0.0.1", () => r()));
   const a = server.address();
-  return { url: `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/api/v2/report`, received };
+  return {
+    url: `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}/api/v2/report`,
+    received,
+    answer,
+  };
 }
 
 const T0 = Date.UTC(2026, 11, 7, 12, 0, 0);
@@ -57,7 +67,7 @@ const ban = (target: string, origin: Decision["origin"] = "jail:asterisk"): Deci
   evidence: [],
 });
 
-function setup(url: string, extra = "") {
+function setup(url: string, extra = "", keyFile = join(dir, "key")) {
   writeFileSync(join(dir, "key"), "k3y-from-file\n");
   const config = loadConfigText(
     [
@@ -68,7 +78,7 @@ function setup(url: string, extra = "") {
       "  asterisk: { filter: asterisk, sources: [pbx] }",
       "  sshd: { filter: 'sshd[mode=aggressive]', sources: [ssh] }",
       "report:",
-      `  abuseipdb: { key_file: ${join(dir, "key")}, url: "${url}"${extra} }`,
+      `  abuseipdb: { key_file: ${keyFile}, url: "${url}"${extra} }`,
       "",
     ].join("\n"),
     "x.yaml",
@@ -152,6 +162,78 @@ describe("AbuseIPDB reports", () => {
     reporter.add([ban("45.83.64.9")], config);
     await reporter.stop();
     expect(reporter.stats()[0]).toMatchObject({ sent: 0, failed: 1 });
+  });
+
+  it("pauses when the service says the key's quota is spent, until the time it gives", async () => {
+    const spent =
+      '{"errors":[{"detail":"Daily rate limit of 1000 requests exceeded for this endpoint.","status":429}]}';
+    const { url, received, answer } = await standIn(429, spent, { "retry-after": "3600" });
+    const { config, reporter, warnings, advance } = setup(url);
+    reporter.add([ban("45.83.64.1"), ban("45.83.64.2"), ban("45.83.64.3")], config);
+    await waitFor(() => reporter.stats()[0]?.failed === 1, "the refusal");
+    // The two queued behind the refusal were not sent: the service would have refused them too.
+    expect(received.map((r) => r.form.ip)).toEqual(["45.83.64.1"]);
+    expect(reporter.stats()[0]).toMatchObject({
+      sent: 0,
+      failed: 1,
+      skipped: 2,
+      lastError:
+        "HTTP 429: Daily rate limit of 1000 requests exceeded for this endpoint. (reports paused until 2026-12-07T13:00:00.000Z)",
+    });
+    expect(warnings).toEqual(["AbuseIPDB report failed", "AbuseIPDB quota spent: reports paused"]);
+    // Within the hour: skipped without a request.
+    answer.status = 200;
+    answer.body = '{"data":{"abuseConfidenceScore":100}}';
+    advance(59 * 60_000);
+    reporter.add([ban("45.83.64.4")], config);
+    expect(reporter.stats()[0]).toMatchObject({ sent: 0, skipped: 3 });
+    // After it: reports leave again.
+    advance(60_000);
+    reporter.add([ban("45.83.64.5")], config);
+    await waitFor(() => reporter.stats()[0]?.sent === 1, "the report after the pause");
+    expect(received.map((r) => r.form.ip)).toEqual(["45.83.64.1", "45.83.64.5"]);
+    await reporter.stop();
+  });
+
+  it("a reload keeps the pause for the same key and lifts it for another", async () => {
+    const { url, received, answer } = await standIn(429, "{}", { "retry-after": "3600" });
+    const { config, reporter } = setup(url);
+    reporter.add([ban("45.83.64.1")], config);
+    await waitFor(() => reporter.stats()[0]?.failed === 1, "the refusal");
+    answer.status = 200;
+    reporter.configure(config.report);
+    reporter.add([ban("45.83.64.2")], config);
+    expect(reporter.stats()[0]).toMatchObject({ sent: 0, skipped: 1 });
+    writeFileSync(join(dir, "key2"), "another-key\n");
+    const other = setup(url, "", join(dir, "key2")).config;
+    reporter.configure(other.report);
+    reporter.add([ban("45.83.64.3")], other);
+    await waitFor(() => reporter.stats()[0]?.sent === 1, "the report with the other key");
+    expect(received.map((r) => [r.form.ip, r.key])).toEqual([
+      ["45.83.64.1", "k3y-from-file"],
+      ["45.83.64.3", "another-key"],
+    ]);
+    await reporter.stop();
+  });
+
+  it("reads the pause from Retry-After or the rate-limit headers, bounded", () => {
+    const now = T0;
+    const h = (o: Record<string, string>) => new Headers(o);
+    expect(quotaResumesAt(h({ "Retry-After": "120" }), now)).toBe(now + 120_000);
+    expect(quotaResumesAt(h({ "Retry-After": "Mon, 07 Dec 2026 18:00:00 GMT" }), now)).toBe(
+      Date.UTC(2026, 11, 7, 18),
+    );
+    const reset = String(Date.UTC(2026, 11, 8) / 1000);
+    expect(quotaResumesAt(h({ "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset }), now)).toBe(
+      Date.UTC(2026, 11, 8),
+    );
+    // Remaining quota, no Retry-After: one report refused, not the key.
+    expect(quotaResumesAt(h({ "X-RateLimit-Remaining": "12", "X-RateLimit-Reset": reset }), now)).toBeNull();
+    expect(quotaResumesAt(h({}), now)).toBeNull();
+    expect(quotaResumesAt(h({ "Retry-After": "soon" }), now)).toBeNull();
+    // A pause in the past is none; one beyond a day and an hour is cut there.
+    expect(quotaResumesAt(h({ "Retry-After": "Mon, 07 Dec 2026 01:00:00 GMT" }), now)).toBe(now);
+    expect(quotaResumesAt(h({ "Retry-After": "9999999" }), now)).toBe(now + 25 * 3_600_000);
   });
 
   it("tells reportable addresses and trims the comment to the reason's head", () => {

@@ -2,7 +2,9 @@
 // per banned public address (not more often than the service accepts, at most the day's quota), with the
 // categories of the jail's service and the reason's head, never a log line (they hold customers' names
 // and this PBX's addresses). Reports leave one at a time, in the background; a failure is counted and
-// logged, never holds up a ban, and is not retried.
+// logged, never holds up a ban, and is not retried. When the service says the key's quota is spent (429
+// with Retry-After or X-RateLimit-Reset), reporting pauses until then instead of spending a refused request
+// on every ban: this host's own day count starts again at a restart, the service's does not.
 
 import type { Config, ReportConfig } from "../config/config.js";
 import { parseFilterSpec } from "../filters/resolve.js";
@@ -18,6 +20,8 @@ const SAME_ADDRESS_MS = 15 * 60_000;
 const MAX_QUEUE = 1000;
 const TIMEOUT_MS = 30_000;
 const DAY_MS = 86_400_000;
+/** A pause the service asks for is believed up to this long (its daily quota: a day and a bit). */
+const MAX_PAUSE_MS = 25 * 3_600_000;
 /** Categories: 8 Fraud VoIP, 18 Brute-Force, 22 SSH. */
 const VOIP = [8, 18];
 const SSH = [18, 22];
@@ -68,6 +72,34 @@ export function reportKey(r: ReportConfig["abuseipdb"]): string {
   return key;
 }
 
+/**
+ * When a refusal (HTTP 429) says the key's quota is spent: the time reports may resume, from Retry-After
+ * (seconds or an HTTP date) or, with X-RateLimit-Remaining at 0, X-RateLimit-Reset (Unix seconds). Null
+ * when it says neither (a refusal of one report, such as one address twice within 15 minutes).
+ */
+export function quotaResumesAt(headers: Headers, now: number): number | null {
+  const after = headers.get("retry-after")?.trim();
+  let at: number | null = null;
+  if (after !== undefined && after !== "")
+    at = /^\d+$/.test(after) ? now + Number(after) * 1000 : Date.parse(after);
+  else if (headers.get("x-ratelimit-remaining")?.trim() === "0") {
+    const reset = headers.get("x-ratelimit-reset")?.trim() ?? "";
+    if (/^\d+$/.test(reset)) at = Number(reset) * 1000;
+  }
+  if (at === null || Number.isNaN(at)) return null;
+  return Math.min(Math.max(at, now), now + MAX_PAUSE_MS);
+}
+
+/** A refusal that pauses reporting until `until`. */
+class QuotaSpent extends Error {
+  constructor(
+    message: string,
+    readonly until: number,
+  ) {
+    super(message);
+  }
+}
+
 export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseReporterDeps): AbuseReporter {
   let report = initial?.abuseipdb ?? null;
   const queue: { ip: string; categories: number[]; comment: string; at: number }[] = [];
@@ -76,6 +108,8 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
   let today = 0;
   let running: Promise<void> | null = null;
   let stopping = false;
+  /** Until when the service refuses reports (its quota spent), else 0. */
+  let pausedUntil = 0;
   const tally = {
     sent: 0,
     failed: 0,
@@ -108,7 +142,9 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
       } catch {
         /* not JSON: the text as it is */
       }
-      throw new Error(`HTTP ${res.status}: ${detail.replace(/\s+/g, " ").slice(0, 200)}`);
+      const message = `HTTP ${res.status}: ${detail.replace(/\s+/g, " ").slice(0, 200)}`;
+      const until = res.status === 429 ? quotaResumesAt(res.headers, deps.now()) : null;
+      throw until === null ? new Error(message) : new QuotaSpent(message, until);
     }
   }
 
@@ -126,6 +162,14 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
         tally.failed++;
         tally.lastError = (e as Error).message.slice(0, 300);
         deps.log.warn({ ip: item.ip, error: tally.lastError }, "AbuseIPDB report failed");
+        if (e instanceof QuotaSpent) {
+          pausedUntil = e.until;
+          const until = new Date(e.until).toISOString();
+          tally.lastError = `${tally.lastError} (reports paused until ${until})`.slice(0, 300);
+          tally.skipped += queue.length;
+          queue.length = 0;
+          deps.log.warn({ until }, "AbuseIPDB quota spent: reports paused");
+        }
       }
     }
   }
@@ -138,7 +182,11 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
       for (const d of decisions) {
         if (d.action !== "ban" || !d.origin.startsWith("jail:")) continue;
         const last = lastReported.get(d.target);
-        if (!reportable(d.target) || (last !== undefined && now - last < SAME_ADDRESS_MS)) {
+        if (
+          now < pausedUntil ||
+          !reportable(d.target) ||
+          (last !== undefined && now - last < SAME_ADDRESS_MS)
+        ) {
           tally.skipped++;
           continue;
         }
@@ -170,7 +218,15 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
       return [{ via: "abuseipdb", ...tally }];
     },
     configure(next) {
+      const was = report;
       report = next?.abuseipdb ?? null;
+      // Another key or service (a bigger plan, say) has a quota of its own.
+      if (
+        report === null ||
+        was === null ||
+        JSON.stringify([report.key, report.url]) !== JSON.stringify([was.key, was.url])
+      )
+        pausedUntil = 0;
       if (report === null) queue.length = 0;
     },
     async stop() {

@@ -147,7 +147,8 @@ const HIDDEN: Readonly<Record<string, { run: Lazy }>> = {
 };
 
 function help(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `usage: sipwarden <command> [options]\n\ncommands:\n${rows.join("\n")}\n\nsipwarden <command> --help shows a command's options.\n`;
 }
 

@@ -107,10 +107,13 @@ export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
 
 /** True when `ip` lies inside `cidr`. */
 export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
-  if (cidr.family !== ip.family) return false;
-  const a = ipaddr.parse(ip.text);
+  return cidrMatcher(cidr)(ip);
+}
+
+/** Whether addresses lie inside `cidr`, its network parsed once for all of them. */
+export function cidrMatcher(cidr: Cidr): (ip: IpAddress) => boolean {
   const n = ipaddr.parse(cidr.network);
-  return (a as IPv4).match(n as IPv4, cidr.prefix);
+  return (ip) => ip.family === cidr.family && (ipaddr.parse(ip.text) as IPv4).match(n as IPv4, cidr.prefix);
 }
 
 /** The IPv6 netmask of a prefix length, canonical (`64` → `ffff:ffff:ffff:ffff::`). */

@@ -35,6 +35,19 @@ describe("registry", () => {
     expect(registry.registeredIn(net, T0)).toMatchObject({ user: "1001", address: "2001:db8:1:2::50" });
     expect(registry.registeredIn(parseCidr("2001:db8:1:3::/64") as Cidr, T0)).toBeNull();
     expect(registry.registeredIn(net, T0 + 60_000)).toBeNull(); // expired by then
+    // Addresses of the other family are never taken for the network's.
+    registry.upsert({ source: "kamailio", address: "203.0.113.5", user: "alice", expiresAt: T0 + 60_000 });
+    expect(registry.registeredIn(parseCidr("203.0.113.0/24") as Cidr, T0)).toMatchObject({
+      user: "alice",
+      address: "203.0.113.5",
+    });
+    expect(registry.registeredIn(parseCidr("::/0") as Cidr, T0)).toMatchObject({
+      address: "2001:db8:1:2::50",
+    });
+    expect(registry.registeredIn(parseCidr("0.0.0.0/0") as Cidr, T0)).toMatchObject({
+      address: "203.0.113.5",
+    });
+    expect(registry.registeredIn(parseCidr("198.51.100.0/24") as Cidr, T0)).toBeNull();
   });
 
   it("holds many users behind one address and names the freshest first", () => {

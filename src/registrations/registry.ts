@@ -1,6 +1,6 @@
 // The live registration table: who is registered from which address, fed by PBX providers, asked by detection.
 
-import { cidrContains, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
+import { cidrMatcher, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 
 /** One contact binding as a provider reported it. */
@@ -175,9 +175,12 @@ export function createRegistry(deps: RegistryDeps): Registry {
     isRegistered,
 
     registeredIn(network, at) {
-      for (const text of byAddress.keys()) {
-        const address = parseIp(text);
-        if (!address || !cidrContains(network, address)) continue;
+      // Every entry of a set shares its address, parsed once when it came in; the other family is skipped
+      // before any parsing (a provider's registry can hold a hundred thousand IPv4 phones).
+      const inside = cidrMatcher(network);
+      for (const [text, set] of byAddress) {
+        const address = set.values().next().value?.address;
+        if (address === undefined || address.family !== network.family || !inside(address)) continue;
         const match = isRegistered(address, at);
         if (match) return { ...match, address: text };
       }

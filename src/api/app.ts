@@ -2,7 +2,7 @@
 
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
-import { parseCidr, parseIp, type Cidr } from "../domain/address.js";
+import { parseCidr, parseIp, WIDEST_BAN_PREFIX, type Cidr } from "../domain/address.js";
 import { isUserError } from "../domain/errors.js";
 import { withBearerToken } from "./bearer-auth.js";
 import {
@@ -35,7 +35,6 @@ const MAX_IMPORT_BODY_BYTES = 8 * 1024 * 1024;
 /** Ten years: longer is "permanent" (null), and keeps expiry arithmetic far from overflow. */
 const MAX_FOR_MS = 10 * 365 * 86_400_000;
 /** Wider networks than these would cut off a large part of the internet, the admin included. */
-const WIDEST_PREFIX = { 4: 8, 6: 16 } as const;
 
 const noControlChars = /^[^\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/u;
 const target = z.string().min(1).max(100);
@@ -270,7 +269,7 @@ function parseTarget(text: string): Cidr {
 
 function bannableTarget(text: string, verb: "ban" | "allow"): Cidr {
   const cidr = parseTarget(text);
-  const widest = WIDEST_PREFIX[cidr.family];
+  const widest = WIDEST_BAN_PREFIX[cidr.family];
   if (cidr.prefix < widest)
     throw invalidTarget(`refusing to ${verb} ${cidr.text}: wider than /${widest} for IPv${cidr.family}`);
   return cidr;

@@ -87,6 +87,22 @@ export interface Status {
   readonly notifications?: readonly NotificationView[];
   /** Seconds from each ban decided to it in force in the kernel, since the daemon started. */
   readonly banLatency?: HistogramView;
+  /** The link to the fleet (bans shared through Redis) since the daemon started; absent when alone. */
+  readonly fleet?: FleetView;
+}
+
+export interface FleetView {
+  /** This node's name, the origin other nodes record (`fleet:<node>`). */
+  readonly node: string;
+  readonly connected: boolean;
+  /** Messages this node published; other nodes' read; stream entries refused as invalid. */
+  readonly published: number;
+  readonly received: number;
+  readonly refused: number;
+  /** Messages waiting for Redis to come back, and those dropped because too many waited. */
+  readonly pending: number;
+  readonly dropped: number;
+  readonly lastError: string | null;
 }
 
 /** Cumulative buckets (`le` in seconds; the last is null for +Inf), their sum and count. */

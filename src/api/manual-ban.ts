@@ -1,8 +1,8 @@
 // The decisions a manual ban and an imported one record: every port, origin `manual`, for the asked length
-// or the default; an import for the time the other tool's ban has left.
+// or the default; an import (or another node's ban) for the time the other tool's ban has left.
 
 import type { Cidr } from "../domain/address.js";
-import type { Decision } from "../domain/decision.js";
+import type { Decision, DecisionOrigin } from "../domain/decision.js";
 import type { ImportBansResult } from "./contract.js";
 import type { ControlBan, ControlImport } from "./services.js";
 
@@ -61,6 +61,8 @@ export function importedBanDecisions(
   bans: readonly ControlImport[],
   now: number,
   facts: ImportFacts,
+  /** What the decisions record as their origin: `manual` for an import, `fleet:<node>` for another node's. */
+  origin: DecisionOrigin = "manual",
 ): { decisions: Decision[]; skipped: ImportBansResult["skipped"] } {
   const skipped: { target: string; why: string }[] = [];
   const chosen = new Map<string, ControlImport>();
@@ -95,7 +97,7 @@ export function importedBanDecisions(
   const decisions = [...chosen.values()].map((b): Decision => ({
     action: "ban",
     target: b.target.text,
-    origin: "manual",
+    origin,
     reason: b.reason,
     scope: { kind: "all" },
     at: b.at,

@@ -33,6 +33,16 @@ const status: Status = {
   ],
   firewallNotes: ["countries: no networks for xx"],
   notifications: [{ via: "email", sent: 4, failed: 1, lastAt: null, lastError: "exit 75" }],
+  fleet: {
+    node: "pbx-7",
+    connected: false,
+    published: 12,
+    received: 30,
+    refused: 1,
+    pending: 2,
+    dropped: 0,
+    lastError: "connect ECONNREFUSED",
+  },
   banLatency: {
     buckets: [
       { le: 0.005, count: 2 },
@@ -64,6 +74,11 @@ it("renders the status as Prometheus text with escaped labels", () => {
     "sipwarden_firewall_notes 1",
     'sipwarden_notifications_total{via="email",result="sent"} 4',
     'sipwarden_notifications_total{via="email",result="failed"} 1',
+    'sipwarden_fleet_connected{node="pbx-7"} 0',
+    'sipwarden_fleet_messages_total{node="pbx-7",kind="published"} 12',
+    'sipwarden_fleet_messages_total{node="pbx-7",kind="received"} 30',
+    'sipwarden_fleet_messages_total{node="pbx-7",kind="refused"} 1',
+    'sipwarden_fleet_pending{node="pbx-7"} 2',
     "# TYPE sipwarden_ban_enforce_seconds histogram",
     'sipwarden_ban_enforce_seconds_bucket{le="0.005"} 2',
     'sipwarden_ban_enforce_seconds_bucket{le="+Inf"} 3',
@@ -82,7 +97,9 @@ it("renders the status as Prometheus text with escaped labels", () => {
 });
 
 it("leaves out the families without samples", () => {
-  const text = renderMetrics({ ...status, jails: [], lists: [] });
+  const { fleet: _alone, ...noFleet } = status;
+  const text = renderMetrics({ ...noFleet, jails: [], lists: [] });
+  expect(text).not.toContain("sipwarden_fleet_");
   expect(text).not.toContain("sipwarden_jail_");
   expect(text).not.toContain("sipwarden_list_");
   expect(text).toContain("sipwarden_uptime_seconds 42");

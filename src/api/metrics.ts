@@ -158,6 +158,36 @@ export function renderMetrics(status: Status): string {
       ]),
     },
     {
+      name: "sipwarden_fleet_connected",
+      kind: "gauge",
+      help: "1 while the link to the fleet's Redis is up, 0 while it is not (alert on 0); absent when alone.",
+      samples:
+        status.fleet === undefined
+          ? []
+          : [{ labels: { node: status.fleet.node }, value: status.fleet.connected ? 1 : 0 }],
+    },
+    {
+      name: "sipwarden_fleet_messages_total",
+      kind: "counter",
+      help: "Fleet messages since the daemon started: published by this node, received from the others, refused as invalid, dropped while Redis was away.",
+      samples:
+        status.fleet === undefined
+          ? []
+          : (["published", "received", "refused", "dropped"] as const).map((k) => ({
+              labels: { node: status.fleet!.node, kind: k },
+              value: status.fleet![k],
+            })),
+    },
+    {
+      name: "sipwarden_fleet_pending",
+      kind: "gauge",
+      help: "Messages of this node waiting for the fleet's Redis to come back.",
+      samples:
+        status.fleet === undefined
+          ? []
+          : [{ labels: { node: status.fleet.node }, value: status.fleet.pending }],
+    },
+    {
       name: "sipwarden_firewall_notes",
       kind: "gauge",
       help: "Warnings of the last firewall apply (bad list lines, unreadable lists, a restriction left out).",

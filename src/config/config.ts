@@ -153,6 +153,8 @@ export interface Config {
   readonly notify: NotifyConfig | null;
   /** Where jail bans are reported (AbuseIPDB), or null for nowhere. */
   readonly report: ReportConfig | null;
+  /** The fleet this node shares bans with through Redis, or null when alone. */
+  readonly fleet: FleetConfig | null;
   /** Where a config key was written, for errors raised later (e.g. a filter that fails to load). */
   locate(path: readonly (string | number)[]): ErrorLocation;
 }
@@ -168,6 +170,19 @@ export interface ReportConfig {
     readonly maxPerDay: number;
     readonly url: string;
   };
+}
+
+export interface FleetConfig {
+  /** redis:// or rediss:// URL (a password in it is accepted; `passwordFile` is better). */
+  readonly url: string;
+  readonly passwordFile: string | null;
+  /** This node's name: the origin other nodes record (`fleet:<node>`). */
+  readonly node: string;
+  /** The Redis stream. */
+  readonly key: string;
+  readonly share: boolean;
+  readonly receive: boolean;
+  readonly maxEntries: number;
 }
 
 /** TLS to an SMTP server; `auto` is resolved per send (see smtp-send.ts). */

@@ -125,3 +125,28 @@ export const reportSchema = z
       .strict(),
   })
   .strict();
+
+/** A node's name in the fleet: what other nodes record as the origin of its bans (`fleet:<node>`). */
+export const FLEET_NODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export const fleetSchema = z
+  .object({
+    /** The Redis server the fleet shares: `redis://host:6379` or, over TLS, `rediss://host:6380`. */
+    redis: z.string().regex(/^rediss?:\/\/[^\s]+$/, "a redis:// or rediss:// URL"),
+    /** A file holding the Redis password (its first line, read at each connect); better than one in the URL. */
+    password_file: absolutePath.optional(),
+    /** This node's name (default: the host name). */
+    node: z
+      .string()
+      .regex(FLEET_NODE, "letters, digits, '.', '_' and '-', up to 63, starting with a letter or digit")
+      .optional(),
+    /** The Redis stream the fleet writes to and reads (default sipwarden:bans). */
+    key: z.string().min(1).max(200).optional(),
+    /** Publish this node's jail and manual bans, and its unbans (default true). */
+    share: z.boolean().optional(),
+    /** Enforce the bans other nodes publish (default true). */
+    receive: z.boolean().optional(),
+    /** Entries the stream keeps, about (older ones are trimmed; default 100000). */
+    max_entries: z.number().int().min(1000).max(10_000_000).optional(),
+  })
+  .strict();

@@ -5,7 +5,16 @@ import type { BanScope, PortRange } from "../domain/decision.js";
 import { UserError, type ErrorLocation } from "../domain/errors.js";
 import { LogTimezoneError, parseLogTimezone } from "../domain/zone-offset.js";
 import { isLoopbackHost } from "../domain/address.js";
-import type { Config, JailConfig, NotifyTopic, ServiceConfig, SmtpVia, SourceConfig } from "./config.js";
+import type {
+  Config,
+  FleetConfig,
+  JailConfig,
+  NotifyTopic,
+  ServiceConfig,
+  SmtpVia,
+  SourceConfig,
+} from "./config.js";
+import { FLEET_NODE } from "./daemon-schema.js";
 import { normalizeFirewall } from "./normalize-firewall.js";
 import { PRESETS } from "./presets.js";
 import type { RawConfig, RawJail } from "./schema.js";
@@ -129,6 +138,51 @@ function normalizeReport(raw: RawConfig["report"], deps: NormalizeDeps): Config[
       maxPerDay: a.max_per_day ?? DEFAULTS.abuseipdbPerDay,
       url: a.url ?? DEFAULTS.abuseipdbUrl,
     },
+  };
+}
+
+function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConfig | null {
+  if (raw === undefined) return null;
+  const at = (key: string): ErrorLocation => deps.locate(["fleet", key]);
+  let url: URL;
+  try {
+    url = new URL(raw.redis);
+  } catch {
+    throw new UserError("SW_CONFIG_INVALID", `not a URL: ${JSON.stringify(raw.redis)}`, at("redis"));
+  }
+  if (url.password !== "" && raw.password_file !== undefined)
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "give the password in the URL or password_file, not both",
+      at("password_file"),
+    );
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  // Whoever can write to the stream bans addresses on every node: a shared Redis needs a password.
+  if (url.password === "" && raw.password_file === undefined && !isLoopbackHost(host))
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      `a Redis on another host (${host}) needs a password (requirepass or an ACL user), given in password_file: whoever can write to the fleet's stream bans addresses on every node`,
+      at("redis"),
+    );
+  const node =
+    raw.node ??
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, "-")
+      .slice(0, 63);
+  if (!FLEET_NODE.test(node))
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      `the host name does not make a node name (${JSON.stringify(node)}): set node`,
+      at("redis"),
+    );
+  return {
+    url: raw.redis,
+    passwordFile: raw.password_file ?? null,
+    node,
+    key: raw.key ?? "sipwarden:bans",
+    share: raw.share ?? true,
+    receive: raw.receive ?? true,
+    maxEntries: raw.max_entries ?? 100_000,
   };
 }
 
@@ -324,6 +378,7 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
     registrations: normalizeRegistrations(raw.registrations, deps),
     notify: normalizeNotify(raw.notify, deps),
     report: normalizeReport(raw.report, deps),
+    fleet: normalizeFleet(raw.fleet, deps),
     locate: deps.locate,
   };
 }

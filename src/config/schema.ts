@@ -1,7 +1,7 @@
 // The config file's schema: one zod schema for the whole YAML document, as the user writes it.
 
 import { z } from "zod";
-import { apiSchema, notifySchema, registrationsSchema, reportSchema } from "./daemon-schema.js";
+import { apiSchema, fleetSchema, notifySchema, registrationsSchema, reportSchema } from "./daemon-schema.js";
 import { firewallSchema } from "./firewall-schema.js";
 
 const duration = z.union([z.number().nonnegative(), z.string().min(1)]);
@@ -111,6 +111,7 @@ export const configSchema = z
     registrations: registrationsSchema.optional(),
     notify: notifySchema.optional(),
     report: reportSchema.optional(),
+    fleet: fleetSchema.optional(),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 // The daemon's side of the control API: status, bans, manual ban/unban, run-time allows and explain.
 
-import type { ListView, Status } from "../api/contract.js";
+import type { FleetView, ListView, Status } from "../api/contract.js";
 import {
   explainAddress,
   type AllowFact,
@@ -8,9 +8,10 @@ import {
   type TrustedZoneFact,
 } from "../api/explain.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
-import { banEnds, importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
+import { importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
+import { banFacts, protectorOf, type BanFactsParts } from "./ban-facts.js";
 import { toBanView, toHistogramView } from "../api/views.js";
-import { cidrContains, cidrCovers, parseCidr, type Cidr, type IpAddress } from "../domain/address.js";
+import { cidrContains, cidrCovers, parseCidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
 import type { Daemon } from "./daemon.js";
@@ -23,8 +24,6 @@ export interface DaemonServicesOptions {
   /** Length of a manual ban given without `--for`. */
   readonly defaultBanMs: number;
 }
-
-const asAddress = (c: Cidr): IpAddress => ({ family: c.family, text: c.network });
 
 /** The lists the applied policy holds, as configured, with their download state. */
 function listViews(daemon: Daemon): ListView[] {
@@ -80,16 +79,12 @@ export function createDaemonServices(
 ): ControlServices {
   const { clock } = deps;
 
-  /** Who protects an address or network from bans: a run-time allow, then the config (zones included). */
-  function protector(target: Cidr): string | null {
-    const now = clock.now();
-    const runtime = daemon.allows
-      .list(now)
-      .find((a) => cidrCovers(a.cidr, target) || cidrCovers(target, a.cidr));
-    if (runtime) return `${runtime.cidr.text} (allowed by hand)`;
-    const configured = daemon.detection().allowlist.match(asAddress(target));
-    return configured ? `${configured.entry} (${configured.detail})` : null;
-  }
+  const parts: BanFactsParts = {
+    allows: daemon.allows,
+    registry: daemon.registry,
+    store: daemon.store,
+    allowlist: () => daemon.detection().allowlist,
+  };
 
   async function lift(targets: readonly string[]): Promise<void> {
     const members = targets.filter((t) => daemon.inBanSets(t));
@@ -140,6 +135,7 @@ export function createDaemonServices(
         lists: listViews(daemon),
         firewallNotes: [...daemon.policyNotes()],
         banLatency: toHistogramView(daemon.banLatency()),
+        ...(daemon.fleetStats() === null ? {} : { fleet: daemon.fleetStats() as FleetView }),
         notifications: daemon
           .notifications()
           .map((n) => ({ ...n, lastAt: n.lastAt === null ? null : new Date(n.lastAt).toISOString() })),
@@ -152,7 +148,7 @@ export function createDaemonServices(
 
     async ban(request) {
       const { target } = request;
-      const by = protector(target);
+      const by = protectorOf(parts, target, clock.now());
       if (by)
         throw new ControlRefusal(
           "conflict",
@@ -167,18 +163,7 @@ export function createDaemonServices(
 
     async importBans(bans) {
       const now = clock.now();
-      const until = banEnds(daemon.store.activeDecisions(now));
-      const { decisions, skipped } = importedBanDecisions(bans, now, {
-        protector,
-        registered(target) {
-          const host = target.prefix === (target.family === 4 ? 32 : 128);
-          const r = host
-            ? daemon.registry.isRegistered(asAddress(target), now)
-            : daemon.registry.registeredIn(target, now);
-          return r ? `a registered customer's address${r.user === undefined ? "" : ` (${r.user})`}` : null;
-        },
-        bannedUntil: (target) => until.get(target.text),
-      });
+      const { decisions, skipped } = importedBanDecisions(bans, now, banFacts(parts, now));
       if (decisions.length > 0) await daemon.decide(decisions, { notify: false });
       return { imported: decisions.length, skipped };
     },
@@ -186,6 +171,8 @@ export function createDaemonServices(
     async unban(target) {
       const ended = daemon.store.removeDecision({ target: target.text, now: clock.now(), endedBy: "manual" });
       if (ended.length > 0) await lift([target.text]);
+      // The other nodes end theirs too, even where this one had none (the address may be banned there).
+      daemon.fleetUnban(target.text);
       return ended.map(toBanView);
     },
 

@@ -41,6 +41,12 @@ import { fetchVia } from "./list-fetch.js";
 import { createNotifier, type NotifyStats } from "./notify.js";
 import { createHistogram, type HistogramSnapshot } from "../domain/histogram.js";
 import { createSkewWatch } from "./time-skew.js";
+import { banFacts, type BanFactsParts } from "./ban-facts.js";
+import { importedBanDecisions } from "../api/manual-ban.js";
+import { parseCidr } from "../domain/address.js";
+import { checkFleetPassword } from "../fleet/fleet-config-check.js";
+import type { FleetLink, FleetStats } from "../fleet/fleet-link.js";
+import type { FleetMessage } from "../fleet/fleet-message.js";
 
 export interface DaemonDeps {
   readonly clock: Clock;
@@ -99,6 +105,10 @@ export interface Daemon {
    * false` keeps them out of the notifications (bans taken over from fail2ban are not news).
    */
   decide(decisions: readonly Decision[], options?: { readonly notify?: boolean }): Promise<StoredDecision[]>;
+  /** How the link to the fleet fares, or null when this node is alone. */
+  fleetStats(): FleetStats | null;
+  /** Tells the fleet that an admin ended the bans on `target` here (they end on the other nodes too). */
+  fleetUnban(target: string): void;
   /** Re-reads nothing itself: takes a validated config, swaps detection and policy, keeps every ban. */
   reload(config: Config): Promise<void>;
   stop(): Promise<void>;
@@ -135,6 +145,26 @@ function banEntryOf(config: Config, d: Decision, now: number): BanEntry | null {
 /** A `sipwarden allow` entry as the detection allowlist reports a match. */
 function byHand(a: { readonly cidr: Cidr } | null): AllowMatch | null {
   return a ? { entry: a.cidr.text, via: "cidr", detail: "allowed by hand" } : null;
+}
+
+/** Bans this node shares with the fleet: its jails' and its admin's, while in force (not feeds', not the fleet's). */
+function sharedBans(decisions: readonly Decision[], now: number, node: string): FleetMessage[] {
+  return decisions.flatMap((d): FleetMessage[] =>
+    d.action === "ban" &&
+    (d.origin.startsWith("jail:") || d.origin === "manual") &&
+    (d.expiresAt === null || d.expiresAt > now)
+      ? [
+          {
+            op: "ban",
+            node,
+            target: d.target,
+            at: d.at,
+            expiresAt: d.expiresAt,
+            reason: `${d.origin}: ${d.reason}`,
+          },
+        ]
+      : [],
+  );
 }
 
 /** The configured live-registration providers, started; each retries on its own and never blocks start-up. */
@@ -192,6 +222,7 @@ export async function startDaemon(
 ): Promise<Daemon> {
   const { clock, log } = deps;
   let config = initial;
+  checkFleetPassword(config);
   try {
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   } catch (e) {
@@ -358,7 +389,10 @@ export async function startDaemon(
     );
     notifier.add(news);
     reporter.add(news, config);
+    if (fleet !== null && config.fleet !== null) fleet.publish(sharedBans(stored, now, config.fleet.node));
   };
+  const enqueueAll = (decisions: readonly Decision[], quiet: boolean): Promise<StoredDecision[]> =>
+    Promise.all(decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve, quiet))));
   const enqueue = (d: Decision, done?: (s: StoredDecision) => void, quiet = false): void => {
     const t = performance.now();
     pending.push({ d, t, ...(done ? { done } : {}), ...(quiet ? { quiet: true as const } : {}) });
@@ -369,6 +403,7 @@ export async function startDaemon(
   };
 
   let stages: DetectionStages;
+  let fleet: FleetLink | null = null;
   const lastLine = new Map<string, number>();
   let sources: LogSource[] = [];
 
@@ -475,6 +510,77 @@ export async function startDaemon(
   }
 
   await startDetection(config);
+
+  const facts: BanFactsParts = { allows, registry, store, allowlist: () => stages.allowlist };
+  /** Ends the kernel's part of bans that ended in the store. */
+  const lift = async (targets: readonly string[]): Promise<void> => {
+    const members = targets.filter((t) => inBanSets(config, t));
+    if (members.length > 0) await backend.unban(members);
+    if (members.length !== targets.length) await applyPolicy(config);
+  };
+  /**
+   * Other nodes' messages, in order: a ban is recorded here as `fleet:<node>` for the time it has left,
+   * unless the allowlist or a registration protects the target or it is banned as long already; an unban
+   * ends the bans decided before it on the target here, as `sipwarden unban` would (feeds' entries stay).
+   */
+  async function fromFleet(messages: readonly FleetMessage[]): Promise<void> {
+    for (let i = 0; i < messages.length;) {
+      const m = messages[i] as FleetMessage;
+      if (m.op === "unban") {
+        i++;
+        const now = clock.now();
+        // Only what was decided before the unban: a stream read again after a restart holds old unbans, and
+        // a ban this node made since is not undone by them.
+        const onTarget = store
+          .activeDecisions(now)
+          .filter((d) => d.target === m.target && !d.origin.startsWith("feed:"));
+        const later = new Set(onTarget.filter((d) => d.at > m.at).map((d) => d.origin));
+        const origins = new Set(onTarget.map((d) => d.origin).filter((o) => !later.has(o)));
+        const ended = [...origins].flatMap((origin) =>
+          store.removeDecision({ target: m.target, origin, now, endedBy: `fleet:${m.node}` }),
+        );
+        if (ended.length > 0) {
+          await lift([m.target]);
+          log.info(
+            { target: m.target, node: m.node, ended: ended.length },
+            "fleet: unbanned by another node",
+          );
+        }
+        continue;
+      }
+      // A run of bans from one node: judged and recorded together.
+      let j = i;
+      while (j < messages.length && messages[j]?.op === "ban" && messages[j]?.node === m.node) j++;
+      const run = messages.slice(i, j) as Extract<FleetMessage, { op: "ban" }>[];
+      i = j;
+      const now = clock.now();
+      const { decisions, skipped } = importedBanDecisions(
+        run.map((b) => ({
+          target: parseCidr(b.target) as Cidr,
+          at: b.at,
+          expiresAt: b.expiresAt,
+          reason: `from ${b.node}: ${b.reason}`,
+          priorBans: 0,
+          evidence: [],
+        })),
+        now,
+        banFacts(facts, now),
+        `fleet:${m.node}`,
+      );
+      for (const k of skipped)
+        if (k.why.startsWith("spared"))
+          log.info({ target: k.target, node: m.node, why: k.why }, "fleet: ban not taken");
+      if (decisions.length > 0) await enqueueAll(decisions, true);
+    }
+  }
+  const startFleet = async (cfg: Config): Promise<FleetLink | null> => {
+    if (cfg.fleet === null) return null;
+    const { startFleetLink } = await import("../fleet/fleet-link.js");
+    return startFleetLink(cfg.fleet, { log: log.child({ module: "fleet" }), onMessages: fromFleet });
+  };
+  fleet = await startFleet(config);
+  let fleetConfig = config.fleet;
+
   const housekeeping = setInterval(() => {
     const now = clock.now();
     stages.detector.expire(now);
@@ -526,13 +632,14 @@ export async function startDaemon(
     notifications: () => [...notifier.stats(), ...reporter.stats()],
     banLatency: () => banLatency.snapshot(),
     download: (file) => downloads.status(file),
-    decide(decisions, options) {
-      const quiet = options?.notify === false;
-      return Promise.all(
-        decisions.map((d) => new Promise<StoredDecision>((resolve) => enqueue(d, resolve, quiet))),
-      );
+    decide: (decisions, options) => enqueueAll(decisions, options?.notify === false),
+    fleetStats: () => fleet?.stats() ?? null,
+    fleetUnban(target) {
+      if (fleet !== null && config.fleet !== null)
+        fleet.publish([{ op: "unban", node: config.fleet.node, target, at: clock.now() }]);
     },
     async reload(next) {
+      checkFleetPassword(next);
       const prefixChanged = next.ipv6Prefix !== config.ipv6Prefix;
       await applyPolicy(next);
       await stopDetection();
@@ -547,9 +654,15 @@ export async function startDaemon(
       downloads.stop();
       downloads = startDownloads(next);
       await startDetection(next);
+      if (JSON.stringify(next.fleet) !== JSON.stringify(fleetConfig)) {
+        await fleet?.stop();
+        fleet = await startFleet(next);
+        fleetConfig = next.fleet;
+      }
       log.info({ jails: next.jails.map((j) => j.name) }, "config reloaded");
     },
     async stop() {
+      await fleet?.stop();
       guard?.stop();
       await Promise.all(providers.map((p) => p.stop()));
       clearInterval(housekeeping);

@@ -100,6 +100,9 @@ export function parseCidr(input: string, loose = true): Cidr | null {
   };
 }
 
+/** The widest network a ban (by hand, or from another node) may cover: refusing more keeps a typo from cutting off the internet. */
+export const WIDEST_BAN_PREFIX = { 4: 8, 6: 16 } as const;
+
 /** True when every address of `inner` lies in `outer`. */
 export function cidrCovers(outer: Cidr, inner: Cidr): boolean {
   return outer.prefix <= inner.prefix && cidrContains(outer, { family: inner.family, text: inner.network });

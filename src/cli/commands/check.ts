@@ -4,6 +4,7 @@ import type { Config, SmtpVia } from "../../config/config.js";
 import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
 import { ConfigFileError } from "../../domain/secret-file.js";
+import { checkFleetPassword, fleetText } from "../../fleet/fleet-config-check.js";
 import { banScopeText } from "../../domain/decision.js";
 import { UserError } from "../../domain/errors.js";
 import { formatDuration } from "../../domain/duration.js";
@@ -152,6 +153,10 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     lines.push(
       `report: jail bans of public addresses to ${new URL(report.url).host} (categories ${categories}), at most ${report.maxPerDay} a day`,
     );
+  }
+  if (config.fleet) {
+    checkFleetPassword(config);
+    lines.push(`fleet: ${fleetText(config.fleet)}`);
   }
   for (const p of stages.allowlist.problems()) lines.push(`  warning: ${p.where}: ${p.entry}: ${p.message}`);
   const kind = parseBackend(values.backend, config);

@@ -80,6 +80,12 @@ export function formatStatus(s: Status): string {
     out += `bans into the kernel: ${h.count}, half within ${bound(0.5)}, 99% within ${bound(0.99)}\n`;
   }
   for (const n of s.firewallNotes) out += `firewall note: ${printable(n)}\n`;
+  const f = s.fleet;
+  if (f !== undefined)
+    out +=
+      `fleet: node ${printable(f.node)}, ${f.connected ? "connected" : "not connected"}; ${f.published} published, ${f.received} received` +
+      `${f.refused === 0 ? "" : `, ${f.refused} refused`}${f.pending === 0 ? "" : `, ${f.pending} waiting`}${f.dropped === 0 ? "" : `, ${f.dropped} dropped`}` +
+      `${f.lastError === null ? "" : ` (last error: ${printable(f.lastError)})`}\n`;
   for (const n of s.notifications ?? [])
     out +=
       `${n.via === "abuseipdb" ? "report to" : "notify by"} ${printable(n.via)}: ${n.sent} sent, ${n.failed} failed` +

@@ -1,0 +1,97 @@
+// The fleet's config: defaults, and the refusals that keep a shared stream from being open to anyone.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfigText } from "../config/load.js";
+import { configRejection } from "../config/testing/config-rejection.js";
+import { isUserError } from "../domain/errors.js";
+import { checkFleetPassword, fleetText } from "./fleet-config-check.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-fleetcfg-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("fleet config", () => {
+  it("takes a local Redis with defaults: the host name as node, one stream, share and receive", () => {
+    const f = loadConfigText('preset: asterisk\nfleet: { redis: "redis://127.0.0.1:6379" }\n', "x").fleet;
+    expect(f).toEqual({
+      url: "redis://127.0.0.1:6379",
+      passwordFile: null,
+      node: hostname()
+        .replace(/[^A-Za-z0-9_.-]/g, "-")
+        .slice(0, 63),
+      key: "sipwarden:bans",
+      share: true,
+      receive: true,
+      maxEntries: 100_000,
+    });
+    expect(loadConfigText("preset: asterisk\n", "x").fleet).toBeNull();
+    const remote = loadConfigText(
+      "preset: asterisk\nfleet: { redis: 'rediss://redis.example.net:6380', password_file: /etc/sipwarden/redis.pass, node: pbx-7, receive: false }\n",
+      "x",
+    ).fleet;
+    expect(remote).toMatchObject({
+      node: "pbx-7",
+      passwordFile: "/etc/sipwarden/redis.pass",
+      receive: false,
+    });
+    expect(fleetText(remote!)).toBe(
+      "node pbx-7 via rediss://redis.example.net:6380 (stream sipwarden:bans, password from /etc/sipwarden/redis.pass): shares this node's bans and unbans, enforces none of the other nodes'",
+    );
+  });
+
+  it("refuses, at the key, a shared Redis without a password and settings that cannot be right", () => {
+    const cases: [string, RegExp, string][] = [
+      ["fleet: { redis: 'redis://10.0.0.5:6379' }", /needs a password .*password_file/, "fleet.redis"],
+      ["fleet: { redis: 'redis://:pw@10.0.0.5', password_file: /p }", /not both/, "fleet.password_file"],
+      ["fleet: { redis: 'http://10.0.0.5' }", /redis:\/\/ or rediss:\/\//, "fleet.redis"],
+      ["fleet: { redis: 'redis://127.0.0.1', node: 'pbx 1' }", /letters, digits/, "fleet.node"],
+      [
+        "fleet: { redis: 'redis://127.0.0.1', password_file: redis.pass }",
+        /absolute path/,
+        "fleet.password_file",
+      ],
+      ["fleet: { redis: 'redis://127.0.0.1', max_entries: 10 }", /1000/, "fleet.max_entries"],
+      ["fleet: { redis: 'redis://127.0.0.1', channel: x }", /channel/, "fleet.channel"],
+    ];
+    for (const [text, message, key] of cases) {
+      const e = configRejection(`preset: asterisk\n${text}\n`);
+      expect(e.message, text).toMatch(message);
+      expect(e.location.key, text).toBe(key);
+      expect(e.location.line, text).toBe(2);
+    }
+    // A password in the URL is a password (shown nowhere).
+    const inUrl = loadConfigText(
+      "preset: asterisk\nfleet: { redis: 'redis://:s3cret@10.0.0.5:6379' }\n",
+      "x",
+    ).fleet!;
+    expect(fleetText(inUrl)).toMatch(
+      /^node \S+ via redis:\/\/10\.0\.0\.5:6379 \(stream sipwarden:bans, password in the URL\)/,
+    );
+    expect(fleetText(inUrl)).not.toContain("s3cret");
+  });
+
+  it("reads the password file before anything starts, and names the key when it cannot", () => {
+    const good = join(dir, "redis.pass");
+    writeFileSync(good, "pw\n");
+    const config = (file: string) =>
+      loadConfigText(
+        `preset: asterisk\nfleet:\n  redis: 'redis://10.0.0.5'\n  password_file: ${file}\n`,
+        "/etc/sipwarden/sipwarden.yaml",
+      );
+    expect(() => checkFleetPassword(config(good))).not.toThrow();
+    for (const [file, why] of [
+      [join(dir, "missing.pass"), /missing\.pass/],
+      [(writeFileSync(join(dir, "empty.pass"), ""), join(dir, "empty.pass")), /is empty/],
+    ] as const) {
+      let caught: unknown;
+      try {
+        checkFleetPassword(config(file));
+      } catch (e) {
+        caught = e;
+      }
+      expect(isUserError(caught) && caught.format(), file).toMatch(why);
+      expect(isUserError(caught) && caught.location.key).toBe("fleet.password_file");
+    }
+  });
+});

@@ -1,0 +1,233 @@
+// The fleet's link to Redis: this node's bans and unbans appended to one stream (XADD, trimmed to about
+// `maxEntries`), and every other node's read from it in order (XREAD), from the stream's start at each
+// start, so a node that joins or was away gets the bans still in force and the unbans since. A lost
+// connection is retried without end; what this node publishes meanwhile waits (bounded) and leaves when
+// Redis is back. Nothing here waits on Redis on the way to the kernel: bans take effect locally first.
+
+import type { FleetConfig } from "../config/config.js";
+import { readSecretLine } from "../domain/secret-file.js";
+import { decodeFleetMessage, encodeFleetMessage, type FleetMessage } from "./fleet-message.js";
+
+export interface FleetStats {
+  readonly node: string;
+  readonly connected: boolean;
+  /** Messages this node appended. */
+  readonly published: number;
+  /** Other nodes' messages read (refused ones not counted). */
+  readonly received: number;
+  /** Entries read that were not valid messages. */
+  readonly refused: number;
+  /** Messages waiting for Redis, and those dropped because too many waited. */
+  readonly pending: number;
+  readonly dropped: number;
+  readonly lastError: string | null;
+}
+
+export interface FleetLink {
+  /** Appends this node's messages (in the background; they wait while Redis is away). */
+  publish(messages: readonly FleetMessage[]): void;
+  stats(): FleetStats;
+  stop(): Promise<void>;
+}
+
+export interface FleetLinkDeps {
+  readonly log: { warn(facts: object, msg: string): void; info(facts: object, msg: string): void };
+  /** Other nodes' messages and this node's own unbans, in stream order; the next read waits for this. */
+  onMessages(messages: readonly FleetMessage[]): Promise<void>;
+}
+
+/** Messages kept while Redis is away, at most (then the oldest go). */
+const MAX_PENDING = 10_000;
+/** Entries one read takes, and how long it waits for new ones (ms). */
+const READ_COUNT = 1000;
+const BLOCK_MS = 5000;
+const RETRY_MS = 1000;
+
+type Client = {
+  connect(): Promise<unknown>;
+  sendCommand<T>(args: readonly string[]): Promise<T>;
+  destroy(): void;
+  on(event: "error" | "ready", listener: (e: Error) => void): unknown;
+  readonly isReady: boolean;
+};
+
+/** The entries of an XREAD reply for one stream, whichever way the client shaped it. */
+function entriesOf(reply: unknown, key: string): [string, unknown][] {
+  if (reply === null || reply === undefined) return [];
+  if (Array.isArray(reply)) {
+    const s = reply.find((r) => Array.isArray(r) && r[0] === key) as
+      [string, [string, unknown][]] | undefined;
+    return s?.[1] ?? [];
+  }
+  if (typeof reply === "object")
+    return ((reply as Record<string, unknown>)[key] as [string, unknown][]) ?? [];
+  return [];
+}
+
+export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): Promise<FleetLink> {
+  const { createClient } = await import("@redis/client");
+  const password =
+    config.passwordFile === null ? undefined : readSecretLine(config.passwordFile, "password file");
+  const options = {
+    url: config.url,
+    ...(password === undefined ? {} : { password }),
+    // A command sent while Redis is away fails at once: the link keeps its own bounded queue.
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: 10_000,
+      reconnectStrategy: (retries: number) => Math.min(250 * 2 ** retries, 30_000),
+    },
+  };
+  const writer = createClient(options) as unknown as Client;
+  const reader = createClient(options) as unknown as Client;
+  let stopping = false;
+  let wake: (() => void) | null = null;
+  const tally = { published: 0, received: 0, refused: 0, dropped: 0, lastError: null as string | null };
+  const pending: string[][] = [];
+  let sending = false;
+  let reported = "";
+
+  const failed = (e: unknown): void => {
+    const message = (e instanceof Error ? e.message : String(e)).slice(0, 300);
+    tally.lastError = message;
+    // Logged once per distinct error, not at every retry.
+    if (message !== reported) {
+      reported = message;
+      deps.log.warn({ error: message }, "fleet: Redis unavailable");
+    }
+  };
+  for (const c of [writer, reader]) c.on("error", failed);
+
+  async function send(): Promise<void> {
+    if (sending) return;
+    sending = true;
+    try {
+      while (pending.length > 0 && writer.isReady && !stopping) {
+        const fields = pending[0] as string[];
+        await writer.sendCommand([
+          "XADD",
+          config.key,
+          "MAXLEN",
+          "~",
+          String(config.maxEntries),
+          "*",
+          ...fields,
+        ]);
+        pending.shift();
+        tally.published++;
+      }
+    } catch (e) {
+      failed(e);
+    } finally {
+      sending = false;
+    }
+  }
+  writer.on("ready", () => {
+    reported = "";
+    void send();
+  });
+
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(t);
+        wake = null;
+        resolve();
+      };
+    });
+
+  async function readLoop(): Promise<void> {
+    let last = "0-0";
+    while (!stopping) {
+      if (!reader.isReady) {
+        await pause(RETRY_MS);
+        continue;
+      }
+      let entries: [string, unknown][];
+      try {
+        const reply = await reader.sendCommand<unknown>([
+          "XREAD",
+          "COUNT",
+          String(READ_COUNT),
+          "BLOCK",
+          String(BLOCK_MS),
+          "STREAMS",
+          config.key,
+          last,
+        ]);
+        entries = entriesOf(reply, config.key);
+      } catch (e) {
+        if (stopping) break;
+        failed(e);
+        await pause(RETRY_MS);
+        continue;
+      }
+      const messages: FleetMessage[] = [];
+      for (const [id, fields] of entries) {
+        last = id;
+        const m = decodeFleetMessage(fields);
+        if ("refused" in m) {
+          tally.refused++;
+          deps.log.warn({ id, why: m.refused }, "fleet: entry refused");
+        } else if (m.node !== config.node) {
+          tally.received++;
+          messages.push(m);
+        } else if (m.op === "unban") {
+          // This node's own unbans count again when the stream is read from its start (after a restart):
+          // they end the other nodes' bans that came before them.
+          messages.push(m);
+        }
+      }
+      if (messages.length > 0 && !stopping) {
+        try {
+          await deps.onMessages(messages);
+        } catch (e) {
+          deps.log.warn({ err: e }, "fleet: applying other nodes' messages failed");
+        }
+      }
+    }
+  }
+
+  const connect = (c: Client): void => {
+    c.connect().catch((e: unknown) => failed(e));
+  };
+  connect(writer);
+  connect(reader);
+  const loop = config.receive ? readLoop() : Promise.resolve();
+
+  return {
+    publish(messages) {
+      if (!config.share || stopping) return;
+      for (const m of messages) pending.push(encodeFleetMessage(m));
+      if (pending.length > MAX_PENDING)
+        tally.dropped += pending.splice(0, pending.length - MAX_PENDING).length;
+      void send();
+    },
+    stats: () => ({
+      node: config.node,
+      connected: writer.isReady && (!config.receive || reader.isReady),
+      published: tally.published,
+      received: tally.received,
+      refused: tally.refused,
+      pending: pending.length,
+      dropped: tally.dropped,
+      lastError: tally.lastError,
+    }),
+    async stop() {
+      stopping = true;
+      wake?.();
+      for (const c of [reader, writer]) {
+        try {
+          c.destroy();
+        } catch {
+          /* not connected yet */
+        }
+      }
+      await loop;
+    },
+  };
+}

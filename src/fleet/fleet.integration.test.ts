@@ -1,0 +1,247 @@
+// Nodes of a fleet sharing bans through a real redis-server on loopback: sipwarden daemons (their firewall
+// the in-memory backend; the kernel path of a decided ban is the one every other ban takes, tested in
+// network namespaces elsewhere), each with its own state, log and allowlist.
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@redis/client";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfigText } from "../config/load.js";
+import { parseCidr, type Cidr } from "../domain/address.js";
+import { systemClock } from "../domain/clock.js";
+import { createDaemonServices } from "../daemon/control-services.js";
+import { startDaemon, type Daemon } from "../daemon/daemon.js";
+import { pause, waitFor } from "../sources/testing/wait-for.js";
+import { startRedis, type RedisServer } from "../../test/redis-server.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-fleet-"));
+const quiet = pino({ enabled: false });
+const run = async () => ({ code: 0, stdout: "", stderr: "" });
+const KEY = "sw-test:bans";
+
+let redis: RedisServer;
+const daemons: Daemon[] = [];
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  for (const d of daemons.reverse()) await d.stop();
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const failure = (ip: string, n: number): string =>
+  `[${new Date().toISOString().slice(0, 19).replace("T", " ")}] NOTICE[2345] chan_sip.c: Registration from '"${n}" <sip:${n}@pbx>' failed for '${ip}:5060' - Wrong password\n`;
+
+/** A node: its log, its daemon (a 1 h ban after 2 failures) and its control services. */
+async function node(name: string, options: { allow?: string[]; redisUrl?: string; extra?: string } = {}) {
+  const log = join(dir, `${name}.log`);
+  writeFileSync(log, "");
+  const config = loadConfigText(
+    [
+      `state_dir: ${join(dir, `state-${name}`)}`,
+      `allowlist: [${(options.allow ?? []).join(", ")}]`,
+      "sources:",
+      `  pbx: { type: file, path: ${log} }`,
+      "jails:",
+      "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 2, bantime: 1h }",
+      `fleet: { redis: "${options.redisUrl ?? redis.url}", node: ${name}, key: ${KEY}${options.extra ?? ""} }`,
+    ].join("\n"),
+    `${name}.yaml`,
+  );
+  const start = async () => {
+    const d = await startDaemon(config, { backend: "dry-run" }, { clock: systemClock, log: quiet, run });
+    daemons.push(d);
+    return d;
+  };
+  const n = {
+    daemon: await start(),
+    get services() {
+      return createDaemonServices(
+        n.daemon,
+        { version: "test", defaultBanMs: 3_600_000 },
+        { clock: systemClock },
+      );
+    },
+    attack: (ip: string) => appendFileSync(log, failure(ip, 1) + failure(ip, 2)),
+    bansOn: (target: string) =>
+      n.daemon.store.activeDecisions(Date.now()).filter((d) => d.target === target && d.action === "ban"),
+    /** Stops the daemon and starts it again on the same state (it reads the stream from its start). */
+    async restart() {
+      await n.daemon.stop();
+      daemons.splice(daemons.indexOf(n.daemon), 1);
+      n.daemon = await start();
+    },
+  };
+  return n;
+}
+
+type Node = Awaited<ReturnType<typeof node>>;
+let a: Node;
+let b: Node;
+
+describe("fleet through Redis", () => {
+  it("a ban one node decides is in force on the others, as fleet:<node>, for the time it has left", async () => {
+    a = await node("pbx-a");
+    b = await node("pbx-b", { allow: ["203.0.113.50"] });
+    await waitFor(
+      () => a.daemon.fleetStats()?.connected === true && b.daemon.fleetStats()?.connected === true,
+      "both connected",
+    );
+    a.attack("203.0.113.10");
+    await waitFor(() => b.bansOn("203.0.113.10").length === 1, "the ban on pbx-b");
+    const [mine] = a.bansOn("203.0.113.10");
+    const [theirs] = b.bansOn("203.0.113.10");
+    expect(mine?.origin).toBe("jail:asterisk");
+    expect(theirs).toMatchObject({
+      origin: "fleet:pbx-a",
+      expiresAt: mine?.expiresAt,
+      scope: { kind: "all" },
+    });
+    expect(theirs?.reason).toMatch(/^from pbx-a: jail:asterisk: 2 failures/);
+    expect((await b.daemon.backend.listBans()).map((x) => x.target)).toContain("203.0.113.10");
+    // Its own message comes back to pbx-a from the stream and is left alone.
+    await waitFor(() => (a.daemon.fleetStats()?.published ?? 0) >= 1, "published");
+    expect(a.bansOn("203.0.113.10").map((d) => d.origin)).toEqual(["jail:asterisk"]);
+    expect(a.daemon.fleetStats()).toMatchObject({ node: "pbx-a", received: 0, refused: 0 });
+  });
+
+  it("the receiving node's allowlist wins over another node's ban", async () => {
+    const received = b.daemon.fleetStats()?.received ?? 0;
+    a.attack("203.0.113.50");
+    await waitFor(() => (b.daemon.fleetStats()?.received ?? 0) > received, "the message at pbx-b");
+    await pause(200);
+    expect(a.bansOn("203.0.113.50")).toHaveLength(1);
+    expect(b.bansOn("203.0.113.50")).toEqual([]);
+  });
+
+  it("an unban on one node ends the ban on every node", async () => {
+    a.attack("203.0.113.11");
+    await waitFor(() => b.bansOn("203.0.113.11").length === 1, "the second ban on pbx-b");
+    const ended = await a.services.unban(parseCidr("203.0.113.10") as Cidr);
+    expect(ended).toHaveLength(1);
+    await waitFor(() => b.bansOn("203.0.113.10").length === 0, "the unban on pbx-b");
+    expect((await b.daemon.backend.listBans()).map((x) => x.target)).not.toContain("203.0.113.10");
+    expect(b.bansOn("203.0.113.11")).toHaveLength(1);
+  });
+
+  it("a node that joins later gets the bans in force, and not those lifted since", async () => {
+    const c = await node("pbx-c");
+    await waitFor(() => c.bansOn("203.0.113.11").length === 1, "the ban in force on pbx-c");
+    expect(c.bansOn("203.0.113.11")[0]?.origin).toBe("fleet:pbx-a");
+    expect(c.bansOn("203.0.113.10")).toEqual([]);
+    // pbx-c enforces pbx-b's copy of nothing: only the node that decided a ban publishes it.
+    expect(c.daemon.store.activeDecisions(Date.now()).every((d) => d.origin === "fleet:pbx-a")).toBe(true);
+  });
+
+  it("after a restart, a node's own unban still holds, and an old unban leaves a ban made since", async () => {
+    // pbx-a bans .15 and .16; pbx-b's admin unbans both (everywhere); later pbx-b's own jail bans .16 again.
+    a.attack("203.0.113.15");
+    a.attack("203.0.113.16");
+    await waitFor(
+      () => b.bansOn("203.0.113.15").length + b.bansOn("203.0.113.16").length === 2,
+      "both on pbx-b",
+    );
+    for (const ip of ["203.0.113.15", "203.0.113.16"]) await b.services.unban(parseCidr(ip) as Cidr);
+    await waitFor(
+      () => a.bansOn("203.0.113.15").length + a.bansOn("203.0.113.16").length === 0,
+      "lifted on pbx-a",
+    );
+    await pause(1100); // the new ban is dated (by its log line, to the second) after the unban
+    b.attack("203.0.113.16");
+    await waitFor(() => b.bansOn("203.0.113.16").length === 1, "pbx-b's own ban");
+    await b.restart();
+    await waitFor(
+      () => b.daemon.fleetStats()?.connected === true && (b.daemon.fleetStats()?.received ?? 0) > 0,
+      "read again",
+    );
+    await waitFor(
+      () => (b.daemon.fleetStats()?.received ?? 0) >= (a.daemon.fleetStats()?.published ?? 0),
+      "caught up",
+    );
+    await pause(200);
+    expect(b.bansOn("203.0.113.15")).toEqual([]);
+    expect(b.bansOn("203.0.113.16").map((d) => d.origin)).toEqual(["jail:asterisk"]);
+    // What pbx-a still bans is back on pbx-b.
+    expect(b.bansOn("203.0.113.11").map((d) => d.origin)).toEqual(["fleet:pbx-a"]);
+  });
+
+  it("refuses what is not a valid message, whoever wrote it to the stream", async () => {
+    const refused = b.daemon.fleetStats()?.refused ?? 0;
+    const before = b.daemon.store.activeDecisions(Date.now()).length;
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      const entry = (target: string) => [
+        "v",
+        "1",
+        "node",
+        "evil",
+        "op",
+        "ban",
+        "target",
+        target,
+        "at",
+        String(Date.now()),
+        "expires",
+        String(Date.now() + 3_600_000),
+        "reason",
+        "x",
+      ];
+      await client.sendCommand(["XADD", KEY, "*", ...entry("0.0.0.0/0")]);
+      await client.sendCommand(["XADD", KEY, "*", ...entry("198.51.100.7; nft flush ruleset")]);
+      await client.sendCommand(["XADD", KEY, "*", "v", "9", "hello", "world"]);
+    } finally {
+      client.destroy();
+    }
+    await waitFor(() => (b.daemon.fleetStats()?.refused ?? 0) === refused + 3, "three entries refused");
+    expect(b.daemon.store.activeDecisions(Date.now())).toHaveLength(before);
+  });
+
+  it("while Redis is away, bans are made here and wait; they reach the others when it is back", async () => {
+    await redis.stop();
+    await waitFor(() => a.daemon.fleetStats()?.connected === false, "pbx-a sees Redis gone");
+    a.attack("203.0.113.12");
+    await waitFor(() => a.bansOn("203.0.113.12").length === 1, "the local ban, without Redis");
+    await waitFor(() => (a.daemon.fleetStats()?.pending ?? 0) === 1, "the message waiting");
+    expect(a.daemon.fleetStats()?.lastError).not.toBeNull();
+    await redis.start();
+    await waitFor(
+      () => b.bansOn("203.0.113.12").length === 1,
+      "the ban on pbx-b after Redis came back",
+      30_000,
+    );
+    expect(a.daemon.fleetStats()).toMatchObject({ connected: true, pending: 0 });
+  });
+});
+
+describe("fleet with a Redis password", () => {
+  it("connects with the password file, and says why it cannot with a wrong one", async () => {
+    const locked = await startRedis({ password: "s3cret-fleet" });
+    try {
+      writeFileSync(join(dir, "good.pass"), "s3cret-fleet\n");
+      writeFileSync(join(dir, "bad.pass"), "guess\n");
+      const url = `redis://127.0.0.1:${locked.port}`;
+      const good = await node("pbx-d", {
+        redisUrl: url,
+        extra: `, password_file: ${join(dir, "good.pass")}`,
+      });
+      const bad = await node("pbx-e", { redisUrl: url, extra: `, password_file: ${join(dir, "bad.pass")}` });
+      await waitFor(() => good.daemon.fleetStats()?.connected === true, "connected with the password");
+      await waitFor(
+        () => /WRONGPASS|invalid password/i.test(bad.daemon.fleetStats()?.lastError ?? ""),
+        "the refusal",
+      );
+      expect(bad.daemon.fleetStats()?.connected).toBe(false);
+      good.attack("203.0.113.20");
+      await waitFor(
+        () => (good.daemon.fleetStats()?.published ?? 0) === 1,
+        "published through the locked Redis",
+      );
+    } finally {
+      for (const d of daemons.splice(-2)) await d.stop();
+      await locked.stop();
+    }
+  });
+});

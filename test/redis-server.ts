@@ -14,10 +14,12 @@ export interface RedisServer {
   start(): Promise<void>;
 }
 
-export async function startRedis(options: { readonly password?: string } = {}): Promise<RedisServer> {
+export async function startRedis(
+  options: { readonly password?: string; readonly port?: number } = {},
+): Promise<RedisServer> {
   if (!existsSync(REDIS))
     throw new Error(`${REDIS} is missing: apt-get install redis-server (scripts/apt-packages.txt)`);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let procs = childProcesses();
   const start = async (): Promise<void> => {
     procs = childProcesses();

@@ -79,7 +79,9 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
     },
   };
   const writer = createClient(options) as unknown as Client;
-  const reader = createClient(options) as unknown as Client;
+  // Blocking reads need a connection of their own; a node that only shares has none.
+  const reader = config.receive ? (createClient(options) as unknown as Client) : null;
+  const clients = reader === null ? [writer] : [writer, reader];
   let stopping = false;
   let wake: (() => void) | null = null;
   const tally = { published: 0, received: 0, refused: 0, dropped: 0, lastError: null as string | null };
@@ -96,7 +98,7 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
       deps.log.warn({ error: message }, "fleet: Redis unavailable");
     }
   };
-  for (const c of [writer, reader]) c.on("error", failed);
+  for (const c of clients) c.on("error", failed);
 
   async function send(): Promise<void> {
     if (sending) return;
@@ -122,10 +124,14 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
       sending = false;
     }
   }
-  writer.on("ready", () => {
-    reported = "";
-    void send();
-  });
+  for (const c of clients)
+    c.on("ready", () => {
+      if (clients.every((x) => x.isReady)) {
+        reported = "";
+        tally.lastError = null;
+      }
+      void send();
+    });
 
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
@@ -140,7 +146,7 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
       };
     });
 
-  async function readLoop(): Promise<void> {
+  async function readLoop(reader: Client): Promise<void> {
     let last = "0-0";
     while (!stopping) {
       if (!reader.isReady) {
@@ -195,9 +201,8 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
   const connect = (c: Client): void => {
     c.connect().catch((e: unknown) => failed(e));
   };
-  connect(writer);
-  connect(reader);
-  const loop = config.receive ? readLoop() : Promise.resolve();
+  for (const c of clients) connect(c);
+  const loop = reader === null ? Promise.resolve() : readLoop(reader);
 
   return {
     publish(messages) {
@@ -209,7 +214,7 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
     },
     stats: () => ({
       node: config.node,
-      connected: writer.isReady && (!config.receive || reader.isReady),
+      connected: clients.every((c) => c.isReady),
       published: tally.published,
       received: tally.received,
       refused: tally.refused,
@@ -220,7 +225,7 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
     async stop() {
       stopping = true;
       wake?.();
-      for (const c of [reader, writer]) {
+      for (const c of clients) {
         try {
           c.destroy();
         } catch {

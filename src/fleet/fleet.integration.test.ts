@@ -14,6 +14,7 @@ import { createDaemonServices } from "../daemon/control-services.js";
 import { startDaemon, type Daemon } from "../daemon/daemon.js";
 import { pause, waitFor } from "../sources/testing/wait-for.js";
 import { startRedis, type RedisServer } from "../../test/redis-server.js";
+import { freePort } from "../../test/loopback-processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-fleet-"));
 const quiet = pino({ enabled: false });
@@ -213,6 +214,40 @@ describe("fleet through Redis", () => {
       30_000,
     );
     expect(a.daemon.fleetStats()).toMatchObject({ connected: true, pending: 0 });
+  });
+});
+
+describe("fleet when Redis is not there yet", () => {
+  it("a node starts without Redis, connects when it comes, and then publishes; a node that only shares takes nothing", async () => {
+    const port = await freePort();
+    const later = `redis://127.0.0.1:${port}`;
+    const sharer = await node("pbx-f", { redisUrl: later, extra: ", receive: false" });
+    const listener = await node("pbx-g", { redisUrl: later });
+    let server: RedisServer | undefined;
+    try {
+      sharer.attack("203.0.113.30");
+      await waitFor(
+        () => sharer.daemon.fleetStats()?.pending === 1,
+        "the message waiting, Redis not started",
+      );
+      expect(sharer.daemon.fleetStats()?.lastError).toMatch(/ECONNREFUSED/);
+      server = await startRedis({ port });
+      await waitFor(() => listener.bansOn("203.0.113.30").length === 1, "the ban on pbx-g", 30_000);
+      expect(sharer.daemon.fleetStats()).toMatchObject({
+        connected: true,
+        published: 1,
+        pending: 0,
+        lastError: null,
+      });
+      listener.attack("203.0.113.31");
+      await waitFor(() => (listener.daemon.fleetStats()?.published ?? 0) === 1, "pbx-g's ban published");
+      await pause(300);
+      expect(sharer.bansOn("203.0.113.31")).toEqual([]);
+      expect(sharer.daemon.fleetStats()?.received).toBe(0);
+    } finally {
+      for (const d of daemons.splice(-2)) await d.stop();
+      await server?.stop();
+    }
   });
 });
 

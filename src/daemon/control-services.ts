@@ -69,6 +69,9 @@ function countByOrigin(
   return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([origin, count]) => ({ origin, count }));
 }
 
+/** The status's `fleet`, absent when the node is alone. */
+const fleetPart = (f: FleetView | null): { fleet?: FleetView } => (f === null ? {} : { fleet: f });
+
 /** How long one backend health check answers status requests. */
 const HEALTH_TTL_MS = 2000;
 
@@ -135,7 +138,7 @@ export function createDaemonServices(
         lists: listViews(daemon),
         firewallNotes: [...daemon.policyNotes()],
         banLatency: toHistogramView(daemon.banLatency()),
-        ...(daemon.fleetStats() === null ? {} : { fleet: daemon.fleetStats() as FleetView }),
+        ...fleetPart(daemon.fleetStats()),
         notifications: daemon
           .notifications()
           .map((n) => ({ ...n, lastAt: n.lastAt === null ? null : new Date(n.lastAt).toISOString() })),

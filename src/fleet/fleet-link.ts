@@ -4,24 +4,13 @@
 // connection is retried without end; what this node publishes meanwhile waits (bounded) and leaves when
 // Redis is back. Nothing here waits on Redis on the way to the kernel: bans take effect locally first.
 
+import type { FleetView } from "../api/contract.js";
 import type { FleetConfig } from "../config/config.js";
 import { readSecretLine } from "../domain/secret-file.js";
 import { decodeFleetMessage, encodeFleetMessage, type FleetMessage } from "./fleet-message.js";
 
-export interface FleetStats {
-  readonly node: string;
-  readonly connected: boolean;
-  /** Messages this node appended. */
-  readonly published: number;
-  /** Other nodes' messages read (refused ones not counted). */
-  readonly received: number;
-  /** Entries read that were not valid messages. */
-  readonly refused: number;
-  /** Messages waiting for Redis, and those dropped because too many waited. */
-  readonly pending: number;
-  readonly dropped: number;
-  readonly lastError: string | null;
-}
+/** How the link fares: the status API's view of it. */
+export type FleetStats = FleetView;
 
 export interface FleetLink {
   /** Appends this node's messages (in the background; they wait while Redis is away). */

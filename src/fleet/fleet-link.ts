@@ -31,6 +31,8 @@ const MAX_PENDING = 10_000;
 const READ_COUNT = 1000;
 const BLOCK_MS = 5000;
 const RETRY_MS = 1000;
+/** XADDs sent together. */
+const SEND_BATCH = 500;
 
 type Client = {
   connect(): Promise<unknown>;
@@ -89,26 +91,38 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
   };
   for (const c of clients) c.on("error", failed);
 
+  /**
+   * Sends what waits, in order, a batch at a time: the batch's XADDs go out together (one round trip; one
+   * connection keeps their order). What failed stays, with everything after it, for the next try.
+   */
   async function send(): Promise<void> {
     if (sending) return;
     sending = true;
     try {
       while (pending.length > 0 && writer.isReady && !stopping) {
-        const fields = pending[0] as string[];
-        await writer.sendCommand([
-          "XADD",
-          config.key,
-          "MAXLEN",
-          "~",
-          String(config.maxEntries),
-          "*",
-          ...fields,
-        ]);
-        pending.shift();
-        tally.published++;
+        const batch = pending.slice(0, SEND_BATCH);
+        const results = await Promise.allSettled(
+          batch.map((fields) =>
+            writer.sendCommand([
+              "XADD",
+              config.key,
+              "MAXLEN",
+              "~",
+              String(config.maxEntries),
+              "*",
+              ...fields,
+            ]),
+          ),
+        );
+        const ok = results.findIndex((r) => r.status === "rejected");
+        const done = ok === -1 ? batch.length : ok;
+        pending.splice(0, done);
+        tally.published += done;
+        if (done < batch.length) {
+          failed((results[done] as PromiseRejectedResult).reason);
+          break;
+        }
       }
-    } catch (e) {
-      failed(e);
     } finally {
       sending = false;
     }
@@ -119,6 +133,8 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
         reported = "";
         tally.lastError = null;
       }
+      // The reader waiting for a connection reads at once.
+      wake?.();
       void send();
     });
 

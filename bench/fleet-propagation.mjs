@@ -1,0 +1,122 @@
+// @ts-check
+/* global console, performance, setTimeout, URL */
+/**
+ * Fleet propagation: a ban decided on one node → the same ban stored and in force (firewall backend
+ * answered) on another node, through a real redis-server on loopback. Two sipwarden daemons run in this
+ * process (in-memory firewall backends, their own state dirs), each with a fleet link of its own.
+ * There is no peer to time against: fail2ban cannot share bans (admins script it around an ipset or a
+ * blocklist URL), so this prints sipwarden's own times only.
+ *
+ * Usage (after `npm run build`; needs /usr/bin/redis-server):
+ *   node bench/fleet-propagation.mjs [--bans 500]
+ * Bans are decided one at a time (each waits for the previous to arrive), then --bans more at once (a
+ * burst, as a scan banned in one batch). The Redis server and the temp dir are removed at the end.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const { values } = parseArgs({ options: { bans: { type: "string", default: "500" } } });
+const N = Number(values.bans);
+const { startDaemon } = await import(join(ROOT, "dist/daemon/daemon.js"));
+const { loadConfigText } = await import(join(ROOT, "dist/config/load.js"));
+const { pino } = await import("pino");
+
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const a = s.address();
+    s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+  });
+});
+const dir = mkdtempSync(join(tmpdir(), "sw-fleet-bench-"));
+const redis = spawn(
+  "/usr/bin/redis-server",
+  ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+  { stdio: "ignore" },
+);
+const daemons = [];
+try {
+  await new Promise((r) => setTimeout(r, 300));
+  const arrived = new Map();
+  const start = async (name, onDecision) => {
+    writeFileSync(join(dir, `${name}.log`), "");
+    const config = loadConfigText(
+      [
+        `state_dir: ${join(dir, name)}`,
+        "sources:",
+        `  pbx: { type: file, path: ${join(dir, `${name}.log`)} }`,
+        "jails:",
+        "  asterisk: { filter: asterisk, sources: [pbx] }",
+        `fleet: { redis: "redis://127.0.0.1:${port}", node: ${name} }`,
+      ].join("\n"),
+      `${name}.yaml`,
+    );
+    const d = await startDaemon(
+      config,
+      { backend: "dry-run" },
+      {
+        clock: { now: Date.now },
+        log: pino({ enabled: false }),
+        run: async () => ({ code: 0, stdout: "", stderr: "" }),
+        onDecision,
+      },
+    );
+    daemons.push(d);
+    return d;
+  };
+  const a = await start("pbx-a", undefined);
+  const b = await start("pbx-b", (d) => arrived.get(d.target)?.(performance.now()));
+  for (let i = 0; i < 100 && !(a.fleetStats().connected && b.fleetStats().connected); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  const ban = (i) => ({
+    action: "ban",
+    target: `198.18.${(i >> 8) & 255}.${i & 255}`,
+    origin: "manual",
+    reason: "bench",
+    scope: { kind: "all" },
+    at: Date.now(),
+    durationMs: 3_600_000,
+    expiresAt: Date.now() + 3_600_000,
+    priorBans: 0,
+    evidence: [],
+  });
+  const wait = (target) => new Promise((resolve) => arrived.set(target, resolve));
+  const pct = (xs, p) =>
+    [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
+  const show = (what, xs) =>
+    console.log(
+      `${what}: n=${xs.length} p50 ${pct(xs, 50).toFixed(2)} ms, p90 ${pct(xs, 90).toFixed(2)} ms, p99 ${pct(xs, 99).toFixed(2)} ms, max ${Math.max(...xs).toFixed(2)} ms`,
+    );
+  const one = [];
+  for (let i = 0; i < N; i++) {
+    const d = ban(i);
+    const got = wait(d.target);
+    const t0 = performance.now();
+    await a.decide([d]);
+    one.push((await got) - t0);
+  }
+  show("one at a time (decided on pbx-a → in force on pbx-b)", one);
+  console.log(
+    "first five:",
+    one
+      .slice(0, 5)
+      .map((x) => x.toFixed(1))
+      .join(", "),
+    "ms",
+  );
+  const burst = Array.from({ length: N }, (_, i) => ban(N + i));
+  const got = burst.map((d) => wait(d.target));
+  const t0 = performance.now();
+  await a.decide(burst);
+  const times = (await Promise.all(got)).map((t) => t - t0);
+  show(`burst of ${N} decided together`, times);
+  console.log(`pbx-a ${JSON.stringify(a.fleetStats())}\npbx-b ${JSON.stringify(b.fleetStats())}`);
+} finally {
+  for (const d of daemons) await d.stop();
+  redis.kill();
+  rmSync(dir, { recursive: true, force: true });
+}

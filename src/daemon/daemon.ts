@@ -41,12 +41,9 @@ import { fetchVia } from "./list-fetch.js";
 import { createNotifier, type NotifyStats } from "./notify.js";
 import { createHistogram, type HistogramSnapshot } from "../domain/histogram.js";
 import { createSkewWatch } from "./time-skew.js";
-import { banFacts, type BanFactsParts } from "./ban-facts.js";
-import { importedBanDecisions } from "../api/manual-ban.js";
-import { parseCidr } from "../domain/address.js";
 import { checkFleetPassword } from "../fleet/fleet-config-check.js";
 import type { FleetLink, FleetStats } from "../fleet/fleet-link.js";
-import type { FleetMessage } from "../fleet/fleet-message.js";
+import { createFleetApplier, sharedBans } from "./fleet-apply.js";
 
 export interface DaemonDeps {
   readonly clock: Clock;
@@ -145,26 +142,6 @@ function banEntryOf(config: Config, d: Decision, now: number): BanEntry | null {
 /** A `sipwarden allow` entry as the detection allowlist reports a match. */
 function byHand(a: { readonly cidr: Cidr } | null): AllowMatch | null {
   return a ? { entry: a.cidr.text, via: "cidr", detail: "allowed by hand" } : null;
-}
-
-/** Bans this node shares with the fleet: its jails' and its admin's, while in force (not feeds', not the fleet's). */
-function sharedBans(decisions: readonly Decision[], now: number, node: string): FleetMessage[] {
-  return decisions.flatMap((d): FleetMessage[] =>
-    d.action === "ban" &&
-    (d.origin.startsWith("jail:") || d.origin === "manual") &&
-    (d.expiresAt === null || d.expiresAt > now)
-      ? [
-          {
-            op: "ban",
-            node,
-            target: d.target,
-            at: d.at,
-            expiresAt: d.expiresAt,
-            reason: `${d.origin}: ${d.reason}`,
-          },
-        ]
-      : [],
-  );
 }
 
 /** The configured live-registration providers, started; each retries on its own and never blocks start-up. */
@@ -511,68 +488,18 @@ export async function startDaemon(
 
   await startDetection(config);
 
-  const facts: BanFactsParts = { allows, registry, store, allowlist: () => stages.allowlist };
-  /** Ends the kernel's part of bans that ended in the store. */
-  const lift = async (targets: readonly string[]): Promise<void> => {
-    const members = targets.filter((t) => inBanSets(config, t));
-    if (members.length > 0) await backend.unban(members);
-    if (members.length !== targets.length) await applyPolicy(config);
-  };
-  /**
-   * Other nodes' messages, in order: a ban is recorded here as `fleet:<node>` for the time it has left,
-   * unless the allowlist or a registration protects the target or it is banned as long already; an unban
-   * ends the bans decided before it on the target here, as `sipwarden unban` would (feeds' entries stay).
-   */
-  async function fromFleet(messages: readonly FleetMessage[]): Promise<void> {
-    for (let i = 0; i < messages.length;) {
-      const m = messages[i] as FleetMessage;
-      if (m.op === "unban") {
-        i++;
-        const now = clock.now();
-        // Only what was decided before the unban: a stream read again after a restart holds old unbans, and
-        // a ban this node made since is not undone by them.
-        const onTarget = store
-          .activeDecisions(now)
-          .filter((d) => d.target === m.target && !d.origin.startsWith("feed:"));
-        const later = new Set(onTarget.filter((d) => d.at > m.at).map((d) => d.origin));
-        const origins = new Set(onTarget.map((d) => d.origin).filter((o) => !later.has(o)));
-        const ended = [...origins].flatMap((origin) =>
-          store.removeDecision({ target: m.target, origin, now, endedBy: `fleet:${m.node}` }),
-        );
-        if (ended.length > 0) {
-          await lift([m.target]);
-          log.info(
-            { target: m.target, node: m.node, ended: ended.length },
-            "fleet: unbanned by another node",
-          );
-        }
-        continue;
-      }
-      // A run of bans from one node: judged and recorded together.
-      let j = i;
-      while (j < messages.length && messages[j]?.op === "ban" && messages[j]?.node === m.node) j++;
-      const run = messages.slice(i, j) as Extract<FleetMessage, { op: "ban" }>[];
-      i = j;
-      const now = clock.now();
-      const { decisions, skipped } = importedBanDecisions(
-        run.map((b) => ({
-          target: parseCidr(b.target) as Cidr,
-          at: b.at,
-          expiresAt: b.expiresAt,
-          reason: `from ${b.node}: ${b.reason}`,
-          priorBans: 0,
-          evidence: [],
-        })),
-        now,
-        banFacts(facts, now),
-        `fleet:${m.node}`,
-      );
-      for (const k of skipped)
-        if (k.why.startsWith("spared"))
-          log.info({ target: k.target, node: m.node, why: k.why }, "fleet: ban not taken");
-      if (decisions.length > 0) await enqueueAll(decisions, true);
-    }
-  }
+  const fromFleet = createFleetApplier({
+    store,
+    clock,
+    log,
+    facts: { allows, registry, store, allowlist: () => stages.allowlist },
+    decide: (decisions) => enqueueAll(decisions, true),
+    lift: async (targets) => {
+      const members = targets.filter((t) => inBanSets(config, t));
+      if (members.length > 0) await backend.unban(members);
+      if (members.length !== targets.length) await applyPolicy(config);
+    },
+  });
   const startFleet = async (cfg: Config): Promise<FleetLink | null> => {
     if (cfg.fleet === null) return null;
     const { startFleetLink } = await import("../fleet/fleet-link.js");

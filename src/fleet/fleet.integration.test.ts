@@ -251,6 +251,45 @@ describe("fleet when Redis is not there yet", () => {
   });
 });
 
+describe("fleet and reload", () => {
+  it("a reload that adds the fleet joins it, one that changes it reconnects, one that removes it leaves", async () => {
+    const log = join(dir, "reload.log");
+    writeFileSync(log, "");
+    const text = (fleet: string) =>
+      loadConfigText(
+        [
+          `state_dir: ${join(dir, "state-reload")}`,
+          "sources:",
+          `  pbx: { type: file, path: ${log} }`,
+          "jails:",
+          "  asterisk: { filter: asterisk, sources: [pbx] }",
+          fleet,
+        ].join("\n"),
+        "reload.yaml",
+      );
+    const d = await startDaemon(text(""), { backend: "dry-run" }, { clock: systemClock, log: quiet, run });
+    try {
+      expect(d.fleetStats()).toBeNull();
+      await d.reload(text(`fleet: { redis: "${redis.url}", node: pbx-r, key: ${KEY} }`));
+      await waitFor(() => d.fleetStats()?.connected === true, "joined on reload");
+      // The stream read from its start: pbx-a's bans still in force are here now.
+      await waitFor(
+        () => d.store.activeDecisions(Date.now()).some((x) => x.origin === "fleet:pbx-a"),
+        "the fleet's bans",
+      );
+      await d.reload(text(`fleet: { redis: "${redis.url}", node: pbx-r2, key: ${KEY} }`));
+      await waitFor(
+        () => d.fleetStats()?.node === "pbx-r2" && d.fleetStats()?.connected === true,
+        "reconnected as pbx-r2",
+      );
+      await d.reload(text(""));
+      expect(d.fleetStats()).toBeNull();
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe("fleet with a Redis password", () => {
   it("connects with the password file, and says why it cannot with a wrong one", async () => {
     const locked = await startRedis({ password: "s3cret-fleet" });

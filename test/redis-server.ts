@@ -15,7 +15,12 @@ export interface RedisServer {
 }
 
 export async function startRedis(
-  options: { readonly password?: string; readonly port?: number } = {},
+  options: {
+    readonly password?: string;
+    readonly port?: number;
+    /** Serve TLS only, with this certificate and key (PEM files); the URL is then rediss://. */
+    readonly tls?: { readonly cert: string; readonly key: string };
+  } = {},
 ): Promise<RedisServer> {
   if (!existsSync(REDIS))
     throw new Error(`${REDIS} is missing: apt-get install redis-server (scripts/apt-packages.txt)`);
@@ -23,7 +28,24 @@ export async function startRedis(
   let procs = childProcesses();
   const start = async (): Promise<void> => {
     procs = childProcesses();
-    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+    const tls = options.tls;
+    const args = [
+      ...(tls === undefined
+        ? ["--port", String(port)]
+        : [
+            "--port",
+            "0",
+            "--tls-port",
+            String(port),
+            "--tls-cert-file",
+            tls.cert,
+            "--tls-key-file",
+            tls.key,
+            "--tls-auth-clients",
+            "no",
+          ]),
+      ...["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ];
     if (options.password !== undefined) args.push("--requirepass", options.password);
     const child = procs.spawn(REDIS, args, { stdio: "ignore" });
     for (let i = 0; i < 100 && !(await listening(port)); i++) {
@@ -35,7 +57,7 @@ export async function startRedis(
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls === undefined ? "redis" : "rediss"}://127.0.0.1:${port}`,
     stop: () => procs.stopAll(),
     start,
   };

@@ -176,6 +176,8 @@ export interface FleetConfig {
   /** redis:// or rediss:// URL (a password in it is accepted; `passwordFile` is better). */
   readonly url: string;
   readonly passwordFile: string | null;
+  /** With rediss://: PEM file of the CAs trusted for the server's certificate instead of the system's. */
+  readonly caFile: string | null;
   /** This node's name: the origin other nodes record (`fleet:<node>`). */
   readonly node: string;
   /** The Redis stream. */

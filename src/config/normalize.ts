@@ -156,6 +156,12 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
       "give the password in the URL or password_file, not both",
       at("password_file"),
     );
+  if (raw.ca_file !== undefined && url.protocol !== "rediss:")
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "ca_file is for a Redis over TLS: write rediss://",
+      at("ca_file"),
+    );
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   // Whoever can write to the stream bans addresses on every node: a shared Redis needs a password.
   if (url.password === "" && raw.password_file === undefined && !isLoopbackHost(host))
@@ -178,6 +184,7 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
   return {
     url: raw.redis,
     passwordFile: raw.password_file ?? null,
+    caFile: raw.ca_file ?? null,
     node,
     key: raw.key ?? "sipwarden:bans",
     share: raw.share ?? true,

@@ -41,7 +41,7 @@ import { fetchVia } from "./list-fetch.js";
 import { createNotifier, type NotifyStats } from "./notify.js";
 import { createHistogram, type HistogramSnapshot } from "../domain/histogram.js";
 import { createSkewWatch } from "./time-skew.js";
-import { checkFleetPassword } from "../fleet/fleet-config-check.js";
+import { checkFleetFiles } from "../fleet/fleet-config-check.js";
 import type { FleetLink, FleetStats } from "../fleet/fleet-link.js";
 import { createFleetApplier, sharedBans } from "./fleet-apply.js";
 
@@ -199,7 +199,7 @@ export async function startDaemon(
 ): Promise<Daemon> {
   const { clock, log } = deps;
   let config = initial;
-  checkFleetPassword(config);
+  checkFleetFiles(config);
   try {
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   } catch (e) {
@@ -566,7 +566,7 @@ export async function startDaemon(
         fleet.publish([{ op: "unban", node: config.fleet.node, target, at: clock.now() }]);
     },
     async reload(next) {
-      checkFleetPassword(next);
+      checkFleetFiles(next);
       const prefixChanged = next.ipv6Prefix !== config.ipv6Prefix;
       await applyPolicy(next);
       await stopDetection();

@@ -2,17 +2,24 @@
 
 import type { Config, FleetConfig } from "../config/config.js";
 import { UserError } from "../domain/errors.js";
-import { ConfigFileError, readSecretLine } from "../domain/secret-file.js";
+import { ConfigFileError, readConfigFile, readSecretLine } from "../domain/secret-file.js";
 
-/** Reads the fleet's Redis password file now: unreadable or empty, it is refused at its key. */
-export function checkFleetPassword(config: Config): void {
-  const file = config.fleet?.passwordFile;
-  if (file == null) return;
-  try {
-    readSecretLine(file, "password file");
-  } catch (e) {
-    if (!(e instanceof ConfigFileError)) throw e;
-    throw new UserError("SW_CONFIG_INVALID", e.message, config.locate(["fleet", "password_file"]));
+/** Reads the fleet's password and CA files now: unreadable or empty, each is refused at its key. */
+export function checkFleetFiles(config: Config): void {
+  const f = config.fleet;
+  if (f === null) return;
+  for (const [key, file, what] of [
+    ["password_file", f.passwordFile, "password file"],
+    ["ca_file", f.caFile, "CA file"],
+  ] as const) {
+    if (file === null) continue;
+    try {
+      if (key === "password_file") readSecretLine(file, what);
+      else readConfigFile(file, what);
+    } catch (e) {
+      if (!(e instanceof ConfigFileError)) throw e;
+      throw new UserError("SW_CONFIG_INVALID", e.message, config.locate(["fleet", key]));
+    }
   }
 }
 
@@ -31,5 +38,6 @@ export function fleetText(f: FleetConfig): string {
     f.share ? "shares this node's bans and unbans" : "shares nothing",
     f.receive ? "enforces the other nodes'" : "enforces none of the other nodes'",
   ];
-  return `node ${f.node} via ${url.protocol}//${url.host} (stream ${f.key}, ${login}): ${what.join(", ")}`;
+  const ca = f.caFile === null ? "" : `, CA ${f.caFile}`;
+  return `node ${f.node} via ${url.protocol}//${url.host} (stream ${f.key}, ${login}${ca}): ${what.join(", ")}`;
 }

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfigText } from "../config/load.js";
 import { configRejection } from "../config/testing/config-rejection.js";
 import { isUserError } from "../domain/errors.js";
-import { checkFleetPassword, fleetText } from "./fleet-config-check.js";
+import { checkFleetFiles, fleetText } from "./fleet-config-check.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-fleetcfg-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,6 +17,7 @@ describe("fleet config", () => {
     expect(f).toEqual({
       url: "redis://127.0.0.1:6379",
       passwordFile: null,
+      caFile: null,
       node: hostname()
         .replace(/[^A-Za-z0-9_.-]/g, "-")
         .slice(0, 63),
@@ -52,6 +53,7 @@ describe("fleet config", () => {
         "fleet.password_file",
       ],
       ["fleet: { redis: 'redis://127.0.0.1', max_entries: 10 }", /1000/, "fleet.max_entries"],
+      ["fleet: { redis: 'redis://127.0.0.1', ca_file: /etc/ca.pem }", /rediss:\/\//, "fleet.ca_file"],
       ["fleet: { redis: 'redis://127.0.0.1', channel: x }", /channel/, "fleet.channel"],
     ];
     for (const [text, message, key] of cases) {
@@ -71,7 +73,7 @@ describe("fleet config", () => {
     expect(fleetText(inUrl)).not.toContain("s3cret");
   });
 
-  it("reads the password file before anything starts, and names the key when it cannot", () => {
+  it("reads the password and CA files before anything starts, and names the key when it cannot", () => {
     const good = join(dir, "redis.pass");
     writeFileSync(good, "pw\n");
     const config = (file: string) =>
@@ -79,19 +81,30 @@ describe("fleet config", () => {
         `preset: asterisk\nfleet:\n  redis: 'redis://10.0.0.5'\n  password_file: ${file}\n`,
         "/etc/sipwarden/sipwarden.yaml",
       );
-    expect(() => checkFleetPassword(config(good))).not.toThrow();
+    expect(() => checkFleetFiles(config(good))).not.toThrow();
     for (const [file, why] of [
       [join(dir, "missing.pass"), /missing\.pass/],
       [(writeFileSync(join(dir, "empty.pass"), ""), join(dir, "empty.pass")), /is empty/],
     ] as const) {
       let caught: unknown;
       try {
-        checkFleetPassword(config(file));
+        checkFleetFiles(config(file));
       } catch (e) {
         caught = e;
       }
       expect(isUserError(caught) && caught.format(), file).toMatch(why);
       expect(isUserError(caught) && caught.location.key).toBe("fleet.password_file");
     }
+    const noCa = loadConfigText(
+      `preset: asterisk\nfleet:\n  redis: 'rediss://127.0.0.1'\n  ca_file: ${join(dir, "missing-ca.pem")}\n`,
+      "/etc/sipwarden/sipwarden.yaml",
+    );
+    let caught: unknown;
+    try {
+      checkFleetFiles(noCa);
+    } catch (e) {
+      caught = e;
+    }
+    expect(isUserError(caught) && caught.location).toMatchObject({ key: "fleet.ca_file", line: 4 });
   });
 });

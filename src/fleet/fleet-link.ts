@@ -6,7 +6,7 @@
 
 import type { FleetView } from "../api/contract.js";
 import type { FleetConfig } from "../config/config.js";
-import { readSecretLine } from "../domain/secret-file.js";
+import { readConfigFile, readSecretLine } from "../domain/secret-file.js";
 import { decodeFleetMessage, encodeFleetMessage, type FleetMessage } from "./fleet-message.js";
 
 /** How the link fares: the status API's view of it. */
@@ -59,12 +59,14 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
   const { createClient } = await import("@redis/client");
   const password =
     config.passwordFile === null ? undefined : readSecretLine(config.passwordFile, "password file");
+  const ca = config.caFile === null ? undefined : readConfigFile(config.caFile, "CA file");
   const options = {
     url: config.url,
     ...(password === undefined ? {} : { password }),
     // A command sent while Redis is away fails at once: the link keeps its own bounded queue.
     disableOfflineQueue: true,
     socket: {
+      ...(ca === undefined ? {} : { tls: true as const, ca }),
       connectTimeout: 10_000,
       reconnectStrategy: (retries: number) => Math.min(250 * 2 ** retries, 30_000),
     },

@@ -1,6 +1,7 @@
 // Nodes of a fleet sharing bans through a real redis-server on loopback: sipwarden daemons (their firewall
 // the in-memory backend; the kernel path of a decided ban is the one every other ban takes, tested in
 // network namespaces elsewhere), each with its own state, log and allowlist.
+import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -286,6 +287,56 @@ describe("fleet and reload", () => {
       expect(d.fleetStats()).toBeNull();
     } finally {
       await d.stop();
+    }
+  });
+});
+
+describe("fleet over TLS", () => {
+  it("trusts Redis's certificate through ca_file, and not without it", async () => {
+    const cert = join(dir, "redis-cert.pem");
+    const key = join(dir, "redis-key.pem");
+    const made = spawnSync(
+      "/usr/bin/openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "2",
+      ].concat([
+        "-subj",
+        "/CN=redis.test",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ]),
+      { encoding: "utf8" },
+    );
+    if (made.status !== 0) throw new Error(`openssl could not make the certificate: ${made.stderr}`);
+    const tls = await startRedis({ tls: { cert, key } });
+    try {
+      expect(tls.url).toMatch(/^rediss:/);
+      const trusting = await node("pbx-t", { redisUrl: tls.url, extra: `, ca_file: ${cert}` });
+      const doubting = await node("pbx-u", { redisUrl: tls.url });
+      const listener = await node("pbx-v", { redisUrl: tls.url, extra: `, ca_file: ${cert}` });
+      await waitFor(() => trusting.daemon.fleetStats()?.connected === true, "connected over TLS");
+      await waitFor(
+        () => /certificate/i.test(doubting.daemon.fleetStats()?.lastError ?? ""),
+        "the certificate refused",
+      );
+      expect(doubting.daemon.fleetStats()?.connected).toBe(false);
+      trusting.attack("203.0.113.40");
+      await waitFor(() => listener.bansOn("203.0.113.40").length === 1, "the ban through TLS");
+    } finally {
+      for (const d of daemons.splice(-3)) await d.stop();
+      await tls.stop();
     }
   });
 });

@@ -4,7 +4,7 @@ import type { Config, SmtpVia } from "../../config/config.js";
 import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
 import { ConfigFileError } from "../../domain/secret-file.js";
-import { checkFleetPassword, fleetText } from "../../fleet/fleet-config-check.js";
+import { checkFleetFiles, fleetText } from "../../fleet/fleet-config-check.js";
 import { banScopeText } from "../../domain/decision.js";
 import { UserError } from "../../domain/errors.js";
 import { formatDuration } from "../../domain/duration.js";
@@ -155,7 +155,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     );
   }
   if (config.fleet) {
-    checkFleetPassword(config);
+    checkFleetFiles(config);
     lines.push(`fleet: ${fleetText(config.fleet)}`);
   }
   for (const p of stages.allowlist.problems()) lines.push(`  warning: ${p.where}: ${p.entry}: ${p.message}`);

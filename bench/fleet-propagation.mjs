@@ -10,7 +10,8 @@
  * Usage (after `npm run build`; needs /usr/bin/redis-server):
  *   node bench/fleet-propagation.mjs [--bans 500]
  * Bans are decided one at a time (each waits for the previous to arrive), then --bans more at once (a
- * burst, as a scan banned in one batch). The Redis server and the temp dir are removed at the end.
+ * burst, as a scan banned in one batch); then a third node starts and is timed until it holds them all
+ * (read from the stream's start). The Redis server and the temp dir are removed at the end.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -114,7 +115,17 @@ try {
   await a.decide(burst);
   const times = (await Promise.all(got)).map((t) => t - t0);
   show(`burst of ${N} decided together`, times);
-  console.log(`pbx-a ${JSON.stringify(a.fleetStats())}\npbx-b ${JSON.stringify(b.fleetStats())}`);
+  // A node that joins later reads the whole stream: every ban above, still in force, from its start.
+  let held = 0;
+  const t1 = performance.now();
+  const c = await start("pbx-c", () => held++);
+  for (let i = 0; i < 600 && held < 2 * N; i++) await new Promise((r) => setTimeout(r, 50));
+  console.log(
+    `a node joining later: ${held} of ${2 * N} bans in force ${(performance.now() - t1).toFixed(0)} ms after its start began`,
+  );
+  console.log(
+    `pbx-a ${JSON.stringify(a.fleetStats())}\npbx-b ${JSON.stringify(b.fleetStats())}\npbx-c ${JSON.stringify(c.fleetStats())}`,
+  );
 } finally {
   for (const d of daemons) await d.stop();
   redis.kill();

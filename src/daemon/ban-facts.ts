@@ -31,7 +31,6 @@ export function protectorOf(parts: BanFactsParts, target: Cidr, now: number): st
 
 /** The facts an import or a fleet message is judged on, as they are at `now`. */
 export function banFacts(parts: BanFactsParts, now: number): ImportFacts {
-  const until = banEnds(parts.store.activeDecisions(now));
   return {
     protector: (target) => protectorOf(parts, target, now),
     registered(target) {
@@ -41,6 +40,8 @@ export function banFacts(parts: BanFactsParts, now: number): ImportFacts {
         : parts.registry.registeredIn(target, now);
       return r ? `a registered customer's address${r.user === undefined ? "" : ` (${r.user})`}` : null;
     },
-    bannedUntil: (target) => until.get(target.text),
+    // Each target by the store's index, not from every ban in force: a fleet's node holds tens of thousands,
+    // and reading them all for each batch of messages made the work grow with the bans, not the messages.
+    bannedUntil: (target) => banEnds(parts.store.activeDecisions(now, target.text)).get(target.text),
   };
 }

@@ -56,9 +56,7 @@ export function createFleetApplier(
     const now = clock.now();
     // Only what was decided before the unban: a stream read again after a restart holds old unbans, and a
     // ban this node made since is not undone by them.
-    const onTarget = store
-      .activeDecisions(now)
-      .filter((d) => d.target === m.target && !d.origin.startsWith("feed:"));
+    const onTarget = store.activeDecisions(now, m.target).filter((d) => !d.origin.startsWith("feed:"));
     const later = new Set(onTarget.filter((d) => d.at > m.at).map((d) => d.origin));
     const origins = new Set(onTarget.map((d) => d.origin).filter((o) => !later.has(o)));
     const ended = [...origins].flatMap((origin) =>

@@ -161,6 +161,12 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
         );
         expect(store.activeDecisions(T0 + 2 * HOUR).map((d) => d.target)).toEqual(["192.0.2.2", "192.0.2.3"]);
         expect(store.activeDecisions(T0 + 1000 * HOUR).map((d) => d.target)).toEqual(["192.0.2.3"]);
+        // On exactly one target: not the networks around it, not another target, not once over.
+        expect(store.activeDecisions(T0, "192.0.2.5").map((d) => d.id)).toEqual([manual!.id]);
+        expect(store.activeDecisions(T0, "2001:db8::/48").map((d) => d.origin)).toEqual(["fleet:pbx-2"]);
+        expect(store.activeDecisions(T0, "192.0.2.4")).toEqual([]);
+        expect(store.activeDecisions(T0 + 2 * HOUR, "192.0.2.1")).toEqual([]);
+        expect(store.activeDecisions(T0 + 2 * HOUR, "192.0.2.3").map((d) => d.id)).toEqual([perm!.id]);
       });
 
       it("treats expiry as exclusive: at expiresAt the ban is over", async () => {

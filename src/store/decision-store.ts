@@ -73,8 +73,11 @@ export interface DecisionStore {
    * canonicalised; an invalid target is a bug upstream and throws without storing anything.
    */
   recordDecisions(decisions: readonly Decision[]): StoredDecision[];
-  /** Bans in force at `now` (not expired, not ended; permanent included), all origins, oldest id first. */
-  activeDecisions(now: number): StoredDecision[];
+  /**
+   * Bans in force at `now` (not expired, not ended; permanent included), all origins, oldest id first; only
+   * those on exactly `target` (canonical) when it is given, found by its index.
+   */
+  activeDecisions(now: number, target?: string): StoredDecision[];
   /** Decisions on an IP or CIDR and on every network containing it; throws on an unparseable query. */
   decisionsFor(query: string, now: number, options?: { readonly limit?: number }): DecisionLookup;
   /** Ends the bans in force on exactly `target`, keeping them as history; returns those it ended. */

@@ -66,8 +66,10 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
 
   return {
     recordDecisions,
-    activeDecisions(now) {
-      return [...byId.values()].filter((d) => isActiveBan(d, now));
+    activeDecisions(now, target) {
+      const pool =
+        target === undefined ? [...byId.values()] : onTargets([target]).sort((a, b) => a.id - b.id);
+      return pool.filter((d) => isActiveBan(d, now));
     },
     decisionsFor(query, now, options = {}) {
       const all = onTargets(coveringTargets(query)).sort(newestFirst);

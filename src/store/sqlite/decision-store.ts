@@ -96,6 +96,10 @@ export function createSqliteDecisionStore(
        UNION ALL SELECT id FROM decisions WHERE ${live} AND expires_at IS NULL)
      ORDER BY id`,
   );
+  const selectActiveOn = db.prepare(
+    `SELECT ${COLUMNS} FROM decisions WHERE target = @target AND ${live}
+       AND (expires_at IS NULL OR expires_at > @now) ORDER BY id`,
+  );
   // Targets come as one JSON array parameter so one prepared statement serves any number of covering keys.
   const onTargets = "target IN (SELECT value FROM json_each(@targets))";
   const selectActiveFor = db.prepare(
@@ -167,8 +171,9 @@ export function createSqliteDecisionStore(
       // IMMEDIATE: take the write lock up front, so a busy reader makes us wait rather than fail mid-batch.
       return recordBatch.immediate(decisions);
     },
-    activeDecisions(now) {
-      return (selectActive.all({ now }) as DecisionRow[]).map(fromRow);
+    activeDecisions(now, target) {
+      const rows = target === undefined ? selectActive.all({ now }) : selectActiveOn.all({ now, target });
+      return (rows as DecisionRow[]).map(fromRow);
     },
     decisionsFor(query, now, options = {}) {
       const targets = JSON.stringify(coveringTargets(query));

@@ -10,14 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { packageRoot } from "./package-root.js";
 import { waitFor } from "../sources/testing/wait-for.js";
 import { childProcesses, freePort, listening } from "../../test/loopback-processes.js";
+import { selfSignedCert } from "../../test/self-signed-cert.js";
 import { builtCli, sipwarden } from "../../test/sipwarden-cli.js";
 
 const PYTHON = "/usr/bin/python3";
-const OPENSSL = "/usr/bin/openssl";
 const USER = "alerts@pbx.test";
 const PASSWORD = "correct horse battery";
 
 let dir = "";
+/** The relay's self-signed certificate: the CA the config trusts through smtp_ca. */
+let ca = "";
 /** What the SMTP servers wrote on stderr (aiosmtpd's warnings, or why one did not start). */
 let serverErr = "";
 const children = childProcesses();
@@ -71,8 +73,7 @@ function config(name: string, smtp: string, extra: string): string {
 }
 
 beforeAll(async () => {
-  for (const tool of [PYTHON, OPENSSL])
-    if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install python3 openssl`);
+  if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: apt-get install python3`);
   const probe = spawnSync(PYTHON, ["-c", "import aiosmtpd"]);
   if (probe.status !== 0)
     throw new Error(`${PYTHON} cannot import aiosmtpd: apt-get install python3-aiosmtpd`);
@@ -80,30 +81,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sw-relay-"));
   writeFileSync(join(dir, "full"), "");
   // The relay's certificate, for 127.0.0.1 and localhost, self-signed: trusted only through smtp_ca.
-  const made = spawnSync(
-    OPENSSL,
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=relay.test",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ],
-    { encoding: "utf8" },
-  );
-  if (made.status !== 0) throw new Error(`openssl could not make the certificate: ${made.stderr}`);
+  const made = selfSignedCert(dir, "relay");
+  ca = made.cert;
   writeFileSync(join(dir, "password"), `${PASSWORD}\n`, { mode: 0o600 });
   const script = join(packageRoot(), "test", "smtp-server.py");
   const modes = { starttls: "starttls", tls: "tls", plainAuth: "plain-auth" } as const;
@@ -112,7 +91,7 @@ beforeAll(async () => {
     s.port = await freePort();
     s.events = join(dir, `${name}.events`);
     s.maildir = join(dir, `${name}.maildir`);
-    const tlsArgs = mode === "plain-auth" ? [] : [join(dir, "cert.pem"), join(dir, "key.pem")];
+    const tlsArgs = mode === "plain-auth" ? [] : [made.cert, made.key];
     const child = children.spawn(
       PYTHON,
       [script, String(s.port), s.maildir, s.events, mode, ...tlsArgs, USER, PASSWORD],
@@ -139,12 +118,12 @@ describe("mail through a relay with TLS and a login", () => {
     const file = config(
       "starttls",
       `127.0.0.1:${servers.starttls.port}`,
-      withFile(`, smtp_tls: starttls, smtp_ca: ${join(dir, "cert.pem")}${login}`),
+      withFile(`, smtp_tls: starttls, smtp_ca: ${ca}${login}`),
     );
     const checked = sipwarden("check", "--config", file);
     expect(checked.status, checked.stderr).toBe(0);
     expect(checked.stdout).toContain(
-      `mail to admin@example.com via SMTP 127.0.0.1:${servers.starttls.port} (STARTTLS required, CA ${join(dir, "cert.pem")}, login ${USER})`,
+      `mail to admin@example.com via SMTP 127.0.0.1:${servers.starttls.port} (STARTTLS required, CA ${ca}, login ${USER})`,
     );
     expect(checked.stdout).not.toContain(PASSWORD);
 
@@ -166,7 +145,7 @@ describe("mail through a relay with TLS and a login", () => {
     const file = config(
       "implicit",
       `localhost:${servers.tls.port}`,
-      withFile(`, smtp_tls: tls, smtp_ca: ${join(dir, "cert.pem")}${login}`),
+      withFile(`, smtp_tls: tls, smtp_ca: ${ca}${login}`),
     );
     const sent = sipwarden("notify-test", "--config", file);
     expect([sent.status, sent.stdout]).toEqual([0, "email: sent\n"]);
@@ -184,7 +163,7 @@ describe("mail through a relay with TLS and a login", () => {
     const file = config(
       "wrong",
       `127.0.0.1:${servers.starttls.port}`,
-      withFile(`, smtp_tls: starttls, smtp_ca: ${join(dir, "cert.pem")}${login}`),
+      withFile(`, smtp_tls: starttls, smtp_ca: ${ca}${login}`),
     );
     const bad = sipwarden("notify-test", "--config", file);
     expect(bad.status).toBe(1);

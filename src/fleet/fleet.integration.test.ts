@@ -1,7 +1,6 @@
 // Nodes of a fleet sharing bans through a real redis-server on loopback: sipwarden daemons (their firewall
 // the in-memory backend; the kernel path of a decided ban is the one every other ban takes, tested in
 // network namespaces elsewhere), each with its own state, log and allowlist.
-import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import { startDaemon, type Daemon } from "../daemon/daemon.js";
 import { pause, waitFor } from "../sources/testing/wait-for.js";
 import { startRedis, type RedisServer } from "../../test/redis-server.js";
 import { freePort } from "../../test/loopback-processes.js";
+import { selfSignedCert } from "../../test/self-signed-cert.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-fleet-"));
 const quiet = pino({ enabled: false });
@@ -293,33 +293,7 @@ describe("fleet and reload", () => {
 
 describe("fleet over TLS", () => {
   it("trusts Redis's certificate through ca_file, and not without it", async () => {
-    const cert = join(dir, "redis-cert.pem");
-    const key = join(dir, "redis-key.pem");
-    const made = spawnSync(
-      "/usr/bin/openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "2",
-      ].concat([
-        "-subj",
-        "/CN=redis.test",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-      ]),
-      { encoding: "utf8" },
-    );
-    if (made.status !== 0) throw new Error(`openssl could not make the certificate: ${made.stderr}`);
+    const { cert, key } = selfSignedCert(dir, "redis");
     const tls = await startRedis({ tls: { cert, key } });
     try {
       expect(tls.url).toMatch(/^rediss:/);

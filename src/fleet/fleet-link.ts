@@ -80,6 +80,9 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
   const tally = { published: 0, received: 0, refused: 0, dropped: 0, lastError: null as string | null };
   const pending: string[][] = [];
   let sending = false;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  /** The first `inFlight` pending messages are being sent: an overflow drops the ones after them. */
+  let inFlight = 0;
   let reported = "";
 
   const failed = (e: unknown): void => {
@@ -103,6 +106,7 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
     try {
       while (pending.length > 0 && writer.isReady && !stopping) {
         const batch = pending.slice(0, SEND_BATCH);
+        inFlight = batch.length;
         const results = await Promise.allSettled(
           batch.map((fields) =>
             writer.sendCommand([
@@ -116,10 +120,13 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
             ]),
           ),
         );
+        inFlight = 0;
         const ok = results.findIndex((r) => r.status === "rejected");
         const done = ok === -1 ? batch.length : ok;
         pending.splice(0, done);
         tally.published += done;
+        // Sent: a failure before this one is history, not the link's state.
+        if (done > 0 && clients.every((c) => c.isReady)) tally.lastError = null;
         if (done < batch.length) {
           failed((results[done] as PromiseRejectedResult).reason);
           break;
@@ -127,6 +134,13 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
       }
     } finally {
       sending = false;
+      // A failure here may come while the connection is already back (a command cut off by a reconnect,
+      // whose "ready" found this send still running): what waits is tried again, not left for the next ban.
+      if (pending.length > 0 && !stopping && retry === null)
+        retry = setTimeout(() => {
+          retry = null;
+          void send();
+        }, RETRY_MS);
     }
   }
   for (const c of clients)
@@ -215,8 +229,9 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
     publish(messages) {
       if (!config.share || stopping) return;
       for (const m of messages) pending.push(encodeFleetMessage(m));
+      // The oldest waiting go first, never those on their way.
       if (pending.length > MAX_PENDING)
-        tally.dropped += pending.splice(0, pending.length - MAX_PENDING).length;
+        tally.dropped += pending.splice(inFlight, pending.length - MAX_PENDING).length;
       void send();
     },
     stats: () => ({
@@ -231,6 +246,7 @@ export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): 
     }),
     async stop() {
       stopping = true;
+      if (retry !== null) clearTimeout(retry);
       wake?.();
       for (const c of clients) {
         try {

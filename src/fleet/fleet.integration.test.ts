@@ -21,6 +21,8 @@ import { startFleetLink } from "./fleet-link.js";
 const dir = mkdtempSync(join(tmpdir(), "sw-fleet-"));
 const quiet = pino({ enabled: false });
 const run = async () => ({ code: 0, stdout: "", stderr: "" });
+/** Waits for `cond` up to 10 s (a loaded CI machine), done as soon as it holds. */
+const until = (cond: () => boolean, what: string, ms = 10_000): Promise<void> => waitFor(cond, what, ms);
 const KEY = "sw-test:bans";
 
 let redis: RedisServer;
@@ -88,12 +90,12 @@ describe("fleet through Redis", () => {
   it("a ban one node decides is in force on the others, as fleet:<node>, for the time it has left", async () => {
     a = await node("pbx-a");
     b = await node("pbx-b", { allow: ["203.0.113.50"] });
-    await waitFor(
+    await until(
       () => a.daemon.fleetStats()?.connected === true && b.daemon.fleetStats()?.connected === true,
       "both connected",
     );
     a.attack("203.0.113.10");
-    await waitFor(() => b.bansOn("203.0.113.10").length === 1, "the ban on pbx-b");
+    await until(() => b.bansOn("203.0.113.10").length === 1, "the ban on pbx-b");
     const [mine] = a.bansOn("203.0.113.10");
     const [theirs] = b.bansOn("203.0.113.10");
     expect(mine?.origin).toBe("jail:asterisk");
@@ -105,7 +107,7 @@ describe("fleet through Redis", () => {
     expect(theirs?.reason).toMatch(/^from pbx-a: jail:asterisk: 2 failures/);
     expect((await b.daemon.backend.listBans()).map((x) => x.target)).toContain("203.0.113.10");
     // Its own message comes back to pbx-a from the stream and is left alone.
-    await waitFor(() => (a.daemon.fleetStats()?.published ?? 0) >= 1, "published");
+    await until(() => (a.daemon.fleetStats()?.published ?? 0) >= 1, "published");
     expect(a.bansOn("203.0.113.10").map((d) => d.origin)).toEqual(["jail:asterisk"]);
     expect(a.daemon.fleetStats()).toMatchObject({ node: "pbx-a", received: 0, refused: 0 });
   });
@@ -113,7 +115,7 @@ describe("fleet through Redis", () => {
   it("the receiving node's allowlist wins over another node's ban", async () => {
     const received = b.daemon.fleetStats()?.received ?? 0;
     a.attack("203.0.113.50");
-    await waitFor(() => (b.daemon.fleetStats()?.received ?? 0) > received, "the message at pbx-b");
+    await until(() => (b.daemon.fleetStats()?.received ?? 0) > received, "the message at pbx-b");
     await pause(200);
     expect(a.bansOn("203.0.113.50")).toHaveLength(1);
     expect(b.bansOn("203.0.113.50")).toEqual([]);
@@ -121,17 +123,17 @@ describe("fleet through Redis", () => {
 
   it("an unban on one node ends the ban on every node", async () => {
     a.attack("203.0.113.11");
-    await waitFor(() => b.bansOn("203.0.113.11").length === 1, "the second ban on pbx-b");
+    await until(() => b.bansOn("203.0.113.11").length === 1, "the second ban on pbx-b");
     const ended = await a.services.unban(parseCidr("203.0.113.10") as Cidr);
     expect(ended).toHaveLength(1);
-    await waitFor(() => b.bansOn("203.0.113.10").length === 0, "the unban on pbx-b");
+    await until(() => b.bansOn("203.0.113.10").length === 0, "the unban on pbx-b");
     expect((await b.daemon.backend.listBans()).map((x) => x.target)).not.toContain("203.0.113.10");
     expect(b.bansOn("203.0.113.11")).toHaveLength(1);
   });
 
   it("a node that joins later gets the bans in force, and not those lifted since", async () => {
     const c = await node("pbx-c");
-    await waitFor(() => c.bansOn("203.0.113.11").length === 1, "the ban in force on pbx-c");
+    await until(() => c.bansOn("203.0.113.11").length === 1, "the ban in force on pbx-c");
     expect(c.bansOn("203.0.113.11")[0]?.origin).toBe("fleet:pbx-a");
     expect(c.bansOn("203.0.113.10")).toEqual([]);
     // pbx-c enforces pbx-b's copy of nothing: only the node that decided a ban publishes it.
@@ -142,24 +144,24 @@ describe("fleet through Redis", () => {
     // pbx-a bans .15 and .16; pbx-b's admin unbans both (everywhere); later pbx-b's own jail bans .16 again.
     a.attack("203.0.113.15");
     a.attack("203.0.113.16");
-    await waitFor(
+    await until(
       () => b.bansOn("203.0.113.15").length + b.bansOn("203.0.113.16").length === 2,
       "both on pbx-b",
     );
     for (const ip of ["203.0.113.15", "203.0.113.16"]) await b.services.unban(parseCidr(ip) as Cidr);
-    await waitFor(
+    await until(
       () => a.bansOn("203.0.113.15").length + a.bansOn("203.0.113.16").length === 0,
       "lifted on pbx-a",
     );
     await pause(1100); // the new ban is dated (by its log line, to the second) after the unban
     b.attack("203.0.113.16");
-    await waitFor(() => b.bansOn("203.0.113.16").length === 1, "pbx-b's own ban");
+    await until(() => b.bansOn("203.0.113.16").length === 1, "pbx-b's own ban");
     await b.restart();
-    await waitFor(
+    await until(
       () => b.daemon.fleetStats()?.connected === true && (b.daemon.fleetStats()?.received ?? 0) > 0,
       "read again",
     );
-    await waitFor(
+    await until(
       () => (b.daemon.fleetStats()?.received ?? 0) >= (a.daemon.fleetStats()?.published ?? 0),
       "caught up",
     );
@@ -198,26 +200,26 @@ describe("fleet through Redis", () => {
     } finally {
       client.destroy();
     }
-    await waitFor(() => (b.daemon.fleetStats()?.refused ?? 0) === refused + 3, "three entries refused");
+    await until(() => (b.daemon.fleetStats()?.refused ?? 0) === refused + 3, "three entries refused");
     expect(b.daemon.store.activeDecisions(Date.now())).toHaveLength(before);
   });
 
   it("while Redis is away, bans are made here and wait; they reach the others when it is back", async () => {
     await redis.stop();
-    await waitFor(() => a.daemon.fleetStats()?.connected === false, "pbx-a sees Redis gone");
+    await until(() => a.daemon.fleetStats()?.connected === false, "pbx-a sees Redis gone");
     a.attack("203.0.113.12");
-    await waitFor(() => a.bansOn("203.0.113.12").length === 1, "the local ban, without Redis");
-    await waitFor(() => (a.daemon.fleetStats()?.pending ?? 0) === 1, "the message waiting");
+    await until(() => a.bansOn("203.0.113.12").length === 1, "the local ban, without Redis");
+    await until(() => (a.daemon.fleetStats()?.pending ?? 0) === 1, "the message waiting");
     expect(a.daemon.fleetStats()?.lastError).not.toBeNull();
     await redis.start();
-    await waitFor(
+    await until(
       () => b.bansOn("203.0.113.12").length === 1,
       "the ban on pbx-b after Redis came back",
       30_000,
     );
     // pbx-a's reading connection may come back a moment after its writing one, and a command cut off by
     // the reconnect is tried again: nothing stays waiting.
-    await waitFor(
+    await until(
       () => a.daemon.fleetStats()?.connected === true && a.daemon.fleetStats()?.pending === 0,
       "pbx-a connected again, nothing waiting",
       30_000,
@@ -235,13 +237,10 @@ describe("fleet when Redis is not there yet", () => {
     let server: RedisServer | undefined;
     try {
       sharer.attack("203.0.113.30");
-      await waitFor(
-        () => sharer.daemon.fleetStats()?.pending === 1,
-        "the message waiting, Redis not started",
-      );
+      await until(() => sharer.daemon.fleetStats()?.pending === 1, "the message waiting, Redis not started");
       expect(sharer.daemon.fleetStats()?.lastError).toMatch(/ECONNREFUSED/);
       server = await startRedis({ port });
-      await waitFor(() => listener.bansOn("203.0.113.30").length === 1, "the ban on pbx-g", 30_000);
+      await until(() => listener.bansOn("203.0.113.30").length === 1, "the ban on pbx-g", 30_000);
       expect(sharer.daemon.fleetStats()).toMatchObject({
         connected: true,
         published: 1,
@@ -249,7 +248,7 @@ describe("fleet when Redis is not there yet", () => {
         lastError: null,
       });
       listener.attack("203.0.113.31");
-      await waitFor(() => (listener.daemon.fleetStats()?.published ?? 0) === 1, "pbx-g's ban published");
+      await until(() => (listener.daemon.fleetStats()?.published ?? 0) === 1, "pbx-g's ban published");
       await pause(300);
       expect(sharer.bansOn("203.0.113.31")).toEqual([]);
       expect(sharer.daemon.fleetStats()?.received).toBe(0);
@@ -283,7 +282,7 @@ describe("the fleet link's queue while Redis is away", () => {
       link.publish(Array.from({ length: 10_050 }, (_, i) => unban(i)));
       expect(link.stats()).toMatchObject({ pending: 10_000, dropped: 50, published: 0, connected: false });
       server = await startRedis({ port });
-      await waitFor(() => link.stats().published === 10_000, "all kept messages sent", 30_000);
+      await until(() => link.stats().published === 10_000, "all kept messages sent", 30_000);
       const client = createClient({ url: server.url });
       await client.connect();
       try {
@@ -325,14 +324,14 @@ describe("fleet and reload", () => {
     try {
       expect(d.fleetStats()).toBeNull();
       await d.reload(text(`fleet: { redis: "${redis.url}", node: pbx-r, key: ${KEY} }`));
-      await waitFor(() => d.fleetStats()?.connected === true, "joined on reload");
+      await until(() => d.fleetStats()?.connected === true, "joined on reload");
       // The stream read from its start: pbx-a's bans still in force are here now.
-      await waitFor(
+      await until(
         () => d.store.activeDecisions(Date.now()).some((x) => x.origin === "fleet:pbx-a"),
         "the fleet's bans",
       );
       await d.reload(text(`fleet: { redis: "${redis.url}", node: pbx-r2, key: ${KEY} }`));
-      await waitFor(
+      await until(
         () => d.fleetStats()?.node === "pbx-r2" && d.fleetStats()?.connected === true,
         "reconnected as pbx-r2",
       );
@@ -353,14 +352,14 @@ describe("fleet over TLS", () => {
       const trusting = await node("pbx-t", { redisUrl: tls.url, extra: `, ca_file: ${cert}` });
       const doubting = await node("pbx-u", { redisUrl: tls.url });
       const listener = await node("pbx-v", { redisUrl: tls.url, extra: `, ca_file: ${cert}` });
-      await waitFor(() => trusting.daemon.fleetStats()?.connected === true, "connected over TLS");
-      await waitFor(
+      await until(() => trusting.daemon.fleetStats()?.connected === true, "connected over TLS");
+      await until(
         () => /certificate/i.test(doubting.daemon.fleetStats()?.lastError ?? ""),
         "the certificate refused",
       );
       expect(doubting.daemon.fleetStats()?.connected).toBe(false);
       trusting.attack("203.0.113.40");
-      await waitFor(() => listener.bansOn("203.0.113.40").length === 1, "the ban through TLS");
+      await until(() => listener.bansOn("203.0.113.40").length === 1, "the ban through TLS");
     } finally {
       for (const d of daemons.splice(-3)) await d.stop();
       await tls.stop();
@@ -380,14 +379,14 @@ describe("fleet with a Redis password", () => {
         extra: `, password_file: ${join(dir, "good.pass")}`,
       });
       const bad = await node("pbx-e", { redisUrl: url, extra: `, password_file: ${join(dir, "bad.pass")}` });
-      await waitFor(() => good.daemon.fleetStats()?.connected === true, "connected with the password");
-      await waitFor(
+      await until(() => good.daemon.fleetStats()?.connected === true, "connected with the password");
+      await until(
         () => /WRONGPASS|invalid password/i.test(bad.daemon.fleetStats()?.lastError ?? ""),
         "the refusal",
       );
       expect(bad.daemon.fleetStats()?.connected).toBe(false);
       good.attack("203.0.113.20");
-      await waitFor(
+      await until(
         () => (good.daemon.fleetStats()?.published ?? 0) === 1,
         "published through the locked Redis",
       );

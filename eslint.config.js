@@ -13,6 +13,26 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser.
+    files: ["web/**/*.js"],
+    languageOptions: {
+      sourceType: "script",
+      globals: Object.fromEntries(
+        [
+          "document",
+          "window",
+          "fetch",
+          "sessionStorage",
+          "confirm",
+          "setInterval",
+          "clearInterval",
+          "Node",
+          "console",
+        ].map((g) => [g, "readonly"]),
+      ),
+    },
+  },
+  {
     // Only the entry points touch the process; everything else gets what it needs as parameters.
     files: ["src/**/*.ts"],
     ignores: ["src/cli/main.ts", "src/daemon/main.ts", "src/**/*.test.ts"],

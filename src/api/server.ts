@@ -7,6 +7,7 @@ import { connect } from "node:net";
 import { dirname } from "node:path";
 import { UserError } from "../domain/errors.js";
 import { checkApiToken, withBearerToken } from "./bearer-auth.js";
+import { withDashboard } from "./dashboard.js";
 import type { ApiHandler, ApiLog } from "./http-json.js";
 
 export const DEFAULT_SOCKET_PATH = "/run/sipwarden/api.sock";
@@ -63,7 +64,10 @@ export async function startApiServer(
   let tcpServer: Server | null = null;
   let tcpAddress: { host: string; port: number } | null = null;
   if (tcp) {
-    tcpServer = hardened(createServer(withBearerToken(handler, tcp.token as string, deps.log)));
+    // The dashboard's page and script need no token (they hold no data); everything else does.
+    tcpServer = hardened(
+      createServer(withDashboard(withBearerToken(handler, tcp.token as string, deps.log))),
+    );
     try {
       tcpAddress = await listenTcp(tcpServer, tcp.host, tcp.port);
     } catch (e) {

@@ -1,0 +1,176 @@
+// The dashboard in a real browser (Debian's chromium through playwright-core) against `sipwarden run`'s
+// token-guarded TCP API: sign-in with a wrong token and the right one, the bans and jails as the daemon
+// has them, "why is this IP blocked?", a ban and an unban by hand. An attacker's text in a log line is shown
+// as text and never runs. Loopback only.
+import { existsSync, appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BanList } from "./contract.js";
+import { waitFor } from "../sources/testing/wait-for.js";
+import { childProcesses, freePort, pjsipFailure } from "../../test/loopback-processes.js";
+import { builtCli, sipwarden } from "../../test/sipwarden-cli.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const TOKEN = "dashboard-token-0123456789abcdef";
+const ATTACKER = "203.0.113.66";
+/** A user name an attacker chose, that would run as script if the page took it for HTML. */
+const HOSTILE_USER = "<img src=x onerror=window.__pwned=1>";
+
+let dir = "";
+let port = 0;
+let browser: Browser | undefined;
+let daemonErr = "";
+const children = childProcesses();
+
+const socket = (): string => join(dir, "api.sock");
+const bans = (): BanList["bans"] =>
+  (JSON.parse(sipwarden("bans", "--json", "--socket", socket()).stdout) as BanList).bans;
+
+function get(path: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+  dir = mkdtempSync(join(tmpdir(), "sw-dash-"));
+  port = await freePort();
+  writeFileSync(join(dir, "full"), "");
+  writeFileSync(
+    join(dir, "sipwarden.yaml"),
+    [
+      `state_dir: ${join(dir, "state")}`,
+      `api: { socket: ${socket()}, tcp: { host: 127.0.0.1, port: ${port}, token: ${TOKEN} } }`,
+      "sources:",
+      `  pbx: { type: file, path: ${join(dir, "full")} }`,
+      "jails:",
+      "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
+      "",
+    ].join("\n"),
+  );
+  const daemon = children.spawn(
+    process.execPath,
+    [builtCli(), "run", "--config", join(dir, "sipwarden.yaml"), "--backend", "dry-run"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  daemon.stderr!.on("data", (c: Buffer) => (daemonErr = (daemonErr + c.toString("utf8")).slice(-65_536)));
+  await waitFor(() => /"msg":"api listening on tcp/.test(daemonErr), "sipwarden's TCP API", 20_000);
+  for (let i = 0; i < 3; i++) appendFileSync(join(dir, "full"), pjsipFailure(ATTACKER, HOSTILE_USER));
+  await waitFor(() => bans().some((b) => b.target === ATTACKER), "the attacker's ban", 10_000);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await children.stopAll();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function signedIn(): Promise<Page> {
+  const page = await (browser as Browser).newPage();
+  page.on("dialog", (d) => void d.accept());
+  await page.goto(`http://127.0.0.1:${port}/`);
+  await page.fill("#token", TOKEN);
+  await page.click("#login button");
+  await page.waitForSelector("#app:not([hidden])");
+  return page;
+}
+
+describe("the dashboard", () => {
+  it("serves its page without a token, under a strict content policy; the data stays behind the token", async () => {
+    const page = await get("/");
+    expect(page.status).toBe(200);
+    expect(page.headers["content-security-policy"]).toMatch(/script-src 'self'/);
+    expect(page.headers["x-content-type-options"]).toBe("nosniff");
+    expect(page.text).toContain('<script src="/dashboard.js"');
+    expect((await get("/dashboard.js")).status).toBe(200);
+    expect((await get("/v1/bans")).status).toBe(401);
+    expect((await get("/v1/status")).status).toBe(401);
+  });
+
+  it("refuses a wrong token, and with the right one shows the bans and jails as the daemon has them", async () => {
+    const page = await (browser as Browser).newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.fill("#token", "not-the-token-at-all");
+      await page.click("#login button");
+      await expect.poll(() => page.textContent("#login-error")).toBe("wrong token");
+      expect(await page.isHidden("#app")).toBe(true);
+      await page.fill("#token", TOKEN);
+      await page.click("#login button");
+      await page.waitForSelector(`#bans tbody tr >> text=${ATTACKER}`);
+      const rows = page.locator("#bans tbody tr");
+      const cells: string[][] = [];
+      for (let i = 0; i < (await rows.count()); i++)
+        cells.push(await rows.nth(i).locator("td").allTextContents());
+      expect(cells).toEqual([
+        [
+          ATTACKER,
+          "jail:asterisk",
+          expect.any(String),
+          expect.any(String),
+          expect.stringMatching(/^3 failures/),
+          "Unban",
+        ],
+      ]);
+      expect(await page.textContent("#jails tbody")).toMatch(/^asterisk\s*asterisk\s*3\s*1\s*\d+$/);
+      expect(await page.textContent("#summary")).toMatch(
+        /firewall dry-run ok; 1 bans in force \(jail:asterisk 1\)/,
+      );
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("explains a ban with its evidence, the attacker's text shown as text and never run", async () => {
+    const page = await signedIn();
+    try {
+      await page.fill("#explain-ip", ATTACKER);
+      await page.click("#explain button");
+      await page.waitForSelector("#explain-result .blocked");
+      expect(await page.textContent("#explain-result p")).toBe(`${ATTACKER}: blocked`);
+      const text = (await page.textContent("#explain-result")) ?? "";
+      expect(text).toContain(HOSTILE_USER);
+      expect(await page.$$("#explain-result img")).toHaveLength(0);
+      expect(await page.evaluate("window.__pwned")).toBeUndefined();
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("bans and unbans by hand, through the API, as sipwarden ban and unban would", async () => {
+    const page = await signedIn();
+    try {
+      await page.fill("#ban-target", "198.51.100.77");
+      await page.selectOption("#ban-for", "86400000");
+      await page.fill("#ban-reason", "toll fraud attempt");
+      await page.click("#ban button");
+      await page.waitForSelector("#bans tbody tr >> text=198.51.100.77");
+      const manual = bans().find((b) => b.target === "198.51.100.77");
+      expect(manual).toMatchObject({ origin: "manual", reason: "toll fraud attempt" });
+      expect(Date.parse(manual!.expiresAt!) - Date.parse(manual!.at)).toBe(86_400_000);
+
+      await page.click(`#bans button[data-target="${ATTACKER}"]`);
+      await page.waitForSelector(`#bans tbody tr >> text=${ATTACKER}`, { state: "detached" });
+      expect(bans().map((b) => b.target)).toEqual(["198.51.100.77"]);
+      // A refusal comes back in the API's words.
+      await page.fill("#ban-target", "0.0.0.0/0");
+      await page.click("#ban button");
+      await expect.poll(() => page.textContent("#error")).toMatch(/refusing to ban 0\.0\.0\.0\/0/);
+    } finally {
+      await page.close();
+    }
+  });
+});

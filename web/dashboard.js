@@ -1,0 +1,210 @@
+// sipwarden's dashboard: the control API's JSON, shown and acted on in the browser. Every value from the
+// daemon (log lines, reasons, user names come from attackers) goes into the page as text, never as HTML.
+"use strict";
+
+const TOKEN_KEY = "sipwarden-token";
+const REFRESH_MS = 5000;
+const $ = (id) => document.getElementById(id);
+let token = sessionStorage.getItem(TOKEN_KEY) || "";
+let bans = [];
+let timer = null;
+
+class AuthError extends Error {}
+
+async function api(method, path, body) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401) throw new AuthError("the token was refused");
+  const data = (res.headers.get("content-type") || "").includes("json") ? await res.json() : null;
+  if (!res.ok) throw new Error((data && data.error && data.error.message) || `HTTP ${res.status}`);
+  return data;
+}
+
+/** An element with text content (never parsed as HTML) and optional class. */
+function el(tag, text, className) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (className) e.className = className;
+  return e;
+}
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = c instanceof Node ? document.createElement("td") : el("td", c);
+    if (c instanceof Node) td.append(c);
+    tr.append(td);
+  }
+  return tr;
+}
+
+const when = (iso) =>
+  iso === null || iso === undefined ? "permanent" : iso.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
+
+function showError(e) {
+  if (e instanceof AuthError) return signOut(e.message);
+  $("error").textContent = e instanceof Error ? e.message : String(e);
+}
+
+function renderStatus(s) {
+  const byOrigin = (s.counts.activeBansByOrigin || []).map((o) => `${o.origin} ${o.count}`).join(", ");
+  $("summary").textContent =
+    `v${s.version}, up ${Math.floor(s.uptimeS / 60)} min; firewall ${s.backend.name} ${s.backend.ok ? "ok" : `NOT OK (${s.backend.detail})`}; ` +
+    `${s.counts.activeBans} bans in force${byOrigin ? ` (${byOrigin})` : ""}, ${s.counts.spares} spared, ${s.counts.allowlist} allowlist entries`;
+  const jails = $("jails").tBodies[0];
+  jails.replaceChildren(...s.jails.map((j) => row([j.name, j.filter, j.failures, j.bans, j.tracked])));
+  const facts = [
+    ...s.sources.map(
+      (x) =>
+        `source ${x.id}: ${x.lines} lines, ${x.errors} errors, last ${x.lastLineAt ? when(x.lastLineAt) : "never"}`,
+    ),
+    ...s.lists.map(
+      (l) =>
+        `list ${l.name}: ${l.networks} networks${l.downloadError ? ` (last download failed: ${l.downloadError})` : ""}`,
+    ),
+    ...(s.fleet
+      ? [
+          `fleet: node ${s.fleet.node}, ${s.fleet.connected ? "connected" : "NOT connected"}; ${s.fleet.published} published, ${s.fleet.received} received${s.fleet.lastError ? ` (last error: ${s.fleet.lastError})` : ""}`,
+        ]
+      : []),
+    ...(s.notifications || []).map(
+      (n) =>
+        `notify by ${n.via}: ${n.sent} sent, ${n.failed} failed${n.lastError ? ` (last failure: ${n.lastError})` : ""}`,
+    ),
+    ...s.firewallNotes.map((n) => `firewall note: ${n}`),
+  ];
+  $("facts").replaceChildren(...facts.map((f) => el("li", f)));
+}
+
+function renderBans() {
+  const q = $("filter").value.trim().toLowerCase();
+  const shown = bans.filter((b) => !q || `${b.target} ${b.origin} ${b.reason}`.toLowerCase().includes(q));
+  $("ban-count").textContent = `(${shown.length}${shown.length === bans.length ? "" : ` of ${bans.length}`})`;
+  $("bans").tBodies[0].replaceChildren(
+    ...shown.map((b) => {
+      const unban = el("button", "Unban");
+      unban.type = "button";
+      unban.dataset.target = b.target;
+      unban.addEventListener("click", () => unbanTarget(b.target));
+      const tr = row([b.target, b.origin, when(b.at), when(b.expiresAt), b.reason, unban]);
+      tr.children[4].className = "reason";
+      return tr;
+    }),
+  );
+}
+
+async function refresh() {
+  try {
+    const [status, list] = await Promise.all([api("GET", "/v1/status"), api("GET", "/v1/bans")]);
+    renderStatus(status);
+    bans = list.bans;
+    renderBans();
+    $("error").textContent = "";
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function unbanTarget(target) {
+  if (!confirm(`Unban ${target}?`)) return;
+  try {
+    await api("DELETE", `/v1/bans/${encodeURIComponent(target)}`);
+    await refresh();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function explain(ip) {
+  const out = $("explain-result");
+  try {
+    const r = await api("GET", `/v1/explain/${encodeURIComponent(ip)}`);
+    const head = el(
+      "p",
+      `${r.address}: ${r.verdict}`,
+      r.verdict === "blocked" ? "blocked" : r.verdict === "allowed" ? "allowed" : "",
+    );
+    const list = el("ul");
+    for (const b of r.because) {
+      const li = el(
+        "li",
+        `${b.kind} ${b.origin}${b.target ? ` on ${b.target}` : ""}: ${b.detail}${b.expiresAt !== undefined ? ` (until ${when(b.expiresAt)})` : ""}`,
+      );
+      if (b.evidence && b.evidence.length > 0) {
+        const lines = el("ul");
+        for (const ev of b.evidence)
+          lines.append(el("li", `${when(ev.time)} ${ev.source}: ${ev.line}`, "reason"));
+        li.append(lines);
+      }
+      list.append(li);
+    }
+    out.replaceChildren(head, list);
+  } catch (e) {
+    out.replaceChildren(el("p", e instanceof Error ? e.message : String(e), "error"));
+    if (e instanceof AuthError) signOut(e.message);
+  }
+}
+
+function signOut(why) {
+  token = "";
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (timer !== null) clearInterval(timer);
+  timer = null;
+  $("app").hidden = true;
+  $("signout").hidden = true;
+  $("login").hidden = false;
+  $("summary").textContent = "not signed in";
+  $("login-error").textContent = why || "";
+}
+
+async function signIn() {
+  try {
+    await api("GET", "/v1/status");
+  } catch (e) {
+    return signOut(e instanceof AuthError ? "wrong token" : e.message);
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("login").hidden = true;
+  $("login-error").textContent = "";
+  $("app").hidden = false;
+  $("signout").hidden = false;
+  await refresh();
+  timer = setInterval(refresh, REFRESH_MS);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    token = $("token").value.trim();
+    void signIn();
+  });
+  $("signout").addEventListener("click", () => signOut(""));
+  $("filter").addEventListener("input", renderBans);
+  $("explain").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void explain($("explain-ip").value.trim());
+  });
+  $("ban").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const forValue = $("ban-for").value;
+    const reason = $("ban-reason").value.trim();
+    try {
+      await api("POST", "/v1/bans", {
+        target: $("ban-target").value.trim(),
+        forMs: forValue === "permanent" ? null : Number(forValue),
+        ...(reason ? { reason } : {}),
+      });
+      $("ban-target").value = "";
+      $("ban-reason").value = "";
+      await refresh();
+    } catch (e) {
+      showError(e);
+    }
+  });
+  if (token) void signIn();
+});

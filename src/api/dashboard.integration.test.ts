@@ -2,16 +2,16 @@
 // token-guarded TCP API: sign-in with a wrong token and the right one, the bans and jails as the daemon
 // has them, "why is this IP blocked?", a ban and an unban by hand. An attacker's text in a log line is shown
 // as text and never runs. Loopback only.
-import { existsSync, appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BanList } from "./contract.js";
 import { waitFor } from "../sources/testing/wait-for.js";
-import { childProcesses, freePort, pjsipFailure } from "../../test/loopback-processes.js";
-import { builtCli, sipwarden } from "../../test/sipwarden-cli.js";
+import { childProcesses, pjsipFailure } from "../../test/loopback-processes.js";
+import { httpGet, startTcpApiDaemon } from "../../test/tcp-api-daemon.js";
+import { sipwarden } from "../../test/sipwarden-cli.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "dashboard-token-0123456789abcdef";
@@ -22,52 +22,20 @@ const HOSTILE_USER = "<img src=x onerror=window.__pwned=1>";
 let dir = "";
 let port = 0;
 let browser: Browser | undefined;
-let daemonErr = "";
+let log = "";
 const children = childProcesses();
 
 const socket = (): string => join(dir, "api.sock");
 const bans = (): BanList["bans"] =>
   (JSON.parse(sipwarden("bans", "--json", "--socket", socket()).stdout) as BanList).bans;
 
-function get(path: string): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, path, timeout: 5000 }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (text += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
   dir = mkdtempSync(join(tmpdir(), "sw-dash-"));
-  port = await freePort();
-  writeFileSync(join(dir, "full"), "");
-  writeFileSync(
-    join(dir, "sipwarden.yaml"),
-    [
-      `state_dir: ${join(dir, "state")}`,
-      `api: { socket: ${socket()}, tcp: { host: 127.0.0.1, port: ${port}, token: ${TOKEN} } }`,
-      "sources:",
-      `  pbx: { type: file, path: ${join(dir, "full")} }`,
-      "jails:",
-      "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
-      "",
-    ].join("\n"),
-  );
-  const daemon = children.spawn(
-    process.execPath,
-    [builtCli(), "run", "--config", join(dir, "sipwarden.yaml"), "--backend", "dry-run"],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-  daemon.stderr!.on("data", (c: Buffer) => (daemonErr = (daemonErr + c.toString("utf8")).slice(-65_536)));
-  await waitFor(() => /"msg":"api listening on tcp/.test(daemonErr), "sipwarden's TCP API", 20_000);
-  for (let i = 0; i < 3; i++) appendFileSync(join(dir, "full"), pjsipFailure(ATTACKER, HOSTILE_USER));
+  const daemon = await startTcpApiDaemon(dir, TOKEN, children);
+  port = daemon.port;
+  log = daemon.log;
+  for (let i = 0; i < 3; i++) appendFileSync(log, pjsipFailure(ATTACKER, HOSTILE_USER));
   await waitFor(() => bans().some((b) => b.target === ATTACKER), "the attacker's ban", 10_000);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 }, 60_000);
@@ -90,14 +58,14 @@ async function signedIn(): Promise<Page> {
 
 describe("the dashboard", () => {
   it("serves its page without a token, under a strict content policy; the data stays behind the token", async () => {
-    const page = await get("/");
+    const page = await httpGet(port, "/");
     expect(page.status).toBe(200);
     expect(page.headers["content-security-policy"]).toMatch(/script-src 'self'/);
     expect(page.headers["x-content-type-options"]).toBe("nosniff");
     expect(page.text).toContain('<script src="/dashboard.js"');
-    expect((await get("/dashboard.js")).status).toBe(200);
-    expect((await get("/v1/bans")).status).toBe(401);
-    expect((await get("/v1/status")).status).toBe(401);
+    expect((await httpGet(port, "/dashboard.js")).status).toBe(200);
+    expect((await httpGet(port, "/v1/bans")).status).toBe(401);
+    expect((await httpGet(port, "/v1/status")).status).toBe(401);
   });
 
   it("refuses a wrong token, and with the right one shows the bans and jails as the daemon has them", async () => {

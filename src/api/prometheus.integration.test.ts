@@ -2,48 +2,23 @@
 // promtool accepts the exposition: the metrics work where a provider would use them. Loopback only.
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../daemon/package-root.js";
 import { pause, waitFor } from "../sources/testing/wait-for.js";
 import { childProcesses, freePort, pjsipFailure } from "../../test/loopback-processes.js";
+import { httpGet, startTcpApiDaemon } from "../../test/tcp-api-daemon.js";
 
 const TOKEN = "metrics-token-0123456789abcdef";
 
 let dir = "";
 const children = childProcesses();
-let daemonErr = "";
 let apiPort = 0;
 let promPort = 0;
 
-function get(port: number, path: string, token?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        headers: token ? { authorization: `Bearer ${token}` } : {},
-        timeout: 5000,
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 /** One instant query against Prometheus's HTTP API: the samples' labels and values. */
 async function query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const r = await get(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`);
+  const r = await httpGet(promPort, `/api/v1/query?query=${encodeURIComponent(q)}`);
   if (r.status !== 200) return [];
   const body = JSON.parse(r.text) as {
     data?: { result?: { metric: Record<string, string>; value: [number, string] }[] };
@@ -54,37 +29,10 @@ async function query(q: string): Promise<{ metric: Record<string, string>; value
 beforeAll(async () => {
   for (const tool of ["/usr/bin/prometheus", "/usr/bin/promtool"])
     if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install prometheus`);
-  const main = join(packageRoot(), "dist", "cli", "main.js");
-  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
   dir = mkdtempSync(join(tmpdir(), "sw-prom-"));
-  apiPort = await freePort();
   promPort = await freePort();
-  writeFileSync(join(dir, "full"), "");
-  writeFileSync(
-    join(dir, "sipwarden.yaml"),
-    [
-      `state_dir: ${join(dir, "state")}`,
-      `api: { socket: ${join(dir, "api.sock")}, tcp: { host: 127.0.0.1, port: ${apiPort}, token: ${TOKEN} } }`,
-      "sources:",
-      `  pbx: { type: file, path: ${join(dir, "full")} }`,
-      "jails:",
-      "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
-      "",
-    ].join("\n"),
-  );
-  const daemon = children.spawn(
-    process.execPath,
-    [main, "run", "--config", join(dir, "sipwarden.yaml"), "--backend", "dry-run"],
-    {
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  daemon.stderr!.on("data", (c: Buffer) => (daemonErr = (daemonErr + c.toString("utf8")).slice(-65_536)));
-  await waitFor(
-    () => /"msg":"watching"/.test(daemonErr) && /"msg":"api listening"/.test(daemonErr),
-    "sipwarden's API",
-    20_000,
-  );
+  const daemon = await startTcpApiDaemon(dir, TOKEN, children);
+  apiPort = daemon.port;
 
   writeFileSync(join(dir, "token"), TOKEN);
   writeFileSync(
@@ -122,7 +70,7 @@ describe("Prometheus scrapes sipwarden's /metrics", () => {
     for (const host of ["198.51.100.7", "198.51.100.8", "198.51.100.9"])
       appendFileSync(join(dir, "full"), pjsipFailure(host));
     for (let i = 0; i < 3; i++) appendFileSync(join(dir, "full"), pjsipFailure("203.0.113.9"));
-    const metrics = async () => (await get(apiPort, "/metrics", TOKEN)).text;
+    const metrics = async () => (await httpGet(apiPort, "/metrics", TOKEN)).text;
     /** Polled over HTTP: a pause per try keeps the loop from hammering the servers. */
     const slowly = (cond: () => Promise<boolean>) => async () => (await pause(100), await cond());
     const banned = 'sipwarden_jail_bans_total{jail="asterisk",filter="asterisk"} 1';
@@ -131,7 +79,7 @@ describe("Prometheus scrapes sipwarden's /metrics", () => {
       "the ban in /metrics",
       10_000,
     );
-    expect((await get(apiPort, "/metrics")).status).toBe(401);
+    expect((await httpGet(apiPort, "/metrics")).status).toBe(401);
 
     const text = await metrics();
     const lint = spawnSync("/usr/bin/promtool", ["check", "metrics"], {

@@ -206,5 +206,23 @@ document.addEventListener("DOMContentLoaded", () => {
       showError(e);
     }
   });
+  $("allow").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const forValue = $("allow-for").value;
+    try {
+      const r = await api("POST", "/v1/allow", {
+        target: $("allow-target").value.trim(),
+        forMs: forValue === "permanent" ? null : Number(forValue),
+      });
+      const lifted = r.unbanned.map((b) => b.target);
+      $("allow-result").textContent =
+        `${r.target} allowed until ${r.expiresAt === null ? "removed" : when(r.expiresAt)}` +
+        (lifted.length > 0 ? `; lifted the bans on ${lifted.join(", ")}` : "");
+      $("allow-target").value = "";
+      await refresh();
+    } catch (e) {
+      showError(e);
+    }
+  });
   if (token) void signIn();
 });

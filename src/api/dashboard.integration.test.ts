@@ -1,7 +1,7 @@
 // The dashboard in a real browser (Debian's chromium through playwright-core) against `sipwarden run`'s
 // token-guarded TCP API: sign-in with a wrong token and the right one, the bans and jails as the daemon
-// has them, "why is this IP blocked?", a ban and an unban by hand. An attacker's text in a log line is shown
-// as text and never runs. Loopback only.
+// has them, "why is this IP blocked?", a ban, an unban and an allow by hand. An attacker's text in a log
+// line is shown as text and never runs. Loopback only.
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -118,7 +118,7 @@ describe("the dashboard", () => {
     }
   });
 
-  it("bans and unbans by hand, through the API, as sipwarden ban and unban would", async () => {
+  it("bans, unbans and allows by hand, through the API, as sipwarden ban, unban and allow would", async () => {
     const page = await signedIn();
     try {
       await page.fill("#ban-target", "198.51.100.77");
@@ -133,6 +133,19 @@ describe("the dashboard", () => {
       await page.click(`#bans button[data-target="${ATTACKER}"]`);
       await page.waitForSelector(`#bans tbody tr >> text=${ATTACKER}`, { state: "detached" });
       expect(bans().map((b) => b.target)).toEqual(["198.51.100.77"]);
+      // Allowing the address lifts its ban, as sipwarden allow would.
+      await page.fill("#allow-target", "198.51.100.77");
+      await page.selectOption("#allow-for", "604800000");
+      await page.click("#allow button");
+      await expect
+        .poll(() => page.textContent("#allow-result"))
+        .toMatch(
+          /^198\.51\.100\.77 allowed until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC; lifted the bans on 198\.51\.100\.77$/,
+        );
+      expect(bans()).toEqual([]);
+      await page.fill("#explain-ip", "198.51.100.77");
+      await page.click("#explain button");
+      await page.waitForSelector("#explain-result .allowed");
       // A refusal comes back in the API's words.
       await page.fill("#ban-target", "0.0.0.0/0");
       await page.click("#ban button");

@@ -43,6 +43,7 @@ function row(cells) {
   return tr;
 }
 
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const when = (iso) =>
   iso === null || iso === undefined ? "permanent" : iso.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
 
@@ -55,7 +56,7 @@ function renderStatus(s) {
   const byOrigin = (s.counts.activeBansByOrigin || []).map((o) => `${o.origin} ${o.count}`).join(", ");
   $("summary").textContent =
     `v${s.version}, up ${Math.floor(s.uptimeS / 60)} min; firewall ${s.backend.name} ${s.backend.ok ? "ok" : `NOT OK (${s.backend.detail})`}; ` +
-    `${s.counts.activeBans} bans in force${byOrigin ? ` (${byOrigin})` : ""}, ${s.counts.spares} spared, ${s.counts.allowlist} allowlist entries`;
+    `${plural(s.counts.activeBans, "ban")} in force${byOrigin ? ` (${byOrigin})` : ""}, ${s.counts.spares} spared, ${plural(s.counts.allowlist, "allowlist entry", "allowlist entries")}`;
   const jails = $("jails").tBodies[0];
   jails.replaceChildren(...s.jails.map((j) => row([j.name, j.filter, j.failures, j.bans, j.tracked])));
   const facts = [

@@ -95,7 +95,7 @@ describe("the dashboard", () => {
       ]);
       expect(await page.textContent("#jails tbody")).toMatch(/^asterisk\s*asterisk\s*3\s*1\s*\d+$/);
       expect(await page.textContent("#summary")).toMatch(
-        /firewall dry-run ok; 1 bans in force \(jail:asterisk 1\)/,
+        /firewall dry-run ok; 1 ban in force \(jail:asterisk 1\)/,
       );
     } finally {
       await page.close();

@@ -225,5 +225,17 @@ document.addEventListener("DOMContentLoaded", () => {
       showError(e);
     }
   });
+  $("unallow").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const target = $("unallow-target").value.trim();
+    try {
+      await api("DELETE", `/v1/allow/${encodeURIComponent(target)}`);
+      $("allow-result").textContent = `${target} is no longer allowed by hand; bans may follow again`;
+      $("unallow-target").value = "";
+      await refresh();
+    } catch (e) {
+      showError(e);
+    }
+  });
   if (token) void signIn();
 });

@@ -209,6 +209,24 @@ describe("control API", () => {
     expect(bad.json.error.message).toMatch(/refusing to allow 0\.0\.0\.0\/0/);
   });
 
+  it("DELETE /v1/allow/<target> removes a hand-made entry; 404 when there is none", async () => {
+    const { app } = setup({ allowlist: ["192.168.1.0/24"] });
+    await inject(app, { method: "POST", url: "/v1/allow", body: { target: "198.51.100.0/24" } });
+    const removed = await inject(app, { method: "DELETE", url: "/v1/allow/198.51.100.0%2F24" });
+    expect([removed.status, removed.json]).toEqual([
+      200,
+      { removed: [{ target: "198.51.100.0/24", expiresAt: null }] },
+    ]);
+    const again = await inject(app, { method: "DELETE", url: "/v1/allow/198.51.100.0%2F24" });
+    expect([again.status, again.json.error.code]).toEqual([404, "not-found"]);
+    const config = await inject(app, { method: "DELETE", url: "/v1/allow/192.168.1.7" });
+    expect(config.json.error.message).toBe(
+      "no allow entry made by hand on 192.168.1.7; it is allowed by 192.168.1.0/24 (config)",
+    );
+    const bad = await inject(app, { method: "DELETE", url: "/v1/allow/not-an-ip" });
+    expect(bad.status).toBe(400);
+  });
+
   it("explains a blocked, an allowed and an unknown address", async () => {
     const { app, services, clock } = setup({ allowlist: ["192.168.1.0/24"] });
     services.record([jailBan("198.51.100.7", T0 - 3_600_000, 600_000), jailBan("198.51.100.7", T0, 600_000)]);

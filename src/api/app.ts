@@ -9,6 +9,7 @@ import {
   MAX_IMPORT_BANS,
   MAX_IMPORT_EVIDENCE,
   type AllowCreated,
+  type AllowRemoved,
   type BanCreated,
   type BanList,
   type BanRemoved,
@@ -171,6 +172,17 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
           "manual allow",
         );
         return { status: 201, body: created satisfies AllowCreated };
+      },
+    },
+    {
+      method: "DELETE",
+      path: /^\/v1\/allow\/(.+)$/,
+      name: "unallow",
+      run: async ({ param }) => {
+        const cidr = parseTarget(param);
+        const result = await services.unallow(cidr);
+        log.info({ target: cidr.text, removed: result.removed.length }, "manual allow removed");
+        return ok<AllowRemoved>(result);
       },
     },
     {

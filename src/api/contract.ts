@@ -225,6 +225,11 @@ export interface BanRemoved {
 }
 
 /** POST /v1/allow (201) */
+/** The run-time allow entries `DELETE /v1/allow/<target>` removed. */
+export interface AllowRemoved {
+  readonly removed: readonly { readonly target: string; readonly expiresAt: string | null }[];
+}
+
 export interface AllowCreated {
   readonly target: string;
   readonly expiresAt: string | null;

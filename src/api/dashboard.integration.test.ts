@@ -118,7 +118,7 @@ describe("the dashboard", () => {
     }
   });
 
-  it("bans, unbans and allows by hand, through the API, as sipwarden ban, unban and allow would", async () => {
+  it("bans, unbans, allows and removes the allow by hand, as sipwarden ban, unban and allow [--remove] would", async () => {
     const page = await signedIn();
     try {
       await page.fill("#ban-target", "198.51.100.77");
@@ -146,6 +146,14 @@ describe("the dashboard", () => {
       await page.fill("#explain-ip", "198.51.100.77");
       await page.click("#explain button");
       await page.waitForSelector("#explain-result .allowed");
+      // And taken away again.
+      await page.fill("#unallow-target", "198.51.100.77");
+      await page.click("#unallow button");
+      await expect
+        .poll(() => page.textContent("#allow-result"))
+        .toBe("198.51.100.77 is no longer allowed by hand; bans may follow again");
+      await page.click("#explain button");
+      await expect.poll(() => page.textContent("#explain-result p")).toBe("198.51.100.77: not-blocked");
       // A refusal comes back in the API's words.
       await page.fill("#ban-target", "0.0.0.0/0");
       await page.click("#ban button");

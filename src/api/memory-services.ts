@@ -167,6 +167,21 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       return { target: target.text, expiresAt: isoOrNull(expiresAt), unbanned: unbanned.map(toBanView) };
     },
 
+    async unallow(target) {
+      const now = clock.now();
+      const removed = liveAllows(now).filter((a) => a.origin === "manual" && a.cidr.text === target.text);
+      if (removed.length === 0) {
+        const still = liveAllows(now).find((a) => overlaps(a.cidr, target));
+        throw new ControlRefusal(
+          "not-found",
+          `no allow entry made by hand on ${target.text}` +
+            (still === undefined ? "" : `; it is allowed by ${still.cidr.text} (${still.origin})`),
+        );
+      }
+      for (const r of removed) allows.splice(allows.indexOf(r), 1);
+      return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: isoOrNull(r.expiresAt) })) };
+    },
+
     async explain(address) {
       const now = clock.now();
       const covering = records

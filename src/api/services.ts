@@ -2,7 +2,14 @@
 
 import type { Cidr, IpAddress } from "../domain/address.js";
 import type { Evidence } from "../domain/offense.js";
-import type { AllowCreated, BanView, ExplainResult, ImportBansResult, Status } from "./contract.js";
+import type {
+  AllowCreated,
+  AllowRemoved,
+  BanView,
+  ExplainResult,
+  ImportBansResult,
+  Status,
+} from "./contract.js";
 
 /** A manual ban, validated: the target parsed and canonical, the length checked. */
 export interface ControlBan {
@@ -48,6 +55,11 @@ export interface ControlServices {
   unban(target: Cidr): Promise<BanView[]>;
   /** Adds a runtime allowlist entry and lifts the bans in force that it covers. */
   allow(request: ControlAllow): Promise<AllowCreated>;
+  /**
+   * Removes the run-time allow entries on exactly `target` (bans may follow again); a refusal (not-found)
+   * when there is none, saying so when the config's allowlist covers it (only the config can change that).
+   */
+  unallow(target: Cidr): Promise<AllowRemoved>;
   explain(address: IpAddress): Promise<ExplainResult>;
 }
 

@@ -122,6 +122,15 @@ describe("daemon control services (dry-run firewall)", () => {
 
       const allowed = await services.allow({ target: parseCidr("203.0.113.0/24")!, forMs: undefined });
       expect(allowed.unbanned.map((b) => b.target)).toEqual(["203.0.113.8"]);
+      // Removed and added again: the entry leaves the allow file (and the kernel's allow set) and comes back.
+      expect(await services.unallow(parseCidr("203.0.113.0/24")!)).toEqual({
+        removed: [{ target: "203.0.113.0/24", expiresAt: null }],
+      });
+      expect((await services.explain(parseIp("203.0.113.8")!)).verdict).not.toBe("allowed");
+      await expect(services.unallow(parseCidr("192.168.1.7")!)).rejects.toThrow(
+        /no allow entry made by hand on 192\.168\.1\.7; it is allowed by 192\.168\.1\.0\/24/,
+      );
+      await services.allow({ target: parseCidr("203.0.113.0/24")!, forMs: undefined });
       expect(await daemon.backend.listBans()).toEqual([]);
       const now = await services.explain(parseIp("203.0.113.8")!);
       expect(now.verdict).toBe("allowed");

@@ -202,6 +202,22 @@ export function createDaemonServices(
       };
     },
 
+    async unallow(target) {
+      const now = clock.now();
+      const removed = daemon.allows.remove(target, now);
+      if (removed.length === 0) {
+        const still = protectorOf(parts, target, now);
+        throw new ControlRefusal(
+          "not-found",
+          `no allow entry made by hand on ${target.text}${still === null ? "" : `; it is allowed by ${still}`}`,
+        );
+      }
+      // The kernel's allow set loses the entry in one apply.
+      await daemon.applyPolicy();
+      const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
+      return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: iso(r.expiresAt) })) };
+    },
+
     async explain(address) {
       const now = clock.now();
       const lookup = daemon.store.decisionsFor(address.text, now);

@@ -15,6 +15,8 @@ export interface RuntimeAllowlist {
   /** Entries in force at `now`. */
   list(now: number): RuntimeAllow[];
   add(cidr: Cidr, expiresAt: number | null): RuntimeAllow;
+  /** Removes the entries in force on exactly `cidr`; returns them (empty: there was none). */
+  remove(cidr: Cidr, now: number): RuntimeAllow[];
   match(address: IpAddress, now: number): RuntimeAllow | null;
 }
 
@@ -64,6 +66,13 @@ export function createRuntimeAllowlist(
       entries = [...live(now).filter((e) => e.cidr.text !== cidr.text), entry];
       save();
       return entry;
+    },
+    remove(cidr, now) {
+      const removed = live(now).filter((e) => e.cidr.text === cidr.text);
+      if (removed.length === 0) return [];
+      entries = live(now).filter((e) => e.cidr.text !== cidr.text);
+      save();
+      return removed;
     },
     match(address, now) {
       return live(now).find((e) => cidrContains(e.cidr, address)) ?? null;

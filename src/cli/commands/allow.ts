@@ -1,6 +1,7 @@
-// `sipwarden allow <ip|cidr>`: a runtime allowlist entry, which lifts the bans it covers and wins over new ones.
+// `sipwarden allow <ip|cidr>`: a runtime allowlist entry, which lifts the bans it covers and wins over new ones;
+// `--remove` takes one away again.
 
-import type { AllowCreated, AllowRequest } from "../../api/contract.js";
+import type { AllowCreated, AllowRemoved, AllowRequest } from "../../api/contract.js";
 import { formatDuration } from "../../domain/duration.js";
 import { UserError } from "../../domain/errors.js";
 import { chooseSocketPath, createApiClient, durationArg, targetArg } from "../api-client.js";
@@ -8,13 +9,18 @@ import { plural, printable, untilText } from "../api-format.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
-const USAGE = "sipwarden allow <ip|cidr> [--for 1d|permanent] [--socket PATH]";
+const USAGE = "sipwarden allow [--remove] <ip|cidr> [--for 1d|permanent] [--socket PATH]";
 
 export async function allowCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     "allow",
     args,
-    { for: { type: "string" }, socket: { type: "string" }, help: { type: "boolean", short: "h" } },
+    {
+      for: { type: "string" },
+      remove: { type: "boolean" },
+      socket: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     { min: 0, max: 1, usage: USAGE },
   );
   if (values.help) {
@@ -23,12 +29,22 @@ export async function allowCommand(args: readonly string[], io: CliIo): Promise<
   }
   const [raw] = positionals;
   if (raw === undefined) throw new UserError("SW_USAGE", `allow: name an IP or CIDR (usage: ${USAGE})`);
+  const client = createApiClient(chooseSocketPath(values.socket, io.env));
+  if (values.remove) {
+    if (values.for !== undefined)
+      throw new UserError("SW_USAGE", `allow: --remove takes no --for (usage: ${USAGE})`);
+    const target = targetArg("allow", raw, USAGE);
+    // Encoded, so a CIDR's slash stays inside the one path segment.
+    const { removed } = await client.delete<AllowRemoved>(`/v1/allow/${encodeURIComponent(target)}`);
+    const was = removed.map((r) =>
+      r.expiresAt === null ? "until removed" : untilText(r.expiresAt, io.now()),
+    );
+    io.stdout(`removed the allow entry on ${target} (it was ${was.join(", ")}); bans may follow again\n`);
+    return 0;
+  }
   const forMs = values.for === undefined ? null : durationArg("allow", values.for, USAGE);
   const request: AllowRequest = { target: targetArg("allow", raw, USAGE), forMs };
-  const created = await createApiClient(chooseSocketPath(values.socket, io.env)).post<AllowCreated>(
-    "/v1/allow",
-    request,
-  );
+  const created = await client.post<AllowCreated>("/v1/allow", request);
   const length =
     created.expiresAt === null || forMs === null
       ? "until removed"

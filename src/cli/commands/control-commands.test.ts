@@ -231,6 +231,22 @@ describe("allow", () => {
     expect((await cli(allowCommand, ["2001:db8::5"])).out).toBe("allowed 2001:db8::5 until removed\n");
     expect((await cli(bansCommand, [])).out).toBe("no bans in force\n");
   });
+
+  it("--remove takes a hand-made entry away, and says why it cannot when the config's covers the address", async () => {
+    await cli(allowCommand, ["198.51.100.0/24", "--for", "1d"]);
+    expect((await cli(allowCommand, ["--remove", "198.51.100.0/24"])).out).toBe(
+      "removed the allow entry on 198.51.100.0/24 (it was until 2026-11-23T00:00:00Z (in 1d)); bans may follow again\n",
+    );
+    expect(await userError(allowCommand, ["--remove", "198.51.100.0/24"])).toMatch(
+      /^no allow entry made by hand on 198\.51\.100\.0\/24 \[/,
+    );
+    expect(await userError(allowCommand, ["--remove", "192.168.1.7"])).toMatch(
+      /^no allow entry made by hand on 192\.168\.1\.7; it is allowed by 192\.168\.1\.0\/24 \(config\) \[/,
+    );
+    expect(await userError(allowCommand, ["--remove", "192.168.1.7", "--for", "1d"])).toMatch(
+      /--remove takes no --for/,
+    );
+  });
 });
 
 describe("explain", () => {

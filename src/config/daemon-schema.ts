@@ -133,7 +133,7 @@ export const fleetSchema = z
   .object({
     /** The Redis server the fleet shares: `redis://host:6379` or, over TLS, `rediss://host:6380`. */
     redis: z.string().regex(/^rediss?:\/\/[^\s]+$/, "a redis:// or rediss:// URL"),
-    /** A file holding the Redis password (its first line, read when the link starts); better than one in the URL. */
+    /** A file holding the Redis password (its first line, read at start and at each reload); better than one in the URL. */
     password_file: absolutePath.optional(),
     /** With rediss://: a PEM file of the CAs trusted for Redis's certificate instead of the system's. */
     ca_file: absolutePath.optional(),

@@ -41,7 +41,7 @@ import { fetchVia } from "./list-fetch.js";
 import { createNotifier, type NotifyStats } from "./notify.js";
 import { createHistogram, type HistogramSnapshot } from "../domain/histogram.js";
 import { createSkewWatch } from "./time-skew.js";
-import { checkFleetFiles } from "../fleet/fleet-config-check.js";
+import { checkFleetFiles, type FleetSecrets } from "../fleet/fleet-config-check.js";
 import type { FleetLink, FleetStats } from "../fleet/fleet-link.js";
 import { createFleetApplier, sharedBans } from "./fleet-apply.js";
 
@@ -199,7 +199,7 @@ export async function startDaemon(
 ): Promise<Daemon> {
   const { clock, log } = deps;
   let config = initial;
-  checkFleetFiles(config);
+  let fleetSecrets = checkFleetFiles(config);
   try {
     await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
   } catch (e) {
@@ -500,12 +500,12 @@ export async function startDaemon(
       if (members.length !== targets.length) await applyPolicy(config);
     },
   });
-  const startFleet = async (cfg: Config): Promise<FleetLink | null> => {
+  const startFleet = async (cfg: Config, secrets: FleetSecrets): Promise<FleetLink | null> => {
     if (cfg.fleet === null) return null;
     const { startFleetLink } = await import("../fleet/fleet-link.js");
-    return startFleetLink(cfg.fleet, { log: log.child({ module: "fleet" }), onMessages: fromFleet });
+    return startFleetLink(cfg.fleet, { log: log.child({ module: "fleet" }), onMessages: fromFleet }, secrets);
   };
-  fleet = await startFleet(config);
+  fleet = await startFleet(config, fleetSecrets);
   let fleetConfig = config.fleet;
 
   const housekeeping = setInterval(() => {
@@ -566,7 +566,7 @@ export async function startDaemon(
         fleet.publish([{ op: "unban", node: config.fleet.node, target, at: clock.now() }]);
     },
     async reload(next) {
-      checkFleetFiles(next);
+      const nextSecrets = checkFleetFiles(next);
       const prefixChanged = next.ipv6Prefix !== config.ipv6Prefix;
       await applyPolicy(next);
       await stopDetection();
@@ -581,10 +581,11 @@ export async function startDaemon(
       downloads.stop();
       downloads = startDownloads(next);
       await startDetection(next);
-      if (JSON.stringify(next.fleet) !== JSON.stringify(fleetConfig)) {
+      // A new password or CA in the same files counts as a change too: the link connects with it.
+      if (JSON.stringify([next.fleet, nextSecrets]) !== JSON.stringify([fleetConfig, fleetSecrets])) {
         await fleet?.stop();
-        fleet = await startFleet(next);
-        fleetConfig = next.fleet;
+        fleet = await startFleet(next, nextSecrets);
+        [fleetConfig, fleetSecrets] = [next.fleet, nextSecrets];
       }
       log.info({ jails: next.jails.map((j) => j.name) }, "config reloaded");
     },

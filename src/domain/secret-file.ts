@@ -2,6 +2,7 @@
 // they are used, so that a rotated one needs no reload; errors say which file and why.
 
 import { readFileSync } from "node:fs";
+import { UserError, type ErrorLocation } from "./errors.js";
 
 export class ConfigFileError extends Error {
   constructor(message: string) {
@@ -24,4 +25,14 @@ export function readSecretLine(file: string, what: string): string {
   const line = readConfigFile(file, what).split(/\r?\n/, 1)[0] ?? "";
   if (line === "") throw new ConfigFileError(`the ${what} ${file} is empty`);
   return line;
+}
+
+/** Runs `read`; a file it cannot read becomes a config error at `at`, the key that names the file. */
+export function readAtKey<T>(read: () => T, at: ErrorLocation): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ConfigFileError) throw new UserError("SW_CONFIG_INVALID", e.message, at);
+    throw e;
+  }
 }

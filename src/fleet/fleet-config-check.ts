@@ -1,26 +1,27 @@
 // The fleet's settings as `sipwarden check` shows them, and the password file read before anything starts.
 
 import type { Config, FleetConfig } from "../config/config.js";
-import { UserError } from "../domain/errors.js";
-import { ConfigFileError, readConfigFile, readSecretLine } from "../domain/secret-file.js";
+import { readAtKey, readConfigFile, readSecretLine } from "../domain/secret-file.js";
+
+/** What the fleet's password and CA files hold, read once for the link that uses them. */
+export interface FleetSecrets {
+  readonly password?: string;
+  readonly ca?: string;
+}
 
 /** Reads the fleet's password and CA files now: unreadable or empty, each is refused at its key. */
-export function checkFleetFiles(config: Config): void {
+export function checkFleetFiles(config: Config): FleetSecrets {
   const f = config.fleet;
-  if (f === null) return;
-  for (const [key, file, what] of [
-    ["password_file", f.passwordFile, "password file"],
-    ["ca_file", f.caFile, "CA file"],
-  ] as const) {
-    if (file === null) continue;
-    try {
-      if (key === "password_file") readSecretLine(file, what);
-      else readConfigFile(file, what);
-    } catch (e) {
-      if (!(e instanceof ConfigFileError)) throw e;
-      throw new UserError("SW_CONFIG_INVALID", e.message, config.locate(["fleet", key]));
-    }
-  }
+  if (f === null) return {};
+  const at = (key: string) => config.locate(["fleet", key]);
+  const password = f.passwordFile;
+  const ca = f.caFile;
+  return {
+    ...(password === null
+      ? {}
+      : { password: readAtKey(() => readSecretLine(password, "password file"), at("password_file")) }),
+    ...(ca === null ? {} : { ca: readAtKey(() => readConfigFile(ca, "CA file"), at("ca_file")) }),
+  };
 }
 
 /** "node pbx-a via redis://10.0.0.5:6379 (stream sipwarden:bans): shares …": a password never shown. */

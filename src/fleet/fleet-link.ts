@@ -6,7 +6,7 @@
 
 import type { FleetView } from "../api/contract.js";
 import type { FleetConfig } from "../config/config.js";
-import { readConfigFile, readSecretLine } from "../domain/secret-file.js";
+import type { FleetSecrets } from "./fleet-config-check.js";
 import { decodeFleetMessage, encodeFleetMessage, type FleetMessage } from "./fleet-message.js";
 
 /** How the link fares: the status API's view of it. */
@@ -55,11 +55,14 @@ function entriesOf(reply: unknown, key: string): [string, unknown][] {
   return [];
 }
 
-export async function startFleetLink(config: FleetConfig, deps: FleetLinkDeps): Promise<FleetLink> {
+/** `secrets`: what the config's password and CA files hold (checkFleetFiles), none by default. */
+export async function startFleetLink(
+  config: FleetConfig,
+  deps: FleetLinkDeps,
+  secrets: FleetSecrets = {},
+): Promise<FleetLink> {
   const { createClient } = await import("@redis/client");
-  const password =
-    config.passwordFile === null ? undefined : readSecretLine(config.passwordFile, "password file");
-  const ca = config.caFile === null ? undefined : readConfigFile(config.caFile, "CA file");
+  const { password, ca } = secrets;
   const options = {
     url: config.url,
     ...(password === undefined ? {} : { password }),

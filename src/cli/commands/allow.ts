@@ -6,7 +6,7 @@ import { formatDuration } from "../../domain/duration.js";
 import { UserError } from "../../domain/errors.js";
 import { chooseSocketPath, createApiClient, durationArg, targetArg } from "../api-client.js";
 import { plural, printable, untilText } from "../api-format.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE = "sipwarden allow [--remove] <ip|cidr> [--for 1d|permanent] [--socket PATH]";
@@ -19,14 +19,11 @@ export async function allowCommand(args: readonly string[], io: CliIo): Promise<
       for: { type: "string" },
       remove: { type: "boolean" },
       socket: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 1, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const [raw] = positionals;
   if (raw === undefined) throw new UserError("SW_USAGE", `allow: name an IP or CIDR (usage: ${USAGE})`);
   const client = createApiClient(chooseSocketPath(values.socket, io.env));

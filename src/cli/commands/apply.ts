@@ -19,7 +19,7 @@ import {
 } from "../../enforce/try-apply.js";
 import type { BackendKind } from "../../enforce/try-apply.js";
 import { createFirewallBackend, preparePolicy } from "../../daemon/compose-firewall.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import type { CliIo, Command } from "../io.js";
 import type { Config } from "../../config/config.js";
@@ -80,14 +80,11 @@ export function createApplyCommand(deps: ApplyDeps): Command {
         try: { type: "string" },
         force: { type: "boolean" },
         boot: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
+        ...HELP_OPTION,
       },
       { min: 0, max: 0, usage: USAGE },
     );
-    if (values.help) {
-      io.stdout(`usage: ${USAGE}\n`);
-      return 0;
-    }
+    if (helpShown(values, io, USAGE)) return 0;
     const trySeconds = values.try === undefined ? null : Number(values.try);
     if (trySeconds !== null && (!Number.isInteger(trySeconds) || trySeconds < 5 || trySeconds > 3600))
       throw new UserError("SW_USAGE", "--try takes whole seconds, 5..3600");

@@ -5,7 +5,7 @@ import { formatDuration } from "../../domain/duration.js";
 import { UserError } from "../../domain/errors.js";
 import { chooseSocketPath, createApiClient, durationArg, targetArg } from "../api-client.js";
 import { scopeText, untilText } from "../api-format.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE = "sipwarden ban <ip|cidr> [--for 1h|permanent] [--reason TEXT] [--socket PATH]";
@@ -18,14 +18,11 @@ export async function banCommand(args: readonly string[], io: CliIo): Promise<nu
       for: { type: "string" },
       reason: { type: "string" },
       socket: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 1, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const [raw] = positionals;
   if (raw === undefined) throw new UserError("SW_USAGE", `ban: name an IP or CIDR (usage: ${USAGE})`);
   const request: BanRequest = {

@@ -3,7 +3,7 @@
 import type { Config, SmtpVia } from "../../config/config.js";
 import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
-import { ConfigFileError } from "../../domain/secret-file.js";
+import { readAtKey } from "../../domain/secret-file.js";
 import { checkFleetFiles, fleetText } from "../../fleet/fleet-config-check.js";
 import { banScopeText } from "../../domain/decision.js";
 import { UserError } from "../../domain/errors.js";
@@ -16,7 +16,7 @@ import { renderStandaloneSip } from "../../enforce/iptables/sip-script.js";
 import { renderNftScript } from "../../enforce/nftables/render.js";
 import { portsOf } from "../../enforce/policy.js";
 import type { BackendKind } from "../../enforce/try-apply.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import { preparePolicy } from "../../daemon/compose-firewall.js";
 import { parseBackend } from "./apply.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
@@ -96,14 +96,11 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     {
       ...CONFIG_OPTIONS,
       backend: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 0, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const { config, how } = chooseConfig(values, io.env, null);
   const stages = await composeDetection(config, { clock: systemClock });
   const lines = [`config: ${how}`, `state: ${config.stateDir}`, "sources:"];
@@ -142,12 +139,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   }
   const report = config.report?.abuseipdb;
   if (report) {
-    try {
-      reportKey(report);
-    } catch (e) {
-      if (!(e instanceof ConfigFileError)) throw e;
-      throw new UserError("SW_CONFIG_INVALID", e.message, config.locate(["report", "abuseipdb", "key_file"]));
-    }
+    readAtKey(() => reportKey(report), config.locate(["report", "abuseipdb", "key_file"]));
     const categories =
       report.categories === null ? "by jail (sshd 18,22; else 8,18)" : report.categories.join(",");
     lines.push(

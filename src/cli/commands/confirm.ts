@@ -2,7 +2,7 @@
 
 import { UserError } from "../../domain/errors.js";
 import { RUN_DIR, confirmPending } from "../../enforce/try-apply.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { Command } from "../io.js";
 
 const USAGE = "sipwarden confirm [--dir DIR]";
@@ -12,13 +12,10 @@ export function createConfirmCommand(runDir: string = RUN_DIR): Command {
     const { values } = parseCommandArgs(
       "confirm",
       args,
-      { dir: { type: "string" }, help: { type: "boolean", short: "h" } },
+      { dir: { type: "string" }, ...HELP_OPTION },
       { min: 0, max: 0, usage: USAGE },
     );
-    if (values.help) {
-      io.stdout(`usage: ${USAGE}\n`);
-      return 0;
-    }
+    if (helpShown(values, io, USAGE)) return 0;
     const token = await confirmPending(values.dir ?? runDir);
     if (!token) throw new UserError("SW_FIREWALL_TRIAL", "no trial apply is pending (nothing to confirm)");
     io.stdout("confirmed: the applied ruleset stays\n");

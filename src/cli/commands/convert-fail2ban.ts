@@ -8,7 +8,7 @@ import { loadConfigText } from "../../config/load.js";
 import { UserError } from "../../domain/errors.js";
 import { convertFail2banJails } from "../../migrate/fail2ban-convert.js";
 import { FAIL2BAN_DIR, readFail2banJails } from "../../migrate/fail2ban-jails.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE = `sipwarden convert-fail2ban [DIR (default ${FAIL2BAN_DIR})] [--out FILE]`;
@@ -34,13 +34,10 @@ export async function convertFail2banCommand(args: readonly string[], io: CliIo)
   const { values, positionals } = parseCommandArgs(
     "convert-fail2ban",
     args,
-    { out: { type: "string" }, help: { type: "boolean", short: "h" } },
+    { out: { type: "string" }, ...HELP_OPTION },
     { min: 0, max: 1, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const dir = positionals[0] ?? FAIL2BAN_DIR;
   const read = readFail2banJails(dir);
   const { config, notes } = convertFail2banJails(read, dir);

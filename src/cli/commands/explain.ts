@@ -11,7 +11,7 @@ import type {
 import { UserError } from "../../domain/errors.js";
 import { chooseSocketPath, createApiClient, ipArg } from "../api-client.js";
 import { evidenceLine, printable, scopeText, shortTime, untilText } from "../api-format.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE = "sipwarden explain <ip> [--json] [--socket PATH]";
@@ -36,13 +36,10 @@ export async function explainCommand(args: readonly string[], io: CliIo): Promis
   const { values, positionals } = parseCommandArgs(
     "explain",
     args,
-    { json: { type: "boolean" }, socket: { type: "string" }, help: { type: "boolean", short: "h" } },
+    { json: { type: "boolean" }, socket: { type: "string" }, ...HELP_OPTION },
     { min: 0, max: 1, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const [raw] = positionals;
   if (raw === undefined) throw new UserError("SW_USAGE", `explain: name an IP address (usage: ${USAGE})`);
   const ip = ipArg("explain", raw, USAGE);

@@ -13,7 +13,7 @@ import {
 import { FAIL2BAN_DB, readFail2banBans, type Fail2banBan } from "../../migrate/fail2ban-db.js";
 import { chooseSocketPath, createApiClient, durationArg } from "../api-client.js";
 import { plural, printable, table, untilText } from "../api-format.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE = `sipwarden import-fail2ban [DB (default ${FAIL2BAN_DB})] [--jail NAME]... [--bantime 1h|permanent] [--dry-run] [--socket PATH]`;
@@ -67,14 +67,11 @@ export async function importFail2banCommand(args: readonly string[], io: CliIo):
       bantime: { type: "string" },
       "dry-run": { type: "boolean" },
       socket: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 1, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const path = positionals[0] ?? FAIL2BAN_DB;
   const now = io.now();
   const read = readFail2banBans(path, {

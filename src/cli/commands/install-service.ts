@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { UserError } from "../../domain/errors.js";
 import { packageRoot } from "../../daemon/package-root.js";
 import { renderDaemonUnit } from "../../daemon/systemd-unit.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import { DEFAULT_CONFIG_PATH } from "../config-arg.js";
 import type { CliIo } from "../io.js";
 
@@ -20,14 +20,11 @@ export async function installServiceCommand(args: readonly string[], io: CliIo):
       config: { type: "string", short: "c" },
       root: { type: "string" },
       "no-start": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 0, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const root = values.root ?? "/";
   const unit = renderDaemonUnit({
     node: io.execPath,

@@ -6,7 +6,7 @@ import { createNotifier } from "../../daemon/notify.js";
 import type { Decision } from "../../domain/decision.js";
 import { UserError } from "../../domain/errors.js";
 import { createSpawnRunner } from "../../enforce/command-runner.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import type { CliIo } from "../io.js";
 
@@ -32,13 +32,10 @@ export async function notifyTestCommand(args: readonly string[], io: CliIo): Pro
   const { values } = parseCommandArgs(
     "notify-test",
     args,
-    { ...CONFIG_OPTIONS, help: { type: "boolean", short: "h" } },
+    { ...CONFIG_OPTIONS, ...HELP_OPTION },
     { min: 0, max: 0, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const { config, how } = chooseConfig(values, io.env, null);
   if (config.notify === null)
     throw new UserError("SW_USAGE", `notify-test: ${how} has no notify section (email and/or command)`);

@@ -4,7 +4,7 @@ import type { Config } from "../../config/config.js";
 import type { replayFiles as ReplayFiles, ReplayLines } from "../../daemon/replay.js";
 import { UserError } from "../../domain/errors.js";
 import { createWorkerRunner, wantsParallel, type RangeRunner } from "../../daemon/worker-runner.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import { createBufferedWriter } from "../buffered-writer.js";
 import { CONFIG_OPTIONS } from "../config-options.js";
 import { decisionToJson, formatDecisionLine } from "../../domain/decision-format.js";
@@ -25,14 +25,11 @@ export async function replayCommand(args: readonly string[], io: CliIo): Promise
       json: { type: "boolean" },
       journalmatch: { type: "string" },
       since: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 10_000, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   if (positionals.length === 0)
     throw new UserError("SW_USAGE", `replay: name at least one log (usage: ${USAGE})`);
   if (positionals.some(namesJournal)) {

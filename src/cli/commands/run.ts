@@ -13,7 +13,7 @@ import type { BackendChoice } from "../../daemon/compose-firewall.js";
 import { createSpawnRunner } from "../../enforce/command-runner.js";
 import { isUserError, UserError } from "../../domain/errors.js";
 import { packageRoot, packageVersion } from "../../daemon/package-root.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import { decisionToJson, formatDecisionLine } from "../../domain/decision-format.js";
 import type { CliIo } from "../io.js";
@@ -37,14 +37,11 @@ export async function runCommand(args: readonly string[], io: CliIo): Promise<nu
       json: { type: "boolean" },
       demo: { type: "boolean" },
       backend: { type: "string" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 0, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const print: Print = values.json
     ? (d) => io.stdout(JSON.stringify(decisionToJson(d)) + "\n")
     : (d) => io.stdout(formatDecisionLine(d));

@@ -4,7 +4,7 @@ import { UserError } from "../../domain/errors.js";
 import { createWorkerRunner, wantsParallel } from "../../daemon/worker-runner.js";
 import { openLogArgument } from "../../sources/log-argument.js";
 import { journalLocation, journalMatches, namesJournal } from "../journal-argument.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE =
@@ -22,14 +22,11 @@ export async function testFilterCommand(args: readonly string[], io: CliIo): Pro
       journalmatch: { type: "string" },
       since: { type: "string" },
       progress: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
+      ...HELP_OPTION,
     },
     { min: 0, max: 3, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   if (positionals.length < 2)
     throw new UserError("SW_USAGE", `test-filter: expected <log> <filter> (usage: ${USAGE})`);
   const [logPath, spec, ignoreregex] = positionals as [string, string, string | undefined];

@@ -4,7 +4,7 @@ import type { BanRemoved } from "../../api/contract.js";
 import { UserError } from "../../domain/errors.js";
 import { chooseSocketPath, createApiClient, targetArg } from "../api-client.js";
 import { plural, printable } from "../api-format.js";
-import { parseCommandArgs } from "../args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const USAGE = "sipwarden unban <ip|cidr> [--socket PATH]";
@@ -13,13 +13,10 @@ export async function unbanCommand(args: readonly string[], io: CliIo): Promise<
   const { values, positionals } = parseCommandArgs(
     "unban",
     args,
-    { socket: { type: "string" }, help: { type: "boolean", short: "h" } },
+    { socket: { type: "string" }, ...HELP_OPTION },
     { min: 0, max: 1, usage: USAGE },
   );
-  if (values.help) {
-    io.stdout(`usage: ${USAGE}\n`);
-    return 0;
-  }
+  if (helpShown(values, io, USAGE)) return 0;
   const [raw] = positionals;
   if (raw === undefined) throw new UserError("SW_USAGE", `unban: name an IP or CIDR (usage: ${USAGE})`);
   const target = targetArg("unban", raw, USAGE);

@@ -4,6 +4,8 @@
 
 const TOKEN_KEY = "sipwarden-token";
 const REFRESH_MS = 5000;
+/** Registrations shown at most: the newest seen first; the filter asks the daemon for the rest. */
+const REGISTRATIONS_SHOWN = 200;
 const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
 let bans = [];
@@ -56,7 +58,8 @@ function renderStatus(s) {
   const byOrigin = (s.counts.activeBansByOrigin || []).map((o) => `${o.origin} ${o.count}`).join(", ");
   $("summary").textContent =
     `v${s.version}, up ${Math.floor(s.uptimeS / 60)} min; firewall ${s.backend.name} ${s.backend.ok ? "ok" : `NOT OK (${s.backend.detail})`}; ` +
-    `${plural(s.counts.activeBans, "ban")} in force${byOrigin ? ` (${byOrigin})` : ""}, ${s.counts.spares} spared, ${plural(s.counts.allowlist, "allowlist entry", "allowlist entries")}`;
+    `${plural(s.counts.activeBans, "ban")} in force${byOrigin ? ` (${byOrigin})` : ""}, ${s.counts.spares} spared, ${plural(s.counts.allowlist, "allowlist entry", "allowlist entries")}` +
+    (s.counts.registrations === undefined ? "" : `, ${plural(s.counts.registrations, "registration")}`);
   const jails = $("jails").tBodies[0];
   jails.replaceChildren(...s.jails.map((j) => row([j.name, j.filter, j.failures, j.bans, j.tracked])));
   const facts = [
@@ -99,12 +102,70 @@ function renderBans() {
   );
 }
 
+function renderAllows(list) {
+  const manual = list.entries.filter((e) => e.origin === "manual").length;
+  $("allow-count").textContent = `(${list.entries.length}, ${manual} by hand)`;
+  $("allows").tBodies[0].replaceChildren(
+    ...list.entries.map((e) => {
+      let action = "";
+      if (e.origin === "manual") {
+        action = el("button", "Remove");
+        action.type = "button";
+        action.dataset.target = e.network;
+        action.addEventListener("click", () => unallowTarget(e.network));
+      }
+      const until = e.origin === "manual" ? (e.expiresAt === null ? "removed" : when(e.expiresAt)) : "";
+      return row([e.network, e.entry === e.network ? "" : e.entry, e.detail, until, action]);
+    }),
+  );
+  $("allow-problems").replaceChildren(
+    ...list.problems.map((p) => el("li", `skipped ${p.entry} (${p.where}): ${p.message}`, "error")),
+  );
+}
+
+function registrationPath() {
+  const q = $("registration-filter").value.trim();
+  const params = new URLSearchParams({ limit: String(REGISTRATIONS_SHOWN) });
+  if (q) params.set("match", q.slice(0, 100));
+  return `/v1/registrations?${params}`;
+}
+
+function renderRegistrations(list) {
+  const n = list.registrations.length;
+  $("registration-count").textContent =
+    `(${n < list.total ? `${n} seen last of ${list.total}` : list.total})`;
+  $("registrations").tBodies[0].replaceChildren(
+    ...list.registrations.map((r) =>
+      row([r.address, r.user, r.source, when(r.seenAt), when(r.expiresAt), r.contact || ""]),
+    ),
+  );
+  $("providers").replaceChildren(
+    ...list.providers.map((p) =>
+      el(
+        "li",
+        `provider ${p.id}: ${
+          Object.entries(p.stats)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ") || "no counters"
+        }`,
+      ),
+    ),
+  );
+}
+
 async function refresh() {
   try {
-    const [status, list] = await Promise.all([api("GET", "/v1/status"), api("GET", "/v1/bans")]);
+    const [status, list, allows, registrations] = await Promise.all([
+      api("GET", "/v1/status"),
+      api("GET", "/v1/bans"),
+      api("GET", "/v1/allow"),
+      api("GET", registrationPath()),
+    ]);
     renderStatus(status);
     bans = list.bans;
     renderBans();
+    renderAllows(allows);
+    renderRegistrations(registrations);
     $("error").textContent = "";
   } catch (e) {
     showError(e);
@@ -115,6 +176,17 @@ async function unbanTarget(target) {
   if (!confirm(`Unban ${target}?`)) return;
   try {
     await api("DELETE", `/v1/bans/${encodeURIComponent(target)}`);
+    await refresh();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+async function unallowTarget(target) {
+  if (!confirm(`Remove the allow entry on ${target}? Bans may follow again.`)) return;
+  try {
+    await api("DELETE", `/v1/allow/${encodeURIComponent(target)}`);
+    $("allow-result").textContent = `${target} is no longer allowed by hand; bans may follow again`;
     await refresh();
   } catch (e) {
     showError(e);
@@ -225,17 +297,11 @@ document.addEventListener("DOMContentLoaded", () => {
       showError(e);
     }
   });
-  $("unallow").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const target = $("unallow-target").value.trim();
-    try {
-      await api("DELETE", `/v1/allow/${encodeURIComponent(target)}`);
-      $("allow-result").textContent = `${target} is no longer allowed by hand; bans may follow again`;
-      $("unallow-target").value = "";
-      await refresh();
-    } catch (e) {
-      showError(e);
-    }
+  // The daemon filters (it holds every registration; the page shows the newest few); typing waits a moment.
+  let typing = null;
+  $("registration-filter").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => void refresh(), 300);
   });
   if (token) void signIn();
 });

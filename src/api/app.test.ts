@@ -4,6 +4,7 @@ import type { Decision } from "../domain/decision.js";
 import { createApiApp } from "./app.js";
 import { inject } from "./inject.js";
 import { createMemoryControlServices } from "./memory-services.js";
+import type { RegistrationRecord } from "./registration-list.js";
 import type { ControlServices } from "./services.js";
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -42,9 +43,15 @@ function jailBan(
   };
 }
 
-function setup(opts: { token?: string; allowlist?: string[] } = {}) {
+function setup(opts: { token?: string; allowlist?: string[]; registrations?: RegistrationRecord[] } = {}) {
   const clock = createManualClock(T0);
-  const services = createMemoryControlServices({ clock, version: "1.2.3", allowlist: opts.allowlist ?? [] });
+  const services = createMemoryControlServices({
+    clock,
+    version: "1.2.3",
+    allowlist: opts.allowlist ?? [],
+    registrations: opts.registrations ?? [],
+    registrationProviders: [{ id: "ami", stats: { connects: 1, events: 7 } }],
+  });
   // Records every call, to prove invalid input never reaches the services.
   const calls: string[] = [];
   const spied = Object.fromEntries(
@@ -225,6 +232,115 @@ describe("control API", () => {
     );
     const bad = await inject(app, { method: "DELETE", url: "/v1/allow/not-an-ip" });
     expect(bad.status).toBe(400);
+  });
+
+  it("GET /v1/allow lists the hand-made entries with their times, then the config's", async () => {
+    const { app, clock } = setup({ allowlist: ["192.168.1.0/24"] });
+    await inject(app, { method: "POST", url: "/v1/allow", body: { target: "198.51.100.0/24" } });
+    clock.advance(60_000);
+    await inject(app, {
+      method: "POST",
+      url: "/v1/allow",
+      body: { target: "203.0.113.9", forMs: 3_600_000 },
+    });
+    const r = await inject(app, { method: "GET", url: "/v1/allow" });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({
+      entries: [
+        {
+          network: "198.51.100.0/24",
+          entry: "198.51.100.0/24",
+          origin: "manual",
+          detail: "allowed by hand",
+          addedAt: "2026-11-22T12:00:00.000Z",
+          expiresAt: null,
+        },
+        {
+          network: "203.0.113.9",
+          entry: "203.0.113.9",
+          origin: "manual",
+          detail: "allowed by hand",
+          addedAt: "2026-11-22T12:01:00.000Z",
+          expiresAt: "2026-11-22T13:01:00.000Z",
+        },
+        {
+          network: "192.168.1.0/24",
+          entry: "192.168.1.0/24",
+          origin: "config",
+          detail: "config",
+          addedAt: null,
+          expiresAt: null,
+        },
+      ],
+      problems: [],
+    });
+    // An entry that ran its time is gone from the list.
+    clock.advance(3_600_000);
+    const later = await inject(app, { method: "GET", url: "/v1/allow" });
+    expect(later.json.entries.map((e: { network: string }) => e.network)).toEqual([
+      "198.51.100.0/24",
+      "192.168.1.0/24",
+    ]);
+  });
+
+  it("GET /v1/registrations lists the live ones, newest seen first, by network, text and limit", async () => {
+    const reg = (address: string, user: string, seenAt: number, expiresAt = T0 + 600_000) => ({
+      source: "ami:pjsip",
+      address: { family: address.includes(":") ? 6 : 4, text: address } as const,
+      user,
+      contact: `sip:${user}@${address}:5060`,
+      seenAt,
+      expiresAt,
+    });
+    const { app, calls } = setup({
+      registrations: [
+        reg("198.51.100.20", "office-1", T0 - 3000),
+        reg("198.51.100.21", "office-2", T0 - 1000),
+        reg("2001:db8::7", "Alice", T0 - 2000),
+        reg("203.0.113.50", "gone", T0 - 9000, T0 - 1),
+      ],
+    });
+    const all = await inject(app, { method: "GET", url: "/v1/registrations" });
+    expect(all.status).toBe(200);
+    expect(all.json.total).toBe(3);
+    expect(all.json.registrations.map((r: { user: string }) => r.user)).toEqual([
+      "office-2",
+      "Alice",
+      "office-1",
+    ]);
+    expect(all.json.registrations[0]).toEqual({
+      source: "ami:pjsip",
+      address: "198.51.100.21",
+      user: "office-2",
+      contact: "sip:office-2@198.51.100.21:5060",
+      expiresAt: "2026-11-22T12:10:00.000Z",
+      seenAt: "2026-11-22T11:59:59.000Z",
+    });
+    expect(all.json.providers).toEqual([{ id: "ami", stats: { connects: 1, events: 7 } }]);
+    const users = async (query: string) => {
+      const r = await inject(app, { method: "GET", url: `/v1/registrations?${query}` });
+      expect(r.status).toBe(200);
+      return [r.json.total, r.json.registrations.map((x: { user: string }) => x.user)];
+    };
+    expect(await users("address=198.51.100.0%2F24")).toEqual([2, ["office-2", "office-1"]]);
+    expect(await users("address=2001:db8::7")).toEqual([1, ["Alice"]]);
+    expect(await users("match=ALICE")).toEqual([1, ["Alice"]]);
+    expect(await users("match=office&limit=1")).toEqual([2, ["office-2"]]);
+    // Bad queries are refused before the services see them.
+    const before = calls.length;
+    for (const [query, message] of [
+      ["limit=0", "limit: a whole number from 1 to 100000"],
+      ["limit=1e3", "limit: a whole number from 1 to 100000"],
+      ["address=10.1.2.3%2F8", "10.1.2.3/8 has host bits set (the network is 10.0.0.0/8)"],
+      ["address=pbx.example.net", 'not an IP address or CIDR: "pbx.example.net"'],
+      ["match=a%0Ab", "match: 1 to 100 characters, no control characters"],
+      ["user=alice", 'unknown parameter "user" (address, match, limit)'],
+      ["limit=1&limit=2", "limit: given more than once"],
+    ]) {
+      const r = await inject(app, { method: "GET", url: `/v1/registrations?${query}` });
+      expect([query, r.status, r.json.error.message]).toEqual([query, 400, message]);
+    }
+    expect(calls.length).toBe(before);
   });
 
   it("explains a blocked, an allowed and an unknown address", async () => {

@@ -6,19 +6,24 @@ import { parseCidr, parseIp, WIDEST_BAN_PREFIX, type Cidr } from "../domain/addr
 import { isUserError } from "../domain/errors.js";
 import { withBearerToken } from "./bearer-auth.js";
 import {
+  DEFAULT_REGISTRATION_LIMIT,
   MAX_IMPORT_BANS,
   MAX_IMPORT_EVIDENCE,
+  MAX_REGISTRATION_LIMIT,
   type AllowCreated,
+  type AllowList,
   type AllowRemoved,
   type BanCreated,
   type BanList,
   type BanRemoved,
   type ExplainResult,
   type ImportBansResult,
+  type RegistrationList,
   type Status,
 } from "./contract.js";
 import { HttpProblem, sendJson, sendProblem, sendText, type ApiHandler, type ApiLog } from "./http-json.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
+import type { RegistrationQuery } from "./registration-list.js";
 import { isControlRefusal, type ControlServices } from "./services.js";
 
 export interface ApiAppOptions {
@@ -76,6 +81,7 @@ interface RouteContext {
   readonly req: IncomingMessage;
   /** The path parameter, URL-decoded; "" when the route has none. */
   readonly param: string;
+  readonly query: URLSearchParams;
 }
 
 interface Route {
@@ -175,6 +181,19 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
       },
     },
     {
+      method: "GET",
+      path: /^\/v1\/allow$/,
+      name: "list-allows",
+      run: async () => ok<AllowList>(await services.listAllows()),
+    },
+    {
+      method: "GET",
+      path: /^\/v1\/registrations$/,
+      name: "list-registrations",
+      run: async ({ query }) =>
+        ok<RegistrationList>(await services.listRegistrations(registrationQuery(query))),
+    },
+    {
       method: "DELETE",
       path: /^\/v1\/allow\/(.+)$/,
       name: "unallow",
@@ -210,7 +229,8 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
 
   async function handle(req: IncomingMessage): Promise<Reply> {
     const method = req.method ?? "GET";
-    const pathname = new URL(req.url ?? "/", "http://sipwarden").pathname;
+    const url = new URL(req.url ?? "/", "http://sipwarden");
+    const { pathname } = url;
     const matching = routes.flatMap((r) => {
       const m = r.path.exec(pathname);
       return m ? [{ route: r, raw: m[1] ?? "" }] : [];
@@ -228,7 +248,7 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
       throw new HttpProblem(400, "bad-request", "malformed percent-encoding in the path");
     }
     try {
-      return await hit.route.run({ req, param });
+      return await hit.route.run({ req, param, query: url.searchParams });
     } catch (e) {
       if (e instanceof HttpProblem) throw e;
       if (isControlRefusal(e)) throw new HttpProblem(e.kind === "conflict" ? 409 : 404, e.kind, e.message);
@@ -285,6 +305,38 @@ function bannableTarget(text: string, verb: "ban" | "allow"): Cidr {
   if (cidr.prefix < widest)
     throw invalidTarget(`refusing to ${verb} ${cidr.text}: wider than /${widest} for IPv${cidr.family}`);
   return cidr;
+}
+
+const REGISTRATION_PARAMS = new Set(["address", "match", "limit"]);
+
+/** `?address=IP|CIDR&match=text&limit=N`, each at most once; anything else is refused, not ignored. */
+function registrationQuery(params: URLSearchParams): RegistrationQuery {
+  for (const key of new Set(params.keys())) {
+    if (!REGISTRATION_PARAMS.has(key))
+      throw new HttpProblem(
+        400,
+        "bad-request",
+        `unknown parameter ${JSON.stringify(key)} (address, match, limit)`,
+      );
+    if (params.getAll(key).length > 1)
+      throw new HttpProblem(400, "bad-request", `${key}: given more than once`);
+  }
+  const address = params.get("address");
+  const match = params.get("match");
+  const limit = params.get("limit");
+  let n = DEFAULT_REGISTRATION_LIMIT;
+  if (limit !== null) {
+    n = /^\d{1,6}$/.test(limit) ? Number(limit) : NaN;
+    if (!(n >= 1 && n <= MAX_REGISTRATION_LIMIT))
+      throw new HttpProblem(400, "bad-request", `limit: a whole number from 1 to ${MAX_REGISTRATION_LIMIT}`);
+  }
+  if (match !== null && (match.length === 0 || match.length > 100 || !noControlChars.test(match)))
+    throw new HttpProblem(400, "bad-request", "match: 1 to 100 characters, no control characters");
+  return {
+    ...(address === null ? {} : { network: parseTarget(address) }),
+    ...(match === null ? {} : { match }),
+    limit: n,
+  };
 }
 
 function validate<T>(schema: z.ZodType<T>, value: unknown): T {

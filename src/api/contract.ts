@@ -79,6 +79,9 @@ export interface Status {
     readonly spares: number;
     /** Allowlist entries (config, files, resolved names, runtime allows). */
     readonly allowlist: number;
+    /** Live registrations the daemon knows (all providers and log lines), and the addresses they are at. */
+    readonly registrations?: number;
+    readonly registeredAddresses?: number;
   };
   readonly lists: readonly ListView[];
   /** What the last firewall apply warned about: bad list lines, unreadable lists, a restriction left out. */
@@ -224,12 +227,66 @@ export interface BanRemoved {
   readonly removed: readonly BanView[];
 }
 
-/** POST /v1/allow (201) */
-/** The run-time allow entries `DELETE /v1/allow/<target>` removed. */
+/** One allow entry: it wins over every ban and feed on the addresses it covers. */
+export interface AllowEntryView {
+  /** Canonical IP or CIDR covered (a DNS name has one entry per address it resolved to). */
+  readonly network: string;
+  /** As written: the IP or CIDR, or the DNS name. */
+  readonly entry: string;
+  /** `manual` (sipwarden allow), `config` (the allowlist, a file it names, a trusted zone). */
+  readonly origin: "manual" | "config";
+  /** Where it comes from: `allowed by hand`, `config`, `zone office`, `/etc/sipwarden/allow.txt:3`, `resolved 203.0.113.5`. */
+  readonly detail: string;
+  /** ISO time it was added (manual entries), else null. */
+  readonly addedAt: string | null;
+  /** ISO time it ends, or null: until removed (manual) or as long as the config says so. */
+  readonly expiresAt: string | null;
+}
+
+/** GET /v1/allow */
+export interface AllowList {
+  /** Manual entries first (oldest first), then the config's in the order loaded. */
+  readonly entries: readonly AllowEntryView[];
+  /** What the last load of the config's allowlist skipped: an unreadable file, a name that did not resolve. */
+  readonly problems: readonly {
+    readonly entry: string;
+    readonly where: string;
+    readonly message: string;
+    readonly at: string;
+  }[];
+}
+
+/** One live registration: a customer's phone, whose address is not banned for a typo. */
+export interface RegistrationView {
+  /** Who reported it: `ami:pjsip`, `esl`, `kamailio`, `log:asterisk`, ... */
+  readonly source: string;
+  readonly address: string;
+  readonly user: string;
+  readonly contact?: string;
+  /** ISO times: when it ends unless renewed, and when it was last seen. */
+  readonly expiresAt: string;
+  readonly seenAt: string;
+}
+
+/** GET /v1/registrations[?address=IP|CIDR][&match=text][&limit=N] */
+export interface RegistrationList {
+  /** Live registrations that pass the query, and how many of them are listed (at most `limit`). */
+  readonly total: number;
+  readonly registrations: readonly RegistrationView[];
+  /** Each live-registration provider's counters (connects, events, polls, failures, ...). */
+  readonly providers: readonly { readonly id: string; readonly stats: Readonly<Record<string, number>> }[];
+}
+
+/** Registrations listed by default, and at most. */
+export const DEFAULT_REGISTRATION_LIMIT = 1000;
+export const MAX_REGISTRATION_LIMIT = 100_000;
+
+/** DELETE /v1/allow/<target>: the run-time allow entries it removed. */
 export interface AllowRemoved {
   readonly removed: readonly { readonly target: string; readonly expiresAt: string | null }[];
 }
 
+/** POST /v1/allow (201) */
 export interface AllowCreated {
   readonly target: string;
   readonly expiresAt: string | null;

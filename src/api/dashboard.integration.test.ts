@@ -18,6 +18,14 @@ const TOKEN = "dashboard-token-0123456789abcdef";
 const ATTACKER = "203.0.113.66";
 /** A user name an attacker chose, that would run as script if the page took it for HTML. */
 const HOSTILE_USER = "<img src=x onerror=window.__pwned=1>";
+/** A customer's phone, registered (a successful authentication in the log), whose account name is hostile too. */
+const PHONE = "198.51.100.30";
+const PHONE_USER = "<img src=x onerror=window.__pwned=2>";
+
+function successfulAuth(ip: string, user: string): string {
+  const stamp = new Date().toISOString().slice(0, 19).replace("T", " ");
+  return `[${stamp}] SECURITY[73]: res_security_log.c:114 security_event_stasis_cb: SecurityEvent="SuccessfulAuth",EventTV="${new Date().toISOString()}",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="${user}",SessionID="s1",LocalAddress="IPV4/UDP/192.0.2.1/5060",RemoteAddress="IPV4/UDP/${ip}/5060",UsingPassword="1"\n`;
+}
 
 let dir = "";
 let port = 0;
@@ -36,6 +44,7 @@ beforeAll(async () => {
   port = daemon.port;
   log = daemon.log;
   for (let i = 0; i < 3; i++) appendFileSync(log, pjsipFailure(ATTACKER, HOSTILE_USER));
+  appendFileSync(log, successfulAuth(PHONE, PHONE_USER));
   await waitFor(() => bans().some((b) => b.target === ATTACKER), "the attacker's ban", 10_000);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 }, 60_000);
@@ -118,6 +127,34 @@ describe("the dashboard", () => {
     }
   });
 
+  it("lists the registered phones the daemon will not ban, filtered by the daemon, their text shown as text", async () => {
+    const page = await signedIn();
+    try {
+      const phone = page.locator("#registrations tbody tr", { hasText: PHONE });
+      await phone.waitFor();
+      expect(await phone.locator("td").allTextContents()).toEqual([
+        PHONE,
+        PHONE_USER,
+        "log:asterisk",
+        expect.stringMatching(/UTC$/),
+        expect.stringMatching(/UTC$/),
+        "",
+      ]);
+      expect(await page.textContent("#registration-count")).toBe("(1)");
+      expect(await page.textContent("#summary")).toMatch(/, 1 registration$/);
+      // The filter is the daemon's (?match=): nothing matches, then the phone again.
+      await page.fill("#registration-filter", "no-such-phone");
+      await phone.waitFor({ state: "detached" });
+      expect(await page.textContent("#registration-count")).toBe("(0)");
+      await page.fill("#registration-filter", "198.51.100");
+      await phone.waitFor();
+      expect(await page.$$("#registrations img")).toHaveLength(0);
+      expect(await page.evaluate("window.__pwned")).toBeUndefined();
+    } finally {
+      await page.close();
+    }
+  });
+
   it("bans, unbans, allows and removes the allow by hand, as sipwarden ban, unban and allow [--remove] would", async () => {
     const page = await signedIn();
     try {
@@ -146,14 +183,26 @@ describe("the dashboard", () => {
       await page.fill("#explain-ip", "198.51.100.77");
       await page.click("#explain button");
       await page.waitForSelector("#explain-result .allowed");
-      // And taken away again.
-      await page.fill("#unallow-target", "198.51.100.77");
-      await page.click("#unallow button");
+      // Listed among the allow entries, with when it ends; and taken away again with its Remove button.
+      const entry = page.locator("#allows tbody tr", { hasText: "198.51.100.77" });
+      await entry.waitFor();
+      expect(await entry.locator("td").allTextContents()).toEqual([
+        "198.51.100.77",
+        "",
+        "allowed by hand",
+        expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/),
+        "Remove",
+      ]);
+      await page.click('#allows button[data-target="198.51.100.77"]');
+      await entry.waitFor({ state: "detached" });
       await expect
         .poll(() => page.textContent("#allow-result"))
         .toBe("198.51.100.77 is no longer allowed by hand; bans may follow again");
       await page.click("#explain button");
       await expect.poll(() => page.textContent("#explain-result p")).toBe("198.51.100.77: not-blocked");
+      expect(JSON.parse(sipwarden("allow", "--list", "--json", "--socket", socket()).stdout).entries).toEqual(
+        [],
+      );
       // A refusal comes back in the API's words.
       await page.fill("#ban-target", "0.0.0.0/0");
       await page.click("#ban button");

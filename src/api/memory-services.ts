@@ -4,8 +4,10 @@ import { cidrContains, cidrCovers, parseCidr, type Cidr } from "../domain/addres
 import type { Clock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
 import type { BackendView, JailView, ListView, SourceView } from "./contract.js";
+import { allowList } from "./allow-list.js";
 import { explainAddress, type AllowFact } from "./explain.js";
 import { banEnds, importedBanDecisions, manualBanDecision } from "./manual-ban.js";
+import { registrationList, type RegistrationRecord } from "./registration-list.js";
 import { ControlRefusal, type ControlServices } from "./services.js";
 import { isoOrNull, toBanView, type DecisionRecord } from "./views.js";
 
@@ -21,6 +23,9 @@ export interface MemoryServicesOptions {
   readonly sources?: readonly SourceView[];
   readonly lists?: readonly ListView[];
   readonly firewallNotes?: readonly string[];
+  /** Registrations as a registry holds them; those expired at the clock's time are not live. */
+  readonly registrations?: readonly RegistrationRecord[];
+  readonly registrationProviders?: readonly { readonly id: string; readonly stats: Record<string, number> }[];
 }
 
 export interface MemoryControlServices extends ControlServices {
@@ -31,6 +36,7 @@ export interface MemoryControlServices extends ControlServices {
 interface AllowEntry {
   readonly cidr: Cidr;
   readonly origin: "config" | "manual";
+  readonly addedAt: number;
   readonly expiresAt: number | null;
 }
 
@@ -45,13 +51,15 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
   const allows: AllowEntry[] = (options.allowlist ?? []).map((text) => {
     const cidr = parseCidr(text);
     if (!cidr) throw new Error(`memory services: invalid allowlist entry ${JSON.stringify(text)}`);
-    return { cidr, origin: "config", expiresAt: null };
+    return { cidr, origin: "config", addedAt: startedAt, expiresAt: null };
   });
 
   const isActive = (d: DecisionRecord, now: number): boolean =>
     d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now);
   const liveAllows = (now: number): AllowEntry[] =>
     allows.filter((a) => a.expiresAt === null || a.expiresAt > now);
+  const liveRegistrations = (now: number): RegistrationRecord[] =>
+    (options.registrations ?? []).filter((r) => r.expiresAt > now);
   const newestFirst = (a: DecisionRecord, b: DecisionRecord): number => b.at - a.at;
   const priorBans = (target: string): number =>
     records.filter((d) => d.action === "ban" && d.target === target).length;
@@ -88,6 +96,8 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
           activeBans: records.filter((d) => isActive(d, now)).length,
           spares: records.filter((d) => d.action === "spare").length,
           allowlist: liveAllows(now).length,
+          registrations: liveRegistrations(now).length,
+          registeredAddresses: new Set(liveRegistrations(now).map((r) => r.address.text)).size,
         },
         lists: [...(options.lists ?? [])],
         firewallNotes: [...(options.firewallNotes ?? [])],
@@ -155,7 +165,7 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
     async allow({ target, forMs }) {
       const now = clock.now();
       const expiresAt = forMs === undefined || forMs === null ? null : now + forMs;
-      allows.push({ cidr: target, origin: "manual", expiresAt });
+      allows.push({ cidr: target, origin: "manual", addedAt: now, expiresAt });
       const unbanned = end(
         (d) => {
           const banned = parseCidr(d.target);
@@ -180,6 +190,22 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       }
       for (const r of removed) allows.splice(allows.indexOf(r), 1);
       return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: isoOrNull(r.expiresAt) })) };
+    },
+
+    async listAllows() {
+      const live = liveAllows(clock.now());
+      return allowList({
+        manual: live.filter((a) => a.origin === "manual"),
+        configured: live
+          .filter((a) => a.origin === "config")
+          .map((a) => ({ cidr: a.cidr, match: { entry: a.cidr.text, detail: "config" } })),
+        zones: [],
+        problems: [],
+      });
+    },
+
+    async listRegistrations(query) {
+      return registrationList(liveRegistrations(clock.now()), query, options.registrationProviders ?? []);
     },
 
     async explain(address) {

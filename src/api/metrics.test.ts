@@ -16,6 +16,8 @@ const status: Status = {
     activeBans: 4,
     spares: 2,
     allowlist: 7,
+    registrations: 9,
+    registeredAddresses: 6,
     activeBansByOrigin: [
       { origin: "jail:asterisk", count: 3 },
       { origin: "manual", count: 1 },
@@ -69,6 +71,8 @@ it("renders the status as Prometheus text with escaped labels", () => {
     "sipwarden_bans_active 4",
     'sipwarden_bans_active_by_origin{origin="jail:asterisk"} 3',
     'sipwarden_bans_active_by_origin{origin="manual"} 1',
+    "sipwarden_registrations 9",
+    "sipwarden_registered_addresses 6",
     'sipwarden_list_networks{list="blocklist voipbl"} 61234',
     'sipwarden_list_download_ok{list="blocklist voipbl"} 1',
     "sipwarden_firewall_notes 1",
@@ -98,8 +102,10 @@ it("renders the status as Prometheus text with escaped labels", () => {
 
 it("leaves out the families without samples", () => {
   const { fleet: _alone, ...noFleet } = status;
-  const text = renderMetrics({ ...noFleet, jails: [], lists: [] });
+  const { registrations: _r, registeredAddresses: _a, ...olderCounts } = status.counts;
+  const text = renderMetrics({ ...noFleet, jails: [], lists: [], counts: olderCounts });
   expect(text).not.toContain("sipwarden_fleet_");
+  expect(text).not.toContain("sipwarden_registr");
   expect(text).not.toContain("sipwarden_jail_");
   expect(text).not.toContain("sipwarden_list_");
   expect(text).toContain("sipwarden_uptime_seconds 42");

@@ -41,6 +41,11 @@ function timeSample(
   return Number.isFinite(ms) ? [{ labels, value: ms / 1000 }] : [];
 }
 
+/** One unlabelled sample of a count, or none when the daemon does not report it. */
+function countSample(n: number | undefined): { labels: Readonly<Record<string, string>>; value: number }[] {
+  return n === undefined ? [] : [{ labels: {}, value: n }];
+}
+
 /**
  * Every metric, from one status snapshot. Counters are the daemon's since its start (a restart resets
  * them, which Prometheus's rate() expects); a family with no sample (no jail, no list) is left out.
@@ -127,6 +132,18 @@ export function renderMetrics(status: Status): string {
       kind: "gauge",
       help: "Allowlist entries (config, files, resolved names, runtime allows).",
       samples: [{ labels: {}, value: status.counts.allowlist }],
+    },
+    {
+      name: "sipwarden_registrations",
+      kind: "gauge",
+      help: "Registrations held (providers and log lines): customers whose addresses are not banned for a typo.",
+      samples: countSample(status.counts.registrations),
+    },
+    {
+      name: "sipwarden_registered_addresses",
+      kind: "gauge",
+      help: "Distinct addresses with a registration held.",
+      samples: countSample(status.counts.registeredAddresses),
     },
     {
       name: "sipwarden_list_networks",

@@ -4,12 +4,15 @@ import type { Cidr, IpAddress } from "../domain/address.js";
 import type { Evidence } from "../domain/offense.js";
 import type {
   AllowCreated,
+  AllowList,
   AllowRemoved,
   BanView,
   ExplainResult,
   ImportBansResult,
+  RegistrationList,
   Status,
 } from "./contract.js";
+import type { RegistrationQuery } from "./registration-list.js";
 
 /** A manual ban, validated: the target parsed and canonical, the length checked. */
 export interface ControlBan {
@@ -60,6 +63,10 @@ export interface ControlServices {
    * when there is none, saying so when the config's allowlist covers it (only the config can change that).
    */
   unallow(target: Cidr): Promise<AllowRemoved>;
+  /** Every allow entry in force: the run-time ones, then the config's as loaded, and what loading skipped. */
+  listAllows(): Promise<AllowList>;
+  /** The live registrations the query asks for, and the providers' counters. */
+  listRegistrations(query: RegistrationQuery): Promise<RegistrationList>;
   explain(address: IpAddress): Promise<ExplainResult>;
 }
 

@@ -1,7 +1,7 @@
 // A read-only command over one API view: `--json` prints the view as the API gave it, else a text rendering.
 
 import { chooseSocketPath, createApiClient } from "./api-client.js";
-import { parseCommandArgs } from "./args.js";
+import { HELP_OPTION, helpShown, parseCommandArgs } from "./args.js";
 import type { Command } from "./io.js";
 
 export interface ApiViewSpec<T> {
@@ -10,23 +10,34 @@ export interface ApiViewSpec<T> {
   readonly usage: string;
   /** The API path it GETs, e.g. `/v1/bans`. */
   readonly path: string;
+  /**
+   * Options (`--address 10.0.0.0/8`) passed on as the query's parameters of the same name, each checked
+   * (and made canonical) here first, so a typo is reported even when the daemon is down.
+   */
+  readonly params?: Readonly<Record<string, (value: string) => string>>;
   /** The text rendering, newline-terminated; `now` for relative times. */
   readonly format: (view: T, now: number) => string;
 }
 
 export function createApiViewCommand<T>(spec: ApiViewSpec<T>): Command {
+  const params = Object.entries(spec.params ?? {});
+  const paramOptions = Object.fromEntries(params.map(([name]) => [name, { type: "string" as const }]));
   return async (args, io) => {
     const { values } = parseCommandArgs(
       spec.name,
       args,
-      { json: { type: "boolean" }, socket: { type: "string" }, help: { type: "boolean", short: "h" } },
+      { ...paramOptions, json: { type: "boolean" }, socket: { type: "string" }, ...HELP_OPTION },
       { min: 0, max: 0, usage: spec.usage },
     );
-    if (values.help) {
-      io.stdout(`usage: ${spec.usage}\n`);
-      return 0;
+    if (helpShown(values, io, spec.usage)) return 0;
+    const query = new URLSearchParams();
+    for (const [name, check] of params) {
+      const value = (values as Record<string, unknown>)[name];
+      if (typeof value === "string") query.set(name, check(value));
     }
-    const view = await createApiClient(chooseSocketPath(values.socket, io.env)).get<T>(spec.path);
+    const q = query.toString();
+    const path = q === "" ? spec.path : `${spec.path}?${q}`;
+    const view = await createApiClient(chooseSocketPath(values.socket, io.env)).get<T>(path);
     io.stdout(values.json ? JSON.stringify(view) + "\n" : spec.format(view, io.now()));
     return 0;
   };

@@ -111,7 +111,14 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
       () => import("./commands/allow.js"),
       (m) => m.allowCommand,
     ),
-    summary: "allowlist an IP or CIDR at runtime; lifts its bans (--for 1d)",
+    summary: "allowlist an IP or CIDR at runtime; lifts its bans (--for 1d; --remove; --list)",
+  },
+  registrations: {
+    run: lazy(
+      () => import("./commands/registrations.js"),
+      (m) => m.registrationsCommand,
+    ),
+    summary: "list the live registrations the daemon will not ban for a typo (--address, --match)",
   },
   explain: {
     run: lazy(

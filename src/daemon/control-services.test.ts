@@ -18,6 +18,7 @@ import { loadConfigText } from "../config/load.js";
 import { parseCidr, parseIp } from "../domain/address.js";
 import { createManualClock, systemClock } from "../domain/clock.js";
 import { waitFor } from "../sources/testing/wait-for.js";
+import { startAmiTestServer } from "../../test/registrations/ami-server.js";
 import { createDaemonServices } from "./control-services.js";
 import { startDaemon } from "./daemon.js";
 
@@ -144,6 +145,81 @@ describe("daemon control services (dry-run firewall)", () => {
       expect(status.sources[0]).toMatchObject({ id: log, lines: 2 });
     } finally {
       await daemon.stop();
+    }
+  });
+
+  it("lists every allow entry (by hand, config, file, zone, host) and the live registrations with their providers", async () => {
+    const allowFile = join(dir, "allow-list.txt");
+    writeFileSync(allowFile, "# the branch offices\n10.9.0.0/16\nnot-an-address\n");
+    // A live-registration provider for real: the daemon's AMI link to a protocol-level AMI server.
+    const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+    const ami = await startAmiTestServer({
+      username: "sipwarden",
+      secret: "s3cret",
+      contacts: [
+        { aor: "301", endpoint: "301", uri: "sip:301@198.51.100.40:5060", expirationTime: inAnHour },
+      ],
+      peers: [],
+    });
+    const { config } = pbxConfig("listing", "", [
+      "registrations:",
+      `  ami: { host: 127.0.0.1, port: ${ami.port}, username: sipwarden, secret: s3cret }`,
+      `allowlist: [192.168.1.0/24, "file:${allowFile}"]`,
+      "firewall:",
+      "  zones:",
+      "    office: { networks: [10.20.0.0/16], services: [ssh] }",
+      "  hosts:",
+      "    carrier: { addresses: [203.0.113.10], services: [sip] }",
+    ]);
+    const started = await start(config).catch(async (e: unknown) => {
+      await ami.close();
+      throw e;
+    });
+    const { daemon, services } = started;
+    try {
+      await services.allow({ target: parseCidr("198.51.100.0/24")!, forMs: 3_600_000 });
+      const { entries, problems } = await services.listAllows();
+      expect(entries.map((e) => [e.network, e.origin, e.detail])).toEqual([
+        ["198.51.100.0/24", "manual", "allowed by hand"],
+        ["192.168.1.0/24", "config", "config"],
+        ["10.20.0.0/16", "config", "zone office"],
+        ["203.0.113.10", "config", "zone carrier"],
+        ["10.9.0.0/16", "config", `${allowFile}:2`],
+      ]);
+      expect(Date.parse(entries[0]!.expiresAt!) - Date.parse(entries[0]!.addedAt!)).toBe(3_600_000);
+      expect(problems).toEqual([
+        expect.objectContaining({ entry: "not-an-address", where: `${allowFile}:3` }),
+      ]);
+
+      await waitFor(
+        async () => (await services.listRegistrations({ limit: 10 })).total === 1,
+        "the AMI listing",
+      );
+      const now = Date.now();
+      const upsert = (source: string, address: string, user: string): void => {
+        daemon.registry.upsert({ source, address, user, expiresAt: now + 600_000 });
+      };
+      upsert("kamailio", "198.51.100.20", "office-1");
+      upsert("kamailio", "198.51.100.20", "office-2");
+      upsert("kamailio", "2001:db8::5", "alice");
+      const list = await services.listRegistrations({ limit: 10 });
+      expect(list.total).toBe(4);
+      expect(list.registrations.map((r) => `${r.address} ${r.user} ${r.source}`).sort()).toEqual([
+        "198.51.100.20 office-1 kamailio",
+        "198.51.100.20 office-2 kamailio",
+        "198.51.100.40 301 ami:pjsip",
+        "2001:db8::5 alice kamailio",
+      ]);
+      const v6 = await services.listRegistrations({ network: parseCidr("2001:db8::/32")!, limit: 10 });
+      expect(v6.registrations.map((r) => r.user)).toEqual(["alice"]);
+      expect(list.providers).toEqual([
+        { id: "ami", stats: expect.objectContaining({ connects: 1, logins: 1 }) },
+      ]);
+      const status = await services.status();
+      expect([status.counts.registrations, status.counts.registeredAddresses]).toEqual([4, 3]);
+    } finally {
+      await daemon.stop();
+      await ami.close();
     }
   });
 

@@ -7,6 +7,8 @@ import {
   type RegistrationFact,
   type TrustedZoneFact,
 } from "../api/explain.js";
+import { allowList } from "../api/allow-list.js";
+import { registrationList } from "../api/registration-list.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
 import { importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
 import { banFacts, protectorOf, type BanFactsParts } from "./ban-facts.js";
@@ -112,6 +114,7 @@ export function createDaemonServices(
       const detection = daemon.detection();
       const stats = detection.detector.stats();
       const counters = daemon.jailCounters();
+      const registry = daemon.registry.stats();
       return {
         version: options.version,
         uptimeS: Math.floor((now - daemon.startedAt) / 1000),
@@ -134,6 +137,8 @@ export function createDaemonServices(
           activeBansByOrigin: countByOrigin(active),
           spares: stats.decisions.spares,
           allowlist: detection.allowlist.size() + daemon.allows.list(now).length,
+          registrations: registry.entries,
+          registeredAddresses: registry.addresses,
         },
         lists: listViews(daemon),
         firewallNotes: [...daemon.policyNotes()],
@@ -216,6 +221,20 @@ export function createDaemonServices(
       await daemon.applyPolicy();
       const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
       return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: iso(r.expiresAt) })) };
+    },
+
+    async listAllows() {
+      const { allowlist } = daemon.detection();
+      return allowList({
+        manual: daemon.allows.list(clock.now()),
+        configured: allowlist.entries(),
+        zones: daemon.config().firewall.zones,
+        problems: allowlist.problems(),
+      });
+    },
+
+    async listRegistrations(query) {
+      return registrationList(daemon.registry.list(), query, daemon.registrationProviders());
     },
 
     async explain(address) {

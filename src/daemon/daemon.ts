@@ -102,6 +102,8 @@ export interface Daemon {
    * false` keeps them out of the notifications (bans taken over from fail2ban are not news).
    */
   decide(decisions: readonly Decision[], options?: { readonly notify?: boolean }): Promise<StoredDecision[]>;
+  /** The live-registration providers (AMI, ESL, Kamailio) and their counters since the start. */
+  registrationProviders(): { id: string; stats: Record<string, number> }[];
   /** How the link to the fleet fares, or null when this node is alone. */
   fleetStats(): FleetStats | null;
   /** Tells the fleet that an admin ended the bans on `target` here (they end on the other nodes too). */
@@ -560,6 +562,7 @@ export async function startDaemon(
     banLatency: () => banLatency.snapshot(),
     download: (file) => downloads.status(file),
     decide: (decisions, options) => enqueueAll(decisions, options?.notify === false),
+    registrationProviders: () => providers.map((p) => ({ id: p.id, stats: { ...p.stats() } })),
     fleetStats: () => fleet?.stats() ?? null,
     fleetUnban(target) {
       if (fleet !== null && config.fleet !== null)

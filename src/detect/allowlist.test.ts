@@ -111,6 +111,22 @@ describe("createAllowlist: DNS names", () => {
     expect(deps.warnings).toHaveLength(1);
   });
 
+  it("lists its entries in load order, one per resolved address, the first on a prefix kept", async () => {
+    const dns: Record<string, string[] | Error> = { "office.example.net": ["198.51.100.9", "2001:db8::9"] };
+    const list = await createAllowlist(["10.0.0.0/8", "office.example.net", "10.1.2.3/8"], fakeDeps(dns));
+    const listed = () => list.entries().map((e) => [e.cidr.text, e.match.entry, e.match.detail]);
+    expect(listed()).toEqual([
+      ["10.0.0.0/8", "10.0.0.0/8", "config"],
+      ["198.51.100.9", "office.example.net", "resolved 198.51.100.9"],
+      ["2001:db8::9", "office.example.net", "resolved 2001:db8::9"],
+    ]);
+    expect(list.entries()).toHaveLength(list.size());
+    // A refresh swaps the list with the table.
+    dns["office.example.net"] = ["198.51.100.10"];
+    await list.refresh();
+    expect(listed().slice(1)).toEqual([["198.51.100.10", "office.example.net", "resolved 198.51.100.10"]]);
+  });
+
   it("reports a name that never resolved without failing the start", async () => {
     const list = await createAllowlist(["gone.example.net", "10.0.0.1"], fakeDeps());
     expect(list.problems()[0]?.message).toBe("cannot resolve: ENOTFOUND; no last good addresses");

@@ -46,6 +46,14 @@ export interface Allowlist {
   problems(): readonly AllowlistProblem[];
   /** Prefixes in the table (IPs, CIDRs and resolved addresses). */
   size(): number;
+  /** The table's prefixes in load order (config, files, resolved names), each with why it is there. */
+  entries(): readonly AllowEntry[];
+}
+
+/** One prefix of the table and its match. */
+export interface AllowEntry {
+  readonly cidr: Cidr;
+  readonly match: AllowMatch;
 }
 
 /** pino-compatible subset: constant message, facts in the object. */
@@ -93,6 +101,7 @@ export async function createAllowlist(entries: readonly string[], deps: Allowlis
   const lastFiles = new Map<string, AllowlistFileContents>();
   const lastResolved = new Map<string, readonly IpAddress[]>();
   let table: PrefixSet<AllowMatch> = createPrefixSet();
+  let listed: readonly AllowEntry[] = [];
   let problems: readonly AllowlistProblem[] = [];
   let inFlight: Promise<void> | null = null;
 
@@ -161,16 +170,24 @@ export async function createAllowlist(entries: readonly string[], deps: Allowlis
 
     // Built aside and swapped in one assignment, so match() never sees a half-loaded table.
     const next = createPrefixSet<AllowMatch>();
-    for (const l of configLiterals) next.add(l.cidr, l.match);
-    for (const path of files) for (const l of contents.get(path)?.literals ?? []) next.add(l.cidr, l.match);
+    const nextListed: AllowEntry[] = [];
+    // The first entry on a prefix is the one that matches, and the one listed.
+    const add = (cidr: Cidr, match: AllowMatch): void => {
+      const before = next.size;
+      next.add(cidr, match);
+      if (next.size > before) nextListed.push({ cidr, match });
+    };
+    for (const l of configLiterals) add(l.cidr, l.match);
+    for (const path of files) for (const l of contents.get(path)?.literals ?? []) add(l.cidr, l.match);
     for (const ref of names) {
       for (const ip of resolved.get(ref.name) ?? []) {
         const cidr = parseCidr(ip.text) as Cidr;
         const suffix = ref.where === "config" ? "" : `, ${ref.where}`;
-        next.add(cidr, { entry: ref.name, via: "dns", detail: `resolved ${ip.text}${suffix}` });
+        add(cidr, { entry: ref.name, via: "dns", detail: `resolved ${ip.text}${suffix}` });
       }
     }
     table = next;
+    listed = nextListed;
     problems = found;
     lastFiles.clear();
     for (const [path, c] of contents) lastFiles.set(path, c);
@@ -191,6 +208,7 @@ export async function createAllowlist(entries: readonly string[], deps: Allowlis
     },
     problems: () => problems,
     size: () => table.size,
+    entries: () => listed,
   };
 }
 

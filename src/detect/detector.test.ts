@@ -36,6 +36,7 @@ const noAllowlist: Allowlist = {
   refresh: async () => undefined,
   problems: () => [],
   size: () => 0,
+  entries: () => [],
 };
 
 let lineNo = 0;

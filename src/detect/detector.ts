@@ -13,7 +13,8 @@ import { RECIDIVE_JAIL, type DetectorSpec, type JailSpec } from "./jail-spec.js"
 import type { RegistrationJudge, RegistrationVerdictView, RegistrationView } from "./registration-view.js";
 
 export interface DetectorDeps {
-  readonly allowlist: Allowlist;
+  /** What detection asks of the allowlist: an address's entry, a network's. */
+  readonly allowlist: Pick<Allowlist, "match" | "overlapping">;
   readonly registrations?: RegistrationView;
   /** When set, failures from registered addresses are judged by it rather than counted in the jail. */
   readonly registrationJudge?: RegistrationJudge;

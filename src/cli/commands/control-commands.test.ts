@@ -16,6 +16,7 @@ import { allowCommand } from "./allow.js";
 import { banCommand } from "./ban.js";
 import { bansCommand } from "./bans.js";
 import { explainCommand, formatExplain } from "./explain.js";
+import { registrationsCommand } from "./registrations.js";
 import { statusCommand } from "./status.js";
 import { unbanCommand } from "./unban.js";
 import { userErrorText } from "../../domain/testing/user-error-text.js";
@@ -62,6 +63,25 @@ beforeEach(async () => {
     firewallNotes: [
       "firewall.countries: no networks for at (cannot read /var/lib/sipwarden/countries/at.zone (ENOENT))",
     ],
+    registrations: [
+      {
+        source: "ami:pjsip",
+        address: { family: 4, text: "203.0.113.5" },
+        user: "101",
+        contact: "sip:101@203.0.113.5:40001",
+        seenAt: NOW - 5_400_000,
+        expiresAt: NOW + 3_600_000,
+      },
+      {
+        source: "ami:pjsip",
+        address: { family: 4, text: "203.0.113.5" },
+        // A user name from a SIP message: printed as inert text.
+        user: "102\u001b[2J",
+        seenAt: NOW - 5_400_000 - 1000,
+        expiresAt: NOW + 60_000,
+      },
+    ],
+    registrationProviders: [{ id: "ami", stats: { connects: 1, logins: 1, events: 12 } }],
   });
   clock.set(NOW);
   server = await startApiServer(
@@ -110,7 +130,7 @@ describe("status", () => {
       [
         "sipwarden 0.1.0, up 1h30m",
         "backend: nftables ok (nft v1.0.6, table inet sipwarden)",
-        "bans in force: 0, spared: 0, allowlist: 1 entry",
+        "bans in force: 0, spared: 0, allowlist: 1 entry, registrations: 2 at 1 address",
         "jails:",
         "  NAME      FILTER    FAILURES  BANS  TRACKED",
         "  asterisk  asterisk  120       3     41",
@@ -128,7 +148,13 @@ describe("status", () => {
       ].join("\n"),
     );
     const json = JSON.parse((await cli(statusCommand, ["--json"])).out);
-    expect(json.counts).toEqual({ activeBans: 0, spares: 0, allowlist: 1 });
+    expect(json.counts).toEqual({
+      activeBans: 0,
+      spares: 0,
+      allowlist: 1,
+      registrations: 2,
+      registeredAddresses: 1,
+    });
   });
 });
 
@@ -246,6 +272,64 @@ describe("allow", () => {
     expect(await userError(allowCommand, ["--remove", "192.168.1.7", "--for", "1d"])).toMatch(
       /--remove takes no --for/,
     );
+  });
+});
+
+describe("allow --list, registrations", () => {
+  it("lists the hand-made allow entries with their ends, then the config's", async () => {
+    await cli(allowCommand, ["198.51.100.0/24", "--for", "1d"]);
+    expect(await cli(allowCommand, ["--list"])).toEqual({
+      code: 0,
+      out: [
+        "NETWORK          NAME  ORIGIN  WHERE            ENDS",
+        "198.51.100.0/24        manual  allowed by hand  until 2026-11-23T00:00:00Z (in 1d)",
+        "192.168.1.0/24         config  config",
+        "2 allow entries, 1 made by hand (sipwarden allow --remove <ip|cidr> takes one away)",
+        "",
+      ].join("\n"),
+      err: "",
+    });
+    const json = JSON.parse((await cli(allowCommand, ["--list", "--json"])).out);
+    expect(json.entries.map((e: { network: string }) => e.network)).toEqual([
+      "198.51.100.0/24",
+      "192.168.1.0/24",
+    ]);
+    expect(await userError(allowCommand, ["--list", "10.0.0.1"])).toMatch(/--list takes no target/);
+    expect(await userError(allowCommand, ["10.0.0.1", "--json"])).toMatch(/--json goes with --list/);
+  });
+
+  it("lists the live registrations, newest seen first, filtered by address, text and limit", async () => {
+    expect(await cli(registrationsCommand, [])).toEqual({
+      code: 0,
+      out: [
+        "ADDRESS      USER          SOURCE     SEEN                  EXPIRES               CONTACT",
+        "203.0.113.5  101           ami:pjsip  2026-11-21T22:30:00Z  2026-11-22T01:00:00Z  sip:101@203.0.113.5:40001",
+        "203.0.113.5  102\\u001b[2J  ami:pjsip  2026-11-21T22:29:59Z  2026-11-22T00:01:00Z",
+        "2 live registrations; their addresses are not banned for one phone's failures",
+        "provider ami: connects 1, logins 1, events 12",
+        "",
+      ].join("\n"),
+      err: "",
+    });
+    const r = await cli(registrationsCommand, [
+      "--address",
+      "203.0.113.0/24",
+      "--match",
+      "10",
+      "--limit",
+      "1",
+    ]);
+    expect(r.out.split("\n").slice(1, 3)).toEqual([
+      "203.0.113.5  101   ami:pjsip  2026-11-21T22:30:00Z  2026-11-22T01:00:00Z  sip:101@203.0.113.5:40001",
+      "2 live registrations, the 1 seen last shown (--limit); their addresses are not banned for one phone's failures",
+    ]);
+    expect((await cli(registrationsCommand, ["--address", "198.51.100.0/24"])).out).toBe(
+      "no live registrations\nprovider ami: connects 1, logins 1, events 12\n",
+    );
+    const json = JSON.parse((await cli(registrationsCommand, ["--json", "--match", "102"])).out);
+    expect(json.total).toBe(1);
+    expect(await userError(registrationsCommand, ["--address", "10.1.2.3/8"])).toMatch(/host bits set/);
+    expect(await userError(registrationsCommand, ["--limit", "0"])).toMatch(/--limit takes a whole number/);
   });
 });
 

@@ -18,12 +18,19 @@ function byOrigin(s: Status): string {
   return list.length === 0 ? "" : ` (${list.map((o) => `${printable(o.origin)} ${o.count}`).join(", ")})`;
 }
 
+/** ", registrations: 3 at 2 addresses", or nothing from a daemon that does not say. */
+function registered(s: Status): string {
+  const { registrations, registeredAddresses } = s.counts;
+  if (registrations === undefined || registeredAddresses === undefined) return "";
+  return `, registrations: ${registrations} at ${plural(registeredAddresses, "address", "addresses")}`;
+}
+
 export function formatStatus(s: Status): string {
   const b = s.backend;
   let out =
     `sipwarden ${printable(s.version)}, up ${s.uptimeS > 0 ? formatDuration(s.uptimeS * 1000) : "0s"}\n` +
     `backend: ${printable(b.name)} ${b.ok ? "ok" : "PROBLEM"} (${printable(b.detail)})\n` +
-    `bans in force: ${s.counts.activeBans}${byOrigin(s)}, spared: ${s.counts.spares}, allowlist: ${plural(s.counts.allowlist, "entry", "entries")}\n`;
+    `bans in force: ${s.counts.activeBans}${byOrigin(s)}, spared: ${s.counts.spares}, allowlist: ${plural(s.counts.allowlist, "entry", "entries")}${registered(s)}\n`;
   out += s.jails.length === 0 ? "jails: none\n" : "jails:\n";
   if (s.jails.length > 0)
     out += table(

@@ -1,0 +1,63 @@
+// `sipwarden registrations`: the live registrations the daemon knows (the customers it will not ban for a
+// typo), newest seen first, and how each live-registration provider fares.
+
+import { MAX_REGISTRATION_LIMIT, type RegistrationList } from "../../api/contract.js";
+import { UserError } from "../../domain/errors.js";
+import { targetArg } from "../api-client.js";
+import { createApiViewCommand } from "../api-view-command.js";
+import { plural, printable, shortTime, table } from "../api-format.js";
+
+const USAGE =
+  "sipwarden registrations [--address IP|CIDR] [--match TEXT] [--limit N] [--json] [--socket PATH]";
+
+export const registrationsCommand = createApiViewCommand<RegistrationList>({
+  name: "registrations",
+  usage: USAGE,
+  path: "/v1/registrations",
+  params: {
+    address: (v) => targetArg("registrations", v, USAGE),
+    match: (v) => {
+      if (v.length === 0 || v.length > 100)
+        throw new UserError("SW_USAGE", `registrations: --match takes 1 to 100 characters (usage: ${USAGE})`);
+      return v;
+    },
+    limit: (v) => {
+      const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
+      if (!(n >= 1 && n <= MAX_REGISTRATION_LIMIT))
+        throw new UserError(
+          "SW_USAGE",
+          `registrations: --limit takes a whole number from 1 to ${MAX_REGISTRATION_LIMIT} (usage: ${USAGE})`,
+        );
+      return String(n);
+    },
+  },
+  format: formatRegistrations,
+});
+
+export function formatRegistrations({ total, registrations, providers }: RegistrationList): string {
+  const head =
+    total === 0
+      ? "no live registrations\n"
+      : table([
+          ["ADDRESS", "USER", "SOURCE", "SEEN", "EXPIRES", "CONTACT"],
+          // User names and contacts come from SIP messages: printed as inert text.
+          ...registrations.map((r) => [
+            r.address,
+            printable(r.user),
+            printable(r.source),
+            shortTime(r.seenAt),
+            shortTime(r.expiresAt),
+            printable(r.contact ?? ""),
+          ]),
+        ]) +
+        `${plural(total, "live registration")}${registrations.length < total ? `, the ${registrations.length} seen last shown (--limit)` : ""}; their addresses are not banned for one phone's failures\n`;
+  const counters = providers.map(
+    (p) =>
+      `provider ${printable(p.id)}: ${
+        Object.entries(p.stats)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ") || "no counters"
+      }\n`,
+  );
+  return head + counters.join("");
+}

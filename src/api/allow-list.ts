@@ -10,12 +10,19 @@ export interface ManualAllowRecord {
   readonly cidr: Cidr;
   readonly addedAt: number;
   readonly expiresAt: number | null;
+  /** The fleet node whose admin made it, when not this one. */
+  readonly node?: string;
 }
 
 /** An entry of the config's allowlist as loaded: its prefix, what was written, and where. */
 export interface ConfiguredAllowRecord {
   readonly cidr: Cidr;
   readonly match: { readonly entry: string; readonly detail: string };
+}
+
+/** `allowed by hand`, or `allowed by hand on pbx-7` for another node's admin's entry. */
+export function byHandText(a: { readonly node?: string }): string {
+  return a.node === undefined ? "allowed by hand" : `allowed by hand on ${a.node}`;
 }
 
 export interface AllowListParts {
@@ -45,7 +52,7 @@ export function allowList(parts: AllowListParts): AllowList {
       network: a.cidr.text,
       entry: a.cidr.text,
       origin: "manual",
-      detail: "allowed by hand",
+      detail: byHandText(a),
       addedAt: isoTime(a.addedAt),
       expiresAt: isoOrNull(a.expiresAt),
     }));

@@ -235,7 +235,10 @@ export interface AllowEntryView {
   readonly entry: string;
   /** `manual` (sipwarden allow), `config` (the allowlist, a file it names, a trusted zone). */
   readonly origin: "manual" | "config";
-  /** Where it comes from: `allowed by hand`, `config`, `zone office`, `/etc/sipwarden/allow.txt:3`, `resolved 203.0.113.5`. */
+  /**
+   * Where it comes from: `allowed by hand` (`allowed by hand on pbx-7`: that fleet node's admin), `config`,
+   * `zone office`, `/etc/sipwarden/allow.txt:3`, `resolved 203.0.113.5`.
+   */
   readonly detail: string;
   /** ISO time it was added (manual entries), else null. */
   readonly addedAt: string | null;

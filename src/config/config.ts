@@ -184,6 +184,8 @@ export interface FleetConfig {
   readonly key: string;
   readonly share: boolean;
   readonly receive: boolean;
+  /** Allow entries made by hand travel too (with share and receive). */
+  readonly allows: boolean;
   readonly maxEntries: number;
 }
 

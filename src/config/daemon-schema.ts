@@ -148,6 +148,11 @@ export const fleetSchema = z
     share: z.boolean().optional(),
     /** Enforce the bans other nodes publish (default true). */
     receive: z.boolean().optional(),
+    /**
+     * Share the admins' allow entries (sipwarden allow, and --remove) with the nodes that share and receive
+     * (default true); false keeps each node's allow entries its own.
+     */
+    allows: z.boolean().optional(),
     /** Entries the stream keeps, about (older ones are trimmed; default 100000). */
     max_entries: z.number().int().min(1000).max(10_000_000).optional(),
   })

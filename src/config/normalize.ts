@@ -189,6 +189,7 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
     key: raw.key ?? "sipwarden:bans",
     share: raw.share ?? true,
     receive: raw.receive ?? true,
+    allows: raw.allows ?? true,
     maxEntries: raw.max_entries ?? 100_000,
   };
 }

@@ -7,6 +7,7 @@ import { cidrCovers, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Allowlist } from "../detect/allowlist.js";
 import type { Registry } from "../registrations/registry.js";
 import type { DecisionStore } from "../store/decision-store.js";
+import { byHandText } from "../api/allow-list.js";
 import type { RuntimeAllowlist } from "./runtime-allowlist.js";
 
 export interface BanFactsParts {
@@ -24,7 +25,7 @@ export function protectorOf(parts: BanFactsParts, target: Cidr, now: number): st
   const runtime = parts.allows
     .list(now)
     .find((a) => cidrCovers(a.cidr, target) || cidrCovers(target, a.cidr));
-  if (runtime) return `${runtime.cidr.text} (allowed by hand)`;
+  if (runtime) return `${runtime.cidr.text} (${byHandText(runtime)})`;
   const configured = parts.allowlist().match(asAddress(target));
   return configured ? `${configured.entry} (${configured.detail})` : null;
 }

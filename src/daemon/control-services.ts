@@ -7,13 +7,13 @@ import {
   type RegistrationFact,
   type TrustedZoneFact,
 } from "../api/explain.js";
-import { allowList } from "../api/allow-list.js";
+import { allowList, byHandText } from "../api/allow-list.js";
 import { registrationList } from "../api/registration-list.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
 import { importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
 import { banFacts, protectorOf, type BanFactsParts } from "./ban-facts.js";
 import { toBanView, toHistogramView } from "../api/views.js";
-import { cidrContains, cidrCovers, parseCidr } from "../domain/address.js";
+import { cidrContains, parseCidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
 import type { Daemon } from "./daemon.js";
@@ -186,20 +186,8 @@ export function createDaemonServices(
 
     async allow({ target, forMs }) {
       const now = clock.now();
-      const entry = daemon.allows.add(target, forMs === undefined || forMs === null ? null : now + forMs);
-      const covered = daemon.store.activeDecisions(now).filter((d) => {
-        const banned = parseCidr(d.target);
-        return banned !== null && cidrCovers(target, banned);
-      });
-      const ended = [...new Set(covered.map((d) => d.target))].flatMap((t) =>
-        daemon.store.removeDecision({ target: t, now, endedBy: "allow" }),
-      );
-      if (ended.length > 0) {
-        const members = ended.map((d) => d.target).filter((t) => daemon.inBanSets(t));
-        if (members.length > 0) await daemon.backend.unban(members);
-      }
-      // The kernel's allow set gets the new entry (and loses network bans it lifted) in one apply.
-      await daemon.applyPolicy();
+      const expiresAt = forMs === undefined || forMs === null ? null : now + forMs;
+      const { entry, ended } = await daemon.allowEntries.allow(target, expiresAt);
       return {
         target: entry.cidr.text,
         expiresAt: entry.expiresAt === null ? null : new Date(entry.expiresAt).toISOString(),
@@ -209,7 +197,7 @@ export function createDaemonServices(
 
     async unallow(target) {
       const now = clock.now();
-      const removed = daemon.allows.remove(target, now);
+      const removed = await daemon.allowEntries.unallow(target);
       if (removed.length === 0) {
         const still = protectorOf(parts, target, now);
         throw new ControlRefusal(
@@ -217,8 +205,6 @@ export function createDaemonServices(
           `no allow entry made by hand on ${target.text}${still === null ? "" : `; it is allowed by ${still}`}`,
         );
       }
-      // The kernel's allow set loses the entry in one apply.
-      await daemon.applyPolicy();
       const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
       return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: iso(r.expiresAt) })) };
     },
@@ -246,7 +232,7 @@ export function createDaemonServices(
         allow.push({
           entry: runtime.cidr.text,
           origin: "manual",
-          detail: `allowed by hand with sipwarden allow`,
+          detail: `${byHandText(runtime)} with sipwarden allow`,
           expiresAt: runtime.expiresAt,
         });
       const configured = daemon.detection().allowlist.match(address);

@@ -31,8 +31,10 @@ import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
 import { listDownloads, startListDownloader, type DownloadStatus } from "./list-fetch.js";
 import { createListWatch, listFingerprint, policyListFiles } from "./list-files.js";
-import { createRuntimeAllowlist, type RuntimeAllowlist } from "./runtime-allowlist.js";
-import { cidrCovers, type Cidr } from "../domain/address.js";
+import { createRuntimeAllowlist, type RuntimeAllow, type RuntimeAllowlist } from "./runtime-allowlist.js";
+import { byHandText } from "../api/allow-list.js";
+import { createAllowEntries, type AllowEntries } from "./allow-entries.js";
+import { cidrCovers } from "../domain/address.js";
 import type { AllowMatch } from "../detect/allowlist.js";
 import type { SourceStats } from "../sources/log-source.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
@@ -108,6 +110,8 @@ export interface Daemon {
   fleetStats(): FleetStats | null;
   /** Tells the fleet that an admin ended the bans on `target` here (they end on the other nodes too). */
   fleetUnban(target: string): void;
+  /** Allow entries made by hand, here (told to the fleet) or by another node's admin. */
+  readonly allowEntries: AllowEntries;
   /** Re-reads nothing itself: takes a validated config, swaps detection and policy, keeps every ban. */
   reload(config: Config): Promise<void>;
   stop(): Promise<void>;
@@ -142,8 +146,8 @@ function banEntryOf(config: Config, d: Decision, now: number): BanEntry | null {
 }
 
 /** A `sipwarden allow` entry as the detection allowlist reports a match. */
-function byHand(a: { readonly cidr: Cidr } | null): AllowMatch | null {
-  return a ? { entry: a.cidr.text, via: "cidr", detail: "allowed by hand" } : null;
+function byHand(a: RuntimeAllow | null): AllowMatch | null {
+  return a ? { entry: a.cidr.text, via: "cidr", detail: byHandText(a) } : null;
 }
 
 /** The configured live-registration providers, started; each retries on its own and never blocks start-up. */
@@ -490,6 +494,22 @@ export async function startDaemon(
 
   await startDetection(config);
 
+  const unbanInSets = async (targets: readonly string[]): Promise<boolean> => {
+    const members = targets.filter((t) => inBanSets(config, t));
+    if (members.length > 0) await backend.unban(members);
+    return members.length === targets.length;
+  };
+  const allowEntries = createAllowEntries({
+    allows,
+    store,
+    clock,
+    unbanInSets: async (targets) => void (await unbanInSets(targets)),
+    applyPolicy: () => applyPolicy(config),
+    publish(m) {
+      if (fleet !== null && config.fleet !== null && config.fleet.allows)
+        fleet.publish([{ ...m, node: config.fleet.node }]);
+    },
+  });
   const fromFleet = createFleetApplier({
     store,
     clock,
@@ -497,10 +517,9 @@ export async function startDaemon(
     facts: { allows, registry, store, allowlist: () => stages.allowlist },
     decide: (decisions) => enqueueAll(decisions, true),
     lift: async (targets) => {
-      const members = targets.filter((t) => inBanSets(config, t));
-      if (members.length > 0) await backend.unban(members);
-      if (members.length !== targets.length) await applyPolicy(config);
+      if (!(await unbanInSets(targets))) await applyPolicy(config);
     },
+    allowEntries: () => (config.fleet?.allows === true ? allowEntries : null),
   });
   const startFleet = async (cfg: Config, secrets: FleetSecrets): Promise<FleetLink | null> => {
     if (cfg.fleet === null) return null;
@@ -568,6 +587,7 @@ export async function startDaemon(
       if (fleet !== null && config.fleet !== null)
         fleet.publish([{ op: "unban", node: config.fleet.node, target, at: clock.now() }]);
     },
+    allowEntries,
     async reload(next) {
       const nextSecrets = checkFleetFiles(next);
       const prefixChanged = next.ipv6Prefix !== config.ipv6Prefix;

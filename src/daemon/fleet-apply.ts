@@ -1,6 +1,6 @@
 // The daemon's side of the fleet: which of its decisions it shares, and how the other nodes' messages
-// become decisions here (bans judged as imports are: the allowlist, zones and registrations win) or end
-// them (unbans).
+// become decisions here (bans judged as imports are: the allowlist, zones and registrations win), end
+// them (unbans), or become allow entries here (and go again).
 
 import { importedBanDecisions } from "../api/manual-ban.js";
 import { parseCidr, type Cidr } from "../domain/address.js";
@@ -8,6 +8,7 @@ import type { Clock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
 import type { FleetMessage } from "../fleet/fleet-message.js";
 import type { DecisionStore } from "../store/decision-store.js";
+import type { AllowEntries } from "./allow-entries.js";
 import { banFacts, type BanFactsParts } from "./ban-facts.js";
 
 /** Bans this node shares with the fleet: its jails' and its admin's, while in force (not feeds', not the fleet's). */
@@ -39,6 +40,8 @@ export interface FleetApplierDeps {
   decide(decisions: readonly Decision[]): Promise<unknown>;
   /** Ends the kernel's part of the bans on these targets, ended in the store. */
   lift(targets: readonly string[]): Promise<void>;
+  /** Where other nodes' allow entries go, or null while the fleet keeps them per node (`allows: false`). */
+  allowEntries(): AllowEntries | null;
 }
 
 /**
@@ -88,12 +91,29 @@ export function createFleetApplier(
     if (decisions.length > 0) await deps.decide(decisions);
   }
 
+  async function allowOrNot(m: Extract<FleetMessage, { op: "allow" | "unallow" }>): Promise<void> {
+    const entries = deps.allowEntries();
+    if (entries === null) return;
+    const target = parseCidr(m.target) as Cidr;
+    const from = { node: m.node, at: m.at };
+    if (m.op === "unallow") {
+      const removed = await entries.unallow(target, from);
+      if (removed.length > 0)
+        log.info({ target: m.target, node: m.node }, "fleet: allow entry removed by another node");
+      return;
+    }
+    // One read again after a restart, and over since: nothing to add.
+    if (m.expiresAt !== null && m.expiresAt <= clock.now()) return;
+    const { ended } = await entries.allow(target, m.expiresAt, from);
+    log.info({ target: m.target, node: m.node, unbanned: ended.length }, "fleet: allowed by another node");
+  }
+
   return async (messages) => {
     for (let i = 0; i < messages.length;) {
       const m = messages[i] as FleetMessage;
-      if (m.op === "unban") {
+      if (m.op !== "ban") {
         i++;
-        await unban(m);
+        await (m.op === "unban" ? unban(m) : allowOrNot(m));
         continue;
       }
       // A run of bans from one node: judged and recorded together.

@@ -9,14 +9,27 @@ export interface RuntimeAllow {
   readonly addedAt: number;
   /** null: until removed. */
   readonly expiresAt: number | null;
+  /** The fleet node whose admin made it (`sipwarden allow` there), or undefined: made here. */
+  readonly node?: string;
 }
 
 export interface RuntimeAllowlist {
   /** Entries in force at `now`. */
   list(now: number): RuntimeAllow[];
-  add(cidr: Cidr, expiresAt: number | null): RuntimeAllow;
-  /** Removes the entries in force on exactly `cidr`; returns them (empty: there was none). */
-  remove(cidr: Cidr, now: number): RuntimeAllow[];
+  /**
+   * Adds an entry (replacing one on the same network): made here now, or, with `from`, another node's
+   * made at its time.
+   */
+  add(
+    cidr: Cidr,
+    expiresAt: number | null,
+    from?: { readonly node: string; readonly at: number },
+  ): RuntimeAllow;
+  /**
+   * Removes the entries in force on exactly `cidr` (only those added at or before `before`, when given);
+   * returns them (empty: there was none).
+   */
+  remove(cidr: Cidr, now: number, before?: number): RuntimeAllow[];
   match(address: IpAddress, now: number): RuntimeAllow | null;
 }
 
@@ -26,6 +39,7 @@ interface Stored {
     readonly target: string;
     readonly addedAt: number;
     readonly expiresAt: number | null;
+    readonly node?: string;
   }[];
 }
 
@@ -42,7 +56,12 @@ export function createRuntimeAllowlist(
     const data = JSON.parse(readFileSync(path, "utf8")) as Stored;
     entries = data.entries.flatMap((e) => {
       const cidr = parseCidr(e.target, false);
-      return cidr ? [{ cidr, addedAt: e.addedAt, expiresAt: e.expiresAt }] : [];
+      if (!cidr) return [];
+      return [
+        typeof e.node === "string"
+          ? { cidr, addedAt: e.addedAt, expiresAt: e.expiresAt, node: e.node }
+          : { cidr, addedAt: e.addedAt, expiresAt: e.expiresAt },
+      ];
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT")
@@ -53,24 +72,33 @@ export function createRuntimeAllowlist(
   const save = (): void => {
     const data: Stored = {
       version: 1,
-      entries: entries.map((e) => ({ target: e.cidr.text, addedAt: e.addedAt, expiresAt: e.expiresAt })),
+      entries: entries.map((e) => ({
+        target: e.cidr.text,
+        addedAt: e.addedAt,
+        expiresAt: e.expiresAt,
+        ...(e.node === undefined ? {} : { node: e.node }),
+      })),
     };
     writeFileSync(`${path}.tmp`, JSON.stringify(data), { mode: 0o600 });
     renameSync(`${path}.tmp`, path);
   };
   return {
     list: live,
-    add(cidr, expiresAt) {
+    add(cidr, expiresAt, from) {
       const now = deps.clock.now();
-      const entry: RuntimeAllow = { cidr, addedAt: now, expiresAt };
+      const entry: RuntimeAllow =
+        from === undefined
+          ? { cidr, addedAt: now, expiresAt }
+          : { cidr, addedAt: from.at, expiresAt, node: from.node };
       entries = [...live(now).filter((e) => e.cidr.text !== cidr.text), entry];
       save();
       return entry;
     },
-    remove(cidr, now) {
-      const removed = live(now).filter((e) => e.cidr.text === cidr.text);
+    remove(cidr, now, before = Infinity) {
+      const goes = (e: RuntimeAllow): boolean => e.cidr.text === cidr.text && e.addedAt <= before;
+      const removed = live(now).filter(goes);
       if (removed.length === 0) return [];
-      entries = live(now).filter((e) => e.cidr.text !== cidr.text);
+      entries = live(now).filter((e) => !goes(e));
       save();
       return removed;
     },

@@ -12,7 +12,7 @@ const dir = mkdtempSync(join(tmpdir(), "sw-fleetcfg-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("fleet config", () => {
-  it("takes a local Redis with defaults: the host name as node, one stream, share and receive", () => {
+  it("takes a local Redis with defaults: the host name as node, one stream, share and receive, allow entries too", () => {
     const f = loadConfigText('preset: asterisk\nfleet: { redis: "redis://127.0.0.1:6379" }\n', "x").fleet;
     expect(f).toEqual({
       url: "redis://127.0.0.1:6379",
@@ -24,6 +24,7 @@ describe("fleet config", () => {
       key: "sipwarden:bans",
       share: true,
       receive: true,
+      allows: true,
       maxEntries: 100_000,
     });
     expect(loadConfigText("preset: asterisk\n", "x").fleet).toBeNull();

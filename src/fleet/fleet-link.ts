@@ -206,9 +206,9 @@ export async function startFleetLink(
         } else if (m.node !== config.node) {
           tally.received++;
           messages.push(m);
-        } else if (m.op === "unban") {
-          // This node's own unbans count again when the stream is read from its start (after a restart):
-          // they end the other nodes' bans that came before them.
+        } else if (m.op === "unban" || m.op === "unallow") {
+          // This node's own unbans (and allow removals) count again when the stream is read from its start
+          // (after a restart): they end the other nodes' bans (allow entries) that came before them.
           messages.push(m);
         }
       }

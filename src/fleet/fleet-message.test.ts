@@ -49,6 +49,36 @@ describe("fleet messages", () => {
     expect(decodeFleetMessage(encodeFleetMessage(unban))).toEqual(unban);
   });
 
+  it("round-trip: an allow entry for a time or until removed, and its removal", () => {
+    const allow = {
+      op: "allow",
+      node: "pbx-3",
+      target: "198.51.100.0/24",
+      at: 5,
+      expiresAt: 3_600_005,
+    } as const;
+    expect(encodeFleetMessage(allow)).toEqual([
+      ...["v", "1", "node", "pbx-3", "op", "allow", "target", "198.51.100.0/24", "at", "5"],
+      ...["expires", "3600005"],
+    ]);
+    expect(decodeFleetMessage(encodeFleetMessage(allow))).toEqual(allow);
+    const forever = { ...allow, expiresAt: null };
+    expect(decodeFleetMessage(encodeFleetMessage(forever))).toEqual(forever);
+    const unallow = { op: "unallow", node: "pbx-3", target: "198.51.100.0/24", at: 9 } as const;
+    expect(decodeFleetMessage(encodeFleetMessage(unallow))).toEqual(unallow);
+    // An allow entry is checked as a ban is: no wider than /8, an end after its start, no reason needed.
+    const allowFields = (over: Record<string, string | undefined>) =>
+      fields({ op: "allow", reason: undefined, ...over });
+    expect(decodeFleetMessage(allowFields({}))).toMatchObject({ op: "allow", target: "45.83.64.1" });
+    expect(decodeFleetMessage(allowFields({ target: "0.0.0.0/1" }))).toEqual({
+      refused: expect.stringMatching(/wider than \/8/),
+    });
+    expect(decodeFleetMessage(allowFields({ expires: undefined }))).toEqual({ refused: "no valid end" });
+    expect(decodeFleetMessage(allowFields({ expires: "1" }))).toEqual({
+      refused: "it ends before it starts",
+    });
+  });
+
   it("takes targets only as canonical addresses and networks no wider than /8 and /16", () => {
     expect(decodeFleetMessage(fields({ target: "2A0B:6B86:0::1" }))).toMatchObject({
       target: "2a0b:6b86::1",

@@ -1,5 +1,5 @@
 // What nodes of a fleet tell each other through the Redis stream: a ban one of them decided (its jail or
-// its admin), or an admin's unban. Each entry is a flat list of fields; what comes in is checked as
+// its admin), an admin's unban, an admin's allow entry and its removal. Each entry is a flat list of fields; what comes in is checked as
 // hostile input (anyone who can write to the stream writes these), before it gets near the kernel.
 
 import { FLEET_NODE } from "../config/daemon-schema.js";
@@ -17,7 +17,18 @@ export type FleetMessage =
       /** One line: the node's reason, without control characters. */
       readonly reason: string;
     }
-  | { readonly op: "unban"; readonly node: string; readonly target: string; readonly at: number };
+  | { readonly op: "unban"; readonly node: string; readonly target: string; readonly at: number }
+  | {
+      readonly op: "allow";
+      readonly node: string;
+      readonly target: string;
+      /** When the admin allowed it, and when the entry ends (null: until removed). */
+      readonly at: number;
+      readonly expiresAt: number | null;
+    }
+  | { readonly op: "unallow"; readonly node: string; readonly target: string; readonly at: number };
+
+const OPS = new Set(["ban", "unban", "allow", "unallow"]);
 
 const VERSION = "1";
 /** Longest reason kept from another node. */
@@ -37,14 +48,10 @@ export function fleetReason(reason: string): string {
 /** The stream entry's fields, in order, for XADD. */
 export function encodeFleetMessage(m: FleetMessage): string[] {
   const head = ["v", VERSION, "node", m.node, "op", m.op, "target", m.target, "at", String(m.at)];
-  if (m.op === "unban") return head;
-  return [
-    ...head,
-    "expires",
-    m.expiresAt === null ? "" : String(m.expiresAt),
-    "reason",
-    fleetReason(m.reason),
-  ];
+  if (m.op === "unban" || m.op === "unallow") return head;
+  const expires = ["expires", m.expiresAt === null ? "" : String(m.expiresAt)];
+  if (m.op === "allow") return [...head, ...expires];
+  return [...head, ...expires, "reason", fleetReason(m.reason)];
 }
 
 const TIME = /^\d{1,15}$/;
@@ -63,8 +70,8 @@ export function decodeFleetMessage(fields: unknown): FleetMessage | { readonly r
   if (f.get("v") !== VERSION) return { refused: `unknown version ${JSON.stringify(f.get("v") ?? null)}` };
   const node = f.get("node") ?? "";
   if (!FLEET_NODE.test(node)) return { refused: "no valid node name" };
-  const op = f.get("op");
-  if (op !== "ban" && op !== "unban") return { refused: `unknown op ${JSON.stringify(op ?? null)}` };
+  const op = f.get("op") ?? "";
+  if (!OPS.has(op)) return { refused: `unknown op ${JSON.stringify(f.get("op") ?? null)}` };
   const text = f.get("target") ?? "";
   const cidr = parseCidr(text, false);
   if (cidr === null) return { refused: `not an IP address or network: ${JSON.stringify(text.slice(0, 60))}` };
@@ -73,12 +80,13 @@ export function decodeFleetMessage(fields: unknown): FleetMessage | { readonly r
   const atText = f.get("at") ?? "";
   if (!TIME.test(atText)) return { refused: "no valid time" };
   const at = Number(atText);
-  if (op === "unban") return { op, node, target: cidr.text, at };
+  if (op === "unban" || op === "unallow") return { op, node, target: cidr.text, at };
   const expires = f.get("expires");
   if (expires === undefined || (expires !== "" && !TIME.test(expires))) return { refused: "no valid end" };
   const expiresAt = expires === "" ? null : Number(expires);
   if (expiresAt !== null && expiresAt <= at) return { refused: "it ends before it starts" };
+  if (op === "allow") return { op, node, target: cidr.text, at, expiresAt };
   const reason = f.get("reason");
   if (reason === undefined) return { refused: "no reason" };
-  return { op, node, target: cidr.text, at, expiresAt, reason: fleetReason(reason) };
+  return { op: "ban", node, target: cidr.text, at, expiresAt, reason: fleetReason(reason) };
 }

@@ -83,8 +83,17 @@ async function node(name: string, options: { allow?: string[]; redisUrl?: string
 }
 
 type Node = Awaited<ReturnType<typeof node>>;
+/**
+ * Waits until `reader` has applied the whole stream: `writer` bans `sentinel` by hand, and the stream is
+ * read in order, so once the reader has that ban it has applied everything written before it.
+ */
+async function caughtUp(reader: Node, writer: Node, sentinel: string): Promise<void> {
+  await writer.services.ban({ target: parseCidr(sentinel) as Cidr, forMs: 60_000, reason: "sentinel" });
+  await until(() => reader.bansOn(sentinel).length === 1, `${sentinel} from the stream`);
+}
 let a: Node;
 let b: Node;
+let c: Node;
 
 describe("fleet through Redis", () => {
   it("a ban one node decides is in force on the others, as fleet:<node>, for the time it has left", async () => {
@@ -132,7 +141,7 @@ describe("fleet through Redis", () => {
   });
 
   it("a node that joins later gets the bans in force, and not those lifted since", async () => {
-    const c = await node("pbx-c");
+    c = await node("pbx-c");
     await until(() => c.bansOn("203.0.113.11").length === 1, "the ban in force on pbx-c");
     expect(c.bansOn("203.0.113.11")[0]?.origin).toBe("fleet:pbx-a");
     expect(c.bansOn("203.0.113.10")).toEqual([]);
@@ -170,6 +179,63 @@ describe("fleet through Redis", () => {
     expect(b.bansOn("203.0.113.16").map((d) => d.origin)).toEqual(["jail:asterisk"]);
     // What pbx-a still bans is back on pbx-b.
     expect(b.bansOn("203.0.113.11").map((d) => d.origin)).toEqual(["fleet:pbx-a"]);
+  });
+
+  it("an allow entry made on one node is in force on every node and lifts their bans; so is its removal, after a restart too", async () => {
+    const allowedOn = (n: Node) =>
+      n.daemon.allows.list(Date.now()).filter((e) => e.cidr.text === "198.18.5.0/24");
+    a.attack("198.18.5.9");
+    await until(() => b.bansOn("198.18.5.9").length === 1, "pbx-a's ban on pbx-b");
+    const made = await b.services.allow({ target: parseCidr("198.18.5.0/24") as Cidr, forMs: 3_600_000 });
+    expect(made.unbanned.map((x) => x.origin)).toEqual(["fleet:pbx-a"]);
+    await until(() => allowedOn(a).length === 1 && allowedOn(c).length === 1, "the entry on pbx-a and pbx-c");
+    expect(allowedOn(a)[0]).toMatchObject({ node: "pbx-b", expiresAt: Date.parse(made.expiresAt!) });
+    // pbx-a's own ban ended by it, in the store and the kernel; the entry is listed as pbx-b's admin's.
+    await until(() => a.bansOn("198.18.5.9").length === 0, "pbx-a's ban lifted");
+    expect((await a.daemon.backend.listBans()).map((x) => x.target)).not.toContain("198.18.5.9");
+    const why = await a.services.explain({ family: 4, text: "198.18.5.9" });
+    expect(why.verdict).toBe("allowed");
+    expect(why.because[0]?.detail).toBe("allowed by hand on pbx-b with sipwarden allow");
+    expect((await a.services.listAllows()).entries).toContainEqual(
+      expect.objectContaining({
+        network: "198.18.5.0/24",
+        origin: "manual",
+        detail: "allowed by hand on pbx-b",
+      }),
+    );
+    // And it wins over pbx-a's jail there now.
+    a.attack("198.18.5.10");
+    await until(() => a.daemon.detection().detector.stats().decisions.spares > 0, "a spare on pbx-a");
+    expect(a.bansOn("198.18.5.10")).toEqual([]);
+
+    // Removed on pbx-c: gone everywhere.
+    expect((await c.services.unallow(parseCidr("198.18.5.0/24") as Cidr)).removed).toHaveLength(1);
+    await until(() => allowedOn(a).length === 0 && allowedOn(b).length === 0, "removed on pbx-a and pbx-b");
+    // pbx-a reads the stream again from its start: the entry and then its removal, in that order.
+    await a.restart();
+    await caughtUp(a, c, "198.18.9.1");
+    expect(allowedOn(a)).toEqual([]);
+  });
+
+  it("a node with fleet allows: false keeps its allow entries its own and takes none", async () => {
+    const h = await node("pbx-h", { extra: ", allows: false" });
+    try {
+      await until(() => (h.daemon.fleetStats()?.received ?? 0) > 0, "pbx-h read the stream");
+      await h.services.allow({ target: parseCidr("198.18.6.0/24") as Cidr, forMs: undefined });
+      await b.services.allow({ target: parseCidr("198.18.7.0/24") as Cidr, forMs: undefined });
+      await until(
+        () => a.daemon.allows.list(Date.now()).some((e) => e.cidr.text === "198.18.7.0/24"),
+        "pbx-b's entry on pbx-a",
+      );
+      await caughtUp(h, b, "198.18.9.2");
+      expect(h.daemon.allows.list(Date.now()).map((e) => e.cidr.text)).toEqual(["198.18.6.0/24"]);
+      expect(a.daemon.allows.list(Date.now()).map((e) => e.cidr.text)).not.toContain("198.18.6.0/24");
+      expect(h.daemon.fleetStats()?.published).toBe(0);
+      await b.services.unallow(parseCidr("198.18.7.0/24") as Cidr);
+    } finally {
+      await h.daemon.stop();
+      daemons.splice(daemons.indexOf(h.daemon), 1);
+    }
   });
 
   it("refuses what is not a valid message, whoever wrote it to the stream", async () => {
@@ -271,6 +337,7 @@ describe("the fleet link's queue while Redis is away", () => {
         key: "sw-test:queue",
         share: true,
         receive: false,
+        allows: true,
         maxEntries: 100_000,
       },
       { log: { warn: () => undefined, info: () => undefined }, onMessages: async () => undefined },

@@ -4,6 +4,8 @@
 
 const TOKEN_KEY = "sipwarden-token";
 const REFRESH_MS = 5000;
+/** Decisions of the last day shown at most, newest first. */
+const DECISIONS_SHOWN = 50;
 /** Registrations shown at most: the newest seen first; the filter asks the daemon for the rest. */
 const REGISTRATIONS_SHOWN = 200;
 const $ = (id) => document.getElementById(id);
@@ -123,6 +125,35 @@ function renderAllows(list) {
   );
 }
 
+function decisionPath() {
+  const since = new Date(Date.now() - 86_400_000).toISOString();
+  const params = new URLSearchParams({ since, limit: String(DECISIONS_SHOWN) });
+  const action = $("decision-action").value;
+  if (action) params.set("action", action);
+  return `/v1/decisions?${params}`;
+}
+
+/** Where a decision stands now. */
+function decisionState(d) {
+  if (d.action === "spare") return "spared";
+  if (d.inForce) return d.expiresAt === null ? "in force, permanent" : `in force until ${when(d.expiresAt)}`;
+  if (d.endedAt !== null) return `ended ${when(d.endedAt)} by ${d.endedBy}`;
+  return "over";
+}
+
+function renderDecisions(list) {
+  const n = list.decisions.length;
+  $("decision-count").textContent = `(${n}${list.more ? "+, the newest shown" : ""})`;
+  $("decisions").tBodies[0].replaceChildren(
+    ...list.decisions.map((d) => {
+      const tr = row([when(d.at), d.action, d.target, d.origin, decisionState(d), d.reason]);
+      tr.children[5].className = "reason";
+      if (d.action === "spare") tr.className = "spare";
+      return tr;
+    }),
+  );
+}
+
 function registrationPath() {
   const q = $("registration-filter").value.trim();
   const params = new URLSearchParams({ limit: String(REGISTRATIONS_SHOWN) });
@@ -155,17 +186,19 @@ function renderRegistrations(list) {
 
 async function refresh() {
   try {
-    const [status, list, allows, registrations] = await Promise.all([
+    const [status, list, allows, registrations, decisions] = await Promise.all([
       api("GET", "/v1/status"),
       api("GET", "/v1/bans"),
       api("GET", "/v1/allow"),
       api("GET", registrationPath()),
+      api("GET", decisionPath()),
     ]);
     renderStatus(status);
     bans = list.bans;
     renderBans();
     renderAllows(allows);
     renderRegistrations(registrations);
+    renderDecisions(decisions);
     $("error").textContent = "";
   } catch (e) {
     showError(e);
@@ -297,6 +330,7 @@ document.addEventListener("DOMContentLoaded", () => {
       showError(e);
     }
   });
+  $("decision-action").addEventListener("change", () => void refresh());
   // The daemon filters (it holds every registration; the page shows the newest few); typing waits a moment.
   let typing = null;
   $("registration-filter").addEventListener("input", () => {

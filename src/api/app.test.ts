@@ -283,6 +283,66 @@ describe("control API", () => {
     ]);
   });
 
+  it("GET /v1/decisions lists the last day's decisions newest first, in force or not, by action and origin", async () => {
+    const { app, services, clock, calls } = setup();
+    services.record([
+      jailBan("198.51.100.1", T0 - 2 * 86_400_000, 600_000),
+      jailBan("198.51.100.2", T0 - 3_600_000, 600_000),
+      jailBan("198.51.100.3", T0 - 60_000, 600_000),
+      jailBan("198.51.100.0/24", T0 - 30_000, null, "feed:voipbl"),
+      { ...jailBan("192.168.1.5", T0 - 10_000, 0), action: "spare", reason: "allowlisted by 192.168.1.0/24" },
+    ]);
+    await inject(app, { method: "DELETE", url: "/v1/bans/198.51.100.3" });
+    clock.advance(1000);
+    const r = await inject(app, { method: "GET", url: "/v1/decisions" });
+    expect(r.status).toBe(200);
+    expect(r.json.since).toBe("2026-11-21T12:00:01.000Z");
+    expect(r.json.more).toBe(false);
+    expect(
+      r.json.decisions.map(
+        (d: { target: string; action: string; inForce: boolean; endedBy: string | null }) => [
+          d.target,
+          d.action,
+          d.inForce,
+          d.endedBy,
+        ],
+      ),
+    ).toEqual([
+      ["192.168.1.5", "spare", false, null],
+      ["198.51.100.0/24", "ban", true, null],
+      ["198.51.100.3", "ban", false, "manual"],
+      ["198.51.100.2", "ban", false, null],
+    ]);
+    const targets = async (query: string) => {
+      const x = await inject(app, { method: "GET", url: `/v1/decisions?${query}` });
+      expect(x.status).toBe(200);
+      return [x.json.decisions.map((d: { target: string }) => d.target), x.json.more];
+    };
+    expect(await targets("limit=2")).toEqual([["192.168.1.5", "198.51.100.0/24"], true]);
+    expect(await targets("action=ban&origin=jail%3A")).toEqual([["198.51.100.3", "198.51.100.2"], false]);
+    expect(await targets("origin=feed:voipbl")).toEqual([["198.51.100.0/24"], false]);
+    expect(await targets("since=2026-11-20T00:00:00Z&action=ban&origin=jail:asterisk&limit=5")).toEqual([
+      ["198.51.100.3", "198.51.100.2", "198.51.100.1"],
+      false,
+    ]);
+    const before = calls.length;
+    for (const [query, message] of [
+      ["since=yesterday", "since: an ISO time such as 2026-12-07T08:00:00Z"],
+      ["since=2026-13-40T00:00:00Z", "since: an ISO time such as 2026-12-07T08:00:00Z"],
+      ["action=unban", "action: ban or spare"],
+      [
+        "origin=jail%3A%0A",
+        "origin: an origin such as jail:asterisk, manual, feed:voipbl, or a kind such as jail:",
+      ],
+      ["limit=5001", "limit: a whole number from 1 to 5000"],
+      ["target=1.2.3.4", 'unknown parameter "target" (since, limit, action, origin)'],
+    ]) {
+      const x = await inject(app, { method: "GET", url: `/v1/decisions?${query}` });
+      expect([query, x.status, x.json.error.message]).toEqual([query, 400, message]);
+    }
+    expect(calls.length).toBe(before);
+  });
+
   it("GET /v1/registrations lists the live ones, newest seen first, by network, text and limit", async () => {
     const reg = (address: string, user: string, seenAt: number, expiresAt = T0 + 600_000) => ({
       source: "ami:pjsip",

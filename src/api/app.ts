@@ -2,20 +2,19 @@
 
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
-import { parseCidr, parseIp, WIDEST_BAN_PREFIX, type Cidr } from "../domain/address.js";
+import { parseIp } from "../domain/address.js";
 import { isUserError } from "../domain/errors.js";
 import { withBearerToken } from "./bearer-auth.js";
 import {
-  DEFAULT_REGISTRATION_LIMIT,
   MAX_IMPORT_BANS,
   MAX_IMPORT_EVIDENCE,
-  MAX_REGISTRATION_LIMIT,
   type AllowCreated,
   type AllowList,
   type AllowRemoved,
   type BanCreated,
   type BanList,
   type BanRemoved,
+  type DecisionList,
   type ExplainResult,
   type ImportBansResult,
   type RegistrationList,
@@ -23,7 +22,8 @@ import {
 } from "./contract.js";
 import { HttpProblem, sendJson, sendProblem, sendText, type ApiHandler, type ApiLog } from "./http-json.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
-import type { RegistrationQuery } from "./registration-list.js";
+import { decisionQuery, registrationQuery } from "./query-params.js";
+import { bannableTarget, invalidTarget, noControlChars, parseTarget } from "./request-checks.js";
 import { isControlRefusal, type ControlServices } from "./services.js";
 
 export interface ApiAppOptions {
@@ -42,7 +42,6 @@ const MAX_IMPORT_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_FOR_MS = 10 * 365 * 86_400_000;
 /** Wider networks than these would cut off a large part of the internet, the admin included. */
 
-const noControlChars = /^[^\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]*$/u;
 const target = z.string().min(1).max(100);
 const forMs = z.number().int().min(1000).max(MAX_FOR_MS).nullable().optional();
 const BanBody = z.strictObject({
@@ -188,6 +187,12 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
     },
     {
       method: "GET",
+      path: /^\/v1\/decisions$/,
+      name: "list-decisions",
+      run: async ({ query }) => ok<DecisionList>(await services.recentDecisions(decisionQuery(query))),
+    },
+    {
+      method: "GET",
       path: /^\/v1\/registrations$/,
       name: "list-registrations",
       run: async ({ query }) =>
@@ -284,59 +289,6 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
 
 function ok<T>(body: T): Reply {
   return { status: 200, body };
-}
-
-function invalidTarget(message: string): HttpProblem {
-  return new HttpProblem(400, "invalid-target", message);
-}
-
-/** An IP or CIDR with no host bits set: `10.1.2.3/8` is refused rather than silently widened. */
-function parseTarget(text: string): Cidr {
-  const cidr = parseCidr(text, false);
-  if (cidr) return cidr;
-  const loose = parseCidr(text, true);
-  if (loose) throw invalidTarget(`${text} has host bits set (the network is ${loose.text})`);
-  throw invalidTarget(`not an IP address or CIDR: ${JSON.stringify(text)}`);
-}
-
-function bannableTarget(text: string, verb: "ban" | "allow"): Cidr {
-  const cidr = parseTarget(text);
-  const widest = WIDEST_BAN_PREFIX[cidr.family];
-  if (cidr.prefix < widest)
-    throw invalidTarget(`refusing to ${verb} ${cidr.text}: wider than /${widest} for IPv${cidr.family}`);
-  return cidr;
-}
-
-const REGISTRATION_PARAMS = new Set(["address", "match", "limit"]);
-
-/** `?address=IP|CIDR&match=text&limit=N`, each at most once; anything else is refused, not ignored. */
-function registrationQuery(params: URLSearchParams): RegistrationQuery {
-  for (const key of new Set(params.keys())) {
-    if (!REGISTRATION_PARAMS.has(key))
-      throw new HttpProblem(
-        400,
-        "bad-request",
-        `unknown parameter ${JSON.stringify(key)} (address, match, limit)`,
-      );
-    if (params.getAll(key).length > 1)
-      throw new HttpProblem(400, "bad-request", `${key}: given more than once`);
-  }
-  const address = params.get("address");
-  const match = params.get("match");
-  const limit = params.get("limit");
-  let n = DEFAULT_REGISTRATION_LIMIT;
-  if (limit !== null) {
-    n = /^\d{1,6}$/.test(limit) ? Number(limit) : NaN;
-    if (!(n >= 1 && n <= MAX_REGISTRATION_LIMIT))
-      throw new HttpProblem(400, "bad-request", `limit: a whole number from 1 to ${MAX_REGISTRATION_LIMIT}`);
-  }
-  if (match !== null && (match.length === 0 || match.length > 100 || !noControlChars.test(match)))
-    throw new HttpProblem(400, "bad-request", "match: 1 to 100 characters, no control characters");
-  return {
-    ...(address === null ? {} : { network: parseTarget(address) }),
-    ...(match === null ? {} : { match }),
-    limit: n,
-  };
 }
 
 function validate<T>(schema: z.ZodType<T>, value: unknown): T {

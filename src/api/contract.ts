@@ -179,6 +179,25 @@ export interface HistoryEntry {
   readonly evidence: readonly EvidenceView[];
 }
 
+/** A decision of the recent past, in force or over. */
+export interface RecentDecision extends HistoryEntry {
+  /** A ban still in force (not expired, not ended); false for spares. */
+  readonly inForce: boolean;
+}
+
+/** GET /v1/decisions[?since=ISO][&limit=N][&action=ban|spare][&origin=jail:asterisk|jail:] */
+export interface DecisionList {
+  /** Since when (ISO; default: a day back), newest first. */
+  readonly since: string;
+  readonly decisions: readonly RecentDecision[];
+  /** More decisions matched than `limit`: ask again with a later `since` or a larger limit. */
+  readonly more: boolean;
+}
+
+/** Decisions listed by default, and at most. */
+export const DEFAULT_DECISION_LIMIT = 100;
+export const MAX_DECISION_LIMIT = 5000;
+
 export type Verdict = "blocked" | "allowed" | "not-blocked";
 
 export interface ExplainResult {

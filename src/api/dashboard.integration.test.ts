@@ -155,6 +155,31 @@ describe("the dashboard", () => {
     }
   });
 
+  it("shows the last day's decisions with where each stands, bans or spares as asked", async () => {
+    const page = await signedIn();
+    try {
+      const ban = page.locator("#decisions tbody tr", { hasText: ATTACKER });
+      await ban.waitFor();
+      expect(await ban.locator("td").allTextContents()).toEqual([
+        expect.stringMatching(/UTC$/),
+        "ban",
+        ATTACKER,
+        "jail:asterisk",
+        expect.stringMatching(/^in force until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/),
+        expect.stringMatching(/^3 failures/),
+      ]);
+      // The daemon filters: no spare was decided, then the bans again.
+      await page.selectOption("#decision-action", "spare");
+      await ban.waitFor({ state: "detached" });
+      expect(await page.textContent("#decision-count")).toBe("(0)");
+      await page.selectOption("#decision-action", "ban");
+      await ban.waitFor();
+      expect(await page.$$("#decisions img")).toHaveLength(0);
+    } finally {
+      await page.close();
+    }
+  });
+
   it("bans, unbans, allows and removes the allow by hand, as sipwarden ban, unban and allow [--remove] would", async () => {
     const page = await signedIn();
     try {

@@ -2,14 +2,14 @@
 
 import { cidrContains, cidrCovers, parseCidr, type Cidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
-import type { Decision } from "../domain/decision.js";
+import { originMatches, type Decision } from "../domain/decision.js";
 import type { BackendView, JailView, ListView, SourceView } from "./contract.js";
 import { allowList } from "./allow-list.js";
 import { explainAddress, type AllowFact } from "./explain.js";
 import { banEnds, importedBanDecisions, manualBanDecision } from "./manual-ban.js";
 import { registrationList, type RegistrationRecord } from "./registration-list.js";
 import { ControlRefusal, type ControlServices } from "./services.js";
-import { isoOrNull, toBanView, type DecisionRecord } from "./views.js";
+import { decisionList, isoOrNull, RECENT_DEFAULT_MS, toBanView, type DecisionRecord } from "./views.js";
 
 export interface MemoryServicesOptions {
   readonly clock: Clock;
@@ -190,6 +190,19 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       }
       for (const r of removed) allows.splice(allows.indexOf(r), 1);
       return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: isoOrNull(r.expiresAt) })) };
+    },
+
+    async recentDecisions({ since, limit, action, origin }) {
+      const now = clock.now();
+      const from = since ?? now - RECENT_DEFAULT_MS;
+      const found = records
+        .filter(
+          (d) =>
+            d.at >= from && (action === undefined || d.action === action) && originMatches(d.origin, origin),
+        )
+        .sort(newestFirst)
+        .slice(0, limit + 1);
+      return decisionList(found, from, limit, now);
     },
 
     async listAllows() {

@@ -7,6 +7,7 @@ import type {
   AllowList,
   AllowRemoved,
   BanView,
+  DecisionList,
   ExplainResult,
   ImportBansResult,
   RegistrationList,
@@ -30,6 +31,16 @@ export interface ControlImport {
   readonly reason: string;
   readonly priorBans: number;
   readonly evidence: readonly Evidence[];
+}
+
+/** GET /v1/decisions, validated. */
+export interface ControlDecisionQuery {
+  /** Epoch ms; undefined: a day back. */
+  readonly since?: number;
+  readonly limit: number;
+  readonly action?: "ban" | "spare";
+  /** An origin, or with a trailing `:` a kind of origin. */
+  readonly origin?: string;
 }
 
 /** A runtime allowlist entry, validated. */
@@ -63,6 +74,8 @@ export interface ControlServices {
    * when there is none, saying so when the config's allowlist covers it (only the config can change that).
    */
   unallow(target: Cidr): Promise<AllowRemoved>;
+  /** What was decided lately (bans and spares, in force or over), newest first. */
+  recentDecisions(query: ControlDecisionQuery): Promise<DecisionList>;
   /** Every allow entry in force: the run-time ones, then the config's as loaded, and what loading skipped. */
   listAllows(): Promise<AllowList>;
   /** The live registrations the query asks for, and the providers' counters. */

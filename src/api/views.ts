@@ -3,7 +3,14 @@
 import type { BanScope, Decision } from "../domain/decision.js";
 import type { Evidence } from "../domain/offense.js";
 import type { HistogramSnapshot } from "../domain/histogram.js";
-import type { BanView, EvidenceView, HistogramView, HistoryEntry, ScopeView } from "./contract.js";
+import type {
+  BanView,
+  DecisionList,
+  EvidenceView,
+  HistogramView,
+  HistoryEntry,
+  ScopeView,
+} from "./contract.js";
 
 /** A decision with how it ended; the store's StoredDecision has this shape. */
 export interface DecisionRecord extends Decision {
@@ -67,5 +74,28 @@ export function toHistoryEntry(d: DecisionRecord): HistoryEntry {
     endedAt: isoOrNull(d.endedAt),
     endedBy: d.endedBy,
     evidence: d.evidence.map(toEvidenceView),
+  };
+}
+
+/** How far back GET /v1/decisions looks without `since`. */
+export const RECENT_DEFAULT_MS = 86_400_000;
+
+/**
+ * The answer to GET /v1/decisions from what the store found, newest first: asked for one more than `limit`,
+ * so that `more` says whether there was.
+ */
+export function decisionList(
+  found: readonly DecisionRecord[],
+  since: number,
+  limit: number,
+  now: number,
+): DecisionList {
+  return {
+    since: isoTime(since),
+    decisions: found.slice(0, limit).map((d) => ({
+      ...toHistoryEntry(d),
+      inForce: d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now),
+    })),
+    more: found.length > limit,
   };
 }

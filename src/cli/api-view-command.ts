@@ -14,7 +14,7 @@ export interface ApiViewSpec<T> {
    * Options (`--address 10.0.0.0/8`) passed on as the query's parameters of the same name, each checked
    * (and made canonical) here first, so a typo is reported even when the daemon is down.
    */
-  readonly params?: Readonly<Record<string, (value: string) => string>>;
+  readonly params?: Readonly<Record<string, (value: string, now: number) => string>>;
   /** The text rendering, newline-terminated; `now` for relative times. */
   readonly format: (view: T, now: number) => string;
 }
@@ -33,7 +33,7 @@ export function createApiViewCommand<T>(spec: ApiViewSpec<T>): Command {
     const query = new URLSearchParams();
     for (const [name, check] of params) {
       const value = (values as Record<string, unknown>)[name];
-      if (typeof value === "string") query.set(name, check(value));
+      if (typeof value === "string") query.set(name, check(value, io.now()));
     }
     const q = query.toString();
     const path = q === "" ? spec.path : `${spec.path}?${q}`;

@@ -113,6 +113,13 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     ),
     summary: "allowlist an IP or CIDR at runtime; lifts its bans (--for 1d; --remove; --list)",
   },
+  history: {
+    run: lazy(
+      () => import("./commands/history.js"),
+      (m) => m.historyCommand,
+    ),
+    summary: "what was decided lately: bans and spares, in force or over (--since 24h, --origin jail:)",
+  },
   registrations: {
     run: lazy(
       () => import("./commands/registrations.js"),

@@ -143,6 +143,17 @@ describe("daemon control services (dry-run firewall)", () => {
       ]);
       expect(status.counts.activeBans).toBe(0);
       expect(status.sources[0]).toMatchObject({ id: log, lines: 2 });
+
+      // The day's decisions from the state database, newest first, each as it stands now.
+      const recent = await services.recentDecisions({ limit: 10 });
+      expect(recent.decisions.map((d) => [d.target, d.origin, d.inForce, d.endedBy])).toEqual([
+        ["198.51.100.77", "manual", false, "manual"],
+        ["203.0.113.8", "jail:asterisk", false, "allow"],
+      ]);
+      expect(recent.more).toBe(false);
+      const jailOnly = await services.recentDecisions({ limit: 1, origin: "jail:", action: "ban" });
+      expect(jailOnly.decisions.map((d) => d.target)).toEqual(["203.0.113.8"]);
+      expect(jailOnly.decisions[0]!.evidence).toHaveLength(2);
     } finally {
       await daemon.stop();
     }

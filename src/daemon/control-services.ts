@@ -12,7 +12,7 @@ import { registrationList } from "../api/registration-list.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
 import { importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
 import { banFacts, protectorOf, type BanFactsParts } from "./ban-facts.js";
-import { toBanView, toHistogramView } from "../api/views.js";
+import { decisionList, RECENT_DEFAULT_MS, toBanView, toHistogramView } from "../api/views.js";
 import { cidrContains, parseCidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
@@ -207,6 +207,18 @@ export function createDaemonServices(
       }
       const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString());
       return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: iso(r.expiresAt) })) };
+    },
+
+    async recentDecisions({ since, limit, action, origin }) {
+      const now = clock.now();
+      const from = since ?? now - RECENT_DEFAULT_MS;
+      const found = daemon.store.recentDecisions({
+        since: from,
+        limit: limit + 1,
+        ...(action === undefined ? {} : { action }),
+        ...(origin === undefined ? {} : { origin }),
+      });
+      return decisionList(found, from, limit, now);
     },
 
     async listAllows() {

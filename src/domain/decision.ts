@@ -51,3 +51,8 @@ export function banScopeText(scope: BanScope): string {
   const ports = scope.ports.map((p) => (p.from === p.to ? `${p.from}` : `${p.from}-${p.to}`)).join(",");
   return `${scope.protocols.join("/")} ${ports}`;
 }
+
+/** Whether `origin` is the one `wanted`, or of the kind `wanted` names with a trailing `:` (`jail:`); undefined keeps all. */
+export function originMatches(origin: string, wanted: string | undefined): boolean {
+  return wanted === undefined || origin === wanted || (wanted.endsWith(":") && origin.startsWith(wanted));
+}

@@ -350,6 +350,40 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
       });
     });
 
+    describe("recentDecisions", () => {
+      it("lists what was decided since a time, newest first, limited, by action and origin or its kind", async () => {
+        const store = await fresh();
+        const [old, jail, feed, spared, fleet] = store.recordDecisions([
+          ban("192.0.2.1", { at: T0 - 30 * HOUR }),
+          ban("192.0.2.2", { at: T0 - 3 * HOUR, durationMs: 24 * HOUR }),
+          ban("198.51.100.0/24", { at: T0 - 2 * HOUR, origin: "feed:voipbl" }),
+          spare("192.0.2.3", T0 - HOUR),
+          ban("2001:db8::/64", { at: T0 - HOUR, origin: "fleet:pbx-2" }),
+        ]);
+        store.removeDecision({ target: "192.0.2.2", now: T0, endedBy: "manual" });
+        const ids = (q: Partial<Parameters<DecisionStore["recentDecisions"]>[0]>) =>
+          store.recentDecisions({ since: T0 - 24 * HOUR, limit: 10, ...q }).map((d) => d.id);
+        // Same time: the later recorded first.
+        expect(ids({})).toEqual([fleet!.id, spared!.id, feed!.id, jail!.id]);
+        expect(ids({ limit: 2 })).toEqual([fleet!.id, spared!.id]);
+        expect(ids({ since: T0 - 48 * HOUR })).toContain(old!.id);
+        expect(ids({ action: "spare" })).toEqual([spared!.id]);
+        expect(ids({ action: "ban", origin: "jail:" })).toEqual([jail!.id]);
+        expect(ids({ origin: "jail:asterisk" })).toEqual([spared!.id, jail!.id]);
+        expect(ids({ origin: "fleet:" })).toEqual([fleet!.id]);
+        expect(ids({ origin: "fleet" })).toEqual([]);
+        expect(ids({ origin: "%" })).toEqual([]);
+        // Ended bans are there with how they ended.
+        const [ended] = store.recentDecisions({
+          since: T0 - 4 * HOUR,
+          limit: 1,
+          origin: "jail:",
+          action: "ban",
+        });
+        expect(ended).toMatchObject({ target: "192.0.2.2", endedAt: T0, endedBy: "manual" });
+      });
+    });
+
     describe("expire (housekeeping)", () => {
       it("deletes only what has been over for longer than the retention", async () => {
         const store = await fresh({ retentionMs: 24 * HOUR });

@@ -1,6 +1,6 @@
 // The DecisionStore port: decisions with their evidence, ban history and log positions, kept across restarts.
 
-import type { Decision, DecisionOrigin, BanScope } from "../domain/decision.js";
+import type { Decision, DecisionAction, DecisionOrigin, BanScope } from "../domain/decision.js";
 import type { Evidence } from "../domain/offense.js";
 
 /** A decision as stored: an id, and how it ended when an unban ended it before it expired. */
@@ -34,6 +34,13 @@ export interface BanHistoryEntry {
   readonly scope: BanScope;
   /** The newest evidence line; recidive quotes one line per ban. */
   readonly lastEvidence: Evidence | undefined;
+}
+
+export interface RecentQuery {
+  readonly since: number;
+  readonly limit: number;
+  readonly action?: DecisionAction;
+  readonly origin?: string;
 }
 
 export interface RemoveRequest {
@@ -87,6 +94,11 @@ export interface DecisionStore {
    * omitted: what escalation and recidive need after a restart.
    */
   banHistory(query: { readonly since: number; readonly address?: string }): BanHistoryEntry[];
+  /**
+   * Decisions taken at or after `since` (bans, spares, ended or not), newest first, at most `limit`: what
+   * happened lately. `origin` keeps one origin, or with a trailing `:` one kind (`jail:`, `feed:`, `fleet:`).
+   */
+  recentDecisions(query: RecentQuery): StoredDecision[];
   /** Deletes decisions over for longer than the retention; returns how many went. */
   expire(now: number): { readonly deleted: number };
   readonly positions: StoredPositions;

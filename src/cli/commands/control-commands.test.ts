@@ -16,6 +16,7 @@ import { allowCommand } from "./allow.js";
 import { banCommand } from "./ban.js";
 import { bansCommand } from "./bans.js";
 import { explainCommand, formatExplain } from "./explain.js";
+import { historyCommand } from "./history.js";
 import { registrationsCommand } from "./registrations.js";
 import { statusCommand } from "./status.js";
 import { unbanCommand } from "./unban.js";
@@ -330,6 +331,51 @@ describe("allow --list, registrations", () => {
     expect(json.total).toBe(1);
     expect(await userError(registrationsCommand, ["--address", "10.1.2.3/8"])).toMatch(/host bits set/);
     expect(await userError(registrationsCommand, ["--limit", "0"])).toMatch(/--limit takes a whole number/);
+  });
+});
+
+describe("history", () => {
+  it("lists the last day's decisions newest first with where each stands now, filtered", async () => {
+    expect((await cli(historyCommand, [])).out).toBe("no decisions since 2026-11-21T00:00:00Z\n");
+    services.record([
+      jailBan("198.51.100.7", NOW - 3_600_000, 7_200_000, "old"),
+      jailBan("198.51.100.8", NOW - 60_000, 600_000, "new"),
+      {
+        ...jailBan("192.168.1.9", NOW - 30_000, 0, "x"),
+        action: "spare",
+        reason: "allowlisted by 192.168.1.0/24",
+      },
+    ]);
+    await cli(unbanCommand, ["198.51.100.7"]);
+    expect((await cli(historyCommand, [])).out).toBe(
+      [
+        "AT                    ACTION  TARGET        ORIGIN         NOW                                          REASON",
+        "2026-11-21T23:59:30Z  spare   192.168.1.9   jail:asterisk  spared                                       allowlisted by 192.168.1.0/24",
+        "2026-11-21T23:59:00Z  ban     198.51.100.8  jail:asterisk  in force until 2026-11-22T00:09:00Z (in 9m)  5 failures within 10m (filter asterisk)",
+        "2026-11-21T23:00:00Z  ban     198.51.100.7  jail:asterisk  ended 2026-11-22T00:00:00Z by manual         5 failures within 10m (filter asterisk)",
+        "3 decisions since 2026-11-21T00:00:00Z, newest first (sipwarden explain <ip> shows the evidence)",
+        "",
+      ].join("\n"),
+    );
+    const r = await cli(historyCommand, [
+      "--since",
+      "2h",
+      "--action",
+      "ban",
+      "--origin",
+      "jail:",
+      "--limit",
+      "1",
+    ]);
+    expect(r.out.split("\n").slice(1)).toEqual([
+      "2026-11-21T23:59:00Z  ban     198.51.100.8  jail:asterisk  in force until 2026-11-22T00:09:00Z (in 9m)  5 failures within 10m (filter asterisk)",
+      "1 decision since 2026-11-21T22:00:00Z, newest first; more were made (a later --since, or a larger --limit) (sipwarden explain <ip> shows the evidence)",
+      "",
+    ]);
+    const json = JSON.parse((await cli(historyCommand, ["--json", "--since", "2026-11-21T23:30:00Z"])).out);
+    expect(json.decisions.map((d: { target: string }) => d.target)).toEqual(["192.168.1.9", "198.51.100.8"]);
+    expect(await userError(historyCommand, ["--since", "yesterday"])).toMatch(/--since takes a length back/);
+    expect(await userError(historyCommand, ["--action", "unban"])).toMatch(/--action takes ban or spare/);
   });
 });
 

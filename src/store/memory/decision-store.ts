@@ -1,6 +1,6 @@
 // DecisionStore held in memory: for tests, replays and `--no-state` runs; same contract as the SQLite store.
 
-import type { Decision } from "../../domain/decision.js";
+import { originMatches, type Decision } from "../../domain/decision.js";
 import { boundEvidence } from "../bound-evidence.js";
 import {
   DEFAULT_LOOKUP_LIMIT,
@@ -87,6 +87,15 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         ended.push(next);
       }
       return ended;
+    },
+    recentDecisions({ since, limit, action, origin }) {
+      return [...byId.values()]
+        .filter(
+          (d) =>
+            d.at >= since && (action === undefined || d.action === action) && originMatches(d.origin, origin),
+        )
+        .sort(newestFirst)
+        .slice(0, limit);
     },
     banHistory({ since, address }) {
       const pool = address === undefined ? [...byId.values()] : onTargets([canonicalTarget(address).text]);

@@ -123,6 +123,14 @@ export function createSqliteDecisionStore(
   const historyAll = db.prepare(
     `SELECT ${historyColumns} FROM decisions WHERE action = 'ban' AND at >= @since ORDER BY at, id`,
   );
+  // By the `at` index, newest first; a kind of origin (`jail:`) by its prefix.
+  const selectRecent = db.prepare(
+    `SELECT ${COLUMNS} FROM decisions
+     WHERE at >= @since AND (@action IS NULL OR action = @action)
+       AND (@origin IS NULL OR origin = @origin
+            OR (substr(@origin, -1) = ':' AND substr(origin, 1, length(@origin)) = @origin))
+     ORDER BY at DESC, id DESC LIMIT @limit`,
+  );
   // `at < cutoff` first: nothing taken after the cutoff can be over before it, and it uses the index.
   const deleteOver = db.prepare(
     `DELETE FROM decisions
@@ -192,6 +200,10 @@ export function createSqliteDecisionStore(
         origin: origin ?? null,
       });
       return (rows as DecisionRow[]).map(fromRow).sort((a, b) => a.id - b.id);
+    },
+    recentDecisions({ since, limit, action, origin }) {
+      const rows = selectRecent.all({ since, limit, action: action ?? null, origin: origin ?? null });
+      return (rows as DecisionRow[]).map(fromRow);
     },
     banHistory({ since, address }) {
       const rows =

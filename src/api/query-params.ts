@@ -1,0 +1,68 @@
+// The query strings of the listing endpoints (GET /v1/registrations, GET /v1/decisions), checked: each
+// parameter known and given once, a limit in range; anything else is refused, not ignored.
+
+import {
+  DEFAULT_DECISION_LIMIT,
+  DEFAULT_REGISTRATION_LIMIT,
+  MAX_DECISION_LIMIT,
+  MAX_REGISTRATION_LIMIT,
+} from "./contract.js";
+import { HttpProblem } from "./http-json.js";
+import type { RegistrationQuery } from "./registration-list.js";
+import { noControlChars, parseTarget } from "./request-checks.js";
+import type { ControlDecisionQuery } from "./services.js";
+
+const bad = (message: string): HttpProblem => new HttpProblem(400, "bad-request", message);
+
+/** The values of `names` (null when absent), after refusing unknown and repeated parameters. */
+function values<N extends string>(params: URLSearchParams, names: readonly N[]): Record<N, string | null> {
+  for (const key of new Set(params.keys())) {
+    if (!(names as readonly string[]).includes(key))
+      throw bad(`unknown parameter ${JSON.stringify(key)} (${names.join(", ")})`);
+    if (params.getAll(key).length > 1) throw bad(`${key}: given more than once`);
+  }
+  return Object.fromEntries(names.map((n) => [n, params.get(n)])) as Record<N, string | null>;
+}
+
+function limitOf(text: string | null, fallback: number, max: number): number {
+  if (text === null) return fallback;
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= max)) throw bad(`limit: a whole number from 1 to ${max}`);
+  return n;
+}
+
+/** `?address=IP|CIDR&match=text&limit=N`. */
+export function registrationQuery(params: URLSearchParams): RegistrationQuery {
+  const q = values(params, ["address", "match", "limit"]);
+  const { match } = q;
+  if (match !== null && (match.length === 0 || match.length > 100 || !noControlChars.test(match)))
+    throw bad("match: 1 to 100 characters, no control characters");
+  return {
+    ...(q.address === null ? {} : { network: parseTarget(q.address) }),
+    ...(match === null ? {} : { match }),
+    limit: limitOf(q.limit, DEFAULT_REGISTRATION_LIMIT, MAX_REGISTRATION_LIMIT),
+  };
+}
+
+/** An origin as the store records them (`jail:asterisk`, `manual`), or a kind of them (`jail:`). */
+const ORIGIN = /^[A-Za-z0-9_.:@-]{1,100}$/;
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)$/;
+
+/** `?since=ISO time&limit=N&action=ban|spare&origin=jail:asterisk|jail:`. */
+export function decisionQuery(params: URLSearchParams): ControlDecisionQuery {
+  const q = values(params, ["since", "limit", "action", "origin"]);
+  let since: number | undefined;
+  if (q.since !== null) {
+    since = ISO_TIME.test(q.since) ? Date.parse(q.since) : NaN;
+    if (Number.isNaN(since)) throw bad("since: an ISO time such as 2026-12-07T08:00:00Z");
+  }
+  if (q.action !== null && q.action !== "ban" && q.action !== "spare") throw bad("action: ban or spare");
+  if (q.origin !== null && !ORIGIN.test(q.origin))
+    throw bad("origin: an origin such as jail:asterisk, manual, feed:voipbl, or a kind such as jail:");
+  return {
+    ...(since === undefined ? {} : { since }),
+    limit: limitOf(q.limit, DEFAULT_DECISION_LIMIT, MAX_DECISION_LIMIT),
+    ...(q.action === null ? {} : { action: q.action }),
+    ...(q.origin === null ? {} : { origin: q.origin }),
+  };
+}

@@ -116,7 +116,7 @@ export interface HistogramView {
 }
 
 export interface NotificationView {
-  /** `email`, `command`, or `abuseipdb` (reports of jail bans). */
+  /** `email`, `command`, `webhook`, or `abuseipdb` (reports of jail bans). */
   readonly via: string;
   readonly sent: number;
   readonly failed: number;

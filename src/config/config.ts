@@ -220,4 +220,10 @@ export interface NotifyConfig {
   } | null;
   /** argv of a program given the batch as JSON on stdin. */
   readonly command: readonly string[] | null;
+  /** An HTTP POST of each notification; the URL inline or in a file read at each send. */
+  readonly webhook: {
+    readonly url: { readonly inline: string } | { readonly file: string };
+    readonly format: "json" | "slack";
+    readonly tokenFile: string | null;
+  } | null;
 }

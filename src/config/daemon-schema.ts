@@ -98,6 +98,21 @@ export const notifySchema = z
       .optional(),
     /** A program (argv, no shell) given the batch as one JSON object on stdin: webhooks via curl, chat bots. */
     command: z.tuple([program]).rest(z.string()).optional(),
+    /**
+     * An HTTP POST of each notification: `json`, the object a command gets; `slack`, `{"text": …}` for the
+     * incoming webhooks of Slack, Mattermost, Rocket.Chat (and Discord's `/slack` URL).
+     */
+    webhook: z
+      .object({
+        /** https:// (http:// only to this host); or `url_file`, a file holding it (a chat's webhook URL is a secret). */
+        url: z.string().url().optional(),
+        url_file: absolutePath.optional(),
+        format: z.enum(["json", "slack"]).optional(),
+        /** A file holding a token sent as `Authorization: Bearer <token>`. */
+        token_file: absolutePath.optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

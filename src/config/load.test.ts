@@ -181,6 +181,19 @@ describe("notify", () => {
       "x",
     ).notify;
     expect(sm?.email?.via).toEqual({ kind: "sendmail", argv: ["/usr/bin/msmtp", "-t"] });
+    const hook = (w: string) => loadConfigText(`notify:\n  webhook: ${w}\n`, "x").notify?.webhook;
+    expect(hook("{ url: 'https://hooks.example.net/T/B/x' }")).toEqual({
+      url: { inline: "https://hooks.example.net/T/B/x" },
+      format: "json",
+      tokenFile: null,
+    });
+    // http:// to this host only (a relay on the PBX itself).
+    expect(hook("{ url: 'http://[::1]:8080/x', format: slack, token_file: /etc/sipwarden/t }")).toEqual({
+      url: { inline: "http://[::1]:8080/x" },
+      format: "slack",
+      tokenFile: "/etc/sipwarden/t",
+    });
+    expect(hook("{ url_file: /etc/sipwarden/hook-url }")?.url).toEqual({ file: "/etc/sipwarden/hook-url" });
   });
 
   it("refuses what would reach a header or a shell, at its key", () => {
@@ -189,6 +202,15 @@ describe("notify", () => {
       ['notify:\n  email: { to: "a@b.com\\nBcc: x@y.com" }\n', /e-mail address/, "notify.email.to"],
       ["notify:\n  email: { to: a@b.com, from: 'x <y@z.com>' }\n", /e-mail address/, "notify.email.from"],
       ["notify:\n  command: [curl, https://x]\n", /absolute path/, "notify.command.0"],
+      ["notify:\n  webhook: { format: slack }\n", /url or url_file/, "notify.webhook"],
+      [
+        "notify:\n  webhook: { url: 'https://h/x', url_file: /etc/u }\n",
+        /url or url_file/,
+        "notify.webhook.url_file",
+      ],
+      ["notify:\n  webhook: { url: 'ftp://h/x' }\n", /must be https/, "notify.webhook.url"],
+      ["notify:\n  webhook: { url: 'http://[2001:db8::1]/x' }\n", /must be https/, "notify.webhook.url"],
+      ["notify:\n  webhook: { url: 'https://h/x', format: teams }\n", /json|slack/, "notify.webhook.format"],
       [
         "notify:\n  email: { to: a@b.com, sendmail: [sendmail] }\n",
         /absolute path/,

@@ -9,6 +9,7 @@ import type {
   Config,
   FleetConfig,
   JailConfig,
+  NotifyConfig,
   NotifyTopic,
   ServiceConfig,
   SmtpVia,
@@ -202,10 +203,10 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
       "give smtp or sendmail, not both",
       deps.locate(["notify", "email", "sendmail"]),
     );
-  if (raw.email === undefined && raw.command === undefined)
+  if (raw.email === undefined && raw.command === undefined && raw.webhook === undefined)
     throw new UserError(
       "SW_CONFIG_INVALID",
-      "say where to notify: email, command or both",
+      "say where to notify: email, command, webhook (one or more)",
       deps.locate(["notify"]),
     );
   const e = raw.email;
@@ -228,7 +229,47 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
         }
       : null,
     command: raw.command ? [...raw.command] : null,
+    webhook: raw.webhook ? normalizeWebhook(raw.webhook, deps) : null,
   };
+}
+
+function normalizeWebhook(
+  w: NonNullable<NonNullable<RawConfig["notify"]>["webhook"]>,
+  deps: NormalizeDeps,
+): NonNullable<NotifyConfig["webhook"]> {
+  const at = (key: string): ErrorLocation => deps.locate(["notify", "webhook", key]);
+  if ((w.url === undefined) === (w.url_file === undefined))
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "give the url or url_file (a file holding it), one of them",
+      w.url === undefined ? deps.locate(["notify", "webhook"]) : at("url_file"),
+    );
+  if (w.url !== undefined) checkWebhookUrl(w.url, at("url"));
+  return {
+    url: w.url !== undefined ? { inline: w.url } : { file: w.url_file as string },
+    format: w.format ?? "json",
+    tokenFile: w.token_file ?? null,
+  };
+}
+
+/**
+ * A webhook URL: https://, or http:// to this host only (a notification names the attackers and, with a
+ * token, carries a secret).
+ */
+export function checkWebhookUrl(text: string, at: ErrorLocation): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UserError("SW_CONFIG_INVALID", "the webhook URL is not a URL", at);
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(host))) return url;
+  throw new UserError(
+    "SW_CONFIG_INVALID",
+    `the webhook URL must be https:// (http:// only to this host), not ${url.protocol}//${url.host}`,
+    at,
+  );
 }
 
 export function parsePorts(

@@ -278,6 +278,7 @@ export async function startDaemon(
     log,
     now: () => clock.now(),
     host: hostname(),
+    webhook: { fetch: () => fetchVia(config.httpProxy ?? undefined) },
   });
   const reporter = createAbuseReporter(config.report, {
     fetch: () => fetchVia(config.httpProxy ?? undefined),

@@ -109,3 +109,22 @@ export function notificationMail(
   // Local line ends: sendmail programs take a message as text and write CRLF on the wire themselves.
   return `${headers.join("\n")}\n\n${body.join("\n")}\n`;
 }
+
+/**
+ * The batch as a chat message, `{"text": …}` for Slack-style incoming webhooks (Slack, Mattermost,
+ * Rocket.Chat, Discord's /slack). The decision lines hold attacker text (reasons quote log lines): they go in
+ * a code block, which chats do not render, without backticks (no way out of the block) and with `&`, `<`
+ * and `>` escaped as Slack asks (no mention, no link).
+ */
+export function notificationSlack(batch: NotifyBatch): string {
+  const inert = (text: string): string =>
+    printable(text).replace(/`/g, "'").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  const lines = [
+    ...(batch.events ?? []).map((e) => inert(`${iso(e.at, true)}  FIREWALL  ${e.text}`)),
+    ...batch.decisions.map((d) => inert(formatDecisionLine(d).trimEnd())),
+  ];
+  const more =
+    batch.omitted > 0 ? `\n… and ${batch.omitted} more: \`sipwarden bans\` lists every ban in force.` : "";
+  const text = `sipwarden on ${batch.host}: ${batchSummary(batch)}.\n\`\`\`\n${lines.join("\n")}\n\`\`\`${more}`;
+  return `${JSON.stringify({ text })}\n`;
+}

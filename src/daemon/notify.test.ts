@@ -110,6 +110,7 @@ const config = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
     via: { kind: "sendmail", argv: ["/usr/sbin/sendmail", "-X"] },
   },
   command: ["/usr/local/bin/hook", "--json"],
+  webhook: null,
   ...over,
 });
 

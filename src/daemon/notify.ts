@@ -1,4 +1,5 @@
-// Tells the admin about decisions: a mail through the local MTA and/or a program given JSON on stdin,
+// Tells the admin about decisions: a mail through the local MTA, a program given JSON on stdin, and/or a
+// webhook (a chat's, or the admin's own endpoint),
 // at most one notification per window so that a flood of bans is one message, never blocking the daemon.
 
 import type { NotifyConfig } from "../config/config.js";
@@ -8,10 +9,15 @@ import {
   headerSafeHost,
   notificationJson,
   notificationMail,
+  notificationSlack,
   type NotifyBatch,
   type NotifyEvent,
 } from "./notify-format.js";
 import { sendSmtp } from "./smtp-send.js";
+import { sendWebhook, type WebhookDeps } from "./webhook-send.js";
+
+/** The "exit code" of a way that is not a program (SMTP, the webhook): its error says what failed. */
+const NOT_A_PROGRAM = -1;
 
 /** Decisions detailed in one notification; the rest are counted. */
 const MAX_DETAILED = 50;
@@ -28,20 +34,23 @@ export interface NotifierDeps {
   readonly host: string;
   /** Hands a mail to an SMTP server (the real client unless a test gives another). */
   readonly smtp?: typeof sendSmtp;
+  /** HTTP for the webhook (through the config's proxy), and its waits between tries. */
+  readonly webhook?: WebhookDeps;
 }
 
 /** How one way of notifying has fared since the start. */
 export interface NotifyStats {
-  /** `email`, `command`, or `abuseipdb` (reports, see abuse-report.ts). */
-  readonly via: "email" | "command" | "abuseipdb";
+  /** `email`, `command`, `webhook`, or `abuseipdb` (reports, see abuse-report.ts). */
+  readonly via: "email" | "command" | "webhook" | "abuseipdb";
   readonly sent: number;
   readonly failed: number;
   readonly lastAt: number | null;
   readonly lastError: string | null;
 }
 
-/** The ways this module tells: a mail, a program. */
-type Way = "email" | "command";
+/** The ways this module tells: a mail, a program, an HTTP POST. */
+type Way = "email" | "command" | "webhook";
+const WAYS: readonly Way[] = ["email", "command", "webhook"];
 
 export interface Notifier {
   /** Per way configured or tried, email first. */
@@ -78,7 +87,8 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
       t.lastError = null;
     } else {
       t.failed++;
-      t.lastError = `exit ${r.code}${r.stderr.trim() === "" ? "" : `: ${r.stderr.trim().slice(-200)}`}`;
+      const said = r.stderr.trim().slice(-200);
+      t.lastError = r.code === NOT_A_PROGRAM ? said : `exit ${r.code}${said === "" ? "" : `: ${said}`}`;
     }
     tally.set(via, t);
   };
@@ -111,13 +121,26 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
           (deps.smtp ?? sendSmtp)(via, { from: email.from, to: email.to, data: message, helo: host }).then(
             () => told("email", { code: 0, stderr: "" }),
             (e: unknown) =>
-              told("email", { code: 1, stderr: `SMTP ${via.host}:${via.port}: ${(e as Error).message}` }),
+              told("email", {
+                code: NOT_A_PROGRAM,
+                stderr: `SMTP ${via.host}:${via.port}: ${(e as Error).message}`,
+              }),
           ),
         );
     }
     if (cfg.command) {
       const [program, ...args] = cfg.command as [string, ...string[]];
       jobs.push(deps.run(program, args, notificationJson(batch)).then((r) => told("command", r)));
+    }
+    const hook = cfg.webhook;
+    if (hook) {
+      const body = hook.format === "slack" ? notificationSlack(batch) : notificationJson(batch);
+      jobs.push(
+        sendWebhook(hook, body, deps.webhook ?? { fetch: async () => fetch }).then(
+          () => told("webhook", { code: 0, stderr: "" }),
+          (e: unknown) => told("webhook", { code: NOT_A_PROGRAM, stderr: (e as Error).message }),
+        ),
+      );
     }
     await Promise.all(jobs);
   }
@@ -153,9 +176,7 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
   return {
     stats() {
       // The ways configured now, and those that have been tried (their counts outlive a reload or stop).
-      const ways = (["email", "command"] as const).filter(
-        (via) => tally.has(via) || (via === "email" ? config?.email : config?.command),
-      );
+      const ways = WAYS.filter((via) => tally.has(via) || (config !== null && config[via] !== null));
       return ways.map((via) => ({
         via,
         ...(tally.get(via) ?? { sent: 0, failed: 0, lastAt: null, lastError: null }),

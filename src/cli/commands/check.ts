@@ -3,7 +3,8 @@
 import type { Config, SmtpVia } from "../../config/config.js";
 import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
-import { readAtKey } from "../../domain/secret-file.js";
+import { readAtKey, readSecretLine } from "../../domain/secret-file.js";
+import { webhookUrl } from "../../daemon/webhook-send.js";
 import { checkFleetFiles, fleetText } from "../../fleet/fleet-config-check.js";
 import { banScopeText } from "../../domain/decision.js";
 import { UserError } from "../../domain/errors.js";
@@ -133,6 +134,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
           ]
         : []),
       ...(n.command ? [`${n.command.join(" ")} (JSON on stdin)`] : []),
+      ...(n.webhook ? [webhookText(n.webhook, config)] : []),
     ];
     const pace = n.batchMs === 0 ? "each batch at once" : `at most one per ${formatDuration(n.batchMs)}`;
     lines.push(`notify: ${n.on.join(" and ")} → ${via.join("; ")}; ${pace}`);
@@ -178,4 +180,19 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   for (const w of warnings) lines.push(`  warning: ${w}`);
   io.stdout(lines.join("\n") + "\nconfig OK\n\n" + renderRuleset(policy, kind));
   return 0;
+}
+
+/**
+ * `webhook https://hooks.slack.com (slack, token)`: the host only (a chat's webhook URL is a secret), after
+ * reading the URL and token files as a send would.
+ */
+function webhookText(w: NonNullable<NonNullable<Config["notify"]>["webhook"]>, config: Config): string {
+  const key = "file" in w.url ? "url_file" : "url";
+  const url = readAtKey(() => webhookUrl(w), config.locate(["notify", "webhook", key]));
+  if (w.tokenFile !== null)
+    readAtKey(
+      () => readSecretLine(w.tokenFile as string, "webhook token file"),
+      config.locate(["notify", "webhook", "token_file"]),
+    );
+  return `webhook ${url.protocol}//${url.host} (${w.format}${w.tokenFile === null ? "" : ", with a token"})`;
 }

@@ -2,6 +2,7 @@
 // result, so that a mail setup is proved before the first attack rather than by it.
 
 import { hostname } from "node:os";
+import { fetchVia } from "../../daemon/list-fetch.js";
 import { createNotifier } from "../../daemon/notify.js";
 import type { Decision } from "../../domain/decision.js";
 import { UserError } from "../../domain/errors.js";
@@ -38,7 +39,7 @@ export async function notifyTestCommand(args: readonly string[], io: CliIo): Pro
   if (helpShown(values, io, USAGE)) return 0;
   const { config, how } = chooseConfig(values, io.env, null);
   if (config.notify === null)
-    throw new UserError("SW_USAGE", `notify-test: ${how} has no notify section (email and/or command)`);
+    throw new UserError("SW_USAGE", `notify-test: ${how} has no notify section (email, command, webhook)`);
   const notifier = createNotifier(
     { ...config.notify, batchMs: 0, on: ["ban"] },
     {
@@ -46,6 +47,7 @@ export async function notifyTestCommand(args: readonly string[], io: CliIo): Pro
       log: { info: () => undefined, warn: () => undefined },
       now: io.now,
       host: hostname(),
+      webhook: { fetch: () => fetchVia(config.httpProxy ?? undefined) },
     },
   );
   notifier.add([exampleBan(io.now())]);

@@ -4,7 +4,7 @@ import type { Decision } from "../domain/decision.js";
 import { createApiApp } from "./app.js";
 import { inject } from "./inject.js";
 import { createMemoryControlServices } from "./memory-services.js";
-import type { RegistrationRecord } from "./registration-list.js";
+import type { RegistrationEntry } from "../domain/registration.js";
 import type { ControlServices } from "./services.js";
 
 const T0 = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -43,7 +43,7 @@ function jailBan(
   };
 }
 
-function setup(opts: { token?: string; allowlist?: string[]; registrations?: RegistrationRecord[] } = {}) {
+function setup(opts: { token?: string; allowlist?: string[]; registrations?: RegistrationEntry[] } = {}) {
   const clock = createManualClock(T0);
   const services = createMemoryControlServices({
     clock,
@@ -66,6 +66,21 @@ function setup(opts: { token?: string; allowlist?: string[]; registrations?: Reg
   const log = quietLog();
   const app = createApiApp(spied, { log, ...(opts.token ? { token: opts.token } : {}) });
   return { clock, services, calls, log, app };
+}
+
+/** Each query is refused (400, with this message) before the services see it. */
+async function refusedQueries(
+  app: ReturnType<typeof setup>["app"],
+  calls: readonly string[],
+  path: string,
+  cases: readonly (readonly [string, string])[],
+): Promise<void> {
+  const before = calls.length;
+  for (const [query, message] of cases) {
+    const r = await inject(app, { method: "GET", url: `${path}?${query}` });
+    expect([query, r.status, r.json.error.message]).toEqual([query, 400, message]);
+  }
+  expect(calls.length).toBe(before);
 }
 
 describe("control API", () => {
@@ -325,8 +340,7 @@ describe("control API", () => {
       ["198.51.100.3", "198.51.100.2", "198.51.100.1"],
       false,
     ]);
-    const before = calls.length;
-    for (const [query, message] of [
+    await refusedQueries(app, calls, "/v1/decisions", [
       ["since=yesterday", "since: an ISO time such as 2026-12-07T08:00:00Z"],
       ["since=2026-13-40T00:00:00Z", "since: an ISO time such as 2026-12-07T08:00:00Z"],
       ["action=unban", "action: ban or spare"],
@@ -336,11 +350,7 @@ describe("control API", () => {
       ],
       ["limit=5001", "limit: a whole number from 1 to 5000"],
       ["target=1.2.3.4", 'unknown parameter "target" (since, limit, action, origin)'],
-    ]) {
-      const x = await inject(app, { method: "GET", url: `/v1/decisions?${query}` });
-      expect([query, x.status, x.json.error.message]).toEqual([query, 400, message]);
-    }
-    expect(calls.length).toBe(before);
+    ]);
   });
 
   it("GET /v1/registrations lists the live ones, newest seen first, by network, text and limit", async () => {
@@ -387,8 +397,7 @@ describe("control API", () => {
     expect(await users("match=ALICE")).toEqual([1, ["Alice"]]);
     expect(await users("match=office&limit=1")).toEqual([2, ["office-2"]]);
     // Bad queries are refused before the services see them.
-    const before = calls.length;
-    for (const [query, message] of [
+    await refusedQueries(app, calls, "/v1/registrations", [
       ["limit=0", "limit: a whole number from 1 to 100000"],
       ["limit=1e3", "limit: a whole number from 1 to 100000"],
       ["address=10.1.2.3%2F8", "10.1.2.3/8 has host bits set (the network is 10.0.0.0/8)"],
@@ -396,11 +405,7 @@ describe("control API", () => {
       ["match=a%0Ab", "match: 1 to 100 characters, no control characters"],
       ["user=alice", 'unknown parameter "user" (address, match, limit)'],
       ["limit=1&limit=2", "limit: given more than once"],
-    ]) {
-      const r = await inject(app, { method: "GET", url: `/v1/registrations?${query}` });
-      expect([query, r.status, r.json.error.message]).toEqual([query, 400, message]);
-    }
-    expect(calls.length).toBe(before);
+    ]);
   });
 
   it("explains a blocked, an allowed and an unknown address", async () => {

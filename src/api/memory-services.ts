@@ -7,7 +7,8 @@ import type { BackendView, JailView, ListView, SourceView } from "./contract.js"
 import { allowList } from "./allow-list.js";
 import { explainAddress, type AllowFact } from "./explain.js";
 import { banEnds, importedBanDecisions, manualBanDecision } from "./manual-ban.js";
-import { registrationList, type RegistrationRecord } from "./registration-list.js";
+import type { RegistrationEntry } from "../domain/registration.js";
+import { registrationList } from "./registration-list.js";
 import { ControlRefusal, type ControlServices } from "./services.js";
 import { decisionList, isoOrNull, RECENT_DEFAULT_MS, toBanView, type DecisionRecord } from "./views.js";
 
@@ -24,7 +25,7 @@ export interface MemoryServicesOptions {
   readonly lists?: readonly ListView[];
   readonly firewallNotes?: readonly string[];
   /** Registrations as a registry holds them; those expired at the clock's time are not live. */
-  readonly registrations?: readonly RegistrationRecord[];
+  readonly registrations?: readonly RegistrationEntry[];
   readonly registrationProviders?: readonly { readonly id: string; readonly stats: Record<string, number> }[];
 }
 
@@ -58,7 +59,7 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
     d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now);
   const liveAllows = (now: number): AllowEntry[] =>
     allows.filter((a) => a.expiresAt === null || a.expiresAt > now);
-  const liveRegistrations = (now: number): RegistrationRecord[] =>
+  const liveRegistrations = (now: number): RegistrationEntry[] =>
     (options.registrations ?? []).filter((r) => r.expiresAt > now);
   const newestFirst = (a: DecisionRecord, b: DecisionRecord): number => b.at - a.at;
   const priorBans = (target: string): number =>

@@ -1,18 +1,9 @@
 // GET /v1/registrations: the live registrations a query asks for, newest seen first, as the API shows them.
 
-import { cidrMatcher, type Cidr, type IpAddress } from "../domain/address.js";
+import { cidrMatcher, type Cidr } from "../domain/address.js";
+import type { RegistrationEntry } from "../domain/registration.js";
 import type { RegistrationList, RegistrationView } from "./contract.js";
 import { isoTime } from "./views.js";
-
-/** A registration as the registry holds it (structural: the API does not import the registry). */
-export interface RegistrationRecord {
-  readonly source: string;
-  readonly address: IpAddress;
-  readonly user: string;
-  readonly contact?: string;
-  readonly expiresAt: number;
-  readonly seenAt: number;
-}
 
 /** A query, validated: an address or network the registrations are at, a text they contain, how many. */
 export interface RegistrationQuery {
@@ -23,7 +14,7 @@ export interface RegistrationQuery {
 }
 
 export function registrationList(
-  live: readonly RegistrationRecord[],
+  live: readonly RegistrationEntry[],
   query: RegistrationQuery,
   providers: RegistrationList["providers"],
 ): RegistrationList {
@@ -44,7 +35,7 @@ export function registrationList(
   };
 }
 
-function toRegistrationView(r: RegistrationRecord): RegistrationView {
+function toRegistrationView(r: RegistrationEntry): RegistrationView {
   return {
     source: r.source,
     address: r.address.text,

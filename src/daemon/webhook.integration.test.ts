@@ -175,7 +175,13 @@ describe("webhook notifications", () => {
 });
 
 describe("sipwarden notify-test and check with a webhook (the built CLI)", () => {
-  const run = promisify(execFile);
+  const exec = promisify(execFile);
+  /** `sipwarden <command> --config FILE` to its end, without blocking this process's HTTP server. */
+  const sipwardenWith = (command: string, config: string) =>
+    exec(process.execPath, [builtCli(), command, "--config", config]).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
   const configFile = (webhook: string): string => {
     const file = join(dir, `sipwarden-${hits.length}-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(
@@ -189,32 +195,23 @@ describe("sipwarden notify-test and check with a webhook (the built CLI)", () =>
 
   it("notify-test posts one example and says it was sent; check names the host, not the URL", async () => {
     const config = configFile(`{ url: "${base}/T/B/secret-part", format: slack, token_file: ${TOKEN_FILE} }`);
-    const sent = await run(process.execPath, [builtCli(), "notify-test", "--config", config]);
-    expect(sent.stdout).toBe("webhook: sent\n");
+    const sent = await sipwardenWith("notify-test", config);
+    expect(sent).toMatchObject({ code: 0, stdout: "webhook: sent\n" });
     expect(hits).toHaveLength(1);
     expect(JSON.parse(hits[0]!.body).text).toMatch(/^sipwarden on .*: 1 ban\.\n```\n.*192\.0\.2\.1/s);
-    const checked = await run(process.execPath, [builtCli(), "check", "--config", config]);
+    const checked = await sipwardenWith("check", config);
+    expect(checked.code).toBe(0);
     expect(checked.stdout).toContain(`notify: ban and firewall → webhook ${base} (slack, with a token)`);
     expect(checked.stdout).not.toContain("secret-part");
   });
 
   it("notify-test exits 1 naming the failure; check refuses a webhook over http:// to another host at its key", async () => {
     script = [{ status: 401, body: "bad token" }];
-    const failed = await run(process.execPath, [
-      builtCli(),
-      "notify-test",
-      "--config",
-      configFile(`{ url: "${base}/x" }`),
-    ]).catch((e: { code: number; stdout: string }) => e);
+    const failed = await sipwardenWith("notify-test", configFile(`{ url: "${base}/x" }`));
     expect(failed).toMatchObject({ code: 1, stdout: `webhook: FAILED (${base}: HTTP 401: bad token)\n` });
-    const refused = await run(process.execPath, [
-      builtCli(),
-      "check",
-      "--config",
-      configFile(`{ url: "http://hooks.example.net/x" }`),
-    ]).catch((e: { code: number; stderr: string }) => e);
+    const refused = await sipwardenWith("check", configFile(`{ url: "http://hooks.example.net/x" }`));
     expect(refused).toMatchObject({ code: 2 });
-    expect((refused as { stderr: string }).stderr).toMatch(
+    expect(refused.stderr).toMatch(
       /\.yaml:4:\d+: notify\.webhook\.url: the webhook URL must be https:\/\/ \(http:\/\/ only to this host\), not http:\/\/hooks\.example\.net \[SW_CONFIG_INVALID\]\n$/,
     );
   });

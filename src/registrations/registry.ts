@@ -2,6 +2,7 @@
 
 import { cidrMatcher, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
+import type { RegistrationEntry } from "../domain/registration.js";
 
 /** One contact binding as a provider reported it. */
 export interface RegistrationInput {
@@ -17,15 +18,7 @@ export interface RegistrationInput {
   readonly expiresAt: number;
 }
 
-export interface RegistrationEntry {
-  readonly source: string;
-  readonly address: IpAddress;
-  readonly user: string;
-  readonly contact?: string;
-  readonly expiresAt: number;
-  /** Clock time of the latest upsert or dump that carried this binding. */
-  readonly seenAt: number;
-}
+export type { RegistrationEntry };
 
 /** What `remove` matches; omitted fields match anything. */
 export interface RegistrationFilter {

@@ -67,7 +67,7 @@ const ban = (target: string, origin: Decision["origin"] = "jail:asterisk"): Deci
   evidence: [],
 });
 
-function setup(url: string, extra = "", keyFile = join(dir, "key")) {
+function setup(url: string, extra = "", keyFile = join(dir, "key"), sleeps: number[] = []) {
   writeFileSync(join(dir, "key"), "k3y-from-file\n");
   const config = loadConfigText(
     [
@@ -88,6 +88,8 @@ function setup(url: string, extra = "", keyFile = join(dir, "key")) {
   const reporter = createAbuseReporter(config.report, {
     fetch: async () => fetch,
     now: () => now,
+    // The waits between tries are recorded and skipped.
+    sleep: async (ms) => void sleeps.push(ms),
     log: { info: () => undefined, warn: (_f, m) => warnings.push(m) },
   });
   return { config, reporter, warnings, advance: (ms: number) => (now += ms) };
@@ -161,6 +163,66 @@ describe("AbuseIPDB reports", () => {
     reporter.configure(null);
     reporter.add([ban("45.83.64.9")], config);
     await reporter.stop();
+    expect(reporter.stats()[0]).toMatchObject({ sent: 0, failed: 1 });
+  });
+
+  it("tries a report again when the service is in trouble or away, not when it refuses it", async () => {
+    const busy = await standIn(503, "upstream down");
+    const sleeps: number[] = [];
+    const { config, reporter } = setup(busy.url, "", join(dir, "key"), sleeps);
+    reporter.add([ban("45.83.64.1")], config);
+    await waitFor(() => busy.received.length === 2, "the second try");
+    busy.answer.status = 200;
+    await waitFor(() => reporter.stats()[0]?.sent === 1, "the third try taken");
+    expect(busy.received).toHaveLength(3);
+    expect(sleeps).toEqual([2000, 10_000]);
+    expect(reporter.stats()[0]).toMatchObject({ sent: 1, failed: 0, lastError: null });
+
+    // Three 5xx: failed, saying how often it was tried.
+    busy.answer.status = 502;
+    reporter.add([ban("45.83.64.2")], config);
+    await waitFor(() => reporter.stats()[0]?.failed === 1, "the report given up");
+    expect(reporter.stats()[0]?.lastError).toBe("HTTP 502: upstream down (after 3 tries)");
+    expect(busy.received).toHaveLength(6);
+
+    // A refusal (422: reported too recently, say) is final at once.
+    busy.answer.status = 422;
+    busy.answer.body =
+      '{"errors":[{"detail":"You can only report the same IP address once in 15 minutes."}]}';
+    reporter.add([ban("45.83.64.3")], config);
+    await waitFor(() => reporter.stats()[0]?.failed === 2, "the refusal");
+    expect(busy.received).toHaveLength(7);
+
+    // Nobody listening: tried three times, then failed with the reason.
+    const gone = busy.url;
+    await new Promise<void>((r) => server!.close(() => r()));
+    server = null;
+    const away = setup(gone, "", join(dir, "key"), sleeps);
+    away.reporter.add([ban("45.83.64.4")], away.config);
+    await waitFor(() => away.reporter.stats()[0]?.failed === 1, "the report given up");
+    expect(away.reporter.stats()[0]?.lastError).toBe("fetch failed (ECONNREFUSED) (after 3 tries)");
+    await reporter.stop();
+    await away.reporter.stop();
+  });
+
+  it("stops at once while waiting to try a report again", async () => {
+    const busy = await standIn(503, "upstream down");
+    const config = loadConfigText(
+      ["report:", `  abuseipdb: { key: k, url: "${busy.url}" }`, ""].join("\n"),
+      "x.yaml",
+    );
+    // The real waits (2 s, then 10 s): stop must not sit them out.
+    const reporter = createAbuseReporter(config.report, {
+      fetch: async () => fetch,
+      now: () => T0,
+      log: { info: () => undefined, warn: () => undefined },
+    });
+    reporter.add([ban("45.83.64.1")], config);
+    await waitFor(() => busy.received.length === 1, "the first try");
+    const t = performance.now();
+    await reporter.stop();
+    expect(performance.now() - t).toBeLessThan(1500);
+    expect(busy.received).toHaveLength(1);
     expect(reporter.stats()[0]).toMatchObject({ sent: 0, failed: 1 });
   });
 

@@ -2,7 +2,8 @@
 // per banned public address (not more often than the service accepts, at most the day's quota), with the
 // categories of the jail's service and the reason's head, never a log line (they hold customers' names
 // and this PBX's addresses). Reports leave one at a time, in the background; a failure is counted and
-// logged, never holds up a ban, and is not retried. When the service says the key's quota is spent (429
+// logged and never holds up a ban. A report the service could not take for the moment (no answer, 5xx) is
+// tried twice more; one it refused is not. When the service says the key's quota is spent (429
 // with Retry-After or X-RateLimit-Reset), reporting pauses until then instead of spending a refused request
 // on every ban: this host's own day count starts again at a restart, the service's does not.
 
@@ -29,6 +30,8 @@ const SSH = [18, 22];
 export interface AbuseReporterDeps {
   readonly fetch: () => Promise<typeof fetch>;
   readonly now: () => number;
+  /** Waits before trying a report again; resolves early when `cancel` fires (the reporter stopping). */
+  readonly sleep?: (ms: number, cancel: AbortSignal) => Promise<void>;
   readonly log: { warn(facts: object, msg: string): void; info(facts: object, msg: string): void };
 }
 
@@ -90,6 +93,19 @@ export function quotaResumesAt(headers: Headers, now: number): number | null {
   return Math.min(Math.max(at, now), now + MAX_PAUSE_MS);
 }
 
+/** Waits before the second and third tries of a report the service could not take for the moment. */
+export const REPORT_RETRY_WAITS_MS = [2000, 10_000];
+
+/** A failure worth trying again: no answer, or the service in trouble (5xx). */
+class Transient extends Error {}
+
+function sleepUnlessCancelled(ms: number, cancel: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    cancel.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}
+
 /** A refusal that pauses reporting until `until`. */
 class QuotaSpent extends Error {
   constructor(
@@ -108,6 +124,8 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
   let today = 0;
   let running: Promise<void> | null = null;
   let stopping = false;
+  const stopped = new AbortController();
+  const sleep = deps.sleep ?? sleepUnlessCancelled;
   /** Until when the service refuses reports (its quota spent), else 0. */
   let pausedUntil = 0;
   const tally = {
@@ -127,13 +145,24 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
       timestamp: new Date(item.at).toISOString(),
     });
     const f = await deps.fetch();
-    const res = await f(r.url, {
-      method: "POST",
-      headers: { Key: key, Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
-      body: body.toString(),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-    const text = (await res.text()).slice(0, 2000);
+    let res: Response;
+    let text: string;
+    try {
+      res = await f(r.url, {
+        method: "POST",
+        headers: {
+          Key: key,
+          Accept: "application/json",
+          "Content-Type": "application/x-www-form-urlencoded",
+        },
+        body: body.toString(),
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
+      text = (await res.text()).slice(0, 2000);
+    } catch (e) {
+      const cause = (e as Error & { cause?: { code?: string } }).cause?.code;
+      throw new Transient(`${(e as Error).message}${cause === undefined ? "" : ` (${cause})`}`, { cause: e });
+    }
     if (!res.ok) {
       // AbuseIPDB answers {"errors":[{"detail":"…"}]}.
       let detail = text;
@@ -144,7 +173,8 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
       }
       const message = `HTTP ${res.status}: ${detail.replace(/\s+/g, " ").slice(0, 200)}`;
       const until = res.status === 429 ? quotaResumesAt(res.headers, deps.now()) : null;
-      throw until === null ? new Error(message) : new QuotaSpent(message, until);
+      if (until !== null) throw new QuotaSpent(message, until);
+      throw res.status >= 500 ? new Transient(message) : new Error(message);
     }
   }
 
@@ -154,7 +184,25 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
       if (r === null) return;
       tally.lastAt = deps.now();
       try {
-        await send(r, item);
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await send(r, item);
+            break;
+          } catch (e) {
+            const wait = REPORT_RETRY_WAITS_MS[attempt];
+            if (!(e instanceof Transient) || wait === undefined || stopping) {
+              if (attempt > 0 && e instanceof Error) e.message = `${e.message} (after ${attempt + 1} tries)`;
+              throw e;
+            }
+            deps.log.info(
+              { ip: item.ip, error: e.message, waitMs: wait },
+              "AbuseIPDB report to be tried again",
+            );
+            await sleep(wait, stopped.signal);
+            // Stopping: the report is not sent (the daemon is going away), and says so.
+            if (stopping) throw e;
+          }
+        }
         tally.sent++;
         tally.lastError = null;
         deps.log.info({ ip: item.ip }, "reported to AbuseIPDB");
@@ -231,6 +279,7 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
     },
     async stop() {
       stopping = true;
+      stopped.abort();
       queue.length = 0;
       await running;
     },

@@ -1,5 +1,5 @@
 // @ts-check
-/* global console, performance, setTimeout, URL */
+/* global console, performance, setTimeout, clearTimeout, URL */
 /**
  * Fleet propagation: a ban decided on one node → the same ban stored and in force (firewall backend
  * answered) on another node, through a real redis-server on loopback. Two sipwarden daemons run in this
@@ -11,7 +11,8 @@
  *   node bench/fleet-propagation.mjs [--bans 500]
  * Bans are decided one at a time (each waits for the previous to arrive), then --bans more at once (a
  * burst, as a scan banned in one batch); then a third node starts and is timed until it holds them all
- * (read from the stream's start). The Redis server and the temp dir are removed at the end.
+ * (read from the stream's start). Between the two, allow entries made by hand on one node are timed until the
+ * other has them in force (at most 200). The Redis server and the temp dir are removed at the end.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -85,6 +86,18 @@ try {
     priorBans: 0,
     evidence: [],
   });
+  /** `p`, or an error after 30 s: a message that never arrives ends the run instead of hanging it. */
+  const within = async (p, what) => {
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: nothing after 30 s`)), 30_000);
+    });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const wait = (target) => new Promise((resolve) => arrived.set(target, resolve));
   const pct = (xs, p) =>
     [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
@@ -98,7 +111,7 @@ try {
     const got = wait(d.target);
     const t0 = performance.now();
     await a.decide([d]);
-    one.push((await got) - t0);
+    one.push((await within(got, d.target)) - t0);
   }
   show("one at a time (decided on pbx-a → in force on pbx-b)", one);
   console.log(
@@ -113,8 +126,29 @@ try {
   const got = burst.map((d) => wait(d.target));
   const t0 = performance.now();
   await a.decide(burst);
-  const times = (await Promise.all(got)).map((t) => t - t0);
+  const times = (await within(Promise.all(got), "the burst")).map((t) => t - t0);
   show(`burst of ${N} decided together`, times);
+  // Allow entries made by hand on pbx-a, one at a time, until pbx-b has recorded each and applied its policy
+  // (its allow set) with it.
+  const { parseCidr } = await import(join(ROOT, "dist/domain/address.js"));
+  const allowed = new Map();
+  const entries = b.allowEntries;
+  const fromFleet = entries.fromFleet.bind(entries);
+  entries.fromFleet = async (messages) => {
+    const r = await fromFleet(messages);
+    const t = performance.now();
+    for (const m of messages) allowed.get(m.target)?.(t);
+    return r;
+  };
+  const allows = [];
+  for (let i = 0; i < Math.min(N, 200); i++) {
+    const target = parseCidr(`100.64.${(i >> 8) & 255}.${i & 255}`);
+    const got = new Promise((resolve) => allowed.set(target.text, resolve));
+    const t0 = performance.now();
+    await a.allowEntries.allow(target, Date.now() + 3_600_000);
+    allows.push((await within(got, `allow ${target.text}`)) - t0);
+  }
+  show("allow entries one at a time (allowed on pbx-a → recorded and applied on pbx-b)", allows);
   // A node that joins later reads the whole stream: every ban above, still in force, from its start.
   let held = 0;
   const t1 = performance.now();

@@ -15,17 +15,18 @@ export interface FromNode {
 }
 
 export interface AllowEntries {
-  /** Adds the entry and lifts the bans in force that it covers; returns it and the bans it ended. */
-  allow(
-    target: Cidr,
-    expiresAt: number | null,
-    from?: FromNode,
-  ): Promise<{ entry: RuntimeAllow; ended: StoredDecision[] }>;
+  /** Adds an entry made here, lifts the bans in force that it covers, and tells the fleet. */
+  allow(target: Cidr, expiresAt: number | null): Promise<{ entry: RuntimeAllow; ended: StoredDecision[] }>;
+  /** Removes the entries on exactly `target` (whoever made them) and tells the fleet; returns them. */
+  unallow(target: Cidr): Promise<RuntimeAllow[]>;
   /**
-   * Removes the entries on exactly `target` (another node's removal: only those added before it, so that
-   * one read again after a restart leaves an entry made since); returns them.
+   * Other nodes' entries and removals, in stream order, with one policy apply for them all (a node that
+   * joins reads many). A removal takes only the entries added before it, so that one read again after a
+   * restart leaves an entry made since; an entry already over is not added.
    */
-  unallow(target: Cidr, from?: FromNode): Promise<RuntimeAllow[]>;
+  fromFleet(
+    messages: readonly (AllowMessage | UnallowMessage)[],
+  ): Promise<{ added: number; removed: number; unbanned: number }>;
 }
 
 export interface AllowEntriesDeps {
@@ -45,35 +46,63 @@ type UnallowMessage = Extract<FleetMessage, { op: "unallow" }>;
 
 export function createAllowEntries(deps: AllowEntriesDeps): AllowEntries {
   const { allows, store, clock } = deps;
+
+  /** Records the entry and ends the bans it covers (store and ban sets); the policy is the caller's. */
+  async function add(
+    target: Cidr,
+    expiresAt: number | null,
+    from?: FromNode,
+  ): Promise<{ entry: RuntimeAllow; ended: StoredDecision[] }> {
+    const now = clock.now();
+    const entry = allows.add(target, expiresAt, from);
+    // An address covers only the bans on itself: found by the store's index, not among every ban in force
+    // (a fleet's node holds tens of thousands). A network's are looked for among them all.
+    const host = target.prefix === (target.family === 4 ? 32 : 128);
+    const covered = host
+      ? store.activeDecisions(now, target.text)
+      : store.activeDecisions(now).filter((d) => {
+          const banned = parseCidr(d.target);
+          return banned !== null && cidrCovers(target, banned);
+        });
+    const endedBy = from === undefined ? "allow" : `allow:${from.node}`;
+    const ended = [...new Set(covered.map((d) => d.target))].flatMap((t) =>
+      store.removeDecision({ target: t, now, endedBy }),
+    );
+    if (ended.length > 0) await deps.unbanInSets([...new Set(ended.map((d) => d.target))]);
+    return { entry, ended };
+  }
+
   return {
-    async allow(target, expiresAt, from) {
-      const now = clock.now();
-      const entry = allows.add(target, expiresAt, from);
-      const covered = store.activeDecisions(now).filter((d) => {
-        const banned = parseCidr(d.target);
-        return banned !== null && cidrCovers(target, banned);
-      });
-      const ended = [...new Set(covered.map((d) => d.target))].flatMap((t) =>
-        store.removeDecision({
-          target: t,
-          now,
-          endedBy: from === undefined ? "allow" : `allow:${from.node}`,
-        }),
-      );
-      if (ended.length > 0) await deps.unbanInSets([...new Set(ended.map((d) => d.target))]);
+    async allow(target, expiresAt) {
+      const added = await add(target, expiresAt);
       // The kernel's allow set gets the new entry (and loses network bans it lifted) in one apply.
       await deps.applyPolicy();
-      if (from === undefined) deps.publish({ op: "allow", target: target.text, at: now, expiresAt });
-      return { entry, ended };
+      deps.publish({ op: "allow", target: target.text, at: clock.now(), expiresAt });
+      return added;
     },
 
-    async unallow(target, from) {
+    async unallow(target) {
       const now = clock.now();
-      const removed = allows.remove(target, now, from?.at);
+      const removed = allows.remove(target, now);
       if (removed.length === 0) return [];
       await deps.applyPolicy();
-      if (from === undefined) deps.publish({ op: "unallow", target: target.text, at: now });
+      deps.publish({ op: "unallow", target: target.text, at: now });
       return removed;
+    },
+
+    async fromFleet(messages) {
+      let [added, removed, unbanned] = [0, 0, 0];
+      for (const m of messages) {
+        const target = parseCidr(m.target) as Cidr;
+        const from = { node: m.node, at: m.at };
+        if (m.op === "unallow") removed += allows.remove(target, clock.now(), m.at).length;
+        else if (m.expiresAt === null || m.expiresAt > clock.now()) {
+          added++;
+          unbanned += (await add(target, m.expiresAt, from)).ended.length;
+        }
+      }
+      if (added + removed > 0) await deps.applyPolicy();
+      return { added, removed, unbanned };
     },
   };
 }

@@ -234,7 +234,7 @@ export async function startDaemon(
   /** Network bans in force that ban sets cannot hold: these ride in the policy's interval sets. */
   const blockedNetworks = (now: number): { target: string; scope: BanScope }[] =>
     store
-      .activeDecisions(now)
+      .activeNetworkDecisions(now)
       .filter((d) => !inBanSets(config, d.target))
       .map((d) => ({ target: d.target, scope: d.scope }));
   /** What the applied policy's network lists were built from, to tell when they must be rebuilt. */

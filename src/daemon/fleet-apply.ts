@@ -91,29 +91,33 @@ export function createFleetApplier(
     if (decisions.length > 0) await deps.decide(decisions);
   }
 
-  async function allowOrNot(m: Extract<FleetMessage, { op: "allow" | "unallow" }>): Promise<void> {
+  async function allowsOrNot(
+    run: readonly Extract<FleetMessage, { op: "allow" | "unallow" }>[],
+  ): Promise<void> {
     const entries = deps.allowEntries();
     if (entries === null) return;
-    const target = parseCidr(m.target) as Cidr;
-    const from = { node: m.node, at: m.at };
-    if (m.op === "unallow") {
-      const removed = await entries.unallow(target, from);
-      if (removed.length > 0)
-        log.info({ target: m.target, node: m.node }, "fleet: allow entry removed by another node");
-      return;
-    }
-    // One read again after a restart, and over since: nothing to add.
-    if (m.expiresAt !== null && m.expiresAt <= clock.now()) return;
-    const { ended } = await entries.allow(target, m.expiresAt, from);
-    log.info({ target: m.target, node: m.node, unbanned: ended.length }, "fleet: allowed by another node");
+    const { added, removed, unbanned } = await entries.fromFleet(run);
+    if (added + removed > 0)
+      log.info(
+        { added, removed, unbanned, nodes: [...new Set(run.map((m) => m.node))] },
+        "fleet: allow entries from other nodes",
+      );
   }
 
   return async (messages) => {
     for (let i = 0; i < messages.length;) {
       const m = messages[i] as FleetMessage;
-      if (m.op !== "ban") {
+      if (m.op === "unban") {
         i++;
-        await (m.op === "unban" ? unban(m) : allowOrNot(m));
+        await unban(m);
+        continue;
+      }
+      if (m.op === "allow" || m.op === "unallow") {
+        // A run of allow entries and removals (any nodes'): applied together, in order.
+        let j = i;
+        while (j < messages.length && (messages[j]?.op === "allow" || messages[j]?.op === "unallow")) j++;
+        await allowsOrNot(messages.slice(i, j) as Extract<FleetMessage, { op: "allow" | "unallow" }>[]);
+        i = j;
         continue;
       }
       // A run of bans from one node: judged and recorded together.

@@ -169,6 +169,26 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
         expect(store.activeDecisions(T0 + 2 * HOUR, "192.0.2.3").map((d) => d.id)).toEqual([perm!.id]);
       });
 
+      it("lists the networks among them on their own, both families, oldest first", async () => {
+        const store = await fresh();
+        const [net4, , net6, , , perm] = store.recordDecisions([
+          ban("198.51.100.0/24"),
+          ban("198.51.100.7"),
+          ban("2001:db8::/64"),
+          ban("2001:db8::1"),
+          ban("203.0.113.0/24", { at: T0 - 2 * HOUR }), // over
+          ban("10.0.0.0/8", { durationMs: null }),
+        ]);
+        expect(store.activeNetworkDecisions(T0).map((d) => d.id)).toEqual([net4!.id, net6!.id, perm!.id]);
+        store.removeDecision({ target: "198.51.100.0/24", now: T0, endedBy: "manual" });
+        expect(store.activeNetworkDecisions(T0).map((d) => d.target)).toEqual([
+          "2001:db8::/64",
+          "10.0.0.0/8",
+        ]);
+        // An hour on, the permanent one is left.
+        expect(store.activeNetworkDecisions(T0 + HOUR).map((d) => d.target)).toEqual(["10.0.0.0/8"]);
+      });
+
       it("treats expiry as exclusive: at expiresAt the ban is over", async () => {
         const store = await fresh();
         store.recordDecisions([ban("192.0.2.1", { durationMs: HOUR })]);

@@ -85,6 +85,11 @@ export interface DecisionStore {
    * those on exactly `target` (canonical) when it is given, found by its index.
    */
   activeDecisions(now: number, target?: string): StoredDecision[];
+  /**
+   * Bans in force on networks (not single addresses), oldest id first: what the firewall policy's network
+   * lists are built from at each apply, without reading the (many more) bans on addresses.
+   */
+  activeNetworkDecisions(now: number): StoredDecision[];
   /** Decisions on an IP or CIDR and on every network containing it; throws on an unparseable query. */
   decisionsFor(query: string, now: number, options?: { readonly limit?: number }): DecisionLookup;
   /** Ends the bans in force on exactly `target`, keeping them as history; returns those it ended. */

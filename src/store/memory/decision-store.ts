@@ -71,6 +71,9 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         target === undefined ? [...byId.values()] : onTargets([target]).sort((a, b) => a.id - b.id);
       return pool.filter((d) => isActiveBan(d, now));
     },
+    activeNetworkDecisions(now) {
+      return [...byId.values()].filter((d) => d.target.includes("/") && isActiveBan(d, now));
+    },
     decisionsFor(query, now, options = {}) {
       const all = onTargets(coveringTargets(query)).sort(newestFirst);
       return {

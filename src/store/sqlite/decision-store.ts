@@ -96,6 +96,14 @@ export function createSqliteDecisionStore(
        UNION ALL SELECT id FROM decisions WHERE ${live} AND expires_at IS NULL)
      ORDER BY id`,
   );
+  // The same two range searches, keeping the networks: a host's prefix is its family's full length.
+  const isNetwork = "((family = 4 AND prefix < 32) OR (family = 6 AND prefix < 128))";
+  const selectActiveNetworks = db.prepare(
+    `SELECT ${COLUMNS} FROM decisions WHERE id IN (
+       SELECT id FROM decisions WHERE ${live} AND expires_at > @now AND ${isNetwork}
+       UNION ALL SELECT id FROM decisions WHERE ${live} AND expires_at IS NULL AND ${isNetwork})
+     ORDER BY id`,
+  );
   const selectActiveOn = db.prepare(
     `SELECT ${COLUMNS} FROM decisions WHERE target = @target AND ${live}
        AND (expires_at IS NULL OR expires_at > @now) ORDER BY id`,
@@ -182,6 +190,9 @@ export function createSqliteDecisionStore(
     activeDecisions(now, target) {
       const rows = target === undefined ? selectActive.all({ now }) : selectActiveOn.all({ now, target });
       return (rows as DecisionRow[]).map(fromRow);
+    },
+    activeNetworkDecisions(now) {
+      return (selectActiveNetworks.all({ now }) as DecisionRow[]).map(fromRow);
     },
     decisionsFor(query, now, options = {}) {
       const targets = JSON.stringify(coveringTargets(query));

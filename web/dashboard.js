@@ -116,7 +116,7 @@ function renderAllows(list) {
         action.dataset.target = e.network;
         action.addEventListener("click", () => unallowTarget(e.network));
       }
-      const until = e.origin === "manual" ? (e.expiresAt === null ? "removed" : when(e.expiresAt)) : "";
+      const until = e.origin === "manual" ? (e.expiresAt === null ? "when removed" : when(e.expiresAt)) : "";
       return row([e.network, e.entry === e.network ? "" : e.entry, e.detail, until, action]);
     }),
   );

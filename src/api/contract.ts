@@ -79,7 +79,7 @@ export interface Status {
     readonly spares: number;
     /** Allowlist entries (config, files, resolved names, runtime allows). */
     readonly allowlist: number;
-    /** Live registrations the daemon knows (all providers and log lines), and the addresses they are at. */
+    /** Registrations held (all providers and log lines; expired ones leave within a minute), and their addresses. */
     readonly registrations?: number;
     readonly registeredAddresses?: number;
   };

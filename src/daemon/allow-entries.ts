@@ -9,7 +9,7 @@ import type { DecisionStore, StoredDecision } from "../store/decision-store.js";
 import type { RuntimeAllow, RuntimeAllowlist } from "./runtime-allowlist.js";
 
 /** Another node's admin, and when (its clock): the entry is recorded as theirs, not told to the fleet again. */
-export interface FromNode {
+interface FromNode {
   readonly node: string;
   readonly at: number;
 }

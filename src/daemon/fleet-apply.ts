@@ -1,6 +1,6 @@
 // The daemon's side of the fleet: which of its decisions it shares, and how the other nodes' messages
 // become decisions here (bans judged as imports are: the allowlist, zones and registrations win), end
-// them (unbans), or become allow entries here (and go again).
+// them (unbans), or become allow entries here (and end them).
 
 import { importedBanDecisions } from "../api/manual-ban.js";
 import { parseCidr, type Cidr } from "../domain/address.js";

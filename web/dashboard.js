@@ -78,6 +78,10 @@ function renderStatus(s) {
           `fleet: node ${s.fleet.node}, ${s.fleet.connected ? "connected" : "NOT connected"}; ${s.fleet.published} published, ${s.fleet.received} received${s.fleet.lastError ? ` (last error: ${s.fleet.lastError})` : ""}`,
         ]
       : []),
+    ...(s.registrationProviders || []).map(
+      (p) =>
+        `registrations from ${p.id}: ${p.up ? "up" : "DOWN"}${p.since ? ` since ${when(p.since)}` : ""}${!p.up && p.lastError ? ` (${p.lastError})` : ""}`,
+    ),
     ...(s.notifications || []).map(
       (n) =>
         `notify by ${n.via}: ${n.sent} sent, ${n.failed} failed${n.lastError ? ` (last failure: ${n.lastError})` : ""}`,
@@ -174,7 +178,7 @@ function renderRegistrations(list) {
     ...list.providers.map((p) =>
       el(
         "li",
-        `provider ${p.id}: ${
+        `provider ${p.id} ${p.up ? "up" : "DOWN"}: ${
           Object.entries(p.stats)
             .map(([k, v]) => `${k} ${v}`)
             .join(", ") || "no counters"

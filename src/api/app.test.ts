@@ -50,7 +50,15 @@ function setup(opts: { token?: string; allowlist?: string[]; registrations?: Reg
     version: "1.2.3",
     allowlist: opts.allowlist ?? [],
     registrations: opts.registrations ?? [],
-    registrationProviders: [{ id: "ami", stats: { connects: 1, events: 7 } }],
+    registrationProviders: [
+      {
+        id: "ami",
+        up: true,
+        since: "2026-11-22T11:00:00.000Z",
+        lastError: null,
+        stats: { connects: 1, events: 7 },
+      },
+    ],
   });
   // Records every call, to prove invalid input never reaches the services.
   const calls: string[] = [];
@@ -386,7 +394,15 @@ describe("control API", () => {
       expiresAt: "2026-11-22T12:10:00.000Z",
       seenAt: "2026-11-22T11:59:59.000Z",
     });
-    expect(all.json.providers).toEqual([{ id: "ami", stats: { connects: 1, events: 7 } }]);
+    expect(all.json.providers).toEqual([
+      {
+        id: "ami",
+        up: true,
+        since: "2026-11-22T11:00:00.000Z",
+        lastError: null,
+        stats: { connects: 1, events: 7 },
+      },
+    ]);
     const users = async (query: string) => {
       const r = await inject(app, { method: "GET", url: `/v1/registrations?${query}` });
       expect(r.status).toBe(200);

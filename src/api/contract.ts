@@ -92,6 +92,8 @@ export interface Status {
   readonly banLatency?: HistogramView;
   /** The link to the fleet (bans shared through Redis) since the daemon started; absent when alone. */
   readonly fleet?: FleetView;
+  /** The live-registration providers configured; absent from older daemons. */
+  readonly registrationProviders?: readonly ProviderView[];
 }
 
 export interface FleetView {
@@ -295,8 +297,24 @@ export interface RegistrationList {
   /** Live registrations that pass the query, and how many of them are listed (at most `limit`). */
   readonly total: number;
   readonly registrations: readonly RegistrationView[];
-  /** Each live-registration provider's counters (connects, events, polls, failures, ...). */
-  readonly providers: readonly { readonly id: string; readonly stats: Readonly<Record<string, number>> }[];
+  /** Each live-registration provider: whether it is up, and its counters. */
+  readonly providers: readonly ProviderView[];
+}
+
+/** A live-registration provider (AMI, ESL, Kamailio RPC). */
+export interface ProviderView {
+  readonly id: string;
+  /**
+   * Connected and logged in (AMI, ESL), or its last poll worked (Kamailio). While it is down, phones that
+   * register meanwhile are not known, so not protected: alert on it.
+   */
+  readonly up: boolean;
+  /** ISO time it last went up or down, or null before its first attempt ended. */
+  readonly since: string | null;
+  /** Why it last went down or could not come up, or null. */
+  readonly lastError: string | null;
+  /** Its counters since the daemon started (connects, logins, events, polls, failures, ...). */
+  readonly stats: Readonly<Record<string, number>>;
 }
 
 /** Registrations listed by default, and at most. */

@@ -3,7 +3,7 @@
 import { cidrContains, cidrCovers, parseCidr, type Cidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import { originMatches, type Decision } from "../domain/decision.js";
-import type { BackendView, JailView, ListView, SourceView } from "./contract.js";
+import type { BackendView, JailView, ListView, ProviderView, SourceView } from "./contract.js";
 import { allowList } from "./allow-list.js";
 import { explainAddress, type AllowFact } from "./explain.js";
 import { banEnds, importedBanDecisions, manualBanDecision } from "./manual-ban.js";
@@ -26,7 +26,7 @@ export interface MemoryServicesOptions {
   readonly firewallNotes?: readonly string[];
   /** Registrations as a registry holds them; those expired at the clock's time are not live. */
   readonly registrations?: readonly RegistrationEntry[];
-  readonly registrationProviders?: readonly { readonly id: string; readonly stats: Record<string, number> }[];
+  readonly registrationProviders?: readonly ProviderView[];
 }
 
 export interface MemoryControlServices extends ControlServices {
@@ -102,6 +102,9 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
         },
         lists: [...(options.lists ?? [])],
         firewallNotes: [...(options.firewallNotes ?? [])],
+        ...(options.registrationProviders === undefined
+          ? {}
+          : { registrationProviders: [...options.registrationProviders] }),
       };
     },
 

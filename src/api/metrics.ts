@@ -140,6 +140,15 @@ export function renderMetrics(status: Status): string {
       samples: countSample(status.counts.registrations),
     },
     {
+      name: "sipwarden_registration_provider_up",
+      kind: "gauge",
+      help: "1 while a live-registration provider is connected (AMI, ESL) or polling (Kamailio), else 0: alert on 0.",
+      samples: (status.registrationProviders ?? []).map((p) => ({
+        labels: { provider: p.id },
+        value: p.up ? 1 : 0,
+      })),
+    },
+    {
       name: "sipwarden_registered_addresses",
       kind: "gauge",
       help: "Distinct addresses with a registration held.",

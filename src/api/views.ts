@@ -9,6 +9,7 @@ import type {
   EvidenceView,
   HistogramView,
   HistoryEntry,
+  ProviderView,
   ScopeView,
 } from "./contract.js";
 
@@ -97,5 +98,20 @@ export function decisionList(
       inForce: d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now),
     })),
     more: found.length > limit,
+  };
+}
+
+/** A registration provider as the daemon reports it (structural: the API does not import the providers). */
+export function toProviderView(p: {
+  readonly id: string;
+  readonly health: { readonly up: boolean; readonly since: number | null; readonly lastError: string | null };
+  readonly stats: Readonly<Record<string, number>>;
+}): ProviderView {
+  return {
+    id: p.id,
+    up: p.health.up,
+    since: isoOrNull(p.health.since),
+    lastError: p.health.lastError,
+    stats: { ...p.stats },
   };
 }

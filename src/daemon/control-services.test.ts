@@ -19,6 +19,7 @@ import { parseCidr, parseIp } from "../domain/address.js";
 import { createManualClock, systemClock } from "../domain/clock.js";
 import { waitFor } from "../sources/testing/wait-for.js";
 import { startAmiTestServer } from "../../test/registrations/ami-server.js";
+import { renderMetrics } from "../api/metrics.js";
 import { createDaemonServices } from "./control-services.js";
 import { startDaemon } from "./daemon.js";
 
@@ -224,10 +225,28 @@ describe("daemon control services (dry-run firewall)", () => {
       const v6 = await services.listRegistrations({ network: parseCidr("2001:db8::/32")!, limit: 10 });
       expect(v6.registrations.map((r) => r.user)).toEqual(["alice"]);
       expect(list.providers).toEqual([
-        { id: "ami", stats: expect.objectContaining({ connects: 1, logins: 1 }) },
+        {
+          id: "ami",
+          up: true,
+          since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+          lastError: null,
+          stats: expect.objectContaining({ connects: 1, logins: 1 }),
+        },
       ]);
       const status = await services.status();
       expect([status.counts.registrations, status.counts.registeredAddresses]).toEqual([4, 3]);
+      expect(status.registrationProviders?.map((p) => [p.id, p.up])).toEqual([["ami", true]]);
+      // The PBX goes away: the provider is down, says why, and the metric an alert watches says 0.
+      await ami.close();
+      await waitFor(
+        async () => (await services.status()).registrationProviders?.[0]?.up === false,
+        "ami down",
+      );
+      const down = (await services.status()).registrationProviders?.[0];
+      expect(down?.lastError).not.toBeNull();
+      expect(renderMetrics(await services.status())).toContain(
+        'sipwarden_registration_provider_up{provider="ami"} 0',
+      );
     } finally {
       await daemon.stop();
       await ami.close();

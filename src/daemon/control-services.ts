@@ -12,7 +12,7 @@ import { registrationList } from "../api/registration-list.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
 import { importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
 import { banFacts, protectorOf, type BanFactsParts } from "./ban-facts.js";
-import { decisionList, RECENT_DEFAULT_MS, toBanView, toHistogramView } from "../api/views.js";
+import { decisionList, RECENT_DEFAULT_MS, toBanView, toHistogramView, toProviderView } from "../api/views.js";
 import { cidrContains, parseCidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
@@ -144,6 +144,7 @@ export function createDaemonServices(
         firewallNotes: [...daemon.policyNotes()],
         banLatency: toHistogramView(daemon.banLatency()),
         ...fleetPart(daemon.fleetStats()),
+        registrationProviders: daemon.registrationProviders().map(toProviderView),
         notifications: daemon
           .notifications()
           .map((n) => ({ ...n, lastAt: n.lastAt === null ? null : new Date(n.lastAt).toISOString() })),
@@ -232,7 +233,11 @@ export function createDaemonServices(
     },
 
     async listRegistrations(query) {
-      return registrationList(daemon.registry.list(), query, daemon.registrationProviders());
+      return registrationList(
+        daemon.registry.list(),
+        query,
+        daemon.registrationProviders().map(toProviderView),
+      );
     },
 
     async explain(address) {

@@ -17,7 +17,7 @@ import { createIptablesProbe, createNftProbe, createRulesetGuard } from "../enfo
 import { createAmiProvider } from "../registrations/ami-provider.js";
 import { createEslProvider } from "../registrations/esl-provider.js";
 import { createKamailioProvider } from "../registrations/kamailio-provider.js";
-import type { ProviderEvent, RegistrationProvider } from "../registrations/provider.js";
+import type { ProviderEvent, ProviderHealth, RegistrationProvider } from "../registrations/provider.js";
 import { createRegistrationPolicy } from "../registrations/registration-policy.js";
 import { createRegistry, type Registry } from "../registrations/registry.js";
 import { createSuccessRegistrations } from "../registrations/success-registrations.js";
@@ -104,8 +104,8 @@ export interface Daemon {
    * false` keeps them out of the notifications (bans taken over from fail2ban are not news).
    */
   decide(decisions: readonly Decision[], options?: { readonly notify?: boolean }): Promise<StoredDecision[]>;
-  /** The live-registration providers (AMI, ESL, Kamailio) and their counters since the start. */
-  registrationProviders(): { id: string; stats: Record<string, number> }[];
+  /** The live-registration providers (AMI, ESL, Kamailio): their health, and their counters since the start. */
+  registrationProviders(): { id: string; health: ProviderHealth; stats: Record<string, number> }[];
   /** How the link to the fleet fares, or null when this node is alone. */
   fleetStats(): FleetStats | null;
   /** Tells the fleet that an admin ended the bans on `target` here (they end on the other nodes too). */
@@ -582,7 +582,8 @@ export async function startDaemon(
     banLatency: () => banLatency.snapshot(),
     download: (file) => downloads.status(file),
     decide: (decisions, options) => enqueueAll(decisions, options?.notify === false),
-    registrationProviders: () => providers.map((p) => ({ id: p.id, stats: { ...p.stats() } })),
+    registrationProviders: () =>
+      providers.map((p) => ({ id: p.id, health: p.health(), stats: { ...p.stats() } })),
     fleetStats: () => fleet?.stats() ?? null,
     fleetUnban(target) {
       if (fleet !== null && config.fleet !== null)

@@ -100,7 +100,7 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
     return { address, user, contact: uri, expiresAt };
   }
 
-  async function run(signal: AbortSignal): Promise<SessionEnd> {
+  async function run(signal: AbortSignal, loggedIn: () => void): Promise<SessionEnd> {
     const socket = await connectWithTimeout(
       connect,
       config.host,
@@ -238,6 +238,7 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
         return { reason: "login refused", auth: true };
       }
       counters.logins++;
+      loggedIn();
       log.info({ provider: id, host: config.host, port }, "ami connected");
       await resync();
       resyncs.every(resyncIntervalMs);

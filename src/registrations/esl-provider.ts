@@ -56,7 +56,7 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
 
   const report = createProviderReport(id, log, deps.onEvent);
 
-  async function run(signal: AbortSignal): Promise<SessionEnd> {
+  async function run(signal: AbortSignal, loggedIn: () => void): Promise<SessionEnd> {
     const socket: ProviderSocket = await connectWithTimeout(
       connect,
       config.host,
@@ -214,6 +214,7 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
       } catch (e) {
         return { reason: e instanceof Error ? e.message : String(e) };
       }
+      loggedIn();
       log.info({ provider: id, host: config.host, port }, "esl connected");
       await resync();
       resyncs.every(config.resyncIntervalMs ?? 300_000);

@@ -3,6 +3,7 @@
 import { systemClock, type Clock } from "../domain/clock.js";
 import { parseUlDump } from "./kamailio-dump.js";
 import {
+  createHealth,
   createProviderReport,
   silentLog,
   type ProviderEvent,
@@ -80,6 +81,7 @@ export function createKamailioProvider(
   let current: Promise<boolean> | null = null;
 
   const report = createProviderReport(id, log, deps.onEvent);
+  const health = createHealth(() => clock.now());
 
   async function poll(): Promise<boolean> {
     counters.polls++;
@@ -100,10 +102,12 @@ export function createKamailioProvider(
       counters.skipped += dump.skipped;
       if (failuresInRow > 0) log.info({ provider: id, after: failuresInRow }, "kamailio poll recovered");
       failuresInRow = 0;
+      health.up();
       return true;
     } catch (e) {
       counters.failures++;
       failuresInRow++;
+      health.down(e instanceof Error ? e.message : String(e));
       report("error", "kamailio poll failed", {
         err: e instanceof Error ? e.message : String(e),
         failuresInRow,
@@ -146,5 +150,6 @@ export function createKamailioProvider(
     },
     pollOnce: () => poll(),
     stats: () => ({ ...counters }),
+    health: () => health.snapshot(),
   } satisfies KamailioProvider;
 }

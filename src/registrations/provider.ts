@@ -21,6 +21,37 @@ export interface RegistrationProvider {
   /** Closes the connection and stops retrying. Registry entries stay until they expire on their own. */
   stop(): Promise<void>;
   stats(): Readonly<Record<string, number>>;
+  /**
+   * Whether the provider is connected (AMI, ESL: logged in and following events) or its last poll worked
+   * (Kamailio): while it is not, new registrations go unseen and those customers are not protected.
+   */
+  health(): ProviderHealth;
+}
+
+export interface ProviderHealth {
+  readonly up: boolean;
+  /** Clock time it last went up or down; null before its first attempt ended either way. */
+  readonly since: number | null;
+  /** Why it last went down (or failed to come up), or null. */
+  readonly lastError: string | null;
+}
+
+/** A provider's health as it changes: up, down with a reason. */
+export function createHealth(now: () => number): {
+  up(): void;
+  down(reason: string): void;
+  snapshot(): ProviderHealth;
+} {
+  let state: ProviderHealth = { up: false, since: null, lastError: null };
+  return {
+    up() {
+      if (!state.up) state = { up: true, since: now(), lastError: state.lastError };
+    },
+    down(reason) {
+      state = { up: false, since: state.up || state.since === null ? now() : state.since, lastError: reason };
+    },
+    snapshot: () => state,
+  };
 }
 
 /** pino-compatible subset: constant message, facts in the object. */

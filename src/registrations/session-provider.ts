@@ -2,6 +2,7 @@
 
 import { systemClock, type Clock } from "../domain/clock.js";
 import {
+  createHealth,
   silentLog,
   tcpConnect,
   type ConnectFn,
@@ -64,18 +65,23 @@ export interface SessionProviderSpec {
   readonly counters: { restarts: number } & Record<string, number>;
 }
 
-/** `run` is one session, as `createSessionLoop` takes it: connect, log in, follow events until closed. */
+/**
+ * `run` is one session, as `createSessionLoop` takes it: connect, log in, follow events until closed; it
+ * calls `loggedIn` once the PBX took its login (the provider is up until the session ends).
+ */
 export function createSessionProvider(
   spec: SessionProviderSpec,
-  run: (signal: AbortSignal) => Promise<SessionEnd>,
+  run: (signal: AbortSignal, loggedIn: () => void) => Promise<SessionEnd>,
 ): RegistrationProvider {
   const { counters } = spec;
+  const health = createHealth(() => spec.clock.now());
   const loop = createSessionLoop(
     { ...DEFAULT_SESSION_LOOP, ...spec.reconnect },
     {
       clock: spec.clock,
       onRestart: (end, delayMs, attempt) => {
         counters.restarts++;
+        health.down(end.reason);
         spec.report("restart", `${spec.protocol} session ended; reconnecting`, {
           reason: end.reason,
           delayMs,
@@ -83,7 +89,7 @@ export function createSessionProvider(
         });
       },
     },
-    run,
+    (signal) => run(signal, () => health.up()),
   );
 
   return {
@@ -91,7 +97,11 @@ export function createSessionProvider(
     async start() {
       loop.start();
     },
-    stop: () => loop.stop(),
+    async stop() {
+      await loop.stop();
+      health.down("stopped");
+    },
     stats: () => ({ ...counters }),
+    health: () => health.snapshot(),
   } satisfies RegistrationProvider;
 }

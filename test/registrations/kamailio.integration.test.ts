@@ -191,8 +191,9 @@ afterAll(async () => {
 }, 15_000);
 
 describe("Kamailio provider (real Kamailio, ul.dump over jsonrpcs/xhttp)", () => {
-  it("starts with an empty table", () => {
+  it("starts with an empty table, and is up: its poll worked", () => {
     expect(registry.list()).toEqual([]);
+    expect(provider.health()).toMatchObject({ up: true, lastError: null });
   });
 
   it("stores a NAT'd phone under its Received (transport) address, not its private Contact", async () => {
@@ -240,5 +241,10 @@ describe("Kamailio provider (real Kamailio, ul.dump over jsonrpcs/xhttp)", () =>
     expect(await provider.pollOnce()).toBe(false);
     expect(registry.list().map((e) => e.user)).toEqual(["direct"]);
     expect(provider.stats().failures).toBeGreaterThanOrEqual(1);
+    // Down, saying why, since this failure (the table is kept, but new phones would go unseen).
+    const health = provider.health();
+    expect(health.up).toBe(false);
+    expect(health.lastError).toMatch(/fetch failed|ECONNREFUSED/);
+    expect(health.since).toBeGreaterThan(Date.now() - 10_000);
   });
 });

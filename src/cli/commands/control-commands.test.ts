@@ -82,7 +82,15 @@ beforeEach(async () => {
         expiresAt: NOW + 60_000,
       },
     ],
-    registrationProviders: [{ id: "ami", stats: { connects: 1, logins: 1, events: 12 } }],
+    registrationProviders: [
+      {
+        id: "ami",
+        up: false,
+        since: "2026-11-21T23:50:00.000Z",
+        lastError: "login refused",
+        stats: { connects: 1, logins: 1, events: 12 },
+      },
+    ],
   });
   clock.set(NOW);
   server = await startApiServer(
@@ -145,6 +153,7 @@ describe("status", () => {
         "  blocklist mine    3         -                                          file",
         "  countries de, at  0         never (last try: ENOTFOUND)                https://www.ipdeny.com/ipblocks/data/aggregated/{cc}-aggregated.zone",
         "firewall note: firewall.countries: no networks for at (cannot read /var/lib/sipwarden/countries/at.zone (ENOENT))",
+        "registration providers: ami DOWN since 2026-11-21T23:50:00Z (login refused)",
         "",
       ].join("\n"),
     );
@@ -307,7 +316,7 @@ describe("allow --list, registrations", () => {
         "203.0.113.5  101           ami:pjsip  2026-11-21T22:30:00Z  2026-11-22T01:00:00Z  sip:101@203.0.113.5:40001",
         "203.0.113.5  102\\u001b[2J  ami:pjsip  2026-11-21T22:29:59Z  2026-11-22T00:01:00Z",
         "2 live registrations; their addresses are not banned for one phone's failures",
-        "provider ami: connects 1, logins 1, events 12",
+        "provider ami DOWN since 2026-11-21T23:50:00Z (login refused): connects 1, logins 1, events 12",
         "",
       ].join("\n"),
       err: "",
@@ -325,7 +334,7 @@ describe("allow --list, registrations", () => {
       "2 live registrations, the 1 seen last shown (--limit); their addresses are not banned for one phone's failures",
     ]);
     expect((await cli(registrationsCommand, ["--address", "198.51.100.0/24"])).out).toBe(
-      "no live registrations\nprovider ami: connects 1, logins 1, events 12\n",
+      "no live registrations\nprovider ami DOWN since 2026-11-21T23:50:00Z (login refused): connects 1, logins 1, events 12\n",
     );
     const json = JSON.parse((await cli(registrationsCommand, ["--json", "--match", "102"])).out);
     expect(json.total).toBe(1);

@@ -5,7 +5,7 @@ import { MAX_REGISTRATION_LIMIT, type RegistrationList } from "../../api/contrac
 import { UserError } from "../../domain/errors.js";
 import { targetArg } from "../api-client.js";
 import { createApiViewCommand } from "../api-view-command.js";
-import { plural, printable, shortTime, table } from "../api-format.js";
+import { plural, printable, providerHealthText, shortTime, table } from "../api-format.js";
 
 const USAGE =
   "sipwarden registrations [--address IP|CIDR] [--match TEXT] [--limit N] [--json] [--socket PATH]";
@@ -53,7 +53,7 @@ export function formatRegistrations({ total, registrations, providers }: Registr
         `${plural(total, "live registration")}${registrations.length < total ? `, the ${registrations.length} seen last shown (--limit)` : ""}; their addresses are not banned for one phone's failures\n`;
   const counters = providers.map(
     (p) =>
-      `provider ${printable(p.id)}: ${
+      `provider ${providerHealthText(p)}: ${
         Object.entries(p.stats)
           .map(([k, v]) => `${k} ${v}`)
           .join(", ") || "no counters"

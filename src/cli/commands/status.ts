@@ -3,7 +3,7 @@
 import type { Status } from "../../api/contract.js";
 import { formatDuration } from "../../domain/duration.js";
 import { createApiViewCommand } from "../api-view-command.js";
-import { plural, printable, shortTime, table } from "../api-format.js";
+import { plural, printable, providerHealthText, shortTime, table } from "../api-format.js";
 
 export const statusCommand = createApiViewCommand<Status>({
   name: "status",
@@ -87,6 +87,9 @@ export function formatStatus(s: Status): string {
     out += `bans into the kernel: ${h.count}, half within ${bound(0.5)}, 99% within ${bound(0.99)}\n`;
   }
   for (const n of s.firewallNotes) out += `firewall note: ${printable(n)}\n`;
+  const providers = s.registrationProviders ?? [];
+  if (providers.length > 0)
+    out += `registration providers: ${providers.map(providerHealthText).join("; ")}\n`;
   const f = s.fleet;
   if (f !== undefined)
     out +=

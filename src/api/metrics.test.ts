@@ -1,5 +1,9 @@
 // The metrics text: every family with HELP and TYPE, label values escaped, absent samples left out.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { expect, it } from "vitest";
+import { parse } from "yaml";
+import { packageRoot } from "../daemon/package-root.js";
 import type { Status } from "./contract.js";
 import { renderMetrics } from "./metrics.js";
 
@@ -45,6 +49,15 @@ const status: Status = {
     dropped: 0,
     lastError: "connect ECONNREFUSED",
   },
+  registrationProviders: [
+    {
+      id: "ami",
+      up: false,
+      since: "2026-12-07T07:59:00.000Z",
+      lastError: "login refused",
+      stats: { connects: 3 },
+    },
+  ],
   banLatency: {
     buckets: [
       { le: 0.005, count: 2 },
@@ -72,6 +85,7 @@ it("renders the status as Prometheus text with escaped labels", () => {
     'sipwarden_bans_active_by_origin{origin="jail:asterisk"} 3',
     'sipwarden_bans_active_by_origin{origin="manual"} 1',
     "sipwarden_registrations 9",
+    'sipwarden_registration_provider_up{provider="ami"} 0',
     "sipwarden_registered_addresses 6",
     'sipwarden_list_networks{list="blocklist voipbl"} 61234',
     'sipwarden_list_download_ok{list="blocklist voipbl"} 1',
@@ -101,7 +115,7 @@ it("renders the status as Prometheus text with escaped labels", () => {
 });
 
 it("leaves out the families without samples", () => {
-  const { fleet: _alone, ...noFleet } = status;
+  const { fleet: _alone, registrationProviders: _none, ...noFleet } = status;
   const { registrations: _r, registeredAddresses: _a, ...olderCounts } = status.counts;
   const text = renderMetrics({ ...noFleet, jails: [], lists: [], counts: olderCounts });
   expect(text).not.toContain("sipwarden_fleet_");
@@ -109,4 +123,19 @@ it("leaves out the families without samples", () => {
   expect(text).not.toContain("sipwarden_jail_");
   expect(text).not.toContain("sipwarden_list_");
   expect(text).toContain("sipwarden_uptime_seconds 42");
+});
+
+it("the alerting rules shipped in docs/ name only metrics sipwarden exports", () => {
+  const rules = parse(readFileSync(join(packageRoot(), "docs", "prometheus-alerts.yml"), "utf8")) as {
+    groups: { rules: { alert: string; expr: string }[] }[];
+  };
+  const exported = new Set(
+    renderMetrics(status)
+      .split("\n")
+      .filter((l) => l.startsWith("# TYPE "))
+      .map((l) => l.split(" ")[2]),
+  );
+  const named = rules.groups.flatMap((g) => g.rules.flatMap((r) => r.expr.match(/sipwarden_[a-z_]+/g) ?? []));
+  expect(named.length).toBeGreaterThan(5);
+  for (const name of named) expect(exported, name).toContain(name);
 });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pause, waitFor } from "../sources/testing/wait-for.js";
 import { childProcesses, freePort, pjsipFailure } from "../../test/loopback-processes.js";
 import { httpGet, startTcpApiDaemon } from "../../test/tcp-api-daemon.js";
+import { packageRoot } from "../daemon/package-root.js";
 
 const TOKEN = "metrics-token-0123456789abcdef";
 
@@ -119,5 +120,29 @@ describe("Prometheus scrapes sipwarden's /metrics", () => {
       sipwarden: "1",
       "no-token": "0",
     });
+  });
+});
+
+describe("the alerting rules in docs/prometheus-alerts.yml", () => {
+  it("promtool accepts them, and they fire (and stay quiet) as test/prometheus/alerts-test.yml says", () => {
+    const root = packageRoot();
+    const check = spawnSync(
+      "/usr/bin/promtool",
+      ["check", "rules", join(root, "docs", "prometheus-alerts.yml")],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
+    expect([check.status, check.stdout]).toEqual([0, expect.stringContaining("SUCCESS: 8 rules found")]);
+    const cases = spawnSync(
+      "/usr/bin/promtool",
+      ["test", "rules", join(root, "test", "prometheus", "alerts-test.yml")],
+      {
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
+    expect([cases.status, cases.stdout + cases.stderr]).toEqual([0, expect.stringContaining("SUCCESS")]);
   });
 });

@@ -24,10 +24,24 @@ function values<N extends string>(params: URLSearchParams, names: readonly N[]):
   return Object.fromEntries(names.map((n) => [n, params.get(n)])) as Record<N, string | null>;
 }
 
+/** A limit as written (`50`): a whole number from 1 to `max`, or null. The CLI checks its options with it. */
+export function limitValue(text: string, max: number): number | null {
+  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
+  return n >= 1 && n <= max ? n : null;
+}
+
+/** A text to look for among registrations: 1 to 100 characters, none of them a control character. */
+export function validMatch(text: string): boolean {
+  return text.length > 0 && text.length <= 100 && noControlChars.test(text);
+}
+
+/** An origin as the store records them (`jail:asterisk`, `manual`), or a kind of them (`jail:`). */
+export const ORIGIN = /^[A-Za-z0-9_.:@-]{1,100}$/;
+
 function limitOf(text: string | null, fallback: number, max: number): number {
   if (text === null) return fallback;
-  const n = /^\d{1,6}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= max)) throw bad(`limit: a whole number from 1 to ${max}`);
+  const n = limitValue(text, max);
+  if (n === null) throw bad(`limit: a whole number from 1 to ${max}`);
   return n;
 }
 
@@ -35,8 +49,7 @@ function limitOf(text: string | null, fallback: number, max: number): number {
 export function registrationQuery(params: URLSearchParams): RegistrationQuery {
   const q = values(params, ["address", "match", "limit"]);
   const { match } = q;
-  if (match !== null && (match.length === 0 || match.length > 100 || !noControlChars.test(match)))
-    throw bad("match: 1 to 100 characters, no control characters");
+  if (match !== null && !validMatch(match)) throw bad("match: 1 to 100 characters, no control characters");
   return {
     ...(q.address === null ? {} : { network: parseTarget(q.address) }),
     ...(match === null ? {} : { match }),
@@ -44,8 +57,6 @@ export function registrationQuery(params: URLSearchParams): RegistrationQuery {
   };
 }
 
-/** An origin as the store records them (`jail:asterisk`, `manual`), or a kind of them (`jail:`). */
-const ORIGIN = /^[A-Za-z0-9_.:@-]{1,100}$/;
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)$/;
 
 /** `?since=ISO time&limit=N&action=ban|spare&origin=jail:asterisk|jail:`. */

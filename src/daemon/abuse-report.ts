@@ -14,6 +14,7 @@ import type { Decision } from "../domain/decision.js";
 import { parseIp } from "../domain/address.js";
 import { ConfigFileError, readSecretLine } from "../domain/secret-file.js";
 import type { NotifyStats } from "./notify.js";
+import { withRetries } from "./retry.js";
 
 /** AbuseIPDB refuses a second report of one address by one reporter within 15 minutes. */
 const SAME_ADDRESS_MS = 15 * 60_000;
@@ -184,25 +185,18 @@ export function createAbuseReporter(initial: ReportConfig | null, deps: AbuseRep
       if (r === null) return;
       tally.lastAt = deps.now();
       try {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            await send(r, item);
-            break;
-          } catch (e) {
-            const wait = REPORT_RETRY_WAITS_MS[attempt];
-            if (!(e instanceof Transient) || wait === undefined || stopping) {
-              if (attempt > 0 && e instanceof Error) e.message = `${e.message} (after ${attempt + 1} tries)`;
-              throw e;
-            }
+        await withRetries(() => send(r, item), {
+          waitsMs: REPORT_RETRY_WAITS_MS,
+          retryAfter: (e, planned) => (e instanceof Transient ? planned : null),
+          sleep: (ms) => sleep(ms, stopped.signal),
+          // Stopping: the report is not sent again (the daemon is going away).
+          stopped: () => stopping,
+          onRetry: (e, waitMs) =>
             deps.log.info(
-              { ip: item.ip, error: e.message, waitMs: wait },
+              { ip: item.ip, error: (e as Error).message, waitMs },
               "AbuseIPDB report to be tried again",
-            );
-            await sleep(wait, stopped.signal);
-            // Stopping: the report is not sent (the daemon is going away), and says so.
-            if (stopping) throw e;
-          }
-        }
+            ),
+        });
         tally.sent++;
         tally.lastError = null;
         deps.log.info({ ip: item.ip }, "reported to AbuseIPDB");

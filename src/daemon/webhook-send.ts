@@ -6,6 +6,7 @@ import type { NotifyConfig } from "../config/config.js";
 import { checkWebhookUrl } from "../config/normalize.js";
 import { isUserError } from "../domain/errors.js";
 import { ConfigFileError, readSecretLine } from "../domain/secret-file.js";
+import { withRetries } from "./retry.js";
 
 export type WebhookConfig = NonNullable<NotifyConfig["webhook"]>;
 
@@ -50,21 +51,23 @@ export async function sendWebhook(cfg: WebhookConfig, body: string, deps: Webhoo
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const f = await deps.fetch();
   const where = `${url.protocol}//${url.host}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await post(f, url, body, token);
-      return;
-    } catch (e) {
-      const again = !(e instanceof Answered) || e.again;
-      const wait = RETRY_WAITS_MS[attempt];
-      const message = `${where}: ${why(e)}`;
-      if (!again || wait === undefined)
-        throw new Error(attempt === 0 ? message : `${message} (after ${attempt + 1} tries)`, { cause: e });
-      const asked = e instanceof Answered ? e.retryAfterMs : null;
-      await sleep(
-        asked === null ? wait : Math.min(asked, RETRY_WAITS_MS[RETRY_WAITS_MS.length - 1] as number),
-      );
-    }
+  const longest = RETRY_WAITS_MS[RETRY_WAITS_MS.length - 1] as number;
+  try {
+    await withRetries(
+      // No answer at all becomes an error saying why (fetch keeps the reason in `cause`).
+      () =>
+        post(f, url, body, token).catch((e: unknown) => {
+          throw e instanceof Answered ? e : new Error(why(e), { cause: e });
+        }),
+      {
+        waitsMs: RETRY_WAITS_MS,
+        retryAfter: (e, planned) =>
+          e instanceof Answered ? (e.again ? Math.min(e.retryAfterMs ?? planned, longest) : null) : planned,
+        sleep,
+      },
+    );
+  } catch (e) {
+    throw new Error(`${where}: ${(e as Error).message}`, { cause: e });
   }
 }
 

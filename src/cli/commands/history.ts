@@ -2,6 +2,7 @@
 // happened overnight?" without reading the log.
 
 import { MAX_DECISION_LIMIT, type DecisionList, type RecentDecision } from "../../api/contract.js";
+import { limitValue, ORIGIN } from "../../api/query-params.js";
 import { parseDuration } from "../../domain/duration.js";
 import { UserError } from "../../domain/errors.js";
 import { createApiViewCommand } from "../api-view-command.js";
@@ -31,14 +32,13 @@ export const historyCommand = createApiViewCommand<DecisionList>({
       return v;
     },
     origin: (v) => {
-      if (!/^[A-Za-z0-9_.:@-]{1,100}$/.test(v))
+      if (!ORIGIN.test(v))
         throw usage(`--origin takes an origin such as jail:asterisk or a kind such as jail:`);
       return v;
     },
     limit: (v) => {
-      const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
-      if (!(n >= 1 && n <= MAX_DECISION_LIMIT))
-        throw usage(`--limit takes a whole number from 1 to ${MAX_DECISION_LIMIT}`);
+      const n = limitValue(v, MAX_DECISION_LIMIT);
+      if (n === null) throw usage(`--limit takes a whole number from 1 to ${MAX_DECISION_LIMIT}`);
       return String(n);
     },
   },

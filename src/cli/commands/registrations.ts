@@ -2,6 +2,7 @@
 // typo), newest seen first, and how each live-registration provider fares.
 
 import { MAX_REGISTRATION_LIMIT, type RegistrationList } from "../../api/contract.js";
+import { limitValue, validMatch } from "../../api/query-params.js";
 import { UserError } from "../../domain/errors.js";
 import { targetArg } from "../api-client.js";
 import { createApiViewCommand } from "../api-view-command.js";
@@ -17,13 +18,16 @@ export const registrationsCommand = createApiViewCommand<RegistrationList>({
   params: {
     address: (v) => targetArg("registrations", v, USAGE),
     match: (v) => {
-      if (v.length === 0 || v.length > 100)
-        throw new UserError("SW_USAGE", `registrations: --match takes 1 to 100 characters (usage: ${USAGE})`);
+      if (!validMatch(v))
+        throw new UserError(
+          "SW_USAGE",
+          `registrations: --match takes 1 to 100 characters, no control characters (usage: ${USAGE})`,
+        );
       return v;
     },
     limit: (v) => {
-      const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
-      if (!(n >= 1 && n <= MAX_REGISTRATION_LIMIT))
+      const n = limitValue(v, MAX_REGISTRATION_LIMIT);
+      if (n === null)
         throw new UserError(
           "SW_USAGE",
           `registrations: --limit takes a whole number from 1 to ${MAX_REGISTRATION_LIMIT} (usage: ${USAGE})`,

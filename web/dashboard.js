@@ -12,6 +12,10 @@ const $ = (id) => document.getElementById(id);
 let token = sessionStorage.getItem(TOKEN_KEY) || "";
 let bans = [];
 let timer = null;
+/** The decisions page shown: null for the newest, else the `before` cursor of an older one. */
+let decisionsBefore = null;
+/** The cursor of the page after the one shown (the daemon's `next`), null when there is none. */
+let decisionsNext = null;
 
 class AuthError extends Error {}
 
@@ -134,6 +138,7 @@ function decisionPath() {
   const params = new URLSearchParams({ since, limit: String(DECISIONS_SHOWN) });
   const action = $("decision-action").value;
   if (action) params.set("action", action);
+  if (decisionsBefore !== null) params.set("before", decisionsBefore);
   return `/v1/decisions?${params}`;
 }
 
@@ -147,7 +152,12 @@ function decisionState(d) {
 
 function renderDecisions(list) {
   const n = list.decisions.length;
-  $("decision-count").textContent = `(${n}${list.more ? "+, the newest shown" : ""})`;
+  const which = decisionsBefore === null ? "the newest shown" : "an older page";
+  $("decision-count").textContent =
+    decisionsBefore === null && !list.more ? `(${n})` : `(${n}${list.more ? "+" : ""}, ${which})`;
+  decisionsNext = list.next;
+  $("decisions-older").disabled = list.next === null;
+  $("decisions-newest").disabled = decisionsBefore === null;
   $("decisions").tBodies[0].replaceChildren(
     ...list.decisions.map((d) => {
       const tr = row([when(d.at), d.action, d.target, d.origin, decisionState(d), d.reason]);
@@ -334,7 +344,20 @@ document.addEventListener("DOMContentLoaded", () => {
       showError(e);
     }
   });
-  $("decision-action").addEventListener("change", () => void refresh());
+  $("decision-action").addEventListener("change", () => {
+    decisionsBefore = null;
+    void refresh();
+  });
+  // Pages of decisions by the daemon's cursor: a page stays as it is while new decisions come in.
+  $("decisions-older").addEventListener("click", () => {
+    if (decisionsNext === null) return;
+    decisionsBefore = decisionsNext;
+    void refresh();
+  });
+  $("decisions-newest").addEventListener("click", () => {
+    decisionsBefore = null;
+    void refresh();
+  });
   // The daemon filters (it holds every registration; the page shows the newest few); typing waits a moment.
   let typing = null;
   $("registration-filter").addEventListener("input", () => {

@@ -357,8 +357,57 @@ describe("control API", () => {
         "origin: an origin such as jail:asterisk, manual, feed:voipbl, or a kind such as jail:",
       ],
       ["limit=5001", "limit: a whole number from 1 to 5000"],
-      ["target=1.2.3.4", 'unknown parameter "target" (since, limit, action, origin)'],
+      ["before=1765094400000", "before: the `next` of the page before, such as 1765094400000.42"],
+      ["before=1.2.3", "before: the `next` of the page before, such as 1765094400000.42"],
+      ["after=-1", "after: a decision's id (0 for all), such as the `next` of the last answer"],
+      ["after=1&before=1.1", "before and after: one or the other"],
+      ["target=1.2.3.4", 'unknown parameter "target" (since, limit, action, origin, before, after)'],
     ]);
+  });
+
+  it("GET /v1/decisions pages with `next`: older pages by `before`, and an export by `after` in the order recorded", async () => {
+    const { app, services, clock } = setup();
+    // Five at one time and one recorded later with an earlier time (another node's, or an import).
+    services.record(
+      ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.51.100.5"].map((t) =>
+        jailBan(t, T0 - 60_000, 600_000),
+      ),
+    );
+    services.record([jailBan("203.0.113.9", T0 - 3_600_000, 600_000, "fleet:pbx-2")]);
+    clock.advance(1000);
+    const get = async (query: string) => {
+      const x = await inject(app, { method: "GET", url: `/v1/decisions?${query}` });
+      expect(x.status).toBe(200);
+      return x.json as { decisions: { id: number; target: string }[]; more: boolean; next: string | null };
+    };
+    // Newest first, two a page, following `next` until there is none: each decision once.
+    const pages: string[][] = [];
+    let page = await get("limit=2");
+    for (let i = 0; i < 10; i++) {
+      pages.push(page.decisions.map((d) => d.target));
+      if (page.next === null) break;
+      expect(page.more).toBe(true);
+      page = await get(`limit=2&before=${page.next}`);
+    }
+    expect(page.more).toBe(false);
+    expect(pages).toEqual([
+      ["198.51.100.5", "198.51.100.4"],
+      ["198.51.100.3", "198.51.100.2"],
+      ["198.51.100.1", "203.0.113.9"],
+    ]);
+    // An export: everything recorded after what it has read, asking again with `next`.
+    const first = await get("after=0&limit=4");
+    expect(first.decisions.map((d) => d.id)).toEqual([1, 2, 3, 4]);
+    expect([first.more, first.next]).toEqual([true, "4"]);
+    const second = await get(`after=${first.next}&limit=4`);
+    expect(second.decisions.map((d) => d.target)).toEqual(["198.51.100.5", "203.0.113.9"]);
+    expect([second.more, second.next]).toEqual([false, "6"]);
+    // Nothing new: the same place to ask from next time; then a late arrival with an old time is there.
+    expect(await get("after=6")).toMatchObject({ decisions: [], more: false, next: "6" });
+    services.record([jailBan("203.0.113.10", T0 - 5 * 86_400_000, 600_000, "fleet:pbx-3")]);
+    const late = await get("after=6");
+    expect(late.decisions.map((d) => [d.id, d.target])).toEqual([[7, "203.0.113.10"]]);
+    expect(late.next).toBe("7");
   });
 
   it("GET /v1/registrations lists the live ones, newest seen first, by network, text and limit", async () => {

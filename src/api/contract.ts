@@ -183,17 +183,32 @@ export interface HistoryEntry {
 
 /** A decision of the recent past, in force or over. */
 export interface RecentDecision extends HistoryEntry {
+  /** The decision's number on this node: later recorded, larger (what `after` takes). */
+  readonly id: number;
   /** A ban still in force (not expired, not ended); false for spares. */
   readonly inForce: boolean;
 }
 
-/** GET /v1/decisions[?since=ISO][&limit=N][&action=ban|spare][&origin=jail:asterisk|jail:] */
+/**
+ * GET /v1/decisions[?since=ISO][&limit=N][&action=ban|spare][&origin=jail:asterisk|jail:][&before=CURSOR|&after=ID]
+ *
+ * Newest first; `before` (a `next` of the page before) gives the page after it. With `after=ID` instead:
+ * the decisions recorded after decision ID, in the order recorded, whatever their time says (another
+ * node's ban or an import is recorded after its time): what an export reads, asking again with `next`.
+ */
 export interface DecisionList {
-  /** Since when (ISO; default: a day back), newest first. */
+  /** Since when (ISO; default: a day back, or with `after` everything kept). */
   readonly since: string;
+  /** `newest-first`, or with `after` `recorded` (the order recorded, oldest first). */
+  readonly order: "newest-first" | "recorded";
   readonly decisions: readonly RecentDecision[];
-  /** More decisions matched than `limit`: ask again with a later `since` or a larger limit. */
+  /** More decisions matched than `limit`. */
   readonly more: boolean;
+  /**
+   * Where the next page starts. Newest first: the `before` of the next page when there are more, else
+   * null. With `after`: the `after` to ask with next (the last decision listed, or the one asked with).
+   */
+  readonly next: string | null;
 }
 
 /** Decisions listed by default, and at most. */

@@ -236,4 +236,47 @@ describe("the dashboard", () => {
       await page.close();
     }
   });
+
+  it("pages back through more decisions than it shows at once, by the daemon's cursor, and back to the newest", async () => {
+    const page = await signedIn();
+    try {
+      // 55 bans by hand, through the API as the page itself calls it: with the jail's and the earlier
+      // test's, more than the 50 shown.
+      await page.evaluate(async (token) => {
+        for (let i = 1; i <= 55; i++) {
+          const r = await fetch("/v1/bans", {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify({ target: `192.0.2.${i}`, reason: `paging ${i}` }),
+          });
+          if (!r.ok) throw new Error(`ban ${i}: ${r.status} ${await r.text()}`);
+        }
+      }, TOKEN);
+      await page.selectOption("#decision-action", "ban");
+      const rows = page.locator("#decisions tbody tr");
+      const targets = async (): Promise<string[]> => rows.locator("td:nth-child(3)").allTextContents();
+      await expect.poll(targets).toContain("192.0.2.55");
+      expect(await rows.count()).toBe(50);
+      expect((await targets())[0]).toBe("192.0.2.55");
+      expect(await page.textContent("#decision-count")).toBe("(50+, the newest shown)");
+      expect(await page.isDisabled("#decisions-newest")).toBe(true);
+
+      await page.click("#decisions-older");
+      await expect.poll(() => page.textContent("#decision-count")).toMatch(/, an older page\)$/);
+      const older = await targets();
+      // The rest: the first five by hand, the earlier test's and the jail's ban, newest first, none twice.
+      expect(older.slice(0, 5)).toEqual(["192.0.2.5", "192.0.2.4", "192.0.2.3", "192.0.2.2", "192.0.2.1"]);
+      expect(older).toContain(ATTACKER);
+      expect(older.filter((t) => t.startsWith("192.0.2."))).toHaveLength(5);
+      expect(await page.isDisabled("#decisions-older")).toBe(true);
+      // The page stays as it is across the page's refreshes (every 5 s), then back to the newest.
+      await page.waitForTimeout(5500);
+      expect(await targets()).toEqual(older);
+      await page.click("#decisions-newest");
+      await expect.poll(async () => (await targets())[0]).toBe("192.0.2.55");
+      expect(await page.textContent("#decision-count")).toBe("(50+, the newest shown)");
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@
 
 import { cidrContains, cidrCovers, parseCidr, type Cidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
-import { originMatches, type Decision } from "../domain/decision.js";
+import { inRecentListing, recentListingOrder, type Decision } from "../domain/decision.js";
 import type { BackendView, JailView, ListView, ProviderView, SourceView } from "./contract.js";
 import { allowList } from "./allow-list.js";
 import { explainAddress, type AllowFact } from "./explain.js";
@@ -10,7 +10,14 @@ import { banEnds, importedBanDecisions, manualBanDecision } from "./manual-ban.j
 import type { RegistrationEntry } from "../domain/registration.js";
 import { registrationList } from "./registration-list.js";
 import { ControlRefusal, type ControlServices } from "./services.js";
-import { decisionList, isoOrNull, RECENT_DEFAULT_MS, toBanView, type DecisionRecord } from "./views.js";
+import {
+  decisionList,
+  isoOrNull,
+  recentQuery,
+  toBanView,
+  type DecisionRecord,
+  type NumberedRecord,
+} from "./views.js";
 
 export interface MemoryServicesOptions {
   readonly clock: Clock;
@@ -48,7 +55,8 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
   const startedAt = clock.now();
   const defaultBanMs = options.defaultBanMs ?? 3_600_000;
   // Records are replaced, never mutated, so views handed out earlier stay as they were.
-  let records: DecisionRecord[] = [];
+  let records: NumberedRecord[] = [];
+  let nextId = 1;
   const allows: AllowEntry[] = (options.allowlist ?? []).map((text) => {
     const cidr = parseCidr(text);
     if (!cidr) throw new Error(`memory services: invalid allowlist entry ${JSON.stringify(text)}`);
@@ -81,7 +89,7 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       for (const d of decisions) {
         const cidr = parseCidr(d.target);
         if (!cidr) throw new Error(`memory services: invalid target ${JSON.stringify(d.target)}`);
-        records.push({ ...d, target: cidr.text, endedAt: null, endedBy: null });
+        records.push({ ...d, id: nextId++, target: cidr.text, endedAt: null, endedBy: null });
       }
     },
 
@@ -126,8 +134,9 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
           `${target.text} is allowlisted (${allowed.cidr.text}, ${allowed.origin}); allow entries win over bans`,
         );
       end((d) => d.target === target.text && d.origin === "manual", now, "manual");
-      const decision: DecisionRecord = {
+      const decision: NumberedRecord = {
         ...manualBanDecision(request, now, defaultBanMs, priorBans(target.text)),
+        id: nextId++,
         endedAt: null,
         endedBy: null,
       };
@@ -148,7 +157,7 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
         registered: () => null,
         bannedUntil: (target) => until.get(target.text),
       });
-      for (const d of decisions) records.push({ ...d, endedAt: null, endedBy: null });
+      for (const d of decisions) records.push({ ...d, id: nextId++, endedAt: null, endedBy: null });
       return { imported: decisions.length, skipped };
     },
 
@@ -196,17 +205,14 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: isoOrNull(r.expiresAt) })) };
     },
 
-    async recentDecisions({ since, limit, action, origin }) {
+    async recentDecisions(query) {
       const now = clock.now();
-      const from = since ?? now - RECENT_DEFAULT_MS;
+      const q = recentQuery(query, now);
       const found = records
-        .filter(
-          (d) =>
-            d.at >= from && (action === undefined || d.action === action) && originMatches(d.origin, origin),
-        )
-        .sort(newestFirst)
-        .slice(0, limit + 1);
-      return decisionList(found, from, limit, now);
+        .filter((d) => inRecentListing(d, q))
+        .sort(recentListingOrder(q))
+        .slice(0, q.limit);
+      return decisionList(found, query, now);
     },
 
     async listAllows() {

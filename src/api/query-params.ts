@@ -59,9 +59,20 @@ export function registrationQuery(params: URLSearchParams): RegistrationQuery {
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:\d\d)$/;
 
-/** `?since=ISO time&limit=N&action=ban|spare&origin=jail:asterisk|jail:`. */
+/** A decision's id as written (`after=42`): a whole number (0 before the first), or null. */
+export function decisionIdValue(text: string): number | null {
+  return /^\d{1,15}$/.test(text) ? Number(text) : null;
+}
+
+/** A newest-first page's cursor as a DecisionList's `next` gives it (`<time ms>.<id>`), or null. */
+export function beforeValue(text: string): { at: number; id: number } | null {
+  const m = /^(\d{1,15})\.(\d{1,15})$/.exec(text);
+  return m === null ? null : { at: Number(m[1]), id: Number(m[2]) };
+}
+
+/** `?since=ISO time&limit=N&action=ban|spare&origin=jail:asterisk|jail:&before=CURSOR|after=ID`. */
 export function decisionQuery(params: URLSearchParams): ControlDecisionQuery {
-  const q = values(params, ["since", "limit", "action", "origin"]);
+  const q = values(params, ["since", "limit", "action", "origin", "before", "after"]);
   let since: number | undefined;
   if (q.since !== null) {
     since = ISO_TIME.test(q.since) ? Date.parse(q.since) : NaN;
@@ -70,9 +81,16 @@ export function decisionQuery(params: URLSearchParams): ControlDecisionQuery {
   if (q.action !== null && q.action !== "ban" && q.action !== "spare") throw bad("action: ban or spare");
   if (q.origin !== null && !ORIGIN.test(q.origin))
     throw bad("origin: an origin such as jail:asterisk, manual, feed:voipbl, or a kind such as jail:");
+  if (q.before !== null && q.after !== null) throw bad("before and after: one or the other");
+  const before = q.before === null ? undefined : beforeValue(q.before);
+  if (before === null) throw bad("before: the `next` of the page before, such as 1765094400000.42");
+  const after = q.after === null ? undefined : decisionIdValue(q.after);
+  if (after === null) throw bad("after: a decision's id (0 for all), such as the `next` of the last answer");
   return {
     ...(since === undefined ? {} : { since }),
     limit: limitOf(q.limit, DEFAULT_DECISION_LIMIT, MAX_DECISION_LIMIT),
+    ...(before === undefined ? {} : { before }),
+    ...(after === undefined ? {} : { after }),
     ...(q.action === null ? {} : { action: q.action }),
     ...(q.origin === null ? {} : { origin: q.origin }),
   };

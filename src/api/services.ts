@@ -41,6 +41,10 @@ export interface ControlDecisionQuery {
   readonly action?: "ban" | "spare";
   /** An origin, or with a trailing `:` a kind of origin. */
   readonly origin?: string;
+  /** The page after this decision in the newest-first list (a DecisionList's `next`). */
+  readonly before?: { readonly at: number; readonly id: number };
+  /** The decisions recorded after this id, oldest first (without `since`: all those kept). */
+  readonly after?: number;
 }
 
 /** A runtime allowlist entry, validated. */

@@ -1,6 +1,6 @@
 // Domain values → the API's wire views: ISO times, plain objects, nothing the dashboard cannot import.
 
-import type { BanScope, Decision } from "../domain/decision.js";
+import type { BanScope, Decision, RecentFilter } from "../domain/decision.js";
 import type { Evidence } from "../domain/offense.js";
 import type { HistogramSnapshot } from "../domain/histogram.js";
 import type {
@@ -12,11 +12,17 @@ import type {
   ProviderView,
   ScopeView,
 } from "./contract.js";
+import type { ControlDecisionQuery } from "./services.js";
 
 /** A decision with how it ended; the store's StoredDecision has this shape. */
 export interface DecisionRecord extends Decision {
   readonly endedAt: number | null;
   readonly endedBy: string | null;
+}
+
+/** A decision record with the store's number for it: later recorded, larger. */
+export interface NumberedRecord extends DecisionRecord {
+  readonly id: number;
 }
 
 // Compile-time proof that the contract's scope is the domain's scope, both ways.
@@ -78,26 +84,57 @@ export function toHistoryEntry(d: DecisionRecord): HistoryEntry {
   };
 }
 
-/** How far back GET /v1/decisions looks without `since`. */
+/** How far back GET /v1/decisions looks without `since` (or `after`, which lists everything kept). */
 export const RECENT_DEFAULT_MS = 86_400_000;
 
-/**
- * The answer to GET /v1/decisions from what the store found, newest first: asked for one more than `limit`,
- * so that `more` says whether there was.
- */
+/** The `since` a decision listing uses: the one asked for, else a day back, else with `after` all. */
+export function recentSince(query: ControlDecisionQuery, now: number): number {
+  return query.since ?? (query.after === undefined ? now - RECENT_DEFAULT_MS : 0);
+}
+
+/** A page's `before` cursor for the newest-first list: the last listed decision's time and id. */
+export function beforeCursor(d: { readonly at: number; readonly id: number }): string {
+  return `${d.at}.${d.id}`;
+}
+
+/** The store's query for a listing: asked for one more than `limit`, so that `more` can be told. */
+export function recentQuery(query: ControlDecisionQuery, now: number): RecentFilter & { limit: number } {
+  const { action, origin, before, after } = query;
+  return {
+    since: recentSince(query, now),
+    limit: query.limit + 1,
+    ...(action === undefined ? {} : { action }),
+    ...(origin === undefined ? {} : { origin }),
+    ...(before === undefined ? {} : { before }),
+    ...(after === undefined ? {} : { afterId: after }),
+  };
+}
+
+/** The answer to GET /v1/decisions from what the store found for recentQuery(query). */
 export function decisionList(
-  found: readonly DecisionRecord[],
-  since: number,
-  limit: number,
+  found: readonly NumberedRecord[],
+  query: ControlDecisionQuery,
   now: number,
 ): DecisionList {
+  const shown = found.slice(0, query.limit);
+  const more = found.length > query.limit;
+  const last = shown.at(-1);
+  const next =
+    query.after !== undefined
+      ? String(last?.id ?? query.after)
+      : more && last !== undefined
+        ? beforeCursor(last)
+        : null;
   return {
-    since: isoTime(since),
-    decisions: found.slice(0, limit).map((d) => ({
+    since: isoTime(recentSince(query, now)),
+    order: query.after === undefined ? "newest-first" : "recorded",
+    decisions: shown.map((d) => ({
       ...toHistoryEntry(d),
+      id: d.id,
       inForce: d.action === "ban" && d.endedAt === null && (d.expiresAt === null || d.expiresAt > now),
     })),
-    more: found.length > limit,
+    more,
+    next,
   };
 }
 

@@ -2,6 +2,7 @@
 
 import { chooseSocketPath, createApiClient } from "./api-client.js";
 import { HELP_OPTION, helpShown, parseCommandArgs } from "./args.js";
+import { UserError } from "../domain/errors.js";
 import type { Command } from "./io.js";
 
 export interface ApiViewSpec<T> {
@@ -15,6 +16,8 @@ export interface ApiViewSpec<T> {
    * (and made canonical) here first, so a typo is reported even when the daemon is down.
    */
   readonly params?: Readonly<Record<string, (value: string, now: number) => string>>;
+  /** Pairs of those options that cannot be given together. */
+  readonly exclusive?: readonly (readonly [string, string])[];
   /** The text rendering, newline-terminated; `now` for relative times. */
   readonly format: (view: T, now: number) => string;
 }
@@ -30,9 +33,16 @@ export function createApiViewCommand<T>(spec: ApiViewSpec<T>): Command {
       { min: 0, max: 0, usage: spec.usage },
     );
     if (helpShown(values, io, spec.usage)) return 0;
+    const given = values as Record<string, unknown>;
+    for (const [a, b] of spec.exclusive ?? [])
+      if (given[a] !== undefined && given[b] !== undefined)
+        throw new UserError(
+          "SW_USAGE",
+          `${spec.name}: --${a} and --${b}: one or the other (usage: ${spec.usage})`,
+        );
     const query = new URLSearchParams();
     for (const [name, check] of params) {
-      const value = (values as Record<string, unknown>)[name];
+      const value = given[name];
       if (typeof value === "string") query.set(name, check(value, io.now()));
     }
     const q = query.toString();

@@ -155,6 +155,23 @@ describe("daemon control services (dry-run firewall)", () => {
       const jailOnly = await services.recentDecisions({ limit: 1, origin: "jail:", action: "ban" });
       expect(jailOnly.decisions.map((d) => d.target)).toEqual(["203.0.113.8"]);
       expect(jailOnly.decisions[0]!.evidence).toHaveLength(2);
+      // From the database in the order recorded: an export's read, and where it goes on from.
+      const exported = await services.recentDecisions({ limit: 10, after: 0 });
+      expect(exported.order).toBe("recorded");
+      expect(exported.decisions.map((d) => d.target)).toEqual(["203.0.113.8", "198.51.100.77"]);
+      expect(exported.next).toBe(String(exported.decisions[1]!.id));
+      const onward = await services.recentDecisions({ limit: 10, after: exported.decisions[0]!.id });
+      expect(onward.decisions.map((d) => d.target)).toEqual(["198.51.100.77"]);
+      // Newest first, a page of one and the next by its cursor.
+      const top = await services.recentDecisions({ limit: 1 });
+      expect(top.next).toBe(`${Date.parse(top.decisions[0]!.at)}.${top.decisions[0]!.id}`);
+      const [at, id] = top.next!.split(".").map(Number);
+      const below = await services.recentDecisions({ limit: 1, before: { at: at!, id: id! } });
+      expect([below.decisions.map((d) => d.target), below.more, below.next]).toEqual([
+        ["203.0.113.8"],
+        false,
+        null,
+      ]);
     } finally {
       await daemon.stop();
     }

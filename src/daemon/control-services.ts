@@ -12,7 +12,7 @@ import { registrationList } from "../api/registration-list.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
 import { importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
 import { banFacts, protectorOf, type BanFactsParts } from "./ban-facts.js";
-import { decisionList, RECENT_DEFAULT_MS, toBanView, toHistogramView, toProviderView } from "../api/views.js";
+import { decisionList, recentQuery, toBanView, toHistogramView, toProviderView } from "../api/views.js";
 import { cidrContains, parseCidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
@@ -210,16 +210,9 @@ export function createDaemonServices(
       return { removed: removed.map((r) => ({ target: r.cidr.text, expiresAt: iso(r.expiresAt) })) };
     },
 
-    async recentDecisions({ since, limit, action, origin }) {
+    async recentDecisions(query) {
       const now = clock.now();
-      const from = since ?? now - RECENT_DEFAULT_MS;
-      const found = daemon.store.recentDecisions({
-        since: from,
-        limit: limit + 1,
-        ...(action === undefined ? {} : { action }),
-        ...(origin === undefined ? {} : { origin }),
-      });
-      return decisionList(found, from, limit, now);
+      return decisionList(daemon.store.recentDecisions(recentQuery(query, now)), query, now);
     },
 
     async listAllows() {

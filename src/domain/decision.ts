@@ -56,3 +56,40 @@ export function banScopeText(scope: BanScope): string {
 export function originMatches(origin: string, wanted: string | undefined): boolean {
   return wanted === undefined || origin === wanted || (wanted.endsWith(":") && origin.startsWith(wanted));
 }
+
+/**
+ * Which recent decisions a listing asks for (GET /v1/decisions, the store's recentDecisions): taken at or
+ * after `since`, of an action and origin (or kind of origin); and one page of them: newest first, from
+ * after `before` in that order, or with `afterId` those recorded after that id, in the order recorded.
+ */
+export interface RecentFilter {
+  readonly since: number;
+  readonly action?: DecisionAction;
+  readonly origin?: string;
+  readonly before?: { readonly at: number; readonly id: number };
+  readonly afterId?: number;
+}
+
+interface Listed {
+  readonly id: number;
+  readonly at: number;
+  readonly action: DecisionAction;
+  readonly origin: string;
+}
+
+/** Whether `d` is on the listing `q` asks for (the SQLite store's query says the same in SQL). */
+export function inRecentListing(d: Listed, q: RecentFilter): boolean {
+  const { before, afterId } = q;
+  return (
+    d.at >= q.since &&
+    (q.action === undefined || d.action === q.action) &&
+    originMatches(d.origin, q.origin) &&
+    (afterId === undefined || d.id > afterId) &&
+    (before === undefined || d.at < before.at || (d.at === before.at && d.id < before.id))
+  );
+}
+
+/** The listing's order: newest first (at one time, the later recorded first); with `afterId`, by id. */
+export function recentListingOrder(q: RecentFilter): (a: Listed, b: Listed) => number {
+  return q.afterId === undefined ? (a, b) => b.at - a.at || b.id - a.id : (a, b) => a.id - b.id;
+}

@@ -402,6 +402,77 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
         });
         expect(ended).toMatchObject({ target: "192.0.2.2", endedAt: T0, endedBy: "manual" });
       });
+
+      it("pages down the newest-first list from a decision, with ties at one time split by id", async () => {
+        const store = await fresh();
+        // Recorded out of time order (as another node's and imported bans are), three at one time.
+        const made = store.recordDecisions([
+          ban("192.0.2.1", { at: T0 - HOUR }),
+          ban("192.0.2.2", { at: T0 - 3 * HOUR }),
+          ban("192.0.2.3", { at: T0 - 2 * HOUR }),
+          ban("192.0.2.4", { at: T0 - 2 * HOUR }),
+          spare("192.0.2.5", T0 - 2 * HOUR),
+          ban("192.0.2.6", { at: T0 - 30 * HOUR }),
+        ]);
+        const all = store.recentDecisions({ since: T0 - 24 * HOUR, limit: 10 });
+        expect(all.map((d) => d.target)).toEqual([
+          "192.0.2.1",
+          "192.0.2.5",
+          "192.0.2.4",
+          "192.0.2.3",
+          "192.0.2.2",
+        ]);
+        // Two at a time, each page from the last one's (at, id): every decision once, in the same order.
+        const paged: string[] = [];
+        let before: { at: number; id: number } | undefined;
+        for (let page = 0; page < 5; page++) {
+          const got = store.recentDecisions({
+            since: T0 - 24 * HOUR,
+            limit: 2,
+            ...(before ? { before } : {}),
+          });
+          paged.push(...got.map((d) => d.target));
+          const last = got.at(-1);
+          if (last === undefined) break;
+          before = { at: last.at, id: last.id };
+        }
+        expect(paged).toEqual(all.map((d) => d.target));
+        // The filters hold on every page.
+        const third = made[2]!;
+        expect(
+          store
+            .recentDecisions({
+              since: T0 - 24 * HOUR,
+              limit: 10,
+              action: "ban",
+              before: { at: third.at, id: third.id },
+            })
+            .map((d) => d.target),
+        ).toEqual(["192.0.2.2"]);
+      });
+
+      it("lists what was recorded after an id in the order recorded, whatever the decisions' times", async () => {
+        const store = await fresh();
+        const [a, b, c, d] = store.recordDecisions([
+          ban("192.0.2.1", { at: T0 - HOUR }),
+          ban("192.0.2.2", { at: T0 - 3 * HOUR, origin: "fleet:pbx-2" }),
+          spare("192.0.2.3", T0 - 2 * HOUR),
+          ban("192.0.2.4", { at: T0 - 40 * HOUR }),
+        ]);
+        const after = (afterId: number, q: Partial<Parameters<DecisionStore["recentDecisions"]>[0]> = {}) =>
+          store.recentDecisions({ since: 0, limit: 10, afterId, ...q }).map((x) => x.id);
+        expect(after(0)).toEqual([a!.id, b!.id, c!.id, d!.id]);
+        expect(after(a!.id, { limit: 2 })).toEqual([b!.id, c!.id]);
+        expect(after(c!.id)).toEqual([d!.id]);
+        expect(after(d!.id)).toEqual([]);
+        expect(after(0, { action: "ban", origin: "jail:" })).toEqual([a!.id, d!.id]);
+        expect(after(0, { since: T0 - 24 * HOUR })).toEqual([a!.id, b!.id, c!.id]);
+        // One recorded later, with an old time, still comes after the cursor.
+        const [late] = store.recordDecisions([
+          ban("192.0.2.9", { at: T0 - 20 * HOUR, origin: "fleet:pbx-3" }),
+        ]);
+        expect(after(d!.id)).toEqual([late!.id]);
+      });
     });
 
     describe("expire (housekeeping)", () => {
@@ -426,6 +497,22 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
         expect(left).toEqual([keptEnded!.id, permanent!.id, longBan!.id, recent!.id]);
         expect(store.expire(now)).toEqual({ deleted: 0 });
         expect(store.decisionsFor("192.0.2.1", now)).toEqual({ active: [], past: [] });
+      });
+
+      it("never hands out an id again, even when every decision has been deleted", async () => {
+        const store = await fresh({ retentionMs: HOUR });
+        const made = store.recordDecisions([
+          ban("192.0.2.1", { at: T0, durationMs: HOUR }),
+          spare("192.0.2.2", T0),
+        ]);
+        const now = T0 + 100 * HOUR;
+        store.expire(now);
+        expect(store.recentDecisions({ since: 0, limit: 10 }).every((d) => d.at === T0)).toBe(true);
+        const [next] = store.recordDecisions([ban("192.0.2.3", { at: now })]);
+        expect(next!.id).toBeGreaterThan(Math.max(...made.map((d) => d.id)));
+        expect(store.recentDecisions({ since: 0, limit: 10, afterId: made[1]!.id }).map((d) => d.id)).toEqual(
+          [next!.id],
+        );
       });
     });
 

@@ -1,6 +1,6 @@
 // The DecisionStore port: decisions with their evidence, ban history and log positions, kept across restarts.
 
-import type { Decision, DecisionAction, DecisionOrigin, BanScope } from "../domain/decision.js";
+import type { Decision, DecisionOrigin, BanScope, RecentFilter } from "../domain/decision.js";
 import type { Evidence } from "../domain/offense.js";
 
 /** A decision as stored: an id, and how it ended when an unban ended it before it expired. */
@@ -36,11 +36,9 @@ export interface BanHistoryEntry {
   readonly lastEvidence: Evidence | undefined;
 }
 
-export interface RecentQuery {
-  readonly since: number;
+/** A listing of recent decisions and its page (see RecentFilter), at most `limit` of them. */
+export interface RecentQuery extends RecentFilter {
   readonly limit: number;
-  readonly action?: DecisionAction;
-  readonly origin?: string;
 }
 
 export interface RemoveRequest {
@@ -100,8 +98,9 @@ export interface DecisionStore {
    */
   banHistory(query: { readonly since: number; readonly address?: string }): BanHistoryEntry[];
   /**
-   * Decisions taken at or after `since` (bans, spares, ended or not), newest first, at most `limit`: what
-   * happened lately. `origin` keeps one origin, or with a trailing `:` one kind (`jail:`, `feed:`, `fleet:`).
+   * Decisions taken at or after `since` (bans, spares, ended or not), newest first (`afterId`: in the order
+   * recorded), at most `limit`: what happened lately. `origin` keeps one origin, or with a trailing `:` one
+   * kind (`jail:`, `feed:`, `fleet:`).
    */
   recentDecisions(query: RecentQuery): StoredDecision[];
   /** Deletes decisions over for longer than the retention; returns how many went. */

@@ -378,9 +378,44 @@ describe("history", () => {
     ]);
     expect(r.out.split("\n").slice(1)).toEqual([
       "2026-11-21T23:59:00Z  ban     198.51.100.8  jail:asterisk  in force until 2026-11-22T00:09:00Z (in 9m)  5 failures within 10m (filter asterisk)",
-      "1 decision since 2026-11-21T22:00:00Z, newest first; more were made (a later --since, or a larger --limit) (sipwarden explain <ip> shows the evidence)",
+      `1 decision since 2026-11-21T22:00:00Z, newest first; more were made: the same options with --before ${NOW - 60_000}.2 (sipwarden explain <ip> shows the evidence)`,
       "",
     ]);
+    // The next page, by the cursor that footer named.
+    const older = await cli(historyCommand, [
+      "--since",
+      "2h",
+      "--action",
+      "ban",
+      "--origin",
+      "jail:",
+      "--limit",
+      "1",
+      "--before",
+      `${NOW - 60_000}.2`,
+    ]);
+    expect(older.out.split("\n").slice(1)).toEqual([
+      "2026-11-21T23:00:00Z  ban     198.51.100.7  jail:asterisk  ended 2026-11-22T00:00:00Z by manual  5 failures within 10m (filter asterisk)",
+      "1 decision since 2026-11-21T22:00:00Z, newest first (sipwarden explain <ip> shows the evidence)",
+      "",
+    ]);
+    // In the order recorded, from a decision's id on: what an export reads, and where to go on.
+    expect((await cli(historyCommand, ["--after", "1", "--limit", "1"])).out).toBe(
+      [
+        "ID  AT                    ACTION  TARGET        ORIGIN         NOW                                          REASON",
+        "2   2026-11-21T23:59:00Z  ban     198.51.100.8  jail:asterisk  in force until 2026-11-22T00:09:00Z (in 9m)  5 failures within 10m (filter asterisk)",
+        "1 decision recorded since 1970-01-01T00:00:00Z after the one asked after, in the order recorded; more: --after 2",
+        "",
+      ].join("\n"),
+    );
+    expect((await cli(historyCommand, ["--after", "3"])).out).toBe(
+      "0 decisions recorded since 1970-01-01T00:00:00Z after the one asked after, in the order recorded; the next ones: --after 3\n",
+    );
+    expect(await userError(historyCommand, ["--before", "yesterday"])).toMatch(/--before takes the cursor/);
+    expect(await userError(historyCommand, ["--after", "x"])).toMatch(/--after takes a decision's id/);
+    expect(await userError(historyCommand, ["--after", "1", "--before", "1.1"])).toMatch(
+      /--before and --after: one or the other/,
+    );
     const json = JSON.parse((await cli(historyCommand, ["--json", "--since", "2026-11-21T23:30:00Z"])).out);
     expect(json.decisions.map((d: { target: string }) => d.target)).toEqual(["192.168.1.9", "198.51.100.8"]);
     expect(await userError(historyCommand, ["--since", "yesterday"])).toMatch(/--since takes a length back/);

@@ -2,14 +2,14 @@
 // happened overnight?" without reading the log.
 
 import { MAX_DECISION_LIMIT, type DecisionList, type RecentDecision } from "../../api/contract.js";
-import { limitValue, ORIGIN } from "../../api/query-params.js";
+import { beforeValue, decisionIdValue, limitValue, ORIGIN } from "../../api/query-params.js";
 import { parseDuration } from "../../domain/duration.js";
 import { UserError } from "../../domain/errors.js";
 import { createApiViewCommand } from "../api-view-command.js";
 import { plural, printable, shortTime, table, untilText } from "../api-format.js";
 
 const USAGE =
-  "sipwarden history [--since 24h|ISO-TIME] [--action ban|spare] [--origin jail:asterisk|jail:|manual|...] [--limit N] [--json] [--socket PATH]";
+  "sipwarden history [--since 24h|ISO-TIME] [--action ban|spare] [--origin jail:asterisk|jail:|manual|...] [--limit N] [--before CURSOR | --after ID] [--json] [--socket PATH]";
 
 const usage = (what: string): UserError => new UserError("SW_USAGE", `history: ${what} (usage: ${USAGE})`);
 
@@ -41,7 +41,17 @@ export const historyCommand = createApiViewCommand<DecisionList>({
       if (n === null) throw usage(`--limit takes a whole number from 1 to ${MAX_DECISION_LIMIT}`);
       return String(n);
     },
+    // The next page's place, as the last page's footer (or `next` in --json) names it.
+    before: (v) => {
+      if (beforeValue(v) === null) throw usage("--before takes the cursor the page before named");
+      return v;
+    },
+    after: (v) => {
+      if (decisionIdValue(v) === null) throw usage("--after takes a decision's id (0 for all)");
+      return v;
+    },
   },
+  exclusive: [["before", "after"]],
   format: formatHistory,
 });
 
@@ -54,24 +64,34 @@ function state(d: RecentDecision, now: number): string {
   return `over ${d.expiresAt === null ? "" : shortTime(d.expiresAt)}`.trimEnd();
 }
 
-export function formatHistory({ since, decisions, more }: DecisionList, now: number): string {
-  const head =
-    decisions.length === 0
-      ? `no decisions since ${shortTime(since)}\n`
-      : table([
-          ["AT", "ACTION", "TARGET", "ORIGIN", "NOW", "REASON"],
-          // Reasons quote log lines: attacker text, printed inert.
-          ...decisions.map((d) => [
-            shortTime(d.at),
-            d.action,
-            d.target,
-            printable(d.origin),
-            state(d, now),
-            printable(d.reason),
-          ]),
-        ]) +
-        `${plural(decisions.length, "decision")} since ${shortTime(since)}, newest first` +
-        (more ? "; more were made (a later --since, or a larger --limit)" : "") +
-        " (sipwarden explain <ip> shows the evidence)\n";
-  return head;
+export function formatHistory({ since, order, decisions, more, next }: DecisionList, now: number): string {
+  const recorded = order === "recorded";
+  const rows = table([
+    [...(recorded ? ["ID"] : []), "AT", "ACTION", "TARGET", "ORIGIN", "NOW", "REASON"],
+    // Reasons quote log lines: attacker text, printed inert.
+    ...decisions.map((d) => [
+      ...(recorded ? [String(d.id)] : []),
+      shortTime(d.at),
+      d.action,
+      d.target,
+      printable(d.origin),
+      state(d, now),
+      printable(d.reason),
+    ]),
+  ]);
+  if (recorded) {
+    const head = decisions.length === 0 ? "" : rows;
+    return (
+      head +
+      `${plural(decisions.length, "decision")} recorded since ${shortTime(since)} after the one asked after, in the order recorded` +
+      `; ${more ? "more" : "the next ones"}: --after ${next ?? "?"}\n`
+    );
+  }
+  if (decisions.length === 0) return `no decisions since ${shortTime(since)}\n`;
+  return (
+    rows +
+    `${plural(decisions.length, "decision")} since ${shortTime(since)}, newest first` +
+    (more ? `; more were made: the same options with --before ${next ?? "?"}` : "") +
+    " (sipwarden explain <ip> shows the evidence)\n"
+  );
 }

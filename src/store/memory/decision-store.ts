@@ -1,6 +1,6 @@
 // DecisionStore held in memory: for tests, replays and `--no-state` runs; same contract as the SQLite store.
 
-import { originMatches, type Decision } from "../../domain/decision.js";
+import { inRecentListing, recentListingOrder, type Decision } from "../../domain/decision.js";
 import { boundEvidence } from "../bound-evidence.js";
 import {
   DEFAULT_LOOKUP_LIMIT,
@@ -91,14 +91,11 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
       }
       return ended;
     },
-    recentDecisions({ since, limit, action, origin }) {
+    recentDecisions(query) {
       return [...byId.values()]
-        .filter(
-          (d) =>
-            d.at >= since && (action === undefined || d.action === action) && originMatches(d.origin, origin),
-        )
-        .sort(newestFirst)
-        .slice(0, limit);
+        .filter((d) => inRecentListing(d, query))
+        .sort(recentListingOrder(query))
+        .slice(0, query.limit);
     },
     banHistory({ since, address }) {
       const pool = address === undefined ? [...byId.values()] : onTargets([canonicalTarget(address).text]);

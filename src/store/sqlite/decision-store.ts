@@ -132,17 +132,27 @@ export function createSqliteDecisionStore(
     `SELECT ${historyColumns} FROM decisions WHERE action = 'ban' AND at >= @since ORDER BY at, id`,
   );
   // By the `at` index, newest first; a kind of origin (`jail:`) by its prefix.
+  const recentFilter = `(@action IS NULL OR action = @action)
+       AND (@origin IS NULL OR origin = @origin
+            OR (substr(@origin, -1) = ':' AND substr(origin, 1, length(@origin)) = @origin))`;
   const selectRecent = db.prepare(
     `SELECT ${COLUMNS} FROM decisions
-     WHERE at >= @since AND (@action IS NULL OR action = @action)
-       AND (@origin IS NULL OR origin = @origin
-            OR (substr(@origin, -1) = ':' AND substr(origin, 1, length(@origin)) = @origin))
+     WHERE at >= @since AND ${recentFilter}
+       AND (@beforeAt IS NULL OR at < @beforeAt OR (at = @beforeAt AND id < @beforeId))
      ORDER BY at DESC, id DESC LIMIT @limit`,
   );
-  // `at < cutoff` first: nothing taken after the cutoff can be over before it, and it uses the index.
+  const selectRecordedAfter = db.prepare(
+    `SELECT ${COLUMNS} FROM decisions
+     WHERE id > @afterId AND at >= @since AND ${recentFilter}
+     ORDER BY id LIMIT @limit`,
+  );
+  // `at < cutoff` first: nothing taken after the cutoff can be over before it, and it uses the index. The
+  // last recorded row stays: SQLite gives a new row the largest id plus one, so deleting it would hand its
+  // id out again, and an export reading "recorded after id N" would skip what came next.
   const deleteOver = db.prepare(
     `DELETE FROM decisions
-     WHERE at < @cutoff AND (action = 'spare' OR expires_at < @cutoff OR ended_at < @cutoff)`,
+     WHERE at < @cutoff AND (action = 'spare' OR expires_at < @cutoff OR ended_at < @cutoff)
+       AND id < (SELECT max(id) FROM decisions)`,
   );
   const selectPosition = db.prepare("SELECT position FROM positions WHERE source_id = ?").pluck();
   const upsertPosition = db.prepare(
@@ -212,8 +222,12 @@ export function createSqliteDecisionStore(
       });
       return (rows as DecisionRow[]).map(fromRow).sort((a, b) => a.id - b.id);
     },
-    recentDecisions({ since, limit, action, origin }) {
-      const rows = selectRecent.all({ since, limit, action: action ?? null, origin: origin ?? null });
+    recentDecisions({ since, limit, action, origin, before, afterId }) {
+      const filter = { since, limit, action: action ?? null, origin: origin ?? null };
+      const rows =
+        afterId === undefined
+          ? selectRecent.all({ ...filter, beforeAt: before?.at ?? null, beforeId: before?.id ?? null })
+          : selectRecordedAfter.all({ ...filter, afterId });
       return (rows as DecisionRow[]).map(fromRow);
     },
     banHistory({ since, address }) {

@@ -178,6 +178,8 @@ export interface FleetConfig {
   readonly passwordFile: string | null;
   /** With rediss://: PEM file of the CAs trusted for the server's certificate instead of the system's. */
   readonly caFile: string | null;
+  /** Keys the fleet's messages are signed with and checked against (fleet-signature.ts); null: unsigned. */
+  readonly secretFile: string | null;
   /** This node's name: the origin other nodes record (`fleet:<node>`). */
   readonly node: string;
   /** The Redis stream. */

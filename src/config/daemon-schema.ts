@@ -152,6 +152,11 @@ export const fleetSchema = z
     password_file: absolutePath.optional(),
     /** With rediss://: a PEM file of the CAs trusted for Redis's certificate instead of the system's. */
     ca_file: absolutePath.optional(),
+    /**
+     * A file of keys the fleet shares (one a line; the first signs): messages are signed, and only those a
+     * key in it signed are taken. Without it, messages are neither signed nor checked.
+     */
+    secret_file: absolutePath.optional(),
     /** This node's name (default: the host name). */
     node: z
       .string()

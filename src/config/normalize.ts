@@ -186,6 +186,7 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
     url: raw.redis,
     passwordFile: raw.password_file ?? null,
     caFile: raw.ca_file ?? null,
+    secretFile: raw.secret_file ?? null,
     node,
     key: raw.key ?? "sipwarden:bans",
     share: raw.share ?? true,

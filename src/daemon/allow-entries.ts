@@ -7,6 +7,7 @@ import type { Clock } from "../domain/clock.js";
 import type { FleetMessage } from "../fleet/fleet-message.js";
 import type { DecisionStore, StoredDecision } from "../store/decision-store.js";
 import type { RuntimeAllow, RuntimeAllowlist } from "./runtime-allowlist.js";
+import { createEndMarks } from "./fleet-end-marks.js";
 
 /** Another node's admin, and when (its clock): the entry is recorded as theirs, not told to the fleet again. */
 interface FromNode {
@@ -46,6 +47,8 @@ type UnallowMessage = Extract<FleetMessage, { op: "unallow" }>;
 
 export function createAllowEntries(deps: AllowEntriesDeps): AllowEntries {
   const { allows, store, clock } = deps;
+  // Another node's allow entry made before a removal of it is not taken when it arrives after it.
+  const ends = createEndMarks();
 
   /** Records the entry and ends the bans it covers (store and ban sets); the policy is the caller's. */
   async function add(
@@ -95,8 +98,10 @@ export function createAllowEntries(deps: AllowEntriesDeps): AllowEntries {
       for (const m of messages) {
         const target = parseCidr(m.target) as Cidr;
         const from = { node: m.node, at: m.at };
-        if (m.op === "unallow") removed += allows.remove(target, clock.now(), m.at).length;
-        else if (m.expiresAt === null || m.expiresAt > clock.now()) {
+        if (m.op === "unallow") {
+          ends.mark(m.target, m.at);
+          removed += allows.remove(target, clock.now(), m.at).length;
+        } else if ((m.expiresAt === null || m.expiresAt > clock.now()) && !ends.endedSince(m.target, m.at)) {
           added++;
           unbanned += (await add(target, m.expiresAt, from)).ended.length;
         }

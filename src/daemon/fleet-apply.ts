@@ -10,6 +10,7 @@ import type { FleetMessage } from "../fleet/fleet-message.js";
 import type { DecisionStore } from "../store/decision-store.js";
 import type { AllowEntries } from "./allow-entries.js";
 import { banFacts, type BanFactsParts } from "./ban-facts.js";
+import { createEndMarks } from "./fleet-end-marks.js";
 
 /** Bans this node shares with the fleet: its jails' and its admin's, while in force (not feeds', not the fleet's). */
 export function sharedBans(decisions: readonly Decision[], now: number, node: string): FleetMessage[] {
@@ -48,14 +49,17 @@ export interface FleetApplierDeps {
  * Applies other nodes' messages (and this node's own unbans, read again after a restart), in order: a ban
  * is recorded here as `fleet:<node>` for the time it has left, unless the allowlist or a registration
  * protects the target or it is banned as long already; an unban ends the bans decided before it on the
- * target here, as `sipwarden unban` would (feeds' entries stay).
+ * target here, as `sipwarden unban` would (feeds' entries stay), and a ban on it decided before the unban
+ * that arrives after it (sent late, or copied back into the stream) is not taken.
  */
 export function createFleetApplier(
   deps: FleetApplierDeps,
 ): (messages: readonly FleetMessage[]) => Promise<void> {
   const { store, clock, log } = deps;
+  const unbanned = createEndMarks();
 
   async function unban(m: Extract<FleetMessage, { op: "unban" }>): Promise<void> {
+    unbanned.mark(m.target, m.at);
     const now = clock.now();
     // Only what was decided before the unban: a stream read again after a restart holds old unbans, and a
     // ban this node made since is not undone by them.
@@ -70,8 +74,14 @@ export function createFleetApplier(
     log.info({ target: m.target, node: m.node, ended: ended.length }, "fleet: unbanned by another node");
   }
 
-  async function bans(node: string, run: readonly Extract<FleetMessage, { op: "ban" }>[]): Promise<void> {
+  async function bans(node: string, all: readonly Extract<FleetMessage, { op: "ban" }>[]): Promise<void> {
     const now = clock.now();
+    const run = all.filter((b) => !unbanned.endedSince(b.target, b.at));
+    if (run.length < all.length)
+      log.info(
+        { node, targets: all.filter((b) => !run.includes(b)).map((b) => b.target) },
+        "fleet: bans decided before an unban of them not taken",
+      );
     const { decisions, skipped } = importedBanDecisions(
       run.map((b) => ({
         target: parseCidr(b.target) as Cidr,

@@ -2,25 +2,37 @@
 
 import type { Config, FleetConfig } from "../config/config.js";
 import { readAtKey, readConfigFile, readSecretLine } from "../domain/secret-file.js";
+import { parseFleetKeys } from "./fleet-signature.js";
 
-/** What the fleet's password and CA files hold, read once for the link that uses them. */
+/** What the fleet's password, CA and secret files hold, read once for the link that uses them. */
 export interface FleetSecrets {
   readonly password?: string;
   readonly ca?: string;
+  /** The keys messages are signed with (the first) and checked against (all). */
+  readonly keys?: readonly string[];
 }
 
-/** Reads the fleet's password and CA files now: unreadable or empty, each is refused at its key. */
+/** Reads the fleet's password, CA and secret files now: unreadable or empty, each is refused at its key. */
 export function checkFleetFiles(config: Config): FleetSecrets {
   const f = config.fleet;
   if (f === null) return {};
   const at = (key: string) => config.locate(["fleet", key]);
   const password = f.passwordFile;
   const ca = f.caFile;
+  const secret = f.secretFile;
   return {
     ...(password === null
       ? {}
       : { password: readAtKey(() => readSecretLine(password, "password file"), at("password_file")) }),
     ...(ca === null ? {} : { ca: readAtKey(() => readConfigFile(ca, "CA file"), at("ca_file")) }),
+    ...(secret === null
+      ? {}
+      : {
+          keys: readAtKey(
+            () => parseFleetKeys(readConfigFile(secret, "fleet secret file"), secret),
+            at("secret_file"),
+          ),
+        }),
   };
 }
 
@@ -40,5 +52,7 @@ export function fleetText(f: FleetConfig): string {
     f.receive ? "enforces the other nodes'" : "enforces none of the other nodes'",
   ];
   const ca = f.caFile === null ? "" : `, CA ${f.caFile}`;
+  if (f.secretFile !== null) what.push(`messages signed and checked with the keys in ${f.secretFile}`);
+  else what.push("messages not signed (no secret_file)");
   return `node ${f.node} via ${url.protocol}//${url.host} (stream ${f.key}, ${login}${ca}): ${what.join(", ")}`;
 }

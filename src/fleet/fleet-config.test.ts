@@ -18,6 +18,7 @@ describe("fleet config", () => {
       url: "redis://127.0.0.1:6379",
       passwordFile: null,
       caFile: null,
+      secretFile: null,
       node: hostname()
         .replace(/[^A-Za-z0-9_.-]/g, "-")
         .slice(0, 63),
@@ -38,7 +39,7 @@ describe("fleet config", () => {
       receive: false,
     });
     expect(fleetText(remote!)).toBe(
-      "node pbx-7 via rediss://redis.example.net:6380 (stream sipwarden:bans, password from /etc/sipwarden/redis.pass): shares this node's bans and unbans, enforces none of the other nodes'",
+      "node pbx-7 via rediss://redis.example.net:6380 (stream sipwarden:bans, password from /etc/sipwarden/redis.pass): shares this node's bans and unbans, enforces none of the other nodes', messages not signed (no secret_file)",
     );
   });
 
@@ -107,5 +108,33 @@ describe("fleet config", () => {
       caught = e;
     }
     expect(isUserError(caught) && caught.location).toMatchObject({ key: "fleet.ca_file", line: 4 });
+  });
+
+  it("reads the fleet's keys before anything starts, and names the key and the file's line when one is bad", () => {
+    const keys = join(dir, "fleet.keys");
+    const key = "5e".repeat(32);
+    writeFileSync(keys, `# the fleet's keys\n${key}\n`);
+    const config = loadConfigText(
+      `preset: asterisk\nfleet:\n  redis: 'redis://127.0.0.1'\n  secret_file: ${keys}\n`,
+      "/etc/sipwarden/sipwarden.yaml",
+    );
+    expect(checkFleetFiles(config).keys).toEqual([key]);
+    expect(fleetText(config.fleet!)).toMatch(
+      new RegExp(`, messages signed and checked with the keys in ${keys}$`),
+    );
+    for (const [text, why] of [
+      [`${key}\ntoo-short\n`, /fleet\.keys:2: a fleet key is 32 to 1024 characters/],
+      ["# none yet\n", /holds no key/],
+    ] as const) {
+      writeFileSync(keys, text);
+      let caught: unknown;
+      try {
+        checkFleetFiles(config);
+      } catch (e) {
+        caught = e;
+      }
+      expect(isUserError(caught) && caught.format()).toMatch(why);
+      expect(isUserError(caught) && caught.location).toMatchObject({ key: "fleet.secret_file", line: 4 });
+    }
   });
 });

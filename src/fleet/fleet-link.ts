@@ -8,6 +8,7 @@ import type { FleetView } from "../api/contract.js";
 import type { FleetConfig } from "../config/config.js";
 import type { FleetSecrets } from "./fleet-config-check.js";
 import { decodeFleetMessage, encodeFleetMessage, type FleetMessage } from "./fleet-message.js";
+import { fleetKeys } from "./fleet-signature.js";
 
 /** How the link fares: the status API's view of it. */
 export type FleetStats = FleetView;
@@ -55,7 +56,10 @@ function entriesOf(reply: unknown, key: string): [string, unknown][] {
   return [];
 }
 
-/** `secrets`: what the config's password and CA files hold (checkFleetFiles), none by default. */
+/**
+ * `secrets`: what the config's password, CA and secret files hold (checkFleetFiles), none by default. With
+ * keys, what this node writes is signed, and what it reads unsigned or signed by no key it holds is refused.
+ */
 export async function startFleetLink(
   config: FleetConfig,
   deps: FleetLinkDeps,
@@ -63,6 +67,7 @@ export async function startFleetLink(
 ): Promise<FleetLink> {
   const { createClient } = await import("@redis/client");
   const { password, ca } = secrets;
+  const keys = secrets.keys === undefined ? null : fleetKeys(secrets.keys);
   const options = {
     url: config.url,
     ...(password === undefined ? {} : { password }),
@@ -199,7 +204,8 @@ export async function startFleetLink(
       const messages: FleetMessage[] = [];
       for (const [id, fields] of entries) {
         last = id;
-        const m = decodeFleetMessage(fields);
+        const unsigned = keys === null || !Array.isArray(fields) ? null : keys.refusal(fields);
+        const m = unsigned === null ? decodeFleetMessage(fields) : { refused: unsigned };
         if ("refused" in m) {
           tally.refused++;
           deps.log.warn({ id, why: m.refused }, "fleet: entry refused");
@@ -231,7 +237,10 @@ export async function startFleetLink(
   return {
     publish(messages) {
       if (!config.share || stopping) return;
-      for (const m of messages) pending.push(encodeFleetMessage(m));
+      for (const m of messages) {
+        const fields = encodeFleetMessage(m);
+        pending.push(keys === null ? fields : keys.sign(fields));
+      }
       // The oldest waiting go first, never those on their way.
       if (pending.length > MAX_PENDING)
         tally.dropped += pending.splice(inFlight, pending.length - MAX_PENDING).length;

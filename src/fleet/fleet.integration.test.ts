@@ -17,6 +17,8 @@ import { startRedis, type RedisServer } from "../../test/redis-server.js";
 import { freePort } from "../../test/loopback-processes.js";
 import { selfSignedCert } from "../../test/self-signed-cert.js";
 import { startFleetLink } from "./fleet-link.js";
+import { encodeFleetMessage } from "./fleet-message.js";
+import { fleetKeys } from "./fleet-signature.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-fleet-"));
 const quiet = pino({ enabled: false });
@@ -40,7 +42,10 @@ const failure = (ip: string, n: number): string =>
   `[${new Date().toISOString().slice(0, 19).replace("T", " ")}] NOTICE[2345] chan_sip.c: Registration from '"${n}" <sip:${n}@pbx>' failed for '${ip}:5060' - Wrong password\n`;
 
 /** A node: its log, its daemon (a 1 h ban after 2 failures) and its control services. */
-async function node(name: string, options: { allow?: string[]; redisUrl?: string; extra?: string } = {}) {
+async function node(
+  name: string,
+  options: { allow?: string[]; redisUrl?: string; extra?: string; key?: string } = {},
+) {
   const log = join(dir, `${name}.log`);
   writeFileSync(log, "");
   const config = loadConfigText(
@@ -51,7 +56,7 @@ async function node(name: string, options: { allow?: string[]; redisUrl?: string
       `  pbx: { type: file, path: ${log} }`,
       "jails:",
       "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 2, bantime: 1h }",
-      `fleet: { redis: "${options.redisUrl ?? redis.url}", node: ${name}, key: ${KEY}${options.extra ?? ""} }`,
+      `fleet: { redis: "${options.redisUrl ?? redis.url}", node: ${name}, key: ${options.key ?? KEY}${options.extra ?? ""} }`,
     ].join("\n"),
     `${name}.yaml`,
   );
@@ -215,6 +220,21 @@ describe("fleet through Redis", () => {
     await a.restart();
     await caughtUp(a, c, "198.18.9.1");
     expect(allowedOn(a)).toEqual([]);
+    // The entry's message copied back into the stream after its removal (sent late, or by someone who can
+    // write to it) is not taken: it was made before the removal.
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      const entries = (await client.sendCommand(["XRANGE", KEY, "-", "+"])) as [string, string[]][];
+      const entry = entries.map(([, f]) => f).find((f) => f.includes("allow") && f.includes("198.18.5.0/24"));
+      expect(entry).toBeDefined();
+      await client.sendCommand(["XADD", KEY, "*", ...(entry as string[])]);
+    } finally {
+      client.destroy();
+    }
+    await caughtUp(a, c, "198.18.9.2");
+    await caughtUp(b, c, "198.18.9.3");
+    expect([allowedOn(a), allowedOn(b)]).toEqual([[], []]);
   });
 
   it("a node with fleet allows: false keeps its allow entries its own and takes none", async () => {
@@ -268,6 +288,59 @@ describe("fleet through Redis", () => {
     }
     await until(() => (b.daemon.fleetStats()?.refused ?? 0) === refused + 3, "three entries refused");
     expect(b.daemon.store.activeDecisions(Date.now())).toHaveLength(before);
+  });
+
+  it("with secret_file, takes only what a fleet key signed: not a forged entry, nor an old one copied back in", async () => {
+    const SIGNED = "sw-test:signed";
+    const keyFile = join(dir, "fleet.keys");
+    writeFileSync(keyFile, `${"4b".repeat(32)}\n`);
+    const extra = `, secret_file: ${keyFile}`;
+    const s1 = await node("pbx-s1", { key: SIGNED, extra });
+    const s2 = await node("pbx-s2", { key: SIGNED, extra });
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      await until(
+        () => s1.daemon.fleetStats()?.connected === true && s2.daemon.fleetStats()?.connected === true,
+        "both connected",
+      );
+      s1.attack("203.0.113.80");
+      await until(() => s2.bansOn("203.0.113.80").length === 1, "the signed ban on pbx-s2");
+      const entries = (await client.sendCommand(["XRANGE", SIGNED, "-", "+"])) as [string, string[]][];
+      const original = entries.map(([, f]) => f).find((f) => f.includes("203.0.113.80") && f.includes("ban"));
+      expect(original?.at(-2)).toBe("sig");
+
+      // Forged: a valid message unsigned, and the same signed with a key the fleet does not hold.
+      const forged = encodeFleetMessage({
+        op: "ban",
+        node: "pbx-s1",
+        target: "203.0.113.81",
+        at: Date.now(),
+        expiresAt: Date.now() + 3_600_000,
+        reason: "forged",
+      });
+      const refused = s2.daemon.fleetStats()?.refused ?? 0;
+      await client.sendCommand(["XADD", SIGNED, "*", ...forged]);
+      await client.sendCommand(["XADD", SIGNED, "*", ...fleetKeys(["77".repeat(32)]).sign(forged)]);
+      await until(
+        () => (s2.daemon.fleetStats()?.refused ?? 0) === refused + 2,
+        "both forged entries refused",
+      );
+
+      // Unbanned on pbx-s1; then the old signed ban copied back into the stream is not taken again.
+      await s1.services.unban(parseCidr("203.0.113.80") as Cidr);
+      await until(() => s2.bansOn("203.0.113.80").length === 0, "the unban on pbx-s2");
+      await client.sendCommand(["XADD", SIGNED, "*", ...(original as string[])]);
+      await caughtUp(s2, s1, "203.0.113.82");
+      expect(s2.bansOn("203.0.113.80")).toEqual([]);
+      expect(s2.bansOn("203.0.113.81")).toEqual([]);
+      expect((await s2.daemon.backend.listBans()).map((x) => x.target)).not.toContain("203.0.113.80");
+      // The copy was signed, so it was not refused: it was judged, and found older than the unban.
+      expect(s2.daemon.fleetStats()?.refused).toBe(refused + 2);
+    } finally {
+      client.destroy();
+      for (const d of daemons.splice(-2)) await d.stop();
+    }
   });
 
   it("while Redis is away, bans are made here and wait; they reach the others when it is back", async () => {
@@ -332,6 +405,7 @@ describe("the fleet link's queue while Redis is away", () => {
       {
         url: `redis://127.0.0.1:${port}`,
         passwordFile: null,
+        secretFile: null,
         caFile: null,
         node: "pbx-q",
         key: "sw-test:queue",

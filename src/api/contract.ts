@@ -100,10 +100,14 @@ export interface FleetView {
   /** This node's name, the origin other nodes record (`fleet:<node>`). */
   readonly node: string;
   readonly connected: boolean;
+  /** Messages are signed, and only signed ones taken (fleet.secret_file). */
+  readonly signed: boolean;
   /** Messages this node published; other nodes' read; stream entries refused as invalid. */
   readonly published: number;
   readonly received: number;
   readonly refused: number;
+  /** Why the last entry was refused (not signed, a key this node does not hold, …), or null. */
+  readonly lastRefused: string | null;
   /** Messages waiting for Redis to come back, and those dropped because too many waited. */
   readonly pending: number;
   readonly dropped: number;

@@ -42,9 +42,11 @@ const status: Status = {
   fleet: {
     node: "pbx-7",
     connected: false,
+    signed: true,
     published: 12,
     received: 30,
     refused: 1,
+    lastRefused: "not signed",
     pending: 2,
     dropped: 0,
     lastError: "connect ECONNREFUSED",

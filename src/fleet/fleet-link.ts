@@ -85,7 +85,14 @@ export async function startFleetLink(
   const clients = reader === null ? [writer] : [writer, reader];
   let stopping = false;
   let wake: (() => void) | null = null;
-  const tally = { published: 0, received: 0, refused: 0, dropped: 0, lastError: null as string | null };
+  const tally = {
+    published: 0,
+    received: 0,
+    refused: 0,
+    lastRefused: null as string | null,
+    dropped: 0,
+    lastError: null as string | null,
+  };
   const pending: string[][] = [];
   let sending = false;
   let retry: ReturnType<typeof setTimeout> | null = null;
@@ -208,6 +215,7 @@ export async function startFleetLink(
         const m = unsigned === null ? decodeFleetMessage(fields) : { refused: unsigned };
         if ("refused" in m) {
           tally.refused++;
+          tally.lastRefused = m.refused;
           deps.log.warn({ id, why: m.refused }, "fleet: entry refused");
         } else if (m.node !== config.node) {
           tally.received++;
@@ -249,9 +257,11 @@ export async function startFleetLink(
     stats: () => ({
       node: config.node,
       connected: clients.every((c) => c.isReady),
+      signed: keys !== null,
       published: tally.published,
       received: tally.received,
       refused: tally.refused,
+      lastRefused: tally.lastRefused,
       pending: pending.length,
       dropped: tally.dropped,
       lastError: tally.lastError,

@@ -16,6 +16,7 @@ import { pause, waitFor } from "../sources/testing/wait-for.js";
 import { startRedis, type RedisServer } from "../../test/redis-server.js";
 import { freePort } from "../../test/loopback-processes.js";
 import { selfSignedCert } from "../../test/self-signed-cert.js";
+import { formatStatus } from "../cli/commands/status.js";
 import { startFleetLink } from "./fleet-link.js";
 import { encodeFleetMessage } from "./fleet-message.js";
 import { fleetKeys } from "./fleet-signature.js";
@@ -325,6 +326,13 @@ describe("fleet through Redis", () => {
       await until(
         () => (s2.daemon.fleetStats()?.refused ?? 0) === refused + 2,
         "both forged entries refused",
+      );
+      // What `sipwarden status` says of it: signed, and why the last entry was refused.
+      const line = formatStatus(await s2.services.status())
+        .split("\n")
+        .find((l) => l.startsWith("fleet:"));
+      expect(line).toMatch(
+        /^fleet: node pbx-s2, connected, signed; \d+ published, \d+ received, 2 refused \(last: signed with a key this node does not hold \([0-9a-f]{12}\)\)$/,
       );
 
       // Unbanned on pbx-s1; then the old signed ban copied back into the stream is not taken again.

@@ -366,34 +366,15 @@ describe("history", () => {
         "",
       ].join("\n"),
     );
-    const r = await cli(historyCommand, [
-      "--since",
-      "2h",
-      "--action",
-      "ban",
-      "--origin",
-      "jail:",
-      "--limit",
-      "1",
-    ]);
+    const filtered = ["--since", "2h", "--action", "ban", "--origin", "jail:", "--limit", "1"];
+    const r = await cli(historyCommand, filtered);
     expect(r.out.split("\n").slice(1)).toEqual([
       "2026-11-21T23:59:00Z  ban     198.51.100.8  jail:asterisk  in force until 2026-11-22T00:09:00Z (in 9m)  5 failures within 10m (filter asterisk)",
       `1 decision since 2026-11-21T22:00:00Z, newest first; more were made: the same options with --before ${NOW - 60_000}.2 (sipwarden explain <ip> shows the evidence)`,
       "",
     ]);
     // The next page, by the cursor that footer named.
-    const older = await cli(historyCommand, [
-      "--since",
-      "2h",
-      "--action",
-      "ban",
-      "--origin",
-      "jail:",
-      "--limit",
-      "1",
-      "--before",
-      `${NOW - 60_000}.2`,
-    ]);
+    const older = await cli(historyCommand, [...filtered, "--before", `${NOW - 60_000}.2`]);
     expect(older.out.split("\n").slice(1)).toEqual([
       "2026-11-21T23:00:00Z  ban     198.51.100.7  jail:asterisk  ended 2026-11-22T00:00:00Z by manual  5 failures within 10m (filter asterisk)",
       "1 decision since 2026-11-21T22:00:00Z, newest first (sipwarden explain <ip> shows the evidence)",

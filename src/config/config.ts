@@ -225,7 +225,7 @@ export interface NotifyConfig {
   /** An HTTP POST of each notification; the URL inline or in a file read at each send. */
   readonly webhook: {
     readonly url: { readonly inline: string } | { readonly file: string };
-    readonly format: "json" | "slack";
+    readonly format: "json" | "slack" | "teams";
     readonly tokenFile: string | null;
   } | null;
 }

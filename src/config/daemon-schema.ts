@@ -100,14 +100,15 @@ export const notifySchema = z
     command: z.tuple([program]).rest(z.string()).optional(),
     /**
      * An HTTP POST of each notification: `json`, the object a command gets; `slack`, `{"text": …}` for the
-     * incoming webhooks of Slack, Mattermost, Rocket.Chat (and Discord's `/slack` URL).
+     * incoming webhooks of Slack, Mattermost, Rocket.Chat (and Discord's `/slack` URL); `teams`, an Adaptive
+     * Card for a Microsoft Teams workflow ("when a Teams webhook request is received").
      */
     webhook: z
       .object({
         /** https:// (http:// only to this host); or `url_file`, a file holding it (a chat's webhook URL is a secret). */
         url: z.string().url().optional(),
         url_file: absolutePath.optional(),
-        format: z.enum(["json", "slack"]).optional(),
+        format: z.enum(["json", "slack", "teams"]).optional(),
         /** A file holding a token sent as `Authorization: Bearer <token>`. */
         token_file: absolutePath.optional(),
       })

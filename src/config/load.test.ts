@@ -210,7 +210,11 @@ describe("notify", () => {
       ],
       ["notify:\n  webhook: { url: 'ftp://h/x' }\n", /must be https/, "notify.webhook.url"],
       ["notify:\n  webhook: { url: 'http://[2001:db8::1]/x' }\n", /must be https/, "notify.webhook.url"],
-      ["notify:\n  webhook: { url: 'https://h/x', format: teams }\n", /json|slack/, "notify.webhook.format"],
+      [
+        "notify:\n  webhook: { url: 'https://h/x', format: discord }\n",
+        /json|slack/,
+        "notify.webhook.format",
+      ],
       [
         "notify:\n  email: { to: a@b.com, sendmail: [sendmail] }\n",
         /absolute path/,

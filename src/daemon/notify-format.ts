@@ -128,3 +128,47 @@ export function notificationSlack(batch: NotifyBatch): string {
   const text = `sipwarden on ${batch.host}: ${batchSummary(batch)}.\n\`\`\`\n${lines.join("\n")}\n\`\`\`${more}`;
   return `${JSON.stringify({ text })}\n`;
 }
+
+/**
+ * The batch as a Microsoft Teams message: an Adaptive Card, as a Teams workflow's "when a Teams webhook
+ * request is received" trigger takes it. Every line, attacker text included, is a TextRun of a RichTextBlock:
+ * plain text, which Teams does not read as Markdown (a TextBlock would turn `[x](https://…)` into a link).
+ */
+export function notificationTeams(batch: NotifyBatch): string {
+  const run = (text: string, style: object = {}) => ({ type: "TextRun", text: printable(text), ...style });
+  const lines = [
+    ...(batch.events ?? []).map((e) => `${iso(e.at, true)}  FIREWALL  ${e.text}`),
+    ...batch.decisions.map((d) => formatDecisionLine(d).trimEnd()),
+  ];
+  const body = [
+    {
+      type: "RichTextBlock",
+      inlines: [run(`sipwarden on ${batch.host}: ${batchSummary(batch)}.`, { weight: "Bolder" })],
+    },
+    ...lines.map((line) => ({
+      type: "RichTextBlock",
+      inlines: [run(line, { fontType: "Monospace", size: "Small" })],
+    })),
+    ...(batch.omitted > 0
+      ? [
+          {
+            type: "RichTextBlock",
+            inlines: [run(`… and ${batch.omitted} more: sipwarden bans lists every ban in force.`)],
+          },
+        ]
+      : []),
+  ];
+  const card = {
+    $schema: "http://adaptivecards.io/schemas/adaptive-card.json",
+    type: "AdaptiveCard",
+    version: "1.4",
+    msteams: { width: "Full" },
+    body,
+  };
+  return `${JSON.stringify({
+    type: "message",
+    attachments: [
+      { contentType: "application/vnd.microsoft.card.adaptive", contentUrl: null, content: card },
+    ],
+  })}\n`;
+}

@@ -10,6 +10,7 @@ import {
   notificationJson,
   notificationMail,
   notificationSlack,
+  notificationTeams,
   type NotifyBatch,
   type NotifyEvent,
 } from "./notify-format.js";
@@ -51,6 +52,13 @@ export interface NotifyStats {
 /** The ways this module tells: a mail, a program, an HTTP POST. */
 type Way = "email" | "command" | "webhook";
 const WAYS: readonly Way[] = ["email", "command", "webhook"];
+
+/** A webhook's body in each format it can be asked for. */
+const WEBHOOK_BODY: Record<NonNullable<NotifyConfig["webhook"]>["format"], (batch: NotifyBatch) => string> = {
+  json: notificationJson,
+  slack: notificationSlack,
+  teams: notificationTeams,
+};
 
 export interface Notifier {
   /** Per way configured or tried, email first. */
@@ -134,7 +142,7 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
     }
     const hook = cfg.webhook;
     if (hook) {
-      const body = hook.format === "slack" ? notificationSlack(batch) : notificationJson(batch);
+      const body = WEBHOOK_BODY[hook.format](batch);
       jobs.push(
         sendWebhook(hook, body, deps.webhook ?? { fetch: async () => fetch }).then(
           () => told("webhook", { code: 0, stderr: "" }),

@@ -128,6 +128,37 @@ describe("webhook notifications", () => {
     expect(lines[3]).toMatch(/^2026-12-07T08:00:00Z\s+BAN\s+203\.0\.113\.9/);
   });
 
+  it("posts a Microsoft Teams Adaptive Card whose every line is plain text (no Markdown, no link)", async () => {
+    const stats = await tell(
+      notifier({ url: { inline: `${base}/workflows/teams` }, format: "teams", tokenFile: null }),
+      [
+        ban("198.51.100.7", `${HOSTILE} \u001b[2J\u202e [click](https://evil.example) **now**`),
+        ban("203.0.113.9", "5 failures in 10m"),
+      ],
+    );
+    expect(stats).toMatchObject({ sent: 1, failed: 0 });
+    const message = JSON.parse(hits[0]!.body) as {
+      type: string;
+      attachments: { contentType: string; content: { type: string; version: string; body: unknown[] } }[];
+    };
+    expect(message.type).toBe("message");
+    expect(message.attachments).toHaveLength(1);
+    const [attachment] = message.attachments;
+    expect(attachment!.contentType).toBe("application/vnd.microsoft.card.adaptive");
+    expect(attachment!.content).toMatchObject({ type: "AdaptiveCard", version: "1.4" });
+    // Only RichTextBlocks of TextRuns: text Teams shows as it is; a TextBlock would render Markdown.
+    const blocks = attachment!.content.body as { type: string; inlines: { type: string; text: string }[] }[];
+    expect(new Set(blocks.map((b) => b.type))).toEqual(new Set(["RichTextBlock"]));
+    expect(new Set(blocks.flatMap((b) => b.inlines.map((i) => i.type)))).toEqual(new Set(["TextRun"]));
+    const texts = blocks.map((b) => b.inlines.map((i) => i.text).join(""));
+    expect(texts[0]).toBe("sipwarden on pbx-1: 2 bans.");
+    expect(texts[1]).toMatch(/^2026-12-07T08:00:00Z\s+BAN\s+198\.51\.100\.7/);
+    expect(texts[1]).toContain("[click](https://evil.example) **now**");
+    expect(texts[2]).toMatch(/^2026-12-07T08:00:00Z\s+BAN\s+203\.0\.113\.9/);
+    // No control character of the attacker's reaches the card.
+    expect(texts.join("")).not.toMatch(/[\u0000-\u001f\u202e]/);
+  });
+
   it("does not try again when refused, nor follow a redirect, and says what the server answered", async () => {
     script = [{ status: 404, body: "no such\nhook" }];
     const refused = await tell(

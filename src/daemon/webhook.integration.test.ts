@@ -156,7 +156,7 @@ describe("webhook notifications", () => {
     expect(texts[1]).toContain("[click](https://evil.example) **now**");
     expect(texts[2]).toMatch(/^2026-12-07T08:00:00Z\s+BAN\s+203\.0\.113\.9/);
     // No control character of the attacker's reaches the card.
-    expect(texts.join("")).not.toMatch(/[\u0000-\u001f\u202e]/);
+    expect([...texts.join("")].filter((c) => c.charCodeAt(0) < 0x20 || c === "\u202e")).toEqual([]);
   });
 
   it("does not try again when refused, nor follow a redirect, and says what the server answered", async () => {

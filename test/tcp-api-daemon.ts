@@ -18,11 +18,15 @@ export interface TcpApiDaemon {
   readonly child: ChildProcess;
 }
 
-/** Starts it in `dir`, among `children` (the test stops them); resolves once the TCP API listens. */
+/**
+ * Starts it in `dir`, among `children` (the test stops them); resolves once the TCP API listens. `extra`:
+ * more lines of config (top-level keys).
+ */
 export async function startTcpApiDaemon(
   dir: string,
   token: string,
   children: ReturnType<typeof childProcesses>,
+  extra: readonly string[] = [],
 ): Promise<TcpApiDaemon> {
   const port = await freePort();
   const socket = join(dir, "api.sock");
@@ -37,6 +41,7 @@ export async function startTcpApiDaemon(
       `  pbx: { type: file, path: ${log} }`,
       "jails:",
       "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
+      ...extra,
       "",
     ].join("\n"),
   );

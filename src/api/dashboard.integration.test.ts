@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BanList } from "./contract.js";
 import { waitFor } from "../sources/testing/wait-for.js";
-import { childProcesses, pjsipFailure } from "../../test/loopback-processes.js";
+import { childProcesses, freePort, pjsipFailure } from "../../test/loopback-processes.js";
 import { httpGet, startTcpApiDaemon } from "../../test/tcp-api-daemon.js";
 import { sipwarden } from "../../test/sipwarden-cli.js";
 
@@ -29,6 +29,7 @@ function successfulAuth(ip: string, user: string): string {
 
 let dir = "";
 let port = 0;
+let amiPort = 0;
 let browser: Browser | undefined;
 let log = "";
 const children = childProcesses();
@@ -40,7 +41,11 @@ const bans = (): BanList["bans"] =>
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
   dir = mkdtempSync(join(tmpdir(), "sw-dash-"));
-  const daemon = await startTcpApiDaemon(dir, TOKEN, children);
+  // An AMI link to a port where nothing listens: the registrations provider the page must show as down.
+  amiPort = await freePort();
+  const daemon = await startTcpApiDaemon(dir, TOKEN, children, [
+    `registrations: { ami: { host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret } }`,
+  ]);
   port = daemon.port;
   log = daemon.log;
   for (let i = 0; i < 3; i++) appendFileSync(log, pjsipFailure(ATTACKER, HOSTILE_USER));
@@ -106,6 +111,17 @@ describe("the dashboard", () => {
       expect(await page.textContent("#summary")).toMatch(
         /firewall dry-run ok; 1 ban in force \(jail:asterisk 1\)/,
       );
+      // The AMI link that cannot connect: down, since when, and why (a customer's typo could ban them now).
+      const facts = page.locator("#facts li", { hasText: "registrations from" });
+      await expect
+        .poll(() => facts.allTextContents())
+        .toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^registrations from ami: DOWN since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(.*ECONNREFUSED.*${amiPort}.*\\)$`,
+            ),
+          ),
+        ]);
     } finally {
       await page.close();
     }

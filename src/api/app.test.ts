@@ -403,7 +403,7 @@ describe("control API", () => {
     expect(second.decisions.map((d) => d.target)).toEqual(["198.51.100.5", "203.0.113.9"]);
     expect([second.more, second.next]).toEqual([false, "6"]);
     // Nothing new: the same place to ask from next time; then a late arrival with an old time is there.
-    expect(await get("after=6")).toMatchObject({ decisions: [], more: false, next: "6" });
+    expect(await get("after=6")).toMatchObject({ decisions: [], more: false, next: "6", lastId: 6 });
     services.record([jailBan("203.0.113.10", T0 - 5 * 86_400_000, 600_000, "fleet:pbx-3")]);
     const late = await get("after=6");
     expect(late.decisions.map((d) => [d.id, d.target])).toEqual([[7, "203.0.113.10"]]);

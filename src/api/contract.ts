@@ -213,6 +213,8 @@ export interface DecisionList {
    * null. With `after`: the `after` to ask with next (the last decision listed, or the one asked with).
    */
   readonly next: string | null;
+  /** The id of the decision recorded last (0 before the first): `after` it, an export starts from now. */
+  readonly lastId: number;
 }
 
 /** Decisions listed by default, and at most. */

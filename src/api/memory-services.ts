@@ -212,7 +212,7 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
         .filter((d) => inRecentListing(d, q))
         .sort(recentListingOrder(q))
         .slice(0, q.limit);
-      return decisionList(found, query, now);
+      return decisionList(found, query, now, nextId - 1);
     },
 
     async listAllows() {

@@ -115,6 +115,7 @@ export function decisionList(
   found: readonly NumberedRecord[],
   query: ControlDecisionQuery,
   now: number,
+  lastId: number,
 ): DecisionList {
   const shown = found.slice(0, query.limit);
   const more = found.length > query.limit;
@@ -135,6 +136,7 @@ export function decisionList(
     })),
     more,
     next,
+    lastId,
   };
 }
 

@@ -160,6 +160,7 @@ describe("daemon control services (dry-run firewall)", () => {
       expect(exported.order).toBe("recorded");
       expect(exported.decisions.map((d) => d.target)).toEqual(["203.0.113.8", "198.51.100.77"]);
       expect(exported.next).toBe(String(exported.decisions[1]!.id));
+      expect(exported.lastId).toBe(exported.decisions[1]!.id);
       const onward = await services.recentDecisions({ limit: 10, after: exported.decisions[0]!.id });
       expect(onward.decisions.map((d) => d.target)).toEqual(["198.51.100.77"]);
       // Newest first, a page of one and the next by its cursor.

@@ -212,7 +212,8 @@ export function createDaemonServices(
 
     async recentDecisions(query) {
       const now = clock.now();
-      return decisionList(daemon.store.recentDecisions(recentQuery(query, now)), query, now);
+      const { store } = daemon;
+      return decisionList(store.recentDecisions(recentQuery(query, now)), query, now, store.lastDecisionId());
     },
 
     async listAllows() {

@@ -453,6 +453,7 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
 
       it("lists what was recorded after an id in the order recorded, whatever the decisions' times", async () => {
         const store = await fresh();
+        expect(store.lastDecisionId()).toBe(0);
         const [a, b, c, d] = store.recordDecisions([
           ban("192.0.2.1", { at: T0 - HOUR }),
           ban("192.0.2.2", { at: T0 - 3 * HOUR, origin: "fleet:pbx-2" }),
@@ -508,8 +509,10 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
         const now = T0 + 100 * HOUR;
         store.expire(now);
         expect(store.recentDecisions({ since: 0, limit: 10 }).every((d) => d.at === T0)).toBe(true);
+        expect(store.lastDecisionId()).toBe(made[1]!.id);
         const [next] = store.recordDecisions([ban("192.0.2.3", { at: now })]);
         expect(next!.id).toBeGreaterThan(Math.max(...made.map((d) => d.id)));
+        expect(store.lastDecisionId()).toBe(next!.id);
         expect(store.recentDecisions({ since: 0, limit: 10, afterId: made[1]!.id }).map((d) => d.id)).toEqual(
           [next!.id],
         );

@@ -103,6 +103,8 @@ export interface DecisionStore {
    * kind (`jail:`, `feed:`, `fleet:`).
    */
   recentDecisions(query: RecentQuery): StoredDecision[];
+  /** The id of the decision recorded last (0 before the first): where an export that starts now starts. */
+  lastDecisionId(): number;
   /** Deletes decisions over for longer than the retention; returns how many went. */
   expire(now: number): { readonly deleted: number };
   readonly positions: StoredPositions;

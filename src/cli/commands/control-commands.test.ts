@@ -21,6 +21,7 @@ import { registrationsCommand } from "./registrations.js";
 import { statusCommand } from "./status.js";
 import { unbanCommand } from "./unban.js";
 import { userErrorText } from "../../domain/testing/user-error-text.js";
+import { waitFor } from "../../sources/testing/wait-for.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-ctl-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -401,6 +402,70 @@ describe("history", () => {
     expect(json.decisions.map((d: { target: string }) => d.target)).toEqual(["192.168.1.9", "198.51.100.8"]);
     expect(await userError(historyCommand, ["--since", "yesterday"])).toMatch(/--since takes a length back/);
     expect(await userError(historyCommand, ["--action", "unban"])).toMatch(/--action takes ban or spare/);
+  });
+});
+
+describe("history --follow", () => {
+  it("prints each decision as it is recorded, from now, until a signal, and asks again through a daemon restart", async () => {
+    services.record([jailBan("198.51.100.1", NOW - 60_000, 600_000, "before")]);
+    // Counts the daemon's answers to GET /v1/decisions: the follower's first look, then its polls.
+    let asked = 0;
+    const list = services.recentDecisions.bind(services);
+    services.recentDecisions = async (q) => {
+      asked++;
+      return list(q);
+    };
+    const io = createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath });
+    const done = historyCommand(["--follow", "--interval", "1s"], io);
+    await waitFor(() => asked >= 2, "the follower's first poll", 5000);
+    services.record([jailBan("198.51.100.2", NOW - 30_000, 600_000, "now")]);
+    await waitFor(() => io.out().includes("198.51.100.2"), "the new decision printed", 5000);
+    expect(io.out()).toMatch(
+      /^#2 {2}2026-11-21T23:59:30Z {2}ban {2}198\.51\.100\.2 {2}jail:asterisk {2}in force until 2026-11-22T00:09:30Z \(in 9m30s\) {2}5 failures within 10m \(filter asterisk\)\n$/,
+    );
+    // The daemon goes away: said once; a decision recorded meanwhile is printed once it is back.
+    const socketPath = server.socketPath;
+    await server.close();
+    services.record([jailBan("198.51.100.3", NOW - 10_000, 600_000, "while away")]);
+    await waitFor(() => /asking again every 1s/.test(io.err()), "the follower's word on it", 5000);
+    server = await startApiServer(createApiApp(services, { log }), { socketPath }, { log });
+    await waitFor(() => io.out().includes("198.51.100.3"), "the decision recorded while away", 5000);
+    expect(io.err().split("\n").filter(Boolean)).toHaveLength(1);
+    io.signal();
+    expect(await done).toBe(0);
+    expect(io.out()).not.toContain("198.51.100.1");
+    expect(io.out().match(/^#\d+/gm)).toEqual(["#2", "#3"]);
+  });
+
+  it("--json: one object a line, from a decision's id on; a bad option is refused before anything", async () => {
+    services.record([
+      jailBan("198.51.100.1", NOW - 60_000, 600_000, "a"),
+      jailBan("198.51.100.2", NOW - 50_000, 600_000, "b"),
+      jailBan("198.51.100.3", NOW - 40_000, 600_000, "c"),
+    ]);
+    const io = createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath });
+    const done = historyCommand(["--follow", "--after", "1", "--json", "--action", "ban"], io);
+    await waitFor(() => io.out().split("\n").length >= 3, "two lines", 5000);
+    io.signal();
+    expect(await done).toBe(0);
+    const lines = io
+      .out()
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: number; target: string });
+    expect(lines.map((d) => [d.id, d.target])).toEqual([
+      [2, "198.51.100.2"],
+      [3, "198.51.100.3"],
+    ]);
+    expect(await userError(historyCommand, ["--follow", "--interval", "100ms"])).toMatch(
+      /--interval takes a length from 1s to 1h/,
+    );
+    expect(await userError(historyCommand, ["--follow", "--before", "1.1"])).toMatch(
+      /Unknown option '--before'/,
+    );
+    expect(await userError(historyCommand, ["--follow", "--origin", "jail asterisk"])).toMatch(
+      /--origin takes/,
+    );
   });
 });
 

@@ -97,6 +97,9 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         .sort(recentListingOrder(query))
         .slice(0, query.limit);
     },
+    lastDecisionId() {
+      return nextId - 1;
+    },
     banHistory({ since, address }) {
       const pool = address === undefined ? [...byId.values()] : onTargets([canonicalTarget(address).text]);
       return pool

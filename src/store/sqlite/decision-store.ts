@@ -141,6 +141,7 @@ export function createSqliteDecisionStore(
        AND (@beforeAt IS NULL OR at < @beforeAt OR (at = @beforeAt AND id < @beforeId))
      ORDER BY at DESC, id DESC LIMIT @limit`,
   );
+  const selectLastId = db.prepare("SELECT coalesce(max(id), 0) FROM decisions").pluck();
   const selectRecordedAfter = db.prepare(
     `SELECT ${COLUMNS} FROM decisions
      WHERE id > @afterId AND at >= @since AND ${recentFilter}
@@ -229,6 +230,9 @@ export function createSqliteDecisionStore(
           ? selectRecent.all({ ...filter, beforeAt: before?.at ?? null, beforeId: before?.id ?? null })
           : selectRecordedAfter.all({ ...filter, afterId });
       return (rows as DecisionRow[]).map(fromRow);
+    },
+    lastDecisionId() {
+      return selectLastId.get() as number;
     },
     banHistory({ since, address }) {
       const rows =

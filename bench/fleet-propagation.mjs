@@ -8,7 +8,8 @@
  * blocklist URL), so this prints sipwarden's own times only.
  *
  * Usage (after `npm run build`; needs /usr/bin/redis-server):
- *   node bench/fleet-propagation.mjs [--bans 500]
+ *   node bench/fleet-propagation.mjs [--bans 500] [--signed]
+ * With --signed, the nodes sign their messages and check the others' (fleet.secret_file, HMAC-SHA256).
  * Bans are decided one at a time (each waits for the previous to arrive), then --bans more at once (a
  * burst, as a scan banned in one batch); then a third node starts and is timed until it holds them all
  * (read from the stream's start). Between the two, allow entries made by hand on one node are timed until the
@@ -22,7 +23,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({ options: { bans: { type: "string", default: "500" } } });
+const { values } = parseArgs({
+  options: { bans: { type: "string", default: "500" }, signed: { type: "boolean", default: false } },
+});
 const N = Number(values.bans);
 const { startDaemon } = await import(join(ROOT, "dist/daemon/daemon.js"));
 const { loadConfigText } = await import(join(ROOT, "dist/config/load.js"));
@@ -35,6 +38,9 @@ const port = await new Promise((resolve) => {
   });
 });
 const dir = mkdtempSync(join(tmpdir(), "sw-fleet-bench-"));
+const keyFile = join(dir, "fleet.keys");
+writeFileSync(keyFile, `${"6d".repeat(32)}\n`, { mode: 0o600 });
+const signed = values.signed ? `, secret_file: ${keyFile}` : "";
 const redis = spawn(
   "/usr/bin/redis-server",
   ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -53,7 +59,7 @@ try {
         `  pbx: { type: file, path: ${join(dir, `${name}.log`)} }`,
         "jails:",
         "  asterisk: { filter: asterisk, sources: [pbx] }",
-        `fleet: { redis: "redis://127.0.0.1:${port}", node: ${name} }`,
+        `fleet: { redis: "redis://127.0.0.1:${port}", node: ${name}${signed} }`,
       ].join("\n"),
       `${name}.yaml`,
     );
@@ -74,6 +80,7 @@ try {
   const b = await start("pbx-b", (d) => arrived.get(d.target)?.(performance.now()));
   for (let i = 0; i < 100 && !(a.fleetStats().connected && b.fleetStats().connected); i++)
     await new Promise((r) => setTimeout(r, 50));
+  console.log(`messages ${b.fleetStats().signed ? "signed and checked (fleet.secret_file)" : "not signed"}`);
   const ban = (i) => ({
     action: "ban",
     target: `198.18.${(i >> 8) & 255}.${i & 255}`,

@@ -386,12 +386,15 @@ describe("history", () => {
       [
         "ID  AT                    ACTION  TARGET        ORIGIN         NOW                                          REASON",
         "2   2026-11-21T23:59:00Z  ban     198.51.100.8  jail:asterisk  in force until 2026-11-22T00:09:00Z (in 9m)  5 failures within 10m (filter asterisk)",
-        "1 decision recorded since 1970-01-01T00:00:00Z after the one asked after, in the order recorded; more: --after 2",
+        "1 decision recorded after the one asked for, in the order recorded; more: --after 2",
         "",
       ].join("\n"),
     );
     expect((await cli(historyCommand, ["--after", "3"])).out).toBe(
-      "0 decisions recorded since 1970-01-01T00:00:00Z after the one asked after, in the order recorded; the next ones: --after 3\n",
+      "0 decisions recorded after the one asked for, in the order recorded; the next ones: --after 3\n",
+    );
+    expect((await cli(historyCommand, ["--after", "0", "--since", "2h"])).out.split("\n").at(-2)).toBe(
+      "3 decisions recorded after the one asked for, in the order recorded (taken since 2026-11-21T22:00:00Z); the next ones: --after 3",
     );
     expect(await userError(historyCommand, ["--before", "yesterday"])).toMatch(/--before takes the cursor/);
     expect(await userError(historyCommand, ["--after", "x"])).toMatch(/--after takes a decision's id/);

@@ -68,6 +68,8 @@ export const historyCommand: Command = (args, io) =>
 
 /** How often --follow asks by default, and the bounds of --interval. */
 const FOLLOW_MS = 2000;
+/** Decisions one ask of --follow takes (with their evidence, a page stays a few megabytes at most). */
+const FOLLOW_PAGE = 500;
 const MIN_FOLLOW_MS = 1000;
 const MAX_FOLLOW_MS = 3_600_000;
 
@@ -93,7 +95,7 @@ const follow: Command = async (args, io) => {
     { min: 0, max: 0, usage: USAGE },
   );
   if (helpShown(values, io, USAGE)) return 0;
-  const filters = new URLSearchParams({ limit: String(MAX_DECISION_LIMIT) });
+  const filters = new URLSearchParams({ limit: String(FOLLOW_PAGE) });
   if (values.action !== undefined) filters.set("action", PARAMS.action(values.action));
   if (values.origin !== undefined) filters.set("origin", PARAMS.origin(values.origin));
   const every = values.interval === undefined ? FOLLOW_MS : (parseDuration(values.interval) ?? NaN);
@@ -174,7 +176,8 @@ export function formatHistory({ since, order, decisions, more, next }: DecisionL
     const head = decisions.length === 0 ? "" : rows;
     return (
       head +
-      `${plural(decisions.length, "decision")} recorded since ${shortTime(since)} after the one asked after, in the order recorded` +
+      `${plural(decisions.length, "decision")} recorded after the one asked for, in the order recorded` +
+      (Date.parse(since) > 0 ? ` (taken since ${shortTime(since)})` : "") +
       `; ${more ? "more" : "the next ones"}: --after ${next ?? "?"}\n`
     );
   }

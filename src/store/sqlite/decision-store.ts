@@ -137,8 +137,7 @@ export function createSqliteDecisionStore(
             OR (substr(@origin, -1) = ':' AND substr(origin, 1, length(@origin)) = @origin))`;
   const selectRecent = db.prepare(
     `SELECT ${COLUMNS} FROM decisions
-     WHERE at >= @since AND ${recentFilter}
-       AND (@beforeAt IS NULL OR at < @beforeAt OR (at = @beforeAt AND id < @beforeId))
+     WHERE at >= @since AND at <= @beforeAt AND (at < @beforeAt OR id < @beforeId) AND ${recentFilter}
      ORDER BY at DESC, id DESC LIMIT @limit`,
   );
   const selectLastId = db.prepare("SELECT coalesce(max(id), 0) FROM decisions").pluck();
@@ -227,7 +226,12 @@ export function createSqliteDecisionStore(
       const filter = { since, limit, action: action ?? null, origin: origin ?? null };
       const rows =
         afterId === undefined
-          ? selectRecent.all({ ...filter, beforeAt: before?.at ?? null, beforeId: before?.id ?? null })
+          ? // Without a cursor, one past every time and id: `at <= @beforeAt` bounds the index's range.
+            selectRecent.all({
+              ...filter,
+              beforeAt: before?.at ?? Number.MAX_SAFE_INTEGER,
+              beforeId: before?.id ?? Number.MAX_SAFE_INTEGER,
+            })
           : selectRecordedAfter.all({ ...filter, afterId });
       return (rows as DecisionRow[]).map(fromRow);
     },

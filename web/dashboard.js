@@ -79,7 +79,11 @@ function renderStatus(s) {
     ),
     ...(s.fleet
       ? [
-          `fleet: node ${s.fleet.node}, ${s.fleet.connected ? "connected" : "NOT connected"}; ${s.fleet.published} published, ${s.fleet.received} received${s.fleet.lastError ? ` (last error: ${s.fleet.lastError})` : ""}`,
+          `fleet: node ${s.fleet.node}, ${s.fleet.connected ? "connected" : "NOT connected"}${s.fleet.signed ? ", signed" : ""}; ` +
+            `${s.fleet.published} published, ${s.fleet.received} received` +
+            `${s.fleet.refused ? `, ${s.fleet.refused} refused (last: ${s.fleet.lastRefused})` : ""}` +
+            `${s.fleet.pending ? `, ${s.fleet.pending} waiting` : ""}` +
+            `${s.fleet.lastError ? ` (last error: ${s.fleet.lastError})` : ""}`,
         ]
       : []),
     ...(s.registrationProviders || []).map(

@@ -2,7 +2,7 @@
 // token-guarded TCP API: sign-in with a wrong token and the right one, the bans and jails as the daemon
 // has them, "why is this IP blocked?", a ban, an unban and an allow by hand. An attacker's text in a log
 // line is shown as text and never runs. Loopback only.
-import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -30,6 +30,7 @@ function successfulAuth(ip: string, user: string): string {
 let dir = "";
 let port = 0;
 let amiPort = 0;
+let redisPort = 0;
 let browser: Browser | undefined;
 let log = "";
 const children = childProcesses();
@@ -43,8 +44,12 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sw-dash-"));
   // An AMI link to a port where nothing listens: the registrations provider the page must show as down.
   amiPort = await freePort();
+  // And a fleet whose Redis is not there (its messages wait), signing with a key.
+  redisPort = await freePort();
+  writeFileSync(join(dir, "fleet.keys"), `${"5a".repeat(32)}\n`, { mode: 0o600 });
   const daemon = await startTcpApiDaemon(dir, TOKEN, children, [
     `registrations: { ami: { host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret } }`,
+    `fleet: { redis: "redis://127.0.0.1:${redisPort}", node: pbx-dash, secret_file: ${join(dir, "fleet.keys")} }`,
   ]);
   port = daemon.port;
   log = daemon.log;
@@ -119,6 +124,16 @@ describe("the dashboard", () => {
           expect.stringMatching(
             new RegExp(
               `^registrations from ami: DOWN since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(.*ECONNREFUSED.*${amiPort}.*\\)$`,
+            ),
+          ),
+        ]);
+      // The fleet: cut off from its Redis, signing, the attacker's ban waiting to be published.
+      await expect
+        .poll(() => page.locator("#facts li", { hasText: "fleet:" }).allTextContents())
+        .toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^fleet: node pbx-dash, NOT connected, signed; 0 published, 0 received, \\d+ waiting \\(last error: .*ECONNREFUSED.*${redisPort}.*\\)$`,
             ),
           ),
         ]);

@@ -1,10 +1,11 @@
 // Registrations from Asterisk over AMI: PJSIP contacts and chan_sip peers, listed on connect and followed by events.
 
-import { openAmiSession, type AmiSession } from "./ami-session.js";
-import type { AmiMessage } from "./ami-wire.js";
-import { connectWithTimeout, createProviderReport, type RegistrationProvider } from "./provider.js";
+import { openAmiSession, type AmiSession } from "../pbx-link/ami-session.js";
+import type { AmiMessage } from "../pbx-link/ami-wire.js";
+import { connectWithTimeout } from "../pbx-link/connect.js";
+import type { SessionEnd } from "../pbx-link/session-loop.js";
+import { createProviderReport, type RegistrationProvider } from "./provider.js";
 import { createResyncTimers } from "./resync-timers.js";
-import type { SessionEnd } from "./session-loop.js";
 import {
   createSessionProvider,
   sessionSeams,

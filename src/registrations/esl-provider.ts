@@ -1,15 +1,11 @@
 // Registrations from FreeSWITCH over the event socket: `show registrations` on connect, then sofia register events.
 
 import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
-import {
-  connectWithTimeout,
-  createProviderReport,
-  type ProviderSocket,
-  type RegistrationProvider,
-} from "./provider.js";
+import { connectWithTimeout, type ProviderSocket } from "../pbx-link/connect.js";
+import type { SessionEnd } from "../pbx-link/session-loop.js";
+import { createProviderReport, type RegistrationProvider } from "./provider.js";
 import type { RegistrationInput } from "./registry.js";
 import { createResyncTimers } from "./resync-timers.js";
-import type { SessionEnd } from "./session-loop.js";
 import {
   createSessionProvider,
   sessionSeams,

@@ -1,23 +1,22 @@
 // A registration provider over one event-socket session (AMI, ESL): the session loop keeps it alive.
 
 import { systemClock, type Clock } from "../domain/clock.js";
+import { tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
+import {
+  createSessionLoop,
+  DEFAULT_SESSION_LOOP,
+  type SessionEnd,
+  type SessionLoopPolicy,
+} from "../pbx-link/session-loop.js";
 import {
   createHealth,
   silentLog,
-  tcpConnect,
-  type ConnectFn,
   type ProviderEvent,
   type ProviderLog,
   type ProviderReport,
   type RegistrationProvider,
 } from "./provider.js";
 import type { Registry } from "./registry.js";
-import {
-  createSessionLoop,
-  DEFAULT_SESSION_LOOP,
-  type SessionEnd,
-  type SessionLoopPolicy,
-} from "./session-loop.js";
 
 /** The connection settings every session provider takes; each adds its credentials and protocol options. */
 export interface SessionProviderConfig {

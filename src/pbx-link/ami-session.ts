@@ -1,7 +1,7 @@
 // One logged-in AMI connection: actions correlated by ActionID, event lists collected, other events passed on.
 
 import { createAmiParser, formatAmiAction, type AmiMessage } from "./ami-wire.js";
-import type { ProviderSocket } from "./provider.js";
+import type { ProviderSocket } from "./connect.js";
 
 export interface AmiListResult {
   readonly response: AmiMessage;

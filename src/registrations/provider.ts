@@ -1,6 +1,5 @@
 // The contract every registration provider (Kamailio RPC, AMI, ESL) meets, and the socket seam they share.
 
-
 export interface ProviderEvent {
   readonly provider: string;
   readonly kind: "error" | "warning" | "restart";
@@ -83,4 +82,3 @@ export function createProviderReport(
     onEvent?.({ provider: id, kind, message, detail });
   };
 }
-

@@ -17,7 +17,15 @@ export type SourceConfig =
       readonly paths: readonly string[];
       readonly maxLineLength: number;
     }
-  | { readonly name: string; readonly type: "journald"; readonly match: readonly string[] };
+  | { readonly name: string; readonly type: "journald"; readonly match: readonly string[] }
+  | {
+      readonly name: string;
+      readonly type: "ami";
+      readonly host: string;
+      readonly port: number;
+      readonly username: string;
+      readonly secret: string;
+    };
 
 export interface JailConfig {
   readonly name: string;

@@ -50,6 +50,33 @@ describe("config loading", () => {
     });
   });
 
+  it("an AMI source of security events: its connection, port 5038 by default; a missing secret is refused at its key", () => {
+    const c = loadConfigText(
+      [
+        "preset: asterisk",
+        "sources:",
+        "  ami-events: { type: ami, host: 127.0.0.1, username: sipwarden, secret: s3cret }",
+        "jails:",
+        "  asterisk: { sources: [ami-events] }",
+      ].join("\n"),
+      "x",
+    );
+    expect(c.sources["ami-events"]).toEqual({
+      name: "ami-events",
+      type: "ami",
+      host: "127.0.0.1",
+      port: 5038,
+      username: "sipwarden",
+      secret: "s3cret",
+    });
+    expect(c.jails.find((j) => j.name === "asterisk")?.sources).toEqual(["ami-events"]);
+    const e = configRejection("sources:\n  ami: { type: ami, host: 127.0.0.1, username: sw }\n");
+    expect(e.location).toMatchObject({ line: 2, key: "sources.ami.secret" });
+    expect(
+      configRejection("sources:\n  ami: { type: ami, host: 'a b', username: u, secret: s }\n").message,
+    ).toMatch(/a host name or address/);
+  });
+
   it("an unknown key is reported with file, line and key", () => {
     const e = configRejection("preset: asterisk\njails:\n  asterisk:\n    maxretyr: 3\n");
     expect(e.format()).toBe(

@@ -328,7 +328,16 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
               paths: Array.isArray(s.path) ? [...s.path] : [s.path],
               maxLineLength: s.max_line_length ?? DEFAULTS.maxLineLength,
             }
-          : { name, type: "journald", match: [...s.match] };
+          : s.type === "journald"
+            ? { name, type: "journald", match: [...s.match] }
+            : {
+                name,
+                type: "ami",
+                host: s.host,
+                port: s.port ?? 5038,
+                username: s.username,
+                secret: s.secret,
+              };
     }
   }
 

@@ -35,7 +35,22 @@ export const journaldSourceSchema = z
   })
   .strict();
 
-export const sourceSchema = z.discriminatedUnion("type", [fileSourceSchema, journaldSourceSchema]);
+/** Asterisk's security events over AMI (the user needs `read = security` in manager.conf). */
+export const amiSourceSchema = z
+  .object({
+    type: z.literal("ami"),
+    host: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, "a host name or address"),
+    port: z.number().int().min(1).max(65535).optional(),
+    username: z.string().min(1).max(256),
+    secret: z.string().min(1).max(256),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion("type", [
+  fileSourceSchema,
+  journaldSourceSchema,
+  amiSourceSchema,
+]);
 
 export const jailSchema = z
   .object({

@@ -26,6 +26,7 @@ import { planRestore } from "../store/restore-plan.js";
 import { createSqliteDecisionStore } from "../store/sqlite/decision-store.js";
 import { createFileTail } from "../sources/file-tail.js";
 import { createJournaldSource } from "../sources/journald.js";
+import { createAmiSecuritySource } from "../sources/ami-security.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
@@ -451,10 +452,18 @@ export async function startDaemon(
               { positions: store.positions, log, onEvent },
             ),
           });
-      else
+      else if (s.type === "journald")
         built.push({
           name,
           source: createJournaldSource({ matches: s.match }, { positions: store.positions, log, onEvent }),
+        });
+      else
+        built.push({
+          name,
+          source: createAmiSecuritySource(
+            { host: s.host, port: s.port, username: s.username, secret: s.secret },
+            { clock, onEvent, log },
+          ),
         });
     }
     stages = next;

@@ -196,7 +196,8 @@ export async function startAmiTestServer(options: AmiTestServerOptions): Promise
     actions,
     connections: server.connections,
     emit(fields) {
-      server.broadcast(message({ ...fields, Privilege: "system,all" }));
+      // As Asterisk writes an event: Event first, then Privilege (system unless the event says).
+      server.broadcast(message({ Event: fields["Event"] ?? "", Privilege: "system,all", ...fields }));
     },
     dropAll: server.dropAll,
     close: server.close,

@@ -1,6 +1,6 @@
 // `sipwarden check`: validates the config (schema, rules, filters, allowlist) and shows what it sets up.
 
-import type { Config, SmtpVia } from "../../config/config.js";
+import type { Config, SmtpVia, SourceConfig } from "../../config/config.js";
 import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
 import { readAtKey, readSecretLine } from "../../domain/secret-file.js";
@@ -61,6 +61,17 @@ const USAGE = "sipwarden check [--config FILE | --preset NAME] [--backend nftabl
  * The scripts `apply` would feed the tools on a host without any sipwarden state yet: nothing here runs
  * them. nftables: the nft script, then the SIP inspection's ipsets and iptables-nft rules.
  */
+/** What each kind of source reads, as check shows it (an AMI secret never). */
+const SOURCE_TEXT: { [K in SourceConfig["type"]]: (s: Extract<SourceConfig, { type: K }>) => string } = {
+  file: (s) => s.paths.join(", "),
+  journald: (s) => `journald ${s.match.join(" ")}`,
+  ami: (s) => `Asterisk security events over AMI from ${s.host}:${s.port} as ${s.username}`,
+};
+
+function sourceText(s: SourceConfig): string {
+  return (SOURCE_TEXT[s.type] as (s: SourceConfig) => string)(s);
+}
+
 export function renderRuleset(policy: FirewallPolicy, kind: BackendKind): string {
   const part = (title: string, text: string): string => (text ? `# --- ${title} ---\n${text}` : "");
   if (kind === "iptables")
@@ -105,8 +116,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   const { config, how } = chooseConfig(values, io.env, null);
   const stages = await composeDetection(config, { clock: systemClock });
   const lines = [`config: ${how}`, `state: ${config.stateDir}`, "sources:"];
-  for (const s of Object.values(config.sources))
-    lines.push(`  ${s.name}: ${s.type === "file" ? s.paths.join(", ") : `journald ${s.match.join(" ")}`}`);
+  for (const s of Object.values(config.sources)) lines.push(`  ${s.name}: ${sourceText(s)}`);
   lines.push("jails:");
   // IPv6 failures also count per network of this length, whose bans go in the ban sets' network sets.
   const perNetwork = config.ipv6Prefix < 128 ? ` (per address, and per IPv6 /${config.ipv6Prefix})` : "";

@@ -327,6 +327,20 @@ describe("check and run", () => {
     expect(io.out()).toMatch(/ip6 saddr & ffff:ffff:ffff:ffff:: @sipban6net drop/);
   });
 
+  it("check shows an AMI source of security events by its host and user, never its secret", async () => {
+    const config = join(dir, "ami.yaml");
+    writeFileSync(
+      config,
+      "preset: asterisk\nsources:\n  ami: { type: ami, host: 127.0.0.1, username: sipwarden, secret: hunter2-secret }\njails:\n  asterisk: { sources: [asterisk, ami] }\n",
+    );
+    const io = createRecordingIo();
+    expect(await checkCommand(["--config", config], io)).toBe(0);
+    expect(io.out()).toMatch(
+      /^ {2}ami: Asterisk security events over AMI from 127\.0\.0\.1:5038 as sipwarden$/m,
+    );
+    expect(io.out()).not.toContain("hunter2-secret");
+  });
+
   it("check shows where bans are reported, and refuses an unreadable key file at its key", async () => {
     const key = join(dir, "abuseipdb.key");
     writeFileSync(key, "secret-key\n");

@@ -1,0 +1,195 @@
+// Asterisk's security events over AMI, as the log lines res_security_log writes for them: the failed and
+// successful authentications of every channel driver (InvalidAccountID, ChallengeResponseFailed,
+// InvalidPassword, FailedACL, SuccessfulAuth, …), read live without a log file. Asterisk logs the security
+// channel to no file by default (logger.conf), and a file adds a write and a wake-up before a ban; here
+// each event is a line the moment Asterisk emits it, and the built-in asterisk filter reads it as it reads
+// the security log (the address from RemoteAddress, which Asterisk writes from the transport).
+//
+// The AMI user needs `read = security` in manager.conf. The connection is kept up by the session loop
+// (bounded back-off, a refused login waits longest); events that come while it is down are not seen
+// (AMI keeps no backlog): the file source stays the way to read what happened before sipwarden started.
+
+import type { Clock } from "../domain/clock.js";
+import type { LogLine } from "../domain/log-line.js";
+import { openAmiSession } from "../pbx-link/ami-session.js";
+import type { AmiMessage } from "../pbx-link/ami-wire.js";
+import { connectWithTimeout, tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
+import {
+  createSessionLoop,
+  DEFAULT_SESSION_LOOP,
+  type SessionEnd,
+  type SessionLoopPolicy,
+} from "../pbx-link/session-loop.js";
+import type { LogSource, SourceEvent } from "./log-source.js";
+
+export interface AmiSecurityConfig {
+  readonly host: string;
+  /** Default 5038. */
+  readonly port?: number;
+  readonly username: string;
+  readonly secret: string;
+  readonly connectTimeoutMs?: number;
+  readonly actionTimeoutMs?: number;
+  readonly reconnect?: Partial<SessionLoopPolicy>;
+}
+
+export interface AmiSecurityDeps {
+  readonly clock: Clock;
+  readonly connect?: ConnectFn;
+  readonly onEvent?: (event: SourceEvent) => void;
+  readonly log?: { info(facts: object, msg: string): void };
+}
+
+/** The fields res_security_log writes first, in its order (the filters' regexes expect it); then the rest. */
+const LEADING = ["EventTV", "Severity", "Service", "EventVersion", "Module", "AccountID", "SessionID"];
+const ADDRESSES = ["LocalAddress", "RemoteAddress"];
+/**
+ * The names of the security events' fields as Asterisk writes them (AMI's keys reach us lower-cased, and
+ * the filters match the log's case); another field keeps its key as read.
+ */
+const NAMES = new Map(
+  [
+    ...LEADING,
+    ...ADDRESSES,
+    "SessionTV",
+    "ACLName",
+    "ExpectedAddress",
+    "RequestType",
+    "RequestParams",
+    "AuthMethod",
+    "Challenge",
+    "Response",
+    "ExpectedResponse",
+    "ReceivedChallenge",
+    "ReceivedHash",
+    "UsingPassword",
+    "AttemptedTransport",
+  ].map((n) => [n.toLowerCase(), n]),
+);
+/** AMI's own fields, not the event's. */
+const NOT_FIELDS = new Set(["event", "privilege", "actionid"]);
+/** A value's longest part kept, and a line's. */
+const MAX_VALUE = 512;
+const MAX_LINE = 8192;
+
+/**
+ * One value as it may stand between the line's quotes: a quote or backslash the attacker put in an account
+ * name becomes `'` (so no field can be faked after it), control characters become spaces, and it is cut.
+ */
+function quoted(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  const v = value.replace(/["\\]/g, "'").replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
+  return `"${v.length > MAX_VALUE ? v.slice(0, MAX_VALUE) : v}"`;
+}
+
+/**
+ * The security log's line for one AMI event, or null when it is not a security event: `SECURITY[0]
+ * res_security_log.c: SecurityEvent="…",EventTV="…",…,LocalAddress="…",RemoteAddress="…",<the rest>`.
+ */
+export function securityEventLine(event: AmiMessage): string | null {
+  const name = event.get("Event") ?? "";
+  const privilege = (event.get("Privilege") ?? "").toLowerCase().split(",");
+  if (!privilege.includes("security") || !/^[A-Za-z]{1,64}$/.test(name)) return null;
+  const fields = new Map<string, string>();
+  for (const [key, v] of event.fields)
+    if (!NOT_FIELDS.has(key) && /^[a-z][a-z0-9_-]{0,63}$/.test(key)) fields.set(NAMES.get(key) ?? key, v);
+  const order = [
+    ...LEADING.filter((k) => fields.has(k)),
+    ...ADDRESSES.filter((k) => fields.has(k)),
+    ...[...fields.keys()].filter((k) => !LEADING.includes(k) && !ADDRESSES.includes(k)),
+  ];
+  const parts = [`SecurityEvent="${name}"`, ...order.map((k) => `${k}=${quoted(fields.get(k) as string)}`)];
+  const line = `SECURITY[0] res_security_log.c: ${parts.join(",")}`;
+  return line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line;
+}
+
+export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecurityDeps): LogSource {
+  const port = config.port ?? 5038;
+  const id = `ami:${config.host}:${port}`;
+  const connect = deps.connect ?? tcpConnect;
+  // `errors`: sessions that ended (refused, lost, not reached), as `sipwarden status` counts a source's errors.
+  const counters = {
+    connects: 0,
+    logins: 0,
+    loginFailures: 0,
+    events: 0,
+    lines: 0,
+    errors: 0,
+    restarts: 0,
+    dropped: 0,
+  };
+  const report = (kind: SourceEvent["kind"], message: string, detail?: Record<string, unknown>): void =>
+    deps.onEvent?.({ source: id, kind, message, ...(detail === undefined ? {} : { detail }) });
+  let deliver: (lines: readonly LogLine[]) => void = () => undefined;
+
+  async function run(signal: AbortSignal): Promise<SessionEnd> {
+    const socket = await connectWithTimeout(
+      connect,
+      config.host,
+      port,
+      config.connectTimeoutMs ?? 5000,
+      signal,
+    );
+    counters.connects++;
+    const session = openAmiSession(socket, { actionTimeoutMs: config.actionTimeoutMs ?? 10_000 }, (event) => {
+      const text = securityEventLine(event);
+      if (text === null) return;
+      counters.events++;
+      counters.lines++;
+      deliver([{ source: id, text, time: deps.clock.now() }]);
+    });
+    const onAbort = (): void => session.close("stopped");
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      let login: AmiMessage;
+      try {
+        // `Events: security`: only the security class, not every call's events.
+        login = await session.action("Login", {
+          Username: config.username,
+          Secret: config.secret,
+          Events: "security",
+        });
+      } catch (e) {
+        return { reason: `login: ${e instanceof Error ? e.message : String(e)}` };
+      }
+      if (login.get("Response")?.toLowerCase() !== "success") {
+        counters.loginFailures++;
+        report("error", "ami login refused", { response: login.get("Message") });
+        session.close("login refused");
+        return { reason: "login refused", auth: true };
+      }
+      counters.logins++;
+      deps.log?.info({ source: id }, "ami security events: connected");
+      return { reason: await session.closed };
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      counters.dropped += session.dropped();
+      session.close("session over");
+    }
+  }
+
+  const loop = createSessionLoop(
+    { ...DEFAULT_SESSION_LOOP, ...config.reconnect },
+    {
+      clock: deps.clock,
+      onRestart: (end, delayMs, attempt) => {
+        counters.restarts++;
+        counters.errors++;
+        report("restart", "ami session ended; reconnecting", { reason: end.reason, delayMs, attempt });
+      },
+    },
+    run,
+  );
+
+  return {
+    id,
+    async start(onLines) {
+      deliver = onLines;
+      loop.start();
+    },
+    async stop() {
+      await loop.stop();
+    },
+    stats: () => ({ ...counters }),
+  } satisfies LogSource;
+}

@@ -1,7 +1,8 @@
 // One logged-in AMI connection: actions correlated by ActionID, event lists collected, other events passed on.
 
 import { createAmiParser, formatAmiAction, type AmiMessage } from "./ami-wire.js";
-import type { ProviderSocket } from "./connect.js";
+import { connectWithTimeout, type ConnectFn, type ProviderSocket } from "./connect.js";
+import type { SessionEnd } from "./session-loop.js";
 
 export interface AmiListResult {
   readonly response: AmiMessage;
@@ -132,4 +133,100 @@ export function openAmiSession(
     close: finish,
     dropped: () => parser.dropped(),
   };
+}
+
+/** Where and how an AMI link connects. */
+export interface AmiTarget {
+  readonly connect: ConnectFn;
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  readonly actionTimeoutMs: number;
+  readonly username: string;
+  readonly secret: string;
+  /** The event classes asked for at login (`system`, `security`). */
+  readonly events: string;
+}
+
+/** The counters every AMI link keeps. */
+export interface AmiLinkCounters {
+  connects: number;
+  logins: number;
+  loginFailures: number;
+  dropped: number;
+}
+
+/**
+ * One AMI session from connect to end, as the session loop runs it: connects (bounded), logs in asking
+ * for `target.events`, runs `whileUp` once the PBX took the login, and resolves with why the session ended.
+ * A refused login is an `auth` end (the loop then waits longest), after `onRefused`. The session is closed
+ * when `signal` aborts, and always at the end (then `onEnd`).
+ */
+export async function runAmiSession(
+  target: AmiTarget,
+  signal: AbortSignal,
+  counters: AmiLinkCounters,
+  handlers: {
+    readonly onEvent: (event: AmiMessage) => void;
+    readonly onRefused: (message: string | undefined) => void;
+    readonly whileUp: (session: AmiSession) => Promise<void> | void;
+    readonly onEnd?: () => void;
+  },
+): Promise<SessionEnd> {
+  const socket = await connectWithTimeout(
+    target.connect,
+    target.host,
+    target.port,
+    target.connectTimeoutMs,
+    signal,
+  );
+  counters.connects++;
+  const session = openAmiSession(socket, { actionTimeoutMs: target.actionTimeoutMs }, handlers.onEvent);
+  const onAbort = (): void => session.close("stopped");
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    let login: AmiMessage;
+    try {
+      login = await session.action("Login", {
+        Username: target.username,
+        Secret: target.secret,
+        Events: target.events,
+      });
+    } catch (e) {
+      return { reason: `login: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    if (login.get("Response")?.toLowerCase() !== "success") {
+      counters.loginFailures++;
+      handlers.onRefused(login.get("Message"));
+      session.close("login refused");
+      return { reason: "login refused", auth: true };
+    }
+    counters.logins++;
+    await handlers.whileUp(session);
+    return { reason: await session.closed };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    handlers.onEnd?.();
+    counters.dropped += session.dropped();
+    session.close("session over");
+  }
+}
+
+/** An AMI link's target from its settings, with the defaults every link uses (5 s to connect, 10 s an action). */
+export function amiTarget(
+  settings: {
+    readonly host: string;
+    readonly username: string;
+    readonly secret: string;
+    readonly connectTimeoutMs?: number;
+    readonly actionTimeoutMs?: number;
+  },
+  port: number,
+  connect: ConnectFn,
+  events: string,
+): AmiTarget {
+  const { host, username, secret } = settings;
+  const connectTimeoutMs = settings.connectTimeoutMs ?? 5000;
+  const actionTimeoutMs = settings.actionTimeoutMs ?? 10_000;
+  return { connect, host, port, connectTimeoutMs, actionTimeoutMs, username, secret, events };
 }

@@ -1,8 +1,7 @@
 // Registrations from Asterisk over AMI: PJSIP contacts and chan_sip peers, listed on connect and followed by events.
 
-import { openAmiSession, type AmiSession } from "../pbx-link/ami-session.js";
+import { amiTarget, runAmiSession, type AmiSession } from "../pbx-link/ami-session.js";
 import type { AmiMessage } from "../pbx-link/ami-wire.js";
-import { connectWithTimeout } from "../pbx-link/connect.js";
 import type { SessionEnd } from "../pbx-link/session-loop.js";
 import { createProviderReport, type RegistrationProvider } from "./provider.js";
 import { createResyncTimers } from "./resync-timers.js";
@@ -101,15 +100,10 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
     return { address, user, contact: uri, expiresAt };
   }
 
+  // `system` carries ContactStatus and PeerStatus and spares us every call event.
+  const target = amiTarget(config, port, connect, "system");
+
   async function run(signal: AbortSignal, loggedIn: () => void): Promise<SessionEnd> {
-    const socket = await connectWithTimeout(
-      connect,
-      config.host,
-      port,
-      config.connectTimeoutMs ?? 5000,
-      signal,
-    );
-    counters.connects++;
     // Changes seen while a listing is in flight are replayed after it replaces the set, so a contact
     // removed (or added) mid-listing is not resurrected (or lost) by the older listing.
     const inFlight = new Map<string, (() => void)[]>();
@@ -217,39 +211,18 @@ export function createAmiProvider(config: AmiProviderConfig, deps: AmiProviderDe
       }
     }
 
-    session = openAmiSession(socket, { actionTimeoutMs: config.actionTimeoutMs ?? 10_000 }, onEvent);
-    const onAbort = (): void => session?.close("stopped");
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      let login: AmiMessage;
-      try {
-        // `Events: system` carries ContactStatus and PeerStatus and spares us every call event.
-        login = await session.action("Login", {
-          Username: config.username,
-          Secret: config.secret,
-          Events: "system",
-        });
-      } catch (e) {
-        return { reason: `login: ${e instanceof Error ? e.message : String(e)}` };
-      }
-      if (login.get("Response")?.toLowerCase() !== "success") {
-        counters.loginFailures++;
-        report("error", "ami login refused", { response: login.get("Message") });
-        session.close("login refused");
-        return { reason: "login refused", auth: true };
-      }
-      counters.logins++;
-      loggedIn();
-      log.info({ provider: id, host: config.host, port }, "ami connected");
-      await resync();
-      resyncs.every(resyncIntervalMs);
-      return { reason: await session.closed };
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      resyncs.clear();
-      counters.dropped += session.dropped();
-      session.close("session over");
-    }
+    return runAmiSession(target, signal, counters, {
+      onEvent,
+      onRefused: (message) => report("error", "ami login refused", { response: message }),
+      whileUp: async (up) => {
+        session = up;
+        loggedIn();
+        log.info({ provider: id, host: config.host, port }, "ami connected");
+        await resync();
+        resyncs.every(resyncIntervalMs);
+      },
+      onEnd: () => resyncs.clear(),
+    });
   }
 
   return createSessionProvider(

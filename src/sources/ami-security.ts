@@ -11,9 +11,9 @@
 
 import type { Clock } from "../domain/clock.js";
 import type { LogLine } from "../domain/log-line.js";
-import { openAmiSession } from "../pbx-link/ami-session.js";
+import { amiTarget, runAmiSession } from "../pbx-link/ami-session.js";
 import type { AmiMessage } from "../pbx-link/ami-wire.js";
-import { connectWithTimeout, tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
+import { tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
 import {
   createSessionLoop,
   DEFAULT_SESSION_LOOP,
@@ -106,7 +106,6 @@ export function securityEventLine(event: AmiMessage): string | null {
 export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecurityDeps): LogSource {
   const port = config.port ?? 5038;
   const id = `ami:${config.host}:${port}`;
-  const connect = deps.connect ?? tcpConnect;
   // `errors`: sessions that ended (refused, lost, not reached), as `sipwarden status` counts a source's errors.
   const counters = {
     connects: 0,
@@ -122,51 +121,21 @@ export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecu
     deps.onEvent?.({ source: id, kind, message, ...(detail === undefined ? {} : { detail }) });
   let deliver: (lines: readonly LogLine[]) => void = () => undefined;
 
-  async function run(signal: AbortSignal): Promise<SessionEnd> {
-    const socket = await connectWithTimeout(
-      connect,
-      config.host,
-      port,
-      config.connectTimeoutMs ?? 5000,
-      signal,
-    );
-    counters.connects++;
-    const session = openAmiSession(socket, { actionTimeoutMs: config.actionTimeoutMs ?? 10_000 }, (event) => {
-      const text = securityEventLine(event);
-      if (text === null) return;
-      counters.events++;
-      counters.lines++;
-      deliver([{ source: id, text, time: deps.clock.now() }]);
+  // Only the security class, not every call's events.
+  const target = amiTarget(config, port, deps.connect ?? tcpConnect, "security");
+
+  const run = (signal: AbortSignal): Promise<SessionEnd> =>
+    runAmiSession(target, signal, counters, {
+      onEvent: (event) => {
+        const text = securityEventLine(event);
+        if (text === null) return;
+        counters.events++;
+        counters.lines++;
+        deliver([{ source: id, text, time: deps.clock.now() }]);
+      },
+      onRefused: (message) => report("error", "ami login refused", { response: message }),
+      whileUp: () => deps.log?.info({ source: id }, "ami security events: connected"),
     });
-    const onAbort = (): void => session.close("stopped");
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      let login: AmiMessage;
-      try {
-        // `Events: security`: only the security class, not every call's events.
-        login = await session.action("Login", {
-          Username: config.username,
-          Secret: config.secret,
-          Events: "security",
-        });
-      } catch (e) {
-        return { reason: `login: ${e instanceof Error ? e.message : String(e)}` };
-      }
-      if (login.get("Response")?.toLowerCase() !== "success") {
-        counters.loginFailures++;
-        report("error", "ami login refused", { response: login.get("Message") });
-        session.close("login refused");
-        return { reason: "login refused", auth: true };
-      }
-      counters.logins++;
-      deps.log?.info({ source: id }, "ami security events: connected");
-      return { reason: await session.closed };
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      counters.dropped += session.dropped();
-      session.close("session over");
-    }
-  }
 
   const loop = createSessionLoop(
     { ...DEFAULT_SESSION_LOOP, ...config.reconnect },

@@ -106,17 +106,9 @@ export function securityEventLine(event: AmiMessage): string | null {
 export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecurityDeps): LogSource {
   const port = config.port ?? 5038;
   const id = `ami:${config.host}:${port}`;
-  // `errors`: sessions that ended (refused, lost, not reached), as `sipwarden status` counts a source's errors.
-  const counters = {
-    connects: 0,
-    logins: 0,
-    loginFailures: 0,
-    events: 0,
-    lines: 0,
-    errors: 0,
-    restarts: 0,
-    dropped: 0,
-  };
+  // `lines`: security events read; `errors`: sessions that ended (refused, lost, not reached) and were
+  // started again; both as `sipwarden status` shows a source's.
+  const counters = { connects: 0, logins: 0, loginFailures: 0, lines: 0, errors: 0, dropped: 0 };
   const report = (kind: SourceEvent["kind"], message: string, detail?: Record<string, unknown>): void =>
     deps.onEvent?.({ source: id, kind, message, ...(detail === undefined ? {} : { detail }) });
   let deliver: (lines: readonly LogLine[]) => void = () => undefined;
@@ -129,7 +121,6 @@ export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecu
       onEvent: (event) => {
         const text = securityEventLine(event);
         if (text === null) return;
-        counters.events++;
         counters.lines++;
         deliver([{ source: id, text, time: deps.clock.now() }]);
       },
@@ -142,7 +133,6 @@ export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecu
     {
       clock: deps.clock,
       onRestart: (end, delayMs, attempt) => {
-        counters.restarts++;
         counters.errors++;
         report("restart", "ami session ended; reconnecting", { reason: end.reason, delayMs, attempt });
       },

@@ -2,7 +2,7 @@
 
 import { cidrContains, cidrCovers, parseCidr, type Cidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
-import { inRecentListing, recentListingOrder, type Decision } from "../domain/decision.js";
+import { recentListing, type Decision } from "../domain/decision.js";
 import type { BackendView, JailView, ListView, ProviderView, SourceView } from "./contract.js";
 import { allowList } from "./allow-list.js";
 import { explainAddress, type AllowFact } from "./explain.js";
@@ -207,12 +207,7 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
 
     async recentDecisions(query) {
       const now = clock.now();
-      const q = recentQuery(query, now);
-      const found = records
-        .filter((d) => inRecentListing(d, q))
-        .sort(recentListingOrder(q))
-        .slice(0, q.limit);
-      return decisionList(found, query, now, nextId - 1);
+      return decisionList(recentListing(records, recentQuery(query, now)), query, now, nextId - 1);
     },
 
     async listAllows() {

@@ -88,12 +88,12 @@ export function toHistoryEntry(d: DecisionRecord): HistoryEntry {
 export const RECENT_DEFAULT_MS = 86_400_000;
 
 /** The `since` a decision listing uses: the one asked for, else a day back, else with `after` all. */
-export function recentSince(query: ControlDecisionQuery, now: number): number {
+function recentSince(query: ControlDecisionQuery, now: number): number {
   return query.since ?? (query.after === undefined ? now - RECENT_DEFAULT_MS : 0);
 }
 
 /** A page's `before` cursor for the newest-first list: the last listed decision's time and id. */
-export function beforeCursor(d: { readonly at: number; readonly id: number }): string {
+function beforeCursor(d: { readonly at: number; readonly id: number }): string {
   return `${d.at}.${d.id}`;
 }
 

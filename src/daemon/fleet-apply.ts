@@ -76,12 +76,14 @@ export function createFleetApplier(
 
   async function bans(node: string, all: readonly Extract<FleetMessage, { op: "ban" }>[]): Promise<void> {
     const now = clock.now();
-    const run = all.filter((b) => !unbanned.endedSince(b.target, b.at));
-    if (run.length < all.length)
-      log.info(
-        { node, targets: all.filter((b) => !run.includes(b)).map((b) => b.target) },
-        "fleet: bans decided before an unban of them not taken",
-      );
+    const run: Extract<FleetMessage, { op: "ban" }>[] = [];
+    const late: string[] = [];
+    for (const b of all) {
+      if (unbanned.endedSince(b.target, b.at)) late.push(b.target);
+      else run.push(b);
+    }
+    if (late.length > 0)
+      log.info({ node, targets: late }, "fleet: bans decided before an unban of them not taken");
     const { decisions, skipped } = importedBanDecisions(
       run.map((b) => ({
         target: parseCidr(b.target) as Cidr,

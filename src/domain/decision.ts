@@ -77,8 +77,22 @@ interface Listed {
   readonly origin: string;
 }
 
-/** Whether `d` is on the listing `q` asks for (the SQLite store's query says the same in SQL). */
-export function inRecentListing(d: Listed, q: RecentFilter): boolean {
+/**
+ * The listing `q` asks for out of `items`, in its order, at most `limit` (what the SQLite store's queries
+ * say in SQL; the in-memory store and the API's test services use this).
+ */
+export function recentListing<T extends Listed>(
+  items: Iterable<T>,
+  q: RecentFilter & { readonly limit: number },
+): T[] {
+  return [...items]
+    .filter((d) => inRecentListing(d, q))
+    .sort(recentListingOrder(q))
+    .slice(0, q.limit);
+}
+
+/** Whether `d` is on the listing `q` asks for. */
+function inRecentListing(d: Listed, q: RecentFilter): boolean {
   const { before, afterId } = q;
   return (
     d.at >= q.since &&
@@ -90,6 +104,6 @@ export function inRecentListing(d: Listed, q: RecentFilter): boolean {
 }
 
 /** The listing's order: newest first (at one time, the later recorded first); with `afterId`, by id. */
-export function recentListingOrder(q: RecentFilter): (a: Listed, b: Listed) => number {
+function recentListingOrder(q: RecentFilter): (a: Listed, b: Listed) => number {
   return q.afterId === undefined ? (a, b) => b.at - a.at || b.id - a.id : (a, b) => a.id - b.id;
 }

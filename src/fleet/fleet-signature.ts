@@ -9,7 +9,7 @@ import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { ConfigFileError } from "../domain/secret-file.js";
 
 /** Shortest key accepted: 32 characters (`openssl rand -hex 32` writes 64). */
-export const MIN_FLEET_KEY = 32;
+const MIN_FLEET_KEY = 32;
 const MAX_FLEET_KEY = 1024;
 const SIG = "sig";
 

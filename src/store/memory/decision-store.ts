@@ -1,6 +1,6 @@
 // DecisionStore held in memory: for tests, replays and `--no-state` runs; same contract as the SQLite store.
 
-import { inRecentListing, recentListingOrder, type Decision } from "../../domain/decision.js";
+import { recentListing, type Decision } from "../../domain/decision.js";
 import { boundEvidence } from "../bound-evidence.js";
 import {
   DEFAULT_LOOKUP_LIMIT,
@@ -92,10 +92,7 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
       return ended;
     },
     recentDecisions(query) {
-      return [...byId.values()]
-        .filter((d) => inRecentListing(d, query))
-        .sort(recentListingOrder(query))
-        .slice(0, query.limit);
+      return recentListing(byId.values(), query);
     },
     lastDecisionId() {
       return nextId - 1;

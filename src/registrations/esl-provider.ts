@@ -1,7 +1,6 @@
 // Registrations from FreeSWITCH over the event socket: `show registrations` on connect, then sofia register events.
 
-import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
-import { connectWithTimeout, type ProviderSocket } from "../pbx-link/connect.js";
+import { eslTarget, runEslSession, type EslSession } from "../pbx-link/esl-session.js";
 import type { SessionEnd } from "../pbx-link/session-loop.js";
 import { createProviderReport, type RegistrationProvider } from "./provider.js";
 import type { RegistrationInput } from "./registry.js";
@@ -26,20 +25,13 @@ const LIST = "api show registrations as json";
 /** After an unregister/expire, how soon the full listing runs to restore the account's other phones. */
 const RESYNC_AFTER_CHANGE_MS = 1000;
 
-interface Waiter {
-  readonly resolve: (frame: EslFrame) => void;
-  readonly reject: (err: Error) => void;
-}
-
 /**
  * Trust: `network_ip` / `network-ip` is the address the REGISTER came from (sofia's transport source);
  * the Contact is what the phone wrote and is kept only to tell phones apart.
  */
 export function createEslProvider(config: EslProviderConfig, deps: EslProviderDeps): RegistrationProvider {
   const id = config.id ?? "esl";
-  const port = config.port ?? 8021;
   const { clock, connect, log } = sessionSeams(deps);
-  const commandTimeoutMs = config.commandTimeoutMs ?? 10_000;
   const counters = {
     connects: 0,
     authFailures: 0,
@@ -52,70 +44,12 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
 
   const report = createProviderReport(id, log, deps.onEvent);
 
-  async function run(signal: AbortSignal, loggedIn: () => void): Promise<SessionEnd> {
-    const socket: ProviderSocket = await connectWithTimeout(
-      connect,
-      config.host,
-      port,
-      config.connectTimeoutMs ?? 5000,
-      signal,
-    );
-    counters.connects++;
-    const parser = createEslParser();
-    // Replies arrive in the order commands were sent; events may come between them at any time.
-    const replies: Waiter[] = [];
-    let greeting: Waiter | null = null;
-    let done = false;
-    let markClosed: (reason: string) => void = () => undefined;
-    const closed = new Promise<string>((r) => (markClosed = r));
+  const target = eslTarget(config, connect, SUBSCRIBE);
+
+  function run(signal: AbortSignal, loggedIn: () => void): Promise<SessionEnd> {
+    let session: EslSession | null = null;
     let inFlight: (() => void)[] | null = null;
     const resyncs = createResyncTimers(resync, RESYNC_AFTER_CHANGE_MS);
-
-    function finish(reason: string): void {
-      if (done) return;
-      done = true;
-      const err = new Error(`connection closed: ${reason}`);
-      greeting?.reject(err);
-      for (const w of replies.splice(0)) w.reject(err);
-      socket.destroy();
-      markClosed(reason);
-    }
-
-    function onFrame(frame: EslFrame): void {
-      const type = frame.headers.get("content-type");
-      if (type === "auth/request") {
-        greeting?.resolve(frame);
-        greeting = null;
-      } else if (type === "command/reply" || type === "api/response") {
-        replies.shift()?.resolve(frame);
-      } else if (type === "text/event-plain") {
-        onEvent(parsePlainEvent(frame.body));
-      } else if (type === "text/disconnect-notice") {
-        finish("disconnect notice");
-      }
-    }
-
-    function command(text: string): Promise<EslFrame> {
-      if (done) return Promise.reject(new Error("connection closed"));
-      return withTimeout(
-        new Promise<EslFrame>((resolve, reject) => {
-          replies.push({ resolve, reject });
-          socket.write(formatEslCommand(text));
-        }),
-        text.split(" ")[0] as string,
-      );
-    }
-
-    function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`no reply to ${what} within ${commandTimeoutMs} ms`));
-          finish(`${what} timed out`);
-        }, commandTimeoutMs);
-      });
-      return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-    }
 
     function apply(change: () => void): void {
       change();
@@ -156,11 +90,11 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
     }
 
     async function resync(): Promise<void> {
-      if (inFlight) return;
+      if (inFlight || !session) return;
       const replay: (() => void)[] = [];
       inFlight = replay;
       try {
-        const frame = await command(LIST);
+        const frame = await session.command(LIST);
         const entries = parseRegistrations(frame.body, clock.now());
         if (!entries) {
           report("warning", "esl listing unreadable", { body: frame.body.slice(0, 200) });
@@ -171,55 +105,27 @@ export function createEslProvider(config: EslProviderConfig, deps: EslProviderDe
         counters.listings++;
         log.info({ provider: id, stored, rejected }, "esl listing applied");
       } catch (e) {
-        finish(`listing failed: ${e instanceof Error ? e.message : String(e)}`);
+        session.close(`listing failed: ${e instanceof Error ? e.message : String(e)}`);
       } finally {
         inFlight = null;
       }
     }
 
-    const greeted = withTimeout(
-      new Promise<EslFrame>((resolve, reject) => (greeting = { resolve, reject })),
-      "greeting",
-    );
-    socket.on("data", (chunk) => {
-      if (done) return;
-      for (const frame of parser.push(chunk)) {
-        onFrame(frame);
-        if (done) return;
-      }
-      const broken = parser.broken();
-      if (broken) finish(broken);
+    return runEslSession(target, signal, counters, {
+      onEvent,
+      onRefused: (what, reply) =>
+        what === "auth"
+          ? report("error", "esl auth refused", { reply })
+          : report("warning", "esl event subscription refused", { reply }),
+      whileUp: async (s) => {
+        session = s;
+        loggedIn();
+        log.info({ provider: id, host: config.host, port: target.port }, "esl connected");
+        await resync();
+        resyncs.every(config.resyncIntervalMs ?? 300_000);
+      },
+      onEnd: () => resyncs.clear(),
     });
-    socket.on("close", () => finish("closed by peer"));
-    socket.on("error", (err) => finish(err.message));
-    const onAbort = (): void => finish("stopped");
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      try {
-        await greeted;
-        const auth = await command(`auth ${config.password}`);
-        if (!(auth.headers.get("reply-text") ?? "").startsWith("+OK")) {
-          counters.authFailures++;
-          report("error", "esl auth refused", { reply: auth.headers.get("reply-text") });
-          finish("auth refused");
-          return { reason: "auth refused", auth: true };
-        }
-        const sub = await command(SUBSCRIBE);
-        if (!(sub.headers.get("reply-text") ?? "").startsWith("+OK"))
-          report("warning", "esl event subscription refused", { reply: sub.headers.get("reply-text") });
-      } catch (e) {
-        return { reason: e instanceof Error ? e.message : String(e) };
-      }
-      loggedIn();
-      log.info({ provider: id, host: config.host, port }, "esl connected");
-      await resync();
-      resyncs.every(config.resyncIntervalMs ?? 300_000);
-      return { reason: await closed };
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      resyncs.clear();
-      finish("session over");
-    }
   }
 
   return createSessionProvider(

@@ -1,0 +1,205 @@
+// One authenticated FreeSWITCH event socket connection (mod_event_socket, inbound): the greeting, `auth`,
+// the event subscription, commands answered in the order sent, events passed on.
+
+import { connectWithTimeout, type ConnectFn, type ProviderSocket } from "./connect.js";
+import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
+import type { SessionEnd } from "./session-loop.js";
+
+export interface EslSession {
+  /** Sends one command (`api …`, `event …`) and resolves with its reply frame. */
+  command(text: string): Promise<EslFrame>;
+  /** Resolves when the connection is gone, with the reason. */
+  readonly closed: Promise<string>;
+  close(reason: string): void;
+}
+
+interface Waiter {
+  readonly resolve: (frame: EslFrame) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/**
+ * Replies (`command/reply`, `api/response`) arrive in the order commands were sent; events
+ * (`text/event-plain`) may come between them at any time and go to `onEvent` as their decoded headers.
+ * A command with no reply within `commandTimeoutMs` closes the connection, as does a stream that cannot be
+ * framed (a body past the parser's bound) or FreeSWITCH's disconnect notice.
+ */
+export function openEslSession(
+  socket: ProviderSocket,
+  options: { readonly commandTimeoutMs: number },
+  onEvent: (headers: Map<string, string>) => void,
+): EslSession & { readonly greeted: Promise<EslFrame> } {
+  const parser = createEslParser();
+  const replies: Waiter[] = [];
+  let greeting: Waiter | null = null;
+  let done = false;
+  let markClosed: (reason: string) => void = () => undefined;
+  const closed = new Promise<string>((r) => (markClosed = r));
+
+  function finish(reason: string): void {
+    if (done) return;
+    done = true;
+    const err = new Error(`connection closed: ${reason}`);
+    greeting?.reject(err);
+    greeting = null;
+    for (const w of replies.splice(0)) w.reject(err);
+    socket.destroy();
+    markClosed(reason);
+  }
+
+  function onFrame(frame: EslFrame): void {
+    const type = frame.headers.get("content-type");
+    if (type === "auth/request") {
+      greeting?.resolve(frame);
+      greeting = null;
+    } else if (type === "command/reply" || type === "api/response") {
+      replies.shift()?.resolve(frame);
+    } else if (type === "text/event-plain") {
+      onEvent(parsePlainEvent(frame.body));
+    } else if (type === "text/disconnect-notice") {
+      finish("disconnect notice");
+    }
+  }
+
+  function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`no reply to ${what} within ${options.commandTimeoutMs} ms`));
+        finish(`${what} timed out`);
+      }, options.commandTimeoutMs);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  const greeted = withTimeout(
+    new Promise<EslFrame>((resolve, reject) => (greeting = { resolve, reject })),
+    "greeting",
+  );
+  // Whoever awaits it sees the rejection; a session closed before anyone does must not leave it unhandled.
+  greeted.catch(() => undefined);
+
+  socket.on("data", (chunk) => {
+    if (done) return;
+    for (const frame of parser.push(chunk)) {
+      onFrame(frame);
+      if (done) return;
+    }
+    const broken = parser.broken();
+    if (broken) finish(broken);
+  });
+  socket.on("close", () => finish("closed by peer"));
+  socket.on("error", (err) => finish(err.message));
+
+  return {
+    greeted,
+    command(text) {
+      if (done) return Promise.reject(new Error("connection closed"));
+      return withTimeout(
+        new Promise<EslFrame>((resolve, reject) => {
+          replies.push({ resolve, reject });
+          socket.write(formatEslCommand(text));
+        }),
+        text.split(" ")[0] as string,
+      );
+    },
+    closed,
+    close: finish,
+  };
+}
+
+/** Where and how an ESL link connects, and the events it asks for. */
+export interface EslTarget {
+  readonly connect: ConnectFn;
+  readonly host: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+  readonly password: string;
+  /** The subscription command sent after `auth`, e.g. `event plain CUSTOM sofia::register_failure`. */
+  readonly subscribe: string;
+}
+
+/** The counters every ESL link keeps. */
+export interface EslLinkCounters {
+  connects: number;
+  authFailures: number;
+}
+
+/** An ESL link's target from its settings, with the defaults every link uses (port 8021, 5 s, 10 s). */
+export function eslTarget(
+  settings: {
+    readonly host: string;
+    readonly port?: number;
+    readonly password: string;
+    readonly connectTimeoutMs?: number;
+    readonly commandTimeoutMs?: number;
+  },
+  connect: ConnectFn,
+  subscribe: string,
+): EslTarget {
+  return {
+    connect,
+    host: settings.host,
+    port: settings.port ?? 8021,
+    connectTimeoutMs: settings.connectTimeoutMs ?? 5000,
+    commandTimeoutMs: settings.commandTimeoutMs ?? 10_000,
+    password: settings.password,
+    subscribe,
+  };
+}
+
+const ok = (frame: EslFrame): boolean => (frame.headers.get("reply-text") ?? "").startsWith("+OK");
+
+/**
+ * One ESL session from connect to end, as the session loop runs it: connects (bounded), waits for the
+ * greeting, authenticates, subscribes, runs `whileUp`, and resolves with why the session ended. A refused
+ * `auth` is an `auth` end (the loop then waits longest), after `onRefused("auth")`; a refused subscription
+ * is reported (`onRefused("events")`) and the session goes on. The session is closed when `signal` aborts,
+ * and always at the end (after `onEnd`).
+ */
+export async function runEslSession(
+  target: EslTarget,
+  signal: AbortSignal,
+  counters: EslLinkCounters,
+  handlers: {
+    readonly onEvent: (headers: Map<string, string>) => void;
+    readonly onRefused: (what: "auth" | "events", reply: string | undefined) => void;
+    readonly whileUp: (session: EslSession) => Promise<void> | void;
+    readonly onEnd?: () => void;
+  },
+): Promise<SessionEnd> {
+  const socket = await connectWithTimeout(
+    target.connect,
+    target.host,
+    target.port,
+    target.connectTimeoutMs,
+    signal,
+  );
+  counters.connects++;
+  const session = openEslSession(socket, { commandTimeoutMs: target.commandTimeoutMs }, handlers.onEvent);
+  const onAbort = (): void => session.close("stopped");
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    try {
+      await session.greeted;
+      const auth = await session.command(`auth ${target.password}`);
+      if (!ok(auth)) {
+        counters.authFailures++;
+        handlers.onRefused("auth", auth.headers.get("reply-text"));
+        session.close("auth refused");
+        return { reason: "auth refused", auth: true };
+      }
+      const sub = await session.command(target.subscribe);
+      if (!ok(sub)) handlers.onRefused("events", sub.headers.get("reply-text"));
+    } catch (e) {
+      return { reason: e instanceof Error ? e.message : String(e) };
+    }
+    await handlers.whileUp(session);
+    return { reason: await session.closed };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    handlers.onEnd?.();
+    session.close("session over");
+  }
+}

@@ -5,21 +5,16 @@
 // each event is a line the moment Asterisk emits it, and the built-in asterisk filter reads it as it reads
 // the security log (the address from RemoteAddress, which Asterisk writes from the transport).
 //
-// The AMI user needs `read = security` in manager.conf. The connection is kept up by the session loop
-// (bounded back-off, a refused login waits longest); events that come while it is down are not seen
-// (AMI keeps no backlog): the file source stays the way to read what happened before sipwarden started.
+// The AMI user needs `read = security` in manager.conf. The link is kept up as every link source's is
+// (link-source.ts); events that come while it is down are not seen.
 
 import type { Clock } from "../domain/clock.js";
-import type { LogLine } from "../domain/log-line.js";
 import { amiTarget, runAmiSession } from "../pbx-link/ami-session.js";
 import type { AmiMessage } from "../pbx-link/ami-wire.js";
 import { tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
-import {
-  createSessionLoop,
-  DEFAULT_SESSION_LOOP,
-  type SessionEnd,
-  type SessionLoopPolicy,
-} from "../pbx-link/session-loop.js";
+import type { SessionLoopPolicy } from "../pbx-link/session-loop.js";
+import { oneLine } from "./event-text.js";
+import { createLinkSource } from "./link-source.js";
 import type { LogSource, SourceEvent } from "./log-source.js";
 
 export interface AmiSecurityConfig {
@@ -77,9 +72,7 @@ const MAX_LINE = 8192;
  * name becomes `'` (so no field can be faked after it), control characters become spaces, and it is cut.
  */
 function quoted(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  const v = value.replace(/["\\]/g, "'").replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
-  return `"${v.length > MAX_VALUE ? v.slice(0, MAX_VALUE) : v}"`;
+  return `"${oneLine(value.replace(/["\\]/g, "'"), MAX_VALUE)}"`;
 }
 
 /**
@@ -105,50 +98,21 @@ export function securityEventLine(event: AmiMessage): string | null {
 
 export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecurityDeps): LogSource {
   const port = config.port ?? 5038;
-  const id = `ami:${config.host}:${port}`;
-  // `lines`: security events read; `errors`: sessions that ended (refused, lost, not reached) and were
-  // started again; both as `sipwarden status` shows a source's.
+  // `lines`: security events read; `errors`: sessions that ended (refused, lost, not reached).
   const counters = { connects: 0, logins: 0, loginFailures: 0, lines: 0, errors: 0, dropped: 0 };
-  const report = (kind: SourceEvent["kind"], message: string, detail?: Record<string, unknown>): void =>
-    deps.onEvent?.({ source: id, kind, message, ...(detail === undefined ? {} : { detail }) });
-  let deliver: (lines: readonly LogLine[]) => void = () => undefined;
-
   // Only the security class, not every call's events.
   const target = amiTarget(config, port, deps.connect ?? tcpConnect, "security");
-
-  const run = (signal: AbortSignal): Promise<SessionEnd> =>
-    runAmiSession(target, signal, counters, {
-      onEvent: (event) => {
-        const text = securityEventLine(event);
-        if (text === null) return;
-        counters.lines++;
-        deliver([{ source: id, text, time: deps.clock.now() }]);
-      },
-      onRefused: (message) => report("error", "ami login refused", { response: message }),
-      whileUp: () => deps.log?.info({ source: id }, "ami security events: connected"),
-    });
-
-  const loop = createSessionLoop(
-    { ...DEFAULT_SESSION_LOOP, ...config.reconnect },
-    {
-      clock: deps.clock,
-      onRestart: (end, delayMs, attempt) => {
-        counters.errors++;
-        report("restart", "ami session ended; reconnecting", { reason: end.reason, delayMs, attempt });
-      },
-    },
-    run,
+  const spec = { id: `ami:${config.host}:${port}`, protocol: "ami", clock: deps.clock, counters };
+  return createLinkSource(
+    { ...spec, ...(config.reconnect ? { reconnect: config.reconnect } : {}), onEvent: deps.onEvent },
+    (signal, { emit, report }) =>
+      runAmiSession(target, signal, counters, {
+        onEvent: (event) => {
+          const text = securityEventLine(event);
+          if (text !== null) emit(text);
+        },
+        onRefused: (message) => report("error", "ami login refused", { response: message }),
+        whileUp: () => deps.log?.info({ source: spec.id }, "ami security events: connected"),
+      }),
   );
-
-  return {
-    id,
-    async start(onLines) {
-      deliver = onLines;
-      loop.start();
-    },
-    async stop() {
-      await loop.stop();
-    },
-    stats: () => ({ ...counters }),
-  } satisfies LogSource;
 }

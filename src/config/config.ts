@@ -25,6 +25,13 @@ export type SourceConfig =
       readonly port: number;
       readonly username: string;
       readonly secret: string;
+    }
+  | {
+      readonly name: string;
+      readonly type: "esl";
+      readonly host: string;
+      readonly port: number;
+      readonly password: string;
     };
 
 export interface JailConfig {

@@ -3,9 +3,10 @@
 import { z } from "zod";
 
 const duration = z.union([z.number().nonnegative(), z.string().min(1)]);
-const host = z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, "a host name or address");
-const port = z.number().int().min(1).max(65535);
-const secret = z.string().min(1).max(256);
+/** The host, port and credentials of a PBX link (AMI, ESL), here and in the sources. */
+export const host = z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, "a host name or address");
+export const port = z.number().int().min(1).max(65535);
+export const secret = z.string().min(1).max(256);
 
 export const apiSchema = z
   .object({

@@ -330,14 +330,16 @@ export function normalizeConfig(raw: RawConfig, deps: NormalizeDeps): Omit<Confi
             }
           : s.type === "journald"
             ? { name, type: "journald", match: [...s.match] }
-            : {
-                name,
-                type: "ami",
-                host: s.host,
-                port: s.port ?? 5038,
-                username: s.username,
-                secret: s.secret,
-              };
+            : s.type === "ami"
+              ? {
+                  name,
+                  type: "ami",
+                  host: s.host,
+                  port: s.port ?? 5038,
+                  username: s.username,
+                  secret: s.secret,
+                }
+              : { name, type: "esl", host: s.host, port: s.port ?? 8021, password: s.password };
     }
   }
 

@@ -1,7 +1,16 @@
 // The config file's schema: one zod schema for the whole YAML document, as the user writes it.
 
 import { z } from "zod";
-import { apiSchema, fleetSchema, notifySchema, registrationsSchema, reportSchema } from "./daemon-schema.js";
+import {
+  apiSchema,
+  fleetSchema,
+  host,
+  notifySchema,
+  port,
+  registrationsSchema,
+  reportSchema,
+  secret,
+} from "./daemon-schema.js";
 import { firewallSchema } from "./firewall-schema.js";
 
 const duration = z.union([z.number().nonnegative(), z.string().min(1)]);
@@ -39,17 +48,23 @@ export const journaldSourceSchema = z
 export const amiSourceSchema = z
   .object({
     type: z.literal("ami"),
-    host: z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, "a host name or address"),
-    port: z.number().int().min(1).max(65535).optional(),
-    username: z.string().min(1).max(256),
-    secret: z.string().min(1).max(256),
+    host,
+    port: port.optional(),
+    username: secret,
+    secret,
   })
+  .strict();
+
+/** FreeSWITCH's failed authentications over the event socket (`sofia::register_failure` events). */
+export const eslSourceSchema = z
+  .object({ type: z.literal("esl"), host, port: port.optional(), password: secret })
   .strict();
 
 export const sourceSchema = z.discriminatedUnion("type", [
   fileSourceSchema,
   journaldSourceSchema,
   amiSourceSchema,
+  eslSourceSchema,
 ]);
 
 export const jailSchema = z

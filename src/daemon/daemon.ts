@@ -27,6 +27,7 @@ import { createSqliteDecisionStore } from "../store/sqlite/decision-store.js";
 import { createFileTail } from "../sources/file-tail.js";
 import { createJournaldSource } from "../sources/journald.js";
 import { createAmiSecuritySource } from "../sources/ami-security.js";
+import { createEslSecuritySource } from "../sources/esl-security.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
@@ -457,11 +458,19 @@ export async function startDaemon(
           name,
           source: createJournaldSource({ matches: s.match }, { positions: store.positions, log, onEvent }),
         });
-      else
+      else if (s.type === "ami")
         built.push({
           name,
           source: createAmiSecuritySource(
             { host: s.host, port: s.port, username: s.username, secret: s.secret },
+            { clock, onEvent, log },
+          ),
+        });
+      else
+        built.push({
+          name,
+          source: createEslSecuritySource(
+            { host: s.host, port: s.port, password: s.password },
             { clock, onEvent, log },
           ),
         });

@@ -61,11 +61,12 @@ const USAGE = "sipwarden check [--config FILE | --preset NAME] [--backend nftabl
  * The scripts `apply` would feed the tools on a host without any sipwarden state yet: nothing here runs
  * them. nftables: the nft script, then the SIP inspection's ipsets and iptables-nft rules.
  */
-/** What each kind of source reads, as check shows it (an AMI secret never). */
+/** What each kind of source reads, as check shows it (a secret or password never). */
 const SOURCE_TEXT: { [K in SourceConfig["type"]]: (s: Extract<SourceConfig, { type: K }>) => string } = {
   file: (s) => s.paths.join(", "),
   journald: (s) => `journald ${s.match.join(" ")}`,
   ami: (s) => `Asterisk security events over AMI from ${s.host}:${s.port} as ${s.username}`,
+  esl: (s) => `FreeSWITCH auth failures over the event socket from ${s.host}:${s.port}`,
 };
 
 function sourceText(s: SourceConfig): string {

@@ -341,6 +341,25 @@ describe("check and run", () => {
     expect(io.out()).not.toContain("hunter2-secret");
   });
 
+  it("check shows an event socket source by its host and port, never its password; a missing password is refused at its line", async () => {
+    const config = join(dir, "esl.yaml");
+    writeFileSync(
+      config,
+      "preset: freeswitch\nsources:\n  esl: { type: esl, host: 127.0.0.1, password: ClueCon-not-default }\njails:\n  freeswitch: { sources: [freeswitch, esl] }\n",
+    );
+    const io = createRecordingIo();
+    expect(await checkCommand(["--config", config], io)).toBe(0);
+    expect(io.out()).toMatch(
+      /^ {2}esl: FreeSWITCH auth failures over the event socket from 127\.0\.0\.1:8021$/m,
+    );
+    expect(io.out()).not.toContain("ClueCon-not-default");
+    const bad = join(dir, "esl-bad.yaml");
+    writeFileSync(bad, "preset: freeswitch\nsources:\n  esl: { type: esl, host: 127.0.0.1, passwd: x }\n");
+    expect(await userErrorText(checkCommand(["--config", bad], createRecordingIo()))).toMatch(
+      /esl-bad\.yaml:3:\d+: sources\.esl\.password: .*\[SW_CONFIG_INVALID\]$/,
+    );
+  });
+
   it("check shows where bans are reported, and refuses an unreadable key file at its key", async () => {
     const key = join(dir, "abuseipdb.key");
     writeFileSync(key, "secret-key\n");

@@ -1,0 +1,115 @@
+// The daemon reading FreeSWITCH's failed authentications over the event socket (a protocol-level
+// mod_event_socket server on loopback): three sofia::register_failure events from one address ban it with
+// the built-in freeswitch filter, the evidence sofia's log line; other events are not read; a wrong
+// password is reported and retried, never crashes the daemon.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfigText } from "../config/load.js";
+import { systemClock } from "../domain/clock.js";
+import { startDaemon } from "../daemon/daemon.js";
+import { startEslTestServer } from "../../test/registrations/esl-server.js";
+import { waitFor } from "./testing/wait-for.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-esl-sec-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function registerFailure(ip: string, user: string, type = "REGISTER"): Record<string, string> {
+  return {
+    "Event-Name": "CUSTOM",
+    "Core-UUID": "5b6c1c3e-9a5f-4e0b-8d1a-0f7e2c3b4a59",
+    "Event-Subclass": "sofia::register_failure",
+    "profile-name": "internal",
+    "to-user": user,
+    "to-host": "pbx.example",
+    "network-ip": ip,
+    "user-agent": "friendly-scanner",
+    "network-port": "5062",
+    "registration-type": type,
+  };
+}
+
+async function daemonOn(name: string, port: number, password: string) {
+  const config = loadConfigText(
+    [
+      `state_dir: ${join(dir, name)}`,
+      "sources:",
+      `  esl: { type: esl, host: 127.0.0.1, port: ${port}, password: ${password} }`,
+      "jails:",
+      "  freeswitch: { filter: freeswitch, sources: [esl], maxretry: 3 }",
+    ].join("\n"),
+    `${name}.yaml`,
+  );
+  return startDaemon(
+    config,
+    { backend: "dry-run" },
+    {
+      clock: systemClock,
+      log: pino({ enabled: false }),
+      run: async () => ({ code: 0, stdout: "", stderr: "" }),
+    },
+  );
+}
+
+describe("FreeSWITCH register failures over the event socket as a source", () => {
+  it("bans an address after three failed authentications sofia reported", async () => {
+    const esl = await startEslTestServer({ password: "ClueCon", registrations: [], chunkSize: 7 });
+    const daemon = await daemonOn("events", esl.port, "ClueCon");
+    try {
+      await waitFor(
+        () => esl.commands.includes("event plain CUSTOM sofia::register_failure"),
+        "the subscription",
+        10_000,
+      );
+      expect(esl.commands.slice(0, 2)).toEqual(["auth ***", "event plain CUSTOM sofia::register_failure"]);
+      // A successful registration and an event without an address, then two failures: no ban yet.
+      esl.emit({ ...registerFailure("203.0.113.77", "1000"), "Event-Subclass": "sofia::register" });
+      esl.emit(registerFailure("not-an-address", "1000"));
+      esl.emit(registerFailure("203.0.113.77", "1000"));
+      esl.emit(registerFailure("203.0.113.77", "1001@x] from ip 198.51.100.66", "INVITE"));
+      const stats = () => daemon.sourceStats()[0]?.stats ?? {};
+      await waitFor(() => stats().lines === 2, "two failures", 10_000);
+      expect(stats()).toMatchObject({ connects: 1, logins: 1, authFailures: 0, unaddressed: 1 });
+      expect(daemon.store.activeDecisions(Date.now())).toEqual([]);
+      esl.emit(registerFailure("203.0.113.77", "1002"));
+      await waitFor(() => daemon.store.activeDecisions(Date.now()).length === 1, "the ban", 10_000);
+      const [ban] = daemon.store.activeDecisions(Date.now());
+      expect(ban).toMatchObject({ target: "203.0.113.77", origin: "jail:freeswitch" });
+      expect(ban!.evidence.map((e) => [e.source, e.line])).toEqual([
+        [
+          `esl:127.0.0.1:${esl.port}`,
+          "[WARNING] sofia_reg.c:0 SIP auth failure (REGISTER) on sofia profile 'internal' for [1000@pbx.example] from ip 203.0.113.77",
+        ],
+        [
+          `esl:127.0.0.1:${esl.port}`,
+          "[WARNING] sofia_reg.c:0 SIP auth failure (INVITE) on sofia profile 'internal' for [1001@x] from ip 198.51.100.66@pbx.example] from ip 203.0.113.77",
+        ],
+        [
+          `esl:127.0.0.1:${esl.port}`,
+          "[WARNING] sofia_reg.c:0 SIP auth failure (REGISTER) on sofia profile 'internal' for [1002@pbx.example] from ip 203.0.113.77",
+        ],
+      ]);
+      expect((await daemon.backend.listBans()).map((b) => b.target)).toEqual(["203.0.113.77"]);
+    } finally {
+      await daemon.stop();
+      await esl.close();
+    }
+  });
+
+  it("a refused password is counted and waited on before the next try; the daemon keeps running", async () => {
+    const esl = await startEslTestServer({ password: "ClueCon", registrations: [] });
+    const daemon = await daemonOn("refused", esl.port, "wrong-password");
+    try {
+      const stats = () => daemon.sourceStats()[0]?.stats ?? {};
+      await waitFor(() => (stats().authFailures ?? 0) >= 1, "the refusal", 10_000);
+      await waitFor(() => (stats().errors ?? 0) >= 1, "the wait to try again", 10_000);
+      expect(stats()).toMatchObject({ connects: 1, logins: 0, authFailures: 1, lines: 0, errors: 1 });
+      expect(esl.commands).toEqual(["auth ***"]);
+    } finally {
+      await daemon.stop();
+      await esl.close();
+    }
+  });
+});

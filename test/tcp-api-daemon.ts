@@ -20,13 +20,15 @@ export interface TcpApiDaemon {
 
 /**
  * Starts it in `dir`, among `children` (the test stops them); resolves once the TCP API listens. `extra`:
- * more lines of config (top-level keys).
+ * more lines of config (top-level keys); `moreSources`: more sources (name → flow mapping), which the
+ * asterisk jail reads too.
  */
 export async function startTcpApiDaemon(
   dir: string,
   token: string,
   children: ReturnType<typeof childProcesses>,
   extra: readonly string[] = [],
+  moreSources: Readonly<Record<string, string>> = {},
 ): Promise<TcpApiDaemon> {
   const port = await freePort();
   const socket = join(dir, "api.sock");
@@ -39,8 +41,9 @@ export async function startTcpApiDaemon(
       `api: { socket: ${socket}, tcp: { host: 127.0.0.1, port: ${port}, token: ${token} } }`,
       "sources:",
       `  pbx: { type: file, path: ${log} }`,
+      ...Object.entries(moreSources).map(([name, source]) => `  ${name}: ${source}`),
       "jails:",
-      "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 3 }",
+      `  asterisk: { filter: asterisk, sources: [${["pbx", ...Object.keys(moreSources)].join(", ")}], maxretry: 3 }`,
       ...extra,
       "",
     ].join("\n"),

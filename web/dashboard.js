@@ -71,7 +71,10 @@ function renderStatus(s) {
   const facts = [
     ...s.sources.map(
       (x) =>
-        `source ${x.id}: ${x.lines} lines, ${x.errors} errors, last ${x.lastLineAt ? when(x.lastLineAt) : "never"}`,
+        `source ${x.id}: ${x.lines} lines, ${x.errors} errors, last ${x.lastLineAt ? when(x.lastLineAt) : "never"}` +
+        (x.link
+          ? `; link ${x.link.up ? "up" : "DOWN"}${x.link.since ? ` since ${when(x.link.since)}` : ""}${!x.link.up && x.link.lastError ? ` (${x.link.lastError})` : ""}`
+          : ""),
     ),
     ...s.lists.map(
       (l) =>

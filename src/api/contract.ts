@@ -48,6 +48,8 @@ export interface SourceView {
   readonly errors: number;
   /** ISO time the last line was read, or null when none yet. */
   readonly lastLineAt: string | null;
+  /** A source read over a link to the PBX (AMI, ESL): its state. Absent for files and the journal. */
+  readonly link?: LinkView;
 }
 
 /** A list the firewall policy loaded: a blocklist or the country restriction. */
@@ -322,18 +324,22 @@ export interface RegistrationList {
   readonly providers: readonly ProviderView[];
 }
 
-/** A live-registration provider (AMI, ESL, Kamailio RPC). */
-export interface ProviderView {
-  readonly id: string;
+/** A link to the PBX (AMI, ESL, Kamailio RPC), as a registration provider or a source uses it. */
+export interface LinkView {
   /**
-   * Connected and logged in (AMI, ESL), or its last poll worked (Kamailio). While it is down, phones that
-   * register meanwhile are not known, so not protected: alert on it.
+   * Connected and logged in (AMI, ESL), or its last poll worked (Kamailio). While it is down, what it
+   * carries goes unseen: phones that register meanwhile (not protected), failures (not banned). Alert on it.
    */
   readonly up: boolean;
   /** ISO time it last went up or down, or null before its first attempt ended. */
   readonly since: string | null;
   /** Why it last went down or could not come up, or null. */
   readonly lastError: string | null;
+}
+
+/** A live-registration provider (AMI, ESL, Kamailio RPC). */
+export interface ProviderView extends LinkView {
+  readonly id: string;
   /** Its counters since the daemon started (connects, logins, events, polls, failures, ...). */
   readonly stats: Readonly<Record<string, number>>;
 }

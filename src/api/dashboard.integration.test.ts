@@ -47,10 +47,17 @@ beforeAll(async () => {
   // And a fleet whose Redis is not there (its messages wait), signing with a key.
   redisPort = await freePort();
   writeFileSync(join(dir, "fleet.keys"), `${"5a".repeat(32)}\n`, { mode: 0o600 });
-  const daemon = await startTcpApiDaemon(dir, TOKEN, children, [
-    `registrations: { ami: { host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret } }`,
-    `fleet: { redis: "redis://127.0.0.1:${redisPort}", node: pbx-dash, secret_file: ${join(dir, "fleet.keys")} }`,
-  ]);
+  const daemon = await startTcpApiDaemon(
+    dir,
+    TOKEN,
+    children,
+    [
+      `registrations: { ami: { host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret } }`,
+      `fleet: { redis: "redis://127.0.0.1:${redisPort}", node: pbx-dash, secret_file: ${join(dir, "fleet.keys")} }`,
+    ],
+    // The same port for the AMI security events: a source whose link is down.
+    { events: `{ type: ami, host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret }` },
+  );
   port = daemon.port;
   log = daemon.log;
   for (let i = 0; i < 3; i++) appendFileSync(log, pjsipFailure(ATTACKER, HOSTILE_USER));
@@ -124,6 +131,16 @@ describe("the dashboard", () => {
           expect.stringMatching(
             new RegExp(
               `^registrations from ami: DOWN since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(.*ECONNREFUSED.*${amiPort}.*\\)$`,
+            ),
+          ),
+        ]);
+      // The source reading Asterisk's security events over that link: down too, its failures unseen.
+      await expect
+        .poll(() => page.locator("#facts li", { hasText: `source ami:` }).allTextContents())
+        .toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^source ami:127\\.0\\.0\\.1:${amiPort}: 0 lines, \\d+ errors, last never; link DOWN since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(.*ECONNREFUSED.*\\)$`,
             ),
           ),
         ]);

@@ -15,6 +15,20 @@ const status: Status = {
   sources: [
     { id: "/var/log/asterisk/full", lines: 1000, errors: 1, lastLineAt: "2026-12-07T08:00:00.000Z" },
     { id: 'journald:SYSLOG_IDENTIFIER="ss\\hd"\nx', lines: 0, errors: 0, lastLineAt: null },
+    {
+      id: "esl:127.0.0.1:8021",
+      lines: 0,
+      errors: 3,
+      lastLineAt: null,
+      link: { up: false, since: "2026-12-07T08:00:00.000Z", lastError: "auth refused" },
+    },
+    {
+      id: "ami:127.0.0.1:5038",
+      lines: 5,
+      errors: 0,
+      lastLineAt: null,
+      link: { up: true, since: "2026-12-07T08:00:00.000Z", lastError: null },
+    },
   ],
   counts: {
     activeBans: 4,
@@ -83,6 +97,8 @@ it("renders the status as Prometheus text with escaped labels", () => {
     'sipwarden_source_lines_total{source="/var/log/asterisk/full"} 1000',
     'sipwarden_source_lines_total{source="journald:SYSLOG_IDENTIFIER=\\"ss\\\\hd\\"\\nx"} 0',
     'sipwarden_source_last_line_timestamp_seconds{source="/var/log/asterisk/full"} 1796630400',
+    'sipwarden_source_up{source="esl:127.0.0.1:8021"} 0',
+    'sipwarden_source_up{source="ami:127.0.0.1:5038"} 1',
     "sipwarden_bans_active 4",
     'sipwarden_bans_active_by_origin{origin="jail:asterisk"} 3',
     'sipwarden_bans_active_by_origin{origin="manual"} 1',
@@ -109,6 +125,8 @@ it("renders the status as Prometheus text with escaped labels", () => {
   // A source that never delivered a line has no timestamp sample at all.
   expect(lines.filter((l) => l.startsWith("sipwarden_source_last_line_timestamp_seconds{"))).toHaveLength(1);
   expect(lines.filter((l) => l.startsWith("sipwarden_list_download_ok{"))).toHaveLength(1);
+  // Files and the journal have no link: only the two link sources say whether they are up.
+  expect(lines.filter((l) => l.startsWith("sipwarden_source_up{"))).toHaveLength(2);
   // Every sample's family was introduced by HELP and TYPE first.
   const typed = new Set(lines.filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]));
   for (const l of lines.filter((x) => !x.startsWith("#")))

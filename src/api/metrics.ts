@@ -101,6 +101,14 @@ export function renderMetrics(status: Status): string {
       samples: status.sources.map((s) => ({ labels: { source: s.id }, value: s.errors })),
     },
     {
+      name: "sipwarden_source_up",
+      kind: "gauge",
+      help: "1 while a source read over a PBX link (AMI, ESL) is logged in and following events, else 0: alert on 0.",
+      samples: status.sources.flatMap((s) =>
+        s.link ? [{ labels: { source: s.id }, value: s.link.up ? 1 : 0 }] : [],
+      ),
+    },
+    {
       name: "sipwarden_source_last_line_timestamp_seconds",
       kind: "gauge",
       help: "When a log source last delivered a line (absent until it has): a silent PBX log shows here.",

@@ -9,6 +9,7 @@ import type {
   EvidenceView,
   HistogramView,
   HistoryEntry,
+  LinkView,
   ProviderView,
   ScopeView,
 } from "./contract.js";
@@ -140,17 +141,20 @@ export function decisionList(
   };
 }
 
+/** A link's health as the daemon keeps it (clock times), as the API shows it (ISO times). */
+export function toLinkView(h: {
+  readonly up: boolean;
+  readonly since: number | null;
+  readonly lastError: string | null;
+}): LinkView {
+  return { up: h.up, since: isoOrNull(h.since), lastError: h.lastError };
+}
+
 /** A registration provider as the daemon reports it (structural: the API does not import the providers). */
 export function toProviderView(p: {
   readonly id: string;
-  readonly health: { readonly up: boolean; readonly since: number | null; readonly lastError: string | null };
+  readonly health: Parameters<typeof toLinkView>[0];
   readonly stats: Readonly<Record<string, number>>;
 }): ProviderView {
-  return {
-    id: p.id,
-    up: p.health.up,
-    since: isoOrNull(p.health.since),
-    lastError: p.health.lastError,
-    stats: { ...p.stats },
-  };
+  return { id: p.id, ...toLinkView(p.health), stats: { ...p.stats } };
 }

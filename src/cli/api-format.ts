@@ -1,6 +1,6 @@
 // How the control commands print what the daemon answers: times, expiries, tables, and untrusted text as data.
 
-import type { EvidenceView, ProviderView, ScopeView } from "../api/contract.js";
+import type { EvidenceView, LinkView, ScopeView } from "../api/contract.js";
 import { formatDuration } from "../domain/duration.js";
 
 /**
@@ -66,8 +66,8 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** `ami up since 2026-12-07T08:00:00Z`, or `ami DOWN since … (login refused)`: a provider's health. */
-export function providerHealthText(p: ProviderView): string {
+/** `ami up since 2026-12-07T08:00:00Z`, or `ami DOWN since … (login refused)`: a link's health. */
+export function linkHealthText(p: LinkView & { readonly id: string }): string {
   const since = p.since === null ? (p.up ? "" : " (not connected yet)") : ` since ${shortTime(p.since)}`;
   const why = !p.up && p.lastError !== null ? ` (${printable(p.lastError)})` : "";
   return `${printable(p.id)} ${p.up ? "up" : "DOWN"}${since}${why}`;

@@ -12,7 +12,14 @@ import { registrationList } from "../api/registration-list.js";
 import { ControlRefusal, type ControlServices } from "../api/services.js";
 import { importedBanDecisions, manualBanDecision } from "../api/manual-ban.js";
 import { banFacts, protectorOf, type BanFactsParts } from "./ban-facts.js";
-import { decisionList, recentQuery, toBanView, toHistogramView, toProviderView } from "../api/views.js";
+import {
+  decisionList,
+  recentQuery,
+  toBanView,
+  toHistogramView,
+  toLinkView,
+  toProviderView,
+} from "../api/views.js";
 import { cidrContains, parseCidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
@@ -126,11 +133,12 @@ export function createDaemonServices(
           bans: counters.get(j.name)?.bans ?? 0,
           tracked: stats.jails.find((x) => x.name === j.name)?.addresses ?? 0,
         })),
-        sources: daemon.sourceStats().map(({ id, stats: s }) => ({
+        sources: daemon.sourceStats().map(({ id, stats: s, health: h }) => ({
           id,
           lines: s.lines ?? 0,
           errors: s.errors ?? 0,
           lastLineAt: daemon.lastLineAt(id),
+          ...(h ? { link: toLinkView(h) } : {}),
         })),
         counts: {
           activeBans: active.length,

@@ -17,6 +17,7 @@ import { createIptablesProbe, createNftProbe, createRulesetGuard } from "../enfo
 import { createAmiProvider } from "../registrations/ami-provider.js";
 import { createEslProvider } from "../registrations/esl-provider.js";
 import { createKamailioProvider } from "../registrations/kamailio-provider.js";
+import type { LinkHealth } from "../pbx-link/link-health.js";
 import type { ProviderEvent, ProviderHealth, RegistrationProvider } from "../registrations/provider.js";
 import { createRegistrationPolicy } from "../registrations/registration-policy.js";
 import { createRegistry, type Registry } from "../registrations/registry.js";
@@ -78,7 +79,8 @@ export interface Daemon {
   readonly startedAt: number;
   /** Per jail, since start: failures seen and bans made. */
   jailCounters(): ReadonlyMap<string, JailCounters>;
-  sourceStats(): { id: string; stats: SourceStats }[];
+  /** Each source's counters, and a link source's (AMI, ESL) health. */
+  sourceStats(): { id: string; stats: SourceStats; health?: LinkHealth }[];
   /** ISO time the source last delivered a line, or null. */
   lastLineAt(sourceId: string): string | null;
   /** Rebuilds and applies the policy (after run-time allows or network bans changed); bans are kept. */
@@ -585,7 +587,11 @@ export async function startDaemon(
     allows,
     startedAt,
     jailCounters: () => counters,
-    sourceStats: () => sources.map((src) => ({ id: src.id, stats: src.stats?.() ?? {} })),
+    sourceStats: () =>
+      sources.map((src) => {
+        const health = src.health?.();
+        return { id: src.id, stats: src.stats?.() ?? {}, ...(health ? { health } : {}) };
+      }),
     lastLineAt: (id) => {
       const t = lastLine.get(id);
       return t === undefined ? null : new Date(t).toISOString();

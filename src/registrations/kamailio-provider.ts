@@ -2,8 +2,8 @@
 
 import { systemClock, type Clock } from "../domain/clock.js";
 import { parseUlDump } from "./kamailio-dump.js";
+import { createHealth } from "../pbx-link/link-health.js";
 import {
-  createHealth,
   createProviderReport,
   silentLog,
   type ProviderEvent,

@@ -1,5 +1,7 @@
 // The contract every registration provider (Kamailio RPC, AMI, ESL) meets, and the socket seam they share.
 
+import type { LinkHealth } from "../pbx-link/link-health.js";
+
 export interface ProviderEvent {
   readonly provider: string;
   readonly kind: "error" | "warning" | "restart";
@@ -26,31 +28,8 @@ export interface RegistrationProvider {
   health(): ProviderHealth;
 }
 
-export interface ProviderHealth {
-  readonly up: boolean;
-  /** Clock time it last went up or down; null before its first attempt ended either way. */
-  readonly since: number | null;
-  /** Why it last went down (or failed to come up), or null. */
-  readonly lastError: string | null;
-}
-
-/** A provider's health as it changes: up, down with a reason. */
-export function createHealth(now: () => number): {
-  up(): void;
-  down(reason: string): void;
-  snapshot(): ProviderHealth;
-} {
-  let state: ProviderHealth = { up: false, since: null, lastError: null };
-  return {
-    up() {
-      if (!state.up) state = { up: true, since: now(), lastError: state.lastError };
-    },
-    down(reason) {
-      state = { up: false, since: state.up || state.since === null ? now() : state.since, lastError: reason };
-    },
-    snapshot: () => state,
-  };
-}
+/** A provider's health is a link's: up, or down since when and why. */
+export type ProviderHealth = LinkHealth;
 
 /** pino-compatible subset: constant message, facts in the object. */
 export interface ProviderLog {

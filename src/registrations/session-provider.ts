@@ -2,6 +2,7 @@
 
 import { systemClock, type Clock } from "../domain/clock.js";
 import { tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
+import { createHealth } from "../pbx-link/link-health.js";
 import {
   createSessionLoop,
   DEFAULT_SESSION_LOOP,
@@ -9,7 +10,6 @@ import {
   type SessionLoopPolicy,
 } from "../pbx-link/session-loop.js";
 import {
-  createHealth,
   silentLog,
   type ProviderEvent,
   type ProviderLog,

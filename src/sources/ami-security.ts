@@ -105,14 +105,17 @@ export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecu
   const spec = { id: `ami:${config.host}:${port}`, protocol: "ami", clock: deps.clock, counters };
   return createLinkSource(
     { ...spec, ...(config.reconnect ? { reconnect: config.reconnect } : {}), onEvent: deps.onEvent },
-    (signal, { emit, report }) =>
+    (signal, { emit, report, loggedIn }) =>
       runAmiSession(target, signal, counters, {
         onEvent: (event) => {
           const text = securityEventLine(event);
           if (text !== null) emit(text);
         },
         onRefused: (message) => report("error", "ami login refused", { response: message }),
-        whileUp: () => deps.log?.info({ source: spec.id }, "ami security events: connected"),
+        whileUp: () => {
+          loggedIn();
+          deps.log?.info({ source: spec.id }, "ami security events: connected");
+        },
       }),
   );
 }

@@ -72,6 +72,7 @@ describe("FreeSWITCH register failures over the event socket as a source", () =>
       const stats = () => daemon.sourceStats()[0]?.stats ?? {};
       await waitFor(() => stats().lines === 2, "two failures", 10_000);
       expect(stats()).toMatchObject({ connects: 1, logins: 1, authFailures: 0, unaddressed: 1 });
+      expect(daemon.sourceStats()[0]?.health).toMatchObject({ up: true, lastError: null });
       expect(daemon.store.activeDecisions(Date.now())).toEqual([]);
       esl.emit(registerFailure("203.0.113.77", "1002"));
       await waitFor(() => daemon.store.activeDecisions(Date.now()).length === 1, "the ban", 10_000);
@@ -107,6 +108,7 @@ describe("FreeSWITCH register failures over the event socket as a source", () =>
       await waitFor(() => (stats().errors ?? 0) >= 1, "the wait to try again", 10_000);
       expect(stats()).toMatchObject({ connects: 1, logins: 0, authFailures: 1, lines: 0, errors: 1 });
       expect(esl.commands).toEqual(["auth ***"]);
+      expect(daemon.sourceStats()[0]?.health).toMatchObject({ up: false, lastError: "auth refused" });
     } finally {
       await daemon.stop();
       await esl.close();

@@ -73,7 +73,7 @@ export function createEslSecuritySource(config: EslSecurityConfig, deps: EslSecu
   const spec = { id: `esl:${config.host}:${target.port}`, protocol: "esl", clock: deps.clock, counters };
   return createLinkSource(
     { ...spec, ...(config.reconnect ? { reconnect: config.reconnect } : {}), onEvent: deps.onEvent },
-    (signal, { emit, report }) =>
+    (signal, { emit, report, loggedIn }) =>
       runEslSession(target, signal, counters, {
         onEvent: (headers) => {
           const text = registerFailureLine(headers);
@@ -86,6 +86,7 @@ export function createEslSecuritySource(config: EslSecurityConfig, deps: EslSecu
             : report("warning", "esl event subscription refused", { reply }),
         whileUp: () => {
           counters.logins++;
+          loggedIn();
           deps.log?.info({ source: spec.id }, "esl auth failures: connected");
         },
       }),

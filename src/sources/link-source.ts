@@ -5,6 +5,7 @@
 
 import type { Clock } from "../domain/clock.js";
 import type { LogLine } from "../domain/log-line.js";
+import { createHealth } from "../pbx-link/link-health.js";
 import {
   createSessionLoop,
   DEFAULT_SESSION_LOOP,
@@ -28,9 +29,11 @@ export interface LinkSourceSpec {
   readonly onEvent?: (event: SourceEvent) => void;
 }
 
-/** What `run` is given: where to put a line, and how to report what is not one. */
+/** What `run` is given: where to put a line, how to report what is not one, and to say it is up. */
 export interface LinkSourceSeams {
   readonly emit: (text: string) => void;
+  /** The PBX took the login and the events asked for: the source is up until the session ends. */
+  readonly loggedIn: () => void;
   readonly report: (kind: SourceEvent["kind"], message: string, detail?: Record<string, unknown>) => void;
 }
 
@@ -41,7 +44,9 @@ export function createLinkSource(
 ): LogSource {
   const { id, counters, clock } = spec;
   let deliver: (lines: readonly LogLine[]) => void = () => undefined;
+  const health = createHealth(() => clock.now());
   const seams: LinkSourceSeams = {
+    loggedIn: () => health.up(),
     emit: (text) => {
       counters.lines++;
       deliver([{ source: id, text, time: clock.now() }]);
@@ -55,6 +60,7 @@ export function createLinkSource(
       clock,
       onRestart: (end, delayMs, attempt) => {
         counters.errors++;
+        health.down(end.reason);
         seams.report("restart", `${spec.protocol} session ended; reconnecting`, {
           reason: end.reason,
           delayMs,
@@ -73,7 +79,9 @@ export function createLinkSource(
     },
     async stop() {
       await loop.stop();
+      health.down("stopped");
     },
     stats: () => ({ ...counters }),
+    health: () => health.snapshot(),
   } satisfies LogSource;
 }

@@ -1,6 +1,7 @@
 // The LogSource contract: a stream of lines with a position that can be saved and resumed exactly.
 
 import type { LogLine } from "../domain/log-line.js";
+import type { LinkHealth } from "../pbx-link/link-health.js";
 
 /** Opaque, JSON-serialisable resume point (file identity + byte offset, or a journald cursor). */
 export type SourcePosition = Readonly<Record<string, unknown>>;
@@ -37,4 +38,9 @@ export interface LogSource {
   stop(): Promise<void>;
   /** Counters since creation; optional so simple sources (replays, test doubles) need not count. */
   stats?(): SourceStats;
+  /**
+   * A source read over a link to the PBX (AMI, ESL): whether it is logged in and following events. While
+   * it is not, the PBX's failures go unseen. Files and the journal have none.
+   */
+  health?(): LinkHealth;
 }

@@ -44,6 +44,20 @@ beforeEach(async () => {
     sources: [
       { id: "/var/log/asterisk/full", lines: 12345, errors: 0, lastLineAt: "2026-11-21T23:59:58.000Z" },
       { id: "journald:kamailio", lines: 0, errors: 1, lastLineAt: null },
+      {
+        id: "esl:127.0.0.1:8021",
+        lines: 0,
+        errors: 4,
+        lastLineAt: null,
+        link: { up: false, since: "2026-11-21T23:40:00.000Z", lastError: "auth refused" },
+      },
+      {
+        id: "ami:127.0.0.1:5038",
+        lines: 7,
+        errors: 0,
+        lastLineAt: "2026-11-21T23:59:00.000Z",
+        link: { up: true, since: "2026-11-21T22:00:00.000Z", lastError: null },
+      },
     ],
     lists: [
       {
@@ -148,6 +162,9 @@ describe("status", () => {
         "  ID                      LINES  ERRORS  LAST LINE",
         "  /var/log/asterisk/full  12345  0       2026-11-21T23:59:58Z",
         "  journald:kamailio       0      1       -",
+        "  esl:127.0.0.1:8021      0      4       -",
+        "  ami:127.0.0.1:5038      7      0       2026-11-21T23:59:00Z",
+        "source links: esl:127.0.0.1:8021 DOWN since 2026-11-21T23:40:00Z (auth refused); ami:127.0.0.1:5038 up since 2026-11-21T22:00:00Z",
         "lists:",
         "  NAME              NETWORKS  DOWNLOADED                                 FROM",
         "  blocklist voipbl  81234     2026-11-21T20:00:00Z (last try: HTTP 503)  http://www.voipbl.org/update/",

@@ -6,7 +6,7 @@ import { limitValue, validMatch } from "../../api/query-params.js";
 import { UserError } from "../../domain/errors.js";
 import { targetArg } from "../api-client.js";
 import { createApiViewCommand } from "../api-view-command.js";
-import { plural, printable, providerHealthText, shortTime, table } from "../api-format.js";
+import { plural, printable, linkHealthText, shortTime, table } from "../api-format.js";
 
 const USAGE =
   "sipwarden registrations [--address IP|CIDR] [--match TEXT] [--limit N] [--json] [--socket PATH]";
@@ -57,7 +57,7 @@ export function formatRegistrations({ total, registrations, providers }: Registr
         `${plural(total, "live registration")}${registrations.length < total ? `, the ${registrations.length} seen last shown (--limit)` : ""}; their addresses are not banned for one phone's failures\n`;
   const counters = providers.map(
     (p) =>
-      `provider ${providerHealthText(p)}: ${
+      `provider ${linkHealthText(p)}: ${
         Object.entries(p.stats)
           .map(([k, v]) => `${k} ${v}`)
           .join(", ") || "no counters"

@@ -3,7 +3,7 @@
 import type { Status } from "../../api/contract.js";
 import { formatDuration } from "../../domain/duration.js";
 import { createApiViewCommand } from "../api-view-command.js";
-import { plural, printable, providerHealthText, shortTime, table } from "../api-format.js";
+import { plural, printable, linkHealthText, shortTime, table } from "../api-format.js";
 
 export const statusCommand = createApiViewCommand<Status>({
   name: "status",
@@ -60,6 +60,8 @@ export function formatStatus(s: Status): string {
       ],
       "  ",
     );
+  const links = s.sources.flatMap((x) => (x.link ? [{ id: x.id, ...x.link }] : []));
+  if (links.length > 0) out += `source links: ${links.map(linkHealthText).join("; ")}\n`;
   if (s.lists.length > 0)
     out +=
       "lists:\n" +
@@ -88,8 +90,7 @@ export function formatStatus(s: Status): string {
   }
   for (const n of s.firewallNotes) out += `firewall note: ${printable(n)}\n`;
   const providers = s.registrationProviders ?? [];
-  if (providers.length > 0)
-    out += `registration providers: ${providers.map(providerHealthText).join("; ")}\n`;
+  if (providers.length > 0) out += `registration providers: ${providers.map(linkHealthText).join("; ")}\n`;
   const f = s.fleet;
   if (f !== undefined)
     out +=

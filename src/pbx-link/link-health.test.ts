@@ -1,6 +1,6 @@
-// A provider's health as it goes up and down: when it changed, and why it last went down.
+// A link's health as it goes up and down: when it changed, and why it last went down.
 import { expect, it } from "vitest";
-import { createHealth } from "./provider.js";
+import { createHealth } from "./link-health.js";
 
 it("is down with no time before the first attempt, up since it came up, down since the first failure", () => {
   let now = 1000;

@@ -434,6 +434,11 @@ export async function startDaemon(
       jails: next.jails,
       detector: next.detector,
       referenceTime: () => clock.now(),
+      linkSources: new Set(
+        Object.values(cfg.sources)
+          .filter((s) => s.type === "ami" || s.type === "esl")
+          .map((s) => s.name),
+      ),
       onOffense: (jail, offense) => {
         if (offense.kind === "success") successes.handle(offense);
         else countersOf(jail).failures++;

@@ -4,6 +4,7 @@ import type { Decision } from "../domain/decision.js";
 import type { LogLine } from "../domain/log-line.js";
 import type { Evidence, Offense } from "../domain/offense.js";
 import type { Filter, FilterMatch } from "../filters/filter.js";
+import { createEchoPairing, type EchoPairing } from "../detect/echo-pairing.js";
 
 /** What the pipeline needs of the detector (src/detect's Detector satisfies it). */
 export interface OffenseSink {
@@ -25,6 +26,8 @@ export interface PipelineStats {
   rejected: number;
   /** Matched lines with no date and no transport time: counted at the last event time seen. */
   undated: number;
+  /** Failures a jail saw twice, over a PBX link and in the PBX's log, and counted once (echo-pairing.ts). */
+  echoes: number;
 }
 
 export interface DetectionPipeline {
@@ -42,10 +45,21 @@ export interface DetectionPipelineOptions {
   /** When set, every jail reads every source (replays of arbitrary files). */
   readonly everyJailReadsEverySource?: boolean;
   readonly onOffense?: (jail: string, offense: Offense) => void;
+  /**
+   * Sources read over a PBX link (AMI, ESL), whose failures the PBX may also log: a jail reading one of
+   * them and another source counts each failure seen both ways once.
+   */
+  readonly linkSources?: ReadonlySet<string>;
 }
 
 export function createDetectionPipeline(options: DetectionPipelineOptions): DetectionPipeline {
-  const stats: PipelineStats = { lines: 0, offenses: 0, successes: 0, rejected: 0, undated: 0 };
+  const stats: PipelineStats = { lines: 0, offenses: 0, successes: 0, rejected: 0, undated: 0, echoes: 0 };
+  const links = options.linkSources ?? new Set<string>();
+  // A pairing per jail that reads a link and something else: each jail counts its own failures.
+  const pairings = new Map<string, EchoPairing>();
+  for (const jail of options.jails)
+    if (jail.sources.some((s) => links.has(s)) && jail.sources.some((s) => !links.has(s)))
+      pairings.set(jail.name, createEchoPairing());
   const routes = new Map<string, readonly PipelineJail[]>();
   const jailsFor = (source: string): readonly PipelineJail[] => {
     let list = routes.get(source);
@@ -82,6 +96,14 @@ export function createDetectionPipeline(options: DetectionPipelineOptions): Dete
           stats.undated++;
           time = lastEventTime ?? options.referenceTime();
         } else lastEventTime = time;
+        // (No lookup at all without links: replays never have one.)
+        const pairing = pairings.size > 0 && m.kind === "failure" ? pairings.get(jail.name) : undefined;
+        if (
+          pairing?.isEcho(m.address.text, m.user, links.has(sourceName), options.referenceTime()) === true
+        ) {
+          stats.echoes++;
+          continue;
+        }
         const offense = toOffense(m, time, jail.filter.name, line);
         if (m.kind === "success") stats.successes++;
         else stats.offenses++;

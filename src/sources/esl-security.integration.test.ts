@@ -2,7 +2,7 @@
 // mod_event_socket server on loopback): three sofia::register_failure events from one address ban it with
 // the built-in freeswitch filter, the evidence sofia's log line; other events are not read; a wrong
 // password is reported and retried, never crashes the daemon.
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -31,14 +31,16 @@ function registerFailure(ip: string, user: string, type = "REGISTER"): Record<st
   };
 }
 
-async function daemonOn(name: string, port: number, password: string) {
+/** A daemon whose freeswitch jail reads the event socket, and `log` too when given. */
+async function daemonOn(name: string, port: number, password: string, log?: string) {
   const config = loadConfigText(
     [
       `state_dir: ${join(dir, name)}`,
       "sources:",
       `  esl: { type: esl, host: 127.0.0.1, port: ${port}, password: ${password} }`,
+      ...(log === undefined ? [] : [`  fslog: { type: file, path: ${log} }`]),
       "jails:",
-      "  freeswitch: { filter: freeswitch, sources: [esl], maxretry: 3 }",
+      `  freeswitch: { filter: freeswitch, sources: [esl${log === undefined ? "" : ", fslog"}], maxretry: 3 }`,
     ].join("\n"),
     `${name}.yaml`,
   );
@@ -93,6 +95,38 @@ describe("FreeSWITCH register failures over the event socket as a source", () =>
         ],
       ]);
       expect((await daemon.backend.listBans()).map((b) => b.target)).toEqual(["203.0.113.77"]);
+    } finally {
+      await daemon.stop();
+      await esl.close();
+    }
+  });
+
+  it("counts a failure seen over the link and in freeswitch.log once; one only the log has counts too", async () => {
+    const esl = await startEslTestServer({ password: "ClueCon", registrations: [] });
+    const log = join(dir, "freeswitch.log");
+    writeFileSync(log, "");
+    const daemon = await daemonOn("both", esl.port, "ClueCon", log);
+    try {
+      await waitFor(() => daemon.sourceStats().some((x) => x.health?.up === true), "the link", 10_000);
+      const lines = () => daemon.sourceStats().reduce((n, x) => n + (x.stats.lines ?? 0), 0);
+      // Two failures, each reported both ways: FreeSWITCH fires the event and logs the line.
+      for (const user of ["1000", "1001"]) {
+        esl.emit(registerFailure("203.0.113.77", user));
+        appendFileSync(
+          log,
+          `2026-12-07 19:00:00.000000 [WARNING] sofia_reg.c:1842 SIP auth failure (REGISTER) on sofia profile 'internal' for [${user}@pbx.example] from ip 203.0.113.77\n`,
+        );
+      }
+      await waitFor(() => lines() === 4, "four sightings", 10_000);
+      // Counted as two: no ban at maxretry 3.
+      expect(daemon.store.activeDecisions(Date.now())).toEqual([]);
+      // An ACL reject only the log reports: the third failure.
+      appendFileSync(
+        log,
+        `2026-12-07 19:00:01.000000 [WARNING] sofia.c:2392 IP 203.0.113.77 Rejected by acl "domains"\n`,
+      );
+      await waitFor(() => daemon.store.activeDecisions(Date.now()).length === 1, "the ban", 10_000);
+      expect(daemon.store.activeDecisions(Date.now())[0]?.evidence).toHaveLength(3);
     } finally {
       await daemon.stop();
       await esl.close();

@@ -40,6 +40,11 @@ export interface JailView {
   readonly bans: number;
   /** Addresses with failures inside the jail's find window now. */
   readonly tracked: number;
+  /**
+   * Failures seen twice, over a PBX link (AMI, ESL) and in the PBX's log, and counted once: not in
+   * `failures`. Absent from older daemons.
+   */
+  readonly echoes?: number;
 }
 
 export interface SourceView {

@@ -11,7 +11,11 @@ const status: Status = {
   version: "1.2.3",
   uptimeS: 42,
   backend: { name: "nftables", ok: false, detail: "table missing" },
-  jails: [{ name: "asterisk", filter: "asterisk", failures: 17, bans: 3, tracked: 5 }],
+  jails: [
+    { name: "asterisk", filter: "asterisk", failures: 17, bans: 3, tracked: 5, echoes: 4 },
+    // A daemon from before echoes were counted: no sample of it.
+    { name: "sshd", filter: "sshd", failures: 0, bans: 0, tracked: 0 },
+  ],
   sources: [
     { id: "/var/log/asterisk/full", lines: 1000, errors: 1, lastLineAt: "2026-12-07T08:00:00.000Z" },
     { id: 'journald:SYSLOG_IDENTIFIER="ss\\hd"\nx', lines: 0, errors: 0, lastLineAt: null },
@@ -94,6 +98,7 @@ it("renders the status as Prometheus text with escaped labels", () => {
     "# TYPE sipwarden_jail_bans_total counter",
     'sipwarden_jail_bans_total{jail="asterisk",filter="asterisk"} 3',
     'sipwarden_jail_failures_total{jail="asterisk",filter="asterisk"} 17',
+    'sipwarden_jail_echoes_total{jail="asterisk",filter="asterisk"} 4',
     'sipwarden_source_lines_total{source="/var/log/asterisk/full"} 1000',
     'sipwarden_source_lines_total{source="journald:SYSLOG_IDENTIFIER=\\"ss\\\\hd\\"\\nx"} 0',
     'sipwarden_source_last_line_timestamp_seconds{source="/var/log/asterisk/full"} 1796630400',
@@ -125,6 +130,7 @@ it("renders the status as Prometheus text with escaped labels", () => {
   // A source that never delivered a line has no timestamp sample at all.
   expect(lines.filter((l) => l.startsWith("sipwarden_source_last_line_timestamp_seconds{"))).toHaveLength(1);
   expect(lines.filter((l) => l.startsWith("sipwarden_list_download_ok{"))).toHaveLength(1);
+  expect(lines.filter((l) => l.startsWith("sipwarden_jail_echoes_total{"))).toHaveLength(1);
   // Files and the journal have no link: only the two link sources say whether they are up.
   expect(lines.filter((l) => l.startsWith("sipwarden_source_up{"))).toHaveLength(2);
   // Every sample's family was introduced by HELP and TYPE first.

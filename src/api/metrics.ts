@@ -83,6 +83,14 @@ export function renderMetrics(status: Status): string {
       samples: status.jails.map((j) => ({ labels: { jail: j.name, filter: j.filter }, value: j.bans })),
     },
     {
+      name: "sipwarden_jail_echoes_total",
+      kind: "counter",
+      help: "Failures a jail saw over a PBX link and in the PBX's log and counted once (not in failures again).",
+      samples: status.jails.flatMap((j) =>
+        j.echoes === undefined ? [] : [{ labels: { jail: j.name, filter: j.filter }, value: j.echoes }],
+      ),
+    },
+    {
       name: "sipwarden_jail_tracked_addresses",
       kind: "gauge",
       help: "Addresses with failures inside a jail's find window now.",

@@ -140,7 +140,7 @@ describe("daemon control services (dry-run firewall)", () => {
 
       const status = await services.status();
       expect(status.jails).toEqual([
-        { name: "asterisk", filter: "asterisk", failures: 2, bans: 1, tracked: 0 },
+        { name: "asterisk", filter: "asterisk", failures: 2, bans: 1, tracked: 0, echoes: 0 },
       ]);
       expect(status.counts.activeBans).toBe(0);
       expect(status.sources[0]).toMatchObject({ id: log, lines: 2 });

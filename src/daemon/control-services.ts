@@ -131,6 +131,7 @@ export function createDaemonServices(
           filter: j.filter,
           failures: counters.get(j.name)?.failures ?? 0,
           bans: counters.get(j.name)?.bans ?? 0,
+          echoes: counters.get(j.name)?.echoes ?? 0,
           tracked: stats.jails.find((x) => x.name === j.name)?.addresses ?? 0,
         })),
         sources: daemon.sourceStats().map(({ id, stats: s, health: h }) => ({

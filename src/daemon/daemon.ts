@@ -68,6 +68,8 @@ export interface DaemonOptions {
 export interface JailCounters {
   failures: number;
   bans: number;
+  /** Failures seen over a PBX link and in its log, counted once (not in `failures` a second time). */
+  echoes: number;
 }
 
 export interface Daemon {
@@ -232,7 +234,7 @@ export async function startDaemon(
   const counters = new Map<string, JailCounters>();
   const countersOf = (jail: string): JailCounters => {
     let c = counters.get(jail);
-    if (!c) counters.set(jail, (c = { failures: 0, bans: 0 }));
+    if (!c) counters.set(jail, (c = { failures: 0, bans: 0, echoes: 0 }));
     return c;
   };
   /** Network bans in force that ban sets cannot hold: these ride in the policy's interval sets. */
@@ -439,6 +441,7 @@ export async function startDaemon(
           .filter((s) => s.type === "ami" || s.type === "esl")
           .map((s) => s.name),
       ),
+      onEcho: (jail) => countersOf(jail).echoes++,
       onOffense: (jail, offense) => {
         if (offense.kind === "success") successes.handle(offense);
         else countersOf(jail).failures++;

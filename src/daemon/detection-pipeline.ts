@@ -45,6 +45,8 @@ export interface DetectionPipelineOptions {
   /** When set, every jail reads every source (replays of arbitrary files). */
   readonly everyJailReadsEverySource?: boolean;
   readonly onOffense?: (jail: string, offense: Offense) => void;
+  /** Called for a failure not counted again because it was seen over a link and in a log (`linkSources`). */
+  readonly onEcho?: (jail: string) => void;
   /**
    * Sources read over a PBX link (AMI, ESL), whose failures the PBX may also log: a jail reading one of
    * them and another source counts each failure seen both ways once.
@@ -102,6 +104,7 @@ export function createDetectionPipeline(options: DetectionPipelineOptions): Dete
           pairing?.isEcho(m.address.text, m.user, links.has(sourceName), options.referenceTime()) === true
         ) {
           stats.echoes++;
+          options.onEcho?.(jail.name);
           continue;
         }
         const offense = toOffense(m, time, jail.filter.name, line);

@@ -36,6 +36,17 @@ describe("echo pairing", () => {
     expect(p.isEcho(A, "1000", false, 1005)).toBe(false);
   });
 
+  it("prefers the same account to one that names none", () => {
+    const p = createEchoPairing(5000);
+    // The log: an ACL reject (no account), then the wrong password of 1000; then the link's event for it.
+    expect(p.isEcho(A, undefined, false, 1000)).toBe(false);
+    expect(p.isEcho(A, "1000", false, 1001)).toBe(false);
+    expect(p.isEcho(A, "1000", true, 1002)).toBe(true);
+    // The ACL reject still waits: a later link failure of another account without a log line pairs with it.
+    expect(p.isEcho(A, "1001", true, 1003)).toBe(true);
+    expect(p.isEcho(A, "1001", true, 1004)).toBe(false);
+  });
+
   it("does not pair sightings further apart than the window", () => {
     const p = createEchoPairing(5000);
     expect(p.isEcho(A, "1000", true, 1000)).toBe(false);

@@ -3,6 +3,8 @@
 // reading both would count it twice and ban at half its maxretry. Each failure from a link is paired with one
 // from the log for the same address (and the same account, when both name one) that arrived within a few
 // seconds of it, whichever came first; the second of a pair is an echo and is not counted again.
+// A pair is never more than one failure: at worst (a failure only the log reports paired with one only the
+// link reports, both naming no account or one of them none) two failures count as one, never zero.
 //
 // Pairing is by arrival, not by the lines' dates: the log's date may be in another zone, or whole seconds,
 // while both sightings reach sipwarden within milliseconds of each other. A failure only one side reports (an
@@ -52,9 +54,10 @@ export function createEchoPairing(windowMs = ECHO_WINDOW_MS): EchoPairing {
         let stale = 0;
         while (stale < list.length && (list[stale] as Sighting).at < at - windowMs) stale++;
         if (stale > 0) forget(address, list, stale);
-        const i = list.findIndex(
-          (s) => s.fromLink !== fromLink && (s.user === undefined || user === undefined || s.user === user),
-        );
+        // The same account first; else one where either side names none (Asterisk's log lines name none).
+        let i = list.findIndex((s) => s.fromLink !== fromLink && s.user === user);
+        if (i < 0)
+          i = list.findIndex((s) => s.fromLink !== fromLink && (s.user === undefined || user === undefined));
         if (i >= 0) {
           list.splice(i, 1);
           total--;

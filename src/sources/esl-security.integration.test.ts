@@ -31,6 +31,13 @@ function registerFailure(ip: string, user: string, type = "REGISTER"): Record<st
   };
 }
 
+/** Now as freeswitch.log dates its lines: local time, microseconds. */
+function fsDate(): string {
+  const d = new Date();
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
+}
+
 /** A daemon whose freeswitch jail reads the event socket, and `log` too when given. */
 async function daemonOn(name: string, port: number, password: string, log?: string) {
   const config = loadConfigText(
@@ -114,17 +121,15 @@ describe("FreeSWITCH register failures over the event socket as a source", () =>
         esl.emit(registerFailure("203.0.113.77", user));
         appendFileSync(
           log,
-          `2026-12-07 19:00:00.000000 [WARNING] sofia_reg.c:1842 SIP auth failure (REGISTER) on sofia profile 'internal' for [${user}@pbx.example] from ip 203.0.113.77\n`,
+          `${fsDate()} [WARNING] sofia_reg.c:1842 SIP auth failure (REGISTER) on sofia profile 'internal' for [${user}@pbx.example] from ip 203.0.113.77\n`,
         );
       }
       await waitFor(() => lines() === 4, "four sightings", 10_000);
       // Counted as two: no ban at maxretry 3.
       expect(daemon.store.activeDecisions(Date.now())).toEqual([]);
+      expect(daemon.jailCounters().get("freeswitch")).toEqual({ failures: 2, bans: 0, echoes: 2 });
       // An ACL reject only the log reports: the third failure.
-      appendFileSync(
-        log,
-        `2026-12-07 19:00:01.000000 [WARNING] sofia.c:2392 IP 203.0.113.77 Rejected by acl "domains"\n`,
-      );
+      appendFileSync(log, `${fsDate()} [WARNING] sofia.c:2392 IP 203.0.113.77 Rejected by acl "domains"\n`);
       await waitFor(() => daemon.store.activeDecisions(Date.now()).length === 1, "the ban", 10_000);
       expect(daemon.store.activeDecisions(Date.now())[0]?.evidence).toHaveLength(3);
     } finally {

@@ -1,7 +1,7 @@
 // The daemon reading Asterisk's security events over AMI (a protocol-level AMI server on loopback): three
 // failed authentications from one address ban it, the evidence the security log's line; a wrong secret is
 // reported and retried, never crashes the daemon.
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -33,14 +33,16 @@ function invalidPassword(ip: string, account: string): Record<string, string> {
   };
 }
 
-async function daemonOn(name: string, port: number, secret: string) {
+/** A daemon whose asterisk jail reads the AMI link, and the `full` log too when given. */
+async function daemonOn(name: string, port: number, secret: string, full?: string) {
   const config = loadConfigText(
     [
       `state_dir: ${join(dir, name)}`,
       "sources:",
       `  ami: { type: ami, host: 127.0.0.1, port: ${port}, username: sipwarden, secret: ${secret} }`,
+      ...(full === undefined ? [] : [`  full: { type: file, path: ${full} }`]),
       "jails:",
-      "  asterisk: { filter: asterisk, sources: [ami], maxretry: 3 }",
+      `  asterisk: { filter: asterisk, sources: [ami${full === undefined ? "" : ", full"}], maxretry: 3 }`,
     ].join("\n"),
     `${name}.yaml`,
   );
@@ -83,6 +85,43 @@ describe("AMI security events as a source", () => {
         /^SECURITY\[0\] res_security_log\.c: SecurityEvent="InvalidPassword",EventTV="[^"]+",Severity="Error",Service="PJSIP",EventVersion="2",AccountID="1001",SessionID="0x55d2c1a0",LocalAddress="IPV4\/UDP\/192\.0\.2\.10\/5060",RemoteAddress="IPV4\/UDP\/203\.0\.113\.77\/5060",Challenge="6b1f"/,
       );
       expect((await daemon.backend.listBans()).map((b) => b.target)).toEqual(["203.0.113.77"]);
+    } finally {
+      await daemon.stop();
+      await ami.close();
+    }
+  });
+
+  it("counts a failure reported as a security event and as chan_pjsip's NOTICE once", async () => {
+    const ami = await startAmiTestServer({
+      username: "sipwarden",
+      secret: "s3cret",
+      contacts: [],
+      peers: [],
+    });
+    const full = join(dir, "full");
+    writeFileSync(full, "");
+    const { daemon } = await daemonOn("both", ami.port, "s3cret", full);
+    try {
+      await waitFor(() => daemon.sourceStats().some((x) => x.health?.up === true), "the AMI login", 10_000);
+      const lines = () => daemon.sourceStats().reduce((n, x) => n + (x.stats.lines ?? 0), 0);
+      // Asterisk's full log names no account in this line; the event names 1001: they pair all the same.
+      // Asterisk's default date, local time: `Dec  7 19:12:01`.
+      const stamp = () => {
+        const t = new Date().toString();
+        return `${t.slice(4, 7)} ${String(Number(t.slice(8, 10))).padStart(2)} ${t.slice(16, 24)}`;
+      };
+      for (let i = 0; i < 2; i++) {
+        ami.emit(invalidPassword("203.0.113.77", "1001"));
+        appendFileSync(
+          full,
+          `[${stamp()}] NOTICE[2024] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx.example>' failed for '203.0.113.77:5060' (callid: c${i}) - Failed to authenticate\n`,
+        );
+      }
+      await waitFor(() => lines() === 4, "four sightings", 10_000);
+      expect(daemon.jailCounters().get("asterisk")).toEqual({ failures: 2, bans: 0, echoes: 2 });
+      expect(daemon.store.activeDecisions(Date.now())).toEqual([]);
+      ami.emit(invalidPassword("203.0.113.77", "1001"));
+      await waitFor(() => daemon.store.activeDecisions(Date.now()).length === 1, "the ban", 10_000);
     } finally {
       await daemon.stop();
       await ami.close();

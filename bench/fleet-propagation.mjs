@@ -8,8 +8,10 @@
  * blocklist URL), so this prints sipwarden's own times only.
  *
  * Usage (after `npm run build`; needs /usr/bin/redis-server):
- *   node bench/fleet-propagation.mjs [--bans 500] [--signed]
- * With --signed, the nodes sign their messages and check the others' (fleet.secret_file, HMAC-SHA256).
+ *   node bench/fleet-propagation.mjs [--bans 500] [--signed shared|node]
+ * With --signed shared, the nodes sign their messages and check the others' with a key they share
+ * (fleet.secret_file, HMAC-SHA256); with --signed node, each with its own key (fleet.identity_file and
+ * peers_file, Ed25519).
  * Bans are decided one at a time (each waits for the previous to arrive), then --bans more at once (a
  * burst, as a scan banned in one batch); then a third node starts and is timed until it holds them all
  * (read from the stream's start). Between the two, allow entries made by hand on one node are timed until the
@@ -24,7 +26,7 @@ import { parseArgs } from "node:util";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const { values } = parseArgs({
-  options: { bans: { type: "string", default: "500" }, signed: { type: "boolean", default: false } },
+  options: { bans: { type: "string", default: "500" }, signed: { type: "string", default: "" } },
 });
 const N = Number(values.bans);
 const { startDaemon } = await import(join(ROOT, "dist/daemon/daemon.js"));
@@ -40,7 +42,19 @@ const port = await new Promise((resolve) => {
 const dir = mkdtempSync(join(tmpdir(), "sw-fleet-bench-"));
 const keyFile = join(dir, "fleet.keys");
 writeFileSync(keyFile, `${"6d".repeat(32)}\n`, { mode: 0o600 });
-const signed = values.signed ? `, secret_file: ${keyFile}` : "";
+if (!["", "shared", "node"].includes(values.signed ?? "")) throw new Error("--signed is shared or node");
+const { newFleetIdentity } = await import(join(ROOT, "dist/fleet/fleet-node-keys.js"));
+const identities = new Map(["pbx-a", "pbx-b", "pbx-c"].map((n) => [n, newFleetIdentity()]));
+const peersFile = join(dir, "fleet-peers");
+writeFileSync(peersFile, [...identities].map(([n, id]) => `${n} ${id.publicKey}\n`).join(""));
+/** @param {string} name */
+const signed = (name) => {
+  if (values.signed === "shared") return `, secret_file: ${keyFile}`;
+  if (values.signed !== "node") return "";
+  const file = join(dir, `${name}.pem`);
+  writeFileSync(file, identities.get(name)?.pem ?? "", { mode: 0o600 });
+  return `, identity_file: ${file}, peers_file: ${peersFile}`;
+};
 const redis = spawn(
   "/usr/bin/redis-server",
   ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -59,7 +73,7 @@ try {
         `  pbx: { type: file, path: ${join(dir, `${name}.log`)} }`,
         "jails:",
         "  asterisk: { filter: asterisk, sources: [pbx] }",
-        `fleet: { redis: "redis://127.0.0.1:${port}", node: ${name}${signed} }`,
+        `fleet: { redis: "redis://127.0.0.1:${port}", node: ${name}${signed(name)} }`,
       ].join("\n"),
       `${name}.yaml`,
     );
@@ -80,7 +94,10 @@ try {
   const b = await start("pbx-b", (d) => arrived.get(d.target)?.(performance.now()));
   for (let i = 0; i < 100 && !(a.fleetStats().connected && b.fleetStats().connected); i++)
     await new Promise((r) => setTimeout(r, 50));
-  console.log(`messages ${b.fleetStats().signed ? "signed and checked (fleet.secret_file)" : "not signed"}`);
+  const how = { shared: "a shared key (fleet.secret_file)", node: "node keys (fleet.identity_file)" };
+  console.log(
+    `messages ${b.fleetStats().signed ? `signed and checked with ${how[values.signed]}` : "not signed"}`,
+  );
   const ban = (i) => ({
     action: "ban",
     target: `198.18.${(i >> 8) & 255}.${i & 255}`,

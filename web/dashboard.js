@@ -82,7 +82,7 @@ function renderStatus(s) {
     ),
     ...(s.fleet
       ? [
-          `fleet: node ${s.fleet.node}, ${s.fleet.connected ? "connected" : "NOT connected"}${s.fleet.signed ? ", signed" : ""}; ` +
+          `fleet: node ${s.fleet.node}, ${s.fleet.connected ? "connected" : "NOT connected"}${s.fleet.signed ? (s.fleet.signing === "node" ? ", signed by node keys" : ", signed") : ""}; ` +
             `${s.fleet.published} published, ${s.fleet.received} received` +
             `${s.fleet.refused ? `, ${s.fleet.refused} refused (last: ${s.fleet.lastRefused})` : ""}` +
             `${s.fleet.pending ? `, ${s.fleet.pending} waiting` : ""}` +

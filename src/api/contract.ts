@@ -107,8 +107,10 @@ export interface FleetView {
   /** This node's name, the origin other nodes record (`fleet:<node>`). */
   readonly node: string;
   readonly connected: boolean;
-  /** Messages are signed, and only signed ones taken (fleet.secret_file). */
+  /** Messages are signed, and only signed ones taken (fleet.secret_file, or identity_file and peers_file). */
   readonly signed: boolean;
+  /** How, when signed: a key the fleet shares, or each node's own key. Absent from older daemons. */
+  readonly signing?: "shared" | "node";
   /** Messages this node published; other nodes' read; stream entries refused as invalid. */
   readonly published: number;
   readonly received: number;

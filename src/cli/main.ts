@@ -78,6 +78,13 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     ),
     summary: "send one example notification as the config says, and report each way's result",
   },
+  "fleet-key": {
+    run: lazy(
+      () => import("./commands/fleet-key.js"),
+      (m) => m.fleetKeyCommand,
+    ),
+    summary: "create (or read) this node's fleet key and print its line for the other nodes' peers_file",
+  },
   status: {
     run: lazy(
       () => import("./commands/status.js"),

@@ -195,6 +195,9 @@ export interface FleetConfig {
   readonly caFile: string | null;
   /** Keys the fleet's messages are signed with and checked against (fleet-signature.ts); null: unsigned. */
   readonly secretFile: string | null;
+  /** This node's Ed25519 key and the peers' public keys (fleet-node-keys.ts), instead of a shared key. */
+  readonly identityFile: string | null;
+  readonly peersFile: string | null;
   /** This node's name: the origin other nodes record (`fleet:<node>`). */
   readonly node: string;
   /** The Redis stream. */

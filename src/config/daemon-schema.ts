@@ -159,6 +159,13 @@ export const fleetSchema = z
      * key in it signed are taken. Without it, messages are neither signed nor checked.
      */
     secret_file: absolutePath.optional(),
+    /**
+     * Instead of a shared key: this node's own Ed25519 private key (sipwarden fleet-key writes one), with
+     * which it signs; peers_file lists each node's public key, and an entry is taken only when the key
+     * listed for the node it names signed it.
+     */
+    identity_file: absolutePath.optional(),
+    peers_file: absolutePath.optional(),
     /** This node's name (default: the host name). */
     node: z
       .string()

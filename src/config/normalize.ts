@@ -163,6 +163,18 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
       "ca_file is for a Redis over TLS: write rediss://",
       at("ca_file"),
     );
+  if ((raw.identity_file === undefined) !== (raw.peers_file === undefined))
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "identity_file and peers_file go together: this node's key signs, the peers' keys check",
+      at(raw.identity_file === undefined ? "peers_file" : "identity_file"),
+    );
+  if (raw.identity_file !== undefined && raw.secret_file !== undefined)
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "sign with a shared secret_file or with node keys (identity_file, peers_file), not both",
+      at("secret_file"),
+    );
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   // Whoever can write to the stream bans addresses on every node: a shared Redis needs a password.
   if (url.password === "" && raw.password_file === undefined && !isLoopbackHost(host))
@@ -171,11 +183,7 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
       `a Redis on another host (${host}) needs a password (requirepass or an ACL user), given in password_file: whoever can write to the fleet's stream bans addresses on every node`,
       at("redis"),
     );
-  const node =
-    raw.node ??
-    hostname()
-      .replace(/[^A-Za-z0-9_.-]/g, "-")
-      .slice(0, 63);
+  const node = raw.node ?? hostFleetNode();
   if (!FLEET_NODE.test(node))
     throw new UserError(
       "SW_CONFIG_INVALID",
@@ -187,6 +195,8 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
     passwordFile: raw.password_file ?? null,
     caFile: raw.ca_file ?? null,
     secretFile: raw.secret_file ?? null,
+    identityFile: raw.identity_file ?? null,
+    peersFile: raw.peers_file ?? null,
     node,
     key: raw.key ?? "sipwarden:bans",
     share: raw.share ?? true,
@@ -194,6 +204,13 @@ function normalizeFleet(raw: RawConfig["fleet"], deps: NormalizeDeps): FleetConf
     allows: raw.allows ?? true,
     maxEntries: raw.max_entries ?? 100_000,
   };
+}
+
+/** A fleet node's default name: the host name, with what a node name cannot hold turned into `-`. */
+export function hostFleetNode(): string {
+  return hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, "-")
+    .slice(0, 63);
 }
 
 function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config["notify"] {

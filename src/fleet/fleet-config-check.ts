@@ -2,6 +2,9 @@
 
 import type { Config, FleetConfig } from "../config/config.js";
 import { readAtKey, readConfigFile, readSecretLine } from "../domain/secret-file.js";
+import type { KeyObject } from "node:crypto";
+import { UserError } from "../domain/errors.js";
+import { identityMismatch, parseFleetIdentity, parseFleetPeers, type FleetPeers } from "./fleet-node-keys.js";
 import { parseFleetKeys } from "./fleet-signature.js";
 
 /** What the fleet's password, CA and secret files hold, read once for the link that uses them. */
@@ -10,6 +13,8 @@ export interface FleetSecrets {
   readonly ca?: string;
   /** The keys messages are signed with (the first) and checked against (all). */
   readonly keys?: readonly string[];
+  /** Or: this node's private key, which signs, and each node's public keys, which check. */
+  readonly nodeKeys?: { readonly identity: KeyObject; readonly peers: FleetPeers };
 }
 
 /** Reads the fleet's password, CA and secret files now: unreadable or empty, each is refused at its key. */
@@ -20,7 +25,9 @@ export function checkFleetFiles(config: Config): FleetSecrets {
   const password = f.passwordFile;
   const ca = f.caFile;
   const secret = f.secretFile;
+  const nodeKeys = readNodeKeys(f, at);
   return {
+    ...(nodeKeys === null ? {} : { nodeKeys }),
     ...(password === null
       ? {}
       : { password: readAtKey(() => readSecretLine(password, "password file"), at("password_file")) }),
@@ -34,6 +41,25 @@ export function checkFleetFiles(config: Config): FleetSecrets {
           ),
         }),
   };
+}
+
+function readNodeKeys(
+  f: FleetConfig,
+  at: (key: string) => ReturnType<Config["locate"]>,
+): FleetSecrets["nodeKeys"] | null {
+  const { identityFile, peersFile } = f;
+  if (identityFile === null || peersFile === null) return null;
+  const identity = readAtKey(
+    () => parseFleetIdentity(readConfigFile(identityFile, "fleet identity file"), identityFile),
+    at("identity_file"),
+  );
+  const peers = readAtKey(
+    () => parseFleetPeers(readConfigFile(peersFile, "fleet peers file"), peersFile),
+    at("peers_file"),
+  );
+  const mismatch = identityMismatch(identity, f.node, peers);
+  if (mismatch !== null) throw new UserError("SW_CONFIG_INVALID", mismatch, at("peers_file"));
+  return { identity, peers };
 }
 
 /** "node pbx-a via redis://10.0.0.5:6379 (stream sipwarden:bans): shares …": a password never shown. */
@@ -53,6 +79,10 @@ export function fleetText(f: FleetConfig): string {
   ];
   const ca = f.caFile === null ? "" : `, CA ${f.caFile}`;
   if (f.secretFile !== null) what.push(`messages signed and checked with the keys in ${f.secretFile}`);
-  else what.push("messages not signed (no secret_file)");
+  else if (f.identityFile !== null)
+    what.push(
+      `messages signed with this node's key in ${f.identityFile}, each checked against its node's keys in ${f.peersFile}`,
+    );
+  else what.push("messages not signed (no secret_file, nor identity_file)");
   return `node ${f.node} via ${url.protocol}//${url.host} (stream ${f.key}, ${login}${ca}): ${what.join(", ")}`;
 }

@@ -7,6 +7,7 @@ import { loadConfigText } from "../config/load.js";
 import { configRejection } from "../config/testing/config-rejection.js";
 import { isUserError } from "../domain/errors.js";
 import { checkFleetFiles, fleetText } from "./fleet-config-check.js";
+import { newFleetIdentity } from "./fleet-node-keys.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-fleetcfg-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,6 +20,8 @@ describe("fleet config", () => {
       passwordFile: null,
       caFile: null,
       secretFile: null,
+      identityFile: null,
+      peersFile: null,
       node: hostname()
         .replace(/[^A-Za-z0-9_.-]/g, "-")
         .slice(0, 63),
@@ -39,7 +42,7 @@ describe("fleet config", () => {
       receive: false,
     });
     expect(fleetText(remote!)).toBe(
-      "node pbx-7 via rediss://redis.example.net:6380 (stream sipwarden:bans, password from /etc/sipwarden/redis.pass): shares this node's bans and unbans, enforces none of the other nodes', messages not signed (no secret_file)",
+      "node pbx-7 via rediss://redis.example.net:6380 (stream sipwarden:bans, password from /etc/sipwarden/redis.pass): shares this node's bans and unbans, enforces none of the other nodes', messages not signed (no secret_file, nor identity_file)",
     );
   });
 
@@ -57,6 +60,13 @@ describe("fleet config", () => {
       ["fleet: { redis: 'redis://127.0.0.1', max_entries: 10 }", /1000/, "fleet.max_entries"],
       ["fleet: { redis: 'redis://127.0.0.1', ca_file: /etc/ca.pem }", /rediss:\/\//, "fleet.ca_file"],
       ["fleet: { redis: 'redis://127.0.0.1', channel: x }", /channel/, "fleet.channel"],
+      ["fleet: { redis: 'redis://127.0.0.1', identity_file: /k.pem }", /go together/, "fleet.identity_file"],
+      ["fleet: { redis: 'redis://127.0.0.1', peers_file: /peers }", /go together/, "fleet.peers_file"],
+      [
+        "fleet: { redis: 'redis://127.0.0.1', secret_file: /s, identity_file: /k.pem, peers_file: /p }",
+        /shared secret_file or with node keys/,
+        "fleet.secret_file",
+      ],
     ];
     for (const [text, message, key] of cases) {
       const e = configRejection(`preset: asterisk\n${text}\n`);
@@ -136,5 +146,42 @@ describe("fleet config", () => {
       expect(isUserError(caught) && caught.format()).toMatch(why);
       expect(isUserError(caught) && caught.location).toMatchObject({ key: "fleet.secret_file", line: 4 });
     }
+  });
+
+  it("reads this node's key and the peers' before anything starts; refuses a peers file without this node's key", () => {
+    const identity = join(dir, "pbx-a.pem");
+    const peers = join(dir, "fleet-peers");
+    const mine = newFleetIdentity();
+    const theirs = newFleetIdentity();
+    writeFileSync(identity, mine.pem, { mode: 0o600 });
+    writeFileSync(peers, `pbx-a ${mine.publicKey}\npbx-b ${theirs.publicKey}\n`);
+    const config = loadConfigText(
+      `preset: asterisk\nfleet:\n  redis: 'redis://127.0.0.1'\n  node: pbx-a\n  identity_file: ${identity}\n  peers_file: ${peers}\n`,
+      "/etc/sipwarden/sipwarden.yaml",
+    );
+    expect([...(checkFleetFiles(config).nodeKeys?.peers.keys() ?? [])]).toEqual(["pbx-a", "pbx-b"]);
+    expect(fleetText(config.fleet!)).toMatch(
+      new RegExp(
+        `, messages signed with this node's key in ${identity}, each checked against its node's keys in ${peers}$`,
+      ),
+    );
+    const refusal = (): string => {
+      try {
+        checkFleetFiles(config);
+      } catch (e) {
+        if (isUserError(e)) return `${e.location.key}:${e.location.line}: ${e.message}`;
+        throw e;
+      }
+      return "taken";
+    };
+    writeFileSync(peers, `pbx-a ${theirs.publicKey}\n`);
+    expect(refusal()).toMatch(
+      /^fleet\.peers_file:6: the peers file lists pbx-a with other keys than this node's identity/,
+    );
+    writeFileSync(peers, `pbx-b ${theirs.publicKey}\npbx-c not-a-key\n`);
+    expect(refusal()).toMatch(/^fleet\.peers_file:6: .*fleet-peers:2: not an Ed25519 public key/);
+    writeFileSync(peers, `pbx-b ${theirs.publicKey}\n`);
+    writeFileSync(identity, "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n");
+    expect(refusal()).toMatch(/^fleet\.identity_file:5: .*holds no private key in PEM/);
   });
 });

@@ -8,6 +8,7 @@ import type { FleetView } from "../api/contract.js";
 import type { FleetConfig } from "../config/config.js";
 import type { FleetSecrets } from "./fleet-config-check.js";
 import { decodeFleetMessage, encodeFleetMessage, type FleetMessage } from "./fleet-message.js";
+import { fleetNodeKeys } from "./fleet-node-keys.js";
 import { fleetKeys } from "./fleet-signature.js";
 
 /** How the link fares: the status API's view of it. */
@@ -67,7 +68,13 @@ export async function startFleetLink(
 ): Promise<FleetLink> {
   const { createClient } = await import("@redis/client");
   const { password, ca } = secrets;
-  const keys = secrets.keys === undefined ? null : fleetKeys(secrets.keys);
+  const { nodeKeys } = secrets;
+  const keys =
+    secrets.keys !== undefined
+      ? fleetKeys(secrets.keys)
+      : nodeKeys !== undefined
+        ? fleetNodeKeys(nodeKeys.identity, config.node, nodeKeys.peers)
+        : null;
   const options = {
     url: config.url,
     ...(password === undefined ? {} : { password }),
@@ -258,6 +265,7 @@ export async function startFleetLink(
       node: config.node,
       connected: clients.every((c) => c.isReady),
       signed: keys !== null,
+      ...(keys === null ? {} : { signing: nodeKeys !== undefined ? ("node" as const) : ("shared" as const) }),
       published: tally.published,
       received: tally.received,
       refused: tally.refused,

@@ -13,8 +13,9 @@ const MIN_FLEET_KEY = 32;
 const MAX_FLEET_KEY = 1024;
 const SIG = "sig";
 
+/** How a node signs what it writes and checks what it reads: a shared key (here) or node keys. */
 export interface FleetKeys {
-  /** How many keys verify (the first of them signs). */
+  /** How many keys verify (with a shared key, the first of them signs). */
   readonly count: number;
   /** The entry's fields with the signature appended as their last pair. */
   sign(fields: readonly string[]): string[];
@@ -44,8 +45,24 @@ function keyId(key: string): string {
 }
 
 /** What is signed: the fields before the signature, each as written, unambiguously joined. */
-function signedText(fields: readonly string[]): string {
+export function signedText(fields: readonly string[]): string {
   return JSON.stringify(fields);
+}
+
+/**
+ * An entry's fields split into what was signed and the signature (the value of the last pair, `sig`), or
+ * why the entry is not a signed one. Shared by the fleet's two ways of signing (a shared key, node keys).
+ */
+export function signedBody(
+  fields: readonly unknown[],
+): { readonly body: readonly string[]; readonly signature: string } | string {
+  const n = fields.length;
+  const value = fields[n - 1];
+  if (n < 2 || fields[n - 2] !== SIG || typeof value !== "string") return "not signed";
+  const body = fields.slice(0, n - 2);
+  if (body.some((f) => typeof f !== "string")) return "a field that is not text";
+  if (body.some((f, i) => i % 2 === 0 && f === SIG)) return "signed twice";
+  return { body: body as string[], signature: value };
 }
 
 export function fleetKeys(keys: readonly string[]): FleetKeys {
@@ -59,18 +76,14 @@ export function fleetKeys(keys: readonly string[]): FleetKeys {
     count: keys.length,
     sign: (fields) => [...fields, SIG, `${signerId}.${mac(signer, fields).toString("base64url")}`],
     refusal(fields) {
-      const n = fields.length;
-      const value = fields[n - 1];
-      if (n < 2 || fields[n - 2] !== SIG || typeof value !== "string") return "not signed";
-      const body = fields.slice(0, n - 2);
-      if (body.some((f) => typeof f !== "string")) return "a field that is not text";
-      if (body.some((f, i) => i % 2 === 0 && f === SIG)) return "signed twice";
-      const m = /^([0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/.exec(value);
+      const signed = signedBody(fields);
+      if (typeof signed === "string") return signed;
+      const m = /^([0-9a-f]{12})\.([A-Za-z0-9_-]{43})$/.exec(signed.signature);
       if (m === null) return "not a signature";
       const key = byId.get(m[1] as string);
       if (key === undefined) return `signed with a key this node does not hold (${m[1]})`;
       const given = Buffer.from(m[2] as string, "base64url");
-      return given.length === 32 && timingSafeEqual(given, mac(key, body as string[]))
+      return given.length === 32 && timingSafeEqual(given, mac(key, signed.body))
         ? null
         : "the signature does not match";
     },

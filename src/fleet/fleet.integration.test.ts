@@ -1,6 +1,7 @@
 // Nodes of a fleet sharing bans through a real redis-server on loopback: sipwarden daemons (their firewall
 // the in-memory backend; the kernel path of a decided ban is the one every other ban takes, tested in
 // network namespaces elsewhere), each with its own state, log and allowlist.
+import { createPrivateKey } from "node:crypto";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +20,7 @@ import { selfSignedCert } from "../../test/self-signed-cert.js";
 import { formatStatus } from "../cli/commands/status.js";
 import { startFleetLink } from "./fleet-link.js";
 import { encodeFleetMessage } from "./fleet-message.js";
+import { fleetNodeKeys, newFleetIdentity } from "./fleet-node-keys.js";
 import { fleetKeys } from "./fleet-signature.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-fleet-"));
@@ -351,6 +353,71 @@ describe("fleet through Redis", () => {
     }
   });
 
+  it("with node keys, takes what each node signed as itself: not one node's key speaking for another", async () => {
+    const NODES = "sw-test:node-keys";
+    const ids = { "pbx-k1": newFleetIdentity(), "pbx-k2": newFleetIdentity() };
+    const peersFile = join(dir, "fleet-peers");
+    writeFileSync(
+      peersFile,
+      Object.entries(ids)
+        .map(([n, id]) => `${n} ${id.publicKey}\n`)
+        .join(""),
+    );
+    const extra = (name: keyof typeof ids) => {
+      const file = join(dir, `${name}.pem`);
+      writeFileSync(file, ids[name].pem, { mode: 0o600 });
+      return `, identity_file: ${file}, peers_file: ${peersFile}`;
+    };
+    const k1 = await node("pbx-k1", { key: NODES, extra: extra("pbx-k1") });
+    const k2 = await node("pbx-k2", { key: NODES, extra: extra("pbx-k2") });
+    const client = createClient({ url: redis.url });
+    await client.connect();
+    try {
+      await until(
+        () => k1.daemon.fleetStats()?.connected === true && k2.daemon.fleetStats()?.connected === true,
+        "both connected",
+      );
+      k1.attack("203.0.113.90");
+      await until(() => k2.bansOn("203.0.113.90").length === 1, "pbx-k1's ban on pbx-k2");
+      expect(k2.bansOn("203.0.113.90")[0]?.origin).toBe("fleet:pbx-k1");
+
+      // pbx-k2's own key (a node taken over) signs an unban and a ban that say they come from pbx-k1.
+      const asK2 = fleetNodeKeys(createPrivateKey(ids["pbx-k2"].pem), "pbx-k2", new Map());
+      const refused = k1.daemon.fleetStats()?.refused ?? 0;
+      const now = Date.now();
+      for (const forged of [
+        encodeFleetMessage({ op: "unban", node: "pbx-k1", target: "203.0.113.90", at: now }),
+        encodeFleetMessage({
+          op: "ban",
+          node: "pbx-k1",
+          target: "203.0.113.91",
+          at: now,
+          expiresAt: now + 3_600_000,
+          reason: "forged",
+        }),
+      ])
+        await client.sendCommand(["XADD", NODES, "*", ...asK2.sign(forged)]);
+      await until(
+        () =>
+          (k2.daemon.fleetStats()?.refused ?? 0) >= 2 &&
+          (k1.daemon.fleetStats()?.refused ?? 0) >= refused + 2,
+        "both forged entries refused on both nodes",
+      );
+      await caughtUp(k2, k1, "203.0.113.92");
+      expect(k2.bansOn("203.0.113.90")).toHaveLength(1);
+      expect(k2.bansOn("203.0.113.91")).toEqual([]);
+      const line = formatStatus(await k2.services.status())
+        .split("\n")
+        .find((l) => l.startsWith("fleet:"));
+      expect(line).toMatch(
+        /^fleet: node pbx-k2, connected, signed by node keys; \d+ published, \d+ received, 2 refused \(last: signed with a key not listed for pbx-k1 \([0-9a-f]{12}\)\)$/,
+      );
+    } finally {
+      client.destroy();
+      for (const d of daemons.splice(-2)) await d.stop();
+    }
+  });
+
   it("while Redis is away, bans are made here and wait; they reach the others when it is back", async () => {
     await redis.stop();
     await until(() => a.daemon.fleetStats()?.connected === false, "pbx-a sees Redis gone");
@@ -414,6 +481,8 @@ describe("the fleet link's queue while Redis is away", () => {
         url: `redis://127.0.0.1:${port}`,
         passwordFile: null,
         secretFile: null,
+        identityFile: null,
+        peersFile: null,
         caFile: null,
         node: "pbx-q",
         key: "sw-test:queue",

@@ -94,7 +94,7 @@ export function formatStatus(s: Status): string {
   const f = s.fleet;
   if (f !== undefined)
     out +=
-      `fleet: node ${printable(f.node)}, ${f.connected ? "connected" : "not connected"}${f.signed ? ", signed" : ""}; ${f.published} published, ${f.received} received` +
+      `fleet: node ${printable(f.node)}, ${f.connected ? "connected" : "not connected"}${f.signed ? (f.signing === "node" ? ", signed by node keys" : ", signed") : ""}; ${f.published} published, ${f.received} received` +
       `${f.refused === 0 ? "" : `, ${f.refused} refused${f.lastRefused === null ? "" : ` (last: ${printable(f.lastRefused)})`}`}${f.pending === 0 ? "" : `, ${f.pending} waiting`}${f.dropped === 0 ? "" : `, ${f.dropped} dropped`}` +
       `${f.lastError === null ? "" : ` (last error: ${printable(f.lastError)})`}\n`;
   for (const n of s.notifications ?? [])

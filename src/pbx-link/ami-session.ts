@@ -1,7 +1,8 @@
 // One logged-in AMI connection: actions correlated by ActionID, event lists collected, other events passed on.
 
 import { createAmiParser, formatAmiAction, type AmiMessage } from "./ami-wire.js";
-import { connectWithTimeout, type ConnectFn, type ProviderSocket } from "./connect.js";
+import type { ConnectFn, ProviderSocket } from "./connect.js";
+import { runLinkSession, type LinkTarget } from "./link-session.js";
 import type { SessionEnd } from "./session-loop.js";
 
 export interface AmiListResult {
@@ -136,11 +137,7 @@ export function openAmiSession(
 }
 
 /** Where and how an AMI link connects. */
-export interface AmiTarget {
-  readonly connect: ConnectFn;
-  readonly host: string;
-  readonly port: number;
-  readonly connectTimeoutMs: number;
+export interface AmiTarget extends LinkTarget {
   readonly actionTimeoutMs: number;
   readonly username: string;
   readonly secret: string;
@@ -173,43 +170,28 @@ export async function runAmiSession(
     readonly onEnd?: () => void;
   },
 ): Promise<SessionEnd> {
-  const socket = await connectWithTimeout(
-    target.connect,
-    target.host,
-    target.port,
-    target.connectTimeoutMs,
-    signal,
-  );
-  counters.connects++;
-  const session = openAmiSession(socket, { actionTimeoutMs: target.actionTimeoutMs }, handlers.onEvent);
-  const onAbort = (): void => session.close("stopped");
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    let login: AmiMessage;
-    try {
-      login = await session.action("Login", {
+  return runLinkSession(target, signal, counters, {
+    open: (socket) => openAmiSession(socket, { actionTimeoutMs: target.actionTimeoutMs }, handlers.onEvent),
+    login: async (session) => {
+      const login = await session.action("Login", {
         Username: target.username,
         Secret: target.secret,
         Events: target.events,
       });
-    } catch (e) {
-      return { reason: `login: ${e instanceof Error ? e.message : String(e)}` };
-    }
-    if (login.get("Response")?.toLowerCase() !== "success") {
+      if (login.get("Response")?.toLowerCase() === "success") {
+        counters.logins++;
+        return null;
+      }
       counters.loginFailures++;
       handlers.onRefused(login.get("Message"));
-      session.close("login refused");
       return { reason: "login refused", auth: true };
-    }
-    counters.logins++;
-    await handlers.whileUp(session);
-    return { reason: await session.closed };
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    handlers.onEnd?.();
-    counters.dropped += session.dropped();
-    session.close("session over");
-  }
+    },
+    whileUp: handlers.whileUp,
+    onEnd: (session) => {
+      handlers.onEnd?.();
+      counters.dropped += session.dropped();
+    },
+  });
 }
 
 /** An AMI link's target from its settings, with the defaults every link uses (5 s to connect, 10 s an action). */

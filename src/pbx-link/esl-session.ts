@@ -1,8 +1,9 @@
 // One authenticated FreeSWITCH event socket connection (mod_event_socket, inbound): the greeting, `auth`,
 // the event subscription, commands answered in the order sent, events passed on.
 
-import { connectWithTimeout, type ConnectFn, type ProviderSocket } from "./connect.js";
+import type { ConnectFn, ProviderSocket } from "./connect.js";
 import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
+import { runLinkSession, type LinkTarget } from "./link-session.js";
 import type { SessionEnd } from "./session-loop.js";
 
 export interface EslSession {
@@ -109,11 +110,7 @@ export function openEslSession(
 }
 
 /** Where and how an ESL link connects, and the events it asks for. */
-export interface EslTarget {
-  readonly connect: ConnectFn;
-  readonly host: string;
-  readonly port: number;
-  readonly connectTimeoutMs: number;
+export interface EslTarget extends LinkTarget {
   readonly commandTimeoutMs: number;
   readonly password: string;
   /** The subscription command sent after `auth`, e.g. `event plain CUSTOM sofia::register_failure`. */
@@ -169,37 +166,21 @@ export async function runEslSession(
     readonly onEnd?: () => void;
   },
 ): Promise<SessionEnd> {
-  const socket = await connectWithTimeout(
-    target.connect,
-    target.host,
-    target.port,
-    target.connectTimeoutMs,
-    signal,
-  );
-  counters.connects++;
-  const session = openEslSession(socket, { commandTimeoutMs: target.commandTimeoutMs }, handlers.onEvent);
-  const onAbort = (): void => session.close("stopped");
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    try {
+  return runLinkSession(target, signal, counters, {
+    open: (socket) => openEslSession(socket, { commandTimeoutMs: target.commandTimeoutMs }, handlers.onEvent),
+    login: async (session) => {
       await session.greeted;
       const auth = await session.command(`auth ${target.password}`);
       if (!ok(auth)) {
         counters.authFailures++;
         handlers.onRefused("auth", auth.headers.get("reply-text"));
-        session.close("auth refused");
         return { reason: "auth refused", auth: true };
       }
       const sub = await session.command(target.subscribe);
       if (!ok(sub)) handlers.onRefused("events", sub.headers.get("reply-text"));
-    } catch (e) {
-      return { reason: e instanceof Error ? e.message : String(e) };
-    }
-    await handlers.whileUp(session);
-    return { reason: await session.closed };
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-    handlers.onEnd?.();
-    session.close("session over");
-  }
+      return null;
+    },
+    whileUp: handlers.whileUp,
+    ...(handlers.onEnd ? { onEnd: handlers.onEnd } : {}),
+  });
 }

@@ -1,6 +1,7 @@
 // Keeps one provider session alive: run it, and when it ends, wait a bounded exponential delay and run it again.
 
 import type { Clock } from "../domain/clock.js";
+import { createHealth, type LinkHealth } from "./link-health.js";
 
 export interface SessionLoopPolicy {
   readonly initialDelayMs: number;
@@ -93,5 +94,47 @@ export function createSessionLoop(
       current = null;
     },
     restarts: () => restarts,
+  };
+}
+
+/** A session loop that keeps its link's health, as registration providers and link sources report it. */
+export interface LinkLoop {
+  start(): void;
+  /** Stops the loop (as SessionLoop.stop); the link is down, "stopped". */
+  stop(): Promise<void>;
+  health(): LinkHealth;
+}
+
+/**
+ * `run` calls `up` once the PBX took its login; a session that ends marks the link down with its reason
+ * before `onRestart` (which counts and reports it) and the wait.
+ */
+export function createLinkLoop(
+  spec: {
+    readonly clock: Clock;
+    readonly reconnect?: Partial<SessionLoopPolicy> | undefined;
+    readonly onRestart: SessionLoopDeps["onRestart"];
+  },
+  run: (signal: AbortSignal, up: () => void) => Promise<SessionEnd>,
+): LinkLoop {
+  const health = createHealth(() => spec.clock.now());
+  const loop = createSessionLoop(
+    { ...DEFAULT_SESSION_LOOP, ...spec.reconnect },
+    {
+      clock: spec.clock,
+      onRestart: (end, delayMs, attempt) => {
+        health.down(end.reason);
+        spec.onRestart(end, delayMs, attempt);
+      },
+    },
+    (signal) => run(signal, () => health.up()),
+  );
+  return {
+    start: () => loop.start(),
+    async stop() {
+      await loop.stop();
+      health.down("stopped");
+    },
+    health: () => health.snapshot(),
   };
 }

@@ -2,13 +2,7 @@
 
 import { systemClock, type Clock } from "../domain/clock.js";
 import { tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
-import { createHealth } from "../pbx-link/link-health.js";
-import {
-  createSessionLoop,
-  DEFAULT_SESSION_LOOP,
-  type SessionEnd,
-  type SessionLoopPolicy,
-} from "../pbx-link/session-loop.js";
+import { createLinkLoop, type SessionEnd, type SessionLoopPolicy } from "../pbx-link/session-loop.js";
 import {
   silentLog,
   type ProviderEvent,
@@ -73,14 +67,12 @@ export function createSessionProvider(
   run: (signal: AbortSignal, loggedIn: () => void) => Promise<SessionEnd>,
 ): RegistrationProvider {
   const { counters } = spec;
-  const health = createHealth(() => spec.clock.now());
-  const loop = createSessionLoop(
-    { ...DEFAULT_SESSION_LOOP, ...spec.reconnect },
+  const loop = createLinkLoop(
     {
       clock: spec.clock,
+      reconnect: spec.reconnect,
       onRestart: (end, delayMs, attempt) => {
         counters.restarts++;
-        health.down(end.reason);
         spec.report("restart", `${spec.protocol} session ended; reconnecting`, {
           reason: end.reason,
           delayMs,
@@ -88,7 +80,7 @@ export function createSessionProvider(
         });
       },
     },
-    (signal) => run(signal, () => health.up()),
+    run,
   );
 
   return {
@@ -96,11 +88,8 @@ export function createSessionProvider(
     async start() {
       loop.start();
     },
-    async stop() {
-      await loop.stop();
-      health.down("stopped");
-    },
+    stop: () => loop.stop(),
     stats: () => ({ ...counters }),
-    health: () => health.snapshot(),
+    health: () => loop.health(),
   } satisfies RegistrationProvider;
 }

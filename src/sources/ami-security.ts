@@ -8,14 +8,13 @@
 // The AMI user needs `read = security` in manager.conf. The link is kept up as every link source's is
 // (link-source.ts); events that come while it is down are not seen.
 
-import type { Clock } from "../domain/clock.js";
 import { amiTarget, runAmiSession } from "../pbx-link/ami-session.js";
 import type { AmiMessage } from "../pbx-link/ami-wire.js";
-import { tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
+import { tcpConnect } from "../pbx-link/connect.js";
 import type { SessionLoopPolicy } from "../pbx-link/session-loop.js";
 import { oneLine } from "./event-text.js";
-import { createLinkSource } from "./link-source.js";
-import type { LogSource, SourceEvent } from "./log-source.js";
+import { createLinkSource, type LinkSourceDeps } from "./link-source.js";
+import type { LogSource } from "./log-source.js";
 
 export interface AmiSecurityConfig {
   readonly host: string;
@@ -26,13 +25,6 @@ export interface AmiSecurityConfig {
   readonly connectTimeoutMs?: number;
   readonly actionTimeoutMs?: number;
   readonly reconnect?: Partial<SessionLoopPolicy>;
-}
-
-export interface AmiSecurityDeps {
-  readonly clock: Clock;
-  readonly connect?: ConnectFn;
-  readonly onEvent?: (event: SourceEvent) => void;
-  readonly log?: { info(facts: object, msg: string): void };
 }
 
 /** The fields res_security_log writes first, in its order (the filters' regexes expect it); then the rest. */
@@ -96,7 +88,7 @@ export function securityEventLine(event: AmiMessage): string | null {
   return line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line;
 }
 
-export function createAmiSecuritySource(config: AmiSecurityConfig, deps: AmiSecurityDeps): LogSource {
+export function createAmiSecuritySource(config: AmiSecurityConfig, deps: LinkSourceDeps): LogSource {
   const port = config.port ?? 5038;
   // `lines`: security events read; `errors`: sessions that ended (refused, lost, not reached).
   const counters = { connects: 0, logins: 0, loginFailures: 0, lines: 0, errors: 0, dropped: 0 };

@@ -11,14 +11,13 @@
 //
 // A digest challenge (401) fires no event: as in the log, a challenge is not a failure.
 
-import type { Clock } from "../domain/clock.js";
 import { parseIp } from "../domain/address.js";
-import { tcpConnect, type ConnectFn } from "../pbx-link/connect.js";
+import { tcpConnect } from "../pbx-link/connect.js";
 import { eslTarget, runEslSession } from "../pbx-link/esl-session.js";
 import type { SessionLoopPolicy } from "../pbx-link/session-loop.js";
 import { oneLine } from "./event-text.js";
-import { createLinkSource } from "./link-source.js";
-import type { LogSource, SourceEvent } from "./log-source.js";
+import { createLinkSource, type LinkSourceDeps } from "./link-source.js";
+import type { LogSource } from "./log-source.js";
 
 export interface EslSecurityConfig {
   readonly host: string;
@@ -28,13 +27,6 @@ export interface EslSecurityConfig {
   readonly connectTimeoutMs?: number;
   readonly commandTimeoutMs?: number;
   readonly reconnect?: Partial<SessionLoopPolicy>;
-}
-
-export interface EslSecurityDeps {
-  readonly clock: Clock;
-  readonly connect?: ConnectFn;
-  readonly onEvent?: (event: SourceEvent) => void;
-  readonly log?: { info(facts: object, msg: string): void };
 }
 
 const SUBCLASS = "sofia::register_failure";
@@ -65,7 +57,7 @@ export function registerFailureLine(headers: ReadonlyMap<string, string>): strin
   );
 }
 
-export function createEslSecuritySource(config: EslSecurityConfig, deps: EslSecurityDeps): LogSource {
+export function createEslSecuritySource(config: EslSecurityConfig, deps: LinkSourceDeps): LogSource {
   const target = eslTarget(config, deps.connect ?? tcpConnect, SUBSCRIBE);
   // `lines`: failures read; `unaddressed`: events without a usable network-ip; `errors`: sessions that
   // ended (refused, lost, not reached).

@@ -5,13 +5,8 @@
 
 import type { Clock } from "../domain/clock.js";
 import type { LogLine } from "../domain/log-line.js";
-import { createHealth } from "../pbx-link/link-health.js";
-import {
-  createSessionLoop,
-  DEFAULT_SESSION_LOOP,
-  type SessionEnd,
-  type SessionLoopPolicy,
-} from "../pbx-link/session-loop.js";
+import type { ConnectFn } from "../pbx-link/connect.js";
+import { createLinkLoop, type SessionEnd, type SessionLoopPolicy } from "../pbx-link/session-loop.js";
 import type { LogSource, SourceEvent } from "./log-source.js";
 
 export interface LinkSourceSpec {
@@ -29,6 +24,14 @@ export interface LinkSourceSpec {
   readonly onEvent?: (event: SourceEvent) => void;
 }
 
+/** What a link source is given by the daemon (and tests): the clock, the TCP seam, where to report. */
+export interface LinkSourceDeps {
+  readonly clock: Clock;
+  readonly connect?: ConnectFn;
+  readonly onEvent?: (event: SourceEvent) => void;
+  readonly log?: { info(facts: object, msg: string): void };
+}
+
 /** What `run` is given: where to put a line, how to report what is not one, and to say it is up. */
 export interface LinkSourceSeams {
   readonly emit: (text: string) => void;
@@ -44,9 +47,8 @@ export function createLinkSource(
 ): LogSource {
   const { id, counters, clock } = spec;
   let deliver: (lines: readonly LogLine[]) => void = () => undefined;
-  const health = createHealth(() => clock.now());
   const seams: LinkSourceSeams = {
-    loggedIn: () => health.up(),
+    loggedIn: () => undefined,
     emit: (text) => {
       counters.lines++;
       deliver([{ source: id, text, time: clock.now() }]);
@@ -54,13 +56,12 @@ export function createLinkSource(
     report: (kind, message, detail) =>
       spec.onEvent?.({ source: id, kind, message, ...(detail === undefined ? {} : { detail }) }),
   };
-  const loop = createSessionLoop(
-    { ...DEFAULT_SESSION_LOOP, ...spec.reconnect },
+  const loop = createLinkLoop(
     {
       clock,
+      reconnect: spec.reconnect,
       onRestart: (end, delayMs, attempt) => {
         counters.errors++;
-        health.down(end.reason);
         seams.report("restart", `${spec.protocol} session ended; reconnecting`, {
           reason: end.reason,
           delayMs,
@@ -68,7 +69,7 @@ export function createLinkSource(
         });
       },
     },
-    (signal) => run(signal, seams),
+    (signal, up) => run(signal, { ...seams, loggedIn: up }),
   );
 
   return {
@@ -77,11 +78,8 @@ export function createLinkSource(
       deliver = onLines;
       loop.start();
     },
-    async stop() {
-      await loop.stop();
-      health.down("stopped");
-    },
+    stop: () => loop.stop(),
     stats: () => ({ ...counters }),
-    health: () => health.snapshot(),
+    health: () => loop.health(),
   } satisfies LogSource;
 }

@@ -2,7 +2,7 @@
 
 import { promises as dns } from "node:dns";
 import { readFile } from "node:fs/promises";
-import type { Config } from "../config/config.js";
+import type { Config, JailConfig } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
 import { isUserError, UserError } from "../domain/errors.js";
 import { createAllowlist, type Allowlist } from "../detect/allowlist.js";
@@ -10,6 +10,8 @@ import { createDetector, type Detector } from "../detect/detector.js";
 import type { RegistrationJudge, RegistrationView } from "../detect/registration-view.js";
 import type { Filter } from "../filters/filter.js";
 import { resolveFilter } from "../filters/resolve.js";
+import { amiSampleLines } from "../sources/ami-security.js";
+import { eslSampleLines } from "../sources/esl-security.js";
 import type { PipelineJail } from "./detection-pipeline.js";
 
 export interface DetectionStages {
@@ -59,12 +61,44 @@ function withExtra(base: Allowlist, extra: DetectionDeps["extraAllow"]): Allowli
   };
 }
 
+/** What each kind of link source writes, and what it is called in a refusal. */
+const LINK_LINES = {
+  ami: { what: "Asterisk's security events over AMI", filter: "asterisk", lines: amiSampleLines },
+  esl: {
+    what: "FreeSWITCH's register failures over the event socket",
+    filter: "freeswitch",
+    lines: eslSampleLines,
+  },
+} as const;
+
+/**
+ * A link source (AMI, ESL) writes lines of one fixed shape: a jail whose filter reads none of them would
+ * never ban from it, without a word. Refused at the jail's sources.
+ */
+function checkLinkFilters(config: Config, jail: JailConfig, filter: Filter): void {
+  for (const name of jail.sources) {
+    const source = config.sources[name];
+    if (source?.type !== "ami" && source?.type !== "esl") continue;
+    const link = LINK_LINES[source.type];
+    const now = Date.now();
+    if (
+      link.lines().some((line) => filter.match(line, { referenceTime: now, time: now }).status === "matched")
+    )
+      continue;
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      `jail "${jail.name}": its filter ${jail.filter} reads none of the lines source "${name}" writes (${link.what}): use filter ${link.filter}, in this jail or one of its own`,
+      config.locate(["jails", jail.name, "sources"]),
+    );
+  }
+}
+
 export async function composeDetection(config: Config, deps: DetectionDeps): Promise<DetectionStages> {
-  const jails = config.jails.map((j) => ({
-    name: j.name,
-    filter: loadJailFilter(config, j.name, j.filter),
-    sources: j.sources,
-  }));
+  const jails = config.jails.map((j) => {
+    const filter = loadJailFilter(config, j.name, j.filter);
+    checkLinkFilters(config, j, filter);
+    return { name: j.name, filter, sources: j.sources };
+  });
   // Trusted zones and trunks are never banned: their sources spare like allowlist entries.
   const trusted = config.firewall.zones.flatMap((z) => z.sources);
   const configAllowlist = await createAllowlist([...config.allowlist, ...trusted], {

@@ -9,7 +9,7 @@
 // (link-source.ts); events that come while it is down are not seen.
 
 import { amiTarget, runAmiSession } from "../pbx-link/ami-session.js";
-import type { AmiMessage } from "../pbx-link/ami-wire.js";
+import { createAmiMessage, type AmiMessage } from "../pbx-link/ami-wire.js";
 import { tcpConnect } from "../pbx-link/connect.js";
 import type { SessionLoopPolicy } from "../pbx-link/session-loop.js";
 import { oneLine } from "./event-text.js";
@@ -86,6 +86,33 @@ export function securityEventLine(event: AmiMessage): string | null {
   const parts = [`SecurityEvent="${name}"`, ...order.map((k) => `${k}=${quoted(fields.get(k) as string)}`)];
   const line = `SECURITY[0] res_security_log.c: ${parts.join(",")}`;
   return line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line;
+}
+
+/**
+ * Lines this source writes for the failures Asterisk reports most (an unknown account, a wrong password, a
+ * failed challenge, an ACL): a jail reading the source with a filter that matches none of them would never
+ * ban from it.
+ */
+export function amiSampleLines(): string[] {
+  return ["InvalidAccountID", "InvalidPassword", "ChallengeResponseFailed", "FailedACL"].map(
+    (name) =>
+      securityEventLine(
+        createAmiMessage(
+          Object.entries({
+            Event: name,
+            Privilege: "security,all",
+            EventTV: "2026-01-01T00:00:00.000+0000",
+            Severity: "Error",
+            Service: "PJSIP",
+            EventVersion: "1",
+            AccountID: "1000",
+            SessionID: "0x0",
+            LocalAddress: "IPV4/UDP/192.0.2.10/5060",
+            RemoteAddress: "IPV4/UDP/192.0.2.77/5060",
+          }),
+        ),
+      ) as string,
+  );
 }
 
 export function createAmiSecuritySource(config: AmiSecurityConfig, deps: LinkSourceDeps): LogSource {

@@ -57,6 +57,26 @@ export function registerFailureLine(headers: ReadonlyMap<string, string>): strin
   );
 }
 
+/**
+ * Lines this source writes (a REGISTER's failure, an INVITE's): a jail reading the source with a filter that
+ * matches neither would never ban from it.
+ */
+export function eslSampleLines(): string[] {
+  return ["REGISTER", "INVITE"].map(
+    (type) =>
+      registerFailureLine(
+        new Map([
+          ["event-subclass", SUBCLASS],
+          ["profile-name", "internal"],
+          ["to-user", "1000"],
+          ["to-host", "pbx.example"],
+          ["network-ip", "192.0.2.77"],
+          ["registration-type", type],
+        ]),
+      ) as string,
+  );
+}
+
 export function createEslSecuritySource(config: EslSecurityConfig, deps: LinkSourceDeps): LogSource {
   const target = eslTarget(config, deps.connect ?? tcpConnect, SUBSCRIBE);
   // `lines`: failures read; `unaddressed`: events without a usable network-ip; `errors`: sessions that

@@ -355,6 +355,23 @@ describe("check and run", () => {
     expect(io.out()).not.toContain("ClueCon-not-default");
     const bad = join(dir, "esl-bad.yaml");
     writeFileSync(bad, "preset: freeswitch\nsources:\n  esl: { type: esl, host: 127.0.0.1, passwd: x }\n");
+    // The event socket's lines in a jail whose filter reads none of them: refused where the jail names it.
+    const mixed = join(dir, "esl-asterisk.yaml");
+    writeFileSync(
+      mixed,
+      "preset: asterisk\nsources:\n  fs: { type: esl, host: 127.0.0.1, password: ClueCon }\njails:\n  asterisk: { sources: [asterisk, fs] }\n",
+    );
+    expect(await userErrorText(checkCommand(["--config", mixed], createRecordingIo()))).toMatch(
+      /esl-asterisk\.yaml:5:\d+: jails\.asterisk\.sources: jail "asterisk": its filter asterisk reads none of the lines source "fs" writes \(FreeSWITCH's register failures over the event socket\): use filter freeswitch, in this jail or one of its own \[SW_CONFIG_INVALID\]$/,
+    );
+    const amiInFs = join(dir, "ami-freeswitch.yaml");
+    writeFileSync(
+      amiInFs,
+      "preset: freeswitch\nsources:\n  ami: { type: ami, host: 127.0.0.1, username: u, secret: s }\njails:\n  freeswitch: { sources: [ami] }\n",
+    );
+    expect(await userErrorText(checkCommand(["--config", amiInFs], createRecordingIo()))).toMatch(
+      /use filter asterisk, in this jail or one of its own/,
+    );
     expect(await userErrorText(checkCommand(["--config", bad], createRecordingIo()))).toMatch(
       /esl-bad\.yaml:3:\d+: sources\.esl\.password: .*\[SW_CONFIG_INVALID\]$/,
     );

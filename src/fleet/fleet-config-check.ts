@@ -1,7 +1,8 @@
 // The fleet's settings as `sipwarden check` shows them, and the password file read before anything starts.
 
 import type { Config, FleetConfig } from "../config/config.js";
-import { readAtKey, readConfigFile, readSecretLine } from "../domain/secret-file.js";
+import { statSync } from "node:fs";
+import { ConfigFileError, readAtKey, readConfigFile, readSecretLine } from "../domain/secret-file.js";
 import type { KeyObject } from "node:crypto";
 import { UserError } from "../domain/errors.js";
 import { identityMismatch, parseFleetIdentity, parseFleetPeers, type FleetPeers } from "./fleet-node-keys.js";
@@ -49,10 +50,15 @@ function readNodeKeys(
 ): FleetSecrets["nodeKeys"] | null {
   const { identityFile, peersFile } = f;
   if (identityFile === null || peersFile === null) return null;
-  const identity = readAtKey(
-    () => parseFleetIdentity(readConfigFile(identityFile, "fleet identity file"), identityFile),
-    at("identity_file"),
-  );
+  const identity = readAtKey(() => {
+    const pem = readConfigFile(identityFile, "fleet identity file");
+    // As ssh refuses a private key others can read: whoever reads it speaks for this node.
+    if ((statSync(identityFile).mode & 0o077) !== 0)
+      throw new ConfigFileError(
+        `${identityFile} can be read by others than its owner: chmod 600 ${identityFile} (and make a new key if it went further)`,
+      );
+    return parseFleetIdentity(pem, identityFile);
+  }, at("identity_file"));
   const peers = readAtKey(
     () => parseFleetPeers(readConfigFile(peersFile, "fleet peers file"), peersFile),
     at("peers_file"),

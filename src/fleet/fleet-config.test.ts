@@ -1,5 +1,5 @@
 // The fleet's config: defaults, and the refusals that keep a shared stream from being open to anyone.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -181,6 +181,12 @@ describe("fleet config", () => {
     writeFileSync(peers, `pbx-b ${theirs.publicKey}\npbx-c not-a-key\n`);
     expect(refusal()).toMatch(/^fleet\.peers_file:6: .*fleet-peers:2: not an Ed25519 public key/);
     writeFileSync(peers, `pbx-b ${theirs.publicKey}\n`);
+    chmodSync(identity, 0o640);
+    expect(refusal()).toMatch(
+      /^fleet\.identity_file:5: .*pbx-a\.pem can be read by others than its owner: chmod 600/,
+    );
+    chmodSync(identity, 0o600);
+    expect(refusal()).toBe("taken");
     writeFileSync(identity, "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n");
     expect(refusal()).toMatch(/^fleet\.identity_file:5: .*holds no private key in PEM/);
   });

@@ -174,7 +174,7 @@ export interface Config {
   locate(path: readonly (string | number)[]): ErrorLocation;
 }
 
-export type NotifyTopic = "ban" | "spare" | "firewall";
+export type NotifyTopic = "ban" | "spare" | "firewall" | "link";
 
 export interface ReportConfig {
   readonly abuseipdb: {
@@ -232,6 +232,8 @@ export interface NotifyConfig {
   readonly on: readonly NotifyTopic[];
   /** At most one notification per window (ms); 0: each decision batch at once. */
   readonly batchMs: number;
+  /** How long a link to the PBX is down before a `link` notification tells it. */
+  readonly linkDownAfterMs: number;
   readonly email: {
     readonly to: readonly string[];
     readonly from: string;

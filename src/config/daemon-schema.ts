@@ -55,12 +55,15 @@ export const notifySchema = z
   .object({
     /**
      * What is told: bans, spares (bans a registration or allowlist prevented), firewall (the ruleset found
-     * missing and put back, after a flush or another tool's reload). Default: ban and firewall.
+     * missing and put back, after a flush or another tool's reload), link (a link to the PBX, AMI or ESL or
+     * Kamailio, down longer than link_down_after, and back up). Default: ban, firewall and link.
      */
     on: z
-      .array(z.enum(["ban", "spare", "firewall"]))
+      .array(z.enum(["ban", "spare", "firewall", "link"]))
       .min(1)
       .optional(),
+    /** How long a link to the PBX is down before it is told (default 5m): a restart of the PBX is not. */
+    link_down_after: duration.optional(),
     /** At most one notification per this window: the decisions of a flood arrive as one message. */
     batch: duration.optional(),
     /** A mail to the host's MTA over SMTP (`smtp`, default 127.0.0.1:25), or through a `sendmail` program. */

@@ -163,12 +163,13 @@ describe("config loading", () => {
 });
 
 describe("notify", () => {
-  it("defaults to bans, a minute's window and SMTP to 127.0.0.1:25; absent means no notifications", () => {
+  it("defaults to bans, the firewall and links, a minute's window and SMTP to 127.0.0.1:25; absent means no notifications", () => {
     expect(loadConfigText("preset: asterisk\n", "x").notify).toBeNull();
     const n = loadConfigText("preset: asterisk\nnotify:\n  email: { to: admin@example.com }\n", "x").notify;
     expect(n).toMatchObject({
-      on: ["ban", "firewall"],
+      on: ["ban", "firewall", "link"],
       batchMs: 60_000,
+      linkDownAfterMs: 300_000,
       email: { to: ["admin@example.com"], via: { kind: "smtp", host: "127.0.0.1", port: 25 } },
       command: null,
     });

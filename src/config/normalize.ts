@@ -45,6 +45,7 @@ export const DEFAULTS = {
   kamailioIntervalMs: 30_000,
   /** A flood's bans arrive as one message a minute, not thousands. */
   notifyBatchMs: 60_000,
+  linkDownAfterMs: 300_000,
   /** AbuseIPDB's free plan: 1000 reports a day. */
   abuseipdbPerDay: 1000,
   abuseipdbUrl: "https://api.abuseipdb.com/api/v2/report",
@@ -237,8 +238,10 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
           deps.locate(["notify", "email", key]),
         );
   return {
-    on: [...new Set<NotifyTopic>(raw.on ?? ["ban", "firewall"])],
+    on: [...new Set<NotifyTopic>(raw.on ?? ["ban", "firewall", "link"])],
     batchMs: deps.duration(raw.batch, ["notify", "batch"]) ?? DEFAULTS.notifyBatchMs,
+    linkDownAfterMs:
+      deps.duration(raw.link_down_after, ["notify", "link_down_after"]) ?? DEFAULTS.linkDownAfterMs,
     email: e
       ? {
           to: typeof e.to === "string" ? [e.to] : [...e.to],

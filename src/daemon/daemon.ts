@@ -29,6 +29,7 @@ import { createFileTail } from "../sources/file-tail.js";
 import { createJournaldSource } from "../sources/journald.js";
 import { createAmiSecuritySource } from "../sources/ami-security.js";
 import { createEslSecuritySource } from "../sources/esl-security.js";
+import { createLinkWatch, type WatchedLink } from "./link-watch.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
@@ -124,6 +125,9 @@ export interface Daemon {
 }
 
 const HOUSEKEEPING_MS = 60_000;
+/** How often the links' health is looked at for `link` notifications (more often for a short threshold). */
+const LINK_WATCH_MS = 30_000;
+
 const LIST_POLL_MS = 60_000;
 const GUARD_INTERVAL_MS = 10_000;
 /** ipset counts whole seconds and treats 0 as "forever": never hand a backend less than a second. */
@@ -305,6 +309,7 @@ export async function startDaemon(
             log,
             onRestore: (r) =>
               notifier.event(
+                "firewall",
                 r.outcome === "restored"
                   ? `the ruleset was missing (${r.missing}); sipwarden restored it with ${r.bans} ban${r.bans === 1 ? "" : "s"}`
                   : `the ruleset was missing (${r.missing}) and could not be restored: ${r.error ?? "unknown error"}`,
@@ -585,6 +590,26 @@ export async function startDaemon(
   const refresh = setInterval(() => {
     stages.allowlist.refresh().catch((e: unknown) => log.warn({ err: e }, "allowlist refresh failed"));
   }, config.allowlistRefreshMs);
+  // Links to the PBX down too long, and back: told as `link` notifications (the notifier checks `on`).
+  const startLinkWatch = (cfg: Config): NodeJS.Timeout | null => {
+    if (cfg.notify === null || !cfg.notify.on.includes("link")) return null;
+    const downForMs = cfg.notify.linkDownAfterMs;
+    const watch = createLinkWatch(downForMs);
+    return setInterval(
+      () => {
+        const links: WatchedLink[] = [
+          ...sources.flatMap((s) => {
+            const health = s.health?.();
+            return health ? [{ id: s.id, kind: "source" as const, health }] : [];
+          }),
+          ...providers.map((p) => ({ id: p.id, kind: "registrations" as const, health: p.health() })),
+        ];
+        for (const text of watch.check(links, clock.now())) notifier.event("link", text);
+      },
+      Math.max(100, Math.min(LINK_WATCH_MS, Math.floor(downForMs / 4))),
+    );
+  };
+  let linkWatch = startLinkWatch(config);
 
   const startedAt = clock.now();
   return {
@@ -630,6 +655,8 @@ export async function startDaemon(
       config = next;
       notifier.configure(next.notify);
       reporter.configure(next.report);
+      if (linkWatch !== null) clearInterval(linkWatch);
+      linkWatch = startLinkWatch(next);
       // Network bans that move from the lists into the ban sets (the apply carried none of another prefix).
       if (prefixChanged) {
         const networks = kernelBans(clock.now()).filter((e) => isNetwork(e.target));
@@ -654,6 +681,7 @@ export async function startDaemon(
       clearInterval(listPoll);
       downloads.stop();
       clearInterval(refresh);
+      if (linkWatch !== null) clearInterval(linkWatch);
       await stopDetection();
       await flushing;
       await notifier.stop();

@@ -5,10 +5,29 @@ import { decisionToJson, formatDecisionLine } from "../domain/decision-format.js
 import type { Decision } from "../domain/decision.js";
 import { createIsoFormatter } from "../domain/iso-time.js";
 
-/** Something about the firewall itself, in one sentence of sipwarden's own words. */
+/**
+ * Something about sipwarden itself, in one sentence of its own words: the firewall (the ruleset found
+ * missing and restored) or a link to the PBX (down too long, or back up).
+ */
 export interface NotifyEvent {
+  readonly kind: "firewall" | "link";
   readonly at: number;
   readonly text: string;
+}
+
+/** An event as one line of a message: its time, its kind, its text. */
+function eventLine(e: NotifyEvent): string {
+  return `${iso(e.at, true)}  ${e.kind.toUpperCase()}  ${e.text}`;
+}
+
+/** "firewall restored", "2 firewall events", "link event", "3 link events": a batch's events by kind. */
+function eventCounts(events: readonly NotifyEvent[]): string[] {
+  const firewall = events.filter((e) => e.kind === "firewall").length;
+  const link = events.length - firewall;
+  return [
+    ...(firewall > 0 ? [firewall === 1 ? "firewall restored" : `${firewall} firewall events`] : []),
+    ...(link > 0 ? [link === 1 ? "PBX link event" : `${link} PBX link events`] : []),
+  ];
 }
 
 /** The decisions one notification tells, with how many more were left out of it. */
@@ -16,7 +35,7 @@ export interface NotifyBatch {
   /** This host's name (sanitized), so that a fleet's mails say which PBX. */
   readonly host: string;
   readonly decisions: readonly Decision[];
-  /** Firewall events of the window (the ruleset found missing and restored), oldest first. */
+  /** Events of the window (firewall, link), oldest first. */
   readonly events?: readonly NotifyEvent[];
   /** Decisions of the window not detailed (beyond the per-message cap). */
   readonly omitted: number;
@@ -50,9 +69,8 @@ function printable(text: string): string {
 export function batchSummary(batch: NotifyBatch): string {
   const bans = batch.decisions.filter((d) => d.action === "ban").length;
   const spares = batch.decisions.length - bans;
-  const events = batch.events?.length ?? 0;
   const parts = [
-    ...(events > 0 ? [events === 1 ? "firewall restored" : `${events} firewall events`] : []),
+    ...eventCounts(batch.events ?? []),
     ...(bans > 0 ? [`${bans} ban${bans === 1 ? "" : "s"}`] : []),
     ...(spares > 0 ? [`${spares} spare${spares === 1 ? "" : "s"}`] : []),
     ...(batch.omitted > 0 ? [`${batch.omitted} more`] : []),
@@ -64,7 +82,7 @@ export function batchSummary(batch: NotifyBatch): string {
 export function notificationJson(batch: NotifyBatch): string {
   return `${JSON.stringify({
     host: batch.host,
-    events: (batch.events ?? []).map((e) => ({ at: iso(e.at, true), text: e.text })),
+    events: (batch.events ?? []).map((e) => ({ at: iso(e.at, true), kind: e.kind, text: e.text })),
     decisions: batch.decisions.map(decisionToJson),
     omitted: batch.omitted,
   })}\n`;
@@ -91,7 +109,7 @@ export function notificationMail(
     "Auto-Submitted: auto-generated",
   ];
   const body = [`sipwarden on ${batch.host}: ${summary}.`, ""];
-  for (const e of batch.events ?? []) body.push(printable(`${iso(e.at, true)}  FIREWALL  ${e.text}`));
+  for (const e of batch.events ?? []) body.push(printable(eventLine(e)));
   if ((batch.events?.length ?? 0) > 0) body.push("");
   for (const d of batch.decisions) {
     body.push(printable(formatDecisionLine(d).trimEnd()));
@@ -120,7 +138,7 @@ export function notificationSlack(batch: NotifyBatch): string {
   const inert = (text: string): string =>
     printable(text).replace(/`/g, "'").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   const lines = [
-    ...(batch.events ?? []).map((e) => inert(`${iso(e.at, true)}  FIREWALL  ${e.text}`)),
+    ...(batch.events ?? []).map((e) => inert(eventLine(e))),
     ...batch.decisions.map((d) => inert(formatDecisionLine(d).trimEnd())),
   ];
   const more =
@@ -137,7 +155,7 @@ export function notificationSlack(batch: NotifyBatch): string {
 export function notificationTeams(batch: NotifyBatch): string {
   const run = (text: string, style: object = {}) => ({ type: "TextRun", text: printable(text), ...style });
   const lines = [
-    ...(batch.events ?? []).map((e) => `${iso(e.at, true)}  FIREWALL  ${e.text}`),
+    ...(batch.events ?? []).map(eventLine),
     ...batch.decisions.map((d) => formatDecisionLine(d).trimEnd()),
   ];
   const body = [

@@ -104,6 +104,7 @@ function quiet() {
 const config = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
   on: ["ban"],
   batchMs: 300,
+  linkDownAfterMs: 300_000,
   email: {
     to: ["admin@example.com"],
     from: "sipwarden@pbx",
@@ -196,7 +197,10 @@ describe("notification pacing", () => {
       now: Date.now,
       host: "pbx1",
     });
-    n.event("the ruleset was missing (table inet sipwarden missing); sipwarden restored it with 3 bans");
+    n.event(
+      "firewall",
+      "the ruleset was missing (table inet sipwarden missing); sipwarden restored it with 3 bans",
+    );
     await waitFor(() => calls.length === 2, "the notification");
     expect(calls[0]?.stdin).toContain("Subject: [sipwarden] pbx1: firewall restored\n");
     expect(calls[0]?.stdin).toMatch(
@@ -212,9 +216,34 @@ describe("notification pacing", () => {
       now: Date.now,
       host: "pbx1",
     });
-    quietOne.event("restored");
+    quietOne.event("firewall", "restored");
+    quietOne.event("link", "the esl source esl:127.0.0.1:8021 is down");
     await quietOne.stop();
     expect(calls).toHaveLength(2);
+  });
+
+  it("tells a PBX link event by its kind", async () => {
+    const { calls, run } = recorder();
+    const n = createNotifier(config({ on: ["ban", "firewall", "link"], batchMs: 0 }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+    });
+    n.event("link", "source esl:127.0.0.1:8021 down since 2026-12-07T19:00:00Z (auth refused)");
+    await waitFor(() => calls.length === 2, "the notification");
+    expect(calls[0]?.stdin).toContain("Subject: [sipwarden] pbx1: PBX link event\n");
+    expect(calls[0]?.stdin).toMatch(
+      /Z {2}LINK {2}source esl:127\.0\.0\.1:8021 down since \S+ \(auth refused\)\n/,
+    );
+    expect(JSON.parse(calls[1]!.stdin).events).toEqual([
+      {
+        at: expect.stringMatching(/Z$/),
+        kind: "link",
+        text: "source esl:127.0.0.1:8021 down since 2026-12-07T19:00:00Z (auth refused)",
+      },
+    ]);
+    await n.stop();
   });
 
   it("spares too when asked", async () => {

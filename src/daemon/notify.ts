@@ -65,8 +65,8 @@ export interface Notifier {
   stats(): NotifyStats[];
   /** Decisions just stored and enforced; those the config tells about are sent now or at the window's end. */
   add(decisions: readonly Decision[]): void;
-  /** A firewall event (the ruleset restored), told when the config's `on` has `firewall`. */
-  event(text: string): void;
+  /** An event of sipwarden's own (the ruleset restored, a PBX link down), told when `on` has its kind. */
+  event(kind: NotifyEvent["kind"], text: string): void;
   /** A reloaded config (null: notify no more; what is pending is dropped). */
   configure(config: NotifyConfig | null): void;
   /** Sends what is pending and waits for the sends in flight (each bounded by the runner's timeout). */
@@ -200,9 +200,9 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
       }
       schedule();
     },
-    event(text) {
-      if (config === null || !config.on.includes("firewall")) return;
-      if (events.length < MAX_PENDING) events.push({ at: deps.now(), text });
+    event(kind, text) {
+      if (config === null || !config.on.includes(kind)) return;
+      if (events.length < MAX_PENDING) events.push({ kind, at: deps.now(), text });
       schedule();
     },
     configure(next) {

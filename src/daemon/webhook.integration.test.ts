@@ -68,7 +68,14 @@ const ban = (target: string, reason: string): Decision => ({
 });
 
 function notifier(webhook: NonNullable<NotifyConfig["webhook"]>): Notifier {
-  const config: NotifyConfig = { on: ["ban"], batchMs: 0, email: null, command: null, webhook };
+  const config: NotifyConfig = {
+    on: ["ban"],
+    batchMs: 0,
+    linkDownAfterMs: 300_000,
+    email: null,
+    command: null,
+    webhook,
+  };
   return createNotifier(config, {
     run: async () => ({ code: 0, stdout: "", stderr: "" }),
     log: { info: () => undefined, warn: () => undefined },

@@ -38,8 +38,11 @@ function fsDate(): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
 }
 
-/** A daemon whose freeswitch jail reads the event socket, and `log` too when given. */
-async function daemonOn(name: string, port: number, password: string, log?: string) {
+/**
+ * A daemon whose freeswitch jail reads the event socket, and `log` too when given; with `notified`, it
+ * notifies links down a second through a command, whose input (the notification's JSON) lands there.
+ */
+async function daemonOn(name: string, port: number, password: string, log?: string, notified?: string[]) {
   const config = loadConfigText(
     [
       `state_dir: ${join(dir, name)}`,
@@ -48,6 +51,9 @@ async function daemonOn(name: string, port: number, password: string, log?: stri
       ...(log === undefined ? [] : [`  fslog: { type: file, path: ${log} }`]),
       "jails:",
       `  freeswitch: { filter: freeswitch, sources: [esl${log === undefined ? "" : ", fslog"}], maxretry: 3 }`,
+      ...(notified === undefined
+        ? []
+        : ["notify: { command: [/usr/local/bin/pbx-alert], on: [link], link_down_after: 1s, batch: 0 }"]),
     ].join("\n"),
     `${name}.yaml`,
   );
@@ -57,7 +63,10 @@ async function daemonOn(name: string, port: number, password: string, log?: stri
     {
       clock: systemClock,
       log: pino({ enabled: false }),
-      run: async () => ({ code: 0, stdout: "", stderr: "" }),
+      run: async (_program, _args, stdin) => {
+        if (stdin !== undefined) notified?.push(stdin);
+        return { code: 0, stdout: "", stderr: "" };
+      },
     },
   );
 }
@@ -132,6 +141,30 @@ describe("FreeSWITCH register failures over the event socket as a source", () =>
       appendFileSync(log, `${fsDate()} [WARNING] sofia.c:2392 IP 203.0.113.77 Rejected by acl "domains"\n`);
       await waitFor(() => daemon.store.activeDecisions(Date.now()).length === 1, "the ban", 10_000);
       expect(daemon.store.activeDecisions(Date.now())[0]?.evidence).toHaveLength(3);
+    } finally {
+      await daemon.stop();
+      await esl.close();
+    }
+  });
+
+  it("tells by the notify command when the link stays down past link_down_after", async () => {
+    const esl = await startEslTestServer({ password: "ClueCon", registrations: [] });
+    const notified: string[] = [];
+    const daemon = await daemonOn("notify", esl.port, "wrong-password", undefined, notified);
+    try {
+      await waitFor(() => notified.length === 1, "the link-down notification", 10_000);
+      const [down] = notified.map((n) => JSON.parse(n) as { events: { kind: string; text: string }[] });
+      expect(down?.events).toEqual([
+        {
+          at: expect.any(String),
+          kind: "link",
+          text: expect.stringMatching(
+            new RegExp(
+              `^source esl:127\\.0\\.0\\.1:${esl.port} down since \\S+Z \\(auth refused\\): the failed logins it reports go unseen$`,
+            ),
+          ),
+        },
+      ]);
     } finally {
       await daemon.stop();
       await esl.close();

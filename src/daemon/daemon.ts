@@ -47,7 +47,7 @@ import { fetchVia } from "./list-fetch.js";
 import { createNotifier, type NotifyStats } from "./notify.js";
 import { createHistogram, type HistogramSnapshot } from "../domain/histogram.js";
 import { createSkewWatch } from "./time-skew.js";
-import { checkFleetFiles, type FleetSecrets } from "../fleet/fleet-config-check.js";
+import { checkFleetFiles, fleetSecretsFingerprint, type FleetSecrets } from "../fleet/fleet-config-check.js";
 import type { FleetLink, FleetStats } from "../fleet/fleet-link.js";
 import { createFleetApplier, sharedBans } from "./fleet-apply.js";
 
@@ -666,7 +666,10 @@ export async function startDaemon(
       downloads = startDownloads(next);
       await startDetection(next);
       // A new password or CA in the same files counts as a change too: the link connects with it.
-      if (JSON.stringify([next.fleet, nextSecrets]) !== JSON.stringify([fleetConfig, fleetSecrets])) {
+      if (
+        JSON.stringify(next.fleet) !== JSON.stringify(fleetConfig) ||
+        fleetSecretsFingerprint(nextSecrets) !== fleetSecretsFingerprint(fleetSecrets)
+      ) {
         await fleet?.stop();
         fleet = await startFleet(next, nextSecrets);
         [fleetConfig, fleetSecrets] = [next.fleet, nextSecrets];

@@ -1,11 +1,17 @@
 // The fleet's settings as `sipwarden check` shows them, and the password file read before anything starts.
 
-import type { Config, FleetConfig } from "../config/config.js";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { statSync } from "node:fs";
-import { ConfigFileError, readAtKey, readConfigFile, readSecretLine } from "../domain/secret-file.js";
-import type { KeyObject } from "node:crypto";
+import type { Config, FleetConfig } from "../config/config.js";
 import { UserError } from "../domain/errors.js";
-import { identityMismatch, parseFleetIdentity, parseFleetPeers, type FleetPeers } from "./fleet-node-keys.js";
+import { ConfigFileError, readAtKey, readConfigFile, readSecretLine } from "../domain/secret-file.js";
+import {
+  identityMismatch,
+  parseFleetIdentity,
+  parseFleetPeers,
+  publicKeyText,
+  type FleetPeers,
+} from "./fleet-node-keys.js";
 import { parseFleetKeys } from "./fleet-signature.js";
 
 /** What the fleet's password, CA and secret files hold, read once for the link that uses them. */
@@ -66,6 +72,25 @@ function readNodeKeys(
   const mismatch = identityMismatch(identity, f.node, peers);
   if (mismatch !== null) throw new UserError("SW_CONFIG_INVALID", mismatch, at("peers_file"));
   return { identity, peers };
+}
+
+/**
+ * What the files held, as text that differs when any of them changed: a reload restarts the fleet link when
+ * it does. Keys are objects that JSON would write as `{}`, so node keys go in as their public keys' text.
+ */
+export function fleetSecretsFingerprint(s: FleetSecrets): string {
+  const node = s.nodeKeys;
+  return JSON.stringify([
+    s.password ?? null,
+    s.ca ?? null,
+    s.keys ?? null,
+    node === undefined
+      ? null
+      : [
+          publicKeyText(createPublicKey(node.identity)),
+          [...node.peers].map(([name, keys]) => [name, keys.map(publicKeyText)]),
+        ],
+  ]);
 }
 
 /** "node pbx-a via redis://10.0.0.5:6379 (stream sipwarden:bans): shares …": a password never shown. */

@@ -80,6 +80,8 @@ async function node(
     attack: (ip: string) => appendFileSync(log, failure(ip, 1) + failure(ip, 2)),
     bansOn: (target: string) =>
       n.daemon.store.activeDecisions(Date.now()).filter((d) => d.target === target && d.action === "ban"),
+    /** Reloads the same config: its files (keys, peers) are read again. */
+    reload: () => n.daemon.reload(config),
     /** Stops the daemon and starts it again on the same state (it reads the stream from its start). */
     async restart() {
       await n.daemon.stop();
@@ -412,6 +414,20 @@ describe("fleet through Redis", () => {
       expect(line).toMatch(
         /^fleet: node pbx-k2, connected, signed by node keys; \d+ published, \d+ received, 2 refused \(last: signed with a key not listed for pbx-k1 \([0-9a-f]{12}\)\)$/,
       );
+
+      // pbx-k1 is taken out of the fleet: its line deleted from the peers file, and pbx-k2 reloads.
+      writeFileSync(peersFile, `pbx-k2 ${ids["pbx-k2"].publicKey}\n`);
+      await k2.reload();
+      k1.attack("203.0.113.93");
+      await until(() => k1.bansOn("203.0.113.93").length === 1, "pbx-k1's own ban");
+      await until(() => k1.daemon.fleetStats()?.pending === 0, "pbx-k1's ban published");
+      const fromK1 = ((await client.sendCommand(["XRANGE", NODES, "-", "+"])) as [string, string[]][]).filter(
+        ([, f]) => f[f.indexOf("node") + 1] === "pbx-k1",
+      ).length;
+      // The reloaded link reads the stream again from its start: every entry in pbx-k1's name is refused.
+      await until(() => k2.daemon.fleetStats()?.refused === fromK1, "pbx-k1's entries refused on pbx-k2");
+      expect(k2.bansOn("203.0.113.93")).toEqual([]);
+      expect(k2.daemon.fleetStats()?.lastRefused).toBe("from a node not in the peers file (pbx-k1)");
     } finally {
       client.destroy();
       for (const d of daemons.splice(-2)) await d.stop();

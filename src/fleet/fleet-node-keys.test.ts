@@ -47,6 +47,8 @@ describe("fleet node keys", () => {
       /^signed with a key not listed for pbx-a \([0-9a-f]{12}\)$/,
     );
     expect(a.refusal(b.sign(ban("pbx-z")))).toBe("from a node not in the peers file (pbx-z)");
+    // The writer's text is not repeated when it is no node name.
+    expect(a.refusal(b.sign(ban("pbx\u001b[2J")))).toBe("no valid node name");
     const signed = b.sign(ban("pbx-b"));
     const changed = signed.map((f) => (f === "203.0.113.9" ? "198.51.100.1" : f));
     expect(a.refusal(changed)).toBe("the signature does not match");

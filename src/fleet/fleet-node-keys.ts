@@ -133,7 +133,10 @@ export function fleetNodeKeys(identity: KeyObject, node: string, peers: FleetPee
       const i = signed.body.findIndex((f, k) => k % 2 === 0 && f === "node");
       const name = i < 0 ? undefined : signed.body[i + 1];
       const keys = name === undefined ? undefined : byNode.get(name);
-      if (keys === undefined) return `from a node not in the peers file (${String(name).slice(0, 63)})`;
+      if (keys === undefined)
+        return name !== undefined && FLEET_NODE.test(name)
+          ? `from a node not in the peers file (${name})`
+          : "no valid node name";
       const key = keys.get(m[1] as string);
       if (key === undefined) return `signed with a key not listed for ${name} (${m[1]})`;
       return verify(null, Buffer.from(signedText(signed.body)), key, Buffer.from(m[2] as string, "base64url"))

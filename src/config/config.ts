@@ -249,3 +249,15 @@ export interface NotifyConfig {
     readonly tokenFile: string | null;
   } | null;
 }
+
+/**
+ * The sources read over a link to the PBX (AMI, ESL): what they report the PBX may also log, so a jail that
+ * reads one of them and another source counts each failure seen both ways once (echo-pairing.ts).
+ */
+export function linkSourceNames(config: Pick<Config, "sources">): ReadonlySet<string> {
+  return new Set(
+    Object.values(config.sources)
+      .filter((s) => s.type === "ami" || s.type === "esl")
+      .map((s) => s.name),
+  );
+}

@@ -4,7 +4,7 @@ import { mkdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { Config } from "../config/config.js";
+import { linkSourceNames, type Config } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
 import { banScopeText, type BanScope, type Decision } from "../domain/decision.js";
 import { UserError } from "../domain/errors.js";
@@ -441,11 +441,7 @@ export async function startDaemon(
       jails: next.jails,
       detector: next.detector,
       referenceTime: () => clock.now(),
-      linkSources: new Set(
-        Object.values(cfg.sources)
-          .filter((s) => s.type === "ami" || s.type === "esl")
-          .map((s) => s.name),
-      ),
+      linkSources: linkSourceNames(cfg),
       onEcho: (jail) => countersOf(jail).echoes++,
       onOffense: (jail, offense) => {
         if (offense.kind === "success") successes.handle(offense);

@@ -1,6 +1,6 @@
 // `sipwarden check`: validates the config (schema, rules, filters, allowlist) and shows what it sets up.
 
-import type { Config, SmtpVia, SourceConfig } from "../../config/config.js";
+import { linkSourceNames, type Config, type SmtpVia, type SourceConfig } from "../../config/config.js";
 import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
 import { readAtKey, readSecretLine } from "../../domain/secret-file.js";
@@ -121,10 +121,16 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   lines.push("jails:");
   // IPv6 failures also count per network of this length, whose bans go in the ban sets' network sets.
   const perNetwork = config.ipv6Prefix < 128 ? ` (per address, and per IPv6 /${config.ipv6Prefix})` : "";
+  const links = linkSourceNames(config);
   for (const j of config.jails) {
     const ban = j.bantimeMs === null ? "permanent" : formatDuration(j.bantimeMs);
+    const linked = j.sources.filter((s) => links.has(s));
+    const paired =
+      linked.length > 0 && linked.length < j.sources.length
+        ? ` (a failure seen over ${linked.join(", ")} and in another counts once)`
+        : "";
     lines.push(
-      `  ${j.name}: filter ${j.filter}, ${j.maxretry} in ${formatDuration(j.findtimeMs)}${perNetwork} → ban ${ban} on ${banScopeText(j.scope)}; reads ${j.sources.join(", ")}`,
+      `  ${j.name}: filter ${j.filter}, ${j.maxretry} in ${formatDuration(j.findtimeMs)}${perNetwork} → ban ${ban} on ${banScopeText(j.scope)}; reads ${j.sources.join(", ")}${paired}`,
     );
   }
   const e = config.escalation;

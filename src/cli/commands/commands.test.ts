@@ -353,6 +353,9 @@ describe("check and run", () => {
       /^ {2}esl: FreeSWITCH auth failures over the event socket from 127\.0\.0\.1:8021$/m,
     );
     expect(io.out()).not.toContain("ClueCon-not-default");
+    expect(io.out()).toMatch(
+      /^ {2}freeswitch: filter freeswitch, .*; reads freeswitch, esl \(a failure seen over esl and in another counts once\)$/m,
+    );
     const bad = join(dir, "esl-bad.yaml");
     writeFileSync(bad, "preset: freeswitch\nsources:\n  esl: { type: esl, host: 127.0.0.1, passwd: x }\n");
     // The event socket's lines in a jail whose filter reads none of them: refused where the jail names it.

@@ -239,7 +239,9 @@ describe("sipwarden notify-test and check with a webhook (the built CLI)", () =>
     expect(JSON.parse(hits[0]!.body).text).toMatch(/^sipwarden on .*: 1 ban\.\n```\n.*192\.0\.2\.1/s);
     const checked = await sipwardenWith("check", config);
     expect(checked.code).toBe(0);
-    expect(checked.stdout).toContain(`notify: ban and firewall → webhook ${base} (slack, with a token)`);
+    expect(checked.stdout).toContain(
+      `notify: ban, firewall and link (links down 5m) → webhook ${base} (slack, with a token)`,
+    );
     expect(checked.stdout).not.toContain("secret-part");
   });
 

@@ -154,7 +154,10 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
       ...(n.webhook ? [webhookText(n.webhook, config)] : []),
     ];
     const pace = n.batchMs === 0 ? "each batch at once" : `at most one per ${formatDuration(n.batchMs)}`;
-    lines.push(`notify: ${n.on.join(" and ")} → ${via.join("; ")}; ${pace}`);
+    const topics =
+      n.on.length < 3 ? n.on.join(" and ") : `${n.on.slice(0, -1).join(", ")} and ${n.on.at(-1)}`;
+    const links = n.on.includes("link") ? ` (links down ${formatDuration(n.linkDownAfterMs)})` : "";
+    lines.push(`notify: ${topics}${links} → ${via.join("; ")}; ${pace}`);
   }
   const report = config.report?.abuseipdb;
   if (report) {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfigText } from "../config/load.js";
 import { systemClock } from "../domain/clock.js";
 import { startDaemon } from "../daemon/daemon.js";
-import { startEslTestServer } from "../../test/registrations/esl-server.js";
+import { startEslTestServer, type EslTestServerOptions } from "../../test/registrations/esl-server.js";
 import { waitFor } from "./testing/wait-for.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-esl-sec-"));
@@ -147,24 +147,35 @@ describe("FreeSWITCH register failures over the event socket as a source", () =>
     }
   });
 
-  it("tells by the notify command when the link stays down past link_down_after", async () => {
-    const esl = await startEslTestServer({ password: "ClueCon", registrations: [] });
+  it("tells by the notify command when the link stays down past link_down_after, and when it is back", async () => {
+    const options: EslTestServerOptions = { password: "ClueCon", registrations: [] };
+    const esl = await startEslTestServer(options);
     const notified: string[] = [];
-    const daemon = await daemonOn("notify", esl.port, "wrong-password", undefined, notified);
+    const daemon = await daemonOn("notify", esl.port, "ClueCon", undefined, notified);
+    const texts = () =>
+      notified.flatMap((n) => (JSON.parse(n) as { events: { kind: string; text: string }[] }).events);
     try {
-      await waitFor(() => notified.length === 1, "the link-down notification", 10_000);
-      const [down] = notified.map((n) => JSON.parse(n) as { events: { kind: string; text: string }[] });
-      expect(down?.events).toEqual([
-        {
-          at: expect.any(String),
-          kind: "link",
-          text: expect.stringMatching(
-            new RegExp(
-              `^source esl:127\\.0\\.0\\.1:${esl.port} down since \\S+Z \\(auth refused\\): the failed logins it reports go unseen$`,
-            ),
+      await waitFor(() => daemon.sourceStats()[0]?.health?.up === true, "the link", 10_000);
+      // FreeSWITCH goes away: the link is cut and every new connection closed at once.
+      options.refuse = true;
+      esl.dropAll();
+      await waitFor(() => texts().length === 1, "the link-down notification", 10_000);
+      expect(texts()[0]).toEqual({
+        at: expect.any(String),
+        kind: "link",
+        text: expect.stringMatching(
+          new RegExp(
+            `^source esl:127\\.0\\.0\\.1:${esl.port} down since \\S+Z \\(.+\\): the failed logins it reports go unseen$`,
           ),
-        },
-      ]);
+        ),
+      });
+      // It is back: the next try logs in, and that is told too, once.
+      options.refuse = false;
+      await waitFor(() => texts().length === 2, "the link-up notification", 15_000);
+      expect(texts()[1]?.text).toMatch(
+        new RegExp(`^source esl:127\\.0\\.0\\.1:${esl.port} up again since \\S+Z$`),
+      );
+      expect(daemon.sourceStats()[0]?.health?.up).toBe(true);
     } finally {
       await daemon.stop();
       await esl.close();

@@ -17,6 +17,8 @@ export interface EslTestServerOptions {
   readonly chunkSize?: number;
   /** Events (header maps) written after an api command arrives and before its response. */
   midReplyEvents?: Record<string, string>[];
+  /** While set, a new connection is closed at once (FreeSWITCH down or restarting). */
+  refuse?: boolean;
 }
 
 export interface EslTestServer extends Omit<TcpTestServer, "broadcast"> {
@@ -51,6 +53,10 @@ export async function startEslTestServer(options: EslTestServerOptions): Promise
 
   const server = await startTcpTestServer(options.chunkSize, (session) => {
     const { socket, write } = session;
+    if (options.refuse === true) {
+      socket.destroy();
+      return;
+    }
     let authed = false;
     write(frame({ "Content-Type": "auth/request" }));
     socket.on(

@@ -2,7 +2,7 @@
 
 import { createAmiParser, formatAmiAction, type AmiMessage } from "./ami-wire.js";
 import type { ConnectFn, ProviderSocket } from "./connect.js";
-import { runLinkSession, type LinkTarget } from "./link-session.js";
+import { attachSocket, runLinkSession, type LinkTarget } from "./link-session.js";
 import type { SessionEnd } from "./session-loop.js";
 
 export interface AmiListResult {
@@ -57,21 +57,13 @@ export function openAmiSession(
   const pending = new Map<string, Pending>();
   const prefix = options.actionIdPrefix ?? "sipwarden-";
   let seq = 0;
-  let done = false;
-  let markClosed: (reason: string) => void = () => undefined;
-  const closed = new Promise<string>((r) => (markClosed = r));
-
-  function finish(reason: string): void {
-    if (done) return;
-    done = true;
+  const end = attachSocket(socket, parser, route, (reason) => {
     for (const p of pending.values()) {
       clearTimeout(p.timer);
       p.reject(new Error(`connection closed: ${reason}`));
     }
     pending.clear();
-    socket.destroy();
-    markClosed(reason);
-  }
+  });
 
   function route(msg: AmiMessage): void {
     const id = msg.get("ActionID");
@@ -104,34 +96,24 @@ export function openAmiSession(
     fields: Readonly<Record<string, string>>,
     isList: boolean,
   ): Promise<AmiListResult> {
-    if (done) return Promise.reject(new Error("connection closed"));
+    if (end.done()) return Promise.reject(new Error("connection closed"));
     const id = `${prefix}${++seq}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(id);
         reject(new Error(`no answer to ${name} within ${options.actionTimeoutMs} ms`));
-        finish(`action ${name} timed out`);
+        end.finish(`action ${name} timed out`);
       }, options.actionTimeoutMs);
       pending.set(id, { name, isList, items: [], resolve, reject, timer });
       socket.write(formatAmiAction(name, { ActionID: id, ...fields }));
     });
   }
 
-  socket.on("data", (chunk) => {
-    if (done) return;
-    for (const msg of parser.push(chunk)) {
-      route(msg);
-      if (done) return;
-    }
-  });
-  socket.on("close", () => finish("closed by peer"));
-  socket.on("error", (err) => finish(err.message));
-
   return {
     action: (name, fields = {}) => send(name, fields, false).then((r) => r.response),
     list: (name, fields = {}) => send(name, fields, true),
-    closed,
-    close: finish,
+    closed: end.closed,
+    close: end.finish,
     dropped: () => parser.dropped(),
   };
 }

@@ -3,7 +3,7 @@
 
 import type { ConnectFn, ProviderSocket } from "./connect.js";
 import { createEslParser, formatEslCommand, parsePlainEvent, type EslFrame } from "./esl-wire.js";
-import { runLinkSession, type LinkTarget } from "./link-session.js";
+import { attachSocket, runLinkSession, type LinkTarget } from "./link-session.js";
 import type { SessionEnd } from "./session-loop.js";
 
 export interface EslSession {
@@ -33,20 +33,12 @@ export function openEslSession(
   const parser = createEslParser();
   const replies: Waiter[] = [];
   let greeting: Waiter | null = null;
-  let done = false;
-  let markClosed: (reason: string) => void = () => undefined;
-  const closed = new Promise<string>((r) => (markClosed = r));
-
-  function finish(reason: string): void {
-    if (done) return;
-    done = true;
+  const end = attachSocket(socket, parser, onFrame, (reason) => {
     const err = new Error(`connection closed: ${reason}`);
     greeting?.reject(err);
     greeting = null;
     for (const w of replies.splice(0)) w.reject(err);
-    socket.destroy();
-    markClosed(reason);
-  }
+  });
 
   function onFrame(frame: EslFrame): void {
     const type = frame.headers.get("content-type");
@@ -58,7 +50,7 @@ export function openEslSession(
     } else if (type === "text/event-plain") {
       onEvent(parsePlainEvent(frame.body));
     } else if (type === "text/disconnect-notice") {
-      finish("disconnect notice");
+      end.finish("disconnect notice");
     }
   }
 
@@ -67,7 +59,7 @@ export function openEslSession(
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         reject(new Error(`no reply to ${what} within ${options.commandTimeoutMs} ms`));
-        finish(`${what} timed out`);
+        end.finish(`${what} timed out`);
       }, options.commandTimeoutMs);
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
@@ -80,22 +72,10 @@ export function openEslSession(
   // Whoever awaits it sees the rejection; a session closed before anyone does must not leave it unhandled.
   greeted.catch(() => undefined);
 
-  socket.on("data", (chunk) => {
-    if (done) return;
-    for (const frame of parser.push(chunk)) {
-      onFrame(frame);
-      if (done) return;
-    }
-    const broken = parser.broken();
-    if (broken) finish(broken);
-  });
-  socket.on("close", () => finish("closed by peer"));
-  socket.on("error", (err) => finish(err.message));
-
   return {
     greeted,
     command(text) {
-      if (done) return Promise.reject(new Error("connection closed"));
+      if (end.done()) return Promise.reject(new Error("connection closed"));
       return withTimeout(
         new Promise<EslFrame>((resolve, reject) => {
           replies.push({ resolve, reject });
@@ -104,8 +84,8 @@ export function openEslSession(
         text.split(" ")[0] as string,
       );
     },
-    closed,
-    close: finish,
+    closed: end.closed,
+    close: end.finish,
   };
 }
 

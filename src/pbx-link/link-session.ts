@@ -66,3 +66,47 @@ export async function runLinkSession<S extends ClosableSession>(
     session.close("session over");
   }
 }
+
+/** A session's end, as `attachSocket` keeps it. */
+export interface SocketEnd {
+  /** Resolves once the session ended, with the reason. */
+  readonly closed: Promise<string>;
+  /** Ends the session (once): runs the cleanup, destroys the socket, resolves `closed`. */
+  finish(reason: string): void;
+  done(): boolean;
+}
+
+/**
+ * Reads a protocol off `socket`: each message the parser completes goes to `onMessage` until the session
+ * ends; a parser that reports the stream broken, the peer's close and a socket error end it. `cleanup`
+ * runs first at the end (rejecting whatever waits for an answer).
+ */
+export function attachSocket<M>(
+  socket: ProviderSocket,
+  parser: { push(chunk: Buffer): M[]; broken?(): string | undefined },
+  onMessage: (message: M) => void,
+  cleanup: (reason: string) => void,
+): SocketEnd {
+  let done = false;
+  let markClosed: (reason: string) => void = () => undefined;
+  const closed = new Promise<string>((r) => (markClosed = r));
+  const finish = (reason: string): void => {
+    if (done) return;
+    done = true;
+    cleanup(reason);
+    socket.destroy();
+    markClosed(reason);
+  };
+  socket.on("data", (chunk) => {
+    if (done) return;
+    for (const message of parser.push(chunk)) {
+      onMessage(message);
+      if (done) return;
+    }
+    const broken = parser.broken?.();
+    if (broken) finish(broken);
+  });
+  socket.on("close", () => finish("closed by peer"));
+  socket.on("error", (err) => finish(err.message));
+  return { closed, finish, done: () => done };
+}

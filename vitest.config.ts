@@ -10,6 +10,9 @@ export default defineConfig({
           env: { TZ: "UTC" },
           include: ["src/**/*.test.ts"],
           exclude: ["src/**/*.integration.test.ts"],
+          // A guard against a hang, not a measure: a loaded CI machine can stall a unit test for seconds
+          // (waitFor allows 10 s by default).
+          testTimeout: 30_000,
         },
       },
       {

@@ -1,9 +1,11 @@
-// Test helper: polls a condition until it holds or a bounded time passes, so tests never sleep blindly.
+// Test helper: polls a condition until it holds or a bounded time passes, so tests never sleep blindly. The
+// default bound is generous (10 s): it only costs time when the test fails, and a loaded CI machine can
+// stall a loopback round trip for seconds.
 
 export async function waitFor(
   cond: () => boolean | Promise<boolean>,
   what = "condition",
-  timeoutMs = 2000,
+  timeoutMs = 10_000,
 ): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await cond())) {

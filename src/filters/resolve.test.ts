@@ -1,9 +1,9 @@
 // Filter specs: built-in names, paths, fail2ban's name[key=value] parameters, and unknown names.
 
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { UserError } from "../domain/errors.js";
 import { userErrorText } from "../domain/testing/user-error-text.js";
 import {
@@ -16,6 +16,7 @@ import {
 } from "./resolve.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-resolve-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(
   join(dir, "mine.conf"),
   "[Definition]\nfailregex = ^<mdre-<mode>> <HOST>$\nmdre-normal = normal\nmdre-ddos = ddos\nmode = normal\n",

@@ -1,9 +1,9 @@
 // A filter written like stock fail2ban 1.0's asterisk.conf (prefregex, lookahead) loads and matches.
 
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Filter, FilterResult } from "../filter.js";
 import { loadFilterFile } from "./load.js";
 
@@ -46,8 +46,11 @@ journalmatch = _SYSTEMD_UNIT=asterisk.service
 const REF = Date.UTC(2024, 10, 30);
 let filter: Filter;
 
+let dir = "";
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
 beforeAll(() => {
-  const dir = mkdtempSync(join(tmpdir(), "sw-f2b-ast-"));
+  dir = mkdtempSync(join(tmpdir(), "sw-f2b-ast-"));
   writeFileSync(join(dir, "common.conf"), COMMON);
   writeFileSync(join(dir, "asterisk.conf"), ASTERISK);
   filter = loadFilterFile(join(dir, "asterisk.conf"));

@@ -1,12 +1,23 @@
 // Loading fail2ban filter files: includes, .local overrides, mode parameters, and located errors.
 
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../../domain/errors.js";
 import type { FilterResult } from "../filter.js";
 import { loadFilterFile } from "./load.js";
+
+/** Temporary directories of this file, removed at its end. */
+const made: string[] = [];
+const tempDir = (prefix: string): string => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 
 const REF = Date.UTC(2024, 10, 30);
 let dir: string;
@@ -50,7 +61,7 @@ const err = (f: () => unknown): UserError => {
 const host = (r: FilterResult): string | null => (r.status === "matched" ? r.match.address.text : null);
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "sw-f2b-load-"));
+  dir = tempDir("sw-f2b-load-");
   write("common.conf", COMMON);
   write(
     "pbx.conf",
@@ -94,7 +105,7 @@ describe("loadFilterFile", () => {
   });
 
   it("applies a .local override and the after-include of an included file", () => {
-    const sub = mkdtempSync(join(tmpdir(), "sw-f2b-local-"));
+    const sub = tempDir("sw-f2b-local-");
     writeFileSync(join(sub, "common.conf"), COMMON);
     writeFileSync(join(sub, "common.local"), "[DEFAULT]\n__pid_re = (?:<\\d+>)\n");
     writeFileSync(
@@ -107,8 +118,8 @@ describe("loadFilterFile", () => {
   });
 
   it("finds includes in searchDirs when not beside the file", () => {
-    const lib = mkdtempSync(join(tmpdir(), "sw-f2b-lib-"));
-    const own = mkdtempSync(join(tmpdir(), "sw-f2b-own-"));
+    const lib = tempDir("sw-f2b-lib-");
+    const own = tempDir("sw-f2b-own-");
     writeFileSync(join(lib, "common.conf"), COMMON);
     writeFileSync(join(own, "y.conf"), "[INCLUDES]\nbefore = common.conf\n[Definition]\nfailregex = ^%(__prefix_line)sy <HOST>$\n");
     expect(() => loadFilterFile(join(own, "y.conf"))).toThrow(/included file "common.conf" not found/);

@@ -586,6 +586,12 @@ export async function startDaemon(
   const refresh = setInterval(() => {
     stages.allowlist.refresh().catch((e: unknown) => log.warn({ err: e }, "allowlist refresh failed"));
   }, config.allowlistRefreshMs);
+  /** Each source's counters, and a link source's (AMI, ESL) health. */
+  const sourceStates = (): { id: string; stats: SourceStats; health?: LinkHealth }[] =>
+    sources.map((src) => {
+      const health = src.health?.();
+      return { id: src.id, stats: src.stats?.() ?? {}, ...(health ? { health } : {}) };
+    });
   // Links to the PBX down too long, and back: told as `link` notifications (the notifier checks `on`).
   const startLinkWatch = (cfg: Config): NodeJS.Timeout | null => {
     if (cfg.notify === null || !cfg.notify.on.includes("link")) return null;
@@ -594,10 +600,9 @@ export async function startDaemon(
     return setInterval(
       () => {
         const links: WatchedLink[] = [
-          ...sources.flatMap((s) => {
-            const health = s.health?.();
-            return health ? [{ id: s.id, kind: "source" as const, health }] : [];
-          }),
+          ...sourceStates().flatMap((s) =>
+            s.health ? [{ id: s.id, kind: "source" as const, health: s.health }] : [],
+          ),
           ...providers.map((p) => ({ id: p.id, kind: "registrations" as const, health: p.health() })),
         ];
         for (const text of watch.check(links, clock.now())) notifier.event("link", text);
@@ -616,11 +621,7 @@ export async function startDaemon(
     allows,
     startedAt,
     jailCounters: () => counters,
-    sourceStats: () =>
-      sources.map((src) => {
-        const health = src.health?.();
-        return { id: src.id, stats: src.stats?.() ?? {}, ...(health ? { health } : {}) };
-      }),
+    sourceStats: sourceStates,
     lastLineAt: (id) => {
       const t = lastLine.get(id);
       return t === undefined ? null : new Date(t).toISOString();

@@ -106,14 +106,17 @@ export interface LinkLoop {
 }
 
 /**
- * `run` calls `up` once the PBX took its login; a session that ends marks the link down with its reason
- * before `onRestart` (which counts and reports it) and the wait.
+ * `run` calls `up` once the PBX took its login. A session that ends marks the link down with its reason,
+ * calls `onRestart` (which counts it) and reports `<protocol> session ended; reconnecting` before the wait.
  */
 export function createLinkLoop(
   spec: {
     readonly clock: Clock;
     readonly reconnect?: Partial<SessionLoopPolicy> | undefined;
-    readonly onRestart: SessionLoopDeps["onRestart"];
+    /** `ami` or `esl`: names the link in the report. */
+    readonly protocol: string;
+    readonly report: (kind: "restart", message: string, detail: Record<string, unknown>) => void;
+    readonly onRestart: () => void;
   },
   run: (signal: AbortSignal, up: () => void) => Promise<SessionEnd>,
 ): LinkLoop {
@@ -124,7 +127,12 @@ export function createLinkLoop(
       clock: spec.clock,
       onRestart: (end, delayMs, attempt) => {
         health.down(end.reason);
-        spec.onRestart(end, delayMs, attempt);
+        spec.onRestart();
+        spec.report("restart", `${spec.protocol} session ended; reconnecting`, {
+          reason: end.reason,
+          delayMs,
+          attempt,
+        });
       },
     },
     (signal) => run(signal, () => health.up()),

@@ -71,14 +71,9 @@ export function createSessionProvider(
     {
       clock: spec.clock,
       reconnect: spec.reconnect,
-      onRestart: (end, delayMs, attempt) => {
-        counters.restarts++;
-        spec.report("restart", `${spec.protocol} session ended; reconnecting`, {
-          reason: end.reason,
-          delayMs,
-          attempt,
-        });
-      },
+      protocol: spec.protocol,
+      report: spec.report,
+      onRestart: () => counters.restarts++,
     },
     run,
   );

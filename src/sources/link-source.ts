@@ -47,8 +47,8 @@ export function createLinkSource(
 ): LogSource {
   const { id, counters, clock } = spec;
   let deliver: (lines: readonly LogLine[]) => void = () => undefined;
-  const seams: LinkSourceSeams = {
-    loggedIn: () => undefined,
+  // What every session is given; `loggedIn` is the session loop's, added per session.
+  const seams: Omit<LinkSourceSeams, "loggedIn"> = {
     emit: (text) => {
       counters.lines++;
       deliver([{ source: id, text, time: clock.now() }]);
@@ -60,14 +60,9 @@ export function createLinkSource(
     {
       clock,
       reconnect: spec.reconnect,
-      onRestart: (end, delayMs, attempt) => {
-        counters.errors++;
-        seams.report("restart", `${spec.protocol} session ended; reconnecting`, {
-          reason: end.reason,
-          delayMs,
-          attempt,
-        });
-      },
+      protocol: spec.protocol,
+      report: seams.report,
+      onRestart: () => counters.errors++,
     },
     (signal, up) => run(signal, { ...seams, loggedIn: up }),
   );

@@ -101,6 +101,28 @@ export interface Status {
   readonly fleet?: FleetView;
   /** The live-registration providers configured; absent from older daemons. */
   readonly registrationProviders?: readonly ProviderView[];
+  /**
+   * Registrations after many failed logins from their address (a guessed password?) found since the start,
+   * and those whose address is not shielded from bans now; absent from older daemons and when turned off.
+   */
+  readonly suspectRegistrations?: {
+    readonly found: number;
+    readonly marked: readonly SuspectRegistrationView[];
+  };
+}
+
+export interface SuspectRegistrationView {
+  readonly address: string;
+  /** The account that registered: SIP text, print it inert. */
+  readonly user: string;
+  readonly source: string;
+  readonly at: string;
+  /** Until when its address is not shielded from bans. */
+  readonly until: string;
+  /** Failures within the lookback before it (at most the configured threshold is counted). */
+  readonly failures: number;
+  readonly accounts: readonly string[];
+  readonly jail: string;
 }
 
 export interface FleetView {

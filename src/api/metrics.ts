@@ -165,6 +165,12 @@ export function renderMetrics(status: Status): string {
       })),
     },
     {
+      name: "sipwarden_suspect_registrations_total",
+      kind: "counter",
+      help: "Registrations after many failed logins from their address (a guessed password?) since the daemon started.",
+      samples: countSample(status.suspectRegistrations?.found),
+    },
+    {
       name: "sipwarden_registered_addresses",
       kind: "gauge",
       help: "Distinct addresses with a registration held.",

@@ -150,6 +150,13 @@ export interface Config {
   readonly registrations: {
     readonly registeredMaxretry: number;
     readonly successLifetimeMs: number;
+    /** Registrations after many failed logins from their address; null when `enabled: false`. */
+    readonly suspect: {
+      readonly failures: number;
+      readonly lookbackMs: number;
+      /** `report`: told and not shielded; `ban`: also banned by the jail of the newest failure. */
+      readonly action: "report" | "ban";
+    } | null;
     readonly kamailio: {
       readonly url: string;
       readonly intervalMs: number;
@@ -174,7 +181,7 @@ export interface Config {
   locate(path: readonly (string | number)[]): ErrorLocation;
 }
 
-export type NotifyTopic = "ban" | "spare" | "firewall" | "link";
+export type NotifyTopic = "ban" | "spare" | "firewall" | "link" | "suspect";
 
 export interface ReportConfig {
   readonly abuseipdb: {

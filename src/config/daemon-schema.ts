@@ -26,6 +26,19 @@ export const registrationsSchema = z
     registered_maxretry: z.number().int().min(1).max(100_000).optional(),
     /** How long a successful-registration log line keeps its address registered. */
     success_lifetime: duration.optional(),
+    /**
+     * A registration from an address that failed `failures` times within `lookback` before it: a password
+     * guessed? Told (notify `suspect`), its address not shielded for `lookback`, and with `action: ban` banned.
+     */
+    suspect: z
+      .object({
+        enabled: z.boolean().optional(),
+        failures: z.number().int().min(1).max(1000).optional(),
+        lookback: duration.optional(),
+        action: z.enum(["report", "ban"]).optional(),
+      })
+      .strict()
+      .optional(),
     kamailio: z
       .object({
         url: z.string().url(),
@@ -56,10 +69,11 @@ export const notifySchema = z
     /**
      * What is told: bans, spares (bans a registration or allowlist prevented), firewall (the ruleset found
      * missing and put back, after a flush or another tool's reload), link (a link to the PBX, AMI or ESL or
-     * Kamailio, down longer than link_down_after, and back up). Default: ban, firewall and link.
+     * Kamailio, down longer than link_down_after, and back up), suspect (a registration after many failed
+     * logins from its address: registrations.suspect). Default: ban, firewall, link and suspect.
      */
     on: z
-      .array(z.enum(["ban", "spare", "firewall", "link"]))
+      .array(z.enum(["ban", "spare", "firewall", "link", "suspect"]))
       .min(1)
       .optional(),
     /** How long a link to the PBX is down before it is told (default 5m): a restart of the PBX is not. */

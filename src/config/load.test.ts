@@ -84,6 +84,28 @@ describe("config loading", () => {
     );
   });
 
+  it("suspect registrations: on by default (10 failures in 1d, report); a bad setting names its key", () => {
+    expect(loadConfigText("preset: asterisk\n", "x.yaml").registrations.suspect).toEqual({
+      failures: 10,
+      lookbackMs: 86_400_000,
+      action: "report",
+    });
+    const set = "preset: asterisk\nregistrations:\n  suspect: { failures: 3, lookback: 2h, action: ban }\n";
+    expect(loadConfigText(set, "x.yaml").registrations.suspect).toEqual({
+      failures: 3,
+      lookbackMs: 7_200_000,
+      action: "ban",
+    });
+    expect(
+      loadConfigText("registrations: { suspect: { enabled: false } }\n", "x.yaml").registrations.suspect,
+    ).toBeNull();
+    const short = configRejection("preset: asterisk\nregistrations:\n  suspect:\n    lookback: 10s\n");
+    expect(short.location).toMatchObject({ line: 4, key: "registrations.suspect.lookback" });
+    expect(short.message).toMatch(/from 1m to 30d/);
+    const action = configRejection("registrations:\n  suspect: { action: block }\n");
+    expect(action.location).toMatchObject({ line: 2, key: "registrations.suspect.action" });
+  });
+
   it("a wrong type points at the value", () => {
     const e = configRejection("preset: asterisk\ndefaults:\n  maxretry: five\n");
     expect(e.location).toMatchObject({ line: 3, key: "defaults.maxretry" });
@@ -167,7 +189,7 @@ describe("notify", () => {
     expect(loadConfigText("preset: asterisk\n", "x").notify).toBeNull();
     const n = loadConfigText("preset: asterisk\nnotify:\n  email: { to: admin@example.com }\n", "x").notify;
     expect(n).toMatchObject({
-      on: ["ban", "firewall", "link"],
+      on: ["ban", "firewall", "link", "suspect"],
       batchMs: 60_000,
       linkDownAfterMs: 300_000,
       email: { to: ["admin@example.com"], via: { kind: "smtp", host: "127.0.0.1", port: 25 } },

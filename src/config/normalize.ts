@@ -42,6 +42,7 @@ export const DEFAULTS = {
   apiSocket: "/run/sipwarden/api.sock",
   registeredMaxretry: 50,
   successLifetimeMs: 3_600_000,
+  suspect: { failures: 10, lookbackMs: 86_400_000, action: "report" as const },
   kamailioIntervalMs: 30_000,
   /** A flood's bans arrive as one message a minute, not thousands. */
   notifyBatchMs: 60_000,
@@ -56,10 +57,27 @@ function normalizeRegistrations(
   deps: NormalizeDeps,
 ): Config["registrations"] {
   const r = raw ?? {};
+  const s = r.suspect ?? {};
+  const lookbackMs =
+    deps.duration(s.lookback, ["registrations", "suspect", "lookback"]) ?? DEFAULTS.suspect.lookbackMs;
+  if (lookbackMs < 60_000 || lookbackMs > 30 * 86_400_000)
+    throw new UserError(
+      "SW_CONFIG_INVALID",
+      "expected a lookback from 1m to 30d",
+      deps.locate(["registrations", "suspect", "lookback"]),
+    );
   return {
     registeredMaxretry: r.registered_maxretry ?? DEFAULTS.registeredMaxretry,
     successLifetimeMs:
       deps.duration(r.success_lifetime, ["registrations", "success_lifetime"]) ?? DEFAULTS.successLifetimeMs,
+    suspect:
+      s.enabled === false
+        ? null
+        : {
+            failures: s.failures ?? DEFAULTS.suspect.failures,
+            lookbackMs,
+            action: s.action ?? DEFAULTS.suspect.action,
+          },
     kamailio: r.kamailio
       ? {
           url: r.kamailio.url,
@@ -238,7 +256,7 @@ function normalizeNotify(raw: RawConfig["notify"], deps: NormalizeDeps): Config[
           deps.locate(["notify", "email", key]),
         );
   return {
-    on: [...new Set<NotifyTopic>(raw.on ?? ["ban", "firewall", "link"])],
+    on: [...new Set<NotifyTopic>(raw.on ?? ["ban", "firewall", "link", "suspect"])],
     batchMs: deps.duration(raw.batch, ["notify", "batch"]) ?? DEFAULTS.notifyBatchMs,
     linkDownAfterMs:
       deps.duration(raw.link_down_after, ["notify", "link_down_after"]) ?? DEFAULTS.linkDownAfterMs,

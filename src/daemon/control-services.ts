@@ -24,6 +24,7 @@ import { cidrContains, parseCidr } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
 import type { Daemon } from "./daemon.js";
+import type { SuspectMark } from "../registrations/suspect-registrations.js";
 import { policyFacts } from "./policy-facts.js";
 import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
 import { restrictionEntries } from "../enforce/policy.js";
@@ -93,7 +94,7 @@ export function createDaemonServices(
 
   const parts: BanFactsParts = {
     allows: daemon.allows,
-    registry: daemon.registry,
+    registry: daemon.shieldedRegistry,
     store: daemon.store,
     allowlist: () => daemon.detection().allowlist,
   };
@@ -154,6 +155,7 @@ export function createDaemonServices(
         banLatency: toHistogramView(daemon.banLatency()),
         ...fleetPart(daemon.fleetStats()),
         registrationProviders: daemon.registrationProviders().map(toProviderView),
+        ...suspectPart(daemon),
         notifications: daemon
           .notifications()
           .map((n) => ({ ...n, lastAt: n.lastAt === null ? null : new Date(n.lastAt).toISOString() })),
@@ -277,7 +279,7 @@ export function createDaemonServices(
           : [
               {
                 source: [...new Set(regs.map((r) => r.source))].join(", "),
-                detail: `${regs.length} live registration${regs.length > 1 ? "s" : ""}: ${regs.map((r) => r.user).join(", ")}`,
+                detail: `${regs.length} live registration${regs.length > 1 ? "s" : ""}: ${regs.map((r) => r.user).join(", ")}${suspectText(daemon.suspects.markOf(address.text))}`,
               },
             ];
       const { feeds, restrictions } = policyFacts(daemon.policy(), address);
@@ -293,4 +295,31 @@ export function createDaemonServices(
       });
     },
   };
+}
+
+/** Status's suspect registrations, absent when the check is off. */
+function suspectPart(daemon: Daemon): Pick<Status, "suspectRegistrations"> {
+  if (daemon.config().registrations.suspect === null) return {};
+  const { found, marked } = daemon.suspects.stats();
+  return {
+    suspectRegistrations: {
+      found,
+      marked: marked.map((m) => ({
+        address: m.address.text,
+        user: m.user,
+        source: m.source,
+        at: new Date(m.at).toISOString(),
+        until: new Date(m.until).toISOString(),
+        failures: m.failures.count,
+        accounts: [...m.failures.accounts],
+        jail: m.failures.jail,
+      })),
+    },
+  };
+}
+
+/** What explain adds to an address's registrations when one is suspect. */
+function suspectText(mark: SuspectMark | null): string {
+  if (mark === null) return "";
+  return `; suspect: ${mark.user} registered after ${mark.failures.count} failed logins from this address, so it is not shielded from bans until ${new Date(mark.until).toISOString()}`;
 }

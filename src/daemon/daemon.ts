@@ -21,6 +21,7 @@ import type { LinkHealth } from "../pbx-link/link-health.js";
 import type { ProviderEvent, ProviderHealth, RegistrationProvider } from "../registrations/provider.js";
 import { createRegistrationPolicy } from "../registrations/registration-policy.js";
 import { createRegistry, type Registry } from "../registrations/registry.js";
+import { createSuspectWatch, type SuspectWatch } from "./suspect-watch.js";
 import { createSuccessRegistrations } from "../registrations/success-registrations.js";
 import type { DecisionStore, StoredDecision } from "../store/decision-store.js";
 import { planRestore } from "../store/restore-plan.js";
@@ -78,6 +79,9 @@ export interface Daemon {
   readonly backend: FirewallBackend;
   readonly backendName: BackendChoice;
   readonly registry: Registry;
+  /** Suspect registrations (after many failed logins from their address) and the registry as bans see it. */
+  readonly suspects: SuspectWatch;
+  readonly shieldedRegistry: Registry;
   readonly allows: RuntimeAllowlist;
   readonly startedAt: number;
   /** Per jail, since start: failures seen and bans made. */
@@ -317,7 +321,22 @@ export async function startDaemon(
           },
         );
 
-  const registry = createRegistry({ clock });
+  // A registration after many failed logins from its address is judged as it comes in (suspect-watch.ts).
+  const suspects = createSuspectWatch(config.registrations.suspect, {
+    clock,
+    log,
+    tell: (text) => notifier.event("suspect", text),
+    ban(jail, mark, reason) {
+      // Detection may not have started yet (a provider's first dump), or a reload removed the jail.
+      const detector = (stages as DetectionStages | undefined)?.detector;
+      if (detector === undefined || !config.jails.some((j) => j.name === jail)) return null;
+      return detector.banFor(jail, mark.address, mark.at, reason, mark.failures.evidence);
+    },
+    enforce: (decisions) => decisions.forEach((d) => enqueue(d)),
+  });
+  const registry = createRegistry({ clock, onNew: (entry, known) => suspects.onNew(entry, known) });
+  /** The registry as bans see it: a suspect registration shields nothing. */
+  const shielded = suspects.shield(registry);
   const successes = createSuccessRegistrations(
     { lifetimeMs: config.registrations.successLifetimeMs },
     { registry },
@@ -414,10 +433,10 @@ export async function startDaemon(
               .find((a) => cidrCovers(a.cidr, network) || cidrCovers(network, a.cidr)) ?? null,
           ),
       },
-      registrations: registry,
+      registrations: shielded,
       registrationJudge: createRegistrationPolicy(
         { registeredMaxretry: cfg.registrations.registeredMaxretry },
-        { registrations: registry },
+        { registrations: shielded },
       ),
     });
     const since = clock.now() - retentionOf(cfg);
@@ -445,7 +464,10 @@ export async function startDaemon(
       onEcho: (jail) => countersOf(jail).echoes++,
       onOffense: (jail, offense) => {
         if (offense.kind === "success") successes.handle(offense);
-        else countersOf(jail).failures++;
+        else {
+          countersOf(jail).failures++;
+          suspects.record(jail, offense);
+        }
         checkSkew(jail, offense);
       },
     });
@@ -544,7 +566,7 @@ export async function startDaemon(
     store,
     clock,
     log,
-    facts: { allows, registry, store, allowlist: () => stages.allowlist },
+    facts: { allows, registry: shielded, store, allowlist: () => stages.allowlist },
     decide: (decisions) => enqueueAll(decisions, true),
     lift: async (targets) => {
       if (!(await unbanInSets(targets))) await applyPolicy(config);
@@ -563,6 +585,7 @@ export async function startDaemon(
     const now = clock.now();
     stages.detector.expire(now);
     registry.expire(now);
+    suspects.expire(now);
     store.expire(now);
     reconcile().catch((e: unknown) => log.error({ err: e }, "reconcile failed"));
   }, HOUSEKEEPING_MS);
@@ -618,6 +641,8 @@ export async function startDaemon(
     backend,
     backendName: backendChoice,
     registry,
+    suspects,
+    shieldedRegistry: shielded,
     allows,
     startedAt,
     jailCounters: () => counters,
@@ -652,6 +677,7 @@ export async function startDaemon(
       config = next;
       notifier.configure(next.notify);
       reporter.configure(next.report);
+      suspects.configure(next.registrations.suspect);
       if (linkWatch !== null) clearInterval(linkWatch);
       linkWatch = startLinkWatch(next);
       // Network bans that move from the lists into the ban sets (the apply carried none of another prefix).

@@ -7,10 +7,11 @@ import { createIsoFormatter } from "../domain/iso-time.js";
 
 /**
  * Something about sipwarden itself, in one sentence of its own words: the firewall (the ruleset found
- * missing and restored) or a link to the PBX (down too long, or back up).
+ * missing and restored), a link to the PBX (down too long, or back up), or a suspect registration (after
+ * many failed logins from its address; the account name in it is SIP text, blanked of controls).
  */
 export interface NotifyEvent {
-  readonly kind: "firewall" | "link";
+  readonly kind: "firewall" | "link" | "suspect";
   readonly at: number;
   readonly text: string;
 }
@@ -20,11 +21,17 @@ function eventLine(e: NotifyEvent): string {
   return `${iso(e.at, true)}  ${e.kind.toUpperCase()}  ${e.text}`;
 }
 
-/** "firewall restored", "2 firewall events", "link event", "3 link events": a batch's events by kind. */
+/**
+ * "firewall restored", "2 firewall events", "PBX link event", "3 PBX link events", "suspect registration",
+ * "2 suspect registrations": a batch's events by kind.
+ */
 function eventCounts(events: readonly NotifyEvent[]): string[] {
-  const firewall = events.filter((e) => e.kind === "firewall").length;
-  const link = events.length - firewall;
+  const count = (kind: NotifyEvent["kind"]): number => events.filter((e) => e.kind === kind).length;
+  const firewall = count("firewall");
+  const link = count("link");
+  const suspect = count("suspect");
   return [
+    ...(suspect > 0 ? [suspect === 1 ? "suspect registration" : `${suspect} suspect registrations`] : []),
     ...(firewall > 0 ? [firewall === 1 ? "firewall restored" : `${firewall} firewall events`] : []),
     ...(link > 0 ? [link === 1 ? "PBX link event" : `${link} PBX link events`] : []),
   ];

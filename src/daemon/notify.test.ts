@@ -1,5 +1,6 @@
 // Notifications: what the mail and the JSON say, and how decisions are paced into windows. The programs
 // here record their input; src/daemon/notify.integration.test.ts runs a real MTA and a real program.
+import { describeSuspectRegistration } from "../detect/decision-reason.js";
 import { describe, expect, it } from "vitest";
 import type { NotifyConfig } from "../config/config.js";
 import type { Decision } from "../domain/decision.js";
@@ -219,6 +220,34 @@ describe("notification pacing", () => {
     quietOne.event("firewall", "restored");
     quietOne.event("link", "the esl source esl:127.0.0.1:8021 is down");
     await quietOne.stop();
+    expect(calls).toHaveLength(2);
+  });
+
+  it("tells a suspect registration by its kind, and not when `on` leaves suspect out", async () => {
+    const { calls, run } = recorder();
+    const n = createNotifier(config({ on: ["ban", "suspect"], batchMs: 0 }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+    });
+    const text = `203.0.113.50 (kamailio) ${describeSuspectRegistration("1001\nSubject: x", 10, 86_400_000, ["1001", "1002"])}`;
+    n.event("suspect", text);
+    await waitFor(() => calls.length === 2, "the notification");
+    expect(calls[0]?.stdin).toContain("Subject: [sipwarden] pbx1: suspect registration\n");
+    expect(calls[0]?.stdin).toMatch(
+      /Z {2}SUSPECT {2}203\.0\.113\.50 \(kamailio\) registered as "1001 Subject: x" after 10 failed logins from this address in 1d \(accounts 1001, 1002\): a guessed password\?\n/,
+    );
+    expect(JSON.parse(calls[1]!.stdin).events[0]).toMatchObject({ kind: "suspect", text });
+    await n.stop();
+    const without = createNotifier(config({ on: ["ban", "firewall", "link"], batchMs: 0 }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+    });
+    without.event("suspect", text);
+    await without.stop();
     expect(calls).toHaveLength(2);
   });
 

@@ -240,7 +240,7 @@ describe("sipwarden notify-test and check with a webhook (the built CLI)", () =>
     const checked = await sipwardenWith("check", config);
     expect(checked.code).toBe(0);
     expect(checked.stdout).toContain(
-      `notify: ban, firewall and link (links down 5m) → webhook ${base} (slack, with a token)`,
+      `notify: ban, firewall, link and suspect (links down 5m) → webhook ${base} (slack, with a token)`,
     );
     expect(checked.stdout).not.toContain("secret-part");
   });

@@ -42,3 +42,21 @@ export function describeRecidive(count: number, findtimeMs: number, jails: reado
 export function describeSpare(protection: string, wouldBe: string): string {
   return `${protection}: ${wouldBe}`;
 }
+
+/**
+ * `registered as "1001" after 12 failed logins from this address in 1d (accounts 1001, 1002): a guessed
+ * password?`. The account names come from SIP: blanked and clipped as a quoted line is.
+ */
+export function describeSuspectRegistration(
+  user: string,
+  failures: number,
+  lookbackMs: number,
+  accounts: readonly string[],
+): string {
+  const name = (text: string): string => quoteLineTail(text, 32);
+  const of =
+    accounts.length === 0
+      ? ""
+      : ` (${accounts.length === 1 ? "account" : "accounts"} ${accounts.map(name).join(", ")})`;
+  return `registered as "${name(user)}" after ${failures} failed ${failures === 1 ? "login" : "logins"} from this address in ${formatDuration(lookbackMs)}${of}: a guessed password?`;
+}

@@ -474,3 +474,44 @@ describe("createDetector: IPv6 networks (ipv6Prefix)", () => {
     );
   });
 });
+
+describe("createDetector: banFor (a finding made outside the jail's window)", () => {
+  const reason = 'registered as "1001" after 10 failed logins from this address in 1d: a guessed password?';
+  const evidence = [0, 1, 2].map((m) => fail("203.0.113.77", m * MIN).evidence);
+
+  it("bans with the jail's scope and bantime, escalated by earlier bans; nothing while the jail's ban holds", () => {
+    const escalation = { enabled: true, factor: 2, maxBantimeMs: DAY, memoryMs: 30 * DAY };
+    const d = createDetector(spec({ jails: [jail({ maxretry: 2 })], escalation }), {
+      allowlist: noAllowlist,
+    });
+    feed(d, "203.0.113.77", [0, MIN]); // an earlier ban of an hour
+    expect(d.banFor("asterisk", parseIp("203.0.113.77")!, 30 * MIN, reason, evidence)).toEqual([]);
+    const [ban] = d.banFor("asterisk", parseIp("203.0.113.77")!, 2 * HOUR, reason, evidence);
+    expect(ban).toMatchObject({
+      action: "ban",
+      target: "203.0.113.77",
+      origin: "jail:asterisk",
+      reason,
+      scope: SIP,
+      at: 2 * HOUR,
+      durationMs: 2 * HOUR, // the second ban in the memory: ×2
+      priorBans: 1,
+    });
+    expect(ban?.evidence).toEqual(evidence);
+    expect(d.stats().decisions.bans).toBe(2);
+    expect(() => d.banFor("nope", parseIp("203.0.113.77")!, 0, reason, evidence)).toThrow(/no jail named/);
+  });
+
+  it("spares an allowlisted address, naming the entry", () => {
+    const allowlist: Allowlist = {
+      ...noAllowlist,
+      match: () => ({ entry: "203.0.113.0/24", via: "cidr", detail: "config" }),
+    };
+    const d = createDetector(spec(), { allowlist });
+    const [spare] = d.banFor("asterisk", parseIp("203.0.113.77")!, 0, reason, evidence);
+    expect(spare).toMatchObject({
+      action: "spare",
+      reason: `allowlisted by 203.0.113.0/24 (config): ${reason}`,
+    });
+  });
+});

@@ -69,6 +69,18 @@ export interface Detector {
    */
   expire(now: number): void;
   stats(): DetectorStats;
+  /**
+   * Bans `address` for `jail` on a finding made outside the jail's window (a registration after many failed
+   * logins from the address): the jail's scope and bantime, escalation and recidive as for its other bans;
+   * an allowlisted address is spared, and one the jail has banned already gets nothing.
+   */
+  banFor(
+    jail: string,
+    address: IpAddress,
+    at: number,
+    reason: string,
+    evidence: readonly Evidence[],
+  ): readonly Decision[];
   /** Reloads bans taken before a restart; call once before the first `handle`. */
   restore(bans: readonly RememberedBan[]): void;
 }
@@ -273,6 +285,33 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
   }
 
   /** The reason an address must not be banned at `time`, or null. Allowlist first: it is the admin's word. */
+  function banFor(
+    jailName: string,
+    address: IpAddress,
+    at: number,
+    reason: string,
+    evidence: readonly Evidence[],
+  ): readonly Decision[] {
+    const jail = jails.get(jailName);
+    if (!jail) throw new Error(`detector: no jail named "${jailName}"`);
+    if (ledger.coveringBan(address.text, jailName, at)) return [];
+    const js = jail.spec;
+    const kept = capEvidence(evidence);
+    const priorBans = ledger.bansWithin(address.text, at, spec.escalation.memoryMs).length;
+    const allowed = deps.allowlist.match(address);
+    if (allowed)
+      return spareOf(
+        js,
+        address.text,
+        at,
+        priorBans,
+        describeSpare(`allowlisted by ${allowed.entry} (${allowed.detail})`, reason),
+        kept,
+      );
+    jail.window.clear(address.text);
+    return banOf(js, address.text, at, priorBans, reason, kept, kept[kept.length - 1]);
+  }
+
   function protection(address: IpAddress, time: number): string | null {
     const allowed = deps.allowlist.match(address);
     if (allowed) return `allowlisted by ${allowed.entry} (${allowed.detail})`;
@@ -357,7 +396,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     };
   }
 
-  return { handle, expire, stats, restore };
+  return { handle, expire, stats, restore, banFor };
 }
 
 /** Invariants the config layer should already enforce; a violation here is a bug, so a plain Error. */

@@ -48,8 +48,15 @@ export interface Registry {
    * Structural, so this stage does not import `detect/`.
    */
   isRegistered(address: IpAddress, at: number): RegistrationMatch | null;
-  /** A live binding from an address inside `network` at `at` (a scan: for rare network questions). */
-  registeredIn(network: Cidr, at: number): (RegistrationMatch & { readonly address: string }) | null;
+  /**
+   * A live binding from an address inside `network` at `at` (a scan: for rare network questions), passing
+   * over the addresses `skip` names.
+   */
+  registeredIn(
+    network: Cidr,
+    at: number,
+    skip?: (address: string) => boolean,
+  ): (RegistrationMatch & { readonly address: string }) | null;
   /** Adds or refreshes one binding; false when refused (see `RegistryStats.rejected`). */
   upsert(input: RegistrationInput): boolean;
   /** Removes the matching bindings of one source; returns how many. */
@@ -78,6 +85,11 @@ export interface RegistryDeps {
    * Default 200 000.
    */
   readonly maxEntries?: number;
+  /**
+   * A binding the registry did not hold (by source, address, account and contact) came in, by an upsert or a
+   * dump; `addressKnown` says whether its address already held another live binding before it.
+   */
+  readonly onNew?: (entry: RegistrationEntry, addressKnown: boolean) => void;
 }
 
 /** Longest user and contact text kept: the values come from SIP headers a client chose. */
@@ -146,6 +158,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
     size--;
   }
 
+  function hasLive(address: string, at: number): boolean {
+    for (const e of byAddress.get(address) ?? []) if (e.expiresAt > at) return true;
+    return false;
+  }
+
   function live(entries: Iterable<RegistrationEntry>, at: number): RegistrationEntry[] {
     const out: RegistrationEntry[] = [];
     for (const e of entries) if (e.expiresAt > at) out.push(e);
@@ -167,13 +184,14 @@ export function createRegistry(deps: RegistryDeps): Registry {
   return {
     isRegistered,
 
-    registeredIn(network, at) {
+    registeredIn(network, at, skip) {
       // Every entry of a set shares its address, parsed once when it came in; the other family is skipped
       // before any parsing (a provider's registry can hold a hundred thousand IPv4 phones).
       const inside = cidrMatcher(network);
       for (const [text, set] of byAddress) {
         const address = set.values().next().value?.address;
         if (address === undefined || address.family !== network.family || !inside(address)) continue;
+        if (skip?.(text) === true) continue;
         const match = isRegistered(address, at);
         if (match) return { ...match, address: text };
       }
@@ -182,10 +200,17 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
     upsert(input) {
       const entry = normalize(input.source, input, deps.clock.now());
-      if (!entry || !put(entry)) {
+      if (!entry) {
         rejected++;
         return false;
       }
+      const isNew = deps.onNew !== undefined && bySource.get(entry.source)?.has(keyOf(entry)) !== true;
+      const known = isNew && hasLive(entry.address.text, entry.seenAt);
+      if (!put(entry)) {
+        rejected++;
+        return false;
+      }
+      if (isNew) deps.onNew?.(entry, known);
       return true;
     },
 
@@ -224,6 +249,12 @@ export function createRegistry(deps: RegistryDeps): Registry {
         refused += kept.length - Math.max(room, 0);
         kept = kept.slice(0, Math.max(room, 0));
       }
+      const news =
+        deps.onNew === undefined
+          ? []
+          : kept
+              .filter((e) => old?.has(keyOf(e)) !== true)
+              .map((e) => ({ e, known: hasLive(e.address.text, now) }));
       // From here on nothing can fail: the old entries go and the new ones come in one synchronous step.
       if (old) for (const e of old.values()) unlink(e);
       size -= old?.size ?? 0;
@@ -236,6 +267,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
       if (bucket.size > 0) bySource.set(source, bucket);
       else bySource.delete(source);
       rejected += refused;
+      for (const { e, known } of news) deps.onNew?.(e, known);
       return { stored: bucket.size, rejected: refused };
     },
 

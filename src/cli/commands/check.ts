@@ -1,5 +1,6 @@
 // `sipwarden check`: validates the config (schema, rules, filters, allowlist) and shows what it sets up.
 
+import { suspectSettingText } from "../../daemon/suspect-watch.js";
 import { linkSourceNames, type Config, type SmtpVia, type SourceConfig } from "../../config/config.js";
 import { reportKey } from "../../daemon/abuse-report.js";
 import { planSmtpTls, readSmtpFiles, SmtpFileError } from "../../daemon/smtp-send.js";
@@ -142,6 +143,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     `recidive: ${r.enabled ? `${r.maxretry} bans in ${formatDuration(r.findtimeMs)} → ${r.bantimeMs === null ? "permanent" : formatDuration(r.bantimeMs)} on all ports` : "off"}`,
   );
   lines.push(`allowlist: ${config.allowlist.length === 0 ? "(empty)" : config.allowlist.join(", ")}`);
+  lines.push(`suspect registrations: ${suspectSettingText(config.registrations.suspect)}`);
   const n = config.notify;
   if (n) {
     const via = [

@@ -60,6 +60,7 @@ export function formatStatus(s: Status): string {
       ],
       "  ",
     );
+  out += suspectLines(s);
   const links = s.sources.flatMap((x) => (x.link ? [{ id: x.id, ...x.link }] : []));
   if (links.length > 0) out += `source links: ${links.map(linkHealthText).join("; ")}\n`;
   if (s.lists.length > 0)
@@ -103,4 +104,18 @@ export function formatStatus(s: Status): string {
       `${n.skipped === undefined ? "" : `, ${n.skipped} not reported`}` +
       `${n.lastAt === null ? "" : `, last ${shortTime(n.lastAt)}`}${n.lastError === null ? "" : ` (last failure: ${printable(n.lastError)})`}\n`;
   return out;
+}
+
+/**
+ * "suspect registrations: 1 since the start; not shielded now: 203.0.113.5 as 1001 (log:asterisk) at 12:03
+ * after 10 failed logins, until …", or nothing when none was found or the daemon does not say.
+ */
+function suspectLines(s: Status): string {
+  const r = s.suspectRegistrations;
+  if (r === undefined || r.found === 0) return "";
+  const marked = r.marked.map(
+    (m) =>
+      `${printable(m.address)} as ${printable(m.user)} (${printable(m.source)}) at ${shortTime(m.at)} after ${m.failures} failed logins, until ${shortTime(m.until)}`,
+  );
+  return `suspect registrations: ${r.found} since the start${marked.length === 0 ? "" : `; not shielded now: ${marked.join("; ")}`}\n`;
 }

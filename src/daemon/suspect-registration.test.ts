@@ -1,0 +1,200 @@
+// The daemon with suspect registrations (dry-run firewall, a real log file): a phone that registers after
+// many failed logins from its address is told and shields nothing (or is banned, with `action: ban`); an
+// office's second phone registering after its typos keeps the office shielded.
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadConfigText } from "../config/load.js";
+import { systemClock } from "../domain/clock.js";
+import type { StoredDecision } from "../store/decision-store.js";
+import { pause, waitFor } from "../sources/testing/wait-for.js";
+import { renderMetrics } from "../api/metrics.js";
+import { formatStatus } from "../cli/commands/status.js";
+import { parseIp } from "../domain/address.js";
+import { createDaemonServices } from "./control-services.js";
+import { startDaemon, type Daemon } from "./daemon.js";
+
+const dir = mkdtempSync(join(tmpdir(), "sw-suspect-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
+/** res_security_log's line for a wrong password: it names the account (the filter's F-USER). */
+const failure = (ip: string, user: string): string =>
+  `[${stamp()}] SECURITY[3308] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="1",Severity="Error",Service="SIP",EventVersion="2",AccountID="${user}",SessionID="0x1",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="IPV4/UDP/${ip}/5084",Challenge="c",ReceivedChallenge="c",ReceivedHash="h"\n`;
+const success = (ip: string, user: string): string =>
+  `[${stamp()}] SECURITY[73] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="${new Date().toISOString()}",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="${user}",SessionID="s1",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="IPV4/UDP/${ip}/5060",UsingPassword="1"\n`;
+
+let n = 0;
+function config(suspect: string) {
+  const state = join(dir, `state-${++n}`);
+  const log = join(dir, `full-${n}`);
+  writeFileSync(log, "");
+  const text = [
+    `state_dir: ${state}`,
+    "allowlist: [192.168.1.0/24]",
+    "sources:",
+    `  pbx: { type: file, path: ${log} }`,
+    "jails:",
+    "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 8 }",
+    `registrations: { suspect: ${suspect} }`,
+  ].join("\n");
+  return { config: loadConfigText(text, "daemon.yaml"), log };
+}
+
+async function start(suspect: string) {
+  const { config: cfg, log } = config(suspect);
+  const decisions: StoredDecision[] = [];
+  const records: Record<string, unknown>[] = [];
+  const logger = pino(
+    {},
+    { write: (line: string) => void records.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const daemon: Daemon = await startDaemon(
+    cfg,
+    { backend: "dry-run" },
+    {
+      clock: systemClock,
+      log: logger,
+      run: async () => ({ code: 0, stdout: "", stderr: "" }),
+      onDecision: (d) => decisions.push(d),
+    },
+  );
+  const suspectLogged = () =>
+    records.filter((r) => String(r.msg).startsWith("a registration after many failed logins"));
+  return { daemon, log, decisions, records, suspectLogged };
+}
+
+describe("daemon: suspect registrations", () => {
+  it("report (the default action): told, and the address's next failures count as anyone's", async () => {
+    const t = await start("{ failures: 5, lookback: 1h }");
+    try {
+      appendFileSync(
+        t.log,
+        [1001, 1001, 1002, 1001, 1003, 1001].map((u) => failure("203.0.113.50", `${u}`)).join(""),
+      );
+      appendFileSync(t.log, success("203.0.113.50", "1001"));
+      await waitFor(() => t.daemon.suspects.stats().found === 1, "the suspect registration");
+      expect(t.decisions).toEqual([]);
+      const [mark] = t.daemon.suspects.stats().marked;
+      expect(mark).toMatchObject({
+        user: "1001",
+        source: "log:asterisk",
+        failures: { count: 5, jail: "asterisk" },
+      });
+      expect(mark?.failures.accounts).toEqual(["1001", "1003", "1002"]);
+      expect(t.suspectLogged()[0]).toMatchObject({ address: "203.0.113.50", user: "1001", failures: 5 });
+      // What status, /metrics and explain say about it.
+      const services = createDaemonServices(
+        t.daemon,
+        { version: "test", defaultBanMs: 60_000 },
+        { clock: systemClock },
+      );
+      const status = await services.status();
+      expect(status.suspectRegistrations).toMatchObject({
+        found: 1,
+        marked: [{ address: "203.0.113.50", user: "1001", failures: 5 }],
+      });
+      expect(formatStatus(status)).toMatch(
+        /^suspect registrations: 1 since the start; not shielded now: 203\.0\.113\.50 as 1001 \(log:asterisk\) at \S+ after 5 failed logins, until \S+$/m,
+      );
+      expect(renderMetrics(status)).toMatch(/^sipwarden_suspect_registrations_total 1$/m);
+      const explained = await services.explain(parseIp("203.0.113.50")!);
+      expect(JSON.stringify(explained)).toMatch(
+        /suspect: 1001 registered after 5 failed logins from this address, so it is not shielded from bans until/,
+      );
+      // Registered, yet not shielded: two more failures make the jail's 8 and ban it.
+      expect(t.daemon.registry.forAddress("203.0.113.50").map((r) => r.user)).toEqual(["1001"]);
+      appendFileSync(t.log, failure("203.0.113.50", "1004") + failure("203.0.113.50", "1005"));
+      await waitFor(() => t.decisions.length === 1, "the ban");
+      expect(t.decisions[0]).toMatchObject({
+        action: "ban",
+        target: "203.0.113.50",
+        origin: "jail:asterisk",
+      });
+      expect(t.decisions[0]?.reason).toMatch(/^8 failures in 10m \(asterisk\)/);
+    } finally {
+      await t.daemon.stop();
+    }
+  });
+
+  it("turned off: the same registration shields its address (the registration rule counts instead)", async () => {
+    const t = await start("{ enabled: false }");
+    try {
+      appendFileSync(
+        t.log,
+        [1001, 1001, 1002, 1001, 1003, 1001].map((u) => failure("203.0.113.51", `${u}`)).join(""),
+      );
+      appendFileSync(t.log, success("203.0.113.51", "1001"));
+      await waitFor(() => t.daemon.registry.forAddress("203.0.113.51").length === 1, "the registration");
+      appendFileSync(t.log, failure("203.0.113.51", "1004") + failure("203.0.113.51", "1005"));
+      await waitFor(
+        () => (t.daemon.jailCounters().get("asterisk")?.failures ?? 0) === 8,
+        "all eight failures read",
+      );
+      await pause(200);
+      expect(t.decisions).toEqual([]);
+      expect(t.daemon.suspects.stats()).toEqual({ found: 0, marked: [] });
+    } finally {
+      await t.daemon.stop();
+    }
+  });
+
+  it("action ban: banned by the jail of the failures at once, with them as evidence; the allowlist still wins", async () => {
+    const t = await start("{ failures: 5, lookback: 1h, action: ban }");
+    try {
+      appendFileSync(t.log, [1, 2, 3, 4, 5].map((i) => failure("203.0.113.52", `${1000 + i}`)).join(""));
+      appendFileSync(t.log, success("203.0.113.52", "1005"));
+      await waitFor(() => t.decisions.length === 1, "the ban");
+      const ban = t.decisions[0]!;
+      expect(ban).toMatchObject({ action: "ban", target: "203.0.113.52", origin: "jail:asterisk" });
+      expect(ban.reason).toBe(
+        'registered as "1005" after 5 failed logins from this address in 1h (accounts 1005, 1004, 1003, 1002, 1001): a guessed password?',
+      );
+      expect(ban.evidence.map((e) => /AccountID="(\d+)"/.exec(e.line)?.[1])).toEqual([
+        "1001",
+        "1002",
+        "1003",
+        "1004",
+        "1005",
+      ]);
+      expect((await t.daemon.backend.listBans()).map((b) => b.target)).toEqual(["203.0.113.52"]);
+
+      appendFileSync(t.log, [1, 2, 3, 4, 5].map((i) => failure("192.168.1.9", `${1000 + i}`)).join(""));
+      appendFileSync(t.log, success("192.168.1.9", "1001"));
+      await waitFor(() => t.decisions.length === 2, "the spare");
+      expect(t.decisions[1]).toMatchObject({ action: "spare", target: "192.168.1.9" });
+      expect(t.decisions[1]?.reason).toMatch(
+        /^allowlisted by 192\.168\.1\.0\/24 \(config\): registered as "1001"/,
+      );
+    } finally {
+      await t.daemon.stop();
+    }
+  });
+
+  it("an office already registered stays shielded when its second phone registers after its typos", async () => {
+    const t = await start("{ failures: 5, lookback: 1h, action: ban }");
+    try {
+      appendFileSync(t.log, success("198.51.100.80", "office-1"));
+      await waitFor(() => t.daemon.registry.forAddress("198.51.100.80").length === 1, "the office's phone");
+      appendFileSync(
+        t.log,
+        failure("198.51.100.80", "office-2").repeat(6) + success("198.51.100.80", "office-2"),
+      );
+      await waitFor(() => t.daemon.registry.forAddress("198.51.100.80").length === 2, "the second phone");
+      appendFileSync(t.log, failure("198.51.100.80", "office-2").repeat(2));
+      await waitFor(
+        () => (t.daemon.jailCounters().get("asterisk")?.failures ?? 0) === 8,
+        "all failures read",
+      );
+      await pause(200);
+      // The registration rule reports the phone that keeps failing (its 8th failure); nothing is banned.
+      expect(t.decisions.map((d) => [d.action, d.target])).toEqual([["spare", "198.51.100.80"]]);
+      expect(t.decisions[0]?.reason).toMatch(/office-2/);
+      expect(t.daemon.suspects.stats().found).toBe(0);
+    } finally {
+      await t.daemon.stop();
+    }
+  });
+});

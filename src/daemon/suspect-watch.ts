@@ -1,0 +1,144 @@
+// The daemon's side of suspect registrations (registrations/suspect-registrations.ts): failures recorded as
+// jails match them, every new binding judged, and a suspect one told, logged and, with `action: ban`, banned
+// by the jail of the newest failure. Rebuilt when a reload changes `registrations.suspect`.
+
+import type { Config } from "../config/config.js";
+import type { Clock } from "../domain/clock.js";
+import type { Decision } from "../domain/decision.js";
+import { formatDuration } from "../domain/duration.js";
+import { createIsoFormatter } from "../domain/iso-time.js";
+import type { Offense } from "../domain/offense.js";
+import type { RegistrationEntry } from "../domain/registration.js";
+import { describeSuspectRegistration } from "../detect/decision-reason.js";
+import { createFailureMemory } from "../registrations/failure-memory.js";
+import type { Registry } from "../registrations/registry.js";
+import {
+  createSuspectRegistrations,
+  shieldRegistry,
+  type SuspectMark,
+  type SuspectRegistrations,
+} from "../registrations/suspect-registrations.js";
+
+type SuspectConfig = Config["registrations"]["suspect"];
+
+export interface SuspectWatchDeps {
+  readonly clock: Clock;
+  readonly log: {
+    warn(fields: Record<string, unknown>, message: string): void;
+  };
+  /** Tells a suspect registration (notify's `suspect` topic). */
+  readonly tell: (text: string) => void;
+  /**
+   * Bans for `jail` (the detector's `banFor`); returns the decisions to enforce, or null when the jail is
+   * gone (a reload removed it).
+   */
+  readonly ban: (jail: string, mark: SuspectMark, reason: string) => readonly Decision[] | null;
+  readonly enforce: (decisions: readonly Decision[]) => void;
+}
+
+export interface SuspectWatch {
+  /** The registry's `onNew`. */
+  onNew(entry: RegistrationEntry, addressKnown: boolean): void;
+  /** The pipeline's `onOffense`: failures are remembered. */
+  record(jail: string, offense: Offense): void;
+  /** `registry` as bans see it: a suspect address is not registered. */
+  shield(registry: Registry): Registry;
+  /** After a reload: a new `registrations.suspect` starts afresh. */
+  configure(config: SuspectConfig): void;
+  /** The mark on an address now, or null. */
+  markOf(address: string): SuspectMark | null;
+  /** Suspect registrations found since start, and those whose address is unshielded now. */
+  stats(): { readonly found: number; readonly marked: readonly SuspectMark[] };
+  expire(now: number): void;
+}
+
+export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDeps): SuspectWatch {
+  const iso = createIsoFormatter();
+  let config = initial;
+  let found = 0;
+  let suspects: SuspectRegistrations | null = null;
+  let record: (jail: string, offense: Offense) => void = () => {};
+
+  const build = (c: SuspectConfig): void => {
+    config = c;
+    if (c === null) {
+      suspects = null;
+      record = () => {};
+      return;
+    }
+    const memory = createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs });
+    suspects = createSuspectRegistrations({ failures: c.failures, lookbackMs: c.lookbackMs }, { memory });
+    record = (jail, offense) => memory.record(jail, offense);
+    expireMemory = (now) => memory.expire(now);
+  };
+  let expireMemory: (now: number) => void = () => {};
+  build(initial);
+
+  const onSuspect = (mark: SuspectMark, c: NonNullable<SuspectConfig>): void => {
+    found++;
+    const f = mark.failures;
+    const reason = describeSuspectRegistration(mark.user, f.count, c.lookbackMs, f.accounts);
+    const banned = c.action === "ban" ? deps.ban(f.jail, mark, reason) : null;
+    if (banned !== null && banned.length > 0) deps.enforce(banned);
+    const outcome =
+      banned === null
+        ? c.action === "ban"
+          ? `; not banned: jail ${f.jail} is no longer configured`
+          : ""
+        : banned.length === 0
+          ? `; already banned by jail ${f.jail}`
+          : `; ${banned[0]?.action === "ban" ? "banned" : "spared"} by jail ${f.jail}`;
+    deps.log.warn(
+      {
+        address: mark.address.text,
+        user: mark.user,
+        source: mark.source,
+        failures: f.count,
+        accounts: f.accounts,
+        jail: f.jail,
+        action: c.action,
+      },
+      "a registration after many failed logins from its address: a guessed password? Its address is not shielded from bans",
+    );
+    deps.tell(
+      `${mark.address.text} (${mark.source}) ${reason} Not shielded from bans until ${iso(mark.until)}${outcome}`,
+    );
+  };
+
+  return {
+    onNew(entry, addressKnown) {
+      const c = config;
+      const mark = suspects?.judge(entry, addressKnown) ?? null;
+      if (mark !== null && c !== null) onSuspect(mark, c);
+    },
+    record: (jail, offense) => record(jail, offense),
+    shield: (registry) => shieldRegistry(registry, (address, at) => suspects?.markOf(address, at) != null),
+    configure(c) {
+      const same =
+        (c === null && config === null) ||
+        (c !== null &&
+          config !== null &&
+          c.failures === config.failures &&
+          c.lookbackMs === config.lookbackMs);
+      if (same) config = c;
+      else build(c);
+    },
+    markOf: (address) => suspects?.markOf(address, deps.clock.now()) ?? null,
+    stats: () => ({ found, marked: suspects?.list(deps.clock.now()) ?? [] }),
+    expire(now) {
+      suspects?.expire(now);
+      expireMemory(now);
+    },
+  };
+}
+
+/** How check describes the setting: "a registration after 10 failed logins from its address within 1d: …". */
+export function suspectSettingText(c: SuspectConfig): string {
+  if (c === null) return "off";
+  const d = formatDuration(c.lookbackMs);
+  const then =
+    c.action === "ban"
+      ? "told, and banned by the jail of its failures"
+      : `told, and not shielded from bans for ${d}`;
+  return `a registration after ${c.failures} failed logins from its address within ${d}: ${then}`;
+}

@@ -1,0 +1,125 @@
+// Unit tests of suspect registrations: a registration after many failed logins from its address shields
+// nothing; a known customer's address and a registration after a few typos are left alone.
+import { describe, expect, it } from "vitest";
+import { parseCidr, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
+import { createManualClock } from "../domain/clock.js";
+import type { Offense } from "../domain/offense.js";
+import { createFailureMemory } from "./failure-memory.js";
+import { createRegistry } from "./registry.js";
+import { createSuspectRegistrations, shieldRegistry } from "./suspect-registrations.js";
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const T0 = 1_700_000_000_000;
+const ip = (s: string): IpAddress => parseIp(s) as IpAddress;
+
+function failure(address: string, time: number, user: string): Offense {
+  return {
+    kind: "failure",
+    address: ip(address),
+    time,
+    filter: "asterisk",
+    user,
+    evidence: { time, source: "full", line: `${user} failed from ${address} at ${time}` },
+  };
+}
+
+function setup(failures = 5) {
+  const clock = createManualClock(T0);
+  const memory = createFailureMemory({ keep: failures, lookbackMs: HOUR });
+  const suspects = createSuspectRegistrations({ failures, lookbackMs: HOUR }, { memory });
+  const found: string[] = [];
+  const registry = createRegistry({
+    clock,
+    onNew: (e, known) => {
+      const mark = suspects.judge(e, known);
+      if (mark) found.push(`${mark.user}@${mark.address.text} after ${mark.failures.count}`);
+    },
+  });
+  const shielded = shieldRegistry(registry, (a, at) => suspects.markOf(a, at) !== null);
+  const fail = (address: string, user: string, n: number): void => {
+    for (let i = 0; i < n; i++)
+      memory.record("asterisk", failure(address, clock.now() - (n - i) * 1000, user));
+  };
+  const register = (address: string, user: string, contact?: string): void => {
+    registry.upsert({
+      source: "kamailio",
+      address,
+      user,
+      ...(contact === undefined ? {} : { contact }),
+      expiresAt: clock.now() + 4 * HOUR,
+    });
+  };
+  return { clock, memory, suspects, registry, shielded, found, fail, register };
+}
+
+describe("suspect registrations", () => {
+  it("a registration after `failures` failed logins from its address is suspect and shields nothing", () => {
+    const s = setup(5);
+    s.fail("203.0.113.66", "1001", 3);
+    s.fail("203.0.113.66", "1002", 2);
+    s.register("203.0.113.66", "1001");
+    expect(s.found).toEqual(["1001@203.0.113.66 after 5"]);
+    const mark = s.suspects.markOf("203.0.113.66", s.clock.now());
+    expect(mark?.failures.accounts).toEqual(["1002", "1001"]);
+    expect(mark?.until).toBe(T0 + HOUR);
+    // The raw registry still lists it; the view bans are judged on does not see it.
+    expect(s.registry.isRegistered(ip("203.0.113.66"), s.clock.now())).not.toBeNull();
+    expect(s.shielded.isRegistered(ip("203.0.113.66"), s.clock.now())).toBeNull();
+    expect(s.shielded.registeredIn(parseCidr("203.0.113.0/24") as Cidr, s.clock.now())).toBeNull();
+    // A customer elsewhere in the network still shields it.
+    s.register("203.0.113.10", "2001");
+    expect(s.shielded.registeredIn(parseCidr("203.0.113.0/24") as Cidr, s.clock.now())).toMatchObject({
+      address: "203.0.113.10",
+    });
+    expect(s.suspects.list(s.clock.now()).map((m) => m.address.text)).toEqual(["203.0.113.66"]);
+    expect(s.suspects.total()).toBe(1);
+    // The mark lasts the lookback, then the address is shielded like any customer's.
+    s.clock.advance(HOUR);
+    expect(s.shielded.isRegistered(ip("203.0.113.66"), s.clock.now() - 1)).toBeNull();
+    expect(s.shielded.isRegistered(ip("203.0.113.66"), s.clock.now())).not.toBeNull();
+    s.suspects.expire(s.clock.now());
+    expect(s.suspects.list(s.clock.now())).toEqual([]);
+  });
+
+  it("a few typos before a registration are not suspect, nor failures older than the lookback", () => {
+    const s = setup(5);
+    s.fail("198.51.100.7", "1001", 4);
+    s.register("198.51.100.7", "1001");
+    s.clock.advance(2 * HOUR);
+    s.fail("198.51.100.8", "1001", 5);
+    s.clock.advance(HOUR + 5000);
+    s.register("198.51.100.8", "1001");
+    expect(s.found).toEqual([]);
+    expect(s.shielded.isRegistered(ip("198.51.100.7"), s.clock.now())).not.toBeNull();
+  });
+
+  it("a known customer's address is not judged: the office's second phone registering after its typos", () => {
+    const s = setup(5);
+    s.register("192.0.2.80", "office-1");
+    s.fail("192.0.2.80", "office-2", 8);
+    s.register("192.0.2.80", "office-2");
+    // A phone re-registering (same binding) or changing its contact is not new either.
+    s.register("192.0.2.80", "office-1");
+    s.register("192.0.2.80", "office-1", "sip:office-1@10.0.0.5:5062");
+    expect(s.found).toEqual([]);
+  });
+
+  it("judges one address and account once per lookback; a dump's new bindings are judged too", () => {
+    const s = setup(3);
+    s.fail("203.0.113.70", "1001", 3);
+    s.registry.replaceAll("kamailio", [
+      { address: "203.0.113.70", user: "1001", contact: "sip:a", expiresAt: s.clock.now() + HOUR },
+    ]);
+    s.registry.replaceAll("kamailio", [
+      { address: "203.0.113.70", user: "1001", contact: "sip:a", expiresAt: s.clock.now() + HOUR },
+    ]);
+    s.registry.upsert({
+      source: "log:asterisk",
+      address: "203.0.113.70",
+      user: "1001",
+      expiresAt: s.clock.now() + HOUR,
+    });
+    expect(s.found).toEqual(["1001@203.0.113.70 after 3"]);
+  });
+});

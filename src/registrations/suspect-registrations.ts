@@ -1,0 +1,126 @@
+// A registration that looks like a guessed password: an address that failed to log in again and again, and
+// then registers. A live registration shields its address from bans (a NAT'd office is not cut off by one
+// phone's typo); such a one must not, or a password cracker that succeeds is protected from then on.
+
+import type { Cidr, IpAddress } from "../domain/address.js";
+import type { RegistrationEntry } from "../domain/registration.js";
+import type { FailureMemory, RecentFailures } from "./failure-memory.js";
+import type { Registry } from "./registry.js";
+
+export interface SuspectConfig {
+  /** Failures from the address within `lookbackMs` before it registers that make the registration suspect. */
+  readonly failures: number;
+  readonly lookbackMs: number;
+}
+
+/** One suspect registration: who registered, from where, after what. */
+export interface SuspectMark {
+  readonly address: IpAddress;
+  /** The account that registered (text from SIP). */
+  readonly user: string;
+  /** The provider that reported the registration. */
+  readonly source: string;
+  /** When it was judged (clock ms); the address is not shielded until `until`. */
+  readonly at: number;
+  readonly until: number;
+  readonly failures: RecentFailures;
+}
+
+export interface SuspectRegistrations {
+  /**
+   * A binding the registry did not hold (its `onNew`). An address that already held a live binding is a
+   * known customer's (a second phone of the office) and is not judged; otherwise the registration is suspect
+   * when its address failed `failures` times within the lookback. Judged once per address and account
+   * within the lookback. Returns the new mark, or null.
+   */
+  judge(entry: RegistrationEntry, addressKnown: boolean): SuspectMark | null;
+  /** The mark on `address` in force at `at` (any time before its `until`), or null. */
+  markOf(address: string, at: number): SuspectMark | null;
+  /** Marks in force at `now`, newest first. */
+  list(now: number): readonly SuspectMark[];
+  /** Suspect registrations found since start. */
+  readonly total: () => number;
+  /** Drops marks and judgements older than the lookback; call periodically. */
+  expire(now: number): void;
+}
+
+export interface SuspectDeps {
+  readonly memory: FailureMemory;
+}
+
+/** Marks held at most (one per address): past it the oldest is dropped, and its address shielded again. */
+const MAX_MARKS = 10_000;
+/** Judgements remembered at most (address and account). */
+const MAX_JUDGED = 100_000;
+
+export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectDeps): SuspectRegistrations {
+  const marks = new Map<string, SuspectMark>();
+  const judged = new Map<string, number>();
+  let found = 0;
+
+  const markOf = (address: string, at: number): SuspectMark | null => {
+    const m = marks.get(address);
+    // No lower bound: the lines judged against it carry their own (event) time, which may be a little before
+    // the clock time the registration came in, and the binding it overrides is no older than the mark.
+    return m !== undefined && at < m.until ? m : null;
+  };
+
+  return {
+    judge(entry, addressKnown) {
+      if (addressKnown) return null;
+      const at = entry.seenAt;
+      const key = `${entry.address.text}\0${entry.user}`;
+      const last = judged.get(key);
+      if (last !== undefined && at - last < config.lookbackMs) return null;
+      judged.delete(key);
+      judged.set(key, at);
+      if (judged.size > MAX_JUDGED) judged.delete(judged.keys().next().value as string);
+      const failures = deps.memory.recent(entry.address.text, at);
+      if (failures === null || failures.count < config.failures) return null;
+      const mark: SuspectMark = {
+        address: entry.address,
+        user: entry.user,
+        source: entry.source,
+        at,
+        until: at + config.lookbackMs,
+        failures,
+      };
+      marks.delete(entry.address.text);
+      marks.set(entry.address.text, mark);
+      if (marks.size > MAX_MARKS) marks.delete(marks.keys().next().value as string);
+      found++;
+      return mark;
+    },
+
+    markOf,
+
+    list(now) {
+      return [...marks.values()].filter((m) => m.until > now).reverse();
+    },
+
+    total: () => found,
+
+    expire(now) {
+      for (const [address, m] of marks) if (m.until <= now) marks.delete(address);
+      for (const [key, at] of judged) if (now - at >= config.lookbackMs) judged.delete(key);
+    },
+  };
+}
+
+/**
+ * `registry` as detection and the ban judges see it: an address `marked` at a time is not registered then, so
+ * failures from it count like anyone's. A network holding a marked address and a customer's is still the
+ * customer's. Everything else is the registry's own.
+ */
+export function shieldRegistry(
+  registry: Registry,
+  marked: (address: string, at: number) => boolean,
+): Registry {
+  return {
+    ...registry,
+    isRegistered: (address: IpAddress, at: number) =>
+      marked(address.text, at) ? null : registry.isRegistered(address, at),
+    registeredIn: (network: Cidr, at: number, skip?: (address: string) => boolean) =>
+      registry.registeredIn(network, at, (a) => marked(a, at) || skip?.(a) === true),
+  };
+}

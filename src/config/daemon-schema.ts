@@ -27,8 +27,9 @@ export const registrationsSchema = z
     /** How long a successful-registration log line keeps its address registered. */
     success_lifetime: duration.optional(),
     /**
-     * A registration from an address that failed `failures` times within `lookback` before it: a password
-     * guessed? Told (notify `suspect`), its address not shielded for `lookback`, and with `action: ban` banned.
+     * A registration from an address that failed `failures` times on its account (or on 3 other accounts)
+     * within `lookback` before it: a password guessed? Told (notify `suspect`), its address not shielded for
+     * `lookback`, and with `action: ban` banned.
      */
     suspect: z
       .object({

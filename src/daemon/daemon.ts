@@ -462,11 +462,11 @@ export async function startDaemon(
       referenceTime: () => clock.now(),
       linkSources: linkSourceNames(cfg),
       onEcho: (jail) => countersOf(jail).echoes++,
-      onOffense: (jail, offense) => {
+      onOffense: (jail, offense, line) => {
         if (offense.kind === "success") successes.handle(offense);
         else {
           countersOf(jail).failures++;
-          suspects.record(jail, offense);
+          suspects.record(jail, offense, line);
         }
         checkSkew(jail, offense);
       },

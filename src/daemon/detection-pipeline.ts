@@ -44,7 +44,8 @@ export interface DetectionPipelineOptions {
   readonly referenceTime: () => number;
   /** When set, every jail reads every source (replays of arbitrary files). */
   readonly everyJailReadsEverySource?: boolean;
-  readonly onOffense?: (jail: string, offense: Offense) => void;
+  /** Each offense with the line it came from (the same object for every jail that matched that line). */
+  readonly onOffense?: (jail: string, offense: Offense, line: LogLine) => void;
   /** Called for a failure not counted again because it was seen over a link and in a log (`linkSources`). */
   readonly onEcho?: (jail: string) => void;
   /**
@@ -110,7 +111,7 @@ export function createDetectionPipeline(options: DetectionPipelineOptions): Dete
         const offense = toOffense(m, time, jail.filter.name, line);
         if (m.kind === "success") stats.successes++;
         else stats.offenses++;
-        options.onOffense?.(jail.name, offense);
+        options.onOffense?.(jail.name, offense, line);
         const decisions = options.detector.handle(jail.name, offense);
         if (decisions.length > 0) (out ??= []).push(...decisions);
       }

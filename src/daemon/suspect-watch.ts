@@ -14,7 +14,9 @@ import { createFailureMemory } from "../registrations/failure-memory.js";
 import type { Registry } from "../registrations/registry.js";
 import {
   createSuspectRegistrations,
+  MIN_KEPT,
   shieldRegistry,
+  SPRAY_ACCOUNTS,
   type SuspectMark,
   type SuspectRegistrations,
 } from "../registrations/suspect-registrations.js";
@@ -39,8 +41,8 @@ export interface SuspectWatchDeps {
 export interface SuspectWatch {
   /** The registry's `onNew`. */
   onNew(entry: RegistrationEntry, addressKnown: boolean): void;
-  /** The pipeline's `onOffense`: failures are remembered. */
-  record(jail: string, offense: Offense): void;
+  /** The pipeline's `onOffense`: failures are remembered, a line matched by two jails once. */
+  record(jail: string, offense: Offense, from: object): void;
   /** `registry` as bans see it: a suspect address is not registered. */
   shield(registry: Registry): Registry;
   /** After a reload: a new `registrations.suspect` starts afresh. */
@@ -57,7 +59,7 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
   let config = initial;
   let found = 0;
   let suspects: SuspectRegistrations | null = null;
-  let record: (jail: string, offense: Offense) => void = () => {};
+  let record: (jail: string, offense: Offense, from: object) => void = () => {};
 
   const build = (c: SuspectConfig): void => {
     config = c;
@@ -66,9 +68,9 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
       record = () => {};
       return;
     }
-    const memory = createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs });
+    const memory = createFailureMemory({ keep: Math.max(c.failures, MIN_KEPT), lookbackMs: c.lookbackMs });
     suspects = createSuspectRegistrations({ failures: c.failures, lookbackMs: c.lookbackMs }, { memory });
-    record = (jail, offense) => memory.record(jail, offense);
+    record = (jail, offense, from) => memory.record(jail, offense, from);
     expireMemory = (now) => memory.expire(now);
   };
   let expireMemory: (now: number) => void = () => {};
@@ -111,7 +113,7 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
       const mark = suspects?.judge(entry, addressKnown) ?? null;
       if (mark !== null && c !== null) onSuspect(mark, c);
     },
-    record: (jail, offense) => record(jail, offense),
+    record: (jail, offense, from) => record(jail, offense, from),
     shield: (registry) => shieldRegistry(registry, (address, at) => suspects?.markOf(address, at) != null),
     configure(c) {
       const same =
@@ -140,5 +142,5 @@ export function suspectSettingText(c: SuspectConfig): string {
     c.action === "ban"
       ? "told, and banned by the jail of its failures"
       : `told, and not shielded from bans for ${d}`;
-  return `a registration after ${c.failures} failed logins from its address within ${d}: ${then}`;
+  return `a registration after ${c.failures} failed logins on its account (or on ${SPRAY_ACCOUNTS} others) from its address within ${d}: ${then}`;
 }

@@ -45,13 +45,21 @@ describe("failure memory", () => {
     expect(m.recent("198.51.100.1", T0)).toBeNull();
   });
 
-  it("counts a line once when several jails match it, and ignores successes", () => {
+  it("counts a line once when several jails match it, the same text twice on two lines, and no success", () => {
     const m = createFailureMemory({ keep: 10, lookbackMs: HOUR });
-    const one = failure("203.0.113.5", T0, "1001", "the same line");
-    m.record("asterisk", one);
-    m.record("asterisk-ddos", { ...one, evidence: { ...one.evidence } });
-    m.record("asterisk", { ...failure("203.0.113.5", T0 + 5, "1001"), kind: "success" });
+    const one = failure("203.0.113.5", T0, "1001", "the same text");
+    const line = { text: "the same text" };
+    m.record("asterisk", one, line);
+    m.record("asterisk-ddos", { ...one, evidence: { ...one.evidence } }, line);
     expect(m.recent("203.0.113.5", T0 + 10)?.count).toBe(1);
+    m.record("asterisk", one, { text: "the same text" }); // the next line, the same text in the same second
+    m.record("asterisk", { ...failure("203.0.113.5", T0 + 5, "1001"), kind: "success" }, {});
+    expect(m.recent("203.0.113.5", T0 + 10, "1001")).toMatchObject({
+      count: 2,
+      onAccount: 2,
+      otherAccounts: 0,
+    });
+    expect(m.recent("203.0.113.5", T0 + 10, "1002")).toMatchObject({ onAccount: 0, otherAccounts: 1 });
   });
 
   it("holds at most maxAddresses, forgetting the one that failed longest ago; expire drops stale addresses", () => {

@@ -15,6 +15,10 @@ export interface FailureMemoryConfig {
 /** An address's failures within the lookback before a time, newest `keep` of them at most. */
 export interface RecentFailures {
   readonly count: number;
+  /** Of them, those that named the account asked about, or no account (a line without one). */
+  readonly onAccount: number;
+  /** Distinct accounts other than the one asked about that the failures named (a spray over accounts). */
+  readonly otherAccounts: number;
   /** Distinct accounts the failures named, newest first, at most ACCOUNTS_SHOWN. */
   readonly accounts: readonly string[];
   /** The jail of the newest failure. */
@@ -24,10 +28,16 @@ export interface RecentFailures {
 }
 
 export interface FailureMemory {
-  /** One failure a jail matched; a line two jails both match counts once. */
-  record(jail: string, offense: Offense): void;
-  /** The failures of `address` (canonical text) within the lookback before `at`, or null for none. */
-  recent(address: string, at: number): RecentFailures | null;
+  /**
+   * One failure a jail matched; `from`, the line it came from, makes a line that two jails both match count
+   * once (the pipeline hands every jail the same line object).
+   */
+  record(jail: string, offense: Offense, from?: object): void;
+  /**
+   * The failures of `address` (canonical text) within the lookback before `at`, or null for none; `account`
+   * is the one `onAccount` and `otherAccounts` are counted against.
+   */
+  recent(address: string, at: number, account?: string): RecentFailures | null;
   /** Forgets addresses whose newest failure is older than the lookback before `now`. */
   expire(now: number): void;
   size(): number;
@@ -52,16 +62,15 @@ export function createFailureMemory(config: FailureMemoryConfig): FailureMemory 
   const keep = Math.max(1, Math.min(1000, Math.floor(config.keep)));
   const maxAddresses = config.maxAddresses ?? 100_000;
   const byAddress = new Map<string, Failure[]>();
+  let lastFrom: object | undefined;
 
   return {
-    record(jail, offense) {
+    record(jail, offense, from) {
       if (offense.kind !== "failure") return;
+      if (from !== undefined && from === lastFrom) return;
+      lastFrom = from;
       const key = offense.address.text;
       let list = byAddress.get(key);
-      const last = list?.[list.length - 1];
-      // The pipeline hands one matching line to each jail that reads it: the same evidence text and time.
-      if (last !== undefined && last.time === offense.time && last.evidence.line === offense.evidence.line)
-        return;
       if (list === undefined) list = [];
       else byAddress.delete(key);
       list.push({ jail, time: offense.time, user: offense.user, evidence: offense.evidence });
@@ -73,20 +82,25 @@ export function createFailureMemory(config: FailureMemoryConfig): FailureMemory 
       }
     },
 
-    recent(address, at) {
+    recent(address, at, account) {
       const list = byAddress.get(address);
       if (list === undefined) return null;
       const since = at - config.lookbackMs;
       const within = list.filter((f) => f.time >= since && f.time <= at);
       const newest = within[within.length - 1];
       if (newest === undefined) return null;
+      const named = (f: Failure): boolean => f.user !== undefined && f.user !== "";
       const accounts: string[] = [];
       for (let i = within.length - 1; i >= 0 && accounts.length < ACCOUNTS_SHOWN; i--) {
-        const user = within[i]!.user;
-        if (user !== undefined && user !== "" && !accounts.includes(user)) accounts.push(user);
+        const f = within[i]!;
+        if (named(f) && !accounts.includes(f.user as string)) accounts.push(f.user as string);
       }
+      const others = new Set<string>();
+      for (const f of within) if (named(f) && f.user !== account) others.add(f.user as string);
       return {
         count: within.length,
+        onAccount: within.filter((f) => !named(f) || f.user === account).length,
+        otherAccounts: others.size,
         accounts,
         jail: newest.jail,
         evidence: within.slice(-EVIDENCE_KEPT).map((f) => f.evidence),

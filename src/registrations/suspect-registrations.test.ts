@@ -6,7 +6,7 @@ import { createManualClock } from "../domain/clock.js";
 import type { Offense } from "../domain/offense.js";
 import { createFailureMemory } from "./failure-memory.js";
 import { createRegistry } from "./registry.js";
-import { createSuspectRegistrations, shieldRegistry } from "./suspect-registrations.js";
+import { createSuspectRegistrations, shieldRegistry, SPRAY_ACCOUNTS } from "./suspect-registrations.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -26,7 +26,7 @@ function failure(address: string, time: number, user: string): Offense {
 
 function setup(failures = 5) {
   const clock = createManualClock(T0);
-  const memory = createFailureMemory({ keep: failures, lookbackMs: HOUR });
+  const memory = createFailureMemory({ keep: 32, lookbackMs: HOUR });
   const suspects = createSuspectRegistrations({ failures, lookbackMs: HOUR }, { memory });
   const found: string[] = [];
   const registry = createRegistry({
@@ -56,12 +56,12 @@ function setup(failures = 5) {
 describe("suspect registrations", () => {
   it("a registration after `failures` failed logins from its address is suspect and shields nothing", () => {
     const s = setup(5);
-    s.fail("203.0.113.66", "1001", 3);
-    s.fail("203.0.113.66", "1002", 2);
+    s.fail("203.0.113.66", "1001", 5);
+    s.fail("203.0.113.66", "1002", 1);
     s.register("203.0.113.66", "1001");
-    expect(s.found).toEqual(["1001@203.0.113.66 after 5"]);
+    expect(s.found).toEqual(["1001@203.0.113.66 after 6"]);
     const mark = s.suspects.markOf("203.0.113.66", s.clock.now());
-    expect(mark?.failures.accounts).toEqual(["1002", "1001"]);
+    expect(mark?.failures).toMatchObject({ onAccount: 5, otherAccounts: 1, accounts: ["1002", "1001"] });
     expect(mark?.until).toBe(T0 + HOUR);
     // The raw registry still lists it; the view bans are judged on does not see it.
     expect(s.registry.isRegistered(ip("203.0.113.66"), s.clock.now())).not.toBeNull();
@@ -92,6 +92,19 @@ describe("suspect registrations", () => {
     s.register("198.51.100.8", "1001");
     expect(s.found).toEqual([]);
     expect(s.shielded.isRegistered(ip("198.51.100.7"), s.clock.now())).not.toBeNull();
+  });
+
+  it("a spray (one failure on each of SPRAY_ACCOUNTS other accounts) is suspect; a colleague's typos are not", () => {
+    const s = setup(5);
+    for (const user of ["1002", "1003", "1004"]) s.fail("203.0.113.90", user, 1);
+    s.register("203.0.113.90", "1005");
+    expect(s.found).toEqual(["1005@203.0.113.90 after 3"]);
+    // The office seen for the first time (sipwarden just started): its phone 1002 has been failing for a
+    // while with a typo, and 1001 registers. The failures name another account: not suspect.
+    s.fail("192.0.2.44", "1002", 12);
+    s.register("192.0.2.44", "1001");
+    expect(s.found).toHaveLength(1);
+    expect(SPRAY_ACCOUNTS).toBe(3);
   });
 
   it("a known customer's address is not judged: the office's second phone registering after its typos", () => {

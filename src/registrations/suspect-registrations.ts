@@ -8,10 +8,22 @@ import type { FailureMemory, RecentFailures } from "./failure-memory.js";
 import type { Registry } from "./registry.js";
 
 export interface SuspectConfig {
-  /** Failures from the address within `lookbackMs` before it registers that make the registration suspect. */
+  /**
+   * Failures from the address within `lookbackMs` before it registers, on the account that registers (or on
+   * no named account), that make the registration suspect.
+   */
   readonly failures: number;
   readonly lookbackMs: number;
 }
+
+/**
+ * Other accounts the address failed on within the lookback that make a registration suspect whatever its own
+ * count: a spray (one password tried on extension after extension) fails once per account. An office's phone
+ * with a typo fails on one account, which does not make its colleague's registration suspect.
+ */
+export const SPRAY_ACCOUNTS = 3;
+/** Failures kept per address at least, so that a spray's accounts are seen beside the threshold's count. */
+export const MIN_KEPT = 32;
 
 /** One suspect registration: who registered, from where, after what. */
 export interface SuspectMark {
@@ -30,8 +42,9 @@ export interface SuspectRegistrations {
   /**
    * A binding the registry did not hold (its `onNew`). An address that already held a live binding is a
    * known customer's (a second phone of the office) and is not judged; otherwise the registration is suspect
-   * when its address failed `failures` times within the lookback. Judged once per address and account
-   * within the lookback. Returns the new mark, or null.
+   * when its address failed `failures` times on that account (or on none named) within the lookback, or on
+   * SPRAY_ACCOUNTS other accounts. Judged once per address and account within the lookback. Returns the new
+   * mark, or null.
    */
   judge(entry: RegistrationEntry, addressKnown: boolean): SuspectMark | null;
   /** The mark on `address` in force at `at` (any time before its `until`), or null. */
@@ -75,8 +88,9 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
       judged.delete(key);
       judged.set(key, at);
       if (judged.size > MAX_JUDGED) judged.delete(judged.keys().next().value as string);
-      const failures = deps.memory.recent(entry.address.text, at);
-      if (failures === null || failures.count < config.failures) return null;
+      const failures = deps.memory.recent(entry.address.text, at, entry.user);
+      if (failures === null) return null;
+      if (failures.onAccount < config.failures && failures.otherAccounts < SPRAY_ACCOUNTS) return null;
       const mark: SuspectMark = {
         address: entry.address,
         user: entry.user,

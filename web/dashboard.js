@@ -93,6 +93,11 @@ function renderStatus(s) {
       (p) =>
         `registrations from ${p.id}: ${p.up ? "up" : "DOWN"}${p.since ? ` since ${when(p.since)}` : ""}${!p.up && p.lastError ? ` (${p.lastError})` : ""}`,
     ),
+    // A registration after many failed logins from its address: a guessed password? (Its user is SIP text.)
+    ...((s.suspectRegistrations && s.suspectRegistrations.marked) || []).map(
+      (m) =>
+        `suspect registration: ${m.user} from ${m.address} (${m.source}) at ${when(m.at)} after ${m.failures} failed logins; not shielded from bans until ${when(m.until)}`,
+    ),
     ...(s.notifications || []).map(
       (n) =>
         `notify by ${n.via}: ${n.sent} sent, ${n.failed} failed${n.lastError ? ` (last failure: ${n.lastError})` : ""}`,
@@ -188,7 +193,15 @@ function renderRegistrations(list) {
     `(${n < list.total ? `${n} seen last of ${list.total}` : list.total})`;
   $("registrations").tBodies[0].replaceChildren(
     ...list.registrations.map((r) =>
-      row([r.address, r.user, r.source, when(r.seenAt), when(r.expiresAt), r.contact || ""]),
+      row([
+        r.address,
+        r.user,
+        r.source,
+        when(r.seenAt),
+        when(r.expiresAt),
+        r.contact || "",
+        r.suspectUntil ? `no: suspect until ${when(r.suspectUntil)}` : "yes",
+      ]),
     ),
   );
   $("providers").replaceChildren(

@@ -342,6 +342,11 @@ export interface RegistrationView {
   /** ISO times: when it ends unless renewed, and when it was last seen. */
   readonly expiresAt: string;
   readonly seenAt: string;
+  /**
+   * Present when its address does not shield from bans: a suspect registration (after many failed logins from
+   * the address) until this ISO time.
+   */
+  readonly suspectUntil?: string;
 }
 
 /** GET /v1/registrations[?address=IP|CIDR][&match=text][&limit=N] */

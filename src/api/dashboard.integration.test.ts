@@ -21,6 +21,9 @@ const HOSTILE_USER = "<img src=x onerror=window.__pwned=1>";
 /** A customer's phone, registered (a successful authentication in the log), whose account name is hostile too. */
 const PHONE = "198.51.100.30";
 const PHONE_USER = "<img src=x onerror=window.__pwned=2>";
+/** An address that fails twice on an account and then registers as it: a suspect registration, shown as text. */
+const GUESSER = "198.51.100.77";
+const GUESSER_USER = "<img src=x onerror=window.__pwned=3>";
 
 function successfulAuth(ip: string, user: string): string {
   const stamp = new Date().toISOString().slice(0, 19).replace("T", " ");
@@ -52,7 +55,7 @@ beforeAll(async () => {
     TOKEN,
     children,
     [
-      `registrations: { ami: { host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret } }`,
+      `registrations: { ami: { host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret }, suspect: { failures: 2 } }`,
       `fleet: { redis: "redis://127.0.0.1:${redisPort}", node: pbx-dash, secret_file: ${join(dir, "fleet.keys")} }`,
     ],
     // The same port for the AMI security events: a source whose link is down.
@@ -62,6 +65,8 @@ beforeAll(async () => {
   log = daemon.log;
   for (let i = 0; i < 3; i++) appendFileSync(log, pjsipFailure(ATTACKER, HOSTILE_USER));
   appendFileSync(log, successfulAuth(PHONE, PHONE_USER));
+  for (let i = 0; i < 2; i++) appendFileSync(log, pjsipFailure(GUESSER, GUESSER_USER));
+  appendFileSync(log, successfulAuth(GUESSER, GUESSER_USER));
   await waitFor(() => bans().some((b) => b.target === ATTACKER), "the attacker's ban", 10_000);
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 }, 60_000);
@@ -119,7 +124,7 @@ describe("the dashboard", () => {
           "Unban",
         ],
       ]);
-      expect(await page.textContent("#jails tbody")).toMatch(/^asterisk\s*asterisk\s*3\s*1\s*\d+$/);
+      expect(await page.textContent("#jails tbody")).toMatch(/^asterisk\s*asterisk\s*5\s*1\s*\d+$/);
       expect(await page.textContent("#summary")).toMatch(
         /firewall dry-run ok; 1 ban in force \(jail:asterisk 1\)/,
       );
@@ -141,6 +146,16 @@ describe("the dashboard", () => {
           expect.stringMatching(
             new RegExp(
               `^source ami:127\\.0\\.0\\.1:${amiPort}: 0 lines, \\d+ errors, last never; link DOWN since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC \\(.*ECONNREFUSED.*\\)$`,
+            ),
+          ),
+        ]);
+      // The registration after two failed logins on its account: suspect, its hostile account name as text.
+      await expect
+        .poll(() => page.locator("#facts li", { hasText: "suspect registration:" }).allTextContents())
+        .toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^suspect registration: <img src=x onerror=window\\.__pwned=3> from ${GUESSER.replace(/\./g, "\\.")} \\(log:asterisk\\) at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC after 2 failed logins; not shielded from bans until \\d{4}-`,
             ),
           ),
         ]);
@@ -187,15 +202,28 @@ describe("the dashboard", () => {
         expect.stringMatching(/UTC$/),
         expect.stringMatching(/UTC$/),
         "",
+        "yes",
       ]);
-      expect(await page.textContent("#registration-count")).toBe("(1)");
-      expect(await page.textContent("#summary")).toMatch(/, 1 registration$/);
+      // The guesser is registered too, but its address shields nothing.
+      const guesser = page.locator("#registrations tbody tr", { hasText: GUESSER });
+      expect(await guesser.locator("td").allTextContents()).toEqual([
+        GUESSER,
+        GUESSER_USER,
+        "log:asterisk",
+        expect.stringMatching(/UTC$/),
+        expect.stringMatching(/UTC$/),
+        "",
+        expect.stringMatching(/^no: suspect until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/),
+      ]);
+      expect(await page.textContent("#registration-count")).toBe("(2)");
+      expect(await page.textContent("#summary")).toMatch(/, 2 registrations$/);
       // The filter is the daemon's (?match=): nothing matches, then the phone again.
       await page.fill("#registration-filter", "no-such-phone");
       await phone.waitFor({ state: "detached" });
       expect(await page.textContent("#registration-count")).toBe("(0)");
-      await page.fill("#registration-filter", "198.51.100");
+      await page.fill("#registration-filter", "198.51.100.3");
       await phone.waitFor();
+      expect(await page.textContent("#registration-count")).toBe("(1)");
       expect(await page.$$("#registrations img")).toHaveLength(0);
       expect(await page.evaluate("window.__pwned")).toBeUndefined();
     } finally {

@@ -17,6 +17,8 @@ export function registrationList(
   live: readonly RegistrationEntry[],
   query: RegistrationQuery,
   providers: RegistrationList["providers"],
+  /** Until when an address is suspect (not shielded), or null. */
+  suspectUntil: (address: string) => number | null = () => null,
 ): RegistrationList {
   const inNetwork = query.network === undefined ? () => true : cidrMatcher(query.network);
   const text = query.match?.toLowerCase();
@@ -30,12 +32,12 @@ export function registrationList(
   hits.sort((a, b) => b.seenAt - a.seenAt || a.address.text.localeCompare(b.address.text));
   return {
     total: hits.length,
-    registrations: hits.slice(0, query.limit).map(toRegistrationView),
+    registrations: hits.slice(0, query.limit).map((r) => toRegistrationView(r, suspectUntil(r.address.text))),
     providers,
   };
 }
 
-function toRegistrationView(r: RegistrationEntry): RegistrationView {
+function toRegistrationView(r: RegistrationEntry, suspectUntil: number | null): RegistrationView {
   return {
     source: r.source,
     address: r.address.text,
@@ -43,5 +45,6 @@ function toRegistrationView(r: RegistrationEntry): RegistrationView {
     ...(r.contact === undefined ? {} : { contact: r.contact }),
     expiresAt: isoTime(r.expiresAt),
     seenAt: isoTime(r.seenAt),
+    ...(suspectUntil === null ? {} : { suspectUntil: isoTime(suspectUntil) }),
   };
 }

@@ -242,6 +242,7 @@ export function createDaemonServices(
         daemon.registry.list(),
         query,
         daemon.registrationProviders().map(toProviderView),
+        (address) => daemon.suspects.markOf(address)?.until ?? null,
       );
     },
 

@@ -11,6 +11,7 @@ import { systemClock } from "../domain/clock.js";
 import type { StoredDecision } from "../store/decision-store.js";
 import { pause, waitFor } from "../sources/testing/wait-for.js";
 import { renderMetrics } from "../api/metrics.js";
+import { formatRegistrations } from "../cli/commands/registrations.js";
 import { formatStatus } from "../cli/commands/status.js";
 import { parseIp } from "../domain/address.js";
 import { createDaemonServices } from "./control-services.js";
@@ -100,6 +101,11 @@ describe("daemon: suspect registrations", () => {
         /^suspect registrations: 1 since the start; not shielded now: 203\.0\.113\.50 as 1001 \(log:asterisk\) at \S+ after 6 failed logins, until \S+$/m,
       );
       expect(renderMetrics(status)).toMatch(/^sipwarden_suspect_registrations_total 1$/m);
+      const listed = await services.listRegistrations({ limit: 50 });
+      expect(listed.registrations[0]?.suspectUntil).toBe(new Date(mark!.until).toISOString());
+      expect(formatRegistrations(listed)).toMatch(
+        /^203\.0\.113\.50 \(1001\): suspect, registered after many failed logins from its address; not shielded from bans until \S+/m,
+      );
       const explained = await services.explain(parseIp("203.0.113.50")!);
       expect(JSON.stringify(explained)).toMatch(
         /suspect: 1001 registered after 6 failed logins from this address, so it is not shielded from bans until/,

@@ -10,7 +10,7 @@ import { createIsoFormatter } from "../domain/iso-time.js";
 import type { Offense } from "../domain/offense.js";
 import type { RegistrationEntry } from "../domain/registration.js";
 import { describeSuspectRegistration } from "../detect/decision-reason.js";
-import { createFailureMemory } from "../registrations/failure-memory.js";
+import { createFailureMemory, type FailureMemory } from "../registrations/failure-memory.js";
 import type { Registry } from "../registrations/registry.js";
 import {
   createSuspectRegistrations,
@@ -58,22 +58,20 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
   const iso = createIsoFormatter();
   let config = initial;
   let found = 0;
+  let memory: FailureMemory | null = null;
   let suspects: SuspectRegistrations | null = null;
-  let record: (jail: string, offense: Offense, from: object) => void = () => {};
 
   const build = (c: SuspectConfig): void => {
     config = c;
-    if (c === null) {
-      suspects = null;
-      record = () => {};
-      return;
-    }
-    const memory = createFailureMemory({ keep: Math.max(c.failures, MIN_KEPT), lookbackMs: c.lookbackMs });
-    suspects = createSuspectRegistrations({ failures: c.failures, lookbackMs: c.lookbackMs }, { memory });
-    record = (jail, offense, from) => memory.record(jail, offense, from);
-    expireMemory = (now) => memory.expire(now);
+    memory =
+      c === null
+        ? null
+        : createFailureMemory({ keep: Math.max(c.failures, MIN_KEPT), lookbackMs: c.lookbackMs });
+    suspects =
+      c === null || memory === null
+        ? null
+        : createSuspectRegistrations({ failures: c.failures, lookbackMs: c.lookbackMs }, { memory });
   };
-  let expireMemory: (now: number) => void = () => {};
   build(initial);
 
   const onSuspect = (mark: SuspectMark, c: NonNullable<SuspectConfig>): void => {
@@ -89,7 +87,9 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
           : ""
         : banned.length === 0
           ? `; already banned by jail ${f.jail}`
-          : `; ${banned[0]?.action === "ban" ? "banned" : "spared"} by jail ${f.jail}`;
+          : banned[0]?.action === "ban"
+            ? `; banned by jail ${f.jail}`
+            : "; not banned: allowlisted";
     deps.log.warn(
       {
         address: mark.address.text,
@@ -113,7 +113,7 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
       const mark = suspects?.judge(entry, addressKnown) ?? null;
       if (mark !== null && c !== null) onSuspect(mark, c);
     },
-    record: (jail, offense, from) => record(jail, offense, from),
+    record: (jail, offense, from) => memory?.record(jail, offense, from),
     shield: (registry) => shieldRegistry(registry, (address, at) => suspects?.markOf(address, at) != null),
     configure(c) {
       const same =
@@ -129,7 +129,7 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
     stats: () => ({ found, marked: suspects?.list(deps.clock.now()) ?? [] }),
     expire(now) {
       suspects?.expire(now);
-      expireMemory(now);
+      memory?.expire(now);
     },
   };
 }

@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CLIENT_IP,
   CRACKER_IP,
+  GUESSER_IP,
   MAXRETRY,
   SCANNER_IP,
+  SUSPECT_FAILURES,
   createLab,
   requireLabTools,
   run,
@@ -17,6 +19,7 @@ import {
   crack,
   decisionsFor,
   finishOffice,
+  guess,
   restart,
   scan,
   startOffice,
@@ -148,6 +151,41 @@ describe("attack lab: Kamailio registrar protected by sipwarden run (nftables)",
     expect(r.restoredFromStore, r.restarted.stderr().slice(-1500)).toBeGreaterThanOrEqual(1);
     expect(r.ingressDuring).toBeGreaterThan(0);
     expect(r.rxDuring).toBe(0);
+  }, 30_000);
+
+  it("bans a guessed password the moment Kamailio registers it, before the jail's maxretry; its phone's packets stop", async () => {
+    const l = theLab();
+    const sw = daemons.at(-1)!;
+    const r = await guess(l, sw);
+    console.info(
+      `lab: guesser failed ${r.failures}× then registered ${r.registered}×; ban in the kernel ${r.kernelAfterMs ?? "-"} ms` +
+        ` after Kamailio registered the right guess; then ${r.ingressAfterBan} packets arrived, ${r.rxAfterBan} reached Kamailio; reason: ${r.decision?.reason ?? "-"}`,
+    );
+    expect(r.failures).toBe(SUSPECT_FAILURES);
+    expect(SUSPECT_FAILURES).toBeLessThan(MAXRETRY);
+    expect(r.registered, "Kamailio never accepted the guessed password").toBeGreaterThanOrEqual(1);
+    expect(r.decision, `no BAN decision for ${GUESSER_IP}\n${context()}`).toBeDefined();
+    expect(r.decision?.origin).toBe("jail:kamailio");
+    expect(r.decision?.reason).toMatch(
+      new RegExp(
+        `^registered as "1001" after ${SUSPECT_FAILURES} failed logins from this address in 1h \\(account 1001\\): a guessed password\\?$`,
+      ),
+    );
+    expect(r.kernelAfterMs, `${GUESSER_IP} never entered a kernel ban set\n${context()}`).toBeDefined();
+    expect(r.kernelAfterMs!).toBeLessThan(1000);
+    expect(r.inSet).toBe(true);
+    expect(r.ingressAfterBan).toBeGreaterThan(0);
+    expect(r.rxAfterBan).toBe(0);
+    // The status says so too.
+    const status = await l.exec(l.ns.pbx, "node", [
+      `${ROOT}dist/cli/main.js`,
+      "status",
+      "--socket",
+      `${l.dir}/api.sock`,
+    ]);
+    expect(status.stdout, status.stderr).toMatch(
+      /^suspect registrations: 1 since the start; not shielded now: 10\.99\.0\.68 as 1001 \(log:kamailio\)/m,
+    );
   }, 30_000);
 
   it("never banned the office address, and its good phone kept registering throughout", async () => {

@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import {
   CLIENT_IP,
   CRACKER_IP,
+  GUESSER_IP,
   MAXRETRY,
+  SUSPECT_FAILURES,
   PBX_IP,
   SCANNER_IP,
   createLab,
@@ -12,7 +14,7 @@ import {
   type Lab,
   type Sipwarden,
 } from "./lab.js";
-import { crack, finishOffice, restart, scan, startOffice, typoPhone } from "./scenario.js";
+import { crack, finishOffice, guess, restart, scan, startOffice, typoPhone } from "./scenario.js";
 
 const root = process.env.SW_ROOT ?? process.cwd();
 const color = process.stdout.isTTY;
@@ -58,6 +60,9 @@ async function main(): Promise<void> {
   say(`  ${l.ns.attacker}  ${SCANNER_IP}  sipvicious (svmap, svwar, svcrack)`);
   say(
     `  ${" ".repeat(l.ns.attacker.length)}  ${CRACKER_IP}  SIPp guessing passwords with an ordinary phone's User-Agent`,
+  );
+  say(
+    `  ${" ".repeat(l.ns.attacker.length)}  ${GUESSER_IP}  SIPp that guesses 1001's password in ${SUSPECT_FAILURES + 1} tries`,
   );
   say(`  ${l.ns.net}       the bridge between them`);
 
@@ -145,7 +150,23 @@ async function main(): Promise<void> {
     `${r.ingressDuring} attack packets arrived meanwhile; ${r.rxDuring} reached Kamailio`,
   );
 
-  step(7, "The office, all along");
+  step(
+    7,
+    `${GUESSER_IP} guesses 1001's password after ${SUSPECT_FAILURES} wrong tries (fewer than maxretry) and registers`,
+  );
+  const g = await guess(l, daemons.at(-1)!);
+  check(g.registered > 0, `Kamailio registered 1001 from ${GUESSER_IP} after ${g.failures} failed logins`);
+  if (g.decision) say(`    ${paint("33", decisionLine(g.decision))}`);
+  check(
+    g.kernelAfterMs !== undefined,
+    `in the kernel's ban set ${g.kernelAfterMs === undefined ? "never" : ms(g.kernelAfterMs)} after Kamailio registered it`,
+  );
+  check(
+    g.ingressAfterBan > 0 && g.rxAfterBan === 0,
+    `its phone went on registering: ${g.ingressAfterBan} packets arrived, ${g.rxAfterBan} reached Kamailio`,
+  );
+
+  step(8, "The office, all along");
   const o = await finishOffice(l, office);
   check(o.sipp.code === 0, `phone 1001 registered ${o.registrations} times, every attempt succeeded`);
   check(!o.everInKernel, `${CLIENT_IP} never entered a kernel ban set`);

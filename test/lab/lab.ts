@@ -28,8 +28,12 @@ export const CLIENT_IP = "10.99.0.20";
 export const SCANNER_IP = "10.99.0.66";
 /** SIPp guessing passwords with an ordinary phone's User-Agent: only the log can catch it. */
 export const CRACKER_IP = "10.99.0.67";
+/** SIPp that gets 1001's password right after a few wrong guesses (fewer than maxretry) and registers. */
+export const GUESSER_IP = "10.99.0.68";
 export const SIP_PORT = 5060;
 export const MAXRETRY = 5;
+/** registrations.suspect.failures in the lab's config: below MAXRETRY, so the jail alone would not ban. */
+export const SUSPECT_FAILURES = 3;
 export const USERS: Readonly<Record<string, string>> = { "1001": "s3cret1001", "1002": "s3cret1002" };
 
 const KAMAILIO_MODULE_DIRS = [
@@ -341,6 +345,8 @@ sources:
   kamailio: { type: file, path: ${log} }
 jails:
   kamailio: { filter: kamailio, sources: [kamailio], maxretry: ${MAXRETRY}, findtime: 1m, bantime: 10m }
+# A registration after ${SUSPECT_FAILURES} failed logins on its account from its address: a guessed password, banned at once.
+registrations: { suspect: { failures: ${SUSPECT_FAILURES}, lookback: 1h, action: ban } }
 firewall:
   backend: nftables
   families: [ipv4]
@@ -458,7 +464,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     await ip(ns.net, "link", "set", "br0", "up");
     const addrs: [string, string[]][] = [
       [ns.pbx, [PBX_IP]],
-      [ns.attacker, [SCANNER_IP, CRACKER_IP]],
+      [ns.attacker, [SCANNER_IP, CRACKER_IP, GUESSER_IP]],
       [ns.client, [CLIENT_IP]],
     ];
     for (const [host, list] of addrs) {
@@ -468,7 +474,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     }
     // The lab's own counters (a table sipwarden never touches): packets per source as they reach the pbx's
     // interface, before any filter, so "dropped" = arrived here − reached Kamailio.
-    const counters = [CLIENT_IP, SCANNER_IP, CRACKER_IP];
+    const counters = [CLIENT_IP, SCANNER_IP, CRACKER_IP, GUESSER_IP];
     const name = (a: string): string => `from_${a.split(".").join("_")}`;
     const script = [
       "table netdev swlab {",

@@ -5,7 +5,9 @@
 import {
   CLIENT_IP,
   CRACKER_IP,
+  GUESSER_IP,
   MAXRETRY,
+  SUSPECT_FAILURES,
   SCANNER_IP,
   USERS,
   sleep,
@@ -202,6 +204,104 @@ export async function crack(lab: Lab, sw: Sipwarden): Promise<CrackResult> {
     rxAfterBan: kernelAt === undefined ? lab.rx(CRACKER_IP, startedAt) : lab.rx(CRACKER_IP, kernelAt + 100),
     ingressAfterBan,
     rxTotal: lab.rx(CRACKER_IP, startedAt),
+  };
+}
+
+export interface GuessResult {
+  /** auth-failed lines Kamailio wrote for the guesser before its right guess. */
+  readonly failures: number;
+  /** register-ok lines for the guesser: Kamailio accepted the guessed password. */
+  readonly registered: number;
+  readonly decision: DecisionRecord | undefined;
+  /**
+   * From Kamailio handling the registration with the right password (its clock) to the ban in the kernel
+   * (ms), or undefined if it never got there.
+   */
+  readonly kernelAfterMs: number | undefined;
+  readonly inSet: boolean;
+  /** Packets of the guesser's phone that arrived after the ban, and how many of them reached Kamailio. */
+  readonly ingressAfterBan: number;
+  readonly rxAfterBan: number;
+}
+
+/**
+ * SUSPECT_FAILURES wrong guesses at 1001's password (fewer than maxretry: the jail alone would wait), then
+ * the right one: Kamailio registers the guesser. Then the guesser's phone keeps registering for 1.5 s.
+ */
+export async function guess(lab: Lab, sw: Sipwarden): Promise<GuessResult> {
+  const startedAt = Date.now();
+  const common = {
+    ns: lab.ns.attacker,
+    src: GUESSER_IP,
+    user: "1001",
+    ua: CRACKER_UA,
+    retransmit: false,
+    recvTimeoutMs: 1000,
+  };
+  const wrong = lab.sipp({
+    ...common,
+    srcPort: 5090,
+    password: "1001",
+    calls: SUSPECT_FAILURES,
+    rate: 10,
+    final: "401",
+  });
+  await wrong.done;
+  await waitFor(() => failureTimes(lab, GUESSER_IP, startedAt).length >= SUSPECT_FAILURES, 3000);
+  // sipwarden reads the failures before the registration, as it would from a real cracker's log.
+  await sleep(300);
+  const rightAt = Date.now();
+  const right = lab.sipp({
+    ...common,
+    srcPort: 5091,
+    password: USERS["1001"]!,
+    calls: 1,
+    rate: 10,
+    final: "200",
+  });
+  await right.done;
+  await waitFor(() => kernelBanSeenAt(lab, GUESSER_IP, rightAt) !== undefined, 3000);
+  const kernelAt = kernelBanSeenAt(lab, GUESSER_IP, rightAt);
+  // The registration that got in is the last request of the guesser Kamailio handled before the ban.
+  const registeredAt = lab
+    .events()
+    .filter(
+      (e) =>
+        e.kind === "rx" &&
+        e.src === GUESSER_IP &&
+        e.t! >= rightAt - 50 &&
+        (kernelAt === undefined || e.t! <= kernelAt),
+    )
+    .at(-1)?.t;
+  let ingressAfterBan = 0;
+  let rxAfterBan = 0;
+  if (kernelAt !== undefined) {
+    await sleep(100);
+    const before = await lab.ingress(GUESSER_IP);
+    const rxFrom = Date.now();
+    // The guesser's phone goes on registering with the password it found: every request stops in the kernel.
+    const phone = lab.sipp({
+      ...common,
+      srcPort: 5092,
+      password: USERS["1001"]!,
+      calls: 8,
+      rate: 5,
+      final: "200",
+    });
+    await sleep(1500);
+    phone.stop();
+    await phone.done;
+    ingressAfterBan = (await lab.ingress(GUESSER_IP)) - before;
+    rxAfterBan = lab.rx(GUESSER_IP, rxFrom);
+  }
+  return {
+    failures: failureTimes(lab, GUESSER_IP, startedAt).length,
+    registered: registerOks(lab, GUESSER_IP, "1001"),
+    decision: sw.decisions.find((d) => d.target === GUESSER_IP && d.action === "ban"),
+    kernelAfterMs: kernelAt === undefined || registeredAt === undefined ? undefined : kernelAt - registeredAt,
+    inSet: (await lab.kernelBans()).bans.has(GUESSER_IP),
+    ingressAfterBan,
+    rxAfterBan,
   };
 }
 

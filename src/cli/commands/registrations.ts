@@ -55,6 +55,14 @@ export function formatRegistrations({ total, registrations, providers }: Registr
           ]),
         ]) +
         `${plural(total, "live registration")}${registrations.length < total ? `, the ${registrations.length} seen last shown (--limit)` : ""}; their addresses are not banned for one phone's failures\n`;
+  // A suspect registration (after many failed logins from its address) shields nothing: said under the table.
+  const suspects = registrations.flatMap((r) =>
+    r.suspectUntil === undefined
+      ? []
+      : [
+          `${r.address} (${printable(r.user)}): suspect, registered after many failed logins from its address; not shielded from bans until ${shortTime(r.suspectUntil)}\n`,
+        ],
+  );
   const counters = providers.map(
     (p) =>
       `provider ${linkHealthText(p)}: ${
@@ -63,5 +71,5 @@ export function formatRegistrations({ total, registrations, providers }: Registr
           .join(", ") || "no counters"
       }\n`,
   );
-  return head + counters.join("");
+  return head + suspects.join("") + counters.join("");
 }

@@ -284,7 +284,6 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
       });
   }
 
-  /** The reason an address must not be banned at `time`, or null. Allowlist first: it is the admin's word. */
   function banFor(
     jailName: string,
     address: IpAddress,
@@ -312,6 +311,7 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     return banOf(js, address.text, at, priorBans, reason, kept, kept[kept.length - 1]);
   }
 
+  /** The reason an address must not be banned at `time`, or null. Allowlist first: it is the admin's word. */
   function protection(address: IpAddress, time: number): string | null {
     const allowed = deps.allowlist.match(address);
     if (allowed) return `allowlisted by ${allowed.entry} (${allowed.detail})`;

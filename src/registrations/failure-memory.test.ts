@@ -1,22 +1,10 @@
 // Unit tests of the per-address failure memory that suspect registrations are judged on.
+import { failureOffense as failure } from "./testing/failure-offense.js";
 import { describe, expect, it } from "vitest";
-import { parseIp, type IpAddress } from "../domain/address.js";
-import type { Offense } from "../domain/offense.js";
 import { createFailureMemory } from "./failure-memory.js";
 
 const HOUR = 3_600_000;
 const T0 = 1_700_000_000_000;
-
-function failure(address: string, time: number, user?: string, line = `failed ${time}`): Offense {
-  return {
-    kind: "failure",
-    address: parseIp(address) as IpAddress,
-    time,
-    filter: "asterisk",
-    ...(user === undefined ? {} : { user }),
-    evidence: { time, source: "full", line },
-  };
-}
 
 describe("failure memory", () => {
   it("counts an address's failures within the lookback before a time, newest `keep` at most", () => {
@@ -33,11 +21,7 @@ describe("failure memory", () => {
     const r = m.recent("203.0.113.5", T0 + 4000);
     expect(r?.count).toBe(3); // the oldest went: three kept
     expect(r?.accounts).toEqual(["admin", "1001", "1002"]);
-    expect(r?.evidence.map((e) => e.line)).toEqual([
-      `failed ${T0 + 1000}`,
-      `failed ${T0 + 2000}`,
-      `failed ${T0 + 3000}`,
-    ]);
+    expect(r?.evidence.map((e) => e.time)).toEqual([T0 + 1000, T0 + 2000, T0 + 3000]);
     // Failures older than the lookback, or after the time asked, do not count.
     expect(m.recent("203.0.113.5", T0 + HOUR + 2500)?.count).toBe(1);
     expect(m.recent("203.0.113.5", T0 + 1500)?.count).toBe(1);

@@ -1,25 +1,13 @@
 // Unit tests of the registered-address rule: one account's typos are reported, only a flood bans the address.
+import { failureOffense as failure } from "./testing/failure-offense.js";
 import { describe, expect, it } from "vitest";
-import { parseIp, type IpAddress } from "../domain/address.js";
 import { createManualClock } from "../domain/clock.js";
-import type { Offense } from "../domain/offense.js";
 import { createRegistrationPolicy, UNKNOWN_ACCOUNT, type PolicyJail } from "./registration-policy.js";
 import { createRegistry } from "./registry.js";
 
 const T0 = 1_700_000_000_000;
 const NAT = "203.0.113.5";
 const jail: PolicyJail = { name: "asterisk", maxretry: 5, findtimeMs: 600_000 };
-
-function failure(address: string, time: number, user?: string): Offense {
-  return {
-    kind: "failure",
-    address: parseIp(address) as IpAddress,
-    time,
-    filter: "asterisk",
-    ...(user === undefined ? {} : { user }),
-    evidence: { time, source: "security.log", line: `ChallengeResponseFailed ${user ?? ""}` },
-  };
-}
 
 function setup(registeredMaxretry = 50) {
   const clock = createManualClock(T0);

@@ -51,8 +51,6 @@ export interface SuspectRegistrations {
   markOf(address: string, at: number): SuspectMark | null;
   /** Marks in force at `now`, newest first. */
   list(now: number): readonly SuspectMark[];
-  /** Suspect registrations found since start. */
-  readonly total: () => number;
   /** Drops marks and judgements older than the lookback; call periodically. */
   expire(now: number): void;
 }
@@ -69,7 +67,6 @@ const MAX_JUDGED = 100_000;
 export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectDeps): SuspectRegistrations {
   const marks = new Map<string, SuspectMark>();
   const judged = new Map<string, number>();
-  let found = 0;
 
   const markOf = (address: string, at: number): SuspectMark | null => {
     const m = marks.get(address);
@@ -102,7 +99,6 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
       marks.delete(entry.address.text);
       marks.set(entry.address.text, mark);
       if (marks.size > MAX_MARKS) marks.delete(marks.keys().next().value as string);
-      found++;
       return mark;
     },
 
@@ -111,8 +107,6 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
     list(now) {
       return [...marks.values()].filter((m) => m.until > now).reverse();
     },
-
-    total: () => found,
 
     expire(now) {
       for (const [address, m] of marks) if (m.until <= now) marks.delete(address);

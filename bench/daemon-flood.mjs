@@ -13,6 +13,7 @@
  * Usage (root, after `npm run build`):
  *   node bench/daemon-flood.mjs [--lines 200000] [--addresses 20000] [--maxretry 3] [--timeout 300]
  *     [--tools sipwarden,fail2ban] [--f2b-backend auto|pyinotify|polling] [--cpu-prof DIR]
+ *     [--suspect on|off]   (sipwarden's suspect-registration check: on is its default; off measures its cost)
  * A tool that has not banned everything within --timeout seconds is reported with the count it reached.
  */
 
@@ -49,7 +50,9 @@ const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
   addresses: { type: "string", default: "20000" },
   timeout: { type: "string", default: "300" },
   "cpu-prof": { type: "string" },
+  suspect: { type: "string", default: "on" },
 });
+if (opt.suspect !== "on" && opt.suspect !== "off") throw new Error("--suspect takes on or off");
 const nLines = Number(opt.lines);
 const nAddr = Number(opt.addresses);
 const t = { maxretry, findtimeS: 600, bantimeS: 3600 };
@@ -89,7 +92,14 @@ async function measureTool(name) {
   const prof = opt["cpu-prof"];
   const tool =
     name === "sipwarden"
-      ? startSipwarden({ ns: lab.fw, dir, log, t, cpuProf: prof !== undefined })
+      ? startSipwarden({
+          ns: lab.fw,
+          dir,
+          log,
+          t,
+          cpuProf: prof !== undefined,
+          extra: opt.suspect === "off" ? ["registrations: { suspect: { enabled: false } }"] : [],
+        })
       : startFail2ban({ ns: lab.fw, dir, log, t, backend: f2bBackend });
   say(`  ${name}: ${tool.detail}`);
   const fd = openSync(log, "a");

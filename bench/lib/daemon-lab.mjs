@@ -272,8 +272,9 @@ export const failureLine = (ip, date, ext = 100) =>
 /**
  * `sipwarden run --config <tmp>.yaml` in `ns`: the asterisk preset, one jail on the log, bans on all ports
  * (the `ban4` set at raw priority), nftables backend.
- * With `ipv6Prefix`, IPv6 failures also count per network of that length (`defaults.ipv6_prefix`).
- * @param {{ ns: string, dir: string, log: string, t: Thresholds, cpuProf?: boolean, nodeArgs?: string[], ipv6Prefix?: number }} o
+ * With `ipv6Prefix`, IPv6 failures also count per network of that length (`defaults.ipv6_prefix`); `extra`
+ * lines are added to the config as they are (e.g. `registrations: { suspect: { enabled: false } }`).
+ * @param {{ ns: string, dir: string, log: string, t: Thresholds, cpuProf?: boolean, nodeArgs?: string[], ipv6Prefix?: number, extra?: string[] }} o
  * @returns {Tool}
  */
 export function startSipwarden(o) {
@@ -290,6 +291,7 @@ export function startSipwarden(o) {
       "jails:",
       "  sshd: { enabled: false }",
       `  asterisk: { maxretry: ${o.t.maxretry}, findtime: ${o.t.findtimeS}, bantime: ${o.t.bantimeS}, scope: all }`,
+      ...(o.extra ?? []),
       "",
     ].join("\n"),
   );
@@ -307,7 +309,7 @@ export function startSipwarden(o) {
     daemon,
     table: "inet sipwarden",
     set: "ban4",
-    detail: `node ${CLI} run --config ${cfg} --backend nftables  (jail asterisk, scope all → set inet sipwarden ban4)`,
+    detail: `node ${CLI} run --config ${cfg} --backend nftables  (jail asterisk, scope all → set inet sipwarden ban4)${(o.extra ?? []).map((l) => `; ${l}`).join("")}`,
   };
 }
 

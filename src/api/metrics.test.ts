@@ -69,6 +69,21 @@ const status: Status = {
     dropped: 0,
     lastError: "connect ECONNREFUSED",
   },
+  suspectRegistrations: {
+    found: 2,
+    marked: [
+      {
+        address: "203.0.113.50",
+        user: "1001",
+        source: "kamailio",
+        at: "2026-12-07T07:58:00.000Z",
+        until: "2026-12-08T07:58:00.000Z",
+        failures: 12,
+        accounts: ["1001"],
+        jail: "kamailio",
+      },
+    ],
+  },
   registrationProviders: [
     {
       id: "ami",
@@ -109,6 +124,8 @@ it("renders the status as Prometheus text with escaped labels", () => {
     'sipwarden_bans_active_by_origin{origin="manual"} 1',
     "sipwarden_registrations 9",
     'sipwarden_registration_provider_up{provider="ami"} 0',
+    "# TYPE sipwarden_suspect_registrations_total counter",
+    "sipwarden_suspect_registrations_total 2",
     "sipwarden_registered_addresses 6",
     'sipwarden_list_networks{list="blocklist voipbl"} 61234',
     'sipwarden_list_download_ok{list="blocklist voipbl"} 1',
@@ -141,11 +158,12 @@ it("renders the status as Prometheus text with escaped labels", () => {
 });
 
 it("leaves out the families without samples", () => {
-  const { fleet: _alone, registrationProviders: _none, ...noFleet } = status;
+  const { fleet: _alone, registrationProviders: _none, suspectRegistrations: _off, ...noFleet } = status;
   const { registrations: _r, registeredAddresses: _a, ...olderCounts } = status.counts;
   const text = renderMetrics({ ...noFleet, jails: [], lists: [], counts: olderCounts });
   expect(text).not.toContain("sipwarden_fleet_");
   expect(text).not.toContain("sipwarden_registr");
+  expect(text).not.toContain("sipwarden_suspect_");
   expect(text).not.toContain("sipwarden_jail_");
   expect(text).not.toContain("sipwarden_list_");
   expect(text).toContain("sipwarden_uptime_seconds 42");

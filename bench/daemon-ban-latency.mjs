@@ -48,7 +48,7 @@ const QUIET_MS = 250;
 /** A trial that is not banned within this is recorded as a failure. */
 const TRIAL_TIMEOUT_MS = 10_000;
 
-const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
+const { opt, maxretry, tools, f2bBackend, swExtra } = parseBenchArgs({
   trials: { type: "string", default: "100" },
   findtime: { type: "string", default: "600" },
   bantime: { type: "string", default: "3600" },
@@ -82,7 +82,7 @@ async function measureTool(name) {
     peerAddrs: addrs,
     t,
     f2bBackend,
-    sipwarden: { cpuProf: prof !== undefined },
+    sipwarden: { cpuProf: prof !== undefined, extra: swExtra },
   });
   /** @type {ToolResult} */
   const res = { name, detail: tool.detail, latencies: [], lower: [], failed: 0, gaps: [] };

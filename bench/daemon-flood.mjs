@@ -45,14 +45,12 @@ import {
 const TARGET_S = 3;
 const CANARY = "10.78.255.254";
 
-const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
+const { opt, maxretry, tools, f2bBackend, swExtra } = parseBenchArgs({
   lines: { type: "string", default: "200000" },
   addresses: { type: "string", default: "20000" },
   timeout: { type: "string", default: "300" },
   "cpu-prof": { type: "string" },
-  suspect: { type: "string", default: "on" },
 });
-if (opt.suspect !== "on" && opt.suspect !== "off") throw new Error("--suspect takes on or off");
 const nLines = Number(opt.lines);
 const nAddr = Number(opt.addresses);
 const t = { maxretry, findtimeS: 600, bantimeS: 3600 };
@@ -98,7 +96,7 @@ async function measureTool(name) {
           log,
           t,
           cpuProf: prof !== undefined,
-          extra: opt.suspect === "off" ? ["registrations: { suspect: { enabled: false } }"] : [],
+          extra: swExtra,
         })
       : startFail2ban({ ns: lab.fw, dir, log, t, backend: f2bBackend });
   say(`  ${name}: ${tool.detail}`);

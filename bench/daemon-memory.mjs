@@ -10,7 +10,7 @@
  *
  * Usage (root, after `npm run build`):
  *   node bench/daemon-memory.mjs [--addresses 100000] [--maxretry 3] [--timeout 300]
- *     [--tools sipwarden,fail2ban] [--f2b-backend auto|pyinotify|polling]
+ *     [--tools sipwarden,fail2ban] [--f2b-backend auto|pyinotify|polling] [--suspect on|off]
  */
 
 import { Buffer } from "node:buffer";
@@ -43,7 +43,7 @@ const TARGET_MB = 150;
 const CANARY = "10.78.255.254";
 const SENTINEL = "10.78.255.253";
 
-const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
+const { opt, maxretry, tools, f2bBackend, swExtra } = parseBenchArgs({
   addresses: { type: "string", default: "100000" },
   timeout: { type: "string", default: "300" },
 });
@@ -70,7 +70,7 @@ async function measureTool(name) {
   writeFileSync(log, "");
   const tool =
     name === "sipwarden"
-      ? startSipwarden({ ns: lab.fw, dir, log, t })
+      ? startSipwarden({ ns: lab.fw, dir, log, t, extra: swExtra })
       : startFail2ban({ ns: lab.fw, dir, log, t, backend: f2bBackend });
   say(`  ${name}: ${tool.detail}`);
   const fd = openSync(log, "a");

@@ -44,7 +44,7 @@ const QUIET_MS = 250;
 /** After the last attempt, how long a cut may still take to count. */
 const SETTLE_MS = 2000;
 
-const { opt, maxretry, tools, f2bBackend } = parseBenchArgs({
+const { opt, maxretry, tools, f2bBackend, swExtra } = parseBenchArgs({
   rounds: { type: "string", default: "10" },
   attempts: { type: "string", default: "12" },
   gap: { type: "string", default: "200" },
@@ -86,7 +86,7 @@ async function measureTool(name) {
     peerAddrs,
     t,
     f2bBackend,
-    sipwarden: { ipv6Prefix: 64 },
+    sipwarden: { ipv6Prefix: 64, extra: swExtra },
   });
   /** @type {Round[]} */
   const results = [];

@@ -579,7 +579,7 @@ export async function startAgent(ns, args) {
  * dir, the UDP listener in fw on 5060 and the sender in peer, and the daemon under test tailing the log
  * (sipwarden with `sipwarden`'s extra options). `write` appends to the log; `close` closes it.
  * @param {{ name: "sipwarden" | "fail2ban", tag: string, peerAddrs: readonly string[], t: Thresholds,
- *   f2bBackend: string, sipwarden?: { cpuProf?: boolean, ipv6Prefix?: number } }} o
+ *   f2bBackend: string, sipwarden?: { cpuProf?: boolean, ipv6Prefix?: number, extra?: string[] } }} o
  */
 export async function startProbeBench(o) {
   const lab = await createLab({ peerAddrs: o.peerAddrs });
@@ -649,8 +649,10 @@ export async function waitIdle(pid, quietMs, timeoutMs) {
 export const floodAddr = (i) => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 
 /**
- * The options every daemon benchmark takes (which tools, fail2ban's file backend, maxretry), merged with the
- * script's own, parsed from argv; returns the raw values plus the decoded common ones.
+ * The options every daemon benchmark takes (which tools, fail2ban's file backend, maxretry, and `--suspect
+ * on|off`: sipwarden's suspect-registration check, on by default as in the daemon, off to measure its cost),
+ * merged with the script's own, parsed from argv; returns the raw values plus the decoded common ones
+ * (`swExtra`: config lines for startSipwarden's `extra`).
  * @template {import("node:util").ParseArgsConfig["options"]} O
  * @param {O} own
  */
@@ -660,11 +662,14 @@ export function parseBenchArgs(own) {
       maxretry: { type: "string", default: "3" },
       tools: { type: "string", default: "sipwarden,fail2ban" },
       "f2b-backend": { type: "string", default: "auto" },
+      suspect: { type: "string", default: "on" },
       ...own,
     },
   });
   const opt = /** @type {Record<string, string>} */ (/** @type {unknown} */ (values));
+  if (opt.suspect !== "on" && opt.suspect !== "off") throw new Error("--suspect takes on or off");
   return {
+    swExtra: opt.suspect === "off" ? ["registrations: { suspect: { enabled: false } }"] : [],
     opt,
     maxretry: Number(opt.maxretry),
     tools: /** @type {("sipwarden" | "fail2ban")[]} */ (String(opt.tools).split(",")),

@@ -34,7 +34,7 @@ export const registrationsSchema = z
     suspect: z
       .object({
         enabled: z.boolean().optional(),
-        failures: z.number().int().min(1).max(1000).optional(),
+        failures: z.number().int().min(2).max(1000).optional(),
         lookback: duration.optional(),
         action: z.enum(["report", "ban"]).optional(),
       })

@@ -14,7 +14,6 @@ import { createFailureMemory, type FailureMemory } from "../registrations/failur
 import type { Registry } from "../registrations/registry.js";
 import {
   createSuspectRegistrations,
-  MIN_KEPT,
   shieldRegistry,
   SPRAY_ACCOUNTS,
   type SuspectMark,
@@ -63,10 +62,7 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
 
   const build = (c: SuspectConfig): void => {
     config = c;
-    memory =
-      c === null
-        ? null
-        : createFailureMemory({ keep: Math.max(c.failures, MIN_KEPT), lookbackMs: c.lookbackMs });
+    memory = c === null ? null : createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs });
     suspects =
       c === null || memory === null
         ? null

@@ -1,19 +1,32 @@
 // What each address failed lately, across every jail: asked when a phone registers from an address, since a
 // registration after many failed logins from the same address looks like a password someone guessed.
+//
+// Held for a day by default and fed by every failure, so it is kept small and cheap. Most addresses of a scan
+// fail once: such an address only sets a few bits of a fixed-size filter (seen-filter.ts), and its account is
+// not kept, so that first failure counts as one naming no account once the address fails again. From its
+// second failure on, an address holds the time and account of its newest `keep` + EXTRA_KEPT failures (two
+// arrays, no object per failure) and its newest few lines as evidence, for at most `maxAddresses` addresses,
+// the oldest entries going first. bench/daemon-memory.mjs and bench/daemon-flood.mjs measure it in the daemon
+// (`--suspect on|off`).
 
 import type { Evidence, Offense } from "../domain/offense.js";
+import { createSeenFilter } from "./seen-filter.js";
 
 export interface FailureMemoryConfig {
-  /** Newest failures kept per address: the count a registration is judged on (1 to 1000). */
+  /** Failures on one account that make a registration suspect: the newest `keep` + EXTRA_KEPT are kept. */
   readonly keep: number;
   /** How far back a failure counts (ms). */
   readonly lookbackMs: number;
-  /** Addresses held at most; past it the one that failed longest ago is forgotten. Default 100 000. */
+  /**
+   * Addresses that failed more than once held at most; past it the tenth whose entries are oldest is
+   * forgotten. Default 20 000.
+   */
   readonly maxAddresses?: number;
 }
 
-/** An address's failures within the lookback before a time, newest `keep` of them at most. */
+/** An address's failures within the lookback before a time, as far as they are kept. */
 export interface RecentFailures {
+  /** Failures kept within the lookback. */
   readonly count: number;
   /** Of them, those that named the account asked about, or no account (a line without one). */
   readonly onAccount: number;
@@ -23,7 +36,7 @@ export interface RecentFailures {
   readonly accounts: readonly string[];
   /** The jail of the newest failure. */
   readonly jail: string;
-  /** The newest failures' lines, oldest first, at most EVIDENCE_KEPT. */
+  /** The newest failures' lines within the lookback, oldest first, at most EVIDENCE_KEPT. */
   readonly evidence: readonly Evidence[];
 }
 
@@ -43,26 +56,41 @@ export interface FailureMemory {
   size(): number;
 }
 
+/** Failures kept beyond `keep`, so that a spray's other accounts are seen beside one account's count. */
+const EXTRA_KEPT = 16;
 const ACCOUNTS_SHOWN = 5;
-const EVIDENCE_KEPT = 5;
+const EVIDENCE_KEPT = 3;
+/** Characters of an account name kept (attacker text). */
+const ACCOUNT_CHARS = 64;
 
-interface Failure {
-  readonly jail: string;
-  readonly time: number;
-  readonly user: string | undefined;
-  readonly evidence: Evidence;
+/** Invariant: `times` and `users` have the same length, at most `keep` + EXTRA_KEPT, oldest first. */
+interface AddressFailures {
+  readonly times: number[];
+  /** Each failure's account, or undefined when its line named none. */
+  readonly users: (string | undefined)[];
+  readonly evidence: Evidence[];
+  jail: string;
+  newest: number;
 }
 
-/**
- * Invariant: each address's list holds at most `keep` failures in the order recorded, and the map is in the
- * order of each address's latest failure (an address is moved to the end when it fails), so the first key
- * is the one to forget.
- */
 export function createFailureMemory(config: FailureMemoryConfig): FailureMemory {
-  const keep = Math.max(1, Math.min(1000, Math.floor(config.keep)));
-  const maxAddresses = config.maxAddresses ?? 100_000;
-  const byAddress = new Map<string, Failure[]>();
+  const kept = Math.max(1, Math.min(1000, Math.floor(config.keep))) + EXTRA_KEPT;
+  const maxAddresses = config.maxAddresses ?? 20_000;
+  /** In the order entries were made, so the first keys are the ones to forget. */
+  const byAddress = new Map<string, AddressFailures>();
+  // Addresses that failed once within the lookback (probably: a Bloom filter), without an entry.
+  const seen = createSeenFilter(config.lookbackMs);
   let lastFrom: object | undefined;
+
+  const add = (entry: AddressFailures, user: string | undefined, time: number): void => {
+    entry.times.push(time);
+    entry.users.push(user);
+    if (entry.times.length > kept) {
+      entry.times.shift();
+      entry.users.shift();
+    }
+    if (time > entry.newest) entry.newest = time;
+  };
 
   return {
     record(jail, offense, from) {
@@ -70,53 +98,75 @@ export function createFailureMemory(config: FailureMemoryConfig): FailureMemory 
       if (from !== undefined && from === lastFrom) return;
       lastFrom = from;
       const key = offense.address.text;
-      let list = byAddress.get(key);
-      if (list === undefined) list = [];
-      else byAddress.delete(key);
-      list.push({ jail, time: offense.time, user: offense.user, evidence: offense.evidence });
-      if (list.length > keep) list.shift();
-      byAddress.set(key, list);
-      if (byAddress.size > maxAddresses) {
-        const oldest = byAddress.keys().next().value;
-        if (oldest !== undefined) byAddress.delete(oldest);
+      let entry = byAddress.get(key);
+      if (entry === undefined) {
+        if (!seen.seenOrAdd(key, offense.time)) return;
+        // The second failure: the address gets its entry, with the first failure in it as one naming no
+        // account, at this one's time (its account, time and line were not kept).
+        entry = { times: [], users: [], evidence: [], jail, newest: offense.time };
+        add(entry, undefined, offense.time);
+        byAddress.set(key, entry);
+        if (byAddress.size > maxAddresses) forgetOldest(byAddress, maxAddresses);
       }
+      const user = offense.user === undefined || offense.user === "" ? undefined : offense.user;
+      add(
+        entry,
+        user === undefined || user.length <= ACCOUNT_CHARS ? user : user.slice(0, ACCOUNT_CHARS),
+        offense.time,
+      );
+      entry.evidence.push(offense.evidence);
+      if (entry.evidence.length > EVIDENCE_KEPT) entry.evidence.shift();
+      entry.jail = jail;
     },
 
     recent(address, at, account) {
-      const list = byAddress.get(address);
-      if (list === undefined) return null;
+      const entry = byAddress.get(address);
+      if (entry === undefined) return null;
       const since = at - config.lookbackMs;
-      const within = list.filter((f) => f.time >= since && f.time <= at);
-      const newest = within[within.length - 1];
-      if (newest === undefined) return null;
-      const named = (f: Failure): boolean => f.user !== undefined && f.user !== "";
-      const accounts: string[] = [];
-      for (let i = within.length - 1; i >= 0 && accounts.length < ACCOUNTS_SHOWN; i--) {
-        const f = within[i]!;
-        if (named(f) && !accounts.includes(f.user as string)) accounts.push(f.user as string);
-      }
+      const within = (t: number): boolean => t >= since && t <= at;
+      let count = 0;
+      let onAccount = 0;
       const others = new Set<string>();
-      for (const f of within) if (named(f) && f.user !== account) others.add(f.user as string);
+      const named: string[] = [];
+      // Newest first, so that the accounts are listed by their latest failure.
+      for (let i = entry.times.length - 1; i >= 0; i--) {
+        if (!within(entry.times[i]!)) continue;
+        const user = entry.users[i];
+        count++;
+        if (user === undefined || user === account) onAccount++;
+        else others.add(user);
+        if (user !== undefined && !named.includes(user)) named.push(user);
+      }
+      if (count === 0) return null;
       return {
-        count: within.length,
-        onAccount: within.filter((f) => !named(f) || f.user === account).length,
+        count,
+        onAccount,
         otherAccounts: others.size,
-        accounts,
-        jail: newest.jail,
-        evidence: within.slice(-EVIDENCE_KEPT).map((f) => f.evidence),
+        accounts: named.slice(0, ACCOUNTS_SHOWN),
+        jail: entry.jail,
+        evidence: entry.evidence.filter((e) => within(e.time)),
       };
     },
 
     expire(now) {
       const since = now - config.lookbackMs;
-      for (const [address, list] of byAddress) {
-        if ((list[list.length - 1]?.time ?? 0) >= since) continue;
-        byAddress.delete(address);
-      }
+      for (const [address, entry] of byAddress) if (entry.newest < since) byAddress.delete(address);
     },
 
     size() {
       return byAddress.size;
     },
   };
+}
+
+/**
+ * Forgets a tenth of `max` (at least one) of `map`'s first keys: forgetting one key at a time walks the map's
+ * holes each time under a flood.
+ */
+function forgetOldest<V>(map: Map<string, V>, max: number): void {
+  let n = Math.max(1, Math.floor(max / 10));
+  for (const oldest of map.keys()) {
+    if (n-- === 0) break;
+    map.delete(oldest);
+  }
 }

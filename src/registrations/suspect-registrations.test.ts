@@ -84,9 +84,10 @@ describe("suspect registrations", () => {
 
   it("a spray (one failure on each of SPRAY_ACCOUNTS other accounts) is suspect; a colleague's typos are not", () => {
     const s = setup(5);
-    for (const user of ["1002", "1003", "1004"]) s.fail("203.0.113.90", user, 1);
+    // The address's first failure keeps no account (1002 here): the three after it are the spray's.
+    for (const user of ["1002", "1003", "1004", "1006"]) s.fail("203.0.113.90", user, 1);
     s.register("203.0.113.90", "1005");
-    expect(s.found).toEqual(["1005@203.0.113.90 after 3"]);
+    expect(s.found).toEqual(["1005@203.0.113.90 after 4"]);
     // The office seen for the first time (sipwarden just started): its phone 1002 has been failing for a
     // while with a typo, and 1001 registers. The failures name another account: not suspect.
     s.fail("192.0.2.44", "1002", 12);

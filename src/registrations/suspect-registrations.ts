@@ -22,8 +22,6 @@ export interface SuspectConfig {
  * with a typo fails on one account, which does not make its colleague's registration suspect.
  */
 export const SPRAY_ACCOUNTS = 3;
-/** Failures kept per address at least, so that a spray's accounts are seen beside the threshold's count. */
-export const MIN_KEPT = 32;
 
 /** One suspect registration: who registered, from where, after what. */
 export interface SuspectMark {

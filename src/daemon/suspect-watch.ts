@@ -63,10 +63,7 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
   const build = (c: SuspectConfig): void => {
     config = c;
     memory = c === null ? null : createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs });
-    suspects =
-      c === null || memory === null
-        ? null
-        : createSuspectRegistrations({ failures: c.failures, lookbackMs: c.lookbackMs }, { memory });
+    suspects = c === null || memory === null ? null : createSuspectRegistrations(c, { memory });
   };
   build(initial);
 
@@ -112,13 +109,8 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
     record: (jail, offense, from) => memory?.record(jail, offense, from),
     shield: (registry) => shieldRegistry(registry, (address, at) => suspects?.markOf(address, at) != null),
     configure(c) {
-      const same =
-        (c === null && config === null) ||
-        (c !== null &&
-          config !== null &&
-          c.failures === config.failures &&
-          c.lookbackMs === config.lookbackMs);
-      if (same) config = c;
+      // Only what the memory and the rule are built on starts them afresh; the action is read at each finding.
+      if (c?.failures === config?.failures && c?.lookbackMs === config?.lookbackMs) config = c;
       else build(c);
     },
     markOf: (address) => suspects?.markOf(address, deps.clock.now()) ?? null,

@@ -10,6 +10,7 @@
 // (`--suspect on|off`).
 
 import type { Evidence, Offense } from "../domain/offense.js";
+import { forgetOldest } from "../domain/forget-oldest.js";
 import { createSeenFilter } from "./seen-filter.js";
 
 export interface FailureMemoryConfig {
@@ -157,16 +158,4 @@ export function createFailureMemory(config: FailureMemoryConfig): FailureMemory 
       return byAddress.size;
     },
   };
-}
-
-/**
- * Forgets a tenth of `max` (at least one) of `map`'s first keys: forgetting one key at a time walks the map's
- * holes each time under a flood.
- */
-function forgetOldest<V>(map: Map<string, V>, max: number): void {
-  let n = Math.max(1, Math.floor(max / 10));
-  for (const oldest of map.keys()) {
-    if (n-- === 0) break;
-    map.delete(oldest);
-  }
 }

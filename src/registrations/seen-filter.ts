@@ -30,10 +30,11 @@ export function createSeenFilter(spanMs: number): SeenFilter {
     seenOrAdd(key, time) {
       if (since === null) since = time;
       else if (time >= since + halfMs) {
-        // The older half leaves: its filter is cleared and takes the new half.
+        // The older half leaves: its filter is cleared and takes the new half (both, after a long gap).
         const cleared = previous;
         cleared.fill(0);
-        previous = time >= since + 2 * halfMs ? cleared.slice() : current;
+        if (time >= since + 2 * halfMs) current.fill(0);
+        previous = current;
         current = cleared;
         since = time;
       }

@@ -3,6 +3,7 @@
 // phone's typo); such a one must not, or a password cracker that succeeds is protected from then on.
 
 import type { Cidr, IpAddress } from "../domain/address.js";
+import { forgetOldest } from "../domain/forget-oldest.js";
 import type { RegistrationEntry } from "../domain/registration.js";
 import type { FailureMemory, RecentFailures } from "./failure-memory.js";
 import type { Registry } from "./registry.js";
@@ -57,7 +58,7 @@ export interface SuspectDeps {
   readonly memory: FailureMemory;
 }
 
-/** Marks held at most (one per address): past it the oldest is dropped, and its address shielded again. */
+/** Marks held at most (one per address): past it the oldest tenth is dropped, their addresses shielded again. */
 const MAX_MARKS = 10_000;
 /** Judgements remembered at most (address and account). */
 const MAX_JUDGED = 100_000;
@@ -77,14 +78,15 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
     judge(entry, addressKnown) {
       if (addressKnown) return null;
       const at = entry.seenAt;
+      // Most registrations come from addresses that never failed: nothing to judge nor remember.
+      const failures = deps.memory.recent(entry.address.text, at, entry.user);
+      if (failures === null) return null;
       const key = `${entry.address.text}\0${entry.user}`;
       const last = judged.get(key);
       if (last !== undefined && at - last < config.lookbackMs) return null;
       judged.delete(key);
       judged.set(key, at);
-      if (judged.size > MAX_JUDGED) judged.delete(judged.keys().next().value as string);
-      const failures = deps.memory.recent(entry.address.text, at, entry.user);
-      if (failures === null) return null;
+      if (judged.size > MAX_JUDGED) forgetOldest(judged, MAX_JUDGED);
       if (failures.onAccount < config.failures && failures.otherAccounts < SPRAY_ACCOUNTS) return null;
       const mark: SuspectMark = {
         address: entry.address,
@@ -96,7 +98,7 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
       };
       marks.delete(entry.address.text);
       marks.set(entry.address.text, mark);
-      if (marks.size > MAX_MARKS) marks.delete(marks.keys().next().value as string);
+      if (marks.size > MAX_MARKS) forgetOldest(marks, MAX_MARKS);
       return mark;
     },
 

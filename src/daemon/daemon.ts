@@ -325,6 +325,7 @@ export async function startDaemon(
   const suspects = createSuspectWatch(config.registrations.suspect, {
     clock,
     log,
+    marks: store.suspectMarks,
     tell: (text) => notifier.event("suspect", text),
     ban(jail, mark, reason) {
       // Detection may not have started yet (a provider's first dump), or a reload removed the jail.

@@ -3,7 +3,9 @@
 // off from Redis and sends what waited, or when someone who can write to the stream copies an old
 // message back in (a signature proves who wrote a message, not that it is new).
 
-/** Targets remembered, at most: the oldest marks go first (a stream keeps ~100,000 entries by default). */
+import { forgetOldest } from "../domain/forget-oldest.js";
+
+/** Targets remembered, at most: the oldest tenth goes first (a stream keeps ~100,000 entries by default). */
 const MAX_MARKS = 200_000;
 
 export interface EndMarks {
@@ -22,7 +24,7 @@ export function createEndMarks(max = MAX_MARKS): EndMarks {
       // Re-inserted: the Map's order is the marks' age, the oldest first.
       marks.delete(target);
       marks.set(target, at);
-      if (marks.size > max) marks.delete(marks.keys().next().value as string);
+      if (marks.size > max) forgetOldest(marks, max);
     },
     endedSince(target, at) {
       const known = marks.get(target);

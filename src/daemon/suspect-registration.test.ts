@@ -41,11 +41,12 @@ function config(suspect: string) {
     "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 8 }",
     `registrations: { suspect: ${suspect} }`,
   ].join("\n");
-  return { config: loadConfigText(text, "daemon.yaml"), log };
+  return { config: loadConfigText(text, "daemon.yaml"), log, text };
 }
 
-async function start(suspect: string) {
-  const { config: cfg, log } = config(suspect);
+/** A daemon on a new config, or on `made`'s (its state database and log): a restart. */
+async function start(suspect: string, made = config(suspect)) {
+  const { config: cfg, log } = made;
   const decisions: StoredDecision[] = [];
   const records: Record<string, unknown>[] = [];
   const logger = pino(
@@ -64,7 +65,7 @@ async function start(suspect: string) {
   );
   const suspectLogged = () =>
     records.filter((r) => String(r.msg).startsWith("a registration after many failed logins"));
-  return { daemon, log, decisions, records, suspectLogged };
+  return { daemon, log, decisions, records, suspectLogged, made };
 }
 
 describe("daemon: suspect registrations", () => {
@@ -197,6 +198,46 @@ describe("daemon: suspect registrations", () => {
       // The registration rule reports the phone that keeps failing (its 8th failure); nothing is banned.
       expect(t.decisions.map((d) => [d.action, d.target])).toEqual([["spare", "198.51.100.80"]]);
       expect(t.decisions[0]?.reason).toMatch(/office-2/);
+      expect(t.daemon.suspects.stats().found).toBe(0);
+    } finally {
+      await t.daemon.stop();
+    }
+  });
+
+  it("a mark outlives a restart and a reload that rebuilds the rule: the phone registering again shields nothing", async () => {
+    const first = await start("{ failures: 5, lookback: 1h }");
+    let until: number | undefined;
+    try {
+      appendFileSync(first.log, failure("203.0.113.53", "1001").repeat(5) + success("203.0.113.53", "1001"));
+      await waitFor(() => first.daemon.suspects.stats().found === 1, "the suspect registration");
+      until = first.daemon.suspects.stats().marked[0]?.until;
+    } finally {
+      await first.daemon.stop();
+    }
+    expect(until).toBeGreaterThan(Date.now());
+
+    // The same state database and log: the failures and the registration are behind the saved position.
+    const t = await start("{ failures: 5, lookback: 1h }", first.made);
+    try {
+      expect(t.daemon.suspects.stats()).toMatchObject({
+        found: 0,
+        marked: [{ user: "1001", until, failures: { count: 5, jail: "asterisk" } }],
+      });
+      // The rule rebuilt by a reload (another threshold) keeps the mark too.
+      await t.daemon.reload(
+        loadConfigText(first.made.text.replace("failures: 5", "failures: 6"), "daemon.yaml"),
+      );
+      expect(t.daemon.suspects.stats().marked.map((m) => m.user)).toEqual(["1001"]);
+      appendFileSync(t.log, success("203.0.113.53", "1001"));
+      await waitFor(() => t.daemon.registry.forAddress("203.0.113.53").length === 1, "the registration");
+      // Registered, yet 8 failures (the jail's maxretry, not registered_maxretry's 50) ban it.
+      appendFileSync(t.log, failure("203.0.113.53", "1002").repeat(8));
+      await waitFor(() => t.decisions.length === 1, "the ban");
+      expect(t.decisions[0]).toMatchObject({
+        action: "ban",
+        target: "203.0.113.53",
+        origin: "jail:asterisk",
+      });
       expect(t.daemon.suspects.stats().found).toBe(0);
     } finally {
       await t.daemon.stop();

@@ -1,6 +1,7 @@
 // The daemon's side of suspect registrations (registrations/suspect-registrations.ts): failures recorded as
 // jails match them, every new binding judged, and a suspect one told, logged and, with `action: ban`, banned
-// by the jail of the newest failure. Rebuilt when a reload changes `registrations.suspect`.
+// by the jail of the newest failure. Marks are kept in the state database while in force, so neither a restart
+// nor a reload that rebuilds the rule (a changed `registrations.suspect`) shields their addresses again.
 
 import type { Config } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
@@ -9,11 +10,14 @@ import { formatDuration } from "../domain/duration.js";
 import { createIsoFormatter } from "../domain/iso-time.js";
 import type { Offense } from "../domain/offense.js";
 import type { RegistrationEntry } from "../domain/registration.js";
+import type { SuspectMarkStore } from "../store/decision-store.js";
 import { describeSuspectRegistration } from "../detect/decision-reason.js";
 import { createFailureMemory, type FailureMemory } from "../registrations/failure-memory.js";
 import type { Registry } from "../registrations/registry.js";
 import {
   createSuspectRegistrations,
+  markFromJson,
+  markJson,
   shieldRegistry,
   SPRAY_ACCOUNTS,
   type SuspectMark,
@@ -26,7 +30,10 @@ export interface SuspectWatchDeps {
   readonly clock: Clock;
   readonly log: {
     warn(fields: Record<string, unknown>, message: string): void;
+    error(fields: Record<string, unknown>, message: string): void;
   };
+  /** Where marks are kept while in force (the state database); none: they last as long as the process. */
+  readonly marks?: SuspectMarkStore;
   /** Tells a suspect registration (notify's `suspect` topic). */
   readonly tell: (text: string) => void;
   /**
@@ -64,11 +71,33 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
     config = c;
     memory = c === null ? null : createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs });
     suspects = c === null || memory === null ? null : createSuspectRegistrations(c, { memory });
+    if (suspects !== null) suspects.restore(keptMarks(), deps.clock.now());
+  };
+
+  /** The marks in force in the store, those that read as marks. */
+  const keptMarks = (): SuspectMark[] => {
+    const kept = deps.marks?.inForce(deps.clock.now()) ?? [];
+    const marks = kept.map((k) => markFromJson(k.mark)).filter((m): m is SuspectMark => m !== null);
+    if (marks.length < kept.length)
+      deps.log.warn(
+        { unreadable: kept.length - marks.length },
+        "suspect registration marks in the state database that do not read as marks were left out",
+      );
+    return marks;
   };
   build(initial);
 
   const onSuspect = (mark: SuspectMark, c: NonNullable<SuspectConfig>): void => {
     found++;
+    try {
+      deps.marks?.save(mark.address.text, mark.until, markJson(mark));
+    } catch (e) {
+      // The mark still holds until a restart; the daemon goes on.
+      deps.log.error(
+        { address: mark.address.text, err: e instanceof Error ? e.message : String(e) },
+        "could not keep a suspect registration's mark in the state database",
+      );
+    }
     const f = mark.failures;
     const reason = describeSuspectRegistration(mark.user, f.count, c.lookbackMs, f.accounts);
     const banned = c.action === "ban" ? deps.ban(f.jail, mark, reason) : null;

@@ -122,4 +122,25 @@ describe("registration policy", () => {
       createRegistrationPolicy({ registeredMaxretry: 0 }, { registrations: createRegistry({ clock }) }),
     ).toThrow(/registered_maxretry/);
   });
+
+  it("holds at most maxAddresses per jail, forgetting the tenth it saw first", () => {
+    const clock = createManualClock(T0);
+    const registry = createRegistry({ clock });
+    const addresses = Array.from({ length: 25 }, (_, i) => `198.51.100.${i + 1}`);
+    for (const address of addresses)
+      registry.upsert({ source: "esl", address, user: "101", expiresAt: T0 + 3_600_000 });
+    const policy = createRegistrationPolicy(
+      { registeredMaxretry: 50, maxAddresses: 20 },
+      { registrations: registry },
+    );
+    for (const address of addresses) policy.judge(jail, failure(address, T0, "101"));
+    // Each time it is full (at the 21st, 23rd and 25th address) the two seen first go: a tenth of 20.
+    expect(policy.size().addresses).toBe(19);
+    expect(policy.judge(jail, failure(addresses[0] ?? "", T0 + 1, "101"))).toMatchObject({
+      addressFailures: 1,
+    });
+    expect(policy.judge(jail, failure(addresses[24] ?? "", T0 + 1, "101"))).toMatchObject({
+      addressFailures: 2,
+    });
+  });
 });

@@ -2,6 +2,7 @@
 
 import type { IpAddress } from "../domain/address.js";
 import type { Evidence, Offense } from "../domain/offense.js";
+import { forgetOldest } from "../domain/forget-oldest.js";
 
 /** The part of the registry the policy asks; detection's `RegistrationView` has this shape. */
 export interface RegistrationLookup {
@@ -24,7 +25,7 @@ export interface RegistrationPolicyConfig {
   readonly registeredMaxretry: number;
   /** Evidence lines kept per window (newest win). Default 20. */
   readonly evidenceCap?: number;
-  /** Addresses tracked at most per jail; past it the oldest address is forgotten. Default 50 000. */
+  /** Addresses tracked at most per jail; past it the oldest tenth is forgotten. Default 50 000. */
   readonly maxAddresses?: number;
 }
 
@@ -120,10 +121,7 @@ export function createRegistrationPolicy(
     const key = offense.address.text;
     let state = byAddress.get(key);
     if (!state) {
-      if (byAddress.size >= maxAddresses) {
-        const oldest = byAddress.keys().next().value as string;
-        byAddress.delete(oldest);
-      }
+      if (byAddress.size >= maxAddresses) forgetOldest(byAddress, maxAddresses);
       state = { findtimeMs: jail.findtimeMs, all: newWindow(), accounts: new Map() };
       byAddress.set(key, state);
     }

@@ -6,7 +6,13 @@ import { parseCidr, parseIp, type Cidr, type IpAddress } from "../domain/address
 import { createManualClock } from "../domain/clock.js";
 import { createFailureMemory } from "./failure-memory.js";
 import { createRegistry } from "./registry.js";
-import { createSuspectRegistrations, shieldRegistry, SPRAY_ACCOUNTS } from "./suspect-registrations.js";
+import {
+  createSuspectRegistrations,
+  markFromJson,
+  markJson,
+  shieldRegistry,
+  SPRAY_ACCOUNTS,
+} from "./suspect-registrations.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -123,5 +129,47 @@ describe("suspect registrations", () => {
       expiresAt: s.clock.now() + HOUR,
     });
     expect(s.found).toEqual(["1001@203.0.113.70 after 3"]);
+  });
+
+  it("a kept mark reads back as it was and, restored into a new rule, shields nothing until it ends", () => {
+    const s = setup(3);
+    s.fail("2001:db8::70", "1001", 3);
+    s.register("2001:db8::70", "1001");
+    const mark = s.suspects.markOf("2001:db8::70", s.clock.now());
+    if (mark === null) throw new Error("expected a mark");
+    // Through JSON text, as the state database keeps it.
+    const kept = JSON.parse(JSON.stringify(markJson(mark))) as unknown;
+    expect(markFromJson(kept)).toEqual(mark);
+
+    // A restart: a new rule, empty failure memory, the same phone registering again.
+    const after = setup(3);
+    after.clock.set(T0 + 10 * MIN);
+    after.suspects.restore([mark], after.clock.now());
+    after.register("2001:db8::70", "1001");
+    expect(after.found).toEqual([]);
+    expect(after.shielded.isRegistered(ip("2001:db8::70"), after.clock.now())).toBeNull();
+    expect(after.suspects.list(after.clock.now()).map((m) => m.user)).toEqual(["1001"]);
+    after.clock.set(mark.until);
+    expect(after.shielded.isRegistered(ip("2001:db8::70"), after.clock.now())).not.toBeNull();
+    // A mark already over is not restored.
+    const late = setup(3);
+    late.clock.set(mark.until);
+    late.suspects.restore([mark], late.clock.now());
+    expect(late.suspects.list(0)).toEqual([]);
+  });
+
+  it("a kept mark that does not read as one is refused, its address above all", () => {
+    const s = setup(3);
+    s.fail("203.0.113.71", "1001", 3);
+    s.register("203.0.113.71", "1001");
+    const mark = s.suspects.markOf("203.0.113.71", s.clock.now());
+    if (mark === null) throw new Error("expected a mark");
+    const good = markJson(mark);
+    expect(markFromJson(good)).not.toBeNull();
+    expect(markFromJson({ ...good, address: "203.0.113.71; rm -rf /" })).toBeNull();
+    expect(markFromJson({ ...good, address: "999.0.0.1" })).toBeNull();
+    expect(markFromJson({ ...good, until: "tomorrow" })).toBeNull();
+    expect(markFromJson({ ...good, failures: { ...mark.failures, evidence: [{ line: 1 }] } })).toBeNull();
+    expect(markFromJson(null)).toBeNull();
   });
 });

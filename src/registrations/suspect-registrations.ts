@@ -2,7 +2,8 @@
 // then registers. A live registration shields its address from bans (a NAT'd office is not cut off by one
 // phone's typo); such a one must not, or a password cracker that succeeds is protected from then on.
 
-import type { Cidr, IpAddress } from "../domain/address.js";
+import { z } from "zod";
+import { parseIp, type Cidr, type IpAddress } from "../domain/address.js";
 import { forgetOldest } from "../domain/forget-oldest.js";
 import type { RegistrationEntry } from "../domain/registration.js";
 import type { FailureMemory, RecentFailures } from "./failure-memory.js";
@@ -50,6 +51,11 @@ export interface SuspectRegistrations {
   markOf(address: string, at: number): SuspectMark | null;
   /** Marks in force at `now`, newest first. */
   list(now: number): readonly SuspectMark[];
+  /**
+   * Marks kept from before (a restart, or a rule rebuilt by a reload), oldest first: each in force at `now`
+   * holds again, and its address and account are not judged again before its `at` + lookback.
+   */
+  restore(marks: readonly SuspectMark[], now: number): void;
   /** Drops marks and judgements older than the lookback; call periodically. */
   expire(now: number): void;
 }
@@ -74,6 +80,18 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
     return m !== undefined && at < m.until ? m : null;
   };
 
+  const keep = (mark: SuspectMark): void => {
+    marks.delete(mark.address.text);
+    marks.set(mark.address.text, mark);
+    if (marks.size > MAX_MARKS) forgetOldest(marks, MAX_MARKS);
+  };
+  const judgedAt = (address: string, user: string, at: number): void => {
+    const key = `${address}\0${user}`;
+    judged.delete(key);
+    judged.set(key, at);
+    if (judged.size > MAX_JUDGED) forgetOldest(judged, MAX_JUDGED);
+  };
+
   return {
     judge(entry, addressKnown) {
       if (addressKnown) return null;
@@ -81,12 +99,9 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
       // Most registrations come from addresses that never failed: nothing to judge nor remember.
       const failures = deps.memory.recent(entry.address.text, at, entry.user);
       if (failures === null) return null;
-      const key = `${entry.address.text}\0${entry.user}`;
-      const last = judged.get(key);
+      const last = judged.get(`${entry.address.text}\0${entry.user}`);
       if (last !== undefined && at - last < config.lookbackMs) return null;
-      judged.delete(key);
-      judged.set(key, at);
-      if (judged.size > MAX_JUDGED) forgetOldest(judged, MAX_JUDGED);
+      judgedAt(entry.address.text, entry.user, at);
       if (failures.onAccount < config.failures && failures.otherAccounts < SPRAY_ACCOUNTS) return null;
       const mark: SuspectMark = {
         address: entry.address,
@@ -96,10 +111,16 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
         until: at + config.lookbackMs,
         failures,
       };
-      marks.delete(entry.address.text);
-      marks.set(entry.address.text, mark);
-      if (marks.size > MAX_MARKS) forgetOldest(marks, MAX_MARKS);
+      keep(mark);
       return mark;
+    },
+
+    restore(kept, now) {
+      for (const mark of kept) {
+        if (mark.until <= now) continue;
+        keep(mark);
+        judgedAt(mark.address.text, mark.user, mark.at);
+      }
     },
 
     markOf,
@@ -130,5 +151,55 @@ export function shieldRegistry(
       marked(address.text, at) ? null : registry.isRegistered(address, at),
     registeredIn: (network: Cidr, at: number, skip?: (address: string) => boolean) =>
       registry.registeredIn(network, at, (a) => marked(a, at) || skip?.(a) === true),
+  };
+}
+
+const evidenceShape = z.object({
+  time: z.number(),
+  source: z.string(),
+  lineNo: z.number().int().optional(),
+  line: z.string(),
+});
+const count = z.number().int().nonnegative();
+/** A mark's JSON, as markJson writes it. */
+const markShape = z.object({
+  address: z.string(),
+  user: z.string(),
+  source: z.string(),
+  at: z.number(),
+  until: z.number(),
+  failures: z.object({
+    count,
+    onAccount: count,
+    otherAccounts: count,
+    accounts: z.array(z.string()),
+    jail: z.string(),
+    evidence: z.array(evidenceShape),
+  }),
+});
+
+/** A mark as the state database keeps it (SuspectMarkStore): plain JSON. */
+export function markJson(mark: SuspectMark): Record<string, unknown> {
+  return { ...mark, address: mark.address.text };
+}
+
+/**
+ * A kept mark read back, or null when it does not read as one (a file from another version, or edited by
+ * hand): its address is checked to be an IP address before it can unshield anything.
+ */
+export function markFromJson(value: unknown): SuspectMark | null {
+  const parsed = markShape.safeParse(value);
+  if (!parsed.success) return null;
+  const address = parseIp(parsed.data.address);
+  if (address === null) return null;
+  const { evidence, ...counts } = parsed.data.failures;
+  return {
+    ...parsed.data,
+    address,
+    failures: {
+      ...counts,
+      // Written back without an absent lineNo, as Evidence has it (exactOptionalPropertyTypes).
+      evidence: evidence.map(({ lineNo, ...e }) => (lineNo === undefined ? e : { ...e, lineNo })),
+    },
   };
 }

@@ -519,6 +519,37 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
       });
     });
 
+    describe("suspectMarks", () => {
+      it("keeps one mark per address while in force, by value, in the order saved; expire drops the ended", async () => {
+        const store = await fresh();
+        const T = 1_700_000_000_000;
+        const mark = { user: "1001", failures: { count: 6, accounts: ["1001", "1002"] } };
+        store.suspectMarks.save("203.0.113.5", T + 1000, mark);
+        store.suspectMarks.save("2001:db8::5", T + 5000, { user: "2001" });
+        store.suspectMarks.save("198.51.100.9", T + 3000, { user: "3001" });
+        mark.user = "changed after save";
+        expect(store.suspectMarks.inForce(T)).toEqual([
+          {
+            address: "203.0.113.5",
+            mark: { user: "1001", failures: { count: 6, accounts: ["1001", "1002"] } },
+          },
+          { address: "2001:db8::5", mark: { user: "2001" } },
+          { address: "198.51.100.9", mark: { user: "3001" } },
+        ]);
+        // A later mark on an address replaces the earlier and counts as saved last.
+        store.suspectMarks.save("203.0.113.5", T + 9000, { user: "1009" });
+        expect(store.suspectMarks.inForce(T + 1000).map((m) => [m.address, m.mark.user])).toEqual([
+          ["2001:db8::5", "2001"],
+          ["198.51.100.9", "3001"],
+          ["203.0.113.5", "1009"],
+        ]);
+        // In force until `until`, exclusive; expire forgets what ended and nothing else.
+        expect(store.suspectMarks.inForce(T + 5000).map((m) => m.address)).toEqual(["203.0.113.5"]);
+        store.expire(T + 3000);
+        expect(store.suspectMarks.inForce(T).map((m) => m.address)).toEqual(["2001:db8::5", "203.0.113.5"]);
+      });
+    });
+
     describe("positions", () => {
       it("round-trips JSON positions per source id", async () => {
         const store = await fresh();

@@ -56,6 +56,18 @@ export interface StoredPositions {
   save(sourceId: string, position: Readonly<Record<string, unknown>>): Promise<void>;
 }
 
+/**
+ * Marks of suspect registrations (registrations/suspect-registrations.ts), one per address, kept while in
+ * force: a restart, or a reload that rebuilds the rule, must not shield again an address whose registration
+ * followed a guessed password. The mark itself is the rule's JSON; the store only keys and dates it.
+ */
+export interface SuspectMarkStore {
+  /** Keeps `mark` on `address` (canonical) until `until` (epoch ms), replacing one there before. */
+  save(address: string, until: number, mark: Readonly<Record<string, unknown>>): void;
+  /** Marks whose `until` is after `now`, in the order saved. */
+  inForce(now: number): { readonly address: string; readonly mark: Readonly<Record<string, unknown>> }[];
+}
+
 export interface DecisionStoreConfig {
   /**
    * How long a decision is kept after it is over (expired, ended, or a spare). Must cover the longest
@@ -105,9 +117,13 @@ export interface DecisionStore {
   recentDecisions(query: RecentQuery): StoredDecision[];
   /** The id of the decision recorded last (0 before the first): where an export that starts now starts. */
   lastDecisionId(): number;
-  /** Deletes decisions over for longer than the retention; returns how many went. */
+  /**
+   * Deletes decisions over for longer than the retention and suspect marks no longer in force; returns how
+   * many decisions went.
+   */
   expire(now: number): { readonly deleted: number };
   readonly positions: StoredPositions;
+  readonly suspectMarks: SuspectMarkStore;
   close(): void;
 }
 

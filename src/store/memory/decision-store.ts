@@ -26,6 +26,8 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
   // Positions kept as JSON text: the same value semantics (and the same refusal of non-JSON) as SQLite.
   const positionText = new Map<string, string>();
   let nextId = 1;
+  // Kept as JSON text too; re-inserted on save, so the Map's order is the order saved.
+  const marks = new Map<string, { readonly until: number; readonly text: string }>();
 
   function recordDecisions(decisions: readonly Decision[]): StoredDecision[] {
     // Canonicalise everything first: a bad target must leave the batch unrecorded, as a rollback would.
@@ -114,6 +116,7 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         }));
     },
     expire(now) {
+      for (const [address, m] of marks) if (m.until <= now) marks.delete(address);
       const cutoff = now - config.retentionMs;
       let deleted = 0;
       for (const d of [...byId.values()]) {
@@ -131,7 +134,19 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
       return { deleted };
     },
     positions,
+    suspectMarks: {
+      save(address, until, mark) {
+        marks.delete(address);
+        marks.set(address, { until, text: JSON.stringify(mark) });
+      },
+      inForce(now) {
+        return [...marks]
+          .filter(([, m]) => m.until > now)
+          .map(([address, m]) => ({ address, mark: JSON.parse(m.text) as Record<string, unknown> }));
+      },
+    },
     close() {
+      marks.clear();
       byId.clear();
       byTarget.clear();
       positionText.clear();

@@ -11,7 +11,7 @@ import { isUserError, type UserError } from "../../domain/errors.js";
 import { ban, runDecisionStoreContract } from "../decision-store.contract.js";
 import type { DecisionStore } from "../decision-store.js";
 import { createSqliteDecisionStore } from "./decision-store.js";
-import { MIGRATIONS, checkMigrations, latestVersion, type Migration } from "./migrations.js";
+import { MIGRATIONS, checkMigrations, latestVersion, migrate, type Migration } from "./migrations.js";
 
 const root = mkdtempSync(join(tmpdir(), "sipwarden-store-"));
 let counter = 0;
@@ -55,7 +55,7 @@ describe("SQLite decision store", () => {
         .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         .pluck()
         .all();
-      expect(tables).toEqual(["decisions", "positions"]);
+      expect(tables).toEqual(["decisions", "positions", "suspect_marks"]);
     } finally {
       db.close();
     }
@@ -106,7 +106,9 @@ describe("SQLite decision store", () => {
     const err = caught(() => make(path));
     expect(err.code).toBe("SW_STORE_VERSION");
     expect(err.location.file).toBe(path);
-    expect(err.format()).toMatch(/schema version 2 .* knows up to 1/);
+    expect(err.format()).toContain(
+      `schema version ${latestVersion() + 1} but this sipwarden knows up to ${latestVersion()}`,
+    );
     expect(statSync(path).mtimeMs).toBe(before);
   });
 
@@ -131,34 +133,62 @@ describe("SQLite decision store", () => {
     const path = freshPath();
     const broken: Migration[] = [
       ...MIGRATIONS,
-      { version: 2, up: "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);" },
+      {
+        version: latestVersion() + 1,
+        up: "CREATE TABLE half_done (x INTEGER); INSERT INTO no_such_table VALUES (1);",
+      },
     ];
     expect(caught(() => make(path, { migrations: broken })).code).toBe("SW_STORE_OPEN");
     const db = new Database(path, { readonly: true });
     try {
-      expect(db.pragma("user_version", { simple: true })).toBe(1);
+      expect(db.pragma("user_version", { simple: true })).toBe(latestVersion());
       const names = db.prepare("SELECT name FROM sqlite_schema WHERE name = 'half_done'").all();
       expect(names).toEqual([]);
     } finally {
       db.close();
     }
-    // And the code that knows version 1 still opens it.
+    // And the code that knows the versions before still opens it.
     expect(make(path).activeDecisions(T0)).toEqual([]);
   });
 
-  it("migrates a version-1 file forward when a later migration appears", () => {
+  it("migrates a version-1 file (before suspect marks) forward, keeping its decisions", () => {
+    const path = freshPath();
+    make(path).close();
+    open.length = 0;
+    // Made as sipwarden before the marks made it: version 1's schema and one ban.
+    rmSync(path);
+    rmSync(`${path}-wal`, { force: true });
+    rmSync(`${path}-shm`, { force: true });
+    const v1 = new Database(path);
+    migrate(v1, path, MIGRATIONS.slice(0, 1));
+    v1.prepare(
+      `INSERT INTO decisions (action, target, family, prefix, origin, reason, at, duration_ms, expires_at, prior_bans)
+       VALUES ('ban', '192.0.2.1', 4, 32, 'manual', 'by hand', ?, 3600000, ?, 0)`,
+    ).run(T0, T0 + 3_600_000);
+    v1.close();
+    const store = make(path);
+    expect(store.activeDecisions(T0).map((d) => d.target)).toEqual(["192.0.2.1"]);
+    store.suspectMarks.save("192.0.2.7", T0 + DAY, { user: "1001" });
+    expect(store.suspectMarks.inForce(T0)).toEqual([{ address: "192.0.2.7", mark: { user: "1001" } }]);
+    store.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(2);
+    db.close();
+  });
+
+  it("migrates a file forward when a later migration appears", () => {
     const path = freshPath();
     make(path).recordDecisions([ban("192.0.2.1")]);
     open.splice(0).forEach((s) => s.close());
     const next: Migration[] = [
       ...MIGRATIONS,
-      { version: 2, up: "ALTER TABLE decisions ADD COLUMN note TEXT;" },
+      { version: latestVersion() + 1, up: "ALTER TABLE decisions ADD COLUMN note TEXT;" },
     ];
     const store = make(path, { migrations: next });
     expect(store.activeDecisions(T0).map((d) => d.target)).toEqual(["192.0.2.1"]);
     store.close();
     const db = new Database(path, { readonly: true });
-    expect(db.pragma("user_version", { simple: true })).toBe(2);
+    expect(db.pragma("user_version", { simple: true })).toBe(latestVersion() + 1);
     db.close();
   });
 

@@ -160,6 +160,14 @@ export function createSqliteDecisionStore(
      ON CONFLICT (source_id) DO UPDATE SET position = excluded.position`,
   );
 
+  const saveMark = db.prepare(
+    `INSERT INTO suspect_marks (address, until, mark, saved)
+     VALUES (@address, @until, @mark, (SELECT coalesce(max(saved), 0) + 1 FROM suspect_marks))
+     ON CONFLICT (address) DO UPDATE SET until = excluded.until, mark = excluded.mark, saved = excluded.saved`,
+  );
+  const selectMarks = db.prepare("SELECT address, mark FROM suspect_marks WHERE until > ? ORDER BY saved");
+  const deleteMarks = db.prepare("DELETE FROM suspect_marks WHERE until <= ?");
+
   const recordBatch = db.transaction((decisions: readonly Decision[]): StoredDecision[] => {
     // Canonicalised before the first insert; a throw inside also rolls back what was inserted.
     const targets = decisions.map((d) => canonicalTarget(d.target));
@@ -255,9 +263,21 @@ export function createSqliteDecisionStore(
       }));
     },
     expire(now) {
+      deleteMarks.run(now);
       return { deleted: deleteOver.run({ cutoff: now - config.retentionMs }).changes };
     },
     positions,
+    suspectMarks: {
+      save(address, until, mark) {
+        saveMark.run({ address, until, mark: JSON.stringify(mark) });
+      },
+      inForce(now) {
+        return (selectMarks.all(now) as { address: string; mark: string }[]).map((r) => ({
+          address: r.address,
+          mark: JSON.parse(r.mark) as Record<string, unknown>,
+        }));
+      },
+    },
     close() {
       if (!db.open) return;
       // Lets SQLite refresh its planner statistics for the next start; cheap when nothing changed.

@@ -46,6 +46,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    up: `
+      -- Suspect registrations' marks (SuspectMarkStore): one per address, the rule's JSON, until it ends;
+      -- saved numbers them in the order saved.
+      CREATE TABLE suspect_marks (
+        address TEXT    PRIMARY KEY,
+        until   INTEGER NOT NULL,
+        mark    TEXT    NOT NULL,
+        saved   INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX suspect_marks_until ON suspect_marks (until);
+    `,
+  },
 ];
 
 /** Highest version this code knows; a file above it was written by a newer sipwarden. */

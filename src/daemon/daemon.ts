@@ -322,7 +322,7 @@ export async function startDaemon(
         );
 
   // A registration after many failed logins from its address is judged as it comes in (suspect-watch.ts).
-  const suspects = createSuspectWatch(config.registrations.suspect, {
+  const suspects = createSuspectWatch(config.registrations.suspect, config.ipv6Prefix, {
     clock,
     log,
     marks: store.suspectMarks,
@@ -678,7 +678,7 @@ export async function startDaemon(
       config = next;
       notifier.configure(next.notify);
       reporter.configure(next.report);
-      suspects.configure(next.registrations.suspect);
+      suspects.configure(next.registrations.suspect, next.ipv6Prefix);
       if (linkWatch !== null) clearInterval(linkWatch);
       linkWatch = startLinkWatch(next);
       // Network bans that move from the lists into the ban sets (the apply carried none of another prefix).

@@ -21,14 +21,17 @@ const dir = mkdtempSync(join(tmpdir(), "sw-suspect-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", " ");
+/** res_security_log's remote address: IPv6 in brackets. */
+const remote = (ip: string, port: number): string =>
+  ip.includes(":") ? `IPV6/UDP/[${ip}]/${port}` : `IPV4/UDP/${ip}/${port}`;
 /** res_security_log's line for a wrong password: it names the account (the filter's F-USER). */
 const failure = (ip: string, user: string): string =>
-  `[${stamp()}] SECURITY[3308] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="1",Severity="Error",Service="SIP",EventVersion="2",AccountID="${user}",SessionID="0x1",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="IPV4/UDP/${ip}/5084",Challenge="c",ReceivedChallenge="c",ReceivedHash="h"\n`;
+  `[${stamp()}] SECURITY[3308] res_security_log.c: SecurityEvent="InvalidPassword",EventTV="1",Severity="Error",Service="SIP",EventVersion="2",AccountID="${user}",SessionID="0x1",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="${remote(ip, 5084)}",Challenge="c",ReceivedChallenge="c",ReceivedHash="h"\n`;
 const success = (ip: string, user: string): string =>
-  `[${stamp()}] SECURITY[73] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="${new Date().toISOString()}",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="${user}",SessionID="s1",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="IPV4/UDP/${ip}/5060",UsingPassword="1"\n`;
+  `[${stamp()}] SECURITY[73] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="${new Date().toISOString()}",Severity="Informational",Service="PJSIP",EventVersion="1",AccountID="${user}",SessionID="s1",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="${remote(ip, 5060)}",UsingPassword="1"\n`;
 
 let n = 0;
-function config(suspect: string) {
+function config(suspect: string, extra: readonly string[] = []) {
   const state = join(dir, `state-${++n}`);
   const log = join(dir, `full-${n}`);
   writeFileSync(log, "");
@@ -40,6 +43,7 @@ function config(suspect: string) {
     "jails:",
     "  asterisk: { filter: asterisk, sources: [pbx], maxretry: 8 }",
     `registrations: { suspect: ${suspect} }`,
+    ...extra,
   ].join("\n");
   return { config: loadConfigText(text, "daemon.yaml"), log, text };
 }
@@ -239,6 +243,35 @@ describe("daemon: suspect registrations", () => {
         origin: "jail:asterisk",
       });
       expect(t.daemon.suspects.stats().found).toBe(0);
+    } finally {
+      await t.daemon.stop();
+    }
+  });
+
+  it("with ipv6_prefix 64, failures from many addresses of a /64 make a registration from another suspect; an office's /64 is known", async () => {
+    const t = await start(
+      "{ failures: 5, lookback: 1h }",
+      config("{ failures: 5, lookback: 1h }", ["defaults: { ipv6_prefix: 64 }"]),
+    );
+    try {
+      // A cracker changing address at each attempt, then registering from yet another of its /64.
+      appendFileSync(t.log, [1, 2, 3, 4, 5].map((i) => failure(`2001:db8:66:1::${i}`, "1001")).join(""));
+      appendFileSync(t.log, success("2001:db8:66:1::99", "1001"));
+      await waitFor(() => t.daemon.suspects.stats().found === 1, "the suspect registration");
+      expect(t.daemon.suspects.stats().marked).toMatchObject([
+        { address: { text: "2001:db8:66:1::99" }, user: "1001", failures: { count: 5, onAccount: 5 } },
+      ]);
+      // An office on its /64: office-1's phone registered; office-2's phone, at another address of the /64,
+      // registers after its typos. The network is a known customer's.
+      appendFileSync(t.log, success("2001:db8:77:1::10", "office-1"));
+      await waitFor(() => t.daemon.registry.forAddress("2001:db8:77:1::10").length === 1, "office-1");
+      appendFileSync(
+        t.log,
+        failure("2001:db8:77:1::20", "office-2").repeat(6) + success("2001:db8:77:1::20", "office-2"),
+      );
+      await waitFor(() => t.daemon.registry.forAddress("2001:db8:77:1::20").length === 1, "office-2");
+      expect(t.daemon.suspects.stats().found).toBe(1);
+      expect(t.decisions).toEqual([]);
     } finally {
       await t.daemon.stop();
     }

@@ -4,6 +4,7 @@
 // nor a reload that rebuilds the rule (a changed `registrations.suspect`) shields their addresses again.
 
 import type { Config } from "../config/config.js";
+import { parseCidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
 import { formatDuration } from "../domain/duration.js";
@@ -49,10 +50,16 @@ export interface SuspectWatch {
   onNew(entry: RegistrationEntry, addressKnown: boolean): void;
   /** The pipeline's `onOffense`: failures are remembered, a line matched by two jails once. */
   record(jail: string, offense: Offense, from: object): void;
-  /** `registry` as bans see it: a suspect address is not registered. */
+  /**
+   * `registry` as bans see it: a suspect address is not registered. Also what a new IPv6 binding's network
+   * is asked about (another live binding there makes it a known customer's).
+   */
   shield(registry: Registry): Registry;
-  /** After a reload: a new `registrations.suspect` starts afresh. */
-  configure(config: SuspectConfig): void;
+  /**
+   * After a reload: a new `registrations.suspect` or `ipv6_prefix` starts the failures afresh (the marks are
+   * kept).
+   */
+  configure(config: SuspectConfig, ipv6Prefix: number): void;
   /** The mark on an address now, or null. */
   markOf(address: string): SuspectMark | null;
   /** Suspect registrations found since start, and those whose address is unshielded now. */
@@ -60,17 +67,31 @@ export interface SuspectWatch {
   expire(now: number): void;
 }
 
-export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDeps): SuspectWatch {
+export function createSuspectWatch(
+  initial: SuspectConfig,
+  initialPrefix: number,
+  deps: SuspectWatchDeps,
+): SuspectWatch {
   const iso = createIsoFormatter();
   let config = initial;
+  let ipv6Prefix = initialPrefix;
   let found = 0;
   let memory: FailureMemory | null = null;
   let suspects: SuspectRegistrations | null = null;
+  let shielded: Registry | null = null;
+
+  /** Another live binding, not a suspect one, in the IPv6 network `address`'s failures are held under. */
+  const neighbour = (address: IpAddress, at: number): boolean => {
+    if (address.family !== 6 || ipv6Prefix >= 128 || shielded === null) return false;
+    const network = parseCidr(`${address.text}/${ipv6Prefix}`);
+    return network !== null && shielded.registeredIn(network, at, (a) => a === address.text) !== null;
+  };
 
   const build = (c: SuspectConfig): void => {
     config = c;
-    memory = c === null ? null : createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs });
-    suspects = c === null || memory === null ? null : createSuspectRegistrations(c, { memory });
+    memory =
+      c === null ? null : createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs, ipv6Prefix });
+    suspects = c === null || memory === null ? null : createSuspectRegistrations(c, { memory, neighbour });
     if (suspects !== null) suspects.restore(keptMarks(), deps.clock.now());
   };
 
@@ -136,10 +157,16 @@ export function createSuspectWatch(initial: SuspectConfig, deps: SuspectWatchDep
       if (mark !== null && c !== null) onSuspect(mark, c);
     },
     record: (jail, offense, from) => memory?.record(jail, offense, from),
-    shield: (registry) => shieldRegistry(registry, (address, at) => suspects?.markOf(address, at) != null),
-    configure(c) {
+    shield(registry) {
+      shielded = shieldRegistry(registry, (address, at) => suspects?.markOf(address, at) != null);
+      return shielded;
+    },
+    configure(c, prefix) {
       // Only what the memory and the rule are built on starts them afresh; the action is read at each finding.
-      if (c?.failures === config?.failures && c?.lookbackMs === config?.lookbackMs) config = c;
+      const same =
+        c?.failures === config?.failures && c?.lookbackMs === config?.lookbackMs && prefix === ipv6Prefix;
+      ipv6Prefix = prefix;
+      if (same) config = c;
       else build(c);
     },
     markOf: (address) => suspects?.markOf(address, deps.clock.now()) ?? null,

@@ -6,9 +6,12 @@
 // not kept, so that first failure counts as one naming no account once the address fails again. From its
 // second failure on, an address holds the time and account of its newest `keep` + EXTRA_KEPT failures (two
 // arrays, no object per failure) and its newest few lines as evidence, for at most `maxAddresses` addresses,
-// the oldest entries going first. bench/daemon-memory.mjs and bench/daemon-flood.mjs measure it in the daemon
+// the oldest entries going first. With an IPv6 prefix below 128 (config `ipv6_prefix`), an IPv6 address's
+// failures are held under its network, as the jails count them: an attacker who changes address at every
+// attempt, and registers from yet another, is still one. bench/daemon-memory.mjs and bench/daemon-flood.mjs measure it in the daemon
 // (`--suspect on|off`).
 
+import { parseCidr, type IpAddress } from "../domain/address.js";
 import type { Evidence, Offense } from "../domain/offense.js";
 import { forgetOldest } from "../domain/forget-oldest.js";
 import { createSeenFilter } from "./seen-filter.js";
@@ -23,6 +26,8 @@ export interface FailureMemoryConfig {
    * forgotten. Default 20 000.
    */
   readonly maxAddresses?: number;
+  /** IPv6 failures are held per network of this length (below 128), as the jails count them. Default 128. */
+  readonly ipv6Prefix?: number;
 }
 
 /** An address's failures within the lookback before a time, as far as they are kept. */
@@ -48,10 +53,10 @@ export interface FailureMemory {
    */
   record(jail: string, offense: Offense, from?: object): void;
   /**
-   * The failures of `address` (canonical text) within the lookback before `at`, or null for none; `account`
-   * is the one `onAccount` and `otherAccounts` are counted against.
+   * The failures of `address` (of its network, for IPv6 under `ipv6Prefix`) within the lookback before `at`,
+   * or null for none; `account` is the one `onAccount` and `otherAccounts` are counted against.
    */
-  recent(address: string, at: number, account?: string): RecentFailures | null;
+  recent(address: IpAddress, at: number, account?: string): RecentFailures | null;
   /** Forgets addresses whose newest failure is older than the lookback before `now`. */
   expire(now: number): void;
   size(): number;
@@ -82,6 +87,12 @@ export function createFailureMemory(config: FailureMemoryConfig): FailureMemory 
   // Addresses that failed once within the lookback (probably: a Bloom filter), without an entry.
   const seen = createSeenFilter(config.lookbackMs);
   let lastFrom: object | undefined;
+  const v6Prefix = config.ipv6Prefix ?? 128;
+  /** Where an address's failures are held: itself, or its IPv6 network. */
+  const keyOf = (address: IpAddress): string =>
+    address.family === 6 && v6Prefix < 128
+      ? (parseCidr(`${address.text}/${v6Prefix}`)?.text ?? address.text)
+      : address.text;
 
   const add = (entry: AddressFailures, user: string | undefined, time: number): void => {
     entry.times.push(time);
@@ -98,7 +109,7 @@ export function createFailureMemory(config: FailureMemoryConfig): FailureMemory 
       if (offense.kind !== "failure") return;
       if (from !== undefined && from === lastFrom) return;
       lastFrom = from;
-      const key = offense.address.text;
+      const key = keyOf(offense.address);
       let entry = byAddress.get(key);
       if (entry === undefined) {
         if (!seen.seenOrAdd(key, offense.time)) return;
@@ -121,7 +132,7 @@ export function createFailureMemory(config: FailureMemoryConfig): FailureMemory 
     },
 
     recent(address, at, account) {
-      const entry = byAddress.get(address);
+      const entry = byAddress.get(keyOf(address));
       if (entry === undefined) return null;
       const since = at - config.lookbackMs;
       const within = (t: number): boolean => t >= since && t <= at;

@@ -41,7 +41,7 @@ export interface SuspectMark {
 export interface SuspectRegistrations {
   /**
    * A binding the registry did not hold (its `onNew`). An address that already held a live binding is a
-   * known customer's (a second phone of the office) and is not judged; otherwise the registration is suspect
+   * known customer's (a second phone of the office) and is not judged, nor one with a `neighbour`; otherwise the registration is suspect
    * when its address failed `failures` times on that account (or on none named) within the lookback, or on
    * SPRAY_ACCOUNTS other accounts. Judged once per address and account within the lookback. Returns the new
    * mark, or null.
@@ -62,6 +62,12 @@ export interface SuspectRegistrations {
 
 export interface SuspectDeps {
   readonly memory: FailureMemory;
+  /**
+   * Whether another live binding shares the network `address`'s failures are held under (an IPv6 prefix):
+   * an office whose phones each have an address of its /64 is one known customer, as a NAT'd office behind
+   * one IPv4 address is. None: addresses are judged alone.
+   */
+  readonly neighbour?: (address: IpAddress, at: number) => boolean;
 }
 
 /** Marks held at most (one per address): past it the oldest tenth is dropped, their addresses shielded again. */
@@ -97,8 +103,8 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
       if (addressKnown) return null;
       const at = entry.seenAt;
       // Most registrations come from addresses that never failed: nothing to judge nor remember.
-      const failures = deps.memory.recent(entry.address.text, at, entry.user);
-      if (failures === null) return null;
+      const failures = deps.memory.recent(entry.address, at, entry.user);
+      if (failures === null || deps.neighbour?.(entry.address, at) === true) return null;
       const last = judged.get(`${entry.address.text}\0${entry.user}`);
       if (last !== undefined && at - last < config.lookbackMs) return null;
       judgedAt(entry.address.text, entry.user, at);

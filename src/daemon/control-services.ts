@@ -274,15 +274,19 @@ export function createDaemonServices(
           detail: `allowlisted by ${configured.entry}`,
         });
       const regs = daemon.registry.forAddress(address);
+      const mark = daemon.suspects.lastMark(address.text);
+      const marked = mark === null ? "" : `; ${suspectText(mark, deps.clock.now())}`;
       const registrations: RegistrationFact[] =
-        regs.length === 0
-          ? []
-          : [
+        regs.length > 0
+          ? [
               {
                 source: [...new Set(regs.map((r) => r.source))].join(", "),
-                detail: `${regs.length} live registration${regs.length > 1 ? "s" : ""}: ${regs.map((r) => r.user).join(", ")}${suspectText(daemon.suspects.markOf(address.text))}`,
+                detail: `${regs.length} live registration${regs.length > 1 ? "s" : ""}: ${regs.map((r) => r.user).join(", ")}${marked}`,
               },
-            ];
+            ]
+          : mark !== null
+            ? [{ source: mark.source, detail: `no live registration${marked}` }]
+            : [];
       const { feeds, restrictions } = policyFacts(daemon.policy(), address);
       return explainAddress({
         address,
@@ -319,8 +323,10 @@ function suspectPart(daemon: Daemon): Pick<Status, "suspectRegistrations"> {
   };
 }
 
-/** What explain adds to an address's registrations when one is suspect. */
-function suspectText(mark: SuspectMark | null): string {
-  if (mark === null) return "";
-  return `; suspect: ${mark.user} registered after ${mark.failures.count} failed logins from this address, so it is not shielded from bans until ${new Date(mark.until).toISOString()}`;
+/** What explain says of an address's latest suspect registration, in force or over. */
+function suspectText(mark: SuspectMark, now: number): string {
+  const until = new Date(mark.until).toISOString();
+  return mark.until > now
+    ? `suspect: ${mark.user} registered after ${mark.failures.count} failed logins from this address, so it is not shielded from bans until ${until}`
+    : `suspect before: ${mark.user} registered at ${new Date(mark.at).toISOString()} after ${mark.failures.count} failed logins from this address, which was not shielded from bans until ${until}`;
 }

@@ -227,6 +227,21 @@ describe("daemon: suspect registrations", () => {
         found: 0,
         marked: [{ user: "1001", until, failures: { count: 5, jail: "asterisk" } }],
       });
+      // Before the phone registers again, explain still says why its address will not be shielded.
+      const services = createDaemonServices(
+        t.daemon,
+        { version: "test", defaultBanMs: 60_000 },
+        { clock: systemClock },
+      );
+      expect((await services.explain(parseIp("203.0.113.53")!)).because).toEqual([
+        {
+          kind: "registration",
+          origin: "log:asterisk",
+          detail: expect.stringMatching(
+            /^no live registration; suspect: 1001 registered after 5 failed logins from this address, so it is not shielded from bans until /,
+          ) as string,
+        },
+      ]);
       // The rule rebuilt by a reload (another threshold) keeps the mark too.
       await t.daemon.reload(
         loadConfigText(first.made.text.replace("failures: 5", "failures: 6"), "daemon.yaml"),

@@ -62,6 +62,8 @@ export interface SuspectWatch {
   configure(config: SuspectConfig, ipv6Prefix: number): void;
   /** The mark on an address now, or null. */
   markOf(address: string): SuspectMark | null;
+  /** The latest mark on an address, in force or over (kept for the store's retention), or null. */
+  lastMark(address: string): SuspectMark | null;
   /** Suspect registrations found since start, and those whose address is unshielded now. */
   stats(): { readonly found: number; readonly marked: readonly SuspectMark[] };
   expire(now: number): void;
@@ -170,6 +172,12 @@ export function createSuspectWatch(
       else build(c);
     },
     markOf: (address) => suspects?.markOf(address, deps.clock.now()) ?? null,
+    lastMark(address) {
+      const live = suspects?.markOf(address, deps.clock.now()) ?? null;
+      if (live !== null) return live;
+      const kept = deps.marks?.latest(address);
+      return kept === undefined ? null : markFromJson(kept);
+    },
     stats: () => ({ found, marked: suspects?.list(deps.clock.now()) ?? [] }),
     expire(now) {
       suspects?.expire(now);

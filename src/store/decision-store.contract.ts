@@ -543,9 +543,15 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
           ["198.51.100.9", "3001"],
           ["203.0.113.5", "1009"],
         ]);
-        // In force until `until`, exclusive; expire forgets what ended and nothing else.
+        // In force until `until`, exclusive; kept as the latest on its address after that.
         expect(store.suspectMarks.inForce(T + 5000).map((m) => m.address)).toEqual(["203.0.113.5"]);
-        store.expire(T + 3000);
+        expect(store.suspectMarks.latest("198.51.100.9")).toEqual({ user: "3001" });
+        expect(store.suspectMarks.latest("203.0.113.5")).toEqual({ user: "1009" });
+        expect(store.suspectMarks.latest("192.0.2.1")).toBeUndefined();
+        // expire forgets marks over for longer than the retention, and nothing else.
+        store.expire(T + 3000 + RETENTION + 1);
+        expect(store.suspectMarks.latest("198.51.100.9")).toBeUndefined();
+        expect(store.suspectMarks.latest("2001:db8::5")).toEqual({ user: "2001" });
         expect(store.suspectMarks.inForce(T).map((m) => m.address)).toEqual(["2001:db8::5", "203.0.113.5"]);
       });
     });

@@ -57,15 +57,18 @@ export interface StoredPositions {
 }
 
 /**
- * Marks of suspect registrations (registrations/suspect-registrations.ts), one per address, kept while in
- * force: a restart, or a reload that rebuilds the rule, must not shield again an address whose registration
- * followed a guessed password. The mark itself is the rule's JSON; the store only keys and dates it.
+ * Marks of suspect registrations (registrations/suspect-registrations.ts), the latest per address: a restart,
+ * or a reload that rebuilds the rule, must not shield again an address whose registration followed a guessed
+ * password, and explain tells of one after it ended. The mark itself is the rule's JSON; the store only keys
+ * and dates it. Kept for the retention after its `until`, as a decision is after it is over.
  */
 export interface SuspectMarkStore {
-  /** Keeps `mark` on `address` (canonical) until `until` (epoch ms), replacing one there before. */
+  /** Keeps `mark` on `address` (canonical), in force until `until` (epoch ms), replacing one there before. */
   save(address: string, until: number, mark: Readonly<Record<string, unknown>>): void;
   /** Marks whose `until` is after `now`, in the order saved. */
   inForce(now: number): { readonly address: string; readonly mark: Readonly<Record<string, unknown>> }[];
+  /** The latest mark kept on `address` (canonical), in force or over, or undefined. */
+  latest(address: string): Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface DecisionStoreConfig {
@@ -118,8 +121,7 @@ export interface DecisionStore {
   /** The id of the decision recorded last (0 before the first): where an export that starts now starts. */
   lastDecisionId(): number;
   /**
-   * Deletes decisions over for longer than the retention and suspect marks no longer in force; returns how
-   * many decisions went.
+   * Deletes decisions and suspect marks over for longer than the retention; returns how many decisions went.
    */
   expire(now: number): { readonly deleted: number };
   readonly positions: StoredPositions;

@@ -116,8 +116,8 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         }));
     },
     expire(now) {
-      for (const [address, m] of marks) if (m.until <= now) marks.delete(address);
       const cutoff = now - config.retentionMs;
+      for (const [address, m] of marks) if (m.until < cutoff) marks.delete(address);
       let deleted = 0;
       for (const d of [...byId.values()]) {
         // Over before the cutoff: a spare is over when taken; a ban at expiry or when ended, whichever is first.
@@ -143,6 +143,10 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         return [...marks]
           .filter(([, m]) => m.until > now)
           .map(([address, m]) => ({ address, mark: JSON.parse(m.text) as Record<string, unknown> }));
+      },
+      latest(address) {
+        const m = marks.get(address);
+        return m === undefined ? undefined : (JSON.parse(m.text) as Record<string, unknown>);
       },
     },
     close() {

@@ -166,7 +166,8 @@ export function createSqliteDecisionStore(
      ON CONFLICT (address) DO UPDATE SET until = excluded.until, mark = excluded.mark, saved = excluded.saved`,
   );
   const selectMarks = db.prepare("SELECT address, mark FROM suspect_marks WHERE until > ? ORDER BY saved");
-  const deleteMarks = db.prepare("DELETE FROM suspect_marks WHERE until <= ?");
+  const selectMark = db.prepare("SELECT mark FROM suspect_marks WHERE address = ?").pluck();
+  const deleteMarks = db.prepare("DELETE FROM suspect_marks WHERE until < ?");
 
   const recordBatch = db.transaction((decisions: readonly Decision[]): StoredDecision[] => {
     // Canonicalised before the first insert; a throw inside also rolls back what was inserted.
@@ -263,8 +264,9 @@ export function createSqliteDecisionStore(
       }));
     },
     expire(now) {
-      deleteMarks.run(now);
-      return { deleted: deleteOver.run({ cutoff: now - config.retentionMs }).changes };
+      const cutoff = now - config.retentionMs;
+      deleteMarks.run(cutoff);
+      return { deleted: deleteOver.run({ cutoff }).changes };
     },
     positions,
     suspectMarks: {
@@ -276,6 +278,10 @@ export function createSqliteDecisionStore(
           address: r.address,
           mark: JSON.parse(r.mark) as Record<string, unknown>,
         }));
+      },
+      latest(address) {
+        const text = selectMark.get(address) as string | undefined;
+        return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
       },
     },
     close() {

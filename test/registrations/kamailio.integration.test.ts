@@ -9,8 +9,15 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/domain/clock.js";
+import type { RegistrationEntry } from "../../src/domain/registration.js";
 import { createKamailioProvider, type KamailioProvider } from "../../src/registrations/kamailio-provider.js";
+import { createFailureMemory } from "../../src/registrations/failure-memory.js";
 import { createRegistry, type Registry } from "../../src/registrations/registry.js";
+import {
+  createSuspectRegistrations,
+  type SuspectMark,
+} from "../../src/registrations/suspect-registrations.js";
+import { failureOffense } from "../../src/registrations/testing/failure-offense.js";
 import { waitFor } from "../../src/sources/testing/wait-for.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -100,6 +107,7 @@ let sipPort: number;
 let httpPort: number;
 let registry: Registry;
 let provider: KamailioProvider;
+let onNew: ((e: RegistrationEntry, known: boolean) => void) | undefined;
 
 function register(user: string, sippPort: number, contactHost: string, expires: number): void {
   const r = spawnSync(
@@ -158,7 +166,8 @@ beforeAll(async () => {
   });
   kamailioExited = new Promise((r) => child.once("exit", () => r()));
 
-  registry = createRegistry({ clock: systemClock });
+  // New bindings go to the suspect rule once a test sets it.
+  registry = createRegistry({ clock: systemClock, onNew: (e, known) => onNew?.(e, known) });
   provider = createKamailioProvider(
     { url: `http://127.0.0.1:${httpPort}/RPC`, intervalMs: 60_000, timeoutMs: 2000 },
     { registry, clock: systemClock },
@@ -232,6 +241,38 @@ describe("Kamailio provider (real Kamailio, ul.dump over jsonrpcs/xhttp)", () =>
     register("alice", sippPort, "192.168.1.23:5060", 0);
     expect(await provider.pollOnce()).toBe(true);
     expect(registry.list().map((e) => e.user)).toEqual(["direct"]);
+  });
+
+  it("judges a binding new in the dump: after 3 failed logins from its address, it is suspect", async () => {
+    const memory = createFailureMemory({ keep: 3, lookbackMs: 600_000 });
+    const suspects = createSuspectRegistrations({ failures: 3, lookbackMs: 600_000 }, { memory });
+    const found: SuspectMark[] = [];
+    const judged: string[] = [];
+    onNew = (e, known) => {
+      judged.push(`${e.user}@${e.address.text}${known ? " (known)" : ""}`);
+      const mark = suspects.judge(e, known);
+      if (mark) found.push(mark);
+    };
+    // The guesser's failures, as a jail would record them, from the address Kamailio will store (Received).
+    for (let i = 3; i > 0; i--)
+      memory.record("kamailio", failureOffense("127.0.0.1", Date.now() - i * 1000, "mallory"));
+    const sippPort = await freeUdpPort();
+    register("mallory", sippPort, "192.168.1.66:5060", 300);
+    expect(await provider.pollOnce()).toBe(true);
+    expect(judged).toEqual(["mallory@127.0.0.1"]);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({
+      user: "mallory",
+      source: "kamailio",
+      failures: { count: 3, onAccount: 3 },
+    });
+    expect(suspects.markOf("127.0.0.1", Date.now())).not.toBeNull();
+    // The next dump holds the same binding: not new, not judged again.
+    expect(await provider.pollOnce()).toBe(true);
+    expect(judged).toEqual(["mallory@127.0.0.1"]);
+    onNew = undefined;
+    register("mallory", sippPort, "192.168.1.66:5060", 0);
+    expect(await provider.pollOnce()).toBe(true);
   });
 
   it("keeps the last good set when Kamailio stops answering", async () => {

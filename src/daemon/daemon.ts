@@ -335,7 +335,7 @@ export async function startDaemon(
     },
     enforce: (decisions) => decisions.forEach((d) => enqueue(d)),
   });
-  const registry = createRegistry({ clock, onNew: (entry, known) => suspects.onNew(entry, known) });
+  const registry = createRegistry({ clock, onNew: (entry, held) => suspects.onNew(entry, held) });
   /** The registry as bans see it: a suspect registration shields nothing. */
   const shielded = suspects.shield(registry);
   const successes = createSuccessRegistrations(

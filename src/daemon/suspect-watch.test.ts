@@ -23,7 +23,7 @@ function setup(store = createMemoryDecisionStore({ retentionMs: DAY }), clock = 
     ban: () => null,
     enforce: () => undefined,
   });
-  const registry = createRegistry({ clock, onNew: (e, known) => watch.onNew(e, known) });
+  const registry = createRegistry({ clock, onNew: (e, held) => watch.onNew(e, held) });
   const shielded = watch.shield(registry);
   return { store, clock, watch, registry, shielded, warnings, told };
 }

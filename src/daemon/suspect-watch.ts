@@ -47,7 +47,7 @@ export interface SuspectWatchDeps {
 
 export interface SuspectWatch {
   /** The registry's `onNew`. */
-  onNew(entry: RegistrationEntry, addressKnown: boolean): void;
+  onNew(entry: RegistrationEntry, heldBefore: number | null): void;
   /** The pipeline's `onOffense`: failures are remembered, a line matched by two jails once. */
   record(jail: string, offense: Offense, from: object): void;
   /**
@@ -153,9 +153,9 @@ export function createSuspectWatch(
   };
 
   return {
-    onNew(entry, addressKnown) {
+    onNew(entry, heldBefore) {
       const c = config;
-      const mark = suspects?.judge(entry, addressKnown) ?? null;
+      const mark = suspects?.judge(entry, heldBefore) ?? null;
       if (mark !== null && c !== null) onSuspect(mark, c);
     },
     record: (jail, offense, from) => memory?.record(jail, offense, from),

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseCidr, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
 import { createManualClock } from "../domain/clock.js";
 import type { RegistrationView } from "../detect/registration-view.js";
-import { createRegistry } from "./registry.js";
+import { createRegistry, HELD_MEMORY_MS } from "./registry.js";
 
 const ip = (s: string): IpAddress => parseIp(s) as IpAddress;
 const T0 = 1_700_000_000_000;
@@ -170,5 +170,52 @@ describe("registry", () => {
         .map((e) => e.user)
         .sort(),
     ).toEqual(["long", "mid"]);
+  });
+
+  it("tells each new binding when its address last held another: now, when it went, or never", () => {
+    const clock = createManualClock(T0);
+    const told: string[] = [];
+    const registry = createRegistry({
+      clock,
+      onNew: (e, held) => told.push(`${e.user}@${e.address.text} ${held === null ? "never" : held - T0}`),
+    });
+    const add = (address: string, user: string, lifeMs: number, source = "log:asterisk") =>
+      registry.upsert({ source, address, user, expiresAt: clock.now() + lifeMs });
+    add("203.0.113.1", "1001", 1000);
+    add("203.0.113.1", "1002", 1000); // the office's second phone, the first live
+    add("203.0.113.1", "1001", 5000); // a refresh: not new, not told
+    // 1002's binding expires at +1000; 1001's at +5000: the address held one until +5000.
+    clock.set(T0 + 8000);
+    registry.expire();
+    add("203.0.113.1", "1001", 60_000);
+    // Removed (an unregister) at +20000: held until then.
+    clock.set(T0 + 20_000);
+    registry.remove({ source: "log:asterisk", address: "203.0.113.1" });
+    clock.set(T0 + 30_000);
+    add("203.0.113.1", "1003", 1000);
+    // Left out of a provider's dump at +40000.
+    registry.replaceAll("kamailio", [{ address: "198.51.100.7", user: "k1", expiresAt: T0 + 60_000 }]);
+    clock.set(T0 + 40_000);
+    registry.replaceAll("kamailio", []);
+    registry.replaceAll("kamailio", [{ address: "198.51.100.7", user: "k2", expiresAt: T0 + 90_000 }]);
+    // Forgotten HELD_MEMORY_MS after it went (k2 expired at +90000); an address never seen is never.
+    clock.set(T0 + 90_000 + HELD_MEMORY_MS - 1);
+    registry.expire();
+    registry.replaceAll("kamailio", [{ address: "198.51.100.7", user: "k3", expiresAt: clock.now() + 1000 }]);
+    clock.set(T0 + 90_000 + HELD_MEMORY_MS + 1000 + HELD_MEMORY_MS);
+    registry.expire();
+    registry.replaceAll("kamailio", [{ address: "198.51.100.7", user: "k4", expiresAt: clock.now() + 1000 }]);
+    add("192.0.2.9", "2001", 1000);
+    expect(told).toEqual([
+      "1001@203.0.113.1 never",
+      "1002@203.0.113.1 0",
+      "1001@203.0.113.1 5000",
+      "1003@203.0.113.1 20000",
+      "k1@198.51.100.7 never",
+      "k2@198.51.100.7 40000",
+      "k3@198.51.100.7 90000",
+      "k4@198.51.100.7 never",
+      "2001@192.0.2.9 never",
+    ]);
   });
 });

@@ -2,6 +2,7 @@
 
 import { cidrMatcher, parseIp, type Cidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
+import { forgetOldest } from "../domain/forget-oldest.js";
 import type { RegistrationEntry } from "../domain/registration.js";
 
 /** One contact binding as a provider reported it. */
@@ -87,10 +88,18 @@ export interface RegistryDeps {
   readonly maxEntries?: number;
   /**
    * A binding the registry did not hold (by source, address, account and contact) came in, by an upsert or a
-   * dump; `addressKnown` says whether its address already held another live binding before it.
+   * dump; `heldBefore` is the latest time its address held another binding: the binding's own time when one
+   * is live there, the time the last went (expired, removed, or left out of a dump) when none is, or null
+   * when none was within HELD_MEMORY_MS (as far as remembered).
    */
-  readonly onNew?: (entry: RegistrationEntry, addressKnown: boolean) => void;
+  readonly onNew?: (entry: RegistrationEntry, heldBefore: number | null) => void;
 }
+
+/**
+ * How long an address is remembered after its last binding went, for `onNew`'s `heldBefore`: the longest
+ * look-back a rule asks about (registrations.suspect's lookback is at most 30 days).
+ */
+export const HELD_MEMORY_MS = 30 * 86_400_000;
 
 /** Longest user and contact text kept: the values come from SIP headers a client chose. */
 const MAX_USER_CHARS = 128;
@@ -105,6 +114,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
   const maxEntries = deps.maxEntries ?? 200_000;
   const bySource = new Map<string, Map<string, RegistrationEntry>>();
   const byAddress = new Map<string, Set<RegistrationEntry>>();
+  /**
+   * Addresses whose bindings all went, with the time the last was live; only kept with `onNew` (nothing else
+   * asks). In the order they went, at most `maxEntries`, the first going first.
+   */
+  const gone = new Map<string, number>();
   let size = 0;
   let rejected = 0;
 
@@ -152,15 +166,38 @@ export function createRegistry(deps: RegistryDeps): Registry {
     return true;
   }
 
-  function drop(bucket: Map<string, RegistrationEntry>, key: string, entry: RegistrationEntry): void {
+  /** Drops a binding live until `at` (its expiry, or the moment it was removed). */
+  function drop(
+    bucket: Map<string, RegistrationEntry>,
+    key: string,
+    entry: RegistrationEntry,
+    at: number,
+  ): void {
     bucket.delete(key);
     unlink(entry);
     size--;
+    wentAt(entry, at);
   }
 
-  function hasLive(address: string, at: number): boolean {
-    for (const e of byAddress.get(address) ?? []) if (e.expiresAt > at) return true;
-    return false;
+  /**
+   * Remembers when a binding went (live until `at`, or its expiry before): the latest of an address's is when
+   * it last held one, once none is left.
+   */
+  function wentAt(entry: RegistrationEntry, at: number): void {
+    if (deps.onNew === undefined) return;
+    const until = Math.min(entry.expiresAt, at);
+    const known = gone.get(entry.address.text);
+    if (known !== undefined && known >= until) return;
+    gone.delete(entry.address.text);
+    gone.set(entry.address.text, until);
+    if (gone.size > maxEntries) forgetOldest(gone, maxEntries);
+  }
+
+  /** `onNew`'s `heldBefore` for a binding of `address` coming in at `at`. */
+  function heldBefore(address: string, at: number): number | null {
+    for (const e of byAddress.get(address) ?? []) if (e.expiresAt > at) return at;
+    const went = gone.get(address);
+    return went !== undefined && at - went < HELD_MEMORY_MS ? went : null;
   }
 
   function live(entries: Iterable<RegistrationEntry>, at: number): RegistrationEntry[] {
@@ -205,12 +242,12 @@ export function createRegistry(deps: RegistryDeps): Registry {
         return false;
       }
       const isNew = deps.onNew !== undefined && bySource.get(entry.source)?.has(keyOf(entry)) !== true;
-      const known = isNew && hasLive(entry.address.text, entry.seenAt);
+      const held = isNew ? heldBefore(entry.address.text, entry.seenAt) : null;
       if (!put(entry)) {
         rejected++;
         return false;
       }
-      if (isNew) deps.onNew?.(entry, known);
+      if (isNew) deps.onNew?.(entry, held);
       return true;
     },
 
@@ -224,7 +261,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
         if (address !== undefined && e.address.text !== address) continue;
         if (filter.user !== undefined && e.user !== clean(filter.user, MAX_USER_CHARS)) continue;
         if (filter.contact !== undefined && e.contact !== clean(filter.contact, MAX_CONTACT_CHARS)) continue;
-        drop(bucket, key, e);
+        drop(bucket, key, e, deps.clock.now());
         removed++;
       }
       if (bucket.size === 0) bySource.delete(filter.source);
@@ -254,7 +291,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
           ? []
           : kept
               .filter((e) => old?.has(keyOf(e)) !== true)
-              .map((e) => ({ e, known: hasLive(e.address.text, now) }));
+              .map((e) => ({ e, held: heldBefore(e.address.text, now) }));
       // From here on nothing can fail: the old entries go and the new ones come in one synchronous step.
       if (old) for (const e of old.values()) unlink(e);
       size -= old?.size ?? 0;
@@ -267,7 +304,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
       if (bucket.size > 0) bySource.set(source, bucket);
       else bySource.delete(source);
       rejected += refused;
-      for (const { e, known } of news) deps.onNew?.(e, known);
+      // Bindings the dump no longer holds: live until now.
+      if (old) for (const e of old.values()) if (!bucket.has(keyOf(e))) wentAt(e, now);
+      for (const { e, held } of news) deps.onNew?.(e, held);
       return { stored: bucket.size, rejected: refused };
     },
 
@@ -289,11 +328,12 @@ export function createRegistry(deps: RegistryDeps): Registry {
       for (const [source, bucket] of bySource) {
         for (const [key, e] of bucket) {
           if (e.expiresAt > now) continue;
-          drop(bucket, key, e);
+          drop(bucket, key, e, e.expiresAt);
           dropped++;
         }
         if (bucket.size === 0) bySource.delete(source);
       }
+      for (const [address, went] of gone) if (now - went >= HELD_MEMORY_MS) gone.delete(address);
       return dropped;
     },
 

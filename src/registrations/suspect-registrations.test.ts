@@ -26,8 +26,8 @@ function setup(failures = 5) {
   const found: string[] = [];
   const registry = createRegistry({
     clock,
-    onNew: (e, known) => {
-      const mark = suspects.judge(e, known);
+    onNew: (e, held) => {
+      const mark = suspects.judge(e, held);
       if (mark) found.push(`${mark.user}@${mark.address.text} after ${mark.failures.count}`);
     },
   });
@@ -111,6 +111,35 @@ describe("suspect registrations", () => {
     s.register("192.0.2.80", "office-1");
     s.register("192.0.2.80", "office-1", "sip:office-1@10.0.0.5:5062");
     expect(s.found).toEqual([]);
+  });
+
+  it("an address that held a binding within the lookback is known: the office's registration lapsed and comes back", () => {
+    const s = setup(5);
+    // office-1 registers from a log line (a binding of one hour here), then lets it lapse.
+    s.registry.upsert({
+      source: "log:asterisk",
+      address: "192.0.2.81",
+      user: "office-1",
+      expiresAt: s.clock.now() + 10 * MIN,
+    });
+    s.clock.advance(40 * MIN);
+    s.registry.expire();
+    expect(s.registry.forAddress("192.0.2.81")).toEqual([]);
+    // office-2's typos (lines naming no account, as chan_sip's), then office-1 registers again.
+    s.fail("192.0.2.81", "", 12);
+    s.registry.upsert({
+      source: "log:asterisk",
+      address: "192.0.2.81",
+      user: "office-1",
+      expiresAt: s.clock.now() + 10 * MIN,
+    });
+    expect(s.found).toEqual([]);
+    // An address whose binding went longer than the lookback ago is judged as a stranger's.
+    s.clock.advance(10 * MIN + HOUR);
+    s.registry.expire();
+    s.fail("192.0.2.81", "", 12);
+    s.register("192.0.2.81", "office-1");
+    expect(s.found).toEqual(["office-1@192.0.2.81 after 12"]);
   });
 
   it("judges one address and account once per lookback; a dump's new bindings are judged too", () => {

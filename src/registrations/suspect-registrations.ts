@@ -40,13 +40,15 @@ export interface SuspectMark {
 
 export interface SuspectRegistrations {
   /**
-   * A binding the registry did not hold (its `onNew`). An address that already held a live binding is a
-   * known customer's (a second phone of the office) and is not judged, nor one with a `neighbour`; otherwise the registration is suspect
+   * A binding the registry did not hold (its `onNew`, with `heldBefore`). An address that held another
+   * binding within the lookback before it is a known customer's and is not judged: a second phone of the
+   * office, or its phone registering again after its binding lapsed (a log line's registration lasts an hour;
+   * a phone may re-register less often). Nor is one with a `neighbour`. Otherwise the registration is suspect
    * when its address failed `failures` times on that account (or on none named) within the lookback, or on
    * SPRAY_ACCOUNTS other accounts. Judged once per address and account within the lookback. Returns the new
    * mark, or null.
    */
-  judge(entry: RegistrationEntry, addressKnown: boolean): SuspectMark | null;
+  judge(entry: RegistrationEntry, heldBefore: number | null): SuspectMark | null;
   /** The mark on `address` in force at `at` (any time before its `until`), or null. */
   markOf(address: string, at: number): SuspectMark | null;
   /** Marks in force at `now`, newest first. */
@@ -99,9 +101,9 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
   };
 
   return {
-    judge(entry, addressKnown) {
-      if (addressKnown) return null;
+    judge(entry, heldBefore) {
       const at = entry.seenAt;
+      if (heldBefore !== null && at - heldBefore < config.lookbackMs) return null;
       // Most registrations come from addresses that never failed: nothing to judge nor remember.
       const failures = deps.memory.recent(entry.address, at, entry.user);
       if (failures === null || deps.neighbour?.(entry.address, at) === true) return null;

@@ -107,9 +107,15 @@ let sipPort: number;
 let httpPort: number;
 let registry: Registry;
 let provider: KamailioProvider;
-let onNew: ((e: RegistrationEntry, known: boolean) => void) | undefined;
+let onNew: ((e: RegistrationEntry, heldBefore: number | null) => void) | undefined;
 
-function register(user: string, sippPort: number, contactHost: string, expires: number): void {
+function register(
+  user: string,
+  sippPort: number,
+  contactHost: string,
+  expires: number,
+  from = "127.0.0.1",
+): void {
   const r = spawnSync(
     SIPP as string,
     [
@@ -118,7 +124,7 @@ function register(user: string, sippPort: number, contactHost: string, expires: 
       "-m",
       "1",
       "-i",
-      "127.0.0.1",
+      from,
       "-p",
       String(sippPort),
       "-s",
@@ -167,7 +173,7 @@ beforeAll(async () => {
   kamailioExited = new Promise((r) => child.once("exit", () => r()));
 
   // New bindings go to the suspect rule once a test sets it.
-  registry = createRegistry({ clock: systemClock, onNew: (e, known) => onNew?.(e, known) });
+  registry = createRegistry({ clock: systemClock, onNew: (e, held) => onNew?.(e, held) });
   provider = createKamailioProvider(
     { url: `http://127.0.0.1:${httpPort}/RPC`, intervalMs: 60_000, timeoutMs: 2000 },
     { registry, clock: systemClock },
@@ -243,35 +249,41 @@ describe("Kamailio provider (real Kamailio, ul.dump over jsonrpcs/xhttp)", () =>
     expect(registry.list().map((e) => e.user)).toEqual(["direct"]);
   });
 
-  it("judges a binding new in the dump: after 3 failed logins from its address, it is suspect", async () => {
+  it("judges a binding new in the dump: after 3 failed logins from an address that held none, it is suspect", async () => {
     const memory = createFailureMemory({ keep: 3, lookbackMs: 600_000 });
     const suspects = createSuspectRegistrations({ failures: 3, lookbackMs: 600_000 }, { memory });
     const found: SuspectMark[] = [];
     const judged: string[] = [];
-    onNew = (e, known) => {
-      judged.push(`${e.user}@${e.address.text}${known ? " (known)" : ""}`);
-      const mark = suspects.judge(e, known);
+    onNew = (e, heldBefore) => {
+      judged.push(`${e.user}@${e.address.text}${heldBefore === null ? "" : " (held before)"}`);
+      const mark = suspects.judge(e, heldBefore);
       if (mark) found.push(mark);
     };
-    // The guesser's failures, as a jail would record them, from the address Kamailio will store (Received).
-    for (let i = 3; i > 0; i--)
-      memory.record("kamailio", failureOffense("127.0.0.1", Date.now() - i * 1000, "mallory"));
-    const sippPort = await freeUdpPort();
-    register("mallory", sippPort, "192.168.1.66:5060", 300);
+    // Failures as a jail would record them, from the addresses Kamailio will store (Received).
+    for (const address of ["127.0.0.1", "127.0.0.3"])
+      for (let i = 3; i > 0; i--)
+        memory.record("kamailio", failureOffense(address, Date.now() - i * 1000, "mallory"));
+    // 127.0.0.1 held alice's binding until she unregistered: a known customer's address, not judged.
+    const bobPort = await freeUdpPort();
+    register("bob", bobPort, "192.168.1.24:5060", 300);
+    // 127.0.0.3 never held one.
+    const malloryPort = await freeUdpPort();
+    register("mallory", malloryPort, "192.168.1.66:5060", 300, "127.0.0.3");
     expect(await provider.pollOnce()).toBe(true);
-    expect(judged).toEqual(["mallory@127.0.0.1"]);
+    expect(judged.sort()).toEqual(["bob@127.0.0.1 (held before)", "mallory@127.0.0.3"]);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatchObject({
+      address: { text: "127.0.0.3" },
       user: "mallory",
       source: "kamailio",
       failures: { count: 3, onAccount: 3 },
     });
-    expect(suspects.markOf("127.0.0.1", Date.now())).not.toBeNull();
-    // The next dump holds the same binding: not new, not judged again.
+    // The next dump holds the same bindings: not new, not judged again.
     expect(await provider.pollOnce()).toBe(true);
-    expect(judged).toEqual(["mallory@127.0.0.1"]);
+    expect(judged).toHaveLength(2);
     onNew = undefined;
-    register("mallory", sippPort, "192.168.1.66:5060", 0);
+    register("bob", bobPort, "192.168.1.24:5060", 0);
+    register("mallory", malloryPort, "192.168.1.66:5060", 0, "127.0.0.3");
     expect(await provider.pollOnce()).toBe(true);
   });
 

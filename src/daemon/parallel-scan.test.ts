@@ -29,6 +29,7 @@ import {
 } from "./parallel-replay.js";
 import type { RangeRunner } from "./worker-runner.js";
 import { replayFiles } from "./replay.js";
+import { createReplayRegistrations } from "./replay-registrations.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
 import { createManualClock } from "../domain/clock.js";
@@ -249,8 +250,18 @@ describe("split scans", () => {
     const ref = Date.UTC(2024, 11, 1);
     const got: string[] = [];
     await replayFiles([log], config, ref, (d) => got.push(JSON.stringify(decisionToJson(d))));
-    // The reference: every line to every jail's filter, no needles, expiry every 100k lines as replay does.
-    const stages = await composeDetection(config, { clock: createManualClock(ref) });
+    // The reference: every line to every jail's filter, no needles, expiry every 100k lines as replay does,
+    // with the same registrations from successful logins.
+    const want: string[] = [];
+    const registrations = createReplayRegistrations(config, {
+      detector: () => stages.detector,
+      decided: (ds) => ds.forEach((d) => want.push(JSON.stringify(decisionToJson(d)))),
+    });
+    const stages = await composeDetection(config, {
+      clock: createManualClock(ref),
+      registrations: registrations.view,
+      registrationJudge: registrations.judge,
+    });
     expect(stages.jails.length).toBeGreaterThan(1);
     let lastTime = 0;
     const pipeline = createDetectionPipeline({
@@ -258,15 +269,18 @@ describe("split scans", () => {
       detector: stages.detector,
       referenceTime: () => ref,
       everyJailReadsEverySource: true,
-      onOffense: (_j, o) => {
+      onOffense: (j, o, line) => {
         if (o.time > lastTime) lastTime = o.time;
+        registrations.onOffense(j, o, line);
       },
     });
-    const want: string[] = [];
     readLines(log, { maxLineLength: 16_384 }, (text, lineNo) => {
       for (const d of pipeline.processLine(log, { source: log, text, lineNo }))
         want.push(JSON.stringify(decisionToJson(d)));
-      if (lineNo % 100_000 === 0 && lastTime > 0) stages.detector.expire(lastTime);
+      if (lineNo % 100_000 === 0 && lastTime > 0) {
+        stages.detector.expire(lastTime);
+        registrations.expire(lastTime);
+      }
     });
     expect(want.length).toBeGreaterThan(100);
     expect(got).toEqual(want);

@@ -10,6 +10,7 @@ import { scanNeedleLines } from "../sources/needle-lines.js";
 import { jailNeedles } from "./jail-needles.js";
 import { composeDetection } from "./compose-detection.js";
 import { createDetectionPipeline } from "./detection-pipeline.js";
+import { createReplayRegistrations } from "./replay-registrations.js";
 import {
   CHUNK_BYTES,
   chunkFed,
@@ -33,6 +34,8 @@ export interface ReplayStats {
   spares: number;
   /** Distinct addresses banned at least once. */
   addresses: number;
+  /** Registrations (successful logins in the log) after many failed logins from their address. */
+  suspects: number;
 }
 
 export interface ReplayOptions {
@@ -80,9 +83,33 @@ export async function replayFiles(
   onDecision: (d: Decision) => void,
   options: ReplayOptions = {},
 ): Promise<ReplayStats> {
+  const banned = new Set<string>();
+  let bans = 0;
+  let spares = 0;
+  const emit = (d: Decision): void => {
+    if (d.action === "ban") {
+      bans++;
+      banned.add(d.target);
+    } else spares++;
+    onDecision(d);
+  };
+  // Successful logins register their address, as the daemon's log-line registrations do.
+  const registrations = createReplayRegistrations(config, {
+    detector: () => stages.detector,
+    decided: (decisions) => decisions.forEach(emit),
+  });
   // Detection is pure over event time; the clock only stamps allowlist problems.
-  const stages = await composeDetection(config, { clock: createManualClock(referenceTime) });
+  const stages = await composeDetection(config, {
+    clock: createManualClock(referenceTime),
+    registrations: registrations.view,
+    registrationJudge: registrations.judge,
+  });
   let lastTime = 0;
+  const expire = (): void => {
+    if (lastTime === 0) return;
+    stages.detector.expire(lastTime);
+    registrations.expire(lastTime);
+  };
   // Per jail, the result the pipeline gets for the line being fed: a worker's (MISSED when it had none),
   // or null to run the filter.
   const preset: (FilterResult | null)[] = stages.jails.map(() => null);
@@ -116,8 +143,9 @@ export async function replayFiles(
     detector: stages.detector,
     referenceTime: () => referenceTime,
     everyJailReadsEverySource: true,
-    onOffense: (_jail, offense) => {
+    onOffense: (jail, offense, line) => {
       if (offense.time > lastTime) lastTime = offense.time;
+      registrations.onOffense(jail, offense, line);
     },
   });
   // Without needles, a line goes to the pipeline only when some filter's first look wants it (all filters
@@ -130,21 +158,12 @@ export async function replayFiles(
     : undefined;
   const specs = config.jails.map((j) => j.filter);
   const canSplit = specs.length === stages.jails.length;
-  const banned = new Set<string>();
-  let bans = 0;
-  let spares = 0;
   // Lines never fed to the pipeline: no filter of a worker matched them, or no filter wanted them.
   let skipped = 0;
   let runner: RangeRunner | null = options.runner ?? null;
   const feedLine = (source: string, text: string, lineNo: number, time: number | undefined): void => {
     const line = time === undefined ? { source, text, lineNo } : { source, text, lineNo, time };
-    for (const d of pipeline.processLine(source, line)) {
-      if (d.action === "ban") {
-        bans++;
-        banned.add(d.target);
-      } else spares++;
-      onDecision(d);
-    }
+    for (const d of pipeline.processLine(source, line)) emit(d);
   };
   try {
     for (const [fileIndex, input] of paths.entries()) {
@@ -154,7 +173,7 @@ export async function replayFiles(
         // Expiry after every EXPIRE_EVERY_LINES lines, as for a file.
         for await (const { text, time } of input.lines) {
           feedLine(source, text, ++n, time);
-          if (n % EXPIRE_EVERY_LINES === 0 && lastTime > 0) stages.detector.expire(lastTime);
+          if (n % EXPIRE_EVERY_LINES === 0) expire();
         }
         continue;
       }
@@ -165,7 +184,7 @@ export async function replayFiles(
       const expireThrough = (lineNo: number): void => {
         while (expiredThrough + EXPIRE_EVERY_LINES <= lineNo) {
           expiredThrough += EXPIRE_EVERY_LINES;
-          if (lastTime > 0) stages.detector.expire(lastTime);
+          expire();
         }
       };
       const feed = (text: string, lineNo: number): void => feedLine(source, text, lineNo, undefined);
@@ -273,5 +292,6 @@ export async function replayFiles(
     bans,
     spares,
     addresses: banned.size,
+    suspects: registrations.suspects(),
   };
 }

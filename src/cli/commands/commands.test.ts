@@ -204,6 +204,53 @@ describe("replay", () => {
     expect(first.evidence[0].line).toContain("failed for '198.51.100.7:5070'");
   });
 
+  it("replays registrations from successful logins as the daemon keeps them: the office is spared, the guessed password banned", async () => {
+    const sec = (second: number, event: string, ip: string, user: string): string =>
+      `[2026-11-21 10:00:${String(second).padStart(2, "0")}] SECURITY[3308] res_security_log.c: SecurityEvent="${event}",EventTV="1",Severity="Error",Service="SIP",EventVersion="2",AccountID="${user}",SessionID="0x1",LocalAddress="IPV4/UDP/198.51.100.10/5060",RemoteAddress="IPV4/UDP/${ip}/5084",Challenge="c",ReceivedChallenge="c",ReceivedHash="h"`;
+    const log = join(dir, "registrations.log");
+    writeFileSync(
+      log,
+      [
+        // The office: 1001 registered, then 1002 mistypes its password six times.
+        sec(0, "SuccessfulAuth", "203.0.113.80", "1001"),
+        ...[1, 2, 3, 4, 5, 6].map((i) => sec(i, "InvalidPassword", "203.0.113.80", "1002")),
+        // A guesser: three failures on 1003 (below maxretry), then the right password.
+        ...[10, 11, 12].map((i) => sec(i, "InvalidPassword", "198.51.100.90", "1003")),
+        sec(13, "SuccessfulAuth", "198.51.100.90", "1003"),
+      ].join("\n") + "\n",
+    );
+    const config = join(dir, "registrations.yaml");
+    writeFileSync(config, "preset: asterisk\nregistrations: { suspect: { failures: 3, action: ban } }\n");
+    const io = createRecordingIo();
+    expect(await replayCommand([log, "--config", config, "--json"], io)).toBe(0);
+    const r = JSON.parse(io.out());
+    expect(
+      r.decisions.map((d: { action: string; target: string; reason: string }) => [
+        d.action,
+        d.target,
+        d.reason,
+      ]),
+    ).toEqual([
+      [
+        "spare",
+        "203.0.113.80",
+        "live registration (user 1001): account 1002 failed 5 times in 600s; the address is banned only after 50 failures",
+      ],
+      [
+        "ban",
+        "198.51.100.90",
+        'registered as "1003" after 3 failed logins from this address in 1d (account 1003): a guessed password?',
+      ],
+    ]);
+    expect(r.stats).toMatchObject({ bans: 1, spares: 1, suspects: 1 });
+    // Text output says so too.
+    const text = createRecordingIo();
+    expect(await replayCommand([log, "--config", config], text)).toBe(0);
+    expect(text.out()).toMatch(
+      /1 spared \(allowlisted or registered\), 1 addresses banned, 1 suspect registration\n$/,
+    );
+  });
+
   it("gives the same decisions on a second run (event time, not wall time)", async () => {
     const a = createRecordingIo();
     const b = createRecordingIo();

@@ -152,7 +152,7 @@ async function replayAndPrint(
   if (json) out.write(`],"stats":${JSON.stringify(stats)}}\n`);
   else
     out.write(
-      `# ${stats.lines} lines, ${stats.offenses} failures, ${stats.bans} bans, ${stats.spares} spared (allowlisted), ${stats.addresses} addresses banned\n`,
+      `# ${stats.lines} lines, ${stats.offenses} failures, ${stats.bans} bans, ${stats.spares} spared (allowlisted or registered), ${stats.addresses} addresses banned${stats.suspects === 0 ? "" : `, ${stats.suspects} suspect registration${stats.suspects === 1 ? "" : "s"}`}\n`,
     );
   out.flush();
   return 0;

@@ -467,7 +467,8 @@ export async function startDaemon(
         if (offense.kind === "success") successes.handle(offense);
         else {
           countersOf(jail).failures++;
-          suspects.record(jail, offense, line);
+          // A banned address's failures are log lag, as the jail counts them: not remembered either.
+          if (!next.detector.banned(jail, offense)) suspects.record(jail, offense, line);
         }
         checkSkew(jail, offense);
       },

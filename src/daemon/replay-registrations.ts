@@ -19,7 +19,11 @@ export interface ReplayRegistrations {
   /** What detection asks: the registry as bans see it (a suspect address is not registered). */
   readonly view: RegistrationView;
   readonly judge: RegistrationJudge;
-  /** The pipeline's `onOffense`: successes register, failures are remembered for the suspect rule. */
+  /**
+   * The pipeline's `onOffense`: successes register, failures are remembered for the suspect rule, except
+   * those the detector does not count either (its ban covers them: the daemon's firewall would have kept
+   * them out of the log).
+   */
   onOffense(jail: string, offense: Offense, line: object): void;
   /** With the detector's expiry, at the newest line's time. */
   expire(now: number): void;
@@ -68,7 +72,7 @@ export function createReplayRegistrations(
       if (offense.kind === "success") {
         clock.set(offense.time);
         successes.handle(offense);
-      } else watch.record(jail, offense, line);
+      } else if (deps.detector()?.banned(jail, offense) !== true) watch.record(jail, offense, line);
     },
     expire(now) {
       registry.expire(now);

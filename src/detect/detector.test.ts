@@ -515,3 +515,21 @@ describe("createDetector: banFor (a finding made outside the jail's window)", ()
     });
   });
 });
+
+describe("createDetector: banned (what handle does not count)", () => {
+  it("says whether the jail's ban covers a failure at its time, and handle agrees without asking twice", () => {
+    const d = createDetector(spec({ jails: [jail({ maxretry: 2 })] }), { allowlist: noAllowlist });
+    const first = fail("203.0.113.78", 0);
+    expect(d.banned("asterisk", first)).toBe(false);
+    d.handle("asterisk", first);
+    expect(d.handle("asterisk", fail("203.0.113.78", MIN))).toHaveLength(1); // banned for an hour
+    const during = fail("203.0.113.78", 2 * MIN);
+    expect(d.banned("asterisk", during)).toBe(true);
+    expect(d.banned("asterisk", fail("203.0.113.79", 2 * MIN))).toBe(false);
+    expect(d.banned("asterisk", fail("203.0.113.78", 2 * HOUR))).toBe(false);
+    // handle, right after being asked, counts it as seen while banned.
+    const before = d.stats().offenses.whileBanned;
+    expect(d.handle("asterisk", during)).toEqual([]);
+    expect(d.stats().offenses.whileBanned).toBe(before + 1);
+  });
+});

@@ -70,6 +70,11 @@ export interface Detector {
   expire(now: number): void;
   stats(): DetectorStats;
   /**
+   * Whether a ban of `jail` covers the offense's address (or its IPv6 network) at its time: `handle` does not
+   * count such a failure (log lag, or a replayed log's lines the ban would have kept out), nor should others.
+   */
+  banned(jail: string, offense: Offense): boolean;
+  /**
    * Bans `address` for `jail` on a finding made outside the jail's window (a registration after many failed
    * logins from the address): the jail's scope and bantime, escalation and recidive as for its other bans;
    * an allowlisted address is spared, and one the jail has banned already gets nothing.
@@ -113,6 +118,20 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
   const ledger: BanLedger = createBanLedger(memoryMs);
   const counts = { total: 0, successes: 0, late: 0, whileBanned: 0, bans: 0, spares: 0, recidiveBans: 0 };
 
+  /** `banned`'s last answer: asked just before `handle` for the same offense, it is not looked up twice. */
+  const asked: { offense: Offense | null; jail: string; banned: boolean } = {
+    offense: null,
+    jail: "",
+    banned: false,
+  };
+
+  function coveredByBan(jailName: string, address: string, network: Cidr | null, time: number): boolean {
+    return (
+      ledger.coveringBan(address, jailName, time) !== null ||
+      (network !== null && ledger.coveringBan(network.text, jailName, time) !== null)
+    );
+  }
+
   function handle(jailName: string, offense: Offense): readonly Decision[] {
     const jail = jails.get(jailName);
     if (!jail) throw new Error(`detector: no jail named "${jailName}"`);
@@ -125,10 +144,12 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     const time = offense.time;
     const network = networkOf(offense.address);
     // Checked before counting: failures seen while banned are log lag, not a new attack.
-    if (
-      ledger.coveringBan(address, jailName, time) ||
-      (network !== null && ledger.coveringBan(network.text, jailName, time))
-    ) {
+    const covered =
+      offense === asked.offense && jailName === asked.jail
+        ? asked.banned
+        : coveredByBan(jailName, address, network, time);
+    asked.offense = null;
+    if (covered) {
       counts.whileBanned++;
       return [];
     }
@@ -396,7 +417,19 @@ export function createDetector(spec: DetectorSpec, deps: DetectorDeps): Detector
     };
   }
 
-  return { handle, expire, stats, restore, banFor };
+  return {
+    handle,
+    expire,
+    stats,
+    restore,
+    banFor,
+    banned(jail, offense) {
+      asked.offense = offense;
+      asked.jail = jail;
+      asked.banned = coveredByBan(jail, offense.address.text, networkOf(offense.address), offense.time);
+      return asked.banned;
+    },
+  };
 }
 
 /** Invariants the config layer should already enforce; a violation here is a bug, so a plain Error. */

@@ -9,8 +9,11 @@ import type { RegistrationEntry } from "../domain/registration.js";
 export interface RegistrationInput {
   /** The provider that owns the entry, e.g. `kamailio`, `ami:pjsip`, `esl`, `log:asterisk`. */
   readonly source: string;
-  /** Transport source address as text; validated with `parseIp` before it is stored. */
-  readonly address: string;
+  /**
+   * Transport source address as text, validated with `parseIp` before it is stored; or one parsed already
+   * (a matched log line's), taken as it is.
+   */
+  readonly address: string | IpAddress;
   /** The account (AoR user, endpoint, reg_user). Attacker-influenced text: log only under fixed keys. */
   readonly user: string;
   /** The Contact URI, when the provider knows it; distinguishes several phones of one account. */
@@ -127,7 +130,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
     input: Omit<RegistrationInput, "source">,
     now: number,
   ): RegistrationEntry | null {
-    const address = parseIp(input.address);
+    const address = typeof input.address === "string" ? parseIp(input.address) : input.address;
     const user = clean(input.user, MAX_USER_CHARS);
     if (!address || user === "" || !Number.isFinite(input.expiresAt) || input.expiresAt <= now) return null;
     const contact = input.contact === undefined ? undefined : clean(input.contact, MAX_CONTACT_CHARS);
@@ -153,14 +156,20 @@ export function createRegistry(deps: RegistryDeps): Registry {
     if (set.size === 0) byAddress.delete(entry.address.text);
   }
 
-  function put(entry: RegistrationEntry): boolean {
+  function put(entry: RegistrationEntry, key = keyOf(entry)): boolean {
     let bucket = bySource.get(entry.source);
-    const key = keyOf(entry);
     const old = bucket?.get(key);
-    if (!old && size >= maxEntries) return false;
+    if (old !== undefined && bucket !== undefined) {
+      // A refresh: the same address (it is in the key), so its set stays where it is.
+      const set = byAddress.get(old.address.text);
+      set?.delete(old);
+      set?.add(entry);
+      bucket.set(key, entry);
+      return true;
+    }
+    if (size >= maxEntries) return false;
     if (!bucket) bySource.set(entry.source, (bucket = new Map()));
-    if (old) unlink(old);
-    else size++;
+    size++;
     bucket.set(key, entry);
     link(entry);
     return true;
@@ -241,9 +250,10 @@ export function createRegistry(deps: RegistryDeps): Registry {
         rejected++;
         return false;
       }
-      const isNew = deps.onNew !== undefined && bySource.get(entry.source)?.has(keyOf(entry)) !== true;
+      const key = keyOf(entry);
+      const isNew = deps.onNew !== undefined && bySource.get(entry.source)?.has(key) !== true;
       const held = isNew ? heldBefore(entry.address.text, entry.seenAt) : null;
-      if (!put(entry)) {
+      if (!put(entry, key)) {
         rejected++;
         return false;
       }

@@ -39,7 +39,7 @@ export function createSuccessRegistrations(
       if (offense.kind !== "success") return false;
       return deps.registry.upsert({
         source: `${prefix}:${offense.filter}`,
-        address: offense.address.text,
+        address: offense.address,
         user: offense.user && offense.user.trim() !== "" ? offense.user : ANONYMOUS,
         expiresAt: offense.time + lifetimeMs,
       });

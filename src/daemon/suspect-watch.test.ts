@@ -12,10 +12,14 @@ const DAY = 24 * 60 * MIN;
 const T0 = 1_700_000_000_000;
 const SETTING = { failures: 3, lookbackMs: 10 * MIN, action: "report" as const };
 
-function setup(store = createMemoryDecisionStore({ retentionMs: DAY }), clock = createManualClock(T0)) {
+function setup(
+  store = createMemoryDecisionStore({ retentionMs: DAY }),
+  clock = createManualClock(T0),
+  ipv6Prefix = 128,
+) {
   const warnings: string[] = [];
   const told: string[] = [];
-  const watch = createSuspectWatch(SETTING, 128, {
+  const watch = createSuspectWatch(SETTING, ipv6Prefix, {
     clock,
     log: { warn: (_f, m) => void warnings.push(m), error: (_f, m) => void warnings.push(m) },
     marks: store.suspectMarks,
@@ -67,5 +71,39 @@ describe("suspect watch", () => {
     expect(after.told).toEqual([]);
     expect(after.shielded.isRegistered({ family: 6, text: "2001:db8::9" }, clock.now())).toBeNull();
     expect(after.registry.isRegistered({ family: 6, text: "2001:db8::9" }, clock.now())).not.toBeNull();
+  });
+
+  it("with an IPv6 prefix, a network where another phone's registration lapsed within the lookback is known", () => {
+    const s = setup(undefined, undefined, 64);
+    // office-1's phone registered at ::10 and lapsed five minutes ago.
+    s.registry.upsert({
+      source: "log:asterisk",
+      address: "2001:db8:77::10",
+      user: "office-1",
+      expiresAt: T0 + MIN,
+    });
+    s.clock.set(T0 + 6 * MIN);
+    s.registry.expire();
+    // office-2's phone, at ::20, fails three times, then gets its password right.
+    for (let i = 0; i < 3; i++)
+      s.watch.record("asterisk", failure("2001:db8:77::20", s.clock.now() - 3000 + i, "office-2"), {});
+    s.registry.upsert({
+      source: "log:asterisk",
+      address: "2001:db8:77::20",
+      user: "office-2",
+      expiresAt: T0 + DAY,
+    });
+    expect(s.told).toEqual([]);
+    // The same in a /64 that never held a registration: suspect.
+    for (let i = 0; i < 3; i++)
+      s.watch.record("asterisk", failure("2001:db8:66::20", s.clock.now() - 3000 + i, "1001"), {});
+    s.registry.upsert({
+      source: "log:asterisk",
+      address: "2001:db8:66::99",
+      user: "1001",
+      expiresAt: T0 + DAY,
+    });
+    expect(s.told).toHaveLength(1);
+    expect(s.watch.markOf("2001:db8:66::99")).toMatchObject({ user: "1001", failures: { count: 3 } });
   });
 });

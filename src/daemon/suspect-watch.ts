@@ -52,7 +52,7 @@ export interface SuspectWatch {
   record(jail: string, offense: Offense, from: object): void;
   /**
    * `registry` as bans see it: a suspect address is not registered. Also what a new IPv6 binding's network
-   * is asked about (another live binding there makes it a known customer's).
+   * is asked about (another binding there, live or lapsed within the lookback, makes it a known customer's).
    */
   shield(registry: Registry): Registry;
   /**
@@ -82,11 +82,15 @@ export function createSuspectWatch(
   let suspects: SuspectRegistrations | null = null;
   let shielded: Registry | null = null;
 
-  /** Another live binding, not a suspect one, in the IPv6 network `address`'s failures are held under. */
+  /**
+   * Another binding, not a suspect one, in the IPv6 network `address`'s failures are held under, live or
+   * lapsed within the lookback: the network is a known customer's, as an address that held one is.
+   */
   const neighbour = (address: IpAddress, at: number): boolean => {
-    if (address.family !== 6 || ipv6Prefix >= 128 || shielded === null) return false;
+    if (address.family !== 6 || ipv6Prefix >= 128 || shielded === null || config === null) return false;
     const network = parseCidr(`${address.text}/${ipv6Prefix}`);
-    return network !== null && shielded.registeredIn(network, at, (a) => a === address.text) !== null;
+    const lookback = config.lookbackMs;
+    return network !== null && shielded.heldIn(network, at - lookback, at, (a) => a === address.text);
   };
 
   const build = (c: SuspectConfig): void => {

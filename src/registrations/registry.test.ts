@@ -218,4 +218,22 @@ describe("registry", () => {
       "2001@192.0.2.9 never",
     ]);
   });
+
+  it("heldIn: a network held a binding between two times (live, or gone since), but those skipped", () => {
+    const clock = createManualClock(T0);
+    const registry = createRegistry({ clock, onNew: () => undefined });
+    const net = parseCidr("2001:db8:7:1::/64") as Cidr;
+    registry.upsert({ source: "log:asterisk", address: "2001:db8:7:1::10", user: "a", expiresAt: T0 + 1000 });
+    registry.upsert({ source: "log:asterisk", address: "192.0.2.10", user: "b", expiresAt: T0 + 1000 });
+    expect(registry.heldIn(net, T0, T0 + 500)).toBe(true);
+    expect(registry.heldIn(net, T0, T0 + 500, (a) => a === "2001:db8:7:1::10")).toBe(false);
+    expect(registry.heldIn(parseCidr("2001:db8:7:2::/64") as Cidr, T0, T0 + 500)).toBe(false);
+    clock.set(T0 + 5000);
+    registry.expire();
+    // Gone at +1000: held since +1000, not since +1001.
+    expect(registry.heldIn(net, T0 + 1000, T0 + 5000)).toBe(true);
+    expect(registry.heldIn(net, T0 + 1001, T0 + 5000)).toBe(false);
+    expect(registry.heldIn(parseCidr("192.0.2.0/24") as Cidr, T0, T0 + 5000)).toBe(true);
+    expect(registry.heldIn(parseCidr("198.51.100.0/24") as Cidr, T0, T0 + 5000)).toBe(false);
+  });
 });

@@ -61,6 +61,11 @@ export interface Registry {
     at: number,
     skip?: (address: string) => boolean,
   ): (RegistrationMatch & { readonly address: string }) | null;
+  /**
+   * Whether an address inside `network` (but those `skip` names) held a binding between `since` and `at`:
+   * live at `at`, or gone since `since` (remembered only with `onNew`). A scan, for rare questions.
+   */
+  heldIn(network: Cidr, since: number, at: number, skip?: (address: string) => boolean): boolean;
   /** Adds or refreshes one binding; false when refused (see `RegistryStats.rejected`). */
   upsert(input: RegistrationInput): boolean;
   /** Removes the matching bindings of one source; returns how many. */
@@ -242,6 +247,18 @@ export function createRegistry(deps: RegistryDeps): Registry {
         if (match) return { ...match, address: text };
       }
       return null;
+    },
+
+    heldIn(network, since, at, skip) {
+      const inside = cidrMatcher(network);
+      const within = (text: string, address: IpAddress | null | undefined): boolean =>
+        address != null && address.family === network.family && inside(address) && skip?.(text) !== true;
+      for (const [text, set] of byAddress)
+        if (within(text, set.values().next().value?.address) && heldBefore(text, at) === at) return true;
+      for (const [text, went] of gone)
+        if (went >= since && text.includes(":") === (network.family === 6) && within(text, parseIp(text)))
+          return true;
+      return false;
     },
 
     upsert(input) {

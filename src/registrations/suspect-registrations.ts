@@ -159,6 +159,8 @@ export function shieldRegistry(
       marked(address.text, at) ? null : registry.isRegistered(address, at),
     registeredIn: (network: Cidr, at: number, skip?: (address: string) => boolean) =>
       registry.registeredIn(network, at, (a) => marked(a, at) || skip?.(a) === true),
+    heldIn: (network: Cidr, since: number, at: number, skip?: (address: string) => boolean) =>
+      registry.heldIn(network, since, at, (a) => marked(a, at) || skip?.(a) === true),
   };
 }
 

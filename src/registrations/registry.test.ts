@@ -236,4 +236,15 @@ describe("registry", () => {
     expect(registry.heldIn(parseCidr("192.0.2.0/24") as Cidr, T0, T0 + 5000)).toBe(true);
     expect(registry.heldIn(parseCidr("198.51.100.0/24") as Cidr, T0, T0 + 5000)).toBe(false);
   });
+
+  it("counts a binding expired but not yet dropped as held until its expiry", () => {
+    const clock = createManualClock(T0);
+    const told: (number | null)[] = [];
+    const registry = createRegistry({ clock, onNew: (_e, held) => told.push(held) });
+    registry.upsert({ source: "log:asterisk", address: "203.0.113.2", user: "1001", expiresAt: T0 + 1000 });
+    clock.set(T0 + 5000); // no expire() in between
+    registry.upsert({ source: "log:asterisk", address: "203.0.113.2", user: "1002", expiresAt: T0 + 9000 });
+    expect(told).toEqual([null, T0 + 1000]);
+    expect(registry.heldIn(parseCidr("203.0.113.0/24") as Cidr, T0 + 1000, T0 + 5000)).toBe(true);
+  });
 });

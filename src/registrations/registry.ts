@@ -123,8 +123,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
   const bySource = new Map<string, Map<string, RegistrationEntry>>();
   const byAddress = new Map<string, Set<RegistrationEntry>>();
   /**
-   * Addresses whose bindings all went, with the time the last was live; only kept with `onNew` (nothing else
-   * asks). In the order they went, at most `maxEntries`, the first going first.
+   * Per address, the latest time one of its bindings went (was live until); only kept with `onNew` (nothing
+   * else asks). In the order they went, at most `maxEntries`, the first going first.
    */
   const gone = new Map<string, number>();
   let size = 0;
@@ -207,11 +207,17 @@ export function createRegistry(deps: RegistryDeps): Registry {
     if (gone.size > maxEntries) forgetOldest(gone, maxEntries);
   }
 
-  /** `onNew`'s `heldBefore` for a binding of `address` coming in at `at`. */
+  /**
+   * `onNew`'s `heldBefore` for a binding of `address` coming in at `at`: `at` while one is live, else the
+   * latest a binding was (one expired but not yet dropped by `expire` counts too).
+   */
   function heldBefore(address: string, at: number): number | null {
-    for (const e of byAddress.get(address) ?? []) if (e.expiresAt > at) return at;
-    const went = gone.get(address);
-    return went !== undefined && at - went < HELD_MEMORY_MS ? went : null;
+    let latest = gone.get(address) ?? -Infinity;
+    for (const e of byAddress.get(address) ?? []) {
+      if (e.expiresAt > at) return at;
+      if (e.expiresAt > latest) latest = e.expiresAt;
+    }
+    return at - latest < HELD_MEMORY_MS ? latest : null;
   }
 
   function live(entries: Iterable<RegistrationEntry>, at: number): RegistrationEntry[] {
@@ -253,8 +259,11 @@ export function createRegistry(deps: RegistryDeps): Registry {
       const inside = cidrMatcher(network);
       const within = (text: string, address: IpAddress | null | undefined): boolean =>
         address != null && address.family === network.family && inside(address) && skip?.(text) !== true;
-      for (const [text, set] of byAddress)
-        if (within(text, set.values().next().value?.address) && heldBefore(text, at) === at) return true;
+      for (const [text, set] of byAddress) {
+        if (!within(text, set.values().next().value?.address)) continue;
+        const held = heldBefore(text, at);
+        if (held !== null && held >= since) return true;
+      }
       for (const [text, went] of gone)
         if (went >= since && text.includes(":") === (network.family === 6) && within(text, parseIp(text)))
           return true;

@@ -8,8 +8,8 @@
 // arrays, no object per failure) and its newest few lines as evidence, for at most `maxAddresses` addresses,
 // the oldest entries going first. With an IPv6 prefix below 128 (config `ipv6_prefix`), an IPv6 address's
 // failures are held under its network, as the jails count them: an attacker who changes address at every
-// attempt, and registers from yet another, is still one. bench/daemon-memory.mjs and bench/daemon-flood.mjs measure it in the daemon
-// (`--suspect on|off`).
+// attempt, and registers from yet another, is still one. bench/daemon-memory.mjs and bench/daemon-flood.mjs
+// measure it in the daemon (`--suspect on|off`).
 
 import { parseCidr, type IpAddress } from "../domain/address.js";
 import type { Evidence, Offense } from "../domain/offense.js";

@@ -65,9 +65,9 @@ export interface SuspectRegistrations {
 export interface SuspectDeps {
   readonly memory: FailureMemory;
   /**
-   * Whether another live binding shares the network `address`'s failures are held under (an IPv6 prefix):
-   * an office whose phones each have an address of its /64 is one known customer, as a NAT'd office behind
-   * one IPv4 address is. None: addresses are judged alone.
+   * Whether another binding, live or lapsed within the lookback, shares the network `address`'s failures are
+   * held under (an IPv6 prefix): an office whose phones each have an address of its /64 is one known
+   * customer, as a NAT'd office behind one IPv4 address is. None: addresses are judged alone.
    */
   readonly neighbour?: (address: IpAddress, at: number) => boolean;
 }

@@ -84,25 +84,17 @@ describe("suspect watch", () => {
     });
     s.clock.set(T0 + 6 * MIN);
     s.registry.expire();
+    /** Three failures from `from` on `user`, then `user` registers from `at`. */
+    const guessed = (from: string, at: string, user: string): void => {
+      for (let i = 0; i < 3; i++)
+        s.watch.record("asterisk", failure(from, s.clock.now() - 3000 + i, user), {});
+      s.registry.upsert({ source: "log:asterisk", address: at, user, expiresAt: T0 + DAY });
+    };
     // office-2's phone, at ::20, fails three times, then gets its password right.
-    for (let i = 0; i < 3; i++)
-      s.watch.record("asterisk", failure("2001:db8:77::20", s.clock.now() - 3000 + i, "office-2"), {});
-    s.registry.upsert({
-      source: "log:asterisk",
-      address: "2001:db8:77::20",
-      user: "office-2",
-      expiresAt: T0 + DAY,
-    });
+    guessed("2001:db8:77::20", "2001:db8:77::20", "office-2");
     expect(s.told).toEqual([]);
     // The same in a /64 that never held a registration: suspect.
-    for (let i = 0; i < 3; i++)
-      s.watch.record("asterisk", failure("2001:db8:66::20", s.clock.now() - 3000 + i, "1001"), {});
-    s.registry.upsert({
-      source: "log:asterisk",
-      address: "2001:db8:66::99",
-      user: "1001",
-      expiresAt: T0 + DAY,
-    });
+    guessed("2001:db8:66::20", "2001:db8:66::99", "1001");
     expect(s.told).toHaveLength(1);
     expect(s.watch.markOf("2001:db8:66::99")).toMatchObject({ user: "1001", failures: { count: 3 } });
   });

@@ -19,6 +19,7 @@ import {
   type ImportBansResult,
   type RegistrationList,
   type Status,
+  type SuspectCleared,
 } from "./contract.js";
 import { HttpProblem, sendJson, sendProblem, sendText, type ApiHandler, type ApiLog } from "./http-json.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
@@ -197,6 +198,18 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
       name: "list-registrations",
       run: async ({ query }) =>
         ok<RegistrationList>(await services.listRegistrations(registrationQuery(query))),
+    },
+    {
+      method: "DELETE",
+      path: /^\/v1\/registrations\/suspects\/(.+)$/,
+      name: "clear-suspect",
+      run: async ({ param }) => {
+        const ip = parseIp(param);
+        if (!ip) throw invalidTarget(`not an IP address: ${JSON.stringify(param)}`);
+        const result = await services.clearSuspect(ip);
+        log.info({ target: ip.text, user: result.cleared.user }, "suspect registration cleared by hand");
+        return ok<SuspectCleared>(result);
+      },
     },
     {
       method: "DELETE",

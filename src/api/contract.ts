@@ -382,6 +382,14 @@ export interface ProviderView extends LinkView {
 export const DEFAULT_REGISTRATION_LIMIT = 1000;
 export const MAX_REGISTRATION_LIMIT = 100_000;
 
+/**
+ * DELETE /v1/registrations/suspects/<ip>: the suspect registration an admin cleared (checked: the customer's);
+ * its `until` is the moment it was cleared, from which its address is shielded again.
+ */
+export interface SuspectCleared {
+  readonly cleared: SuspectRegistrationView;
+}
+
 /** DELETE /v1/allow/<target>: the run-time allow entries it removed. */
 export interface AllowRemoved {
   readonly removed: readonly { readonly target: string; readonly expiresAt: string | null }[];

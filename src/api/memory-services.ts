@@ -222,6 +222,11 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       });
     },
 
+    async clearSuspect(address) {
+      // No registrations are judged here: there is never a suspect one.
+      throw new ControlRefusal("not-found", `no suspect registration in force on ${address.text}`);
+    },
+
     async listRegistrations(query) {
       return registrationList(liveRegistrations(clock.now()), query, options.registrationProviders ?? []);
     },

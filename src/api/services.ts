@@ -12,6 +12,7 @@ import type {
   ImportBansResult,
   RegistrationList,
   Status,
+  SuspectCleared,
 } from "./contract.js";
 import type { RegistrationQuery } from "./registration-list.js";
 
@@ -85,6 +86,11 @@ export interface ControlServices {
   /** The live registrations the query asks for, and the providers' counters. */
   listRegistrations(query: RegistrationQuery): Promise<RegistrationList>;
   explain(address: IpAddress): Promise<ExplainResult>;
+  /**
+   * Ends the suspect registration's mark in force on `address` (an admin checked it: the customer's), so
+   * its address is shielded again; a refusal (not-found) when none is in force.
+   */
+  clearSuspect(address: IpAddress): Promise<SuspectCleared>;
 }
 
 export type RefusalKind = "conflict" | "not-found";

@@ -141,6 +141,13 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     ),
     summary: "why an IP is blocked or not: decision, feed, allowlist, evidence, expiry",
   },
+  "clear-suspect": {
+    run: lazy(
+      () => import("./commands/clear-suspect.js"),
+      (m) => m.clearSuspectCommand,
+    ),
+    summary: "shield a suspect registration's address again, once checked to be the customer's",
+  },
   "import-fail2ban": {
     run: lazy(
       () => import("./commands/import-fail2ban.js"),

@@ -1,6 +1,6 @@
 // The daemon's side of the control API: status, bans, manual ban/unban, run-time allows and explain.
 
-import type { FleetView, ListView, Status } from "../api/contract.js";
+import type { FleetView, ListView, Status, SuspectRegistrationView } from "../api/contract.js";
 import {
   explainAddress,
   type AllowFact,
@@ -207,6 +207,13 @@ export function createDaemonServices(
       };
     },
 
+    async clearSuspect(address) {
+      const cleared = daemon.suspects.clear(address.text);
+      if (cleared === null)
+        throw new ControlRefusal("not-found", `no suspect registration in force on ${address.text}`);
+      return { cleared: suspectView(cleared) };
+    },
+
     async unallow(target) {
       const now = clock.now();
       const removed = await daemon.allowEntries.unallow(target);
@@ -309,17 +316,21 @@ function suspectPart(daemon: Daemon): Pick<Status, "suspectRegistrations"> {
   return {
     suspectRegistrations: {
       found,
-      marked: marked.map((m) => ({
-        address: m.address.text,
-        user: m.user,
-        source: m.source,
-        at: new Date(m.at).toISOString(),
-        until: new Date(m.until).toISOString(),
-        failures: m.failures.count,
-        accounts: [...m.failures.accounts],
-        jail: m.failures.jail,
-      })),
+      marked: marked.map(suspectView),
     },
+  };
+}
+
+function suspectView(m: SuspectMark): SuspectRegistrationView {
+  return {
+    address: m.address.text,
+    user: m.user,
+    source: m.source,
+    at: new Date(m.at).toISOString(),
+    until: new Date(m.until).toISOString(),
+    failures: m.failures.count,
+    accounts: [...m.failures.accounts],
+    jail: m.failures.jail,
   };
 }
 
@@ -328,5 +339,5 @@ function suspectText(mark: SuspectMark, now: number): string {
   const until = new Date(mark.until).toISOString();
   return mark.until > now
     ? `suspect: ${mark.user} registered after ${mark.failures.count} failed logins from this address, so it is not shielded from bans until ${until}`
-    : `suspect before: ${mark.user} registered at ${new Date(mark.at).toISOString()} after ${mark.failures.count} failed logins from this address, which was not shielded from bans until ${until}`;
+    : `suspect before: ${mark.user} registered at ${new Date(mark.at).toISOString()} after ${mark.failures.count} failed logins from this address, which was not shielded from bans until ${until}${mark.clearedAt === undefined ? "" : " (cleared by hand)"}`;
 }

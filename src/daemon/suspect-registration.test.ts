@@ -14,6 +14,11 @@ import { renderMetrics } from "../api/metrics.js";
 import { formatRegistrations } from "../cli/commands/registrations.js";
 import { formatStatus } from "../cli/commands/status.js";
 import { parseIp } from "../domain/address.js";
+import { createApiApp } from "../api/app.js";
+import { startApiServer } from "../api/server.js";
+import { clearSuspectCommand } from "../cli/commands/clear-suspect.js";
+import { createRecordingIo } from "../cli/test-io.js";
+import { userErrorText } from "../domain/testing/user-error-text.js";
 import { createDaemonServices } from "./control-services.js";
 import { startDaemon, type Daemon } from "./daemon.js";
 
@@ -289,6 +294,59 @@ describe("daemon: suspect registrations", () => {
       expect(t.decisions).toEqual([]);
     } finally {
       await t.daemon.stop();
+    }
+  });
+
+  it("clear-suspect: an admin who checked the registration shields its address again; the mark is over, for good", async () => {
+    const t = await start("{ failures: 5, lookback: 1h }");
+    const services = createDaemonServices(
+      t.daemon,
+      { version: "test", defaultBanMs: 60_000 },
+      { clock: systemClock },
+    );
+    const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+    const server = await startApiServer(
+      createApiApp(services, { log: quiet }),
+      { socketPath: join(dir, "clear.sock") },
+      { log: quiet },
+    );
+    const cli = async (args: string[]) => {
+      const io = createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath });
+      return { code: await clearSuspectCommand(args, io), out: io.out() };
+    };
+    try {
+      appendFileSync(t.log, failure("203.0.113.54", "1001").repeat(5) + success("203.0.113.54", "1001"));
+      await waitFor(() => t.daemon.suspects.stats().found === 1, "the suspect registration");
+      expect(await cli(["203.0.113.54"])).toEqual({
+        code: 0,
+        out: "cleared the suspect registration of 203.0.113.54 as 1001 (log:asterisk): its address is shielded again; a ban taken for it stays (sipwarden unban 203.0.113.54)\n",
+      });
+      expect(t.daemon.suspects.stats().marked).toEqual([]);
+      expect(JSON.stringify(await services.explain(parseIp("203.0.113.54")!))).toMatch(
+        /suspect before: 1001 registered at \S+ after 5 failed logins from this address, which was not shielded from bans until \S+ \(cleared by hand\)/,
+      );
+      // Twice: nothing in force any more.
+      expect(
+        await userErrorText(
+          clearSuspectCommand(["203.0.113.54"], createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath })),
+        ),
+      ).toMatch(/no suspect registration in force on 203\.0\.113\.54/);
+      // Registered and shielded again: eight more failures are the registration rule's (a spare), not a ban.
+      appendFileSync(t.log, failure("203.0.113.54", "1002").repeat(8));
+      await waitFor(() => t.decisions.length === 1, "the registration rule's report");
+      expect(t.decisions[0]).toMatchObject({ action: "spare", target: "203.0.113.54" });
+    } finally {
+      await server.close();
+      await t.daemon.stop();
+    }
+    // After a restart the cleared mark is not restored.
+    const again = await start("{ failures: 5, lookback: 1h }", t.made);
+    try {
+      expect(again.daemon.suspects.stats().marked).toEqual([]);
+      expect(again.daemon.suspects.lastMark("203.0.113.54")).toMatchObject({ user: "1001" });
+      expect(again.daemon.suspects.lastMark("203.0.113.54")?.clearedAt).toEqual(expect.any(Number));
+    } finally {
+      await again.daemon.stop();
     }
   });
 });

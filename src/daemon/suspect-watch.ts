@@ -64,6 +64,8 @@ export interface SuspectWatch {
   markOf(address: string): SuspectMark | null;
   /** The latest mark on an address, in force or over (kept for the store's retention), or null. */
   lastMark(address: string): SuspectMark | null;
+  /** Ends the mark in force on an address (an admin's word): returns it as ended, or null for none. */
+  clear(address: string): SuspectMark | null;
   /** Suspect registrations found since start, and those whose address is unshielded now. */
   stats(): { readonly found: number; readonly marked: readonly SuspectMark[] };
   expire(now: number): void;
@@ -114,17 +116,22 @@ export function createSuspectWatch(
   };
   build(initial);
 
-  const onSuspect = (mark: SuspectMark, c: NonNullable<SuspectConfig>): void => {
-    found++;
+  /** Keeps a mark (new, or ended) in the store; a failing disk is logged, and the daemon goes on. */
+  const keep = (mark: SuspectMark): void => {
     try {
       deps.marks?.save(mark.address.text, mark.until, markJson(mark));
     } catch (e) {
-      // The mark still holds until a restart; the daemon goes on.
       deps.log.error(
         { address: mark.address.text, err: e instanceof Error ? e.message : String(e) },
         "could not keep a suspect registration's mark in the state database",
       );
     }
+  };
+
+  const onSuspect = (mark: SuspectMark, c: NonNullable<SuspectConfig>): void => {
+    found++;
+    // In memory it holds even when the store fails, until a restart.
+    keep(mark);
     const f = mark.failures;
     const reason = describeSuspectRegistration(mark.user, f.count, c.lookbackMs, f.accounts);
     const banned = c.action === "ban" ? deps.ban(f.jail, mark, reason) : null;
@@ -181,6 +188,11 @@ export function createSuspectWatch(
       if (live !== null) return live;
       const kept = deps.marks?.latest(address);
       return kept === undefined ? null : markFromJson(kept);
+    },
+    clear(address) {
+      const cleared = suspects?.clear(address, deps.clock.now()) ?? null;
+      if (cleared !== null) keep(cleared);
+      return cleared;
     },
     stats: () => ({ found, marked: suspects?.list(deps.clock.now()) ?? [] }),
     expire(now) {

@@ -201,4 +201,21 @@ describe("suspect registrations", () => {
     expect(markFromJson({ ...good, failures: { ...mark.failures, evidence: [{ line: 1 }] } })).toBeNull();
     expect(markFromJson(null)).toBeNull();
   });
+
+  it("clear ends the mark in force at once and says when; nothing to clear is null; the ended mark reads back", () => {
+    const s = setup(3);
+    s.fail("203.0.113.72", "1001", 3);
+    s.register("203.0.113.72", "1001");
+    s.clock.advance(MIN);
+    const cleared = s.suspects.clear("203.0.113.72", s.clock.now());
+    expect(cleared).toMatchObject({ user: "1001", until: T0 + MIN, clearedAt: T0 + MIN });
+    expect(s.suspects.markOf("203.0.113.72", s.clock.now())).toBeNull();
+    expect(s.shielded.isRegistered(ip("203.0.113.72"), s.clock.now())).not.toBeNull();
+    expect(s.suspects.clear("203.0.113.72", s.clock.now())).toBeNull();
+    // Its next binding (another contact) is not judged: the address holds a live one.
+    s.fail("203.0.113.72", "1001", 3);
+    s.register("203.0.113.72", "1001", "sip:1001@10.0.0.9");
+    expect(s.found).toHaveLength(1);
+    expect(markFromJson(JSON.parse(JSON.stringify(markJson(cleared!))))).toEqual(cleared);
+  });
 });

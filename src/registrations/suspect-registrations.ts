@@ -36,6 +36,8 @@ export interface SuspectMark {
   readonly at: number;
   readonly until: number;
   readonly failures: RecentFailures;
+  /** When an admin cleared it (its `until` is then that time): the registration was the customer's. */
+  readonly clearedAt?: number;
 }
 
 export interface SuspectRegistrations {
@@ -58,6 +60,12 @@ export interface SuspectRegistrations {
    * holds again, and its address and account are not judged again before its `at` + lookback.
    */
   restore(marks: readonly SuspectMark[], now: number): void;
+  /**
+   * Ends the mark in force on `address` at `now` (an admin checked the registration: the customer's), and
+   * returns it as ended; null when none is in force. The address is not judged again on that account
+   * within the lookback.
+   */
+  clear(address: string, now: number): SuspectMark | null;
   /** Drops marks and judgements older than the lookback; call periodically. */
   expire(now: number): void;
 }
@@ -131,6 +139,13 @@ export function createSuspectRegistrations(config: SuspectConfig, deps: SuspectD
       }
     },
 
+    clear(address, now) {
+      const mark = markOf(address, now);
+      if (mark === null) return null;
+      marks.delete(address);
+      return { ...mark, until: now, clearedAt: now };
+    },
+
     markOf,
 
     list(now) {
@@ -178,6 +193,7 @@ const markShape = z.object({
   source: z.string(),
   at: z.number(),
   until: z.number(),
+  clearedAt: z.number().optional(),
   failures: z.object({
     count,
     onAccount: count,
@@ -203,8 +219,10 @@ export function markFromJson(value: unknown): SuspectMark | null {
   const address = parseIp(parsed.data.address);
   if (address === null) return null;
   const { evidence, ...counts } = parsed.data.failures;
+  const { clearedAt, ...rest } = parsed.data;
   return {
-    ...parsed.data,
+    ...rest,
+    ...(clearedAt === undefined ? {} : { clearedAt }),
     address,
     failures: {
       ...counts,

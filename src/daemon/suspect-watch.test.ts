@@ -41,6 +41,7 @@ describe("suspect watch", () => {
     const mark = s.watch.markOf("203.0.113.9");
     expect(mark).toMatchObject({ user: "1001", until: T0 + 10 * MIN, failures: { count: 3 } });
     expect(s.store.suspectMarks.inForce(T0)).toHaveLength(1);
+    expect(s.watch.clear("198.51.100.1")).toBeNull();
 
     // Over: no longer in force, still the latest mark, read back from the store as it was.
     s.clock.set(T0 + 10 * MIN);
@@ -97,5 +98,21 @@ describe("suspect watch", () => {
     guessed("2001:db8:66::20", "2001:db8:66::99", "1001");
     expect(s.told).toHaveLength(1);
     expect(s.watch.markOf("2001:db8:66::99")).toMatchObject({ user: "1001", failures: { count: 3 } });
+  });
+
+  it("clear ends the mark, keeps it as ended in the store, and tells", () => {
+    const s = setup();
+    for (let i = 0; i < 3; i++)
+      s.watch.record("asterisk", failure("203.0.113.10", T0 - 3000 + i, "1001"), {});
+    s.registry.upsert({ source: "kamailio", address: "203.0.113.10", user: "1001", expiresAt: T0 + DAY });
+    s.clock.set(T0 + MIN);
+    expect(s.watch.clear("203.0.113.10")).toMatchObject({ until: T0 + MIN, clearedAt: T0 + MIN });
+    expect(s.told[1]).toBe(
+      '203.0.113.10 (kamailio): the suspect registration as "1001" was cleared by hand; the address is shielded from bans again',
+    );
+    expect(s.store.suspectMarks.inForce(T0 + MIN)).toEqual([]);
+    expect(s.watch.lastMark("203.0.113.10")).toMatchObject({ clearedAt: T0 + MIN });
+    expect(s.watch.clear("203.0.113.10")).toBeNull();
+    expect(s.told).toHaveLength(2);
   });
 });

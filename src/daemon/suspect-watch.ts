@@ -12,7 +12,7 @@ import { createIsoFormatter } from "../domain/iso-time.js";
 import type { Offense } from "../domain/offense.js";
 import type { RegistrationEntry } from "../domain/registration.js";
 import type { SuspectMarkStore } from "../store/decision-store.js";
-import { describeSuspectRegistration } from "../detect/decision-reason.js";
+import { describeSuspectRegistration, quoteLineTail } from "../detect/decision-reason.js";
 import { createFailureMemory, type FailureMemory } from "../registrations/failure-memory.js";
 import type { Registry } from "../registrations/registry.js";
 import {
@@ -191,7 +191,12 @@ export function createSuspectWatch(
     },
     clear(address) {
       const cleared = suspects?.clear(address, deps.clock.now()) ?? null;
-      if (cleared !== null) keep(cleared);
+      if (cleared === null) return null;
+      keep(cleared);
+      // Whoever was told of the mark hears that it ended, and why.
+      deps.tell(
+        `${cleared.address.text} (${cleared.source}): the suspect registration as "${quoteLineTail(cleared.user, 32)}" was cleared by hand; the address is shielded from bans again`,
+      );
       return cleared;
     },
     stats: () => ({ found, marked: suspects?.list(deps.clock.now()) ?? [] }),

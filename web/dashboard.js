@@ -200,7 +200,7 @@ function renderRegistrations(list) {
         when(r.seenAt),
         when(r.expiresAt),
         r.contact || "",
-        r.suspectUntil ? `no: suspect until ${when(r.suspectUntil)}` : "yes",
+        r.suspectUntil ? suspectCell(r.address, r.suspectUntil) : "yes",
       ]),
     ),
   );
@@ -243,6 +243,30 @@ async function unbanTarget(target) {
   if (!confirm(`Unban ${target}?`)) return;
   try {
     await api("DELETE", `/v1/bans/${encodeURIComponent(target)}`);
+    await refresh();
+  } catch (e) {
+    showError(e);
+  }
+}
+
+/** A suspect registration's address shields nothing until `until`; the admin who checked it may clear it. */
+function suspectCell(address, until) {
+  const cell = el("span", `no: suspect until ${when(until)} `);
+  const clear = el("button", "Clear");
+  clear.type = "button";
+  clear.dataset.target = address;
+  clear.addEventListener("click", () => clearSuspect(address));
+  cell.append(clear);
+  return cell;
+}
+
+async function clearSuspect(address) {
+  if (
+    !confirm(`Checked: ${address}'s registration is the customer's? Its address is shielded from bans again.`)
+  )
+    return;
+  try {
+    await api("DELETE", `/v1/registrations/suspects/${encodeURIComponent(address)}`);
     await refresh();
   } catch (e) {
     showError(e);

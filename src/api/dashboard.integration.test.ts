@@ -213,7 +213,7 @@ describe("the dashboard", () => {
         expect.stringMatching(/UTC$/),
         expect.stringMatching(/UTC$/),
         "",
-        expect.stringMatching(/^no: suspect until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/),
+        expect.stringMatching(/^no: suspect until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC Clear$/),
       ]);
       expect(await page.textContent("#registration-count")).toBe("(2)");
       expect(await page.textContent("#summary")).toMatch(/, 2 registrations$/);
@@ -225,6 +225,15 @@ describe("the dashboard", () => {
       await phone.waitFor();
       expect(await page.textContent("#registration-count")).toBe("(1)");
       expect(await page.$$("#registrations img")).toHaveLength(0);
+      expect(await page.evaluate("window.__pwned")).toBeUndefined();
+      // The admin checked the guesser's registration (the customer's after all) and clears it, as
+      // sipwarden clear-suspect would: its address shields again, and the facts no longer list it.
+      await page.fill("#registration-filter", "");
+      await guesser.locator("button", { hasText: "Clear" }).click();
+      await expect
+        .poll(async () => (await guesser.locator("td").allTextContents()).at(-1), { timeout: 10_000 })
+        .toBe("yes");
+      expect(await page.locator("#facts li", { hasText: "suspect registration:" }).count()).toBe(0);
       expect(await page.evaluate("window.__pwned")).toBeUndefined();
     } finally {
       await page.close();

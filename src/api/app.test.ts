@@ -473,6 +473,23 @@ describe("control API", () => {
     ]);
   });
 
+  it("lists suspect registrations (none here) and refuses a bad query or an address to clear that is none", async () => {
+    const { app, calls } = setup();
+    const r = await inject(app, { method: "GET", url: "/v1/registrations/suspects?limit=5" });
+    expect([r.status, r.json]).toEqual([200, { suspects: [] }]);
+    await refusedQueries(app, calls, "/v1/registrations/suspects", [
+      ["limit=0", "limit: a whole number from 1 to 10000"],
+      ["address=10.0.0.1", 'unknown parameter "address" (limit)'],
+    ]);
+    const notIp = await inject(app, { method: "DELETE", url: "/v1/registrations/suspects/10.0.0.0%2F8" });
+    expect(notIp.status).toBe(400);
+    const none = await inject(app, { method: "DELETE", url: "/v1/registrations/suspects/203.0.113.9" });
+    expect([none.status, none.json.error.message]).toEqual([
+      404,
+      "no suspect registration in force on 203.0.113.9",
+    ]);
+  });
+
   it("explains a blocked, an allowed and an unknown address", async () => {
     const { app, services, clock } = setup({ allowlist: ["192.168.1.0/24"] });
     services.record([jailBan("198.51.100.7", T0 - 3_600_000, 600_000), jailBan("198.51.100.7", T0, 600_000)]);

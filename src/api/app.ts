@@ -20,10 +20,11 @@ import {
   type RegistrationList,
   type Status,
   type SuspectCleared,
+  type SuspectList,
 } from "./contract.js";
 import { HttpProblem, sendJson, sendProblem, sendText, type ApiHandler, type ApiLog } from "./http-json.js";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.js";
-import { decisionQuery, registrationQuery } from "./query-params.js";
+import { decisionQuery, registrationQuery, suspectQuery } from "./query-params.js";
 import { bannableTarget, invalidTarget, noControlChars, parseTarget } from "./request-checks.js";
 import { isControlRefusal, type ControlServices } from "./services.js";
 
@@ -198,6 +199,12 @@ export function createApiApp(services: ControlServices, options: ApiAppOptions):
       name: "list-registrations",
       run: async ({ query }) =>
         ok<RegistrationList>(await services.listRegistrations(registrationQuery(query))),
+    },
+    {
+      method: "GET",
+      path: /^\/v1\/registrations\/suspects$/,
+      name: "list-suspects",
+      run: async ({ query }) => ok<SuspectList>(await services.listSuspects(suspectQuery(query))),
     },
     {
       method: "DELETE",

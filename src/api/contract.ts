@@ -123,7 +123,18 @@ export interface SuspectRegistrationView {
   readonly failures: number;
   readonly accounts: readonly string[];
   readonly jail: string;
+  /** When an admin cleared it (`until` is then that time); absent when not cleared. */
+  readonly clearedAt?: string;
 }
+
+/** GET /v1/registrations/suspects: the suspect registrations kept, in force or over, the newest first. */
+export interface SuspectList {
+  readonly suspects: readonly SuspectRegistrationView[];
+}
+
+/** Suspect registrations listed at most, and by default. */
+export const MAX_SUSPECT_LIMIT = 10_000;
+export const DEFAULT_SUSPECT_LIMIT = 100;
 
 export interface FleetView {
   /** This node's name, the origin other nodes record (`fleet:<node>`). */

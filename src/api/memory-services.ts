@@ -227,6 +227,10 @@ export function createMemoryControlServices(options: MemoryServicesOptions): Mem
       throw new ControlRefusal("not-found", `no suspect registration in force on ${address.text}`);
     },
 
+    async listSuspects() {
+      return { suspects: [] };
+    },
+
     async listRegistrations(query) {
       return registrationList(liveRegistrations(clock.now()), query, options.registrationProviders ?? []);
     },

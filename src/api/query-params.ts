@@ -4,6 +4,8 @@
 import {
   DEFAULT_DECISION_LIMIT,
   DEFAULT_REGISTRATION_LIMIT,
+  DEFAULT_SUSPECT_LIMIT,
+  MAX_SUSPECT_LIMIT,
   MAX_DECISION_LIMIT,
   MAX_REGISTRATION_LIMIT,
 } from "./contract.js";
@@ -43,6 +45,12 @@ function limitOf(text: string | null, fallback: number, max: number): number {
   const n = limitValue(text, max);
   if (n === null) throw bad(`limit: a whole number from 1 to ${max}`);
   return n;
+}
+
+/** `?limit=N` of GET /v1/registrations/suspects. */
+export function suspectQuery(params: URLSearchParams): { readonly limit: number } {
+  const q = values(params, ["limit"]);
+  return { limit: limitOf(q.limit, DEFAULT_SUSPECT_LIMIT, MAX_SUSPECT_LIMIT) };
 }
 
 /** `?address=IP|CIDR&match=text&limit=N`. */

@@ -13,6 +13,7 @@ import type {
   RegistrationList,
   Status,
   SuspectCleared,
+  SuspectList,
 } from "./contract.js";
 import type { RegistrationQuery } from "./registration-list.js";
 
@@ -91,6 +92,8 @@ export interface ControlServices {
    * its address is shielded again; a refusal (not-found) when none is in force.
    */
   clearSuspect(address: IpAddress): Promise<SuspectCleared>;
+  /** The suspect registrations kept (in force, over or cleared), the newest first, at most `limit`. */
+  listSuspects(query: { readonly limit: number }): Promise<SuspectList>;
 }
 
 export type RefusalKind = "conflict" | "not-found";

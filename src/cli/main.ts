@@ -141,6 +141,13 @@ const COMMANDS: Readonly<Record<string, { run: Lazy; summary: string }>> = {
     ),
     summary: "why an IP is blocked or not: decision, feed, allowlist, evidence, expiry",
   },
+  suspects: {
+    run: lazy(
+      () => import("./commands/suspects.js"),
+      (m) => m.suspectsCommand,
+    ),
+    summary: "the suspect registrations kept (a guessed password?): in force, over or cleared",
+  },
   "clear-suspect": {
     run: lazy(
       () => import("./commands/clear-suspect.js"),

@@ -214,6 +214,10 @@ export function createDaemonServices(
       return { cleared: suspectView(cleared) };
     },
 
+    async listSuspects({ limit }) {
+      return { suspects: daemon.suspects.recent(limit).map(suspectView) };
+    },
+
     async unallow(target) {
       const now = clock.now();
       const removed = await daemon.allowEntries.unallow(target);
@@ -331,6 +335,7 @@ function suspectView(m: SuspectMark): SuspectRegistrationView {
     failures: m.failures.count,
     accounts: [...m.failures.accounts],
     jail: m.failures.jail,
+    ...(m.clearedAt === undefined ? {} : { clearedAt: new Date(m.clearedAt).toISOString() }),
   };
 }
 

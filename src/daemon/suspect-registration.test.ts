@@ -17,6 +17,7 @@ import { parseIp } from "../domain/address.js";
 import { createApiApp } from "../api/app.js";
 import { startApiServer } from "../api/server.js";
 import { clearSuspectCommand } from "../cli/commands/clear-suspect.js";
+import { suspectsCommand } from "../cli/commands/suspects.js";
 import { createRecordingIo } from "../cli/test-io.js";
 import { userErrorText } from "../domain/testing/user-error-text.js";
 import { createDaemonServices } from "./control-services.js";
@@ -310,18 +311,32 @@ describe("daemon: suspect registrations", () => {
       { socketPath: join(dir, "clear.sock") },
       { log: quiet },
     );
-    const cli = async (args: string[]) => {
+    const cli = async (args: string[], command = clearSuspectCommand) => {
       const io = createRecordingIo({ SIPWARDEN_SOCKET: server.socketPath });
-      return { code: await clearSuspectCommand(args, io), out: io.out() };
+      return { code: await command(args, io), out: io.out() };
     };
+    const listed = async (): Promise<string[]> =>
+      (await cli([], suspectsCommand)).out.split("\n").filter((l) => l.includes("203.0.113.54"));
     try {
       appendFileSync(t.log, failure("203.0.113.54", "1001").repeat(5) + success("203.0.113.54", "1001"));
       await waitFor(() => t.daemon.suspects.stats().found === 1, "the suspect registration");
+      expect(await listed()).toEqual([
+        expect.stringMatching(
+          /^203\.0\.113\.54 +1001 +log:asterisk +\S+Z +5 \(asterisk\) +1001 +not shielded until \S+Z$/,
+        ),
+      ]);
       expect(await cli(["203.0.113.54"])).toEqual({
         code: 0,
         out: "cleared the suspect registration of 203.0.113.54 as 1001 (log:asterisk): its address is shielded again; a ban taken for it stays (sipwarden unban 203.0.113.54)\n",
       });
       expect(t.daemon.suspects.stats().marked).toEqual([]);
+      expect(await listed()).toEqual([expect.stringMatching(/ cleared by hand \S+Z$/)]);
+      const json = JSON.parse((await cli(["--json"], suspectsCommand)).out) as {
+        suspects: { address: string; clearedAt?: string }[];
+      };
+      expect(json.suspects).toEqual([
+        expect.objectContaining({ address: "203.0.113.54", user: "1001", clearedAt: expect.any(String) }),
+      ]);
       expect(JSON.stringify(await services.explain(parseIp("203.0.113.54")!))).toMatch(
         /suspect before: 1001 registered at \S+ after 5 failed logins from this address, which was not shielded from bans until \S+ \(cleared by hand\)/,
       );

@@ -66,6 +66,11 @@ export interface SuspectWatch {
   lastMark(address: string): SuspectMark | null;
   /** Ends the mark in force on an address (an admin's word): returns it as ended, or null for none. */
   clear(address: string): SuspectMark | null;
+  /**
+   * The suspect registrations kept (in force, over or cleared; the store keeps them for the retention), the
+   * newest first, at most `limit`; without a store, those in force.
+   */
+  recent(limit: number): readonly SuspectMark[];
   /** Suspect registrations found since start, and those whose address is unshielded now. */
   stats(): { readonly found: number; readonly marked: readonly SuspectMark[] };
   expire(now: number): void;
@@ -198,6 +203,13 @@ export function createSuspectWatch(
         `${cleared.address.text} (${cleared.source}): the suspect registration as "${quoteLineTail(cleared.user, 32)}" was cleared by hand; the address is shielded from bans again`,
       );
       return cleared;
+    },
+    recent(limit) {
+      if (deps.marks === undefined) return (suspects?.list(deps.clock.now()) ?? []).slice(0, limit);
+      return deps.marks
+        .recent(limit)
+        .map((k) => markFromJson(k.mark))
+        .filter((m): m is SuspectMark => m !== null);
     },
     stats: () => ({ found, marked: suspects?.list(deps.clock.now()) ?? [] }),
     expire(now) {

@@ -548,6 +548,12 @@ export function runDecisionStoreContract(name: string, makeStore: MakeStore): vo
         expect(store.suspectMarks.latest("198.51.100.9")).toEqual({ user: "3001" });
         expect(store.suspectMarks.latest("203.0.113.5")).toEqual({ user: "1009" });
         expect(store.suspectMarks.latest("192.0.2.1")).toBeUndefined();
+        expect(store.suspectMarks.recent(10).map((m) => m.address)).toEqual([
+          "203.0.113.5",
+          "198.51.100.9",
+          "2001:db8::5",
+        ]);
+        expect(store.suspectMarks.recent(1)).toEqual([{ address: "203.0.113.5", mark: { user: "1009" } }]);
         // expire forgets marks over for longer than the retention, and nothing else.
         store.expire(T + 3000 + RETENTION + 1);
         expect(store.suspectMarks.latest("198.51.100.9")).toBeUndefined();

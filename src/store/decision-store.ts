@@ -69,6 +69,8 @@ export interface SuspectMarkStore {
   inForce(now: number): { readonly address: string; readonly mark: Readonly<Record<string, unknown>> }[];
   /** The latest mark kept on `address` (canonical), in force or over, or undefined. */
   latest(address: string): Readonly<Record<string, unknown>> | undefined;
+  /** The marks kept, in force or over, the one saved last first, at most `limit`. */
+  recent(limit: number): { readonly address: string; readonly mark: Readonly<Record<string, unknown>> }[];
 }
 
 export interface DecisionStoreConfig {

@@ -148,6 +148,12 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         const m = marks.get(address);
         return m === undefined ? undefined : (JSON.parse(m.text) as Record<string, unknown>);
       },
+      recent(limit) {
+        return [...marks]
+          .reverse()
+          .slice(0, limit)
+          .map(([address, m]) => ({ address, mark: JSON.parse(m.text) as Record<string, unknown> }));
+      },
     },
     close() {
       marks.clear();

@@ -167,6 +167,7 @@ export function createSqliteDecisionStore(
   );
   const selectMarks = db.prepare("SELECT address, mark FROM suspect_marks WHERE until > ? ORDER BY saved");
   const selectMark = db.prepare("SELECT mark FROM suspect_marks WHERE address = ?").pluck();
+  const selectRecentMarks = db.prepare("SELECT address, mark FROM suspect_marks ORDER BY saved DESC LIMIT ?");
   const deleteMarks = db.prepare("DELETE FROM suspect_marks WHERE until < ?");
 
   const recordBatch = db.transaction((decisions: readonly Decision[]): StoredDecision[] => {
@@ -282,6 +283,12 @@ export function createSqliteDecisionStore(
       latest(address) {
         const text = selectMark.get(address) as string | undefined;
         return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
+      },
+      recent(limit) {
+        return (selectRecentMarks.all(limit) as { address: string; mark: string }[]).map((r) => ({
+          address: r.address,
+          mark: JSON.parse(r.mark) as Record<string, unknown>,
+        }));
       },
     },
     close() {

@@ -1,5 +1,6 @@
 // A read-only command over one API view: `--json` prints the view as the API gave it, else a text rendering.
 
+import { limitValue } from "../api/query-params.js";
 import { chooseSocketPath, createApiClient } from "./api-client.js";
 import { HELP_OPTION, helpShown, parseCommandArgs } from "./args.js";
 import { UserError } from "../domain/errors.js";
@@ -50,5 +51,18 @@ export function createApiViewCommand<T>(spec: ApiViewSpec<T>): Command {
     const view = await createApiClient(chooseSocketPath(values.socket, io.env)).get<T>(path);
     io.stdout(values.json ? JSON.stringify(view) + "\n" : spec.format(view, io.now()));
     return 0;
+  };
+}
+
+/** A `--limit N` option's check: a whole number from 1 to `max`, passed on as the query's `limit`. */
+export function limitParam(command: string, max: number, usage: string): (value: string) => string {
+  return (v) => {
+    const n = limitValue(v, max);
+    if (n === null)
+      throw new UserError(
+        "SW_USAGE",
+        `${command}: --limit takes a whole number from 1 to ${max} (usage: ${usage})`,
+      );
+    return String(n);
   };
 }

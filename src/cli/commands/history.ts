@@ -3,11 +3,11 @@
 // or from a decision's id on, until stopped: a feed for a SIEM or a chat bot that survives daemon restarts.
 
 import { MAX_DECISION_LIMIT, type DecisionList, type RecentDecision } from "../../api/contract.js";
-import { beforeValue, decisionIdValue, limitValue, ORIGIN } from "../../api/query-params.js";
+import { beforeValue, decisionIdValue, ORIGIN } from "../../api/query-params.js";
 import { parseDuration } from "../../domain/duration.js";
 import { UserError } from "../../domain/errors.js";
 import { chooseSocketPath, createApiClient } from "../api-client.js";
-import { createApiViewCommand } from "../api-view-command.js";
+import { createApiViewCommand, limitParam } from "../api-view-command.js";
 import { plural, printable, shortTime, table, untilText } from "../api-format.js";
 import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import type { Command } from "../io.js";
@@ -38,11 +38,7 @@ const PARAMS = {
       throw usage(`--origin takes an origin such as jail:asterisk or a kind such as jail:`);
     return v;
   },
-  limit: (v: string): string => {
-    const n = limitValue(v, MAX_DECISION_LIMIT);
-    if (n === null) throw usage(`--limit takes a whole number from 1 to ${MAX_DECISION_LIMIT}`);
-    return String(n);
-  },
+  limit: limitParam("history", MAX_DECISION_LIMIT, USAGE),
   // The next page's place, as the last page's footer (or `next` in --json) names it.
   before: (v: string): string => {
     if (beforeValue(v) === null) throw usage("--before takes the cursor the page before named");

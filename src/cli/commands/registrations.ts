@@ -2,10 +2,10 @@
 // typo), newest seen first, and how each live-registration provider fares.
 
 import { MAX_REGISTRATION_LIMIT, type RegistrationList } from "../../api/contract.js";
-import { limitValue, validMatch } from "../../api/query-params.js";
+import { validMatch } from "../../api/query-params.js";
 import { UserError } from "../../domain/errors.js";
 import { targetArg } from "../api-client.js";
-import { createApiViewCommand } from "../api-view-command.js";
+import { createApiViewCommand, limitParam } from "../api-view-command.js";
 import { plural, printable, linkHealthText, shortTime, table } from "../api-format.js";
 
 const USAGE =
@@ -25,15 +25,7 @@ export const registrationsCommand = createApiViewCommand<RegistrationList>({
         );
       return v;
     },
-    limit: (v) => {
-      const n = limitValue(v, MAX_REGISTRATION_LIMIT);
-      if (n === null)
-        throw new UserError(
-          "SW_USAGE",
-          `registrations: --limit takes a whole number from 1 to ${MAX_REGISTRATION_LIMIT} (usage: ${USAGE})`,
-        );
-      return String(n);
-    },
+    limit: limitParam("registrations", MAX_REGISTRATION_LIMIT, USAGE),
   },
   format: formatRegistrations,
 });

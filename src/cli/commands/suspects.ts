@@ -2,9 +2,7 @@
 // address), in force, over or cleared by hand, the newest first: which accounts may have been guessed lately.
 
 import { MAX_SUSPECT_LIMIT, type SuspectList } from "../../api/contract.js";
-import { limitValue } from "../../api/query-params.js";
-import { UserError } from "../../domain/errors.js";
-import { createApiViewCommand } from "../api-view-command.js";
+import { createApiViewCommand, limitParam } from "../api-view-command.js";
 import { printable, shortTime, table } from "../api-format.js";
 
 const USAGE = "sipwarden suspects [--limit N] [--json] [--socket PATH]";
@@ -13,17 +11,7 @@ export const suspectsCommand = createApiViewCommand<SuspectList>({
   name: "suspects",
   usage: USAGE,
   path: "/v1/registrations/suspects",
-  params: {
-    limit: (v) => {
-      const n = limitValue(v, MAX_SUSPECT_LIMIT);
-      if (n === null)
-        throw new UserError(
-          "SW_USAGE",
-          `suspects: --limit takes a whole number from 1 to ${MAX_SUSPECT_LIMIT} (usage: ${USAGE})`,
-        );
-      return String(n);
-    },
-  },
+  params: { limit: limitParam("suspects", MAX_SUSPECT_LIMIT, USAGE) },
   format: formatSuspects,
 });
 

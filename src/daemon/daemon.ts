@@ -327,11 +327,10 @@ export async function startDaemon(
     log,
     marks: store.suspectMarks,
     tell: (text) => notifier.event("suspect", text),
-    ban(jail, mark, reason) {
-      // Detection may not have started yet (a provider's first dump), or a reload removed the jail.
+    detection: () => {
+      // Detection may not have started yet (a provider's first dump).
       const detector = (stages as DetectionStages | undefined)?.detector;
-      if (detector === undefined || !config.jails.some((j) => j.name === jail)) return null;
-      return detector.banFor(jail, mark.address, mark.at, reason, mark.failures.evidence);
+      return detector === undefined ? undefined : { detector, jails: config.jails };
     },
     enforce: (decisions) => decisions.forEach((d) => enqueue(d)),
   });

@@ -49,10 +49,9 @@ export function createReplayRegistrations(
     clock,
     log: quiet,
     tell: () => undefined,
-    ban(jail, mark, reason) {
+    detection: () => {
       const detector = deps.detector();
-      if (detector === undefined || !config.jails.some((j) => j.name === jail)) return null;
-      return detector.banFor(jail, mark.address, mark.at, reason, mark.failures.evidence);
+      return detector === undefined ? undefined : { detector, jails: config.jails };
     },
     enforce: (decisions) => deps.decided(decisions),
   });

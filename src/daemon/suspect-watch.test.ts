@@ -24,7 +24,7 @@ function setup(
     log: { warn: (_f, m) => void warnings.push(m), error: (_f, m) => void warnings.push(m) },
     marks: store.suspectMarks,
     tell: (text) => void told.push(text),
-    ban: () => null,
+    detection: () => undefined,
     enforce: () => undefined,
   });
   const registry = createRegistry({ clock, onNew: (e, held) => watch.onNew(e, held) });

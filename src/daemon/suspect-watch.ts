@@ -7,6 +7,7 @@ import type { Config } from "../config/config.js";
 import { parseCidr, type IpAddress } from "../domain/address.js";
 import type { Clock } from "../domain/clock.js";
 import type { Decision } from "../domain/decision.js";
+import type { Detector } from "../detect/detector.js";
 import { formatDuration } from "../domain/duration.js";
 import { createIsoFormatter } from "../domain/iso-time.js";
 import type { Offense } from "../domain/offense.js";
@@ -38,10 +39,11 @@ export interface SuspectWatchDeps {
   /** Tells a suspect registration (notify's `suspect` topic). */
   readonly tell: (text: string) => void;
   /**
-   * Bans for `jail` (the detector's `banFor`); returns the decisions to enforce, or null when the jail is
-   * gone (a reload removed it).
+   * The detector in use and the jails configured now, or undefined before detection starts (a provider's
+   * first dump): `action: ban` bans through the jail of the newest failure, unless a reload removed it.
    */
-  readonly ban: (jail: string, mark: SuspectMark, reason: string) => readonly Decision[] | null;
+  readonly detection: () =>
+    { readonly detector: Detector; readonly jails: readonly { readonly name: string }[] } | undefined;
   readonly enforce: (decisions: readonly Decision[]) => void;
 }
 
@@ -105,12 +107,12 @@ export function createSuspectWatch(
     memory =
       c === null ? null : createFailureMemory({ keep: c.failures, lookbackMs: c.lookbackMs, ipv6Prefix });
     suspects = c === null || memory === null ? null : createSuspectRegistrations(c, { memory, neighbour });
-    if (suspects !== null) suspects.restore(keptMarks(), deps.clock.now());
+    if (suspects !== null)
+      suspects.restore(read(deps.marks?.inForce(deps.clock.now()) ?? []), deps.clock.now());
   };
 
-  /** The marks in force in the store, those that read as marks. */
-  const keptMarks = (): SuspectMark[] => {
-    const kept = deps.marks?.inForce(deps.clock.now()) ?? [];
+  /** Kept marks that read as marks; the others are left out, and said. */
+  const read = (kept: readonly { readonly mark: Readonly<Record<string, unknown>> }[]): SuspectMark[] => {
     const marks = kept.map((k) => markFromJson(k.mark)).filter((m): m is SuspectMark => m !== null);
     if (marks.length < kept.length)
       deps.log.warn(
@@ -133,13 +135,20 @@ export function createSuspectWatch(
     }
   };
 
+  /** The jail's ban (its `banFor`), or null when there is no such jail (now) to ban with. */
+  const banFor = (jail: string, mark: SuspectMark, reason: string): readonly Decision[] | null => {
+    const d = deps.detection();
+    if (d === undefined || !d.jails.some((j) => j.name === jail)) return null;
+    return d.detector.banFor(jail, mark.address, mark.at, reason, mark.failures.evidence);
+  };
+
   const onSuspect = (mark: SuspectMark, c: NonNullable<SuspectConfig>): void => {
     found++;
     // In memory it holds even when the store fails, until a restart.
     keep(mark);
     const f = mark.failures;
     const reason = describeSuspectRegistration(mark.user, f.count, c.lookbackMs, f.accounts);
-    const banned = c.action === "ban" ? deps.ban(f.jail, mark, reason) : null;
+    const banned = c.action === "ban" ? banFor(f.jail, mark, reason) : null;
     if (banned !== null && banned.length > 0) deps.enforce(banned);
     const outcome =
       banned === null
@@ -206,10 +215,7 @@ export function createSuspectWatch(
     },
     recent(limit) {
       if (deps.marks === undefined) return (suspects?.list(deps.clock.now()) ?? []).slice(0, limit);
-      return deps.marks
-        .recent(limit)
-        .map((k) => markFromJson(k.mark))
-        .filter((m): m is SuspectMark => m !== null);
+      return read(deps.marks.recent(limit));
     },
     stats: () => ({ found, marked: suspects?.list(deps.clock.now()) ?? [] }),
     expire(now) {

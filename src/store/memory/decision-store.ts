@@ -28,6 +28,10 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
   let nextId = 1;
   // Kept as JSON text too; re-inserted on save, so the Map's order is the order saved.
   const marks = new Map<string, { readonly until: number; readonly text: string }>();
+  const keptMark = ([address, m]: [string, { readonly text: string }]) => ({
+    address,
+    mark: JSON.parse(m.text) as Record<string, unknown>,
+  });
 
   function recordDecisions(decisions: readonly Decision[]): StoredDecision[] {
     // Canonicalise everything first: a bad target must leave the batch unrecorded, as a rollback would.
@@ -140,19 +144,14 @@ export function createMemoryDecisionStore(config: DecisionStoreConfig): Decision
         marks.set(address, { until, text: JSON.stringify(mark) });
       },
       inForce(now) {
-        return [...marks]
-          .filter(([, m]) => m.until > now)
-          .map(([address, m]) => ({ address, mark: JSON.parse(m.text) as Record<string, unknown> }));
+        return [...marks].filter(([, m]) => m.until > now).map(keptMark);
       },
       latest(address) {
         const m = marks.get(address);
         return m === undefined ? undefined : (JSON.parse(m.text) as Record<string, unknown>);
       },
       recent(limit) {
-        return [...marks]
-          .reverse()
-          .slice(0, limit)
-          .map(([address, m]) => ({ address, mark: JSON.parse(m.text) as Record<string, unknown> }));
+        return [...marks].reverse().slice(0, limit).map(keptMark);
       },
     },
     close() {

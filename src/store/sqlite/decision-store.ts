@@ -275,20 +275,14 @@ export function createSqliteDecisionStore(
         saveMark.run({ address, until, mark: JSON.stringify(mark) });
       },
       inForce(now) {
-        return (selectMarks.all(now) as { address: string; mark: string }[]).map((r) => ({
-          address: r.address,
-          mark: JSON.parse(r.mark) as Record<string, unknown>,
-        }));
+        return (selectMarks.all(now) as MarkRow[]).map(fromMarkRow);
       },
       latest(address) {
         const text = selectMark.get(address) as string | undefined;
         return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
       },
       recent(limit) {
-        return (selectRecentMarks.all(limit) as { address: string; mark: string }[]).map((r) => ({
-          address: r.address,
-          mark: JSON.parse(r.mark) as Record<string, unknown>,
-        }));
+        return (selectRecentMarks.all(limit) as MarkRow[]).map(fromMarkRow);
       },
     },
     close() {
@@ -304,6 +298,15 @@ const ALL_PORTS: BanScope = Object.freeze({ kind: "all" });
 
 function parseScope(text: string | null): BanScope {
   return text === null ? ALL_PORTS : (JSON.parse(text) as BanScope);
+}
+
+interface MarkRow {
+  address: string;
+  mark: string;
+}
+
+function fromMarkRow(r: MarkRow): { address: string; mark: Record<string, unknown> } {
+  return { address: r.address, mark: JSON.parse(r.mark) as Record<string, unknown> };
 }
 
 function fromRow(r: DecisionRow): StoredDecision {

@@ -105,6 +105,8 @@ export interface FirewallConfig {
     readonly services: readonly string[];
     /** Path templates with `{cc}` where the country code goes; each country reads every template's file. */
     readonly files: readonly string[];
+    /** A `.mmdb` geolocation database the countries' networks also come from; null: files only. */
+    readonly database: string | null;
     /** URL templates the daemon downloads `files` from, index for index; empty: none. */
     readonly urls: readonly string[];
     readonly refreshMs: number;

@@ -249,6 +249,8 @@ export const FIREWALL_RULES: readonly Rule[] = [
         if (problem) fail(config, `"${u}" ${problem}`, [...path, "urls", i]);
       });
       if (c.refreshMs < MIN_REFRESH_MS) fail(config, "at least 15m", [...path, "refresh"]);
+      if (c.database !== null && !c.database.startsWith("/"))
+        fail(config, `"${c.database}" must be an absolute path`, [...path, "database"]);
       c.files.forEach((f, i) => {
         if (!f.includes("{cc}") || !f.startsWith("/"))
           fail(config, `"${f}" must be an absolute path with {cc} where the country code goes`, [

@@ -185,6 +185,8 @@ export const firewallSchema = z
           .min(1),
         services: z.array(z.string().min(1)).min(1).optional(),
         files: z.array(z.string().min(1)).min(1).optional(),
+        /** A geolocation database (`.mmdb`: GeoLite2-Country, DB-IP, IPinfo) the countries' networks come from. */
+        database: z.string().min(1).optional(),
         /** Where the daemon downloads each `files` entry from, in the same order, `{cc}` in each. */
         urls: z.array(z.string().min(1)).min(1).optional(),
         refresh: duration.optional(),

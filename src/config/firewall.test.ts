@@ -123,6 +123,7 @@ describe("WAN interfaces and the SYN rate", () => {
         allow: ["de", "at"],
         services: ["sip", "sip-tls"],
         files: ["/var/lib/sipwarden/countries/{cc}.zone"],
+        database: null,
         urls: [],
         refreshMs: 4 * 3_600_000,
       });
@@ -141,9 +142,32 @@ describe("WAN interfaces and the SYN rate", () => {
         allow: ["fr"],
         services: ["sip", "rtp"],
         files: ["/srv/ipdeny/v4/{cc}.zone", "/srv/ipdeny/v6/{cc}.zone"],
+        database: null,
         urls: [],
         refreshMs: 4 * 3_600_000,
       });
+    });
+
+    it("takes a geolocation database instead of ipdeny's files, or beside the files named", () => {
+      const db = loadConfigText(
+        "preset: asterisk\nfirewall:\n  countries: { allow: [de], database: /var/lib/GeoIP/GeoLite2-Country.mmdb }\n",
+        "x",
+      ).firewall.countries;
+      expect(db).toMatchObject({ files: [], database: "/var/lib/GeoIP/GeoLite2-Country.mmdb", urls: [] });
+      const both = loadConfigText(
+        'preset: asterisk\nfirewall:\n  countries:\n    allow: [de]\n    database: /srv/dbip.mmdb\n    files: ["/srv/extra/{cc}.zone"]\n',
+        "x",
+      ).firewall.countries;
+      expect(both).toMatchObject({ files: ["/srv/extra/{cc}.zone"], database: "/srv/dbip.mmdb" });
+      const relative = configRejection(
+        "preset: asterisk\nfirewall:\n  countries:\n    allow: [de]\n    database: GeoLite2-Country.mmdb\n",
+      );
+      expect(relative.location).toMatchObject({ line: 5, key: "firewall.countries.database" });
+      expect(relative.message).toMatch(/"GeoLite2-Country.mmdb" must be an absolute path/);
+      const urls = configRejection(
+        'preset: asterisk\nfirewall:\n  countries:\n    allow: [de]\n    database: /srv/db.mmdb\n    urls: ["https://x.example/{cc}.zone"]\n',
+      );
+      expect(urls.message).toMatch(/one URL per file template: 0 files, 1 URLs/);
     });
 
     it("refuses a code that is not two letters, at the entry", () => {

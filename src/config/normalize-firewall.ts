@@ -175,7 +175,9 @@ export function normalizeFirewall(
       ? {
           allow: [...new Set(f.countries.allow.map((c) => c.toLowerCase()))],
           services: [...(f.countries.services ?? sipFacing(open, f.sip_services ?? d.sipServices, services))],
-          files: [...(f.countries.files ?? FIREWALL_DEFAULTS.countryFiles)],
+          // A database replaces ipdeny's files unless files are named too.
+          files: [...(f.countries.files ?? (f.countries.database ? [] : FIREWALL_DEFAULTS.countryFiles))],
+          database: f.countries.database ?? null,
           urls: [...(f.countries.urls ?? [])],
           refreshMs:
             deps.duration(f.countries.refresh, ["firewall", "countries", "refresh"]) ??

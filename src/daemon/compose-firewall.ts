@@ -6,7 +6,7 @@ import type { Clock } from "../domain/clock.js";
 import { loadBlocklists, formatBlocklistProblem } from "../enforce/blocklist-file.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
 import { compileNotes, compilePolicy } from "../enforce/compile-policy.js";
-import { loadCountryLists } from "../enforce/country-lists.js";
+import { loadCountryLists, type CountryDatabase } from "../enforce/country-lists.js";
 import { checkPolicy } from "../enforce/policy-check.js";
 import { checkSipInspection } from "../enforce/sip-inspection.js";
 import { UserError } from "../domain/errors.js";
@@ -76,6 +76,8 @@ export interface PreparedFirewall {
   readonly policy: FirewallPolicy;
   /** Non-fatal: bad list lines (file:line), unreadable lists, a country restriction left out, what the IR cannot express. */
   readonly warnings: readonly string[];
+  /** The geolocation database the country restriction was read from, or null. */
+  readonly countryDatabase: CountryDatabase | null;
 }
 
 /**
@@ -114,5 +116,6 @@ export async function preparePolicy(
       ...countries.warnings,
       ...compileNotes(config),
     ],
+    countryDatabase: countries.database,
   };
 }

@@ -256,11 +256,25 @@ export async function startDaemon(
   let notes: readonly string[] = [];
   const policyNow = async (cfg: Config) => {
     const now = clock.now();
-    const { policy, warnings } = await preparePolicy(cfg, {
+    const {
+      policy,
+      warnings,
+      countryDatabase: db,
+    } = await preparePolicy(cfg, {
       allow: allows.list(now).map((a) => a.cidr.text),
       blockedNetworks: blockedNetworks(now),
     });
     for (const w of warnings) log.warn({ warning: w }, "firewall policy note");
+    if (db)
+      log.info(
+        {
+          database: db.file,
+          type: db.metadata.databaseType,
+          builtAt: db.metadata.builtAt,
+          networks: db.networks,
+        },
+        "country lists read from the geolocation database",
+      );
     notes = warnings;
     return policy;
   };

@@ -28,6 +28,14 @@ describe("list files", () => {
     ]);
   });
 
+  it("names a geolocation database the countries come from", () => {
+    const c = loadConfigText(
+      "preset: asterisk\nfirewall:\n  countries: { allow: [de, at], database: /var/lib/GeoIP/GeoLite2-Country.mmdb }\n",
+      "x",
+    );
+    expect(policyListFiles(c)).toEqual(["/var/lib/GeoIP/GeoLite2-Country.mmdb"]);
+  });
+
   it("fingerprints a replacement by rename, a rewrite in place and a file appearing", async () => {
     const file = join(dir, "voipbl.txt");
     const missing = await listFingerprint([file]);

@@ -11,7 +11,10 @@ export function policyListFiles(config: Config): string[] {
   const files = [
     ...fw.blocklists.map((b) => b.file),
     ...(countries
-      ? countries.allow.flatMap((cc) => countries.files.map((t) => t.replaceAll("{cc}", cc)))
+      ? [
+          ...countries.allow.flatMap((cc) => countries.files.map((t) => t.replaceAll("{cc}", cc))),
+          ...(countries.database ? [countries.database] : []),
+        ]
       : []),
   ];
   return [...new Set(files)];

@@ -74,6 +74,37 @@ describe("loadCountryLists", () => {
   });
 
   it("is nothing at all when not configured", async () => {
-    expect(await loadCountryLists(null, ["ipv4"], read)).toEqual({ restriction: null, warnings: [] });
+    expect(await loadCountryLists(null, ["ipv4"], read)).toEqual({
+      restriction: null,
+      warnings: [],
+      database: null,
+    });
+  });
+
+  it("a database that cannot be read is a warning; the files still give their networks", async () => {
+    write("de.zone", "2.160.0.0/12\n");
+    const missing = join(dir, "GeoLite2-Country.mmdb");
+    const got = await loadCountryLists(
+      { ...config(["de", "at"], [`${dir}/{cc}.zone`]), database: missing },
+      ["ipv4"],
+      read,
+    );
+    expect(got.database).toBeNull();
+    expect(got.restriction).toBeNull();
+    expect(got.warnings).toEqual([
+      `firewall.countries.database: cannot read ${missing} (ENOENT)`,
+      `firewall.countries: no networks for at (the database cannot be used; cannot read ${dir}/at.zone (ENOENT)): the country restriction is left out and sip, sip-tls stay open to every country`,
+    ]);
+    write("at.zone", "77.116.0.0/14\n");
+    const both = await loadCountryLists(
+      { ...config(["de", "at"], [`${dir}/{cc}.zone`]), database: missing },
+      ["ipv4"],
+      read,
+    );
+    expect(both.restriction?.lists).toEqual([
+      { label: "de", entries: ["2.160.0.0/12"] },
+      { label: "at", entries: ["77.116.0.0/14"] },
+    ]);
+    expect(both.warnings).toEqual([`firewall.countries.database: cannot read ${missing} (ENOENT)`]);
   });
 });

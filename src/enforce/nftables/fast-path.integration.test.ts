@@ -1,6 +1,12 @@
 // The nftables backend's fast path in a namespace lab, with real packets: bans over the netlink channel and
 // the lab's blocklist offloaded to ipset (threshold 1), so both mechanisms meet the contract and the kernel.
+import { mkdtempSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { writeMmdb } from "../../../test/geoip/mmdb-files.js";
+import { loadCountryLists } from "../country-lists.js";
 import { describeBackendContract } from "../../../test/enforce/backend-contract.js";
 import { FW_V4, FW_V6, createLab, requireLabTools, waitUntil } from "../../../test/enforce/netns.js";
 import type { Lab } from "../../../test/enforce/netns.js";
@@ -115,6 +121,37 @@ describe("fast path packets", () => {
     const chain = await l.fwRun("iptables", ["-t", "filter", "-S", RESTRICT_CHAIN]);
     expect(chain.stdout.trim()).toBe(`-N ${RESTRICT_CHAIN}`);
     expect((await l.fwRun("ipset", ["-n", "list"])).stdout).not.toContain("swnft-");
+  });
+
+  it("restricts SIP to a country read from a geolocation database (.mmdb by MaxMind's writer)", async () => {
+    const l = theLab();
+    const dir = mkdtempSync(join(tmpdir(), "sw-geo-lab-"));
+    try {
+      const database = join(dir, "GeoLite2-Country.mmdb");
+      writeMmdb(database, {
+        ip_version: 6,
+        record_size: 28,
+        alias: 1,
+        networks: [
+          ["10.77.0.2/32", { country: { iso_code: "DE" } }],
+          ["10.77.0.3/32", { country: { iso_code: "CN" } }],
+          ["10.77.0.128/25", { country: { iso_code: "DE" } }],
+        ],
+      });
+      const read = (f: string) => readFile(f, "utf8");
+      const loaded = await loadCountryLists(
+        { allow: ["de"], services: ["sip"], files: [], database },
+        ["ipv4"],
+        read,
+      );
+      expect(loaded.warnings).toEqual([]);
+      await fw.apply({ ...labPolicy(), restrictions: [loaded.restriction!] });
+      expect(await l.tcp("10.77.0.2", FW_V4, 5060)).toBe("open");
+      expect(await l.tcp("10.77.0.3", FW_V4, 5060)).toBe("timeout");
+      expect(await l.tcp("10.77.0.3", FW_V4, 80)).toBe("open");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("health sees an offload chain flushed or its jump deleted; an apply mends it", async () => {

@@ -22,6 +22,8 @@ export interface FeedFact {
   readonly entry: string;
   readonly scope?: ScopeView;
   readonly expiresAt?: number | null;
+  /** The autonomous system (decimal) the feed's ASN database puts the address in, for a list of ASNs' networks. */
+  readonly asn?: string;
 }
 
 /** Services open only to some sources (a country allow-list) whose lists do not hold the address. */
@@ -91,7 +93,7 @@ export function explainAddress(facts: ExplainFacts): ExplainResult {
   const feeds = (facts.feeds ?? []).map((f): ExplainReason => ({
     kind: "feed",
     origin: `feed:${f.feed}`,
-    detail: `listed by feed ${f.feed} (${f.entry})`,
+    detail: `listed by feed ${f.feed} (${f.entry}${f.asn === undefined ? "" : `, AS${f.asn}`})`,
     target: f.entry,
     ...(f.scope === undefined ? {} : { scope: f.scope }),
     ...(f.expiresAt === undefined ? {} : { expiresAt: isoOrNull(f.expiresAt) }),

@@ -91,6 +91,8 @@ export interface FirewallConfig {
   readonly blocklists: readonly {
     readonly name: string;
     readonly file: string;
+    /** AS numbers (decimal text) whose networks `file`, an ASN database, gives; null: `file` is a list. */
+    readonly asns: readonly string[] | null;
     readonly scope: "sip" | "all";
     /** Downloaded into `file` by the daemon every `refreshMs`; null: the file is someone else's job. */
     readonly url: string | null;

@@ -202,6 +202,18 @@ export const FIREWALL_RULES: readonly Rule[] = [
         if (problem) fail(config, `"${b.url}" ${problem}`, [...path, "url"]);
         if (b.url !== null && b.refreshMs < MIN_REFRESH_MS)
           fail(config, "at least 15m", [...path, "refresh"]);
+        if (b.asns !== null) {
+          if (b.url !== null)
+            fail(
+              config,
+              "an ASN database is not downloaded by sipwarden: keep it fresh with geoipupdate or a cron job",
+              [...path, "url"],
+            );
+          b.asns.forEach((a, i) => {
+            if (Number(a) > 4_294_967_295)
+              fail(config, `AS${a} is not a 32-bit AS number`, [...path, "asns", i]);
+          });
+        }
       }
     },
   },

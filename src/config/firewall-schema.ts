@@ -169,6 +169,16 @@ export const firewallSchema = z
         z
           .object({
             file: z.string().min(1),
+            /** With these, `file` is an ASN database (.mmdb): the list is these autonomous systems' networks. */
+            asns: z
+              .array(
+                z.union([
+                  z.number().int().min(1).max(4_294_967_295),
+                  z.string().regex(/^AS\d{1,10}$/i, "an AS number: 14061 or AS14061"),
+                ]),
+              )
+              .min(1)
+              .optional(),
             scope: z.enum(["sip", "all"]).optional(),
             /** Where the daemon downloads the list from into `file` (VoIPBL: http://www.voipbl.org/update/). */
             url: z.string().min(1).optional(),

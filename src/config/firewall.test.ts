@@ -170,6 +170,32 @@ describe("WAN interfaces and the SYN rate", () => {
       expect(urls.message).toMatch(/one URL per file template: 0 files, 1 URLs/);
     });
 
+    it("takes a blocklist of AS numbers out of an ASN database (14061 or AS14061), never downloaded", () => {
+      const c = loadConfigText(
+        "preset: asterisk\nfirewall:\n  blocklists:\n    hosting: { file: /var/lib/GeoIP/GeoLite2-ASN.mmdb, asns: [14061, AS16276, as14061] }\n",
+        "x",
+      );
+      expect(c.firewall.blocklists[0]).toMatchObject({
+        name: "hosting",
+        asns: ["14061", "16276"],
+        url: null,
+      });
+      const url = configRejection(
+        'preset: asterisk\nfirewall:\n  blocklists:\n    hosting: { file: /x.mmdb, asns: [14061], url: "https://x.example/asn.mmdb" }\n',
+      );
+      expect(url.location).toMatchObject({ key: "firewall.blocklists.hosting.url" });
+      expect(url.message).toMatch(/an ASN database is not downloaded by sipwarden/);
+      const big = configRejection(
+        "preset: asterisk\nfirewall:\n  blocklists:\n    hosting: { file: /x.mmdb, asns: [AS9999999999] }\n",
+      );
+      expect(big.location).toMatchObject({ key: "firewall.blocklists.hosting.asns.0" });
+      expect(big.message).toMatch(/AS9999999999 is not a 32-bit AS number/);
+      const word = configRejection(
+        "preset: asterisk\nfirewall:\n  blocklists:\n    hosting: { file: /x.mmdb, asns: [digitalocean] }\n",
+      );
+      expect(word.message).toMatch(/an AS number: 14061 or AS14061/);
+    });
+
     it("refuses a code that is not two letters, at the entry", () => {
       const e = configRejection("preset: asterisk\nfirewall:\n  countries:\n    allow: [de, deu]\n");
       expect(e.location).toMatchObject({ line: 4, key: "firewall.countries.allow.1" });

@@ -164,6 +164,7 @@ export function normalizeFirewall(
     blocklists: Object.entries(f.blocklists ?? {}).map(([name, b]) => ({
       name,
       file: b.file,
+      asns: b.asns ? [...new Set(b.asns.map((a) => String(Number(String(a).replace(/^AS/i, "")))))] : null,
       scope: b.scope ?? "sip",
       url: b.url ?? null,
       refreshMs:

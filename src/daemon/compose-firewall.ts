@@ -3,7 +3,9 @@
 import { readFile } from "node:fs/promises";
 import type { Config } from "../config/config.js";
 import type { Clock } from "../domain/clock.js";
-import { loadBlocklists, formatBlocklistProblem } from "../enforce/blocklist-file.js";
+import { formatBlocklistProblem } from "../enforce/blocklist-file.js";
+import { loadBlocklists } from "../enforce/load-blocklists.js";
+import type { DatabaseInfo } from "../enforce/geoip/read-database.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
 import { compileNotes, compilePolicy } from "../enforce/compile-policy.js";
 import { loadCountryLists, type CountryDatabase } from "../enforce/country-lists.js";
@@ -78,6 +80,8 @@ export interface PreparedFirewall {
   readonly warnings: readonly string[];
   /** The geolocation database the country restriction was read from, or null. */
   readonly countryDatabase: CountryDatabase | null;
+  /** The ASN databases blocklists were read from, by blocklist name. */
+  readonly listDatabases: ReadonlyMap<string, DatabaseInfo>;
 }
 
 /**
@@ -117,5 +121,6 @@ export async function preparePolicy(
       ...compileNotes(config),
     ],
     countryDatabase: countries.database,
+    listDatabases: loaded.databases,
   };
 }

@@ -25,8 +25,8 @@ import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
 import type { Daemon } from "./daemon.js";
 import type { SuspectMark } from "../registrations/suspect-registrations.js";
-import { policyFacts } from "./policy-facts.js";
-import { COUNTRY_RESTRICTION, databaseCountryOf } from "../enforce/country-lists.js";
+import { policyFacts, withDatabaseFacts } from "./policy-facts.js";
+import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
 import { restrictionEntries } from "../enforce/policy.js";
 
 export interface DaemonServicesOptions {
@@ -298,14 +298,11 @@ export function createDaemonServices(
           : mark !== null
             ? [{ source: mark.source, detail: `no live registration${marked}` }]
             : [];
-      const facts = policyFacts(daemon.policy(), address);
-      const database = daemon.config().firewall.countries?.database ?? null;
-      const located =
-        database && facts.restrictions.length > 0 ? await databaseCountryOf(database, address) : null;
-      const restrictions = facts.restrictions.map((r) =>
-        located !== null && r.restriction === COUNTRY_RESTRICTION ? { ...r, located } : r,
+      const { feeds, restrictions } = await withDatabaseFacts(
+        daemon.config(),
+        policyFacts(daemon.policy(), address),
+        address,
       );
-      const { feeds } = facts;
       return explainAddress({
         address,
         active: lookup.active,

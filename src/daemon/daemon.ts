@@ -256,25 +256,23 @@ export async function startDaemon(
   let notes: readonly string[] = [];
   const policyNow = async (cfg: Config) => {
     const now = clock.now();
-    const {
-      policy,
-      warnings,
-      countryDatabase: db,
-    } = await preparePolicy(cfg, {
+    const { policy, warnings, countryDatabase, listDatabases } = await preparePolicy(cfg, {
       allow: allows.list(now).map((a) => a.cidr.text),
       blockedNetworks: blockedNetworks(now),
     });
     for (const w of warnings) log.warn({ warning: w }, "firewall policy note");
-    if (db)
-      log.info(
-        {
-          database: db.file,
-          type: db.metadata.databaseType,
-          builtAt: db.metadata.builtAt,
-          networks: db.networks,
-        },
-        "country lists read from the geolocation database",
-      );
+    for (const [list, db] of [["countries", countryDatabase] as const, ...listDatabases])
+      if (db)
+        log.info(
+          {
+            list,
+            database: db.file,
+            type: db.metadata.databaseType,
+            builtAt: db.metadata.builtAt,
+            networks: db.networks,
+          },
+          "list read from a geolocation database",
+        );
     notes = warnings;
     return policy;
   };

@@ -1,7 +1,12 @@
 // What the applied firewall policy's own lists say about one address, for `explain`: the blocklists that hold
 // it, and the country restriction it falls outside of.
 
+import type { Config } from "../config/config.js";
 import type { IpAddress } from "../domain/address.js";
+import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
+import { asnOf } from "../enforce/geoip/asns.js";
+import { countryOf } from "../enforce/geoip/countries.js";
+import { lookupInDatabase } from "../enforce/geoip/read-database.js";
 import type { RestrictionFact, FeedFact } from "../api/explain.js";
 import { internetServices, servicesScope, type FirewallPolicy } from "../enforce/policy.js";
 import { coveringTargets } from "../store/target-key.js";
@@ -66,4 +71,34 @@ export function policyFacts(policy: FirewallPolicy | null, address: IpAddress): 
     });
   }
   return { feeds, restrictions };
+}
+
+/**
+ * The facts with what the configured databases say of the address: the country that keeps it outside a
+ * country restriction read from a database, the AS that puts it in an ASN list. Read from the files now
+ * (explain is rare; the databases are not kept in memory).
+ */
+export async function withDatabaseFacts(
+  config: Config,
+  facts: PolicyFacts,
+  address: IpAddress,
+): Promise<PolicyFacts> {
+  const countries = config.firewall.countries?.database ?? null;
+  const located =
+    countries !== null && facts.restrictions.some((r) => r.restriction === COUNTRY_RESTRICTION)
+      ? await lookupInDatabase(countries, address, countryOf)
+      : null;
+  const feeds = await Promise.all(
+    facts.feeds.map(async (f) => {
+      const list = config.firewall.blocklists.find((b) => b.name === f.feed);
+      const asn = list?.asns ? await lookupInDatabase(list.file, address, asnOf) : null;
+      return asn === null ? f : { ...f, asn };
+    }),
+  );
+  return {
+    feeds,
+    restrictions: facts.restrictions.map((r) =>
+      located !== null && r.restriction === COUNTRY_RESTRICTION ? { ...r, located } : r,
+    ),
+  };
 }

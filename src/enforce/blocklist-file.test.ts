@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { formatBlocklistProblem, loadBlocklists, parseBlocklist } from "./blocklist-file.js";
+import { formatBlocklistProblem, parseBlocklist } from "./blocklist-file.js";
+import { loadBlocklists } from "./load-blocklists.js";
 
 describe("blocklist files", () => {
   it("reads VoIPBL's format and plain lists; bad lines are reported with file:line, not fatal", () => {

@@ -1,5 +1,4 @@
 // Blocklist files (VoIPBL's format and plain lists): one address or CIDR a line, `#` comments; bad lines reported.
-import { readFile } from "node:fs/promises";
 import { parseCidr } from "../domain/address.js";
 
 export interface BlocklistProblem {
@@ -41,41 +40,7 @@ export function parseBlocklist(text: string, file: string): ParsedBlocklist {
   return { entries, problems };
 }
 
-export interface LoadedBlocklists {
-  /** Entries by blocklist name; a file that cannot be read contributes none. */
-  readonly entries: ReadonlyMap<string, readonly string[]>;
-  readonly problems: readonly BlocklistProblem[];
-}
-
 export type ReadText = (file: string) => Promise<string>;
-
-/** Reads every configured list; an unreadable file is a problem at line 0 (a feed not fetched yet). */
-export async function loadBlocklists(
-  lists: readonly { readonly name: string; readonly file: string }[],
-  read: ReadText = (f) => readFile(f, "utf8"),
-): Promise<LoadedBlocklists> {
-  const entries = new Map<string, readonly string[]>();
-  const problems: BlocklistProblem[] = [];
-  for (const l of lists) {
-    let text: string;
-    try {
-      text = await read(l.file);
-    } catch (e) {
-      problems.push({
-        file: l.file,
-        line: 0,
-        text: "",
-        message: `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)}); list left empty`,
-      });
-      entries.set(l.name, []);
-      continue;
-    }
-    const parsed = parseBlocklist(text, l.file);
-    entries.set(l.name, parsed.entries);
-    problems.push(...parsed.problems);
-  }
-  return { entries, problems };
-}
 
 export function formatBlocklistProblem(p: BlocklistProblem): string {
   return `${p.file}${p.line > 0 ? `:${p.line}` : ""}: ${p.message}${p.text ? `: ${JSON.stringify(p.text)}` : ""}`;

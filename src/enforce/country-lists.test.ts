@@ -92,7 +92,7 @@ describe("loadCountryLists", () => {
     expect(got.database).toBeNull();
     expect(got.restriction).toBeNull();
     expect(got.warnings).toEqual([
-      `firewall.countries.database: cannot read ${missing} (ENOENT)`,
+      `firewall.countries.database: ${missing}: cannot read (ENOENT)`,
       `firewall.countries: no networks for at (the database cannot be used; cannot read ${dir}/at.zone (ENOENT)): the country restriction is left out and sip, sip-tls stay open to every country`,
     ]);
     write("at.zone", "77.116.0.0/14\n");
@@ -105,6 +105,6 @@ describe("loadCountryLists", () => {
       { label: "de", entries: ["2.160.0.0/12"] },
       { label: "at", entries: ["77.116.0.0/14"] },
     ]);
-    expect(both.warnings).toEqual([`firewall.countries.database: cannot read ${missing} (ENOENT)`]);
+    expect(both.warnings).toEqual([`firewall.countries.database: ${missing}: cannot read (ENOENT)`]);
   });
 });

@@ -1,10 +1,8 @@
 // Country allow-lists: per-country CIDR files (ipdeny.com's `<cc>.zone` layout) and a geolocation database
 // (GeoLite2/DB-IP/IPinfo `.mmdb`) read into the restriction the firewall enforces on the internet's SIP services.
-import { readFile } from "node:fs/promises";
 import { formatBlocklistProblem, parseBlocklist, type ReadText } from "./blocklist-file.js";
-import type { IpAddress } from "../domain/address.js";
-import { countryOf, databaseCountries } from "./geoip/countries.js";
-import { MmdbFormatError, openMmdb, type MmdbMetadata } from "./geoip/mmdb.js";
+import { databaseCountries } from "./geoip/countries.js";
+import { readBytesFromDisk, readDatabase, type DatabaseInfo, type ReadBytes } from "./geoip/read-database.js";
 import type { AddressFamily, SourceRestriction } from "./policy.js";
 
 /** The kernel sets' base name (`countries4`, `countries6`); the config refuses it as a blocklist name. */
@@ -20,15 +18,8 @@ export interface CountryListsConfig {
   readonly database?: string | null;
 }
 
-export type ReadBytes = (file: string) => Promise<Uint8Array>;
-
-/** The database a restriction was read from: `check` and the daemon's log name it. */
-export interface CountryDatabase {
-  readonly file: string;
-  readonly metadata: MmdbMetadata;
-  /** Networks of the tree with data, over every country. */
-  readonly networks: number;
-}
+/** The database a restriction was read from. */
+export type CountryDatabase = DatabaseInfo;
 
 export interface LoadedCountries {
   /** Null when nothing is restricted: not configured, or left out because a country has no networks. */
@@ -41,49 +32,10 @@ export interface LoadedCountries {
 
 const errorCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? String(e);
 
-/** The allowed countries' networks out of the database, or a warning saying why there are none. */
-async function readDatabase(
-  file: string,
-  allow: readonly string[],
-  readBytes: ReadBytes,
-): Promise<
-  { networks: ReadonlyMap<string, readonly string[]>; info: CountryDatabase } | { problem: string }
-> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readBytes(file);
-  } catch (e) {
-    return { problem: `cannot read ${file} (${errorCode(e)})` };
-  }
-  try {
-    const db = openMmdb(bytes);
-    const got = databaseCountries(db, new Set(allow));
-    return { networks: got.networks, info: { file, metadata: db.metadata, networks: got.total } };
-  } catch (e) {
-    if (e instanceof MmdbFormatError) return { problem: `${file}: ${e.message}` };
-    throw e;
-  }
-}
-
 /**
- * The country the database places `address` in, read from the file now (explain's question, rare enough
- * not to keep the database in memory); null when it names none or cannot be read.
- */
-export async function databaseCountryOf(
-  file: string,
-  address: IpAddress,
-  readBytes: ReadBytes = (f) => readFile(f),
-): Promise<string | null> {
-  try {
-    return countryOf(openMmdb(await readBytes(file)), address);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Reads every allowed country's networks: from the database when one is configured, and from its files. A country with no network at all (its files missing, empty or
- * unreadable: a download that has not happened yet) leaves the whole restriction out, with a warning: the
+ * Reads every allowed country's networks: from the database when one is configured, and from its files. A
+ * country with no network at all (its files missing, empty or unreadable: a download that has not happened
+ * yet) leaves the whole restriction out, with a warning: the
  * services then stay open to every source as without `countries`, rather than closing to that country's
  * customers. Bad lines are reported and skipped, as in blocklists.
  */
@@ -91,15 +43,18 @@ export async function loadCountryLists(
   config: CountryListsConfig | null,
   families: readonly AddressFamily[],
   read: ReadText,
-  readBytes: ReadBytes = (f) => readFile(f),
+  readBytes: ReadBytes = readBytesFromDisk,
 ): Promise<LoadedCountries> {
   if (config === null) return { restriction: null, warnings: [], database: null };
   const warnings: string[] = [];
   const lists: { label: string; entries: string[] }[] = [];
   const empty: string[] = [];
-  const db = config.database ? await readDatabase(config.database, config.allow, readBytes) : null;
+  const allow = new Set(config.allow);
+  const db = config.database
+    ? await readDatabase(config.database, (d) => databaseCountries(d, allow), readBytes)
+    : null;
   const dbProblem = db && "problem" in db ? db.problem : null;
-  if (dbProblem) warnings.push(`firewall.countries.database: ${dbProblem}`);
+  if (dbProblem) warnings.push(`firewall.countries.database: ${config.database}: ${dbProblem}`);
   const database = db && "info" in db ? db : null;
   for (const cc of config.allow) {
     const entries: string[] = [...(database?.networks.get(cc) ?? [])];

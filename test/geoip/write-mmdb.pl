@@ -17,6 +17,7 @@ my %types = (
   iso_code => 'utf8_string', code => 'utf8_string', geoname_id => 'uint32', names => 'map',
   en => 'utf8_string', de => 'utf8_string', is_in_european_union => 'boolean',
   country_code => 'utf8_string', country_name => 'utf8_string', asn => 'utf8_string',
+  autonomous_system_number => 'uint32', autonomous_system_organization => 'utf8_string',
 );
 my $spec_types = $spec->{types} || {};
 my $tree = MaxMind::DB::Writer::Tree->new(

@@ -20,7 +20,7 @@ import { portsOf } from "../../enforce/policy.js";
 import type { BackendKind } from "../../enforce/try-apply.js";
 import { HELP_OPTION, helpShown, parseCommandArgs } from "../args.js";
 import { preparePolicy } from "../../daemon/compose-firewall.js";
-import type { CountryDatabase } from "../../enforce/country-lists.js";
+import type { DatabaseInfo } from "../../enforce/geoip/read-database.js";
 import { parseBackend } from "./apply.js";
 import { chooseConfig, CONFIG_OPTIONS } from "../config-arg.js";
 import type { CliIo } from "../io.js";
@@ -177,7 +177,7 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
   }
   for (const p of stages.allowlist.problems()) lines.push(`  warning: ${p.where}: ${p.entry}: ${p.message}`);
   const kind = parseBackend(values.backend, config);
-  const { policy, warnings, countryDatabase } = await preparePolicy(config);
+  const { policy, warnings, countryDatabase, listDatabases } = await preparePolicy(config);
   const fw = config.firewall;
   lines.push(
     `firewall: ${kind}, ${fw.families.join("+")}; open to the internet: ${fw.open.join(", ") || "nothing"}`,
@@ -194,20 +194,27 @@ export async function checkCommand(args: readonly string[], io: CliIo): Promise<
     const fetched = from?.url
       ? `, downloaded from ${from.url} every ${formatDuration(from.refreshMs)}${throughProxy(config.httpProxy)}`
       : "";
-    lines.push(`  blocklist ${b.name}: ${b.entries.length} entries on ${banScopeText(b.scope)}${fetched}`);
+    const db = listDatabases.get(b.name);
+    const asns =
+      db && from?.asns
+        ? `, the networks of ${from.asns.map((a) => `AS${a}`).join(", ")} in ${databaseText(db)}`
+        : "";
+    lines.push(
+      `  blocklist ${b.name}: ${b.entries.length} entries on ${banScopeText(b.scope)}${fetched}${asns}`,
+    );
   }
   for (const r of policy.restrictions ?? [])
     lines.push(
       `  ${r.services.join(", ")} open only to ${r.name}: ${r.lists.map((l) => `${l.label} (${l.entries.length} network${l.entries.length === 1 ? "" : "s"})`).join(", ")}`,
     );
-  if (countryDatabase) lines.push(`  countries from ${countryDatabaseText(countryDatabase)}`);
+  if (countryDatabase) lines.push(`  countries from ${databaseText(countryDatabase)}`);
   for (const w of warnings) lines.push(`  warning: ${w}`);
   io.stdout(lines.join("\n") + "\nconfig OK\n\n" + renderRuleset(policy, kind));
   return 0;
 }
 
 /** `/var/lib/GeoIP/GeoLite2-Country.mmdb (GeoLite2-Country built 2026-12-01, 512340 networks in all)`. */
-function countryDatabaseText(db: CountryDatabase): string {
+function databaseText(db: DatabaseInfo): string {
   const built =
     db.metadata.builtAt === null ? "" : ` built ${new Date(db.metadata.builtAt).toISOString().slice(0, 10)}`;
   return `${db.file} (${db.metadata.databaseType || "a MaxMind DB"}${built}, ${db.networks} networks in all)`;

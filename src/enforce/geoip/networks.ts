@@ -1,0 +1,64 @@
+// A database's networks grouped by what their records say (a country, an autonomous system): the walk
+// decodes each record once however many networks share it, and writes each network as canonical CIDR text.
+
+import type { IPv6 } from "ipaddr.js";
+import ipaddr from "../../domain/ipaddr.js";
+import type { Mmdb, MmdbNetwork } from "./mmdb.js";
+import type { MmdbValue } from "./mmdb-data.js";
+
+/** A record's field, when the record is a map. */
+export function recordField(value: MmdbValue | undefined, key: string): MmdbValue | undefined {
+  if (typeof value !== "object" || value === null || value instanceof Uint8Array || Array.isArray(value))
+    return undefined;
+  return (value as Record<string, MmdbValue>)[key];
+}
+
+function networkText(n: MmdbNetwork): string {
+  if (n.family === 4) {
+    const b = n.bytes;
+    const address = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+    return n.prefix === 32 ? address : `${address}/${n.prefix}`;
+  }
+  const address = (ipaddr.fromByteArray(Array.from(n.bytes)) as IPv6).toRFC5952String();
+  return n.prefix === 128 ? address : `${address}/${n.prefix}`;
+}
+
+/** ::ffff:0:0/96 holds IPv4 again (mapped addresses); its networks are the IPv4 ones, already listed. */
+function ipv4Mapped(n: MmdbNetwork): boolean {
+  if (n.family !== 6 || n.prefix < 96) return false;
+  for (let i = 0; i < 10; i++) if (n.bytes[i] !== 0) return false;
+  return n.bytes[10] === 0xff && n.bytes[11] === 0xff;
+}
+
+export interface GroupedNetworks {
+  /** Canonical CIDRs (a bare address for a full-length prefix) by key, for the wanted keys only. */
+  readonly networks: ReadonlyMap<string, readonly string[]>;
+  /** Networks of the tree with data. */
+  readonly total: number;
+  /** Networks whose record has no key. */
+  readonly unnamed: number;
+}
+
+/** The networks whose record's key (`keyOf`) is one of `wanted`. */
+export function groupNetworks(
+  db: Mmdb,
+  keyOf: (record: MmdbValue) => string | null,
+  wanted: ReadonlySet<string>,
+): GroupedNetworks {
+  const byRecord = new Map<number, string | null>();
+  const networks = new Map<string, string[]>([...wanted].map((k) => [k, []]));
+  let total = 0;
+  let unnamed = 0;
+  db.networks((n) => {
+    if (ipv4Mapped(n)) return;
+    total++;
+    let key = byRecord.get(n.data);
+    if (key === undefined) {
+      key = keyOf(db.record(n.data));
+      byRecord.set(n.data, key);
+    }
+    if (key === null) unnamed++;
+    else networks.get(key)?.push(networkText(n));
+  });
+  return { networks, total, unnamed };
+}

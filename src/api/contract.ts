@@ -69,6 +69,14 @@ export interface ListView {
   readonly downloadedAt: string | null;
   /** Why the last download failed, or null when it did not. */
   readonly downloadError: string | null;
+  /** The geolocation/ASN database (.mmdb) it was read from at the last apply; absent for a list file. */
+  readonly database?: {
+    readonly file: string;
+    /** e.g. `GeoLite2-Country`. */
+    readonly type: string;
+    /** ISO time the database says it was built, or null. */
+    readonly builtAt: string | null;
+  };
 }
 
 export interface Status {

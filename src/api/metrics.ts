@@ -197,6 +197,16 @@ export function renderMetrics(status: Status): string {
       samples: status.lists.flatMap((l) => timeSample({ list: l.name }, l.downloadedAt)),
     },
     {
+      name: "sipwarden_list_database_built_timestamp_seconds",
+      kind: "gauge",
+      help: "When the .mmdb database a list was read from says it was built (alert when geoipupdate stops).",
+      samples: status.lists.flatMap((l) =>
+        l.database
+          ? timeSample({ list: l.name, database: l.database.type || "mmdb" }, l.database.builtAt)
+          : [],
+      ),
+    },
+    {
       name: "sipwarden_notifications_total",
       kind: "counter",
       help: "Notifications per way (email, command) and result since the daemon started (alert on failed).",

@@ -40,6 +40,13 @@ function listViews(daemon: Daemon): ListView[] {
   const fw = daemon.config().firewall;
   const policy = daemon.policy();
   const iso = (t: number | null | undefined): string | null => (t == null ? null : new Date(t).toISOString());
+  const databases = daemon.listDatabases();
+  const database = (list: string): Pick<ListView, "database"> => {
+    const db = databases.get(list);
+    return db
+      ? { database: { file: db.file, type: db.metadata.databaseType, builtAt: iso(db.metadata.builtAt) } }
+      : {};
+  };
   const views: ListView[] = fw.blocklists.map((b) => {
     const d = b.url === null ? undefined : daemon.download(b.file);
     return {
@@ -48,6 +55,7 @@ function listViews(daemon: Daemon): ListView[] {
       url: b.url,
       downloadedAt: iso(d?.okAt),
       downloadError: d?.error ?? null,
+      ...database(b.name),
     };
   });
   const c = fw.countries;
@@ -65,6 +73,7 @@ function listViews(daemon: Daemon): ListView[] {
       url: c.urls[0] ?? null,
       downloadedAt: oks.length === 0 || oks.includes(null) ? null : iso(Math.min(...(oks as number[]))),
       downloadError: states.find((s) => s?.error)?.error ?? null,
+      ...database(COUNTRY_RESTRICTION),
     });
   }
   return views;

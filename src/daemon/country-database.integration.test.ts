@@ -14,6 +14,8 @@ import { waitFor } from "../sources/testing/wait-for.js";
 import { createRecordingIo } from "../cli/test-io.js";
 import { checkCommand } from "../cli/commands/check.js";
 import { writeMmdb, type MmdbSpec } from "../../test/geoip/mmdb-files.js";
+import { renderMetrics } from "../api/metrics.js";
+import { formatStatus } from "../cli/commands/status.js";
 import { createDaemonServices } from "./control-services.js";
 import { startDaemon } from "./daemon.js";
 
@@ -111,6 +113,26 @@ describe("country allow-list from a geolocation database", () => {
         "sip, sip-tls are open only to countries de, at, and no list of theirs holds this address",
       ]);
       expect((await services.explain(parseIp("2.17.0.1")!)).verdict).toBe("not-blocked");
+      // status, its text and the metrics name the database and when it was built, to alert on a stale one.
+      const status = await services.status();
+      const built = status.lists[0]?.database?.builtAt;
+      expect(status.lists).toEqual([
+        {
+          name: "countries de, at",
+          networks: 3,
+          url: null,
+          downloadedAt: null,
+          downloadError: null,
+          database: { file: database, type: "GeoLite2-Country", builtAt: expect.stringMatching(/^20\d\d-/) },
+        },
+      ]);
+      expect(Math.abs(Date.parse(built!) - Date.now())).toBeLessThan(3_600_000);
+      expect(formatStatus(status)).toContain(
+        `countries de, at  3         -           ${database} (GeoLite2-Country built ${built!.slice(0, 10)})`,
+      );
+      expect(renderMetrics(status)).toContain(
+        `sipwarden_list_database_built_timestamp_seconds{list="countries de, at",database="GeoLite2-Country"} ${Date.parse(built!) / 1000}`,
+      );
       expect((await services.explain(parseIp("203.0.113.50")!)).verdict).toBe("allowed");
 
       // geoipupdate writes the new database beside the old one and renames it over: applied by itself.

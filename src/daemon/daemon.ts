@@ -34,6 +34,8 @@ import { createLinkWatch, type WatchedLink } from "./link-watch.js";
 import type { LogSource, SourceEvent } from "../sources/log-source.js";
 import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
+import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
+import type { DatabaseInfo } from "../enforce/geoip/read-database.js";
 import { listDownloads, startListDownloader, type DownloadStatus } from "./list-fetch.js";
 import { createListWatch, listFingerprint, policyListFiles } from "./list-files.js";
 import { createRuntimeAllowlist, type RuntimeAllow, type RuntimeAllowlist } from "./runtime-allowlist.js";
@@ -110,6 +112,8 @@ export interface Daemon {
   banLatency(): HistogramSnapshot;
   /** The downloads of one list file (absent: not downloaded by the daemon, or not tried yet). */
   download(file: string): DownloadStatus | undefined;
+  /** The .mmdb databases the applied policy's lists came from: `countries`, or a blocklist's name. */
+  listDatabases(): ReadonlyMap<string, DatabaseInfo>;
   /**
    * Records and enforces decisions made outside detection (manual bans, feeds, fleet, imports); `notify:
    * false` keeps them out of the notifications (bans taken over from fail2ban are not news).
@@ -254,6 +258,9 @@ export async function startDaemon(
   /** What the applied policy's network lists were built from, to tell when they must be rebuilt. */
   const networksKey = (now: number): string => JSON.stringify(blockedNetworks(now));
   let notes: readonly string[] = [];
+  /** The databases of the policy last applied, and of the one being prepared (kept once it is applied). */
+  let databases: ReadonlyMap<string, DatabaseInfo> = new Map();
+  let pendingDatabases: ReadonlyMap<string, DatabaseInfo> = new Map();
   const policyNow = async (cfg: Config) => {
     const now = clock.now();
     const { policy, warnings, countryDatabase, listDatabases } = await preparePolicy(cfg, {
@@ -261,18 +268,20 @@ export async function startDaemon(
       blockedNetworks: blockedNetworks(now),
     });
     for (const w of warnings) log.warn({ warning: w }, "firewall policy note");
-    for (const [list, db] of [["countries", countryDatabase] as const, ...listDatabases])
-      if (db)
-        log.info(
-          {
-            list,
-            database: db.file,
-            type: db.metadata.databaseType,
-            builtAt: db.metadata.builtAt,
-            networks: db.networks,
-          },
-          "list read from a geolocation database",
-        );
+    const read = new Map(listDatabases);
+    if (countryDatabase) read.set(COUNTRY_RESTRICTION, countryDatabase);
+    for (const [list, db] of read)
+      log.info(
+        {
+          list,
+          database: db.file,
+          type: db.metadata.databaseType,
+          builtAt: db.metadata.builtAt,
+          networks: db.networks,
+        },
+        "list read from a geolocation database",
+      );
+    pendingDatabases = read;
     notes = warnings;
     return policy;
   };
@@ -286,6 +295,7 @@ export async function startDaemon(
     const policy = await policyNow(cfg);
     await backend.apply(policy);
     lastPolicy = policy;
+    databases = pendingDatabases;
     lists.applied(fingerprint);
   };
   const kernelBans = (now: number): BanEntry[] => [
@@ -673,6 +683,7 @@ export async function startDaemon(
     notifications: () => [...notifier.stats(), ...reporter.stats()],
     banLatency: () => banLatency.snapshot(),
     download: (file) => downloads.status(file),
+    listDatabases: () => databases,
     decide: (decisions, options) => enqueueAll(decisions, options?.notify === false),
     registrationProviders: () =>
       providers.map((p) => ({ id: p.id, health: p.health(), stats: { ...p.stats() } })),

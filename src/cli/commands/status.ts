@@ -75,7 +75,13 @@ export function formatStatus(s: Status): string {
             l.url === null
               ? "-"
               : `${l.downloadedAt === null ? "never" : shortTime(l.downloadedAt)}${l.downloadError === null ? "" : ` (last try: ${printable(l.downloadError)})`}`,
-            l.url === null ? "file" : printable(l.url),
+            l.database
+              ? printable(
+                  `${l.database.file} (${l.database.type || "mmdb"}${l.database.builtAt === null ? "" : ` built ${l.database.builtAt.slice(0, 10)}`})`,
+                )
+              : l.url === null
+                ? "file"
+                : printable(l.url),
           ]),
         ],
         "  ",

@@ -7,9 +7,14 @@
  *
  * Usage:
  *   node bench/generate-asterisk-log.mjs --lines 1000000 --seed 1 --out bench/out/asterisk-1m.log \
- *     [--attack-ratio 0.3] [--date-format default|iso|iso-ms|mixed] [--start 2024-11-20T18:00:00Z]
+ *     [--attack-ratio 0.3] [--date-format default|iso|iso-ms|mixed] [--start 2026-10-29T18:00:00Z]
  *     [--rate 60]
  *   node bench/generate-asterisk-log.mjs --catalog bench/out/formats.log [--per-format 3]
+ *
+ * `--start` defaults to 18:00 UTC forty days ago (`defaultStartMs`): a `mixed` log changes between
+ * Asterisk's year-less default date and dated ISO lines, and a reader takes a year-less date in the year that
+ * puts it nearest before now, so a start in the recent past keeps both kinds of line on one timeline (a
+ * fixed start years back made the year-less quarters jump years ahead of the dated ones).
  *
  * Besides the log it writes `<out>.manifest.json` (options, line counts per format, distinct attacker
  * addresses) and `<out>.truth.txt` (every address that appears in a failure line whose address field is
@@ -930,6 +935,15 @@ function newCampaign(rnd) {
  * @property {number} rate mean lines per second
  */
 
+/**
+ * 18:00 UTC forty days before `now`: recent enough that year-less dates are read in the dated lines' year.
+ * @param {number} now
+ */
+export function defaultStartMs(now) {
+  const day = 86_400_000;
+  return Math.floor((now - 40 * day) / day) * day + 18 * 3_600_000;
+}
+
 /** @param {GenerateOptions} opts */
 export function generate(opts) {
   const rnd = createRandom(opts.seed);
@@ -1111,7 +1125,7 @@ function main() {
     out: a.out ?? "bench/out/asterisk-1m.log",
     attackRatio: Number(a["attack-ratio"] ?? 0.3),
     dateFormat: /** @type {GenerateOptions["dateFormat"]} */ (dateFormat),
-    startMs: Date.parse(a.start ?? "2024-11-20T18:00:00Z"),
+    startMs: a.start === undefined ? defaultStartMs(Date.now()) : Date.parse(a.start),
     rate: Number(a.rate ?? 60),
   };
   if (!(opts.lines > 0) || !(opts.attackRatio >= 0 && opts.attackRatio <= 1) || Number.isNaN(opts.startMs))

@@ -4,16 +4,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfigText } from "../config/load.js";
 import { parseIp } from "../domain/address.js";
-import { systemClock } from "../domain/clock.js";
 import { createRecordingIo } from "../cli/test-io.js";
 import { checkCommand } from "../cli/commands/check.js";
 import { writeMmdb } from "../../test/geoip/mmdb-files.js";
-import { createDaemonServices } from "./control-services.js";
-import { startDaemon } from "./daemon.js";
+import { startDryRunDaemon } from "./testing/dry-run-daemon.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-asn-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,17 +66,7 @@ describe("a blocklist of autonomous systems from an ASN database", () => {
   });
 
   it("the daemon drops them, and explain names the list, the network and the AS", async () => {
-    const run = async () => ({ code: 0, stdout: "", stderr: "" });
-    const daemon = await startDaemon(
-      loadConfigText(yaml("14061, 16276"), "asn.yaml"),
-      { backend: "dry-run", listPollMs: 50 },
-      { clock: systemClock, log: pino({ enabled: false }), run },
-    );
-    const services = createDaemonServices(
-      daemon,
-      { version: "test", defaultBanMs: 60_000 },
-      { clock: systemClock },
-    );
+    const { daemon, services } = await startDryRunDaemon(loadConfigText(yaml("14061, 16276"), "asn.yaml"));
     try {
       const list = daemon.policy()?.blocklists.find((b) => b.name === "hosting");
       expect([...(list?.entries ?? [])].sort()).toEqual(["2604:a880::/32", "45.55.0.0/16", "51.75.0.0/16"]);

@@ -11,17 +11,16 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Config } from "../config/config.js";
 import { loadConfigText } from "../config/load.js";
 import { parseCidr, parseIp } from "../domain/address.js";
-import { createManualClock, systemClock } from "../domain/clock.js";
+import { createManualClock } from "../domain/clock.js";
 import { waitFor } from "../sources/testing/wait-for.js";
 import { startAmiTestServer } from "../../test/registrations/ami-server.js";
 import { renderMetrics } from "../api/metrics.js";
 import { createDaemonServices } from "./control-services.js";
-import { startDaemon } from "./daemon.js";
+import { startDryRunDaemon } from "./testing/dry-run-daemon.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-ctl-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,7 +29,6 @@ const stamp = (): string => new Date().toISOString().slice(0, 19).replace("T", "
 const failure = (ip: string): string =>
   `[${stamp()}] NOTICE[1] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:1001@pbx>' failed for '${ip}:5060' (callid: x) - Failed to authenticate\n`;
 
-/** A daemon on the dry-run firewall (no kernel state) and its control services. */
 /**
  * A config whose one log source `pbx` is a new empty file read by the asterisk jail (`jail`: more of its
  * options), with `extra` top-level lines; its state in its own directory.
@@ -53,20 +51,7 @@ function pbxConfig(
   return { config: loadConfigText(text, `${name}.yaml`), log };
 }
 
-async function start(config: Config) {
-  const run = async () => ({ code: 0, stdout: "", stderr: "" });
-  const daemon = await startDaemon(
-    config,
-    { backend: "dry-run", listPollMs: 50 },
-    { clock: systemClock, log: pino({ enabled: false }), run },
-  );
-  const services = createDaemonServices(
-    daemon,
-    { version: "test", defaultBanMs: 60_000 },
-    { clock: systemClock },
-  );
-  return { daemon, services };
-}
+const start = startDryRunDaemon;
 
 describe("daemon control services (dry-run firewall)", () => {
   it("status shares one backend health check per 2 s among its requests (a Prometheus scrape queues no ban)", async () => {

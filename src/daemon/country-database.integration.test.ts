@@ -5,19 +5,16 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfigText } from "../config/load.js";
 import { parseIp } from "../domain/address.js";
-import { systemClock } from "../domain/clock.js";
 import { waitFor } from "../sources/testing/wait-for.js";
 import { createRecordingIo } from "../cli/test-io.js";
 import { checkCommand } from "../cli/commands/check.js";
 import { writeMmdb, type MmdbSpec } from "../../test/geoip/mmdb-files.js";
 import { renderMetrics } from "../api/metrics.js";
 import { formatStatus } from "../cli/commands/status.js";
-import { createDaemonServices } from "./control-services.js";
-import { startDaemon } from "./daemon.js";
+import { startDryRunDaemon } from "./testing/dry-run-daemon.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-geoip-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,17 +77,7 @@ describe("country allow-list from a geolocation database", () => {
   });
 
   it("the daemon applies it, explain says where an address is, and a replaced database is applied without a reload", async () => {
-    const run = async () => ({ code: 0, stdout: "", stderr: "" });
-    const daemon = await startDaemon(
-      loadConfigText(yaml("de, at"), "geo.yaml"),
-      { backend: "dry-run", listPollMs: 50 },
-      { clock: systemClock, log: pino({ enabled: false }), run },
-    );
-    const services = createDaemonServices(
-      daemon,
-      { version: "test", defaultBanMs: 60_000 },
-      { clock: systemClock },
-    );
+    const { daemon, services } = await startDryRunDaemon(loadConfigText(yaml("de, at"), "geo.yaml"));
     try {
       const lists = () =>
         daemon.policy()?.restrictions?.[0]?.lists.map((l) => [l.label, [...l.entries].sort()]);

@@ -78,7 +78,11 @@ function renderStatus(s) {
     ),
     ...s.lists.map(
       (l) =>
-        `list ${l.name}: ${l.networks} networks${l.downloadError ? ` (last download failed: ${l.downloadError})` : ""}`,
+        `list ${l.name}: ${l.networks} networks` +
+        (l.database
+          ? ` from ${l.database.file} (${l.database.type || "mmdb"}${l.database.builtAt ? ` built ${l.database.builtAt.slice(0, 10)}` : ""})`
+          : "") +
+        (l.downloadError ? ` (last download failed: ${l.downloadError})` : ""),
     ),
     ...(s.fleet
       ? [

@@ -12,6 +12,7 @@ import { waitFor } from "../sources/testing/wait-for.js";
 import { childProcesses, freePort, pjsipFailure } from "../../test/loopback-processes.js";
 import { httpGet, startTcpApiDaemon } from "../../test/tcp-api-daemon.js";
 import { sipwarden } from "../../test/sipwarden-cli.js";
+import { writeMmdb } from "../../test/geoip/mmdb-files.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TOKEN = "dashboard-token-0123456789abcdef";
@@ -50,6 +51,13 @@ beforeAll(async () => {
   // And a fleet whose Redis is not there (its messages wait), signing with a key.
   redisPort = await freePort();
   writeFileSync(join(dir, "fleet.keys"), `${"5a".repeat(32)}\n`, { mode: 0o600 });
+  // A blocklist of a hosting provider's networks out of an ASN database, which the facts name.
+  writeMmdb(join(dir, "GeoLite2-ASN.mmdb"), {
+    ip_version: 6,
+    database_type: "GeoLite2-ASN",
+    alias: 1,
+    networks: [["45.55.0.0/16", { autonomous_system_number: 14061 }]],
+  });
   const daemon = await startTcpApiDaemon(
     dir,
     TOKEN,
@@ -57,6 +65,7 @@ beforeAll(async () => {
     [
       `registrations: { ami: { host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret }, suspect: { failures: 2 } }`,
       `fleet: { redis: "redis://127.0.0.1:${redisPort}", node: pbx-dash, secret_file: ${join(dir, "fleet.keys")} }`,
+      `firewall: { blocklists: { hosting: { file: ${join(dir, "GeoLite2-ASN.mmdb")}, asns: [14061] } } }`,
     ],
     // The same port for the AMI security events: a source whose link is down.
     { events: `{ type: ami, host: 127.0.0.1, port: ${amiPort}, username: sipwarden, secret: s3cret }` },
@@ -159,6 +168,16 @@ describe("the dashboard", () => {
             ),
           ),
         ]);
+      // The ASN blocklist: its networks, the database they came from and when it was built.
+      expect(
+        await page.locator("#facts li", { hasText: "list blocklist hosting" }).allTextContents(),
+      ).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^list blocklist hosting: 1 networks from ${dir.replaceAll(".", "\\.")}/GeoLite2-ASN\\.mmdb \\(GeoLite2-ASN built \\d{4}-\\d\\d-\\d\\d\\)$`,
+          ),
+        ),
+      ]);
       // The fleet: cut off from its Redis, signing, the attacker's ban waiting to be published.
       await expect
         .poll(() => page.locator("#facts li", { hasText: "fleet:" }).allTextContents())

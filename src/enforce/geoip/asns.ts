@@ -4,15 +4,14 @@
 
 import type { IpAddress } from "../../domain/address.js";
 import type { Mmdb } from "./mmdb.js";
-import type { MmdbValue } from "./mmdb-data.js";
-import { groupNetworks, recordField, type GroupedNetworks } from "./networks.js";
+import { groupNetworks, type GroupedNetworks, type RecordFields } from "./networks.js";
 
 /** The AS number a record names, as decimal text, or null. */
-export function recordAsn(record: MmdbValue): string | null {
-  const n = recordField(record, "autonomous_system_number");
+export function recordAsn(field: RecordFields): string | null {
+  const n = field(["autonomous_system_number"]);
   if (typeof n === "number" && Number.isInteger(n) && n > 0) return String(n);
   if (typeof n === "bigint" && n > 0n && n < 2n ** 32n) return String(n);
-  const text = recordField(record, "asn");
+  const text = field(["asn"]);
   if (typeof text === "string") {
     const m = /^(?:AS)?(\d{1,10})$/i.exec(text);
     if (m && Number(m[1]) > 0 && Number(m[1]) < 2 ** 32) return String(Number(m[1]));
@@ -28,5 +27,5 @@ export function databaseAsns(db: Mmdb, wanted: ReadonlySet<string>): GroupedNetw
 /** The AS number the database puts `address` in, or null. */
 export function asnOf(db: Mmdb, address: IpAddress): string | null {
   const offset = db.lookup(address);
-  return offset === null ? null : recordAsn(db.record(offset));
+  return offset === null ? null : recordAsn((path) => db.field(offset, path));
 }

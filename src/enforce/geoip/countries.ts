@@ -5,7 +5,7 @@
 import type { IpAddress } from "../../domain/address.js";
 import type { Mmdb } from "./mmdb.js";
 import type { MmdbValue } from "./mmdb-data.js";
-import { groupNetworks, recordField as field, type GroupedNetworks } from "./networks.js";
+import { groupNetworks, type GroupedNetworks, type RecordFields } from "./networks.js";
 
 const CODE = /^[A-Za-z]{2}$/;
 
@@ -14,12 +14,12 @@ function code(value: MmdbValue | undefined): string | null {
 }
 
 /** The lower-case country code a record names, or null (an anycast network, a record of another kind). */
-export function recordCountry(record: MmdbValue): string | null {
+export function recordCountry(field: RecordFields): string | null {
   return (
-    code(field(field(record, "country"), "iso_code")) ??
-    code(field(field(record, "registered_country"), "iso_code")) ??
-    code(field(record, "country_code")) ??
-    code(field(record, "country"))
+    code(field(["country", "iso_code"])) ??
+    code(field(["registered_country", "iso_code"])) ??
+    code(field(["country_code"])) ??
+    code(field(["country"]))
   );
 }
 
@@ -31,5 +31,5 @@ export function databaseCountries(db: Mmdb, wanted: ReadonlySet<string>): Groupe
 /** The country the database places `address` in, or null. */
 export function countryOf(db: Mmdb, address: IpAddress): string | null {
   const offset = db.lookup(address);
-  return offset === null ? null : recordCountry(db.record(offset));
+  return offset === null ? null : recordCountry((path) => db.field(offset, path));
 }

@@ -38,6 +38,13 @@ const enum Type {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
+const keys = new Map<string, Uint8Array>();
+/** A map key's UTF-8 bytes, encoded once. */
+function keyBytes(key: string): Uint8Array {
+  let bytes = keys.get(key);
+  if (bytes === undefined) keys.set(key, (bytes = new TextEncoder().encode(key)));
+  return bytes;
+}
 
 /**
  * Decodes the values of one data section: `bytes[start, end)`, pointers counted from `start`. The metadata
@@ -81,8 +88,11 @@ export class MmdbDecoder {
     return this.bytes.subarray(at, at + size);
   }
 
-  private decode(at: number, depth: number): { value: MmdbValue; next: number } {
-    if (depth > MAX_DEPTH) throw new MmdbFormatError(`values nested deeper than ${MAX_DEPTH}`);
+  /**
+   * A field's control bytes at `at`: its type, its size and where its payload starts; for a pointer, where
+   * it points (`size`, from the section's start) and `payload` is the byte after it.
+   */
+  private header(at: number): { type: number; size: number; payload: number } {
     const control = this.byte(at);
     let p = at + 1;
     let type = control >> 5;
@@ -94,12 +104,7 @@ export class MmdbDecoder {
       else if (ss === 1) target = vvv * 0x10000 + this.unsigned(p, 2) + 2048;
       else if (ss === 2) target = vvv * 0x1000000 + this.unsigned(p, 3) + 526336;
       else target = this.unsigned(p, 4);
-      const next = p + ss + 1;
-      // The specification forbids a pointer to a pointer; a damaged file would otherwise loop here.
-      const pointed = this.start + target;
-      if (this.byte(pointed) >> 5 === Type.Pointer)
-        throw new MmdbFormatError(`a pointer points to another pointer (byte ${at})`);
-      return { value: this.decode(pointed, depth + 1).value, next };
+      return { type, size: target, payload: p + ss + 1 };
     }
     if (type === Type.Extended) {
       type = 7 + this.byte(p);
@@ -117,6 +122,95 @@ export class MmdbDecoder {
       size = 65821 + this.unsigned(p, 3);
       p += 3;
     }
+    return { type, size, payload: p };
+  }
+
+  /** Where a pointer at `at` leads (never to another pointer: the specification forbids it, and it could loop). */
+  private pointed(at: number, target: number): number {
+    const pointed = this.start + target;
+    if (this.byte(pointed) >> 5 === Type.Pointer)
+      throw new MmdbFormatError(`a pointer points to another pointer (byte ${at})`);
+    return pointed;
+  }
+
+  /** The offset after the field at `at`, without decoding it (a pointer is not followed). */
+  private skip(at: number, depth: number): number {
+    if (depth > MAX_DEPTH) throw new MmdbFormatError(`values nested deeper than ${MAX_DEPTH}`);
+    const { type, size, payload } = this.header(at);
+    switch (type) {
+      case Type.Pointer:
+      case Type.Boolean:
+        return payload;
+      case Type.Map:
+      case Type.Array: {
+        let q = payload;
+        for (let i = 0; i < (type === Type.Map ? size * 2 : size); i++) q = this.skip(q, depth + 1);
+        return q;
+      }
+      case Type.Utf8:
+      case Type.Bytes:
+      case Type.Double:
+      case Type.Float:
+      case Type.Uint16:
+      case Type.Uint32:
+      case Type.Int32:
+      case Type.Uint64:
+      case Type.Uint128:
+        if (payload + size > this.end)
+          throw new MmdbFormatError(`a value runs past the end of its section (byte ${at})`);
+        return payload + size;
+      default:
+        throw new MmdbFormatError(`a value of type ${type}, which a data section does not hold (byte ${at})`);
+    }
+  }
+
+  /** Whether the map key at `at` (a string, or a pointer to one) is `key`'s UTF-8 bytes. */
+  private keyIs(at: number, key: Uint8Array): boolean {
+    let h = this.header(at);
+    let where = at;
+    if (h.type === Type.Pointer) {
+      where = this.pointed(at, h.size);
+      h = this.header(where);
+    }
+    if (h.type !== Type.Utf8) throw new MmdbFormatError(`a map key that is not a string (byte ${where})`);
+    if (h.size !== key.length) return false;
+    for (let i = 0; i < key.length; i++) if (this.byte(h.payload + i) !== key[i]) return false;
+    return true;
+  }
+
+  /**
+   * The value under `path` (map keys) of the value at `offset`, decoding that value only and skipping the
+   * rest (a City record's names in eight languages are never built); undefined when a key is absent or a
+   * step is not a map.
+   */
+  valueAtPath(offset: number, path: readonly string[]): MmdbValue | undefined {
+    let at = this.start + offset;
+    for (const key of path) {
+      let h = this.header(at);
+      if (h.type === Type.Pointer) {
+        at = this.pointed(at, h.size);
+        h = this.header(at);
+      }
+      if (h.type !== Type.Map) return undefined;
+      const wanted = keyBytes(key);
+      let q = h.payload;
+      let found = -1;
+      for (let i = 0; i < h.size && found < 0; i++) {
+        const valueAt = this.skip(q, 1);
+        if (this.keyIs(q, wanted)) found = valueAt;
+        else q = this.skip(valueAt, 1);
+      }
+      if (found < 0) return undefined;
+      at = found;
+    }
+    return this.decode(at, 0).value;
+  }
+
+  private decode(at: number, depth: number): { value: MmdbValue; next: number } {
+    if (depth > MAX_DEPTH) throw new MmdbFormatError(`values nested deeper than ${MAX_DEPTH}`);
+    const { type, size, payload: p } = this.header(at);
+    if (type === Type.Pointer)
+      return { value: this.decode(this.pointed(at, size), depth + 1).value, next: p };
     switch (type) {
       case Type.Utf8:
         return { value: utf8.decode(this.span(p, size)), next: p + size };

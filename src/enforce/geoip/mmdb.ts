@@ -39,6 +39,8 @@ export interface Mmdb {
   lookup(address: IpAddress): number | null;
   /** The record at a data offset. */
   record(data: number): MmdbValue;
+  /** The value under `path` (map keys) of the record at a data offset, decoding nothing else. */
+  field(data: number, path: readonly string[]): MmdbValue | undefined;
 }
 
 function metadataOf(bytes: Uint8Array): { fields: Record<string, MmdbValue>; end: number } {
@@ -178,5 +180,11 @@ export function openMmdb(bytes: Uint8Array): Mmdb {
     throw new MmdbFormatError(`the search tree is deeper than ${bits} bits`);
   };
 
-  return { metadata, networks, lookup, record: (offset) => data.valueAt(offset) };
+  return {
+    metadata,
+    networks,
+    lookup,
+    record: (offset) => data.valueAt(offset),
+    field: (offset, path) => data.valueAtPath(offset, path),
+  };
 }

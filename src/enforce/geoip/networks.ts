@@ -6,11 +6,20 @@ import ipaddr from "../../domain/ipaddr.js";
 import type { Mmdb, MmdbNetwork } from "./mmdb.js";
 import type { MmdbValue } from "./mmdb-data.js";
 
-/** A record's field, when the record is a map. */
-export function recordField(value: MmdbValue | undefined, key: string): MmdbValue | undefined {
-  if (typeof value !== "object" || value === null || value instanceof Uint8Array || Array.isArray(value))
-    return undefined;
-  return (value as Record<string, MmdbValue>)[key];
+/** One record's fields by path (map keys): read from the file as asked, or from a decoded value. */
+export type RecordFields = (path: readonly string[]) => MmdbValue | undefined;
+
+/** The fields of a decoded record (tests, and a record already at hand). */
+export function fieldsOf(record: MmdbValue): RecordFields {
+  return (path) => {
+    let v: MmdbValue | undefined = record;
+    for (const key of path) {
+      if (typeof v !== "object" || v === null || v instanceof Uint8Array || Array.isArray(v))
+        return undefined;
+      v = (v as Record<string, MmdbValue>)[key];
+    }
+    return v;
+  };
 }
 
 function networkText(n: MmdbNetwork): string {
@@ -42,7 +51,7 @@ export interface GroupedNetworks {
 /** The networks whose record's key (`keyOf`) is one of `wanted`. */
 export function groupNetworks(
   db: Mmdb,
-  keyOf: (record: MmdbValue) => string | null,
+  keyOf: (record: RecordFields) => string | null,
   wanted: ReadonlySet<string>,
 ): GroupedNetworks {
   const byRecord = new Map<number, string | null>();
@@ -54,7 +63,8 @@ export function groupNetworks(
     total++;
     let key = byRecord.get(n.data);
     if (key === undefined) {
-      key = keyOf(db.record(n.data));
+      const data = n.data;
+      key = keyOf((path) => db.field(data, path));
       byRecord.set(n.data, key);
     }
     if (key === null) unnamed++;

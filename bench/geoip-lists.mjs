@@ -9,7 +9,7 @@
 //
 //   npm run build && node bench/geoip-lists.mjs [--repeat 3]
 //   (apt-get install libmaxmind-db-writer-perl libmaxmind-db-reader-perl libmaxmind-db-reader-xs-perl time)
-/* global process, console */
+/* global process, console, URL */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

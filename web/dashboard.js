@@ -292,9 +292,14 @@ async function explain(ip) {
   const out = $("explain-result");
   try {
     const r = await api("GET", `/v1/explain/${encodeURIComponent(ip)}`);
+    const where = r.located
+      ? [r.located.country && `country ${r.located.country}`, r.located.asn && `AS${r.located.asn}`]
+          .filter(Boolean)
+          .join(", ")
+      : "";
     const head = el(
       "p",
-      `${r.address}: ${r.verdict}`,
+      `${r.address}: ${r.verdict}${where ? ` (${where})` : ""}`,
       r.verdict === "blocked" ? "blocked" : r.verdict === "allowed" ? "allowed" : "",
     );
     const list = el("ul");

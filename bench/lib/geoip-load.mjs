@@ -2,7 +2,7 @@
 // sipwarden's side of bench/geoip-lists.mjs: the country allow-list read from a .mmdb database as the
 // daemon reads it (loadCountryLists), counting each wanted country's networks. Prints one JSON object.
 //   node bench/lib/geoip-load.mjs FILE CC[,CC…]
-/* global process, console */
+/* global process, console, performance */
 import { readFile } from "node:fs/promises";
 import { loadCountryLists } from "../../dist/enforce/country-lists.js";
 

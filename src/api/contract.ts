@@ -286,6 +286,14 @@ export interface ExplainResult {
   readonly because: readonly ExplainReason[];
   /** Past decisions, newest first. */
   readonly history: readonly HistoryEntry[];
+  /** Where the configured .mmdb databases place the address; absent when none is configured or knows it. */
+  readonly located?: Located;
+}
+
+/** An address's country (upper case, from `firewall.countries.database`) and AS (from an ASN blocklist's database). */
+export interface Located {
+  readonly country?: string;
+  readonly asn?: string;
 }
 
 export interface BanRequest {

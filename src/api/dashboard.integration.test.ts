@@ -204,6 +204,13 @@ describe("the dashboard", () => {
       expect(text).toContain(HOSTILE_USER);
       expect(await page.$$("#explain-result img")).toHaveLength(0);
       expect(await page.evaluate("window.__pwned")).toBeUndefined();
+      // An address of the ASN blocklist: blocked by the feed, its AS named beside the verdict.
+      await page.fill("#explain-ip", "45.55.1.2");
+      await page.click("#explain button");
+      await expect.poll(() => page.textContent("#explain-result p")).toBe("45.55.1.2: blocked (AS14061)");
+      expect(await page.textContent("#explain-result li")).toBe(
+        "feed feed:hosting on 45.55.0.0/16: listed by feed hosting (45.55.0.0/16, AS14061)",
+      );
     } finally {
       await page.close();
     }

@@ -1,7 +1,7 @@
 // Composes the answer to "why is this address blocked (or not)?" from facts the daemon looks up; pure.
 
 import type { IpAddress } from "../domain/address.js";
-import type { ExplainReason, ExplainResult, ScopeView, Verdict } from "./contract.js";
+import type { ExplainReason, ExplainResult, Located, ScopeView, Verdict } from "./contract.js";
 import { isoOrNull, toEvidenceView, toHistoryEntry, type DecisionRecord } from "./views.js";
 
 /** An allowlist entry matching the address (config, file, resolved name, or a runtime allow). */
@@ -63,6 +63,7 @@ export interface ExplainFacts {
   readonly restrictions?: readonly RestrictionFact[];
   readonly registrations?: readonly RegistrationFact[];
   readonly trustedZones?: readonly TrustedZoneFact[];
+  readonly located?: Located;
 }
 
 export function explainAddress(facts: ExplainFacts): ExplainResult {
@@ -118,5 +119,8 @@ export function explainAddress(facts: ExplainFacts): ExplainResult {
     verdict,
     because: [...trusted, ...allow, ...bans, ...feeds, ...restrictions, ...registrations],
     history: facts.past.map(toHistoryEntry),
+    ...(facts.located && (facts.located.country ?? facts.located.asn) !== undefined
+      ? { located: facts.located }
+      : {}),
   };
 }

@@ -72,12 +72,15 @@ describe("a blocklist of autonomous systems from an ASN database", () => {
       expect([...(list?.entries ?? [])].sort()).toEqual(["2604:a880::/32", "45.55.0.0/16", "51.75.0.0/16"]);
       const droplet = await services.explain(parseIp("45.55.1.2")!);
       expect(droplet.verdict).toBe("blocked");
+      expect(droplet.located).toEqual({ asn: "14061" });
       expect(droplet.because.map((b) => b.detail)).toEqual([
         "listed by feed hosting (45.55.0.0/16, AS14061)",
       ]);
       const v6 = await services.explain(parseIp("2604:a880::5")!);
       expect(v6.because.map((b) => b.detail)).toEqual(["listed by feed hosting (2604:a880::/32, AS14061)"]);
-      expect((await services.explain(parseIp("8.8.8.8")!)).verdict).toBe("not-blocked");
+      // Google's AS is in the database, not in the list: not blocked, its AS named all the same.
+      const google = await services.explain(parseIp("8.8.8.8")!);
+      expect([google.verdict, google.located]).toEqual(["not-blocked", { asn: "15169" }]);
     } finally {
       await daemon.stop();
     }

@@ -307,7 +307,7 @@ export function createDaemonServices(
           : mark !== null
             ? [{ source: mark.source, detail: `no live registration${marked}` }]
             : [];
-      const { feeds, restrictions } = await withDatabaseFacts(
+      const { feeds, restrictions, located } = await withDatabaseFacts(
         daemon.config(),
         policyFacts(daemon.policy(), address),
         address,
@@ -321,6 +321,7 @@ export function createDaemonServices(
         restrictions,
         registrations,
         trustedZones: zones,
+        located,
       });
     },
   };

@@ -13,6 +13,7 @@ import { createRecordingIo } from "../cli/test-io.js";
 import { checkCommand } from "../cli/commands/check.js";
 import { writeMmdb, type MmdbSpec } from "../../test/geoip/mmdb-files.js";
 import { renderMetrics } from "../api/metrics.js";
+import { formatExplain } from "../cli/commands/explain.js";
 import { formatStatus } from "../cli/commands/status.js";
 import { startDryRunDaemon } from "./testing/dry-run-daemon.js";
 
@@ -87,6 +88,8 @@ describe("country allow-list from a geolocation database", () => {
       ]);
       const us = await services.explain(parseIp("8.8.8.8")!);
       expect(us.verdict).toBe("blocked");
+      expect(us.located).toEqual({ country: "US" });
+      expect(formatExplain(us, Date.now())).toMatch(/^8\.8\.8\.8 is BLOCKED\n {2}located: country US\n/);
       expect(us.because).toEqual([
         expect.objectContaining({
           kind: "restriction",
@@ -96,10 +99,12 @@ describe("country allow-list from a geolocation database", () => {
       ]);
       // Not in the database at all: blocked, with no country to name.
       const nowhere = await services.explain(parseIp("192.0.2.1")!);
+      expect(nowhere.located).toBeUndefined();
       expect(nowhere.because.map((b) => b.detail)).toEqual([
         "sip, sip-tls are open only to countries de, at, and no list of theirs holds this address",
       ]);
-      expect((await services.explain(parseIp("2.17.0.1")!)).verdict).toBe("not-blocked");
+      const german = await services.explain(parseIp("2.17.0.1")!);
+      expect([german.verdict, german.located]).toEqual(["not-blocked", { country: "DE" }]);
       // status, its text and the metrics name the database and when it was built, to alert on a stale one.
       const status = await services.status();
       const built = status.lists[0]?.database?.builtAt;

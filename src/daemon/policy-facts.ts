@@ -7,6 +7,7 @@ import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
 import { asnOf } from "../enforce/geoip/asns.js";
 import { countryOf } from "../enforce/geoip/countries.js";
 import { lookupInDatabase } from "../enforce/geoip/read-database.js";
+import type { Located } from "../api/contract.js";
 import type { RestrictionFact, FeedFact } from "../api/explain.js";
 import { internetServices, servicesScope, type FirewallPolicy } from "../enforce/policy.js";
 import { coveringTargets } from "../store/target-key.js";
@@ -73,32 +74,42 @@ export function policyFacts(policy: FirewallPolicy | null, address: IpAddress): 
   return { feeds, restrictions };
 }
 
+/** The policy facts with what the configured databases say of the address. */
+export interface LocatedFacts extends PolicyFacts {
+  readonly located: Located;
+}
+
 /**
- * The facts with what the configured databases say of the address: the country that keeps it outside a
- * country restriction read from a database, the AS that puts it in an ASN list. Read from the files now
- * (explain is rare; the databases are not kept in memory).
+ * The facts with what the configured databases say of the address: its country (`firewall.countries.
+ * database`), named also in a country restriction that keeps it out, and its AS (the first ASN blocklist's
+ * database), named also in an ASN list that holds it. Read from the files now (explain is rare; the
+ * databases are not kept in memory).
  */
 export async function withDatabaseFacts(
   config: Config,
   facts: PolicyFacts,
   address: IpAddress,
-): Promise<PolicyFacts> {
+): Promise<LocatedFacts> {
   const countries = config.firewall.countries?.database ?? null;
-  const located =
-    countries !== null && facts.restrictions.some((r) => r.restriction === COUNTRY_RESTRICTION)
-      ? await lookupInDatabase(countries, address, countryOf)
-      : null;
+  const country = countries === null ? null : await lookupInDatabase(countries, address, countryOf);
+  const asnList = config.firewall.blocklists.find((b) => b.asns !== null);
+  const asn = asnList ? await lookupInDatabase(asnList.file, address, asnOf) : null;
   const feeds = await Promise.all(
     facts.feeds.map(async (f) => {
       const list = config.firewall.blocklists.find((b) => b.name === f.feed);
-      const asn = list?.asns ? await lookupInDatabase(list.file, address, asnOf) : null;
-      return asn === null ? f : { ...f, asn };
+      if (!list?.asns) return f;
+      const own = list.file === asnList?.file ? asn : await lookupInDatabase(list.file, address, asnOf);
+      return own === null ? f : { ...f, asn: own };
     }),
   );
   return {
     feeds,
     restrictions: facts.restrictions.map((r) =>
-      located !== null && r.restriction === COUNTRY_RESTRICTION ? { ...r, located } : r,
+      country !== null && r.restriction === COUNTRY_RESTRICTION ? { ...r, located: country } : r,
     ),
+    located: {
+      ...(country === null ? {} : { country: country.toUpperCase() }),
+      ...(asn === null ? {} : { asn }),
+    },
   };
 }

@@ -1,5 +1,5 @@
 // What the applied firewall policy's own lists say about one address, for `explain`: the blocklists that hold
-// it, and the country restriction it falls outside of.
+// it, the country restriction it falls outside of, and what the configured .mmdb databases say of it.
 
 import type { Config } from "../config/config.js";
 import type { IpAddress } from "../domain/address.js";

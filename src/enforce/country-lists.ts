@@ -34,10 +34,10 @@ const errorCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? S
 
 /**
  * Reads every allowed country's networks: from the database when one is configured, and from its files. A
- * country with no network at all (its files missing, empty or unreadable: a download that has not happened
- * yet) leaves the whole restriction out, with a warning: the
- * services then stay open to every source as without `countries`, rather than closing to that country's
- * customers. Bad lines are reported and skipped, as in blocklists.
+ * country with no network at all (its files missing, empty or unreadable, a database not there yet) leaves
+ * the whole restriction out, with a warning: the services then stay open to every source as without
+ * `countries`, rather than closing to that country's customers. Bad lines are reported and skipped, as in
+ * blocklists.
  */
 export async function loadCountryLists(
   config: CountryListsConfig | null,
@@ -97,7 +97,7 @@ export async function loadCountryLists(
     const v6 = family === "ipv6";
     if (!lists.some((l) => l.entries.some((e) => e.includes(":") === v6)))
       warnings.push(
-        `firewall.countries: no ${family} networks for ${config.allow.join(", ")}: no ${family} source outside the allowlist and zones reaches ${services} (add the ${family} lists to firewall.countries.files)`,
+        `firewall.countries: no ${family} networks for ${config.allow.join(", ")}: no ${family} source outside the allowlist and zones reaches ${services} (${database ? `the database holds none for them; add ${family} lists to firewall.countries.files` : `add the ${family} lists to firewall.countries.files`})`,
       );
   }
   return {

@@ -15,6 +15,7 @@ import { writeMmdb, type MmdbSpec } from "../../test/geoip/mmdb-files.js";
 import { renderMetrics } from "../api/metrics.js";
 import { formatExplain } from "../cli/commands/explain.js";
 import { formatStatus } from "../cli/commands/status.js";
+import { locateTargets } from "./locate.js";
 import { startDryRunDaemon } from "./testing/dry-run-daemon.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sw-geoip-"));
@@ -75,6 +76,20 @@ describe("country allow-list from a geolocation database", () => {
       "warning: firewall.countries: no networks for de (the database cannot be used): the country restriction is left out and sip, sip-tls stay open to every country",
     );
     expect(io.out()).not.toMatch(/set countries4/);
+  });
+
+  it("notifications learn where their targets are: addresses and networks the database knows, once per batch", async () => {
+    const config = loadConfigText(yaml("de, at"), "geo.yaml");
+    const got = await locateTargets(config, ["8.8.8.8", "2600:1:2::/64", "192.0.2.1", "2.17.0.1"]);
+    expect([...got]).toEqual([
+      ["8.8.8.8", { country: "US" }],
+      ["2600:1:2::/64", { country: "US" }],
+      ["2.17.0.1", { country: "DE" }],
+    ]);
+    // No database configured, or one that cannot be read: nothing, and no error.
+    expect((await locateTargets(loadConfigText("preset: asterisk\n", "x"), ["8.8.8.8"])).size).toBe(0);
+    const gone = loadConfigText(yaml("de").replace(database, join(dir, "gone.mmdb")), "x");
+    expect((await locateTargets(gone, ["8.8.8.8"])).size).toBe(0);
   });
 
   it("the daemon applies it, explain says where an address is, and a replaced database is applied without a reload", async () => {

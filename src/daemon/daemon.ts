@@ -36,6 +36,7 @@ import { composeDetection, type DetectionStages } from "./compose-detection.js";
 import { createFirewallBackend, preparePolicy, type BackendChoice } from "./compose-firewall.js";
 import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
 import type { DatabaseInfo } from "../enforce/geoip/read-database.js";
+import { locateTargets } from "./locate.js";
 import { listDownloads, startListDownloader, type DownloadStatus } from "./list-fetch.js";
 import { createListWatch, listFingerprint, policyListFiles } from "./list-files.js";
 import { createRuntimeAllowlist, type RuntimeAllow, type RuntimeAllowlist } from "./runtime-allowlist.js";
@@ -315,6 +316,7 @@ export async function startDaemon(
     now: () => clock.now(),
     host: hostname(),
     webhook: { fetch: () => fetchVia(config.httpProxy ?? undefined) },
+    locate: (targets) => locateTargets(config, targets),
   });
   const reporter = createAbuseReporter(config.report, {
     fetch: () => fetchVia(config.httpProxy ?? undefined),

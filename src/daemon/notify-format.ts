@@ -4,6 +4,8 @@
 import { decisionToJson, formatDecisionLine } from "../domain/decision-format.js";
 import type { Decision } from "../domain/decision.js";
 import { createIsoFormatter } from "../domain/iso-time.js";
+import type { Located } from "../api/contract.js";
+import { locatedText } from "../api/located.js";
 
 /**
  * Something about sipwarden itself, in one sentence of its own words: the firewall (the ruleset found
@@ -46,6 +48,15 @@ export interface NotifyBatch {
   readonly events?: readonly NotifyEvent[];
   /** Decisions of the window not detailed (beyond the per-message cap). */
   readonly omitted: number;
+  /** Where the configured .mmdb databases place the decisions' targets, by target (those they know). */
+  readonly located?: ReadonlyMap<string, Located>;
+}
+
+/** A decision's line with where its target is, when the databases know: `… (country DE, AS3320)`. */
+function decisionLine(d: Decision, batch: NotifyBatch): string {
+  const line = formatDecisionLine(d).trimEnd();
+  const l = batch.located?.get(d.target);
+  return l === undefined ? line : `${line} (${locatedText(l)})`;
 }
 
 /** Evidence lines shown per decision in a mail. */
@@ -90,7 +101,10 @@ export function notificationJson(batch: NotifyBatch): string {
   return `${JSON.stringify({
     host: batch.host,
     events: (batch.events ?? []).map((e) => ({ at: iso(e.at, true), kind: e.kind, text: e.text })),
-    decisions: batch.decisions.map(decisionToJson),
+    decisions: batch.decisions.map((d) => {
+      const located = batch.located?.get(d.target);
+      return located === undefined ? decisionToJson(d) : { ...decisionToJson(d), located };
+    }),
     omitted: batch.omitted,
   })}\n`;
 }
@@ -119,7 +133,7 @@ export function notificationMail(
   for (const e of batch.events ?? []) body.push(printable(eventLine(e)));
   if ((batch.events?.length ?? 0) > 0) body.push("");
   for (const d of batch.decisions) {
-    body.push(printable(formatDecisionLine(d).trimEnd()));
+    body.push(printable(decisionLine(d, batch)));
     for (const e of d.evidence.slice(-EVIDENCE_PER_DECISION)) {
       const where = e.lineNo === undefined ? e.source : `${e.source}:${e.lineNo}`;
       body.push(printable(`    ${iso(e.time, true)} ${where}  ${e.line}`));
@@ -146,7 +160,7 @@ export function notificationSlack(batch: NotifyBatch): string {
     printable(text).replace(/`/g, "'").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   const lines = [
     ...(batch.events ?? []).map((e) => inert(eventLine(e))),
-    ...batch.decisions.map((d) => inert(formatDecisionLine(d).trimEnd())),
+    ...batch.decisions.map((d) => inert(decisionLine(d, batch))),
   ];
   const more =
     batch.omitted > 0 ? `\n… and ${batch.omitted} more: \`sipwarden bans\` lists every ban in force.` : "";
@@ -163,7 +177,7 @@ export function notificationTeams(batch: NotifyBatch): string {
   const run = (text: string, style: object = {}) => ({ type: "TextRun", text: printable(text), ...style });
   const lines = [
     ...(batch.events ?? []).map(eventLine),
-    ...batch.decisions.map((d) => formatDecisionLine(d).trimEnd()),
+    ...batch.decisions.map((d) => decisionLine(d, batch)),
   ];
   const body = [
     {

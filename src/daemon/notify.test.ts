@@ -7,7 +7,13 @@ import type { Decision } from "../domain/decision.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
 import { pause, waitFor } from "../sources/testing/wait-for.js";
 import { createNotifier } from "./notify.js";
-import { headerSafeHost, notificationJson, notificationMail } from "./notify-format.js";
+import {
+  headerSafeHost,
+  notificationJson,
+  notificationMail,
+  notificationSlack,
+  notificationTeams,
+} from "./notify-format.js";
 
 const T0 = Date.UTC(2026, 11, 7, 8, 0, 0);
 
@@ -114,6 +120,62 @@ const config = (over: Partial<NotifyConfig> = {}): NotifyConfig => ({
   command: ["/usr/local/bin/hook", "--json"],
   webhook: null,
   ...over,
+});
+
+describe("where the targets are (the configured .mmdb databases)", () => {
+  const located = new Map([
+    ["203.0.113.7", { country: "CN", asn: "4134" }],
+    ["2001:db8:1::/64", { asn: "14061" }],
+  ]);
+  const batch = {
+    host: "pbx1",
+    decisions: [ban("203.0.113.7"), ban("2001:db8:1::/64"), ban("198.51.100.9")],
+    omitted: 0,
+    located,
+  };
+
+  it("each way says it beside the decision; a target the databases do not know says nothing", () => {
+    const mail = notificationMail(batch, { to: ["a@example.com"], from: "s@pbx" }, T0);
+    expect(mail).toMatch(/BAN\s+203\.0\.113\.7 .*\(country CN, AS4134\)\n/);
+    expect(mail).toMatch(/BAN\s+2001:db8:1::\/64 .*\(AS14061\)\n/);
+    expect(mail).toMatch(/BAN\s+198\.51\.100\.9 .*\(asterisk\)\n/);
+    const json = JSON.parse(notificationJson(batch)) as { decisions: { target: string; located?: object }[] };
+    expect(json.decisions.map((d) => [d.target, d.located ?? null])).toEqual([
+      ["203.0.113.7", { country: "CN", asn: "4134" }],
+      ["2001:db8:1::/64", { asn: "14061" }],
+      ["198.51.100.9", null],
+    ]);
+    expect(JSON.parse(notificationSlack(batch)).text).toContain("(country CN, AS4134)");
+    expect(notificationTeams(batch)).toContain("(country CN, AS4134)");
+  });
+
+  it("the notifier asks for the batch's targets, and sends without them when the databases fail", async () => {
+    const { calls, run } = recorder();
+    const asked: string[][] = [];
+    const n = createNotifier(config({ email: null }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+      locate: async (targets) => (asked.push([...targets]), new Map([["203.0.113.7", { country: "CN" }]])),
+    });
+    n.add([ban("203.0.113.7")]);
+    await waitFor(() => calls.length === 1, "the notification");
+    expect(asked).toEqual([["203.0.113.7"]]);
+    expect(JSON.parse(calls[0]!.stdin).decisions[0].located).toEqual({ country: "CN" });
+    await n.stop();
+    const failing = createNotifier(config({ email: null }), {
+      run,
+      log: quiet(),
+      now: Date.now,
+      host: "pbx1",
+      locate: () => Promise.reject(new Error("EACCES")),
+    });
+    failing.add([ban("203.0.113.8")]);
+    await waitFor(() => calls.length === 2, "the notification without a location");
+    expect(JSON.parse(calls[1]!.stdin).decisions[0].located).toBeUndefined();
+    await failing.stop();
+  });
 });
 
 describe("notification pacing", () => {

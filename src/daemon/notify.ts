@@ -2,6 +2,7 @@
 // webhook (a chat's, or the admin's own endpoint),
 // at most one notification per window so that a flood of bans is one message, never blocking the daemon.
 
+import type { Located } from "../api/contract.js";
 import type { NotifyConfig } from "../config/config.js";
 import type { Decision } from "../domain/decision.js";
 import type { CommandRunner } from "../enforce/command-runner.js";
@@ -37,6 +38,8 @@ export interface NotifierDeps {
   readonly smtp?: typeof sendSmtp;
   /** HTTP for the webhook (through the config's proxy), and its waits between tries. */
   readonly webhook?: WebhookDeps;
+  /** Where the configured databases place the decisions' targets (a notification's country and AS). */
+  readonly locate?: (targets: readonly string[]) => Promise<ReadonlyMap<string, Located>>;
 }
 
 /** How one way of notifying has fared since the start. */
@@ -101,7 +104,13 @@ export function createNotifier(initial: NotifyConfig | null, deps: NotifierDeps)
     tally.set(via, t);
   };
 
-  async function deliver(cfg: NotifyConfig, batch: NotifyBatch): Promise<void> {
+  async function deliver(cfg: NotifyConfig, bare: NotifyBatch): Promise<void> {
+    // A location is a nicety: a database that cannot be read leaves it out, never the notification.
+    const located =
+      deps.locate && bare.decisions.length > 0
+        ? await deps.locate(bare.decisions.map((d) => d.target)).catch(() => undefined)
+        : undefined;
+    const batch: NotifyBatch = located && located.size > 0 ? { ...bare, located } : bare;
     const jobs: Promise<void>[] = [];
     const told = (what: Way, r: { code: number; stderr: string }): void => {
       count(what, r);

@@ -5,8 +5,8 @@ import type { Config } from "../config/config.js";
 import type { IpAddress } from "../domain/address.js";
 import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
 import { asnOf } from "../enforce/geoip/asns.js";
-import { countryOf } from "../enforce/geoip/countries.js";
 import { lookupInDatabase } from "../enforce/geoip/read-database.js";
+import { openLocator } from "./locate.js";
 import type { Located } from "../api/contract.js";
 import type { RestrictionFact, FeedFact } from "../api/explain.js";
 import { internetServices, servicesScope, type FirewallPolicy } from "../enforce/policy.js";
@@ -90,15 +90,18 @@ export async function withDatabaseFacts(
   facts: PolicyFacts,
   address: IpAddress,
 ): Promise<LocatedFacts> {
-  const countries = config.firewall.countries?.database ?? null;
-  const country = countries === null ? null : await lookupInDatabase(countries, address, countryOf);
+  const locate = await openLocator(config);
+  const located = locate ? locate(address.text) : {};
+  const country = located.country?.toLowerCase() ?? null;
   const asnList = config.firewall.blocklists.find((b) => b.asns !== null);
-  const asn = asnList ? await lookupInDatabase(asnList.file, address, asnOf) : null;
   const feeds = await Promise.all(
     facts.feeds.map(async (f) => {
       const list = config.firewall.blocklists.find((b) => b.name === f.feed);
       if (!list?.asns) return f;
-      const own = list.file === asnList?.file ? asn : await lookupInDatabase(list.file, address, asnOf);
+      const own =
+        list.file === asnList?.file
+          ? (located.asn ?? null)
+          : await lookupInDatabase(list.file, address, asnOf);
       return own === null ? f : { ...f, asn: own };
     }),
   );
@@ -107,9 +110,6 @@ export async function withDatabaseFacts(
     restrictions: facts.restrictions.map((r) =>
       country !== null && r.restriction === COUNTRY_RESTRICTION ? { ...r, located: country } : r,
     ),
-    located: {
-      ...(country === null ? {} : { country: country.toUpperCase() }),
-      ...(asn === null ? {} : { asn }),
-    },
+    located,
   };
 }

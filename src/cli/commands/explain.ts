@@ -4,11 +4,11 @@ import type {
   EvidenceView,
   ExplainReason,
   ExplainResult,
-  Located,
   HistoryEntry,
   ReasonKind,
   Verdict,
 } from "../../api/contract.js";
+import { locatedText } from "../../api/located.js";
 import { UserError } from "../../domain/errors.js";
 import { chooseSocketPath, createApiClient, ipArg } from "../api-client.js";
 import { evidenceLine, printable, scopeText, shortTime, untilText } from "../api-format.js";
@@ -53,7 +53,7 @@ export async function explainCommand(args: readonly string[], io: CliIo): Promis
 
 export function formatExplain(r: ExplainResult, now: number): string {
   const lines = [`${r.address} ${HEADLINE[r.verdict]}`];
-  if (r.located) lines.push(`  located: ${locatedText(r.located)}`);
+  if (r.located) lines.push(`  located: ${printable(locatedText(r.located))}`);
   if (r.because.length === 0)
     lines.push("  no ban, feed entry, country restriction or allowlist entry covers it");
   for (const reason of r.because) lines.push(...reasonLines(reason, r.verdict, now));
@@ -62,13 +62,6 @@ export function formatExplain(r: ExplainResult, now: number): string {
     for (const h of r.history) lines.push(...historyLines(h));
   }
   return lines.join("\n") + "\n";
-}
-
-/** `country CN, AS4134` (the databases' words are checked codes and numbers, printed as text anyway). */
-function locatedText(l: Located): string {
-  return printable(
-    [...(l.country ? [`country ${l.country}`] : []), ...(l.asn ? [`AS${l.asn}`] : [])].join(", "),
-  );
 }
 
 function reasonLines(x: ExplainReason, verdict: Verdict, now: number): string[] {

@@ -113,7 +113,11 @@ function renderStatus(s) {
 
 function renderBans() {
   const q = $("filter").value.trim().toLowerCase();
-  const shown = bans.filter((b) => !q || `${b.target} ${b.origin} ${b.reason}`.toLowerCase().includes(q));
+  const where = (b) =>
+    b.located ? [b.located.country, b.located.asn && `AS${b.located.asn}`].filter(Boolean).join(" ") : "";
+  const shown = bans.filter(
+    (b) => !q || `${b.target} ${where(b)} ${b.origin} ${b.reason}`.toLowerCase().includes(q),
+  );
   $("ban-count").textContent = `(${shown.length}${shown.length === bans.length ? "" : ` of ${bans.length}`})`;
   $("bans").tBodies[0].replaceChildren(
     ...shown.map((b) => {
@@ -123,6 +127,8 @@ function renderBans() {
       unban.addEventListener("click", () => unbanTarget(b.target));
       const tr = row([b.target, b.origin, when(b.at), when(b.expiresAt), b.reason, unban]);
       tr.children[4].className = "reason";
+      // Where the daemon's databases place it (a country or AS database): beside the address, as text.
+      if (where(b)) tr.children[0].append(el("span", ` ${where(b)}`, "where"));
       return tr;
     }),
   );

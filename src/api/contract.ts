@@ -198,6 +198,8 @@ export interface BanView {
   /** ISO time the ban ends, or null when permanent. */
   readonly expiresAt: string | null;
   readonly evidence: readonly EvidenceView[];
+  /** Where the configured .mmdb databases place the target (a network: its first address); absent: unknown. */
+  readonly located?: Located;
 }
 
 export type ReasonKind = "decision" | "allowlist" | "feed" | "restriction" | "registration" | "trusted-zone";

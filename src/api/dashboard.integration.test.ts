@@ -306,6 +306,18 @@ describe("the dashboard", () => {
       await page.click(`#bans button[data-target="${ATTACKER}"]`);
       await page.waitForSelector(`#bans tbody tr >> text=${ATTACKER}`, { state: "detached" });
       expect(bans().map((b) => b.target)).toEqual(["198.51.100.77"]);
+      // A ban in the ASN database's networks says where, beside its address; the filter finds it by that.
+      await page.fill("#ban-target", "45.55.1.3");
+      await page.click("#ban button");
+      const droplet = page.locator("#bans tbody tr", { hasText: "45.55.1.3" });
+      await droplet.waitFor();
+      expect(await droplet.locator("td").first().textContent()).toBe("45.55.1.3 AS14061");
+      await page.fill("#filter", "as14061");
+      await expect.poll(() => page.locator("#bans tbody tr").count()).toBe(1);
+      await page.fill("#filter", "");
+      await page.click('#bans button[data-target="45.55.1.3"]');
+      await droplet.waitFor({ state: "detached" });
+      expect(bans().map((b) => b.target)).toEqual(["198.51.100.77"]);
       // Allowing the address lifts its ban, as sipwarden allow would.
       await page.fill("#allow-target", "198.51.100.77");
       await page.selectOption("#allow-for", "604800000");

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfigText } from "../config/load.js";
-import { parseIp } from "../domain/address.js";
+import { parseCidr, parseIp } from "../domain/address.js";
+import { formatBans } from "../cli/commands/bans.js";
 import { createRecordingIo } from "../cli/test-io.js";
 import { checkCommand } from "../cli/commands/check.js";
 import { writeMmdb } from "../../test/geoip/mmdb-files.js";
@@ -78,6 +79,21 @@ describe("a blocklist of autonomous systems from an ASN database", () => {
       ]);
       const v6 = await services.explain(parseIp("2604:a880::5")!);
       expect(v6.because.map((b) => b.detail)).toEqual(["listed by feed hosting (2604:a880::/32, AS14061)"]);
+      // A ban's target is placed too: the bans list says where, and sipwarden bans shows it in a column.
+      await services.ban({ target: parseCidr("8.8.8.8")!, forMs: 60_000, reason: "seen in CDRs" });
+      await services.ban({ target: parseCidr("192.0.2.9")!, forMs: 60_000, reason: "not in the database" });
+      const banned = await services.listBans();
+      expect(banned.map((b) => [b.target, b.located ?? null])).toEqual(
+        expect.arrayContaining([
+          ["8.8.8.8", { asn: "15169" }],
+          ["192.0.2.9", null],
+        ]),
+      );
+      const text = formatBans({ bans: banned }, Date.now());
+      expect(text).toMatch(/^TARGET\s+WHERE\s+ORIGIN/);
+      expect(text).toMatch(/\n8\.8\.8\.8\s+AS15169\s+manual/);
+      expect(text).toMatch(/\n192\.0\.2\.9\s+-\s+manual/);
+      await services.unban(parseCidr("8.8.8.8")!);
       // Google's AS is in the database, not in the list: not blocked, its AS named all the same.
       const google = await services.explain(parseIp("8.8.8.8")!);
       expect([google.verdict, google.located]).toEqual(["not-blocked", { asn: "15169" }]);

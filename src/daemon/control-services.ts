@@ -25,6 +25,7 @@ import type { Clock } from "../domain/clock.js";
 import type { BackendHealth } from "../enforce/firewall-backend.js";
 import type { Daemon } from "./daemon.js";
 import type { SuspectMark } from "../registrations/suspect-registrations.js";
+import { locateTargets } from "./locate.js";
 import { policyFacts, withDatabaseFacts } from "./policy-facts.js";
 import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
 import { restrictionEntries } from "../enforce/policy.js";
@@ -172,7 +173,17 @@ export function createDaemonServices(
     },
 
     async listBans() {
-      return daemon.store.activeDecisions(clock.now()).map(toBanView);
+      const views = daemon.store.activeDecisions(clock.now()).map(toBanView);
+      const located = await locateTargets(
+        daemon.config(),
+        views.map((v) => v.target),
+      );
+      return located.size === 0
+        ? views
+        : views.map((v) => {
+            const l = located.get(v.target);
+            return l === undefined ? v : { ...v, located: l };
+          });
     },
 
     async ban(request) {

@@ -3,6 +3,12 @@
 import type { BanList } from "../../api/contract.js";
 import { createApiViewCommand } from "../api-view-command.js";
 import { plural, printable, scopeText, table, untilText } from "../api-format.js";
+import type { Located } from "../../api/contract.js";
+
+/** `CN AS4134`: a table cell. */
+function shortLocated(l: Located): string {
+  return [l.country, l.asn === undefined ? undefined : `AS${l.asn}`].filter(Boolean).join(" ");
+}
 
 export const bansCommand = createApiViewCommand<BanList>({
   name: "bans",
@@ -13,11 +19,14 @@ export const bansCommand = createApiViewCommand<BanList>({
 
 export function formatBans({ bans }: BanList, now: number): string {
   if (bans.length === 0) return "no bans in force\n";
+  // The WHERE column only when the daemon's databases placed some target (a country or AS database).
+  const where = bans.some((b) => b.located !== undefined);
   return (
     table([
-      ["TARGET", "ORIGIN", "SCOPE", "EXPIRES", "REASON"],
+      ["TARGET", ...(where ? ["WHERE"] : []), "ORIGIN", "SCOPE", "EXPIRES", "REASON"],
       ...bans.map((b) => [
         b.target,
+        ...(where ? [printable(b.located ? shortLocated(b.located) : "-")] : []),
         printable(b.origin),
         scopeText(b.scope),
         untilText(b.expiresAt, now),

@@ -3,12 +3,7 @@
 import type { BanList } from "../../api/contract.js";
 import { createApiViewCommand } from "../api-view-command.js";
 import { plural, printable, scopeText, table, untilText } from "../api-format.js";
-import type { Located } from "../../api/contract.js";
-
-/** `CN AS4134`: a table cell. */
-function shortLocated(l: Located): string {
-  return [l.country, l.asn === undefined ? undefined : `AS${l.asn}`].filter(Boolean).join(" ");
-}
+import { locatedCell } from "../../api/located.js";
 
 export const bansCommand = createApiViewCommand<BanList>({
   name: "bans",
@@ -26,7 +21,7 @@ export function formatBans({ bans }: BanList, now: number): string {
       ["TARGET", ...(where ? ["WHERE"] : []), "ORIGIN", "SCOPE", "EXPIRES", "REASON"],
       ...bans.map((b) => [
         b.target,
-        ...(where ? [printable(b.located ? shortLocated(b.located) : "-")] : []),
+        ...(where ? [printable(b.located ? locatedCell(b.located) : "-")] : []),
         printable(b.origin),
         scopeText(b.scope),
         untilText(b.expiresAt, now),

@@ -74,6 +74,25 @@ function networkBanLists(bans: PolicyExtras["blockedNetworks"]): BlocklistSpec[]
   }));
 }
 
+/** GeoLite2 is rebuilt twice a week, DB-IP's lite files monthly: older than this, its refresh has stopped. */
+export const STALE_DATABASE_MS = 45 * 86_400_000;
+
+/** A note for each database read that is older than STALE_DATABASE_MS (by the build time it states). */
+export function staleDatabases(dbs: readonly (DatabaseInfo | null)[], now: number): string[] {
+  const seen = new Set<string>();
+  const notes: string[] = [];
+  for (const db of dbs) {
+    if (db === null || db.metadata.builtAt === null || seen.has(db.file)) continue;
+    seen.add(db.file);
+    const days = Math.floor((now - db.metadata.builtAt) / 86_400_000);
+    if (now - db.metadata.builtAt > STALE_DATABASE_MS)
+      notes.push(
+        `${db.file}: built ${new Date(db.metadata.builtAt).toISOString().slice(0, 10)}, ${days} days ago: is geoipupdate (or the job that replaces it) still running?`,
+      );
+  }
+  return notes;
+}
+
 export interface PreparedFirewall {
   readonly policy: FirewallPolicy;
   /** Non-fatal: bad list lines (file:line), unreadable lists, a country restriction left out, what the IR cannot express. */
@@ -91,6 +110,7 @@ export interface PreparedFirewall {
 export async function preparePolicy(
   config: Config,
   extras: PolicyExtras = { allow: [], blockedNetworks: [] },
+  now: number = Date.now(),
 ): Promise<PreparedFirewall> {
   const read = (file: string): Promise<string> => readFile(file, "utf8");
   const loaded = await loadBlocklists(config.firewall.blocklists, read);
@@ -119,6 +139,7 @@ export async function preparePolicy(
       ...loaded.problems.map(formatBlocklistProblem),
       ...countries.warnings,
       ...compileNotes(config),
+      ...staleDatabases([countries.database, ...loaded.databases.values()], now),
     ],
     countryDatabase: countries.database,
     listDatabases: loaded.databases,

@@ -15,6 +15,7 @@ import { writeMmdb, type MmdbSpec } from "../../test/geoip/mmdb-files.js";
 import { renderMetrics } from "../api/metrics.js";
 import { formatExplain } from "../cli/commands/explain.js";
 import { formatStatus } from "../cli/commands/status.js";
+import { preparePolicy } from "./compose-firewall.js";
 import { locateTargets } from "./locate.js";
 import { startDryRunDaemon } from "./testing/dry-run-daemon.js";
 
@@ -60,6 +61,18 @@ describe("country allow-list from a geolocation database", () => {
     expect(out).toMatch(/set countries4 \{[^}]*elements = \{[^}]*2\.16\.0\.0\/13[^}]*77\.116\.0\.0\/14/s);
     expect(out).toMatch(/set countries6 \{[^}]*elements = \{[^}]*2001:67c::\/32/s);
     expect(out).not.toMatch(/8\.8\.8\.0\/24/);
+  });
+
+  it("a database older than 45 days (by the build time it states) is a note at every apply", async () => {
+    const config = loadConfigText(yaml("de, at"), "stale.yaml");
+    const fresh = await preparePolicy(config);
+    expect(fresh.warnings).toEqual([]);
+    const built = fresh.countryDatabase!.metadata.builtAt!;
+    const later = await preparePolicy(config, undefined, built + 46 * 86_400_000);
+    expect(later.warnings).toEqual([
+      `${database}: built ${new Date(built).toISOString().slice(0, 10)}, 46 days ago: is geoipupdate (or the job that replaces it) still running?`,
+    ]);
+    expect((await preparePolicy(config, undefined, built + 44 * 86_400_000)).warnings).toEqual([]);
   });
 
   it("a file that is not a database leaves the restriction out, saying why, and nothing else breaks", async () => {

@@ -82,8 +82,7 @@ export interface LocatedFacts extends PolicyFacts {
 /**
  * The facts with what the configured databases say of the address: its country (`firewall.countries.
  * database`), named also in a country restriction that keeps it out, and its AS (the first ASN blocklist's
- * database), named also in an ASN list that holds it. Read from the files now (explain is rare; the
- * databases are not kept in memory).
+ * database), named also in an ASN list that holds it (see locate.ts for how long an opened file is kept).
  */
 export async function withDatabaseFacts(
   config: Config,

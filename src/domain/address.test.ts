@@ -1,6 +1,8 @@
-// Address parsing: the dotted-quad check against the regex it spells out, and parseIp's accepted forms.
+// Address parsing: the dotted-quad check against the regex it spells out, parseIp's accepted forms, and
+// parseCidr's IPv4 arithmetic against ipaddr.js.
 import { describe, expect, it } from "vitest";
-import { isDottedQuad, isLoopbackHost, parseIp } from "./address.js";
+import { isDottedQuad, isLoopbackHost, parseCidr, parseIp } from "./address.js";
+import ipaddr from "./ipaddr.js";
 
 const STRICT = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
@@ -88,5 +90,30 @@ describe("isLoopbackHost", () => {
       "127.0.0.1.nip.io",
     ])
       expect(isLoopbackHost(h), h).toBe(false);
+  });
+});
+
+describe("parseCidr on IPv4 (32-bit arithmetic) agrees with ipaddr.js's prefix logic", () => {
+  it("for 20,000 seeded addresses and every prefix length, loose and strict", () => {
+    let x = 12345;
+    const next = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
+    for (let i = 0; i < 20_000; i++) {
+      const n = next();
+      const quad = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+      const prefix = i % 33;
+      const ref = ipaddr.IPv4.networkAddressFromCIDR(`${quad}/${prefix}`).toString();
+      const loose = parseCidr(`${quad}/${prefix}`);
+      expect(loose, `${quad}/${prefix}`).toEqual({
+        family: 4,
+        network: ref,
+        prefix,
+        text: prefix === 32 ? ref : `${ref}/${prefix}`,
+      });
+      expect(parseCidr(`${quad}/${prefix}`, false), `${quad}/${prefix} strict`).toEqual(
+        ref === quad ? loose : null,
+      );
+    }
+    expect(parseCidr("255.255.255.255/0")?.text).toBe("0.0.0.0/0");
+    expect(parseCidr("::ffff:10.1.2.3")?.text).toBe("10.1.2.3");
   });
 });

@@ -22,7 +22,10 @@ export interface MmdbMetadata {
   readonly builtAt: number | null;
 }
 
-/** One network of the tree that holds data: its address bytes (4 or 16), prefix length and data offset. */
+/**
+ * One network of the tree that holds data: its address bytes (4 or 16), prefix length and data offset. The
+ * walk hands the same object over and over: read it during the call, copy what is kept.
+ */
 export interface MmdbNetwork {
   readonly family: 4 | 6;
   readonly bytes: Uint8Array;
@@ -121,47 +124,41 @@ export function openMmdb(bytes: Uint8Array): Mmdb {
 
   const networks = (visit: (n: MmdbNetwork) => void): void => {
     const path = new Uint8Array(16);
+    const v4 = path.subarray(ipVersion === 4 ? 0 : 12, ipVersion === 4 ? 4 : 16);
+    // One network object, refilled for each call: a walk yields hundreds of thousands of them.
+    const network = { family: 4 as 4 | 6, bytes: path, prefix: 0, data: 0 };
     // A tree visits each node once (aliases skipped); a file whose records share nodes otherwise is
     // bounded here rather than walked exponentially.
     let budget = nodeCount * 2 + 64;
-    const emit = (value: number, depth: number): void => {
+    /** `zeros`: every bit of the path above `depth` within the first 96 is 0 (the IPv4 subtree's prefix). */
+    const child = (value: number, depth: number, zeros: boolean): void => {
+      if (value < nodeCount) {
+        if (depth >= bits) throw new MmdbFormatError(`the search tree is deeper than ${bits} bits`);
+        // An alias (::ffff:0:0/96, 2002::/16) leads to the IPv4 subtree again: walked once, at ::/96.
+        if (ipVersion === 6 && value === ipv4Start && !(depth === 96 && zeros)) return;
+        walk(value, depth, zeros);
+        return;
+      }
       const offset = dataOffset(value);
       if (offset < 0) return;
-      const inIpv4 = ipVersion === 4 || (depth >= 96 && path.subarray(0, 12).every((b) => b === 0));
-      if (ipVersion === 6 && !inIpv4) {
-        visit({ family: 6, bytes: path.slice(), prefix: depth, data: offset });
-      } else {
-        const from = ipVersion === 4 ? 0 : 12;
-        visit({
-          family: 4,
-          bytes: path.slice(from, from + 4),
-          prefix: depth - (ipVersion === 4 ? 0 : 96),
-          data: offset,
-        });
-      }
+      const ipv4 = ipVersion === 4 || (depth >= 96 && zeros);
+      network.family = ipv4 ? 4 : 6;
+      network.bytes = ipv4 ? v4 : path;
+      network.prefix = ipVersion === 6 && ipv4 ? depth - 96 : depth;
+      network.data = offset;
+      visit(network);
     };
-    const walk = (node: number, depth: number): void => {
+    const walk = (node: number, depth: number, zeros: boolean): void => {
       if (--budget < 0) throw new MmdbFormatError("the search tree's records share nodes: not a tree");
-      for (const side of [0, 1] as const) {
-        const byte = depth >> 3;
-        const mask = 0x80 >> (depth & 7);
-        if (side === 1) path[byte]! |= mask;
-        else path[byte]! &= ~mask;
-        const value = record(node, side);
-        const childDepth = depth + 1;
-        if (value < nodeCount) {
-          if (childDepth >= bits) throw new MmdbFormatError(`the search tree is deeper than ${bits} bits`);
-          const alias =
-            ipVersion === 6 &&
-            value === ipv4Start &&
-            !(childDepth === 96 && path.subarray(0, 12).every((b) => b === 0));
-          if (!alias) walk(value, childDepth);
-        } else emit(value, childDepth);
-        // Clear the bit again for the siblings' and the parent's paths.
-        path[byte]! &= ~mask;
-      }
+      const byte = depth >> 3;
+      const mask = 0x80 >> (depth & 7);
+      child(record(node, 0), depth + 1, zeros);
+      path[byte]! |= mask;
+      child(record(node, 1), depth + 1, zeros && depth >= 96);
+      // Cleared again for the parent's other paths.
+      path[byte]! &= ~mask;
     };
-    walk(0, 0);
+    walk(0, 0, true);
   };
 
   const lookup = (address: IpAddress): number | null => {

@@ -196,9 +196,9 @@ export class MmdbDecoder {
       let q = h.payload;
       let found = -1;
       for (let i = 0; i < h.size && found < 0; i++) {
-        const valueAt = this.skip(q, 1);
-        if (this.keyIs(q, wanted)) found = valueAt;
-        else q = this.skip(valueAt, 1);
+        const valueStart = this.skip(q, 1);
+        if (this.keyIs(q, wanted)) found = valueStart;
+        else q = this.skip(valueStart, 1);
       }
       if (found < 0) return undefined;
       at = found;

@@ -40,8 +40,6 @@ export interface Mmdb {
   networks(visit: (network: MmdbNetwork) => void): void;
   /** The data offset of the network holding `address`, or null when none does. */
   lookup(address: IpAddress): number | null;
-  /** The record at a data offset. */
-  record(data: number): MmdbValue;
   /** The value under `path` (map keys) of the record at a data offset, decoding nothing else. */
   field(data: number, path: readonly string[]): MmdbValue | undefined;
 }
@@ -181,7 +179,6 @@ export function openMmdb(bytes: Uint8Array): Mmdb {
     metadata,
     networks,
     lookup,
-    record: (offset) => data.valueAt(offset),
     field: (offset, path) => data.valueAtPath(offset, path),
   };
 }

@@ -111,10 +111,16 @@ function renderStatus(s) {
   $("facts").replaceChildren(...facts.map((f) => el("li", f)));
 }
 
+/** Where the daemon's databases place an address: `CN AS4134` (a cell), or `country CN, AS4134`. */
+function whereText(located, sentence) {
+  if (!located) return "";
+  const country = located.country && (sentence ? `country ${located.country}` : located.country);
+  return [country, located.asn && `AS${located.asn}`].filter(Boolean).join(sentence ? ", " : " ");
+}
+
 function renderBans() {
   const q = $("filter").value.trim().toLowerCase();
-  const where = (b) =>
-    b.located ? [b.located.country, b.located.asn && `AS${b.located.asn}`].filter(Boolean).join(" ") : "";
+  const where = (b) => whereText(b.located, false);
   const shown = bans.filter(
     (b) => !q || `${b.target} ${where(b)} ${b.origin} ${b.reason}`.toLowerCase().includes(q),
   );
@@ -298,11 +304,7 @@ async function explain(ip) {
   const out = $("explain-result");
   try {
     const r = await api("GET", `/v1/explain/${encodeURIComponent(ip)}`);
-    const where = r.located
-      ? [r.located.country && `country ${r.located.country}`, r.located.asn && `AS${r.located.asn}`]
-          .filter(Boolean)
-          .join(", ")
-      : "";
+    const where = whereText(r.located, true);
     const head = el(
       "p",
       `${r.address}: ${r.verdict}${where ? ` (${where})` : ""}`,

@@ -34,7 +34,7 @@ export interface RestrictionFact {
   /** Its lists' labels (country codes). */
   readonly lists: readonly string[];
   readonly scope: ScopeView;
-  /** Where the geolocation database places the address (lower-case code), when one is configured and knows. */
+  /** Where the geolocation database places the address (upper-case code), when one is configured and knows. */
   readonly located?: string;
 }
 
@@ -102,7 +102,7 @@ export function explainAddress(facts: ExplainFacts): ExplainResult {
   const restrictions = (facts.restrictions ?? []).map((r): ExplainReason => ({
     kind: "restriction",
     origin: `restriction:${r.restriction}`,
-    detail: `${r.services.join(", ")} ${r.services.length > 1 ? "are" : "is"} open only to ${r.restriction} ${r.lists.join(", ")}, and no list of theirs holds this address${r.located === undefined ? "" : ` (the geolocation database places it in ${r.located.toUpperCase()})`}`,
+    detail: `${r.services.join(", ")} ${r.services.length > 1 ? "are" : "is"} open only to ${r.restriction} ${r.lists.join(", ")}, and no list of theirs holds this address${r.located === undefined ? "" : ` (the geolocation database places it in ${r.located})`}`,
     scope: r.scope,
   }));
   const registrations = (facts.registrations ?? []).map((r): ExplainReason => ({

@@ -4,6 +4,7 @@
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Config } from "../config/config.js";
+import { errorCode } from "../domain/errors.js";
 import { parseBlocklist } from "../enforce/blocklist-file.js";
 
 /** One file the daemon keeps fresh from a URL. */
@@ -138,7 +139,7 @@ export async function fetchList(
     await rm(tmp, { force: true });
     return {
       kind: "failed",
-      why: `cannot write ${d.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      why: `cannot write ${d.file}: ${errorCode(e)}`,
     };
   }
   return { kind: "replaced", networks: parsed.entries.length };

@@ -9,8 +9,7 @@ import { parseCidr, parseIp, type IpAddress } from "../domain/address.js";
 import { asnOf } from "../enforce/geoip/asns.js";
 import { countryOf } from "../enforce/geoip/countries.js";
 import { openMmdb, type Mmdb } from "../enforce/geoip/mmdb.js";
-import { stat } from "node:fs/promises";
-import { readBytesFromDisk, type ReadBytes } from "../enforce/geoip/read-database.js";
+import { readFile, stat } from "node:fs/promises";
 
 /** Where one target (an address, or a network: its first address) is, as far as the databases know. */
 export type Locate = (target: string) => Located;
@@ -19,15 +18,15 @@ export type Locate = (target: string) => Located;
 const KEEP_MS = 60_000;
 const kept = new Map<string, { identity: string; db: Mmdb; drop: NodeJS.Timeout }>();
 
-async function openOrNull(file: string | null | undefined, readBytes: ReadBytes): Promise<Mmdb | null> {
+/** The database at `file`, opened or kept from an earlier question; null when it cannot be read or is not one. */
+export async function openKept(file: string | null | undefined): Promise<Mmdb | null> {
   if (!file) return null;
   try {
-    if (readBytes !== readBytesFromDisk) return openMmdb(await readBytes(file));
     const s = await stat(file);
     const identity = `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
     const hit = kept.get(file);
     if (hit) clearTimeout(hit.drop);
-    const db = hit?.identity === identity ? hit.db : openMmdb(await readBytes(file));
+    const db = hit?.identity === identity ? hit.db : openMmdb(await readFile(file));
     const drop = setTimeout(() => kept.delete(file), KEEP_MS);
     drop.unref();
     kept.set(file, { identity, db, drop });
@@ -39,28 +38,30 @@ async function openOrNull(file: string | null | undefined, readBytes: ReadBytes)
   }
 }
 
+/** What `ask` reads of `ip` in `db`; null when it says nothing, or a damaged file fails the lookup. */
+export function askSafely(
+  db: Mmdb | null,
+  ask: (db: Mmdb, ip: IpAddress) => string | null,
+  ip: IpAddress,
+): string | null {
+  try {
+    return db && ask(db, ip);
+  } catch {
+    return null;
+  }
+}
+
 /** Opens the configured databases; null when none is configured (or none can be read). */
-export async function openLocator(
-  config: Config,
-  readBytes: ReadBytes = readBytesFromDisk,
-): Promise<Locate | null> {
-  const countries = await openOrNull(config.firewall.countries?.database, readBytes);
-  const asns = await openOrNull(config.firewall.blocklists.find((b) => b.asns !== null)?.file, readBytes);
+export async function openLocator(config: Config): Promise<Locate | null> {
+  const countries = await openKept(config.firewall.countries?.database);
+  const asns = await openKept(config.firewall.blocklists.find((b) => b.asns !== null)?.file);
   if (countries === null && asns === null) return null;
-  // A damaged file can fail one lookup (a record pointing outside its data): that address is not placed.
-  const safely = (db: Mmdb | null, ask: (db: Mmdb, ip: IpAddress) => string | null, ip: IpAddress) => {
-    try {
-      return db && ask(db, ip);
-    } catch {
-      return null;
-    }
-  };
   return (target) => {
     const cidr = parseCidr(target);
     const ip = cidr && parseIp(cidr.network);
     if (!ip) return {};
-    const country = safely(countries, countryOf, ip);
-    const asn = safely(asns, asnOf, ip);
+    const country = askSafely(countries, countryOf, ip);
+    const asn = askSafely(asns, asnOf, ip);
     return { ...(country ? { country: country.toUpperCase() } : {}), ...(asn ? { asn } : {}) };
   };
 }

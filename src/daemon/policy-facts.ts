@@ -5,8 +5,7 @@ import type { Config } from "../config/config.js";
 import type { IpAddress } from "../domain/address.js";
 import { COUNTRY_RESTRICTION } from "../enforce/country-lists.js";
 import { asnOf } from "../enforce/geoip/asns.js";
-import { lookupInDatabase } from "../enforce/geoip/read-database.js";
-import { openLocator } from "./locate.js";
+import { askSafely, openKept, openLocator } from "./locate.js";
 import type { Located } from "../api/contract.js";
 import type { RestrictionFact, FeedFact } from "../api/explain.js";
 import { internetServices, servicesScope, type FirewallPolicy } from "../enforce/policy.js";
@@ -91,7 +90,6 @@ export async function withDatabaseFacts(
 ): Promise<LocatedFacts> {
   const locate = await openLocator(config);
   const located = locate ? locate(address.text) : {};
-  const country = located.country?.toLowerCase() ?? null;
   const asnList = config.firewall.blocklists.find((b) => b.asns !== null);
   const feeds = await Promise.all(
     facts.feeds.map(async (f) => {
@@ -100,14 +98,16 @@ export async function withDatabaseFacts(
       const own =
         list.file === asnList?.file
           ? (located.asn ?? null)
-          : await lookupInDatabase(list.file, address, asnOf);
+          : askSafely(await openKept(list.file), asnOf, address);
       return own === null ? f : { ...f, asn: own };
     }),
   );
   return {
     feeds,
     restrictions: facts.restrictions.map((r) =>
-      country !== null && r.restriction === COUNTRY_RESTRICTION ? { ...r, located: country } : r,
+      located.country !== undefined && r.restriction === COUNTRY_RESTRICTION
+        ? { ...r, located: located.country }
+        : r,
     ),
     located,
   };

@@ -58,3 +58,8 @@ export class UserError extends Error {
 export function isUserError(e: unknown): e is UserError {
   return e instanceof UserError;
 }
+
+/** A system error's code (`ENOENT`), or the error as text: what a warning about a file says after its name. */
+export function errorCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? String(e);
+}

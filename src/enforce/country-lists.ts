@@ -1,5 +1,6 @@
 // Country allow-lists: per-country CIDR files (ipdeny.com's `<cc>.zone` layout) and a geolocation database
 // (GeoLite2/DB-IP/IPinfo `.mmdb`) read into the restriction the firewall enforces on the internet's SIP services.
+import { errorCode } from "../domain/errors.js";
 import { formatBlocklistProblem, parseBlocklist, type ReadText } from "./blocklist-file.js";
 import { databaseCountries } from "./geoip/countries.js";
 import { readBytesFromDisk, readDatabase, type DatabaseInfo, type ReadBytes } from "./geoip/read-database.js";
@@ -29,8 +30,6 @@ export interface LoadedCountries {
   /** The database read, or null (none configured, or unreadable: then a warning says why). */
   readonly database: CountryDatabase | null;
 }
-
-const errorCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? String(e);
 
 /**
  * Reads every allowed country's networks: from the database when one is configured, and from its files. A

@@ -3,6 +3,7 @@
 // empty with a problem to report; the others still load.
 
 import { readFile } from "node:fs/promises";
+import { errorCode } from "../domain/errors.js";
 import { parseBlocklist, type BlocklistProblem, type ReadText } from "./blocklist-file.js";
 import { databaseAsns } from "./geoip/asns.js";
 import { readBytesFromDisk, readDatabase, type DatabaseInfo, type ReadBytes } from "./geoip/read-database.js";
@@ -55,9 +56,7 @@ export async function loadBlocklists(
     try {
       text = await read(l.file);
     } catch (e) {
-      problems.push(
-        problem(l.file, `cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)}); list left empty`),
-      );
+      problems.push(problem(l.file, `cannot read (${errorCode(e)}); list left empty`));
       continue;
     }
     const parsed = parseBlocklist(text, l.file);

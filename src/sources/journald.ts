@@ -3,7 +3,7 @@ import { spawn as nodeSpawn } from "node:child_process";
 import { pino, type Logger } from "pino";
 import { systemClock, type Clock } from "../domain/clock.js";
 import type { LogLine } from "../domain/log-line.js";
-import { UserError } from "../domain/errors.js";
+import { errorCode, UserError } from "../domain/errors.js";
 import { backoffDelay, type BackoffPolicy } from "./backoff.js";
 import { parseJournalEntry } from "./journal-entry.js";
 import { buildJournalctlArgs, validateMatches, type JournalctlStart } from "./journalctl-args.js";
@@ -246,10 +246,7 @@ export function createJournaldSource(options: JournaldOptions, deps: JournaldDep
         running = false;
         if (restartTimer) clearTimeout(restartTimer);
         restartTimer = null;
-        throw new UserError(
-          "SW_SOURCE",
-          `cannot run journalctl: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-        );
+        throw new UserError("SW_SOURCE", `cannot run journalctl: ${errorCode(e)}`);
       }
     },
     async stop() {

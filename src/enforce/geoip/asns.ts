@@ -4,7 +4,7 @@
 
 import type { IpAddress } from "../../domain/address.js";
 import type { Mmdb } from "./mmdb.js";
-import { groupNetworks, type GroupedNetworks, type RecordFields } from "./networks.js";
+import { fieldsAt, groupNetworks, type GroupedNetworks, type RecordFields } from "./networks.js";
 
 /** The AS number a record names, as decimal text, or null. */
 export function recordAsn(field: RecordFields): string | null {
@@ -26,6 +26,6 @@ export function databaseAsns(db: Mmdb, wanted: ReadonlySet<string>): GroupedNetw
 
 /** The AS number the database puts `address` in, or null. */
 export function asnOf(db: Mmdb, address: IpAddress): string | null {
-  const offset = db.lookup(address);
-  return offset === null ? null : recordAsn((path) => db.field(offset, path));
+  const fields = fieldsAt(db, address);
+  return fields && recordAsn(fields);
 }

@@ -5,7 +5,7 @@
 import type { IpAddress } from "../../domain/address.js";
 import type { Mmdb } from "./mmdb.js";
 import type { MmdbValue } from "./mmdb-data.js";
-import { groupNetworks, type GroupedNetworks, type RecordFields } from "./networks.js";
+import { fieldsAt, groupNetworks, type GroupedNetworks, type RecordFields } from "./networks.js";
 
 const CODE = /^[A-Za-z]{2}$/;
 
@@ -30,6 +30,6 @@ export function databaseCountries(db: Mmdb, wanted: ReadonlySet<string>): Groupe
 
 /** The country the database places `address` in, or null. */
 export function countryOf(db: Mmdb, address: IpAddress): string | null {
-  const offset = db.lookup(address);
-  return offset === null ? null : recordCountry((path) => db.field(offset, path));
+  const fields = fieldsAt(db, address);
+  return fields && recordCountry(fields);
 }

@@ -3,11 +3,18 @@
 
 import type { IPv6 } from "ipaddr.js";
 import ipaddr from "../../domain/ipaddr.js";
+import type { IpAddress } from "../../domain/address.js";
 import type { Mmdb, MmdbNetwork } from "./mmdb.js";
 import type { MmdbValue } from "./mmdb-data.js";
 
 /** One record's fields by path (map keys): read from the file as asked, or from a decoded value. */
 export type RecordFields = (path: readonly string[]) => MmdbValue | undefined;
+
+/** The fields of the record of the network holding `address`, or null when none does. */
+export function fieldsAt(db: Mmdb, address: IpAddress): RecordFields | null {
+  const offset = db.lookup(address);
+  return offset === null ? null : (path) => db.field(offset, path);
+}
 
 /** The fields of a decoded record (tests, and a record already at hand). */
 export function fieldsOf(record: MmdbValue): RecordFields {

@@ -3,7 +3,7 @@
 // a bad download leaves one list empty and never stops an apply.
 
 import { readFile } from "node:fs/promises";
-import type { IpAddress } from "../../domain/address.js";
+import { errorCode } from "../../domain/errors.js";
 import { MmdbFormatError, openMmdb, type Mmdb, type MmdbMetadata } from "./mmdb.js";
 import type { GroupedNetworks } from "./networks.js";
 
@@ -22,8 +22,6 @@ export interface DatabaseInfo {
 export type DatabaseRead =
   | { readonly networks: ReadonlyMap<string, readonly string[]>; readonly info: DatabaseInfo }
   | { readonly problem: string };
-
-const errorCode = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? String(e);
 
 /** Opens `file` and groups its networks with `group`; otherwise a problem (`cannot read (ENOENT)`, `not a MaxMind DB file: …`) to write after the file's name. */
 export async function readDatabase(
@@ -44,22 +42,5 @@ export async function readDatabase(
   } catch (e) {
     if (e instanceof MmdbFormatError) return { problem: e.message };
     throw e;
-  }
-}
-
-/**
- * What the database at `file` says of one address (`explain`'s question, rare enough not to keep the
- * database in memory); null when it says nothing or cannot be read.
- */
-export async function lookupInDatabase(
-  file: string,
-  address: IpAddress,
-  say: (db: Mmdb, address: IpAddress) => string | null,
-  readBytes: ReadBytes = readBytesFromDisk,
-): Promise<string | null> {
-  try {
-    return say(openMmdb(await readBytes(file)), address);
-  } catch {
-    return null;
   }
 }
